@@ -10,18 +10,18 @@ import (
 // length, in tera-operations per second. For ECCN 3A090 the figure counts
 // a multiply-accumulate as two operations.
 type Throughput struct {
-	Bits      int     `json:"bits"`
-	DenseTOPS float64 `json:"dense_tops"`
+	Bits      int     `json:"bits" yaml:"bits"`
+	DenseTOPS float64 `json:"dense_tops" yaml:"dense_tops"`
 }
 
 // Spec is what an export rule needs to know about a chip.
 type Spec struct {
-	Throughput []Throughput `json:"throughput"`
+	Throughput []Throughput `json:"throughput" yaml:"throughput"`
 	// DieAreaMM2 is the applicable die area in mm², for performance density.
-	DieAreaMM2 float64 `json:"die_area_mm2"`
-	MemoryGB   int     `json:"memory_gb"`
+	DieAreaMM2 float64 `json:"die_area_mm2" yaml:"die_area_mm2"`
+	MemoryGB   int     `json:"memory_gb" yaml:"memory_gb"`
 	// BandwidthGBps is the total DRAM bandwidth in GB/s.
-	BandwidthGBps int `json:"bandwidth_gbps"`
+	BandwidthGBps int `json:"bandwidth_gbps" yaml:"bandwidth_gbps"`
 }
 
 // Validate returns EINVALID naming the first bad field.
