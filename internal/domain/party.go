@@ -113,7 +113,7 @@ func (p *Party) Validate() error {
 	switch {
 	case p.Role == RoleBuyer && p.Class != "" && !p.Class.Valid():
 		pr.Add("class", "must be one of platform, cloud, sme, research, university, government")
-	case p.Role != RoleBuyer && p.Class != "":
+	case p.Role.Valid() && p.Role != RoleBuyer && p.Class != "":
 		pr.Add("class", "only buyers have a class")
 	}
 	return pr.Err()
