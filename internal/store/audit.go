@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+const auditCols = "idx, id, at, actor_user, actor_party, actor_role, action, subject_type, subject_id, payload"
+
+func (t *tx) AppendAudit(ctx context.Context, rec *domain.AuditRecord) error {
+	// Taking the next index by updating the head row locks it until this
+	// transaction ends: the next writer waits, so indexes follow commit order
+	// and a rolled-back writer leaves no gap.
+	var size int64
+	if err := t.queryRow(ctx, "UPDATE ledger_head SET size = size + 1 WHERE id = 1 RETURNING size").Scan(&size); err != nil {
+		return t.s.wrap("append audit", err)
+	}
+	rec.Index = size - 1
+	_, err := t.exec(ctx, "append audit", "INSERT INTO audit_log ("+auditCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		rec.Index, rec.ID, t.time(rec.At), rec.ActorUser, rec.ActorParty, rec.ActorRole, rec.Action, rec.SubjectType, rec.SubjectID, rec.Payload)
+	return err
+}
+
+func (t *tx) AuditSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := t.queryRow(ctx, "SELECT size FROM ledger_head WHERE id = 1").Scan(&n)
+	return n, t.s.wrap("audit size", err)
+}
+
+func (t *tx) AuditRecords(ctx context.Context, from, to int64) ([]domain.AuditRecord, error) {
+	var out []domain.AuditRecord
+	err := t.queryRows(ctx, "read audit", "SELECT "+auditCols+" FROM audit_log WHERE idx >= ? AND idx < ? ORDER BY idx", func(r *sql.Rows) error {
+		var rec domain.AuditRecord
+		var at dbTime
+		err := r.Scan(&rec.Index, &rec.ID, &at, &rec.ActorUser, &rec.ActorParty, &rec.ActorRole, &rec.Action, &rec.SubjectType, &rec.SubjectID, &rec.Payload)
+		rec.At = at.T
+		out = append(out, rec)
+		return err
+	}, from, to)
+	return out, err
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+const partyCols = "id, slug, name, role, country, class, created_at"
+
+func scanParty(sc interface{ Scan(...any) error }) (domain.Party, error) {
+	var p domain.Party
+	var created dbTime
+	err := sc.Scan(&p.ID, &p.Slug, &p.Name, &p.Role, &p.Country, &p.Class, &created)
+	p.CreatedAt = created.T
+	return p, err
+}
+
+func (t *tx) CreateParty(ctx context.Context, p *domain.Party) error {
+	_, err := t.exec(ctx, "create party", "INSERT INTO parties ("+partyCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		p.ID, p.Slug, p.Name, p.Role, p.Country, p.Class, t.time(p.CreatedAt))
+	if domain.ErrorCode(err) == domain.ECONFLICT {
+		return domain.Errorf(domain.ECONFLICT, "party slug %q is taken", p.Slug)
+	}
+	return err
+}
+
+func (t *tx) Party(ctx context.Context, id domain.ID) (domain.Party, error) {
+	p, err := scanParty(t.queryRow(ctx, "SELECT "+partyCols+" FROM parties WHERE id = ?", id))
+	return p, t.notFound(err, "party %s not found", id)
+}
+
+func (t *tx) PartyBySlug(ctx context.Context, slug string) (domain.Party, error) {
+	p, err := scanParty(t.queryRow(ctx, "SELECT "+partyCols+" FROM parties WHERE slug = ?", slug))
+	return p, t.notFound(err, "party %q not found", slug)
+}
+
+func (t *tx) Parties(ctx context.Context) ([]domain.Party, error) {
+	var out []domain.Party
+	err := t.queryRows(ctx, "list parties", "SELECT "+partyCols+" FROM parties ORDER BY slug", func(r *sql.Rows) error {
+		p, err := scanParty(r)
+		out = append(out, p)
+		return err
+	})
+	return out, err
+}
+
+// notFound turns sql.ErrNoRows into a domain ENOTFOUND with a useful message
+// and wraps anything else.
+func (t *tx) notFound(err error, format string, args ...any) error {
+	if err == sql.ErrNoRows {
+		return domain.Errorf(domain.ENOTFOUND, format, args...)
+	}
+	return t.s.wrap("read", err)
+}
+
+const userCols = "id, party_id, name, created_at"
+
+func scanUser(sc interface{ Scan(...any) error }) (domain.User, error) {
+	var u domain.User
+	var created dbTime
+	err := sc.Scan(&u.ID, &u.PartyID, &u.Name, &created)
+	u.CreatedAt = created.T
+	return u, err
+}
+
+func (t *tx) CreateUser(ctx context.Context, u *domain.User) error {
+	_, err := t.exec(ctx, "create user", "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?)",
+		u.ID, u.PartyID, u.Name, t.time(u.CreatedAt))
+	return err
+}
+
+func (t *tx) User(ctx context.Context, id domain.ID) (domain.User, error) {
+	u, err := scanUser(t.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id))
+	return u, t.notFound(err, "user %s not found", id)
+}
+
+func (t *tx) Users(ctx context.Context, partyID domain.ID) ([]domain.User, error) {
+	var out []domain.User
+	err := t.queryRows(ctx, "list users", "SELECT "+userCols+" FROM users WHERE party_id = ? ORDER BY created_at, id", func(r *sql.Rows) error {
+		u, err := scanUser(r)
+		out = append(out, u)
+		return err
+	}, partyID)
+	return out, err
+}
+
+const tokenCols = "id, user_id, hash, label, created_at, expires_at, revoked_at"
+
+func scanToken(sc interface{ Scan(...any) error }) (domain.Token, error) {
+	var k domain.Token
+	var created, expires, revoked dbTime
+	err := sc.Scan(&k.ID, &k.UserID, &k.Hash, &k.Label, &created, &expires, &revoked)
+	k.CreatedAt, k.ExpiresAt, k.RevokedAt = created.T, expires.ptr(), revoked.ptr()
+	return k, err
+}
+
+func (t *tx) CreateToken(ctx context.Context, k *domain.Token) error {
+	_, err := t.exec(ctx, "create token", "INSERT INTO tokens ("+tokenCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		k.ID, k.UserID, k.Hash, k.Label, t.time(k.CreatedAt), t.timePtr(k.ExpiresAt), t.timePtr(k.RevokedAt))
+	return err
+}
+
+func (t *tx) TokenByHash(ctx context.Context, hash []byte) (domain.Token, error) {
+	k, err := scanToken(t.queryRow(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = ?", hash))
+	return k, t.notFound(err, "token not found")
+}
+
+func (t *tx) Token(ctx context.Context, id domain.ID) (domain.Token, error) {
+	k, err := scanToken(t.queryRow(ctx, "SELECT "+tokenCols+" FROM tokens WHERE id = ?", id))
+	return k, t.notFound(err, "token %s not found", id)
+}
+
+func (t *tx) Tokens(ctx context.Context, userID domain.ID) ([]domain.Token, error) {
+	var out []domain.Token
+	err := t.queryRows(ctx, "list tokens", "SELECT "+tokenCols+" FROM tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC", func(r *sql.Rows) error {
+		k, err := scanToken(r)
+		out = append(out, k)
+		return err
+	}, userID)
+	return out, err
+}
+
+func (t *tx) RevokeToken(ctx context.Context, id domain.ID, at time.Time) error {
+	res, err := t.exec(ctx, "revoke token", "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", t.time(at), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.s.wrap("revoke token", err)
+	} else if n == 0 {
+		if _, err := t.Token(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

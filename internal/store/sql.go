@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// sqlStore implements Store over database/sql for both dialects. The SQL is
+// written once with ? placeholders; postgres rebinds them to $n.
+type sqlStore struct {
+	dialect string
+	writer  *sql.DB // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: the pool
+	reader  *sql.DB // SQLite: read-only pool; PostgreSQL: the same pool
+	// classify maps a driver error to a domain error code, or "" when it
+	// does not recognize it.
+	classify func(error) string
+}
+
+var _ Store = (*sqlStore)(nil)
+
+func (s *sqlStore) Dialect() string { return s.dialect }
+
+func (s *sqlStore) Ping(ctx context.Context) error {
+	return s.wrap("ping", s.writer.PingContext(ctx))
+}
+
+func (s *sqlStore) Close() error {
+	err := s.writer.Close()
+	if s.reader != s.writer {
+		err = errors.Join(err, s.reader.Close())
+	}
+	return err
+}
+
+func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) error {
+	return s.run(ctx, s.writer, &sql.TxOptions{}, fn)
+}
+
+func (s *sqlStore) View(ctx context.Context, fn func(Tx) error) error {
+	return s.run(ctx, s.reader, &sql.TxOptions{ReadOnly: s.dialect == "postgres"}, fn)
+}
+
+func (s *sqlStore) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(Tx) error) (err error) {
+	sqlTx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return s.wrap("begin", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(&tx{tx: sqlTx, s: s}); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, s.wrap("rollback", rbErr))
+		}
+		return err
+	}
+	return s.wrap("commit", sqlTx.Commit())
+}
+
+// wrap turns a driver error into a domain error with the right code and the
+// operation as context. Domain errors pass through unchanged.
+func (s *sqlStore) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	code := domain.EINTERNAL
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		code = domain.ENOTFOUND
+	case errors.Is(err, context.DeadlineExceeded):
+		code = domain.EUNAVAILABLE
+	case errors.Is(err, context.Canceled):
+		code = domain.EUNAVAILABLE
+	default:
+		if c := s.classify(err); c != "" {
+			code = c
+		}
+	}
+	msg := map[string]string{
+		domain.ENOTFOUND:    "not found",
+		domain.ECONFLICT:    "conflicts with an existing record",
+		domain.EUNAVAILABLE: "the database is busy or unreachable; retry",
+	}[code]
+	if msg == "" {
+		msg = "store: " + op
+	}
+	return &domain.Error{Code: code, Message: msg, Err: fmt.Errorf("store: %s: %w", op, err)}
+}
+
+// tx implements Tx.
+type tx struct {
+	tx *sql.Tx
+	s  *sqlStore
+}
+
+func (t *tx) q(query string) string {
+	if t.s.dialect != "postgres" {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func (t *tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(ctx, t.q(query), args...)
+	return res, t.s.wrap(op, err)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.q(query), args...)
+}
+
+// queryRows runs a query and calls scan for each row.
+func (t *tx) queryRows(ctx context.Context, op, query string, scan func(*sql.Rows) error, args ...any) error {
+	rows, err := t.tx.QueryContext(ctx, t.q(query), args...)
+	if err != nil {
+		return t.s.wrap(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return t.s.wrap(op, err)
+		}
+	}
+	return t.s.wrap(op, rows.Err())
+}
+
+// time encodes an instant for the dialect: TEXT in fixed-width RFC 3339 UTC
+// for SQLite (so that it sorts), a timestamptz for PostgreSQL.
+func (t *tx) time(v time.Time) any {
+	if t.s.dialect == "postgres" {
+		return v.UTC()
+	}
+	return v.UTC().Format(sqliteTime)
+}
+
+func (t *tx) timePtr(v *time.Time) any {
+	if v == nil {
+		return nil
+	}
+	return t.time(*v)
+}
+
+const sqliteTime = "2006-01-02T15:04:05.000000000Z"
+
+// dbTime scans an instant written by tx.time in either dialect.
+type dbTime struct {
+	T     time.Time
+	Valid bool
+}
+
+func (d *dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		d.T, d.Valid = time.Time{}, false
+		return nil
+	case time.Time:
+		d.T, d.Valid = x.UTC(), true
+		return nil
+	case string:
+		return d.parse(x)
+	case []byte:
+		return d.parse(string(x))
+	}
+	return fmt.Errorf("store: cannot scan %T as a time", v)
+}
+
+func (d *dbTime) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("store: bad stored time %q: %w", s, err)
+	}
+	d.T, d.Valid = t.UTC(), true
+	return nil
+}
+
+func (d dbTime) ptr() *time.Time {
+	if !d.Valid {
+		return nil
+	}
+	t := d.T
+	return &t
+}

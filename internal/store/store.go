@@ -1,0 +1,99 @@
+// Package store persists chipgate's state behind one contract, implemented
+// for SQLite (embedded, the default) and PostgreSQL (for scale-out).
+//
+// Every command runs in one transaction (Store.InTx) and appends its audit
+// record in that same transaction, so a state change and the record of it
+// commit together or not at all. Reads that need no consistency with a write
+// run in Store.View, on a separate read-only pool where the backend allows.
+//
+// Errors: methods return domain errors with codes ENOTFOUND (no such row),
+// ECONFLICT (a unique key is taken), EUNAVAILABLE (the database is busy,
+// locked or unreachable: retry) and EINTERNAL for anything else.
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// Store opens transactions. It is safe for concurrent use.
+type Store interface {
+	// InTx runs fn in a read-write transaction and commits when fn returns
+	// nil; otherwise it rolls back and returns fn's error. Writers are
+	// serialized where the backend requires it (SQLite).
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Dialect names the backend: "sqlite" or "postgres".
+	Dialect() string
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Tx is one transaction's view of the state. Its methods must not be used
+// after the function given to InTx or View returns.
+type Tx interface {
+	CreateParty(ctx context.Context, p *domain.Party) error
+	// Party returns the party with the id, or ENOTFOUND.
+	Party(ctx context.Context, id domain.ID) (domain.Party, error)
+	// PartyBySlug returns the party with the slug, or ENOTFOUND.
+	PartyBySlug(ctx context.Context, slug string) (domain.Party, error)
+	// Parties lists every party ordered by slug.
+	Parties(ctx context.Context) ([]domain.Party, error)
+
+	CreateUser(ctx context.Context, u *domain.User) error
+	// User returns the user with the id, or ENOTFOUND.
+	User(ctx context.Context, id domain.ID) (domain.User, error)
+	// Users lists the users of a party ordered by creation.
+	Users(ctx context.Context, partyID domain.ID) ([]domain.User, error)
+
+	CreateToken(ctx context.Context, t *domain.Token) error
+	// TokenByHash returns the token whose secret hashes to hash, or ENOTFOUND.
+	TokenByHash(ctx context.Context, hash []byte) (domain.Token, error)
+	// Token returns the token with the id, or ENOTFOUND.
+	Token(ctx context.Context, id domain.ID) (domain.Token, error)
+	// Tokens lists a user's tokens, newest first.
+	Tokens(ctx context.Context, userID domain.ID) ([]domain.Token, error)
+	// RevokeToken marks the token revoked at the instant; ENOTFOUND if absent.
+	RevokeToken(ctx context.Context, id domain.ID, at time.Time) error
+
+	CreateProduct(ctx context.Context, p *domain.Product) error
+	Product(ctx context.Context, id domain.ID) (domain.Product, error)
+	ProductBySlug(ctx context.Context, slug string) (domain.Product, error)
+	// Products lists the catalog ordered by launch date, then slug.
+	Products(ctx context.Context) ([]domain.Product, error)
+
+	CreateLot(ctx context.Context, l *domain.Lot) error
+	// Lots lists the lots of a product (all products for the zero ID)
+	// ordered by availability, then number.
+	Lots(ctx context.Context, productID domain.ID) ([]domain.Lot, error)
+
+	// AppendAudit assigns rec the next index of the audit record and writes
+	// it. The index is gapless and in commit order: the call holds the log's
+	// head until the transaction ends.
+	AppendAudit(ctx context.Context, rec *domain.AuditRecord) error
+	// AuditSize returns the number of audit records committed.
+	AuditSize(ctx context.Context) (int64, error)
+	// AuditRecords returns the records with from <= index < to, in order.
+	AuditRecords(ctx context.Context, from, to int64) ([]domain.AuditRecord, error)
+}
+
+// Open opens the store named by dsn: a postgres:// or postgresql:// URL, or
+// else the path of a SQLite file (created if missing). It does not migrate;
+// call Migrate.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}

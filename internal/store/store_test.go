@@ -1,0 +1,309 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/store"
+	"github.com/chipgate/chipgate/internal/store/storetest"
+)
+
+var t0 = time.Date(2026, 1, 15, 9, 30, 0, 123456000, time.UTC)
+
+func newParty(slug string, role domain.Role) domain.Party {
+	return domain.Party{ID: uuid.Must(uuid.NewV7()), Slug: slug, Name: slug + " Inc.", Role: role, Country: "US", CreatedAt: t0}
+}
+
+// TestConformance is the contract every backend meets.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+
+		t.Run("PartyRoundTrip", func(t *testing.T) {
+			st, _ := b.Open(t)
+			p := newParty("bytedance", domain.RoleBuyer)
+			p.Class, p.Country = domain.ClassPlatform, "CN"
+			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
+			mustView(t, st, func(tx store.Tx) error {
+				got, err := tx.PartyBySlug(ctx, "bytedance")
+				if err != nil {
+					return err
+				}
+				if got != p {
+					t.Errorf("PartyBySlug = %+v, want %+v", got, p)
+				}
+				byID, err := tx.Party(ctx, p.ID)
+				if err != nil || byID != p {
+					t.Errorf("Party = %+v, %v", byID, err)
+				}
+				return nil
+			})
+		})
+
+		t.Run("ErrSlugTaken", func(t *testing.T) {
+			st, _ := b.Open(t)
+			p := newParty("nvidia", domain.RoleVendor)
+			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
+			q := newParty("nvidia", domain.RoleVendor)
+			err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateParty(ctx, &q) })
+			if domain.ErrorCode(err) != domain.ECONFLICT {
+				t.Fatalf("err = %v, want conflict", err)
+			}
+		})
+
+		t.Run("ErrNotFound", func(t *testing.T) {
+			st, _ := b.Open(t)
+			err := st.View(ctx, func(tx store.Tx) error {
+				_, err := tx.PartyBySlug(ctx, "nobody")
+				return err
+			})
+			if domain.ErrorCode(err) != domain.ENOTFOUND {
+				t.Fatalf("err = %v, want not_found", err)
+			}
+		})
+
+		t.Run("RollbackWritesNothing", func(t *testing.T) {
+			st, _ := b.Open(t)
+			boom := errors.New("boom")
+			err := st.InTx(ctx, func(tx store.Tx) error {
+				p := newParty("alibaba", domain.RoleBuyer)
+				if err := tx.CreateParty(ctx, &p); err != nil {
+					return err
+				}
+				rec := audit("party.created", p.ID.String())
+				if err := tx.AppendAudit(ctx, &rec); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("err = %v, want boom", err)
+			}
+			mustView(t, st, func(tx store.Tx) error {
+				ps, err := tx.Parties(ctx)
+				if err != nil {
+					return err
+				}
+				n, err := tx.AuditSize(ctx)
+				if len(ps) != 0 || n != 0 {
+					t.Errorf("after rollback: %d parties, audit size %d", len(ps), n)
+				}
+				return err
+			})
+		})
+
+		t.Run("TokenLifecycle", func(t *testing.T) {
+			st, _ := b.Open(t)
+			p := newParty("us-testlab", domain.RoleLab)
+			u := domain.User{ID: uuid.Must(uuid.NewV7()), PartyID: p.ID, Name: "lab operator", CreatedAt: t0}
+			exp := t0.Add(24 * time.Hour)
+			k := domain.Token{ID: uuid.Must(uuid.NewV7()), UserID: u.ID, Hash: bytes.Repeat([]byte{7}, 32), Label: "ci", CreatedAt: t0, ExpiresAt: &exp}
+			mustTx(t, st, func(tx store.Tx) error {
+				if err := tx.CreateParty(ctx, &p); err != nil {
+					return err
+				}
+				if err := tx.CreateUser(ctx, &u); err != nil {
+					return err
+				}
+				return tx.CreateToken(ctx, &k)
+			})
+			mustTx(t, st, func(tx store.Tx) error {
+				got, err := tx.TokenByHash(ctx, k.Hash)
+				if err != nil {
+					return err
+				}
+				if got.ID != k.ID || got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) || got.RevokedAt != nil || !got.Active(t0) {
+					t.Errorf("TokenByHash = %+v", got)
+				}
+				return tx.RevokeToken(ctx, k.ID, t0.Add(time.Minute))
+			})
+			mustView(t, st, func(tx store.Tx) error {
+				got, err := tx.Token(ctx, k.ID)
+				if err != nil {
+					return err
+				}
+				if got.RevokedAt == nil || got.Active(t0.Add(2*time.Minute)) {
+					t.Errorf("revoked token still active: %+v", got)
+				}
+				return nil
+			})
+			err := st.InTx(ctx, func(tx store.Tx) error { return tx.RevokeToken(ctx, uuid.Must(uuid.NewV7()), t0) })
+			if domain.ErrorCode(err) != domain.ENOTFOUND {
+				t.Fatalf("revoke unknown token: %v", err)
+			}
+		})
+
+		t.Run("ProductsAndLots", func(t *testing.T) {
+			st, _ := b.Open(t)
+			p := domain.Product{ID: uuid.Must(uuid.NewV7()), Slug: "h200", Name: "NVIDIA H200", Family: "hopper",
+				Spec:       domain.Spec{Throughput: []domain.Throughput{{Bits: 8, DenseTOPS: 1979}}, DieAreaMM2: 814, MemoryGB: 141, BandwidthGBps: 4800},
+				LaunchDate: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), CreatedAt: t0}
+			l := domain.Lot{ID: uuid.Must(uuid.NewV7()), ProductID: p.ID, Number: "TW-0001", Quantity: 20000, Origin: "TW",
+				MadeOn: t0, AvailableOn: t0.Add(14 * 24 * time.Hour), CreatedAt: t0}
+			mustTx(t, st, func(tx store.Tx) error {
+				if err := tx.CreateProduct(ctx, &p); err != nil {
+					return err
+				}
+				return tx.CreateLot(ctx, &l)
+			})
+			mustView(t, st, func(tx store.Tx) error {
+				got, err := tx.ProductBySlug(ctx, "h200")
+				if err != nil {
+					return err
+				}
+				if got.Spec.Throughput[0].DenseTOPS != 1979 || !got.LaunchDate.Equal(p.LaunchDate) {
+					t.Errorf("product = %+v", got)
+				}
+				lots, err := tx.Lots(ctx, p.ID)
+				if err != nil {
+					return err
+				}
+				if len(lots) != 1 || lots[0] != l {
+					t.Errorf("lots = %+v, want [%+v]", lots, l)
+				}
+				return nil
+			})
+			dup := l
+			dup.ID = uuid.Must(uuid.NewV7())
+			if err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateLot(ctx, &dup) }); domain.ErrorCode(err) != domain.ECONFLICT {
+				t.Fatalf("duplicate lot number: %v", err)
+			}
+			bad := l
+			bad.ID, bad.Number, bad.ProductID = uuid.Must(uuid.NewV7()), "TW-0002", uuid.Must(uuid.NewV7())
+			if err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateLot(ctx, &bad) }); err == nil {
+				t.Fatal("lot of an unknown product accepted: foreign keys are off")
+			}
+		})
+
+		t.Run("AuditGaplessUnderConcurrency", func(t *testing.T) {
+			st, _ := b.Open(t)
+			const writers, each = 8, 25
+			var wg sync.WaitGroup
+			errs := make(chan error, writers*each)
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						err := st.InTx(ctx, func(tx store.Tx) error {
+							rec := audit("test.write", fmt.Sprintf("%d-%d", w, i))
+							if err := tx.AppendAudit(ctx, &rec); err != nil {
+								return err
+							}
+							if i%5 == 4 { // every fifth write rolls back after taking an index
+								return errors.New("rolled back")
+							}
+							return nil
+						})
+						if err != nil && err.Error() != "rolled back" {
+							errs <- err
+						}
+					}
+				}(w)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			want := int64(writers * each * 4 / 5)
+			mustView(t, st, func(tx store.Tx) error {
+				n, err := tx.AuditSize(ctx)
+				if err != nil {
+					return err
+				}
+				if n != want {
+					t.Errorf("audit size = %d, want %d", n, want)
+				}
+				recs, err := tx.AuditRecords(ctx, 0, n)
+				if err != nil {
+					return err
+				}
+				for i, r := range recs {
+					if r.Index != int64(i) {
+						t.Fatalf("record %d has index %d: a gap", i, r.Index)
+					}
+				}
+				if int64(len(recs)) != want {
+					t.Errorf("read %d records, want %d", len(recs), want)
+				}
+				return nil
+			})
+		})
+
+		t.Run("AuditRoundTrip", func(t *testing.T) {
+			st, _ := b.Open(t)
+			rec := audit("party.created", "p1")
+			rec.Payload = []byte(`{"a":"\u00e9","b":[1,2]}`)
+			mustTx(t, st, func(tx store.Tx) error { return tx.AppendAudit(ctx, &rec) })
+			mustView(t, st, func(tx store.Tx) error {
+				recs, err := tx.AuditRecords(ctx, 0, 10)
+				if err != nil {
+					return err
+				}
+				if len(recs) != 1 || !bytes.Equal(recs[0].Payload, rec.Payload) || !recs[0].At.Equal(rec.At) || recs[0].ID != rec.ID || recs[0].Action != rec.Action {
+					t.Errorf("records = %+v, want [%+v]", recs, rec)
+				}
+				return nil
+			})
+		})
+
+		t.Run("ReopenKeepsCommits", func(t *testing.T) {
+			st, dsn := b.Open(t)
+			p := newParty("auditor", domain.RoleAuditor)
+			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			again := storetest.MustOpen(t, dsn)
+			mustView(t, again, func(tx store.Tx) error {
+				_, err := tx.PartyBySlug(ctx, "auditor")
+				return err
+			})
+		})
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	st, _ := storetest.OpenSQLite(t)
+	applied, err := store.Migrate(context.Background(), st)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, %v", applied, err)
+	}
+}
+
+func TestOpenUnreachablePostgres(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := store.Open(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
+	if domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		t.Fatalf("err = %v (code %q), want unavailable", err, domain.ErrorCode(err))
+	}
+}
+
+func audit(action, subject string) domain.AuditRecord {
+	return domain.AuditRecord{ID: uuid.Must(uuid.NewV7()), At: t0, ActorUser: "u", ActorParty: "p", ActorRole: "vendor",
+		Action: action, SubjectType: "test", SubjectID: subject, Payload: []byte(`{}`)}
+}
+
+func mustTx(t *testing.T, st store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := st.InTx(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustView(t *testing.T, st store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := st.View(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
