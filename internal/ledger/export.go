@@ -1,0 +1,332 @@
+package ledger
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// An export is a directory that anyone can verify offline with Audit (the
+// "chipgate ledger audit DIR" command) or with their own tools:
+//
+//	DIR/key.txt            the log's note verifier key, one line
+//	DIR/entries.jsonl      one ExportEntry per line, index order from 0
+//	DIR/checkpoints/*.txt  one signed checkpoint note per file, in signing order
+//	DIR/README.txt         these lines, for whoever receives the directory
+//
+// Each line of entries.jsonl is the encoding/json form of an ExportEntry,
+// exactly as Go writes it, so a line that is changed in any byte either
+// fails to parse, is not in that form, or describes a different record.
+const (
+	ExportKeyFile         = "key.txt"
+	ExportEntriesFile     = "entries.jsonl"
+	ExportCheckpointsDir  = "checkpoints"
+	exportReadmeFile      = "README.txt"
+	maxExportLine         = 256 << 20 // a payload larger than this is not a state change
+	exportCheckpointSufix = ".txt"
+)
+
+const exportReadme = `This directory is an export of a chipgate ledger.
+
+key.txt            the log's verifier key (Go note / C2SP signed-note format, Ed25519)
+entries.jsonl      one entry per line: {"leaf_hash": base64, "record": audit record}
+checkpoints/*.txt  signed checkpoints (C2SP tlog-checkpoint): origin, size, base64 root
+
+Verify it without any database:  chipgate ledger audit <this directory>
+The leaf encoding and formats are described in docs/LEDGER.md of chipgate.
+`
+
+// ExportEntry is one line of entries.jsonl: a record and the leaf hash the
+// log holds for it. The hash lets Audit name the exact record that was
+// changed, not just the checkpoint that no longer matches.
+type ExportEntry struct {
+	LeafHash Hash               `json:"leaf_hash"`
+	Record   domain.AuditRecord `json:"record"`
+}
+
+// ExportWriter writes an export directory a record at a time, so a log of
+// any size streams through it. Not safe for concurrent use.
+type ExportWriter struct {
+	dir      string
+	verifier note.Verifier
+	f        *os.File
+	w        *bufio.Writer
+	lh       LeafHasher
+	n        uint64
+	ncp      int
+	closed   bool
+}
+
+// CreateExport creates dir (it must not exist, or be empty) with the key
+// file and an empty entries file. vkey is the log's verifier key; every
+// checkpoint added must verify with it.
+func CreateExport(dir, vkey string) (*ExportWriter, error) {
+	v, err := ParseVerifierKey(vkey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("ledger: export: %w", err)
+	}
+	if ents, err := os.ReadDir(dir); err != nil {
+		return nil, fmt.Errorf("ledger: export: %w", err)
+	} else if len(ents) > 0 {
+		return nil, fmt.Errorf("ledger: export: %s is not empty", dir)
+	}
+	if err := os.Mkdir(filepath.Join(dir, ExportCheckpointsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("ledger: export: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ExportKeyFile), []byte(strings.TrimSpace(vkey)+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("ledger: export: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, exportReadmeFile), []byte(exportReadme), 0o644); err != nil {
+		return nil, fmt.Errorf("ledger: export: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ExportEntriesFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: export: %w", err)
+	}
+	return &ExportWriter{dir: dir, verifier: v, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// AddRecord appends the next record; its Index must be the number of
+// records added so far.
+func (e *ExportWriter) AddRecord(rec *domain.AuditRecord) error {
+	if rec.Index < 0 || uint64(rec.Index) != e.n {
+		return fmt.Errorf("ledger: export: record %d comes where %d belongs", rec.Index, e.n)
+	}
+	h, err := e.lh.Hash(rec)
+	if err != nil {
+		return err
+	}
+	line, err := json.Marshal(ExportEntry{LeafHash: h, Record: *rec})
+	if err != nil {
+		return fmt.Errorf("ledger: export: record %d: %w", rec.Index, err)
+	}
+	if _, err := e.w.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("ledger: export: %w", err)
+	}
+	e.n++
+	return nil
+}
+
+// AddCheckpoint writes a signed checkpoint after checking its signature, so
+// that an export never carries a checkpoint its own key rejects.
+func (e *ExportWriter) AddCheckpoint(signed []byte) error {
+	if _, err := OpenCheckpoint(signed, e.verifier); err != nil {
+		return fmt.Errorf("ledger: export: %w", err)
+	}
+	e.ncp++
+	name := filepath.Join(e.dir, ExportCheckpointsDir, fmt.Sprintf("%08d%s", e.ncp, exportCheckpointSufix))
+	if err := os.WriteFile(name, signed, 0o644); err != nil {
+		return fmt.Errorf("ledger: export: %w", err)
+	}
+	return nil
+}
+
+// Close flushes the entries to disk. The export is complete only once Close
+// returned nil.
+func (e *ExportWriter) Close() error {
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	err := e.w.Flush()
+	if err == nil {
+		err = e.f.Sync()
+	}
+	if cerr := e.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: export: %w", err)
+	}
+	return nil
+}
+
+// ExportDir writes a whole export: the records in index order and the signed
+// checkpoints in signing order. "chipgate ledger export" calls it with the
+// store's records.
+func ExportDir(dir, vkey string, records iter.Seq2[domain.AuditRecord, error], checkpoints [][]byte) (err error) {
+	e, err := CreateExport(dir, vkey)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := e.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for rec, rerr := range records {
+		if rerr != nil {
+			return fmt.Errorf("ledger: export: read record %d: %w", e.n, rerr)
+		}
+		if err := e.AddRecord(&rec); err != nil {
+			return err
+		}
+	}
+	for _, c := range checkpoints {
+		if err := e.AddCheckpoint(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AuditReport describes an export that verified.
+type AuditReport struct {
+	Origin string `json:"origin"`
+	VerifySummary
+	// Latest is the checkpoint of the largest size, if any.
+	Latest *Checkpoint `json:"latest,omitempty"`
+}
+
+// Audit verifies an export directory without any database: every checkpoint
+// signature, the absence of forks, every record's leaf hash and the tree
+// root at every checkpoint size, and that no signed entry is missing. It
+// returns a *VerifyError naming the first bad index, a *ForkError, or an
+// error naming the file that is unreadable or carries a bad signature.
+func Audit(dir string) (AuditReport, error) {
+	keyText, err := os.ReadFile(filepath.Join(dir, ExportKeyFile))
+	if err != nil {
+		return AuditReport{}, fmt.Errorf("ledger: audit: %w", err)
+	}
+	v, err := ParseVerifierKey(string(keyText))
+	if err != nil {
+		return AuditReport{}, fmt.Errorf("ledger: audit: %s: %w", ExportKeyFile, err)
+	}
+	cps, err := readExportCheckpoints(dir, v)
+	if err != nil {
+		return AuditReport{}, err
+	}
+	ver, err := NewVerifier(cps, nil)
+	if err != nil {
+		return AuditReport{}, err
+	}
+	f, err := os.Open(filepath.Join(dir, ExportEntriesFile))
+	if err != nil {
+		return AuditReport{}, fmt.Errorf("ledger: audit: %w", err)
+	}
+	defer f.Close()
+	if err := auditEntries(f, ver); err != nil {
+		return AuditReport{}, err
+	}
+	sum, err := ver.Finish(context.Background())
+	if err != nil {
+		return AuditReport{}, err
+	}
+	rep := AuditReport{Origin: v.Name(), VerifySummary: sum}
+	for i := range cps {
+		if rep.Latest == nil || cps[i].Size > rep.Latest.Size {
+			rep.Latest = &cps[i]
+		}
+	}
+	return rep, nil
+}
+
+// readExportCheckpoints opens every checkpoint file, in name order.
+func readExportCheckpoints(dir string, v note.Verifier) ([]Checkpoint, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, ExportCheckpointsDir))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("ledger: audit: %w", err)
+	}
+	var cps []Checkpoint
+	for _, ent := range ents { // ReadDir sorts by name
+		if ent.IsDir() || !strings.HasSuffix(ent.Name(), exportCheckpointSufix) {
+			continue
+		}
+		name := filepath.Join(ExportCheckpointsDir, ent.Name())
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("ledger: audit: %w", err)
+		}
+		c, err := OpenCheckpoint(data, v)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: audit: %s: %w", name, err)
+		}
+		cps = append(cps, c)
+	}
+	return cps, nil
+}
+
+// auditEntries feeds every line of entries.jsonl to ver. A line must be
+// exactly what ExportWriter writes for the record it describes, and the
+// record must hash to the leaf hash beside it; either failure names the
+// line's index.
+func auditEntries(r io.Reader, ver *Verifier) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	ctx := context.Background()
+	var lh LeafHasher
+	var canon bytes.Buffer
+	for {
+		i := ver.Size()
+		line, err := readLine(br)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &VerifyError{Index: i, Reason: fmt.Sprintf("%s: %v", ExportEntriesFile, err)}
+		}
+		var ent ExportEntry
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ent); err != nil {
+			return &VerifyError{Index: i, Reason: fmt.Sprintf("the entry does not parse: %v", err)}
+		}
+		canon.Reset()
+		if err := json.NewEncoder(&canon).Encode(ent); err != nil {
+			return &VerifyError{Index: i, Reason: fmt.Sprintf("the entry does not encode: %v", err)}
+		}
+		if !bytes.Equal(bytes.TrimSuffix(canon.Bytes(), []byte("\n")), line) {
+			return &VerifyError{Index: i, Reason: "the entry is not in the form the log writes: it was edited"}
+		}
+		h, err := lh.Hash(&ent.Record)
+		if err != nil {
+			return &VerifyError{Index: i, Reason: err.Error()}
+		}
+		if h != ent.LeafHash && ent.Record.Index == int64(i) {
+			return &VerifyError{Index: i, Reason: fmt.Sprintf("the record hashes to %s but the leaf hash beside it is %s: one of them was changed", h, ent.LeafHash)}
+		}
+		if err := ver.AddRecord(ctx, &ent.Record); err != nil {
+			return err
+		}
+	}
+}
+
+// readLine returns the next line without its newline, io.EOF at the end, and
+// an error for a line longer than maxExportLine or a last line without a
+// newline (a truncated file).
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > maxExportLine {
+			return nil, fmt.Errorf("a line longer than %d bytes", maxExportLine)
+		}
+		switch {
+		case err == nil:
+			return line[:len(line)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF && len(line) == 0:
+			return nil, io.EOF
+		case err == io.EOF:
+			return nil, errors.New("the last line has no newline: the file is truncated")
+		default:
+			return nil, err
+		}
+	}
+}
