@@ -52,6 +52,13 @@ func newRootCmd() *cobra.Command {
 	// Each subcommand lives in its own file as newXxxCmd().
 	root.AddCommand(
 		newVersionCmd(),
+		newServeCmd(),
+		newDemoCmd(),
+		newMigrateCmd(),
+		newPartyCmd(),
+		newUserCmd(),
+		newTokenCmd(),
+		newScreenCmd(),
 	)
 	return root
 }

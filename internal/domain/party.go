@@ -174,3 +174,15 @@ type Actor struct {
 // SystemActor is the actor of operator commands run on the server itself
 // (migrations, the demo loader, the CLI's party and token commands).
 var SystemActor = Actor{UserName: "system", PartySlug: "system", Role: "system"}
+
+// ParseID parses the canonical text form of an ID.
+func ParseID(s string) (ID, error) {
+	if len(s) != 36 {
+		return ID{}, Errorf(EINVALID, "%q is not an id", s)
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return ID{}, Errorf(EINVALID, "%q is not an id", s)
+	}
+	return id, nil
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chipgate/chipgate/internal/demo"
+	"github.com/chipgate/chipgate/internal/server"
+	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// dbFlag registers --db with the CHIPGATE_DB environment variable as default.
+func dbFlag(cmd *cobra.Command, def string) *string {
+	if env := os.Getenv("CHIPGATE_DB"); env != "" {
+		def = env
+	}
+	return cmd.Flags().String("db", def, "database: a SQLite file path or a postgres:// DSN (env CHIPGATE_DB)")
+}
+
+// openStore opens and migrates the database.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	if dsn == "" {
+		return nil, fmt.Errorf("--db: required (a SQLite path or a postgres:// DSN)")
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("--db: %w", err)
+	}
+	if _, err := store.Migrate(ctx, st); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
+}
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the API on ADDR from the database (migrating it first)",
+		Args:  cobra.NoArgs,
+	}
+	db := dbFlag(cmd, "")
+	addr := cmd.Flags().String("addr", "127.0.0.1:8080", "listen address")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+		st, err := openStore(cmd.Context(), *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return run(cmd.Context(), st, *addr, log, func(url string) {
+			log.Info("listening", "url", url, "database", st.Dialect())
+		})
+	}
+	return cmd
+}
+
+// run serves the API on addr until ctx is done. ready is called with the
+// base URL once the listener is bound.
+func run(ctx context.Context, st store.Store, addr string, log *slog.Logger, ready func(url string)) error {
+	svc := service.New(st, service.Options{Log: log})
+	srv := server.New(svc, server.Options{Log: log, Version: version})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	ready("http://" + ln.Addr().String())
+	return server.Serve(ctx, ln, srv, log, 10*time.Second)
+}
+
+func newDemoCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Load the demo cast into a SQLite file and serve it, printing a token per party",
+		Args:  cobra.NoArgs,
+	}
+	db := cmd.Flags().String("db", "chipgate-demo.db", "database: a SQLite file path or a postgres:// DSN")
+	addr := cmd.Flags().String("addr", "127.0.0.1:8080", "listen address")
+	tokensFile := cmd.Flags().String("tokens-file", "", "also write the demo tokens to FILE as JSON {slug: {role, token}}")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		st, err := openStore(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		svc := service.New(st, service.Options{Log: log})
+		created, err := demo.Load(ctx, svc)
+		if err != nil {
+			return err
+		}
+		creds, err := demo.IssueTokens(ctx, svc, 30*24*time.Hour)
+		if err != nil {
+			return err
+		}
+		if *tokensFile != "" {
+			if err := writeTokensFile(*tokensFile, creds); err != nil {
+				return err
+			}
+		}
+		out := cmd.OutOrStdout()
+		return run(ctx, st, *addr, log, func(url string) {
+			printDemo(out, url, *db, created, creds)
+		})
+	}
+	return cmd
+}
+
+func writeTokensFile(path string, creds map[string]demo.Credential) error {
+	body, err := json.MarshalIndent(creds, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(body, '\n'), 0o600); err != nil {
+		return fmt.Errorf("--tokens-file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("--tokens-file: %w", err)
+	}
+	return nil
+}
+
+func printDemo(w io.Writer, url, db string, created int, creds map[string]demo.Credential) {
+	fmt.Fprintf(w, "chipgate demo: %s (database %s", url, db)
+	if created > 0 {
+		fmt.Fprintf(w, ", %d parties created", created)
+	}
+	fmt.Fprintf(w, ")\n\nTokens (valid 30 days; each start replaces them):\n")
+	slugs := make([]string, 0, len(creds))
+	for s := range creds {
+		slugs = append(slugs, s)
+	}
+	sort.Strings(slugs)
+	for _, s := range slugs {
+		fmt.Fprintf(w, "  %-18s %-17s %s\n", s, creds[s].Role, creds[s].Token)
+	}
+	fmt.Fprintf(w, "\nTry: curl -H 'Authorization: Bearer %s' %s/api/v1/me\nStop with Ctrl-C.\n", creds["nvidia"].Token, url)
+}
+
+func newMigrateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations that have not been applied",
+		Args:  cobra.NoArgs,
+	}
+	db := dbFlag(cmd, "")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if *db == "" {
+			return fmt.Errorf("--db: required (a SQLite path or a postgres:// DSN)")
+		}
+		st, err := store.Open(cmd.Context(), *db)
+		if err != nil {
+			return fmt.Errorf("--db: %w", err)
+		}
+		defer st.Close()
+		applied, err := store.Migrate(cmd.Context(), st)
+		if err != nil {
+			return err
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(cmd.OutOrStdout(), "up to date")
+		}
+		for _, m := range applied {
+			fmt.Fprintln(cmd.OutOrStdout(), "applied", m)
+		}
+		return nil
+	}
+	return cmd
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// Me is the authenticated caller and its party.
+type Me struct {
+	User  domain.Actor `json:"user"`
+	Party domain.Party `json:"party"`
+}
+
+// Health is the body of /healthz.
+type Health struct {
+	Status   string `json:"status"`
+	Database string `json:"database"`
+	Version  string `json:"version"`
+}
+
+func (s *Server) baseRoutes(version string) []Route {
+	return []Route{
+		{Method: "GET", Path: "/healthz", Summary: "Liveness and database reachability (no token needed)", Public: true, Response: Health{},
+			handle: func(w http.ResponseWriter, r *http.Request, _ domain.Actor) error {
+				if err := s.svc.Store().Ping(r.Context()); err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, Health{Status: "ok", Database: s.svc.Store().Dialect(), Version: version})
+			}},
+		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This API as an OpenAPI 3.1 document (no token needed)", Public: true,
+			handle: func(w http.ResponseWriter, r *http.Request, _ domain.Actor) error {
+				return writeJSON(w, http.StatusOK, s.OpenAPI(version))
+			}},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (any valid token)",
+			handle: func(w http.ResponseWriter, r *http.Request, _ domain.Actor) error {
+				s.metricsHandler().ServeHTTP(w, r)
+				return nil
+			}},
+		{Method: "GET", Path: "/api/v1/me", Summary: "The caller: user, party and role", Response: Me{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				p, err := s.svc.Party(r.Context(), who, who.PartyID.String())
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, Me{User: who, Party: p})
+			}},
+	}
+}
+
+// TokenRequest asks for a new token for the caller.
+type TokenRequest struct {
+	Label string `json:"label"`
+	// TTLHours is the token's lifetime; 0 means it does not expire.
+	TTLHours int `json:"ttl_hours"`
+}
+
+func (s *Server) partyRoutes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/v1/parties", Summary: "Parties the caller may see", Response: []domain.Party{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				ps, err := s.svc.Parties(r.Context(), who)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, nonNil(ps))
+			}},
+		{Method: "GET", Path: "/api/v1/parties/{ref}", Summary: "One party by id or slug", Response: domain.Party{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				p, err := s.svc.Party(r.Context(), who, r.PathValue("ref"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, p)
+			}},
+		{Method: "GET", Path: "/api/v1/tokens", Summary: "The caller's own tokens (never their secrets)", Response: []domain.Token{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				ts, err := s.svc.Tokens(r.Context(), who)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, nonNil(ts))
+			}},
+		{Method: "POST", Path: "/api/v1/tokens", Summary: "Issue a new token for the caller; the secret is shown once", Status: http.StatusCreated,
+			Request: TokenRequest{}, Response: service.IssuedToken{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				var in TokenRequest
+				if err := decode(r, &in); err != nil {
+					return err
+				}
+				if in.TTLHours < 0 || in.TTLHours > 24*366 {
+					return domain.Invalid("ttl_hours", "must be between 0 and 8784")
+				}
+				tok, err := s.svc.IssueToken(r.Context(), who, who.UserID, in.Label, time.Duration(in.TTLHours)*time.Hour)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusCreated, tok)
+			}},
+		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Summary: "Revoke one of the caller's tokens", Status: http.StatusNoContent,
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				id, err := pathID(r, "id")
+				if err != nil {
+					return err
+				}
+				if err := s.svc.RevokeToken(r.Context(), who, id); err != nil {
+					return err
+				}
+				w.WriteHeader(http.StatusNoContent)
+				return nil
+			}},
+	}
+}
+
+func (s *Server) catalogRoutes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/v1/products", Summary: "The product catalog", Response: []domain.Product{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				ps, err := s.svc.Products(r.Context(), who)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, nonNil(ps))
+			}},
+		{Method: "GET", Path: "/api/v1/products/{ref}", Summary: "One product by id or slug", Response: domain.Product{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				p, err := s.svc.Product(r.Context(), who, r.PathValue("ref"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, p)
+			}},
+		{Method: "POST", Path: "/api/v1/products", Summary: "Add a product to the catalog (vendor)", Status: http.StatusCreated,
+			Request: service.ProductRequest{}, Response: domain.Product{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				var in service.ProductRequest
+				if err := decode(r, &in); err != nil {
+					return err
+				}
+				p, err := s.svc.CreateProduct(r.Context(), who, in)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusCreated, p)
+			}},
+		{Method: "GET", Path: "/api/v1/lots", Summary: "Production lots, optionally of one product (?product=h200)", Response: []domain.Lot{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				ls, err := s.svc.Lots(r.Context(), who, r.URL.Query().Get("product"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, nonNil(ls))
+			}},
+		{Method: "POST", Path: "/api/v1/lots", Summary: "Register a production lot (vendor)", Status: http.StatusCreated,
+			Request: service.LotRequest{}, Response: domain.Lot{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				var in service.LotRequest
+				if err := decode(r, &in); err != nil {
+					return err
+				}
+				l, err := s.svc.CreateLot(r.Context(), who, in)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusCreated, l)
+			}},
+	}
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
+func pathID(r *http.Request, name string) (domain.ID, error) {
+	id, err := domain.ParseID(r.PathValue(name))
+	if err != nil {
+		return domain.ID{}, domain.Errorf(domain.ENOTFOUND, "%s %q not found", name, r.PathValue(name))
+	}
+	return id, nil
+}
+

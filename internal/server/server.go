@@ -1,0 +1,169 @@
+// Package server is chipgate's HTTP face: the JSON API under /api/v1, the
+// health and metrics endpoints, authentication by bearer token, RFC 9457
+// problem+json errors, request logs and metrics. Every route is declared
+// once in a Route table, from which the mux, the OpenAPI document and the
+// authorization matrix test are all derived. Authorization itself is decided
+// by the service.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// RequestTimeout bounds the work of one request, database waits included; a
+// request that cannot get the database in time gets 503 with Retry-After.
+const RequestTimeout = 15 * time.Second
+
+// Route is one endpoint of the API.
+type Route struct {
+	Method  string // GET, POST, DELETE
+	Path    string // a ServeMux pattern path, "/api/v1/parties/{ref}"
+	Summary string
+	// Public routes need no token. Everything else does.
+	Public bool
+	// Request and Response are example values whose types document the
+	// bodies in the OpenAPI document; nil for none.
+	Request  any
+	Response any
+	// Status is the success status (200 when zero).
+	Status int
+	handle func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
+}
+
+// Key returns "METHOD /path", the route's name in tests and docs.
+func (rt Route) Key() string { return rt.Method + " " + rt.Path }
+
+// Server serves chipgate over HTTP.
+type Server struct {
+	svc     *service.Service
+	log     *slog.Logger
+	routes  []Route
+	handler http.Handler
+	reg     *prometheus.Registry
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// Options configure a Server.
+type Options struct {
+	Log *slog.Logger
+	// Version is reported by /healthz.
+	Version string
+}
+
+// New returns a Server for svc with every route registered.
+func New(svc *service.Service, opt Options) *Server {
+	s := &Server{svc: svc, log: opt.Log, reg: prometheus.NewRegistry()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chipgate_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+	}, []string{"route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "chipgate_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route"})
+	s.reg.MustRegister(s.reqs, s.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	s.routes = append(s.routes, s.baseRoutes(opt.Version)...)
+	s.routes = append(s.routes, s.partyRoutes()...)
+	s.routes = append(s.routes, s.catalogRoutes()...)
+
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.Method+" "+rt.Path, s.endpoint(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, s.log, domain.Errorf(domain.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	s.handler = s.observe(mux)
+	return s
+}
+
+// Routes returns the route table.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// endpoint wraps a route's handler with authentication and error writing.
+func (s *Server) endpoint(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		var who domain.Actor
+		if !rt.Public {
+			var err error
+			who, err = s.authenticate(r)
+			if err != nil {
+				writeProblem(w, r, s.log, err)
+				return
+			}
+			setLogParty(r, who.PartySlug)
+		}
+		if err := rt.handle(w, r, who); err != nil {
+			writeProblem(w, r, s.log, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (domain.Actor, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return domain.Actor{}, domain.Errorf(domain.EUNAUTHORIZED, "a bearer token is required (Authorization: Bearer cg_…)")
+	}
+	return s.svc.Authenticate(r.Context(), strings.TrimSpace(secret))
+}
+
+// Serve runs the server on ln until ctx is done, then stops accepting,
+// lets in-flight requests finish (up to grace) and returns.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// metricsHandler serves the Prometheus registry.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,90 @@
+package service
+
+import (
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// Action names something an actor may do. Every service method checks one.
+type Action string
+
+// The actions of the program.
+const (
+	ActPartyRead     Action = "party.read"
+	ActPartyCreate   Action = "party.create"
+	ActUserCreate    Action = "user.create"
+	ActTokenManage   Action = "token.manage" // issue, list and revoke one's own tokens
+	ActProductRead   Action = "product.read"
+	ActProductCreate Action = "product.create"
+	ActLotRead       Action = "lot.read"
+	ActLotCreate     Action = "lot.create"
+)
+
+// scope says over whose records a role may take an action.
+type scope int
+
+const (
+	none scope = iota
+	own        // only records of the actor's own party
+	all        // every party's records
+)
+
+// grants is the authorization matrix: for each action, each role's scope.
+// A role that is absent has no access. The system actor (operator commands
+// run on the server itself) may do everything.
+var grants = map[Action]map[domain.Role]scope{
+	ActPartyRead: {
+		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
+		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleAuditor: own,
+	},
+	ActPartyCreate: {},
+	ActUserCreate:  {},
+	ActTokenManage: {
+		domain.RoleVendor: own, domain.RoleExportAuthority: own, domain.RoleImportAuthority: own,
+		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleAuditor: own,
+	},
+	ActProductRead: {
+		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
+		domain.RoleBuyer: all, domain.RoleLab: all, domain.RoleCarrier: all, domain.RoleAuditor: all,
+	},
+	ActProductCreate: {domain.RoleVendor: all},
+	ActLotRead:       {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
+	ActLotCreate:     {domain.RoleVendor: all},
+}
+
+// isSystem reports whether who is the operator acting on the server itself.
+func isSystem(who domain.Actor) bool { return who.Role == domain.SystemActor.Role }
+
+// authorize returns nil when who may take action at all (on some records),
+// and EFORBIDDEN otherwise.
+func authorize(who domain.Actor, action Action) error {
+	if isSystem(who) || grants[action][who.Role] != none {
+		return nil
+	}
+	return domain.Errorf(domain.EFORBIDDEN, "role %s may not %s", who.Role, action)
+}
+
+// authorizeFor returns nil when who may take action on a record owned by the
+// party owner. A role that may act only on its own records gets ENOTFOUND
+// for another party's record, so that it learns nothing about it.
+func authorizeFor(who domain.Actor, action Action, owner domain.ID, what string) error {
+	if err := authorize(who, action); err != nil {
+		return err
+	}
+	if isSystem(who) || grants[action][who.Role] == all || owner == who.PartyID {
+		return nil
+	}
+	return domain.Errorf(domain.ENOTFOUND, "%s not found", what)
+}
+
+// Grants returns a copy of the authorization matrix, for documentation and
+// the matrix test.
+func Grants() map[Action]map[domain.Role]string {
+	out := map[Action]map[domain.Role]string{}
+	for a, m := range grants {
+		out[a] = map[domain.Role]string{}
+		for r, s := range m {
+			out[a][r] = [...]string{"none", "own", "all"}[s]
+		}
+	}
+	return out
+}

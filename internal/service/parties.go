@@ -1,0 +1,259 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// PartyRequest registers a party.
+type PartyRequest struct {
+	Slug    string            `json:"slug"`
+	Name    string            `json:"name"`
+	Role    domain.Role       `json:"role"`
+	Country string            `json:"country"`
+	Class   domain.BuyerClass `json:"class,omitempty"`
+}
+
+// CreateParty registers a party. Callers: the operator (system actor).
+// Returns EINVALID for a bad request, ECONFLICT when the slug is taken,
+// EFORBIDDEN for anyone else.
+func (s *Service) CreateParty(ctx context.Context, who domain.Actor, in PartyRequest) (domain.Party, error) {
+	if err := authorize(who, ActPartyCreate); err != nil {
+		return domain.Party{}, err
+	}
+	p := domain.Party{ID: newID(), Slug: in.Slug, Name: strings.TrimSpace(in.Name), Role: in.Role, Country: in.Country, Class: in.Class, CreatedAt: s.Now()}
+	if err := p.Validate(); err != nil {
+		return domain.Party{}, err
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateParty(ctx, &p); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, p.CreatedAt, "party.created", "party", p.ID.String(), p)
+	})
+	return p, err
+}
+
+// Party returns a party by id or slug. Callers: roles that see every party;
+// others only their own (ENOTFOUND for another's).
+func (s *Service) Party(ctx context.Context, who domain.Actor, idOrSlug string) (domain.Party, error) {
+	if err := authorize(who, ActPartyRead); err != nil {
+		return domain.Party{}, err
+	}
+	var p domain.Party
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = partyByRef(ctx, tx, idOrSlug)
+		return err
+	})
+	if err != nil {
+		return domain.Party{}, err
+	}
+	if err := authorizeFor(who, ActPartyRead, p.ID, "party "+idOrSlug); err != nil {
+		return domain.Party{}, err
+	}
+	return p, nil
+}
+
+// Parties lists the parties who may see: all of them for the vendor and the
+// authorities, its own for everyone else.
+func (s *Service) Parties(ctx context.Context, who domain.Actor) ([]domain.Party, error) {
+	if err := authorize(who, ActPartyRead); err != nil {
+		return nil, err
+	}
+	var ps []domain.Party
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		ps, err = tx.Parties(ctx)
+		return err
+	})
+	out := ps[:0]
+	for _, p := range ps {
+		if authorizeFor(who, ActPartyRead, p.ID, "") == nil {
+			out = append(out, p)
+		}
+	}
+	return out, err
+}
+
+func partyByRef(ctx context.Context, tx store.Tx, ref string) (domain.Party, error) {
+	if id, err := parseID(ref); err == nil {
+		return tx.Party(ctx, id)
+	}
+	if !domain.ValidSlug(ref) {
+		return domain.Party{}, domain.Errorf(domain.ENOTFOUND, "party %q not found", ref)
+	}
+	return tx.PartyBySlug(ctx, ref)
+}
+
+// UserRequest adds a user to a party.
+type UserRequest struct {
+	Party string `json:"party"` // id or slug
+	Name  string `json:"name"`
+}
+
+// CreateUser adds a user to a party. Callers: the operator. Returns ENOTFOUND
+// for an unknown party, EINVALID for a bad name.
+func (s *Service) CreateUser(ctx context.Context, who domain.Actor, in UserRequest) (domain.User, error) {
+	if err := authorize(who, ActUserCreate); err != nil {
+		return domain.User{}, err
+	}
+	u := domain.User{ID: newID(), Name: strings.TrimSpace(in.Name), CreatedAt: s.Now()}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		p, err := partyByRef(ctx, tx, in.Party)
+		if err != nil {
+			return err
+		}
+		u.PartyID = p.ID
+		if err := u.Validate(); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, u.CreatedAt, "user.created", "user", u.ID.String(), u)
+	})
+	return u, err
+}
+
+// TokenPrefix starts every chipgate token, so that secret scanners and people
+// can recognize one.
+const TokenPrefix = "cg_"
+
+// IssuedToken is a new token with its secret, which is shown only this once.
+type IssuedToken struct {
+	domain.Token
+	Secret string `json:"token"`
+}
+
+// IssueToken creates a bearer token for a user: 32 random bytes, of which
+// only the SHA-256 hash is stored. Callers: the operator for any user; a user
+// for itself. ttl 0 means no expiry.
+func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domain.ID, label string, ttl time.Duration) (IssuedToken, error) {
+	if err := authorize(who, ActTokenManage); err != nil && !isSystem(who) {
+		return IssuedToken{}, err
+	}
+	if !isSystem(who) && userID != who.UserID {
+		return IssuedToken{}, domain.Errorf(domain.ENOTFOUND, "user %s not found", userID)
+	}
+	label = strings.TrimSpace(label)
+	if label == "" || len(label) > 100 {
+		return IssuedToken{}, domain.Invalid("label", "required, at most 100 bytes")
+	}
+	if ttl < 0 {
+		return IssuedToken{}, domain.Invalid("ttl", "must not be negative")
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return IssuedToken{}, err
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	now := s.Now()
+	k := domain.Token{ID: newID(), UserID: userID, Hash: hashToken(secret), Label: label, CreatedAt: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		k.ExpiresAt = &exp
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.User(ctx, userID); err != nil {
+			return err
+		}
+		if err := tx.CreateToken(ctx, &k); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, now, "token.issued", "token", k.ID.String(), k)
+	})
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	return IssuedToken{Token: k, Secret: secret}, nil
+}
+
+// RevokeToken revokes a token at once. Callers: the operator for any token; a
+// user for its own (ENOTFOUND for another's).
+func (s *Service) RevokeToken(ctx context.Context, who domain.Actor, tokenID domain.ID) error {
+	if err := authorize(who, ActTokenManage); err != nil && !isSystem(who) {
+		return err
+	}
+	now := s.Now()
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		k, err := tx.Token(ctx, tokenID)
+		if err != nil {
+			return err
+		}
+		if !isSystem(who) && k.UserID != who.UserID {
+			return domain.Errorf(domain.ENOTFOUND, "token %s not found", tokenID)
+		}
+		if k.RevokedAt != nil {
+			return nil // revoking twice is not an error and leaves one record
+		}
+		if err := tx.RevokeToken(ctx, tokenID, now); err != nil {
+			return err
+		}
+		k.RevokedAt = &now
+		return s.record(ctx, tx, who, now, "token.revoked", "token", k.ID.String(), k)
+	})
+}
+
+// Tokens lists the caller's own tokens (never their secrets).
+func (s *Service) Tokens(ctx context.Context, who domain.Actor) ([]domain.Token, error) {
+	if err := authorize(who, ActTokenManage); err != nil {
+		return nil, err
+	}
+	var out []domain.Token
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.Tokens(ctx, who.UserID)
+		return err
+	})
+	return out, err
+}
+
+// Authenticate returns the actor a bearer secret stands for. Returns
+// EUNAUTHORIZED for an unknown, expired or revoked token (one message for all,
+// so the caller learns nothing about which).
+func (s *Service) Authenticate(ctx context.Context, secret string) (domain.Actor, error) {
+	denied := domain.Errorf(domain.EUNAUTHORIZED, "missing, unknown, expired or revoked token")
+	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 200 {
+		return domain.Actor{}, denied
+	}
+	h := hashToken(secret)
+	var who domain.Actor
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		k, err := tx.TokenByHash(ctx, h)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return denied
+		} else if err != nil {
+			return err
+		}
+		// The lookup used the hash as a key; compare in constant time all
+		// the same so that no code path depends on a secret's bytes.
+		if subtle.ConstantTimeCompare(k.Hash, h) != 1 || !k.Active(s.Now()) {
+			return denied
+		}
+		u, err := tx.User(ctx, k.UserID)
+		if err != nil {
+			return err
+		}
+		p, err := tx.Party(ctx, u.PartyID)
+		if err != nil {
+			return err
+		}
+		who = domain.Actor{UserID: u.ID, UserName: u.Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role}
+		return nil
+	})
+	return who, err
+}
+
+func hashToken(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
