@@ -1,0 +1,195 @@
+package screening
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Type is the kind of a listed party.
+type Type string
+
+// The types the lists use. Lists that do not say (the Entity List, the Denied
+// Persons List) leave TypeUnknown.
+const (
+	TypeUnknown    Type = ""
+	TypeIndividual Type = "individual"
+	TypeEntity     Type = "entity"
+	TypeVessel     Type = "vessel"
+	TypeAircraft   Type = "aircraft"
+)
+
+func parseType(s string) Type {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "individual", "person":
+		return TypeIndividual
+	case "entity", "organization", "company":
+		return TypeEntity
+	case "vessel":
+		return TypeVessel
+	case "aircraft":
+		return TypeAircraft
+	}
+	return TypeUnknown
+}
+
+// Entity is one listed party after folding: every list that names it is one
+// of its Sources. Entities are immutable once an Index holds them.
+type Entity struct {
+	// Key identifies the entity across reloads: "ofac:<ent_num>" for
+	// everything OFAC numbers (SDN and the non-SDN lists, in any format),
+	// "UN:<reference>" for the UN list, and "<list>:<normalized name>" for
+	// lists without stable ids (Entity List, Denied Persons, Unverified...).
+	Key       string
+	Type      Type
+	Name      string   // the primary name, cleaned of list noise
+	Aliases   []string // other names (a.k.a., f.k.a., short forms), deduplicated
+	Addresses []Address
+	Countries []string // ISO 3166-1 alpha-2 codes where known, from addresses, nationality, citizenship
+	Programs  []string
+	Dates     []string // dates of birth and similar, as the list writes them
+	Remarks   string
+	Sources   []Source
+}
+
+// Address is one address as a list gives it; Country is an ISO alpha-2 code
+// when it could be recognized, else the text.
+type Address struct {
+	Street  string `json:"street,omitempty"`
+	City    string `json:"city,omitempty"`
+	State   string `json:"state,omitempty"`
+	Postal  string `json:"postal,omitempty"`
+	Country string `json:"country,omitempty"`
+}
+
+// String renders the address on one line.
+func (a Address) String() string {
+	var parts []string
+	for _, p := range []string{a.Street, a.City, a.State, a.Postal, a.Country} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Source is one list's record of an entity.
+type Source struct {
+	List     string   `json:"list"`      // short code: SDN, EL, DPL, MEU, UVL, SSI, ISN, DTC, PLC, CMIC, CAP, NS-MBS, FSE, UN, CONS
+	ID       string   `json:"source_id"` // the list's own id (OFAC ent_num, CSL _id, UN reference number)
+	Name     string   `json:"name"`      // the name exactly as the list prints it
+	File     string   `json:"file"`      // the file it came from, relative to the loaded directory
+	Line     int      `json:"line,omitempty"`
+	Programs []string `json:"programs,omitempty"`
+	Listed   string   `json:"listed,omitempty"` // listing or start date as the list writes it
+}
+
+// listPriority orders sources for display: the list that matters most to an
+// exporter first.
+var listPriority = map[string]int{
+	"SDN": 0, "EL": 1, "MEU": 2, "DPL": 3, "UVL": 4, "UN": 5, "SSI": 6, "CMIC": 7,
+	"ISN": 8, "DTC": 9, "NS-MBS": 10, "FSE": 11, "CAP": 12, "PLC": 13, "CONS": 14,
+}
+
+func listRank(l string) int {
+	if r, ok := listPriority[l]; ok {
+		return r
+	}
+	return 50
+}
+
+// PrimarySource returns the most significant source (SDN before EL before the
+// others); the CLI and API report it as "list" and "source_id".
+func (e *Entity) PrimarySource() Source {
+	best := 0
+	for i, s := range e.Sources {
+		if listRank(s.List) < listRank(e.Sources[best].List) {
+			best = i
+		}
+	}
+	if len(e.Sources) == 0 {
+		return Source{}
+	}
+	return e.Sources[best]
+}
+
+// Lists returns the distinct list codes of the entity's sources.
+func (e *Entity) Lists() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range e.Sources {
+		if !seen[s.List] {
+			seen[s.List] = true
+			out = append(out, s.List)
+		}
+	}
+	return out
+}
+
+// Names returns the primary name followed by the aliases.
+func (e *Entity) Names() []string {
+	return append([]string{e.Name}, e.Aliases...)
+}
+
+var (
+	reSuccessor = regexp.MustCompile(`(?i)[,;]?\s*(and|including)\s+any\s+successors?\b.*$`)
+	reParent    = regexp.MustCompile(`(?i)\s*\((parent organization|subordinate (institution|entity) of|a subordinate)[^()]*(\([^()]*\)[^()]*)*\)`)
+	reAffil     = regexp.MustCompile(`(?i)\.?\s+affiliated entity:\s+`)
+	reTrailAbbr = regexp.MustCompile(`^(.*\S)\s*\(([^()]{2,40})\)\s*\.?$`)
+	reSpace     = regexp.MustCompile(`\s+`)
+)
+
+// cleanListName splits a name as a list prints it into the party's name and
+// extra names, removing noise that is about the listing rather than the
+// party: "and any successor, sub-unit, or subsidiary thereof", "(Parent
+// Organization: …)", the parent in "Huawei Technologies Co., Ltd. (Huawei).
+// Affiliated Entity: Huawei Marine Networks Co., Ltd." (the listed party is
+// the affiliate; the parent is kept as a remark), and a trailing short form
+// "(ASMAT)" which becomes an alias. UN names joined by " ; " become aliases.
+func cleanListName(raw string) (name string, aliases []string, remark string) {
+	s := reSpace.ReplaceAllString(strings.TrimSpace(raw), " ")
+	s = reSuccessor.ReplaceAllString(s, "")
+	if loc := reParent.FindStringIndex(s); loc != nil {
+		remark = strings.Trim(strings.TrimSpace(s[loc[0]:loc[1]]), "()")
+		s = strings.TrimSpace(s[:loc[0]] + s[loc[1]:])
+	}
+	if loc := reAffil.FindStringIndex(s); loc != nil {
+		parent := strings.TrimSpace(s[:loc[0]])
+		s = strings.TrimSpace(s[loc[1]:])
+		remark = strings.TrimSpace(remark + " Affiliate of: " + parent)
+	}
+	parts := strings.Split(s, " ; ")
+	s = strings.TrimSpace(parts[0])
+	for _, p := range parts[1:] {
+		if p = strings.TrimSpace(p); p != "" {
+			aliases = append(aliases, p)
+		}
+	}
+	if m := reTrailAbbr.FindStringSubmatch(s); m != nil {
+		inner := strings.TrimSpace(m[2])
+		// Only short forms become aliases; "(Pakistan)" or "(GROUP)" inside a
+		// name is part of it. A short form is one word, mostly upper case.
+		if !strings.Contains(inner, " ") && isAbbrev(inner) && !isCountryName(inner) {
+			s = strings.TrimRight(strings.TrimSpace(m[1]), ",")
+			aliases = append(aliases, inner)
+		}
+	}
+	s = strings.TrimSpace(strings.TrimRight(s, ";"))
+	return s, aliases, remark
+}
+
+// isAbbrev reports whether w looks like a short form: letters, digits and
+// hyphens, with at least two upper-case letters or an initial capital on a
+// word that is not a place ("Huawei").
+func isAbbrev(w string) bool {
+	upper := 0
+	for _, r := range w {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper++
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '&', r == '.':
+		default:
+			return false
+		}
+	}
+	return upper >= 2 || (upper == 1 && w[0] >= 'A' && w[0] <= 'Z' && len(w) >= 4)
+}

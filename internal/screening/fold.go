@@ -1,0 +1,190 @@
+package screening
+
+import "strings"
+
+// foldKeyOf returns the key under which records of the same party meet:
+// the OFAC number or UN reference when the record has one, else the list and
+// the folded name (the Entity List and the Denied Persons List repeat a
+// party once per address, and the CSL repeats the DPL file's rows).
+func foldKeyOf(e *Entity) string {
+	if e.Key != "" {
+		return e.Key
+	}
+	list := ""
+	if len(e.Sources) > 0 {
+		list = e.Sources[0].List
+	}
+	return list + ":" + foldKey(e.Name)
+}
+
+// Fold merges records of the same party into one entity that keeps every
+// source, every name, address, country, program and date. The first record
+// with a real primary name gives the entity its name; a name that came only
+// from an alias file yields to it. Order follows first appearance, so a load
+// is deterministic.
+func Fold(records []Entity) []Entity {
+	idx := map[string]int{}
+	var out []Entity
+	weak := map[string]bool{}
+	for i := range records {
+		r := &records[i]
+		k := foldKeyOf(r)
+		isWeak := len(r.Sources) == 1 && r.Sources[0].Line == 0
+		j, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			c := *r
+			c.Key = k
+			c.Aliases = append([]string(nil), r.Aliases...)
+			c.Sources = append([]Source(nil), r.Sources...)
+			c.Addresses = append([]Address(nil), r.Addresses...)
+			c.Countries = append([]string(nil), r.Countries...)
+			c.Programs = append([]string(nil), r.Programs...)
+			c.Dates = append([]string(nil), r.Dates...)
+			out = append(out, c)
+			weak[k] = isWeak
+			continue
+		}
+		e := &out[j]
+		if weak[k] && !isWeak {
+			// A real primary record arrives after an alias-only one.
+			e.Aliases = append(e.Aliases, e.Name)
+			e.Name = r.Name
+			weak[k] = false
+			r = &Entity{Type: r.Type, Aliases: r.Aliases, Addresses: r.Addresses, Countries: r.Countries,
+				Programs: r.Programs, Dates: r.Dates, Remarks: r.Remarks, Sources: r.Sources}
+		}
+		merge(e, r)
+	}
+	out = foldAcrossLists(out)
+	for i := range out {
+		tidy(&out[i])
+	}
+	return out
+}
+
+// merge adds r's names, facts and sources to e.
+func merge(e, r *Entity) {
+	if r.Name != "" {
+		e.Aliases = append(e.Aliases, r.Name)
+	}
+	if e.Type == TypeUnknown {
+		e.Type = r.Type
+	}
+	e.Aliases = append(e.Aliases, r.Aliases...)
+	e.Addresses = append(e.Addresses, r.Addresses...)
+	e.Countries = append(e.Countries, r.Countries...)
+	e.Programs = append(e.Programs, r.Programs...)
+	e.Dates = append(e.Dates, r.Dates...)
+	if r.Remarks != "" && !strings.Contains(e.Remarks, r.Remarks) {
+		e.Remarks = strings.TrimSpace(e.Remarks + " " + r.Remarks)
+	}
+	e.Sources = append(e.Sources, r.Sources...)
+}
+
+// foldAcrossLists merges organizations that different lists name with the
+// very same name (legal form included): "HUAWEI TECHNOLOGIES CO., LTD." on
+// the CMIC list and "Huawei Technologies Co., Ltd." on the Entity List are
+// one company. Entities with their own list id (OFAC number, UN reference)
+// are never merged with each other, since the list keeps them apart on
+// purpose; individuals are never merged by name, since namesakes are common.
+func foldAcrossLists(in []Entity) []Entity {
+	anchor := map[string]int{}
+	byID := func(e *Entity) bool {
+		return strings.HasPrefix(e.Key, "ofac:") || strings.HasPrefix(e.Key, "UN:")
+	}
+	for i := range in {
+		e := &in[i]
+		if e.Type == TypeIndividual || !byID(e) {
+			continue
+		}
+		k := foldKey(e.Name)
+		if _, ok := anchor[k]; !ok && k != "" {
+			anchor[k] = i
+		}
+	}
+	gone := make([]bool, len(in))
+	for i := range in {
+		e := &in[i]
+		if e.Type == TypeIndividual || byID(e) {
+			continue
+		}
+		k := foldKey(e.Name)
+		j, ok := anchor[k]
+		if !ok {
+			anchor[k] = i
+			continue
+		}
+		if j == i {
+			continue
+		}
+		r := *e
+		r.Name = "" // same name; nothing to add as an alias
+		merge(&in[j], &r)
+		gone[i] = true
+	}
+	out := in[:0]
+	for i := range in {
+		if !gone[i] {
+			out = append(out, in[i])
+		}
+	}
+	return out
+}
+
+// tidy removes duplicates that folding and the lists themselves create.
+func tidy(e *Entity) {
+	seen := map[string]bool{foldKey(e.Name): true}
+	aliases := e.Aliases[:0]
+	for _, a := range e.Aliases {
+		a = strings.TrimSpace(a)
+		k := foldKey(a)
+		if a == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		aliases = append(aliases, a)
+	}
+	e.Aliases = aliases
+	e.Countries = dedupe(e.Countries)
+	e.Programs = dedupe(e.Programs)
+	e.Dates = dedupe(e.Dates)
+	addrSeen := map[string]bool{}
+	addrs := e.Addresses[:0]
+	for _, a := range e.Addresses {
+		k := a.String()
+		if addrSeen[k] {
+			continue
+		}
+		addrSeen[k] = true
+		addrs = append(addrs, a)
+	}
+	e.Addresses = addrs
+	srcSeen := map[string]bool{}
+	srcs := e.Sources[:0]
+	for _, s := range e.Sources {
+		k := s.List + "\x00" + s.ID + "\x00" + s.File
+		if srcSeen[k] {
+			continue
+		}
+		srcSeen[k] = true
+		srcs = append(srcs, s)
+	}
+	e.Sources = srcs
+}
+
+func dedupe(in []string) []string {
+	if len(in) < 2 {
+		return in
+	}
+	seen := map[string]bool{}
+	out := in[:0]
+	for _, s := range in {
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,250 @@
+package screening
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mozillazg/go-pinyin"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Normalizer turns a name as a list or a user writes it into comparable
+// tokens. It holds only immutable tables, so one value is safe for concurrent
+// use; NewNormalizer builds it once per index rather than as a package global.
+type Normalizer struct {
+	legal     legalForms
+	stop      map[string]bool
+	hanTerms  map[string][]string // Chinese business words and places → Latin tokens
+	hanMaxLen int                 // longest key in hanTerms, in runes
+	pinyin    pinyin.Args
+}
+
+// NewNormalizer returns a Normalizer with the built-in tables (legal forms,
+// stop words, Chinese business vocabulary).
+func NewNormalizer() *Normalizer {
+	n := &Normalizer{
+		legal:    newLegalForms(legalFormData),
+		stop:     map[string]bool{},
+		hanTerms: map[string][]string{},
+		pinyin:   pinyin.NewArgs(),
+	}
+	for _, w := range stopWords {
+		n.stop[w] = true
+	}
+	for _, line := range hanTermData {
+		k, v, _ := strings.Cut(line, "=")
+		n.hanTerms[k] = strings.Fields(v)
+		if l := utf8.RuneCountInString(k); l > n.hanMaxLen {
+			n.hanMaxLen = l
+		}
+	}
+	return n
+}
+
+// stopWords carry no identity in a party name; dropping them keeps "Bank of
+// Kunlun" and "Kunlun Bank" equal.
+var stopWords = []string{"the", "of", "and", "for", "und", "et", "de", "del", "des", "du", "da"}
+
+// Tokens returns the normalized tokens of name: folded to lower-case ASCII
+// where a decomposition exists, Chinese script turned into English business
+// words or pinyin, person names with "SURNAME, Given" read in either order
+// (the scorer is order-free), legal-form words and stop words removed unless
+// nothing else would remain. legal reports whether a legal form was removed.
+func (n *Normalizer) Tokens(name string, person bool) (tokens []string, legal bool) {
+	if person {
+		name = personOrder(name)
+	}
+	raw := n.rawTokens(name)
+	if len(raw) == 0 {
+		return nil, false
+	}
+	kept := n.legal.strip(raw)
+	legal = len(kept) < len(raw)
+	out := kept[:0:0]
+	for _, t := range kept {
+		if !n.stop[t] {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		// A name made only of legal forms or stop words ("The Company") keeps
+		// its words: an empty name could match nothing and nothing could match it.
+		out = raw
+		legal = false
+	}
+	return out, legal
+}
+
+// personOrder turns "SURNAME, Given Names" into "Given Names SURNAME" so that
+// displayed and compared forms agree; names with more than one comma are left
+// alone because the comma then separates other things (titles, places).
+func personOrder(name string) string {
+	if strings.Count(name, ",") != 1 {
+		return name
+	}
+	sur, given, _ := strings.Cut(name, ",")
+	sur, given = strings.TrimSpace(sur), strings.TrimSpace(given)
+	if sur == "" || given == "" {
+		return name
+	}
+	return given + " " + sur
+}
+
+// rawTokens folds and splits name without removing anything.
+func (n *Normalizer) rawTokens(name string) []string {
+	var b strings.Builder
+	b.Grow(len(name) + 8)
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		for i := 0; i < len(name); i++ {
+			n.writeFolded(&b, rune(name[i]))
+		}
+	} else {
+		n.foldUnicode(&b, name)
+	}
+	toks := strings.Fields(b.String())
+	return mergeInitials(toks)
+}
+
+// writeFolded writes one rune already free of combining marks.
+func (n *Normalizer) writeFolded(b *strings.Builder, r rune) {
+	switch {
+	case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		b.WriteRune(r)
+	case r >= 'A' && r <= 'Z':
+		b.WriteRune(r + 'a' - 'A')
+	case r == '\'' || r == '`' || r == '\u2019' || r == '\u2018' || r == '\u02bc' || r == '\u02bb':
+		// Apostrophes join: O'Brien = OBrien, 'ABBAS = ABBAS.
+	case r == '&':
+		b.WriteString(" and ")
+	case r < utf8.RuneSelf:
+		b.WriteByte(' ')
+	default:
+		if s, ok := specialFold[r]; ok {
+			b.WriteString(s)
+			return
+		}
+		if s, ok := cyrillic[unicode.ToLower(r)]; ok {
+			b.WriteString(s)
+			return
+		}
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+			return
+		}
+		b.WriteByte(' ')
+	}
+}
+
+// foldUnicode decomposes (NFKD), drops combining marks, and transliterates
+// Chinese script.
+func (n *Normalizer) foldUnicode(b *strings.Builder, name string) {
+	s := norm.NFKD.String(name)
+	runes := []rune(s)
+	for i := 0; i < len(runes); {
+		r := runes[i]
+		if unicode.Is(unicode.Han, r) {
+			j := i
+			for j < len(runes) && unicode.Is(unicode.Han, runes[j]) {
+				j++
+			}
+			b.WriteByte(' ')
+			n.writeHan(b, runes[i:j])
+			b.WriteByte(' ')
+			i = j
+			continue
+		}
+		if unicode.Is(unicode.Mn, r) {
+			i++
+			continue
+		}
+		n.writeFolded(b, r)
+		i++
+	}
+}
+
+// writeHan segments a run of Chinese characters by longest match against the
+// business vocabulary (技术 → technology, 有限公司 → limited company) and
+// writes each remaining stretch as one pinyin word, because trade names such
+// as 华为 are written as one romanized word ("Huawei").
+func (n *Normalizer) writeHan(b *strings.Builder, run []rune) {
+	var pending []rune
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		for _, r := range pending {
+			if p := pinyin.SinglePinyin(r, n.pinyin); len(p) > 0 {
+				b.WriteString(p[0])
+			}
+		}
+		b.WriteByte(' ')
+		pending = pending[:0]
+	}
+	for i := 0; i < len(run); {
+		matched := false
+		for l := min(n.hanMaxLen, len(run)-i); l >= 1; l-- {
+			if words, ok := n.hanTerms[string(run[i:i+l])]; ok {
+				flush()
+				for _, w := range words {
+					b.WriteString(w)
+					b.WriteByte(' ')
+				}
+				i += l
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			pending = append(pending, run[i])
+			i++
+		}
+	}
+	flush()
+}
+
+// mergeInitials joins runs of two or more one-letter tokens, so "S.A." and
+// "SA", "J.S.C." and "JSC" compare equal.
+func mergeInitials(toks []string) []string {
+	out := toks[:0]
+	for i := 0; i < len(toks); {
+		if len(toks[i]) == 1 && i+1 < len(toks) && len(toks[i+1]) == 1 {
+			j := i
+			var s strings.Builder
+			for j < len(toks) && len(toks[j]) == 1 {
+				s.WriteString(toks[j])
+				j++
+			}
+			out = append(out, s.String())
+			i = j
+			continue
+		}
+		out = append(out, toks[i])
+		i++
+	}
+	return out
+}
+
+// specialFold covers letters that Unicode does not decompose into ASCII.
+var specialFold = map[rune]string{
+	'ß': "ss", 'æ': "ae", 'Æ': "ae", 'ø': "o", 'Ø': "o", 'đ': "d", 'Đ': "d",
+	'ł': "l", 'Ł': "l", 'ı': "i", 'œ': "oe", 'Œ': "oe", 'þ': "th", 'Þ': "th",
+	'ð': "d", 'Ð': "d", 'ħ': "h", 'Ħ': "h",
+}
+
+// cyrillic is a plain (BGN-like) romanization, enough to compare Cyrillic
+// names and legal forms (ООО, АО) with their Latin spellings on the lists.
+var cyrillic = map[rune]string{
+	'а': "a", 'б': "b", 'в': "v", 'г': "g", 'д': "d", 'е': "e", 'ё': "e", 'ж': "zh",
+	'з': "z", 'и': "i", 'й': "y", 'к': "k", 'л': "l", 'м': "m", 'н': "n", 'о': "o",
+	'п': "p", 'р': "r", 'с': "s", 'т': "t", 'у': "u", 'ф': "f", 'х': "kh", 'ц': "ts",
+	'ч': "ch", 'ш': "sh", 'щ': "shch", 'ъ': "", 'ы': "y", 'ь': "", 'э': "e", 'ю': "yu",
+	'я': "ya", 'і': "i", 'ї': "yi", 'є': "ye", 'ґ': "g", 'ў': "u",
+}
