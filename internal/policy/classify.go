@@ -1,0 +1,282 @@
+package policy
+
+import (
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// Classification is what the rules in force say about a chip: its TPP and
+// performance density, its ECCN, and per destination what an export needs.
+type Classification struct {
+	Product string  `json:"product,omitempty"`
+	TPP     float64 `json:"tpp"`
+	PD      float64 `json:"pd"`
+	ECCN    string  `json:"eccn"`
+	// Rule is the classification rule's id; Basis shows the comparison
+	// that decided the ECCN ("TPP 15,832 ≥ 4,800").
+	Rule  string `json:"rule,omitempty"`
+	Basis string `json:"basis"`
+	// Destinations is keyed by "US", "CN", "MO" and "default" (any country
+	// no destination rule names).
+	Destinations map[string]DestinationStatus `json:"destinations"`
+}
+
+// DestinationStatus is what exporting the chip to one destination needs, with
+// the ids of the rules behind it and their reasons.
+type DestinationStatus struct {
+	Status  Status   `json:"status"`
+	Rules   []string `json:"rules"`
+	Reasons []Reason `json:"reasons"`
+}
+
+// ClassifiedDestinations are the destinations Classify reports; "default"
+// stands for a country that no destination rule names.
+var ClassifiedDestinations = []string{"US", "CN", "MO", "default"}
+
+// Metrics returns a chip's TPP — the highest, over its bit lengths, of dense
+// TOPS × bit length (2 × MacTOPS × bits, a MAC counting as two operations) —
+// and its performance density, TPP per mm² of die.
+func Metrics(spec domain.Spec) (tpp, pd float64) {
+	for _, t := range spec.Throughput {
+		if v := t.DenseTOPS * float64(t.Bits); v > tpp {
+			tpp = v
+		}
+	}
+	if spec.DieAreaMM2 > 0 {
+		pd = tpp / spec.DieAreaMM2
+	}
+	return tpp, pd
+}
+
+// ClassifyProduct classifies a catalog product; its launch date stands for
+// the day it was commercially available in the US.
+func (r Rules) ClassifyProduct(p domain.Product) Classification {
+	c := r.Classify(p.Spec, p.LaunchDate)
+	c.Product = p.Slug
+	return c
+}
+
+// Classify classifies a chip and gives its status for each of
+// ClassifiedDestinations. availableInUS is the day the chip became
+// commercially available in the US; the zero time means unknown, which
+// fails any rule that asks (the conservative reading).
+func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classification {
+	tpp, pd := Metrics(spec)
+	eccn, basis := r.eccn(tpp, pd)
+	c := Classification{TPP: tpp, PD: pd, ECCN: eccn, Basis: basis, Destinations: map[string]DestinationStatus{}}
+	if e := r.set.classification; e != nil {
+		c.Rule = e.ID
+	}
+	for _, d := range ClassifiedDestinations {
+		country := d
+		if d == "default" {
+			country = ""
+		}
+		var reasons []Reason
+		st, ids := r.destinationStatus(&reasons, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
+		if c.Rule != "" {
+			ids = append([]string{c.Rule}, ids...)
+		}
+		for i := range reasons {
+			reasons[i].Outcome = ""
+		}
+		c.Destinations[d] = DestinationStatus{Status: st, Rules: ids, Reasons: reasons}
+	}
+	return c
+}
+
+// eccn returns the first category the metrics meet, with the comparison
+// that placed it there.
+func (r Rules) eccn(tpp, pd float64) (eccn, basis string) {
+	e := r.set.classification
+	if e == nil {
+		return "", "no classification rule in force"
+	}
+	cp := e.doc.Classification
+	for _, cat := range cp.Categories {
+		if cat.AppliesTo == "memory" {
+			continue
+		}
+		for _, cr := range cat.Any {
+			if ok, why := cr.meets(tpp, pd); ok {
+				return cat.ECCN, why
+			}
+		}
+	}
+	return cp.Otherwise, "TPP " + num(tpp) + ", PD " + num(pd) + ": below every " + strings.Join(categoryNames(cp), "/") + " threshold"
+}
+
+func categoryNames(cp *ClassificationParams) []string {
+	var out []string
+	for _, c := range cp.Categories {
+		if c.AppliesTo != "memory" {
+			out = append(out, c.ECCN)
+		}
+	}
+	return out
+}
+
+// meets reports whether the metrics meet every bound, and shows them.
+func (c Criterion) meets(tpp, pd float64) (bool, string) {
+	if c.BandwidthDensityMin != nil {
+		return false, "" // a memory criterion; accelerators have no such figure
+	}
+	var parts []string
+	if c.TPPMin != nil {
+		if tpp < *c.TPPMin {
+			return false, ""
+		}
+		parts = append(parts, "TPP "+num(tpp)+" ≥ "+num(*c.TPPMin))
+	}
+	if c.TPPBelow != nil {
+		if tpp >= *c.TPPBelow {
+			return false, ""
+		}
+		parts = append(parts, "TPP "+num(tpp)+" < "+num(*c.TPPBelow))
+	}
+	if c.PDMin != nil {
+		if pd < *c.PDMin {
+			return false, ""
+		}
+		parts = append(parts, "PD "+num(pd)+" ≥ "+num(*c.PDMin))
+	}
+	if c.PDBelow != nil {
+		if pd >= *c.PDBelow {
+			return false, ""
+		}
+		parts = append(parts, "PD "+num(pd)+" < "+num(*c.PDBelow))
+	}
+	return true, strings.Join(parts, " and ")
+}
+
+// controlled reports whether an ECCN is caught by the classification rule.
+func (r Rules) controlled(eccn string) bool {
+	e := r.set.classification
+	return e != nil && eccn != "" && eccn != e.doc.Classification.Otherwise
+}
+
+// destination returns the destination rule governing country: an explicit
+// country list first, then a country group, then the default.
+func (r Rules) destination(country string) *entry {
+	if e, ok := r.set.destByCountry[country]; ok {
+		return e
+	}
+	for _, e := range r.set.destByGroup {
+		if r.set.groups[e.doc.Destination.CountryGroup][country] {
+			return e
+		}
+	}
+	return r.set.destDefault
+}
+
+// destinationStatus decides what exporting an item to country needs,
+// appending the reasons. parentHQ is the buyer's ultimate parent's country
+// ("" when unknown or not asked); buyerHQ the buyer's own.
+func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (Status, []string) {
+	if !r.controlled(eccn) {
+		rule, src := "", ""
+		if e := r.set.classification; e != nil {
+			rule, src = e.ID, e.Source
+		}
+		*reasons = append(*reasons, Reason{Rule: rule, Source: src, Outcome: Accepted,
+			Message: eccnLabel(eccn) + ": not controlled under the classification rule; no license required"})
+		return NoLicenseRequired, nil
+	}
+	var ids []string
+	st := LicenseRequired
+	e := r.destination(country)
+	if e == nil {
+		*reasons = append(*reasons, Reason{Outcome: HeldForReview, Message: "no destination rule in force for " + countryLabel(country) + "; license required"})
+	} else {
+		ids = append(ids, e.ID)
+		d := e.doc.Destination
+		st = d.Status
+		if d.Review == nil {
+			*reasons = append(*reasons, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st),
+				Message: countryLabel(country) + ": " + basisLabel(d.Basis, st) + " for " + eccn + " (TPP " + num(tpp) + ")"})
+		} else {
+			st = r.review(reasons, e, tpp, bandwidth, availableInUS, country)
+		}
+	}
+	if p := r.set.parentHQ; p != nil && st.rank() < p.doc.ParentHQ.Status.rank() {
+		g := p.doc.ParentHQ.CountryGroup
+		for _, hq := range [2]string{parentHQ, buyerHQ} {
+			if hq != "" && r.set.groups[g][hq] {
+				st = p.doc.ParentHQ.Status
+				ids = append(ids, p.ID)
+				*reasons = append(*reasons, Reason{Rule: p.ID, Source: p.Source, Outcome: statusOutcome(st),
+					Message: "buyer or its parent headquartered in " + hq + " (Country Group " + g + "): " + string(st) + " wherever it operates"})
+				break
+			}
+		}
+	}
+	return st, ids
+}
+
+// review applies case-by-case eligibility bounds, showing each comparison.
+func (r Rules) review(reasons *[]Reason, e *entry, tpp float64, bandwidth int, availableInUS time.Time, country string) Status {
+	d := e.doc.Destination
+	rv := d.Review
+	var pass, fail []string
+	if tpp < rv.TPPBelow {
+		pass = append(pass, "TPP "+num(tpp)+" < "+num(rv.TPPBelow))
+	} else {
+		fail = append(fail, "TPP "+num(tpp)+" ≥ "+num(rv.TPPBelow))
+	}
+	if bandwidth < rv.BandwidthBelowGBps {
+		pass = append(pass, "bandwidth "+inum(int64(bandwidth))+" < "+inum(int64(rv.BandwidthBelowGBps))+" GB/s")
+	} else {
+		fail = append(fail, "bandwidth "+inum(int64(bandwidth))+" ≥ "+inum(int64(rv.BandwidthBelowGBps))+" GB/s")
+	}
+	if rv.AvailableInUSBy != nil {
+		switch {
+		case availableInUS.IsZero():
+			fail = append(fail, "US availability unknown (must be by "+rv.AvailableInUSBy.String()+")")
+		case availableInUS.After(rv.AvailableInUSBy.Time):
+			fail = append(fail, "available in the US from "+availableInUS.Format(time.DateOnly)+", after "+rv.AvailableInUSBy.String())
+		default:
+			pass = append(pass, "available in the US since "+availableInUS.Format(time.DateOnly)+" ≤ "+rv.AvailableInUSBy.String())
+		}
+	}
+	if len(fail) > 0 {
+		*reasons = append(*reasons, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(d.Otherwise),
+			Message: countryLabel(country) + ": " + basisLabel("", d.Otherwise) + ": " + strings.Join(fail, "; ")})
+		return d.Otherwise
+	}
+	*reasons = append(*reasons, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(d.Status),
+		Message: countryLabel(country) + ": " + basisLabel(d.Basis, d.Status) + ": " + strings.Join(pass, "; ")})
+	return d.Status
+}
+
+func statusOutcome(s Status) Outcome {
+	switch s {
+	case Denied:
+		return Rejected
+	case LicenseRequired:
+		return HeldForReview
+	}
+	return Accepted
+}
+
+func basisLabel(basis string, st Status) string {
+	if basis != "" {
+		return basis + " (" + string(st) + ")"
+	}
+	return string(st)
+}
+
+func countryLabel(c string) string {
+	if c == "" {
+		return "default destination"
+	}
+	return c
+}
+
+func eccnLabel(e string) string {
+	if e == "" {
+		return "unclassified"
+	}
+	return e
+}

@@ -1,0 +1,480 @@
+package policy
+
+import (
+	"math/bits"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// Approval is the export authority's decision on a buyer.
+type Approval string
+
+// Buyer approval statuses; the empty value means the buyer never applied.
+const (
+	ApprovalNone     Approval = ""
+	ApprovalPending  Approval = "pending"
+	ApprovalApproved Approval = "approved"
+	ApprovalDenied   Approval = "denied"
+	ApprovalRevoked  Approval = "revoked"
+)
+
+// Screening is the result of screening the buyer (and its owners) against the
+// restricted-party lists.
+type Screening string
+
+// Screening statuses; the empty value means not screened yet.
+const (
+	ScreeningPending        Screening = ""
+	ScreeningClear          Screening = "clear"
+	ScreeningPotentialMatch Screening = "potential_match"
+	ScreeningMatch          Screening = "match"
+)
+
+// GrantStatus is the state of a license or an import permit.
+type GrantStatus string
+
+// Grant statuses. Only an active grant authorizes anything.
+const (
+	GrantActive    GrantStatus = "active"
+	GrantSuspended GrantStatus = "suspended"
+	GrantRevoked   GrantStatus = "revoked"
+	GrantExpired   GrantStatus = "expired"
+)
+
+// License is an export license as the decision needs it.
+type License struct {
+	ID     string      `json:"id"`
+	Status GrantStatus `json:"status"`
+	// Products are the product slugs covered.
+	Products []string `json:"products"`
+	// Destinations are the ISO countries covered; empty means any.
+	Destinations []string `json:"destinations,omitempty"`
+	// Remaining is the quantity not yet used.
+	Remaining int64 `json:"remaining"`
+	// ValidFrom is inclusive, ValidUntil exclusive; a zero bound is open.
+	ValidFrom  time.Time `json:"valid_from"`
+	ValidUntil time.Time `json:"valid_until"`
+	// Conditions must all hold for an order; compile them with
+	// CompileCondition when the license is loaded.
+	Conditions []Condition `json:"conditions,omitempty"`
+}
+
+// ImportPermit is the importing authority's permit or quota.
+type ImportPermit struct {
+	ID         string      `json:"id"`
+	Status     GrantStatus `json:"status"`
+	Remaining  int64       `json:"remaining"`
+	ValidFrom  time.Time   `json:"valid_from"`
+	ValidUntil time.Time   `json:"valid_until"`
+	// AllowedUses are the end uses permitted; empty means any not excluded.
+	AllowedUses []string `json:"allowed_uses,omitempty"`
+	// CloudOnly allows only deployments offered as a cloud service.
+	CloudOnly bool `json:"cloud_only"`
+	// ExcludedSectors adds to the policy's excluded sectors.
+	ExcludedSectors []string    `json:"excluded_sectors,omitempty"`
+	Conditions      []Condition `json:"conditions,omitempty"`
+}
+
+// OrderFacts is everything a decision on one order looks at. The ordering
+// workflow gathers it in the order's transaction; the engine reads nothing
+// else.
+type OrderFacts struct {
+	// At is the order's instant: it picks the rules in force (with
+	// (*Policy).DecideOrder) and checks license and permit validity.
+	At       time.Time `json:"at"`
+	Product  string    `json:"product"`
+	Spec     domain.Spec
+	Quantity int64 `json:"quantity"`
+	// LaunchDate is the day the product became commercially available in
+	// the US (domain.Product.LaunchDate); zero means unknown.
+	LaunchDate time.Time `json:"launch_date"`
+
+	// Destination is the ISO country of the consignee.
+	Destination string `json:"destination"`
+	// ShipFrom is the country the goods leave from for the destination
+	// ("" when the route rule decides, i.e. a fresh export).
+	ShipFrom string `json:"ship_from,omitempty"`
+	// ReExport is true when the goods are already abroad: a re-export, an
+	// export from abroad or an in-country transfer.
+	ReExport bool `json:"reexport,omitempty"`
+
+	// The buyer: its slug, class, sector (private, soe, military, ...),
+	// headquarters and ultimate parent's headquarters (ISO countries).
+	Buyer      string `json:"buyer"`
+	BuyerClass string `json:"buyer_class,omitempty"`
+	Sector     string `json:"sector,omitempty"`
+	BuyerHQ    string `json:"buyer_hq,omitempty"`
+	ParentHQ   string `json:"parent_hq,omitempty"`
+	// Approval is the export authority's decision on the buyer.
+	Approval Approval `json:"approval"`
+	// Screening is the buyer's restricted-party screening status.
+	Screening Screening `json:"screening"`
+	// ListedOwnership is the share of the buyer owned, directly or not, by
+	// listed parties (the affiliates rule).
+	ListedOwnership domain.Rate `json:"listed_ownership"`
+
+	// EndUse is the declared end use ("commercial_ai", "research",
+	// "us_datacenter", "military", ...).
+	EndUse string `json:"end_use"`
+	// SiteCountry, CloudService and SitePowerKW describe the deployment site.
+	SiteCountry  string  `json:"site_country"`
+	CloudService bool    `json:"cloud_service"`
+	SitePowerKW  float64 `json:"site_power_kw"`
+	// KYCRemoteAccess: the consignee runs KYC that blocks unauthorized
+	// remote access (an exporter certification).
+	KYCRemoteAccess bool `json:"kyc_remote_access"`
+	// DomesticChipRatio is the share of domestic chips the buyer commits
+	// to, for an importing side that requires one.
+	DomesticChipRatio domain.Rate `json:"domestic_chip_ratio"`
+
+	// LotAssigned and LotAgeDays: the age of the lot the order is served
+	// from, when one is already assigned.
+	LotAssigned bool `json:"lot_assigned"`
+	LotAgeDays  int  `json:"lot_age_days"`
+
+	// ShippedCNMO and ShippedUS are cumulative units of this product
+	// shipped to China+Macau and to US end users, before this order.
+	ShippedCNMO int64 `json:"shipped_cn_mo"`
+	ShippedUS   int64 `json:"shipped_us"`
+
+	License *License      `json:"license,omitempty"`
+	Permit  *ImportPermit `json:"permit,omitempty"`
+}
+
+// Reason is one rule's say on an order: which rule, its source, what it
+// implies, and a message that shows the values compared.
+type Reason struct {
+	Rule   string `json:"rule"`
+	Source string `json:"source,omitempty"`
+	// Outcome is what this reason alone implies for an order; empty in a
+	// classification, which decides no order.
+	Outcome Outcome `json:"outcome,omitempty"`
+	Message string  `json:"message"`
+	// Ref names the license or permit involved, if any.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Decision is the engine's verdict on an order.
+type Decision struct {
+	Outcome Outcome `json:"outcome"`
+	// Reasons lists every rule that had a say: those that rejected or held
+	// the order, and for the rest the basis on which it passed.
+	Reasons []Reason `json:"reasons"`
+	// Obligations are what shipping the order must do (lab test, route).
+	Obligations []Reason `json:"obligations,omitempty"`
+	ECCN        string   `json:"eccn"`
+	TPP         float64  `json:"tpp"`
+	Region      string   `json:"region"`
+	Status      Status   `json:"status"`
+	// Duty is the import duty the route incurs, when a duty rule covers it.
+	Duty *Duty `json:"duty,omitempty"`
+}
+
+// Blocking returns the reasons that rejected or held the order.
+func (d Decision) Blocking() []Reason {
+	var out []Reason
+	for _, r := range d.Reasons {
+		if r.Outcome != Accepted {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Rules returns the ids of the rules behind the outcome: the blocking ones,
+// or all when the order is accepted.
+func (d Decision) Rules() []string {
+	var out []string
+	for _, r := range d.Reasons {
+		if (d.Outcome == Accepted || r.Outcome != Accepted) && r.Rule != "" && !slices.Contains(out, r.Rule) {
+			out = append(out, r.Rule)
+		}
+	}
+	return out
+}
+
+// decider accumulates reasons; the outcome is the worst of them.
+type decider struct {
+	d Decision
+}
+
+func (x *decider) add(o Outcome, e *entry, msg, ref string) {
+	r := Reason{Outcome: o, Message: msg, Ref: ref}
+	if e != nil {
+		r.Rule, r.Source = e.ID, e.Source
+	}
+	x.d.Reasons = append(x.d.Reasons, r)
+	if o.rank() > x.d.Outcome.rank() {
+		x.d.Outcome = o
+	}
+}
+
+// DecideOrder decides one order under these rules. It reads only facts, so
+// the same facts and rules give the same decision anywhere.
+func (r Rules) DecideOrder(f OrderFacts) Decision {
+	x := &decider{d: Decision{Outcome: Accepted, Reasons: make([]Reason, 0, 8)}}
+	tpp, pd := Metrics(f.Spec)
+	eccn, _ := r.eccn(tpp, pd)
+	region := r.Region(f.Destination)
+	x.d.ECCN, x.d.TPP, x.d.Region = eccn, tpp, region
+	act := &activation{f: &f, tpp: tpp, pd: pd, eccn: eccn, region: region}
+	controlled := r.controlled(eccn)
+
+	if f.Quantity <= 0 {
+		x.add(Rejected, nil, "quantity "+strconv.FormatInt(f.Quantity, 10)+" must be positive", "")
+	}
+
+	// What the export needs, and whether the license provides it.
+	before := len(x.d.Reasons)
+	st, _ := r.destinationStatus(&x.d.Reasons, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
+	x.d.Status = st
+	var destRule *entry
+	if controlled {
+		destRule = r.destination(f.Destination)
+	}
+	for _, rs := range x.d.Reasons[before:] {
+		// A license requirement is settled by the license check below,
+		// not held for its own sake.
+		if rs.Outcome == Rejected && rs.Outcome.rank() > x.d.Outcome.rank() {
+			x.d.Outcome = rs.Outcome
+		}
+	}
+	for i := before; i < len(x.d.Reasons); i++ {
+		if x.d.Reasons[i].Outcome == HeldForReview {
+			x.d.Reasons[i].Outcome = Accepted
+		}
+	}
+	if st == LicenseRequired {
+		r.checkLicense(x, destRule, &f, act)
+	}
+
+	s := r.set
+	if e := s.endUse; e != nil && slices.Contains(e.doc.EndUse.Prohibited, f.EndUse) {
+		x.add(Rejected, e, "end use "+f.EndUse+" is prohibited", "")
+	}
+	if e := s.endUser; e != nil {
+		p := e.doc.EndUser
+		switch f.Screening {
+		case ScreeningClear:
+		case ScreeningMatch:
+			x.add(p.OnMatch, e, "buyer "+f.Buyer+" matches a restricted-party list", "")
+		case ScreeningPotentialMatch:
+			x.add(p.OnPotentialMatch, e, "buyer "+f.Buyer+" is a potential match on a restricted-party list", "")
+		default:
+			x.add(p.OnPending, e, "buyer "+f.Buyer+" is not screened yet", "")
+		}
+		if th := p.AffiliatesThreshold.Rate(); f.ListedOwnership >= th {
+			x.add(p.OnMatch, e, "owned "+f.ListedOwnership.String()+" by listed parties ≥ "+th.String()+": treated as listed", "")
+		}
+	}
+	if !controlled {
+		r.checks(x, act)
+		return x.d
+	}
+	if e := s.approved; e != nil && regionIn(e.doc.ApprovedCustomer.Regions, region) {
+		switch f.Approval {
+		case ApprovalApproved:
+		case ApprovalDenied, ApprovalRevoked:
+			x.add(Rejected, e, "buyer "+f.Buyer+" approval is "+string(f.Approval)+"; exports to "+region+" go to approved customers only", "")
+		default:
+			x.add(HeldForReview, e, "buyer "+f.Buyer+" is not approved yet; exports to "+region+" go to approved customers only", "")
+		}
+	}
+	if e := s.volumeCap; e != nil && regionIn(e.doc.VolumeCap.Regions, region) {
+		vc := e.doc.VolumeCap
+		after := satAdd(max(f.ShippedCNMO, 0), max(f.Quantity, 0))
+		us := max(f.ShippedUS, 0)
+		// after ≤ share × US, in exact 128-bit integers.
+		if !mulLE(uint64(after), domain.RateScale, uint64(us), uint64(vc.ShareOfUS)) {
+			limit := mulDiv(uint64(us), uint64(vc.ShareOfUS), domain.RateScale)
+			x.add(vc.OnExceeded, e, region+" units "+inum(after)+" (shipped "+inum(f.ShippedCNMO)+" + ordered "+inum(f.Quantity)+") > "+
+				vc.ShareOfUS.Rate().String()+" of US end-user units "+inum(us)+" = "+inum(int64(limit)), "")
+		}
+	}
+	if e := s.importPermit; e != nil && regionIn(e.doc.ImportPermit.Regions, region) && slices.Contains(e.doc.ImportPermit.ECCNs, eccn) {
+		r.checkPermit(x, e, &f, act)
+	}
+	if e := s.lotAge; e != nil && f.LotAssigned && regionIn(e.doc.LotAge.Regions, region) && f.LotAgeDays < e.doc.LotAge.MinDays {
+		x.add(HeldForReview, e, "lot age "+inum(int64(f.LotAgeDays))+" days < "+inum(int64(e.doc.LotAge.MinDays))+" days", "")
+	}
+	if e := s.redFlags; e != nil && regionIn(e.doc.RedFlags.Regions, region) {
+		rf := e.doc.RedFlags
+		need := rf.PowerKWPerAccelerator * float64(f.Quantity)
+		if f.SitePowerKW < need {
+			x.add(rf.OnPowerShort, e, "site power "+num(f.SitePowerKW)+" kW < "+num(rf.PowerKWPerAccelerator)+" kW × "+inum(f.Quantity)+" units = "+num(need)+" kW", "")
+		}
+	}
+	r.checks(x, act)
+
+	if x.d.Outcome != Rejected {
+		if p, id, ok := r.LabTest(f.Destination); ok {
+			x.d.Obligations = append(x.d.Obligations, Reason{Rule: id, Source: s.labTest.Source, Outcome: Accepted,
+				Message: "every shipment tested by an independent lab in " + p.LabCountry + " before export"})
+		}
+		if route, id := r.Route(f.Destination); route != nil {
+			msg := "route"
+			for i, c := range route {
+				if i > 0 {
+					msg += " →"
+				}
+				msg += " " + c
+			}
+			x.d.Obligations = append(x.d.Obligations, Reason{Rule: id, Source: s.route.Source, Outcome: Accepted, Message: msg})
+		}
+		if e := s.duty; e != nil && r.passesThrough(f.Destination, e.doc.Duty.ImportingCountry) {
+			if d := r.DutyFor(f.Spec, f.EndUse); d.Covered {
+				x.d.Duty = &d
+			}
+		}
+	}
+	return x.d
+}
+
+// passesThrough reports whether a shipment to destination enters country.
+func (r Rules) passesThrough(destination, country string) bool {
+	if destination == country {
+		return true
+	}
+	route, _ := r.Route(destination)
+	return slices.Contains(route, country)
+}
+
+func (r Rules) checks(x *decider, act *activation) {
+	for _, e := range r.set.checks {
+		hit, err := eval(e.check, act)
+		switch {
+		case err != nil:
+			x.add(HeldForReview, e, "cannot evaluate "+e.doc.Check.If+": "+err.Error(), "")
+		case hit:
+			x.add(e.doc.Check.Outcome, e, e.doc.Check.Message, "")
+		}
+	}
+}
+
+// validAt reports whether [from, until) holds t; zero bounds are open.
+func validAt(t, from, until time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (until.IsZero() || t.Before(until))
+}
+
+func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts, act *activation) {
+	l := f.License
+	if l == nil {
+		x.add(HeldForReview, e, "license required for "+f.Product+" to "+f.Destination+"; no license on file (case-by-case review)", "")
+		return
+	}
+	before := x.d.Outcome
+	x.d.Outcome = Accepted
+	switch {
+	case l.Status != GrantActive:
+		x.add(Rejected, e, "license "+l.ID+" is "+string(l.Status), l.ID)
+	case !validAt(f.At, l.ValidFrom, l.ValidUntil):
+		x.add(Rejected, e, "license "+l.ID+" is not valid on "+f.At.UTC().Format(time.DateOnly)+" (valid "+span(l.ValidFrom, l.ValidUntil)+")", l.ID)
+	case !slices.Contains(l.Products, f.Product):
+		x.add(Rejected, e, "license "+l.ID+" does not cover product "+f.Product, l.ID)
+	case len(l.Destinations) > 0 && !slices.Contains(l.Destinations, f.Destination):
+		x.add(Rejected, e, "license "+l.ID+" does not cover destination "+f.Destination, l.ID)
+	case l.Remaining < f.Quantity:
+		x.add(Rejected, e, "quantity "+inum(f.Quantity)+" > license "+l.ID+" remaining "+inum(l.Remaining), l.ID)
+	}
+	conditions(x, e, "license "+l.ID, l.ID, l.Conditions, act)
+	if x.d.Outcome == Accepted {
+		x.add(Accepted, e, "license "+l.ID+" covers "+inum(f.Quantity)+" of remaining "+inum(l.Remaining)+" "+f.Product+" to "+f.Destination, l.ID)
+	}
+	if before.rank() > x.d.Outcome.rank() {
+		x.d.Outcome = before
+	}
+}
+
+func conditions(x *decider, e *entry, what, ref string, cs []Condition, act *activation) {
+	for _, c := range cs {
+		ok, err := eval(c.prg, act)
+		switch {
+		case err != nil:
+			x.add(HeldForReview, e, what+" condition "+c.expr+" cannot be evaluated: "+err.Error(), ref)
+		case !ok:
+			x.add(Rejected, e, what+" condition not met: "+c.expr, ref)
+		}
+	}
+}
+
+func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts, act *activation) {
+	ip := e.doc.ImportPermit
+	if !ip.Admitting {
+		x.add(HeldForReview, e, f.Destination+" customs admit no "+x.d.ECCN+" items at present", "")
+		return
+	}
+	for _, s := range ip.ExcludedSectors {
+		if f.Sector == s {
+			x.add(Rejected, e, "buyer sector "+f.Sector+" is excluded", "")
+		}
+	}
+	if ip.CloudOnly && !f.CloudService {
+		x.add(Rejected, e, "import allowed only for chips offered as a cloud service", "")
+	}
+	if m := ip.DomesticRatioMin; m != nil && f.DomesticChipRatio < m.Rate() {
+		x.add(Rejected, e, "domestic-chip ratio "+f.DomesticChipRatio.String()+" < "+m.Rate().String(), "")
+	}
+	p := f.Permit
+	if p == nil {
+		x.add(HeldForReview, e, "import permit required for "+f.Destination+"; none on file", "")
+		return
+	}
+	switch {
+	case p.Status != GrantActive:
+		x.add(Rejected, e, "import permit "+p.ID+" is "+string(p.Status), p.ID)
+	case !validAt(f.At, p.ValidFrom, p.ValidUntil):
+		x.add(Rejected, e, "import permit "+p.ID+" is not valid on "+f.At.UTC().Format(time.DateOnly)+" (valid "+span(p.ValidFrom, p.ValidUntil)+")", p.ID)
+	case p.Remaining < f.Quantity:
+		x.add(Rejected, e, "quantity "+inum(f.Quantity)+" > import permit "+p.ID+" remaining "+inum(p.Remaining), p.ID)
+	}
+	if len(p.AllowedUses) > 0 && !slices.Contains(p.AllowedUses, f.EndUse) {
+		x.add(Rejected, e, "import permit "+p.ID+" does not allow end use "+f.EndUse, p.ID)
+	}
+	if p.CloudOnly && !f.CloudService {
+		x.add(Rejected, e, "import permit "+p.ID+" allows only cloud-service deployments", p.ID)
+	}
+	if slices.Contains(p.ExcludedSectors, f.Sector) {
+		x.add(Rejected, e, "import permit "+p.ID+" excludes sector "+f.Sector, p.ID)
+	}
+	conditions(x, e, "import permit "+p.ID, p.ID, p.Conditions, act)
+}
+
+func span(from, until time.Time) string {
+	s := "from "
+	if from.IsZero() {
+		s += "any time"
+	} else {
+		s += from.UTC().Format(time.DateOnly)
+	}
+	if !until.IsZero() {
+		s += " until " + until.UTC().Format(time.DateOnly)
+	}
+	return s
+}
+
+func satAdd(a, b int64) int64 {
+	if c := a + b; c >= a {
+		return c
+	}
+	return 1<<63 - 1
+}
+
+// mulLE reports a×b ≤ c×d without overflow.
+func mulLE(a, b, c, d uint64) bool {
+	h1, l1 := bits.Mul64(a, b)
+	h2, l2 := bits.Mul64(c, d)
+	return h1 < h2 || (h1 == h2 && l1 <= l2)
+}
+
+// mulDiv returns ⌊a×b/c⌋, saturating.
+func mulDiv(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return 1<<63 - 1
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q
+}

@@ -1,0 +1,276 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// Rules is the set of rule versions in force at one instant. It is a cheap
+// value (the sets are precomputed at load) and serializes to JSON as the
+// rules in force with their sources, for `GET /api/v1/policy`.
+type Rules struct {
+	Policy  string    `json:"policy"`
+	At      time.Time `json:"at"`
+	Rules   []Rule    `json:"rules"`
+	Sources []Source  `json:"sources"`
+	set     *ruleSet
+}
+
+// ruleSet is the typed index of the versions in force in one segment.
+type ruleSet struct {
+	views   []Rule
+	sources []Source
+
+	classification *entry
+	regions        *entry
+	regionOf       map[string]string
+	defaultRegion  string
+	groups         map[string]map[string]bool
+
+	destByCountry map[string]*entry
+	destByGroup   []*entry
+	destDefault   *entry
+
+	parentHQ, approved, endUse, endUser, volumeCap, labTest, route *entry
+	duty, importPermit, lotAge, redFlags, geolocation, allocation  *entry
+
+	checks []*entry
+}
+
+// newRuleSet indexes the versions in force; conflicts lists pairs of rules
+// that claim the same thing at the same time.
+func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
+	s := &ruleSet{
+		regionOf:      map[string]string{},
+		groups:        map[string]map[string]bool{},
+		destByCountry: map[string]*entry{},
+	}
+	var conflicts []conflict
+	cited := map[string]bool{}
+	for _, e := range in {
+		s.views = append(s.views, e.Rule)
+		cited[e.Source] = true
+		d := e.doc
+		switch e.Kind {
+		case KindClassification:
+			s.classification = e
+		case KindRegions:
+			s.regions = e
+			for _, g := range d.Regions.Groups {
+				for _, c := range g.Countries {
+					s.regionOf[c] = g.Name
+				}
+			}
+			s.defaultRegion = d.Regions.Default
+		case KindCountryGroup:
+			if _, dup := s.groups[d.CountryGroup.Name]; dup {
+				conflicts = append(conflicts, conflict{e, "country group " + d.CountryGroup.Name + " defined twice"})
+			}
+			set := map[string]bool{}
+			for _, c := range d.CountryGroup.Countries {
+				set[c] = true
+			}
+			s.groups[d.CountryGroup.Name] = set
+		case KindDestination:
+			switch {
+			case len(d.Destination.Countries) > 0:
+				for _, c := range d.Destination.Countries {
+					if other, dup := s.destByCountry[c]; dup {
+						conflicts = append(conflicts, conflict{e, fmt.Sprintf("destination %s also governed by rule %s (line %d)", c, other.ID, other.Line)})
+					}
+					s.destByCountry[c] = e
+				}
+			case d.Destination.CountryGroup != "":
+				s.destByGroup = append(s.destByGroup, e)
+			case d.Destination.Default:
+				if s.destDefault != nil {
+					conflicts = append(conflicts, conflict{e, fmt.Sprintf("a second default destination besides rule %s (line %d)", s.destDefault.ID, s.destDefault.Line)})
+				}
+				s.destDefault = e
+			}
+		case KindParentHQ:
+			s.parentHQ = e
+		case KindApprovedCustomer:
+			s.approved = e
+		case KindEndUse:
+			s.endUse = e
+		case KindEndUser:
+			s.endUser = e
+		case KindVolumeCap:
+			s.volumeCap = e
+		case KindLabTest:
+			s.labTest = e
+		case KindRoute:
+			s.route = e
+		case KindCheck:
+			s.checks = append(s.checks, e)
+		case KindDuty:
+			s.duty = e
+		case KindImportPermit:
+			s.importPermit = e
+		case KindLotAge:
+			s.lotAge = e
+		case KindRedFlags:
+			s.redFlags = e
+		case KindGeolocation:
+			s.geolocation = e
+		case KindAllocation:
+			s.allocation = e
+		}
+	}
+	for _, src := range p.sources {
+		if cited[src.ID] {
+			s.sources = append(s.sources, src)
+		}
+	}
+	// A group rule that names a group not in force at this instant can
+	// never match; say so at load rather than let it silently lapse.
+	for _, e := range s.destByGroup {
+		if _, ok := s.groups[e.doc.Destination.CountryGroup]; !ok {
+			conflicts = append(conflicts, conflict{e, "country group " + e.doc.Destination.CountryGroup + " is not in force while this rule is"})
+		}
+	}
+	if s.parentHQ != nil {
+		if _, ok := s.groups[s.parentHQ.doc.ParentHQ.CountryGroup]; !ok {
+			conflicts = append(conflicts, conflict{s.parentHQ, "country group " + s.parentHQ.doc.ParentHQ.CountryGroup + " is not in force while this rule is"})
+		}
+	}
+	return s, conflicts
+}
+
+type conflict struct {
+	e   *entry
+	msg string
+}
+
+// Region returns the region of an ISO country code: a group name from the
+// regions rule ("US", "CN" for China and Macau) or its default ("other").
+func (r Rules) Region(country string) string {
+	if g, ok := r.set.regionOf[country]; ok {
+		return g
+	}
+	return r.set.defaultRegion
+}
+
+// InCountryGroup reports whether country belongs to the named EAR country
+// group ("D:5") in force.
+func (r Rules) InCountryGroup(group, country string) bool { return r.set.groups[group][country] }
+
+// CountryGroup lists the countries of an EAR country group in force, sorted.
+func (r Rules) CountryGroup(group string) []string {
+	var out []string
+	for c := range r.set.groups[group] {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Rule returns the version of rule id in force.
+func (r Rules) Rule(id string) (Rule, bool) {
+	for _, v := range r.Rules {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return Rule{}, false
+}
+
+func regionIn(regions []string, region string) bool { return slices.Contains(regions, region) }
+
+// LabTest returns the lab-test rule in force for shipments to country: the
+// lab's country and default weekly capacity. ok is false when no test is
+// required.
+func (r Rules) LabTest(country string) (p LabTestParams, rule string, ok bool) {
+	e := r.set.labTest
+	if e == nil || !regionIn(e.doc.LabTest.Regions, r.Region(country)) {
+		return LabTestParams{}, "", false
+	}
+	return *e.doc.LabTest, e.ID, true
+}
+
+// LabWeeklyCapacity returns the lab's default weekly capacity in units, or 0
+// when no lab-test rule is in force.
+func (r Rules) LabWeeklyCapacity() int {
+	if e := r.set.labTest; e != nil {
+		return e.doc.LabTest.WeeklyCapacityUnits
+	}
+	return 0
+}
+
+// Route returns the countries a controlled shipment to country must pass,
+// ending with country itself ([TW US CN]), or nil when no route is imposed.
+func (r Rules) Route(country string) (route []string, rule string) {
+	e := r.set.route
+	if e == nil || !regionIn(e.doc.Route.Regions, r.Region(country)) {
+		return nil, ""
+	}
+	out := append([]string{e.doc.Route.Origin}, e.doc.Route.Via...)
+	return append(out, country), e.ID
+}
+
+// MinLotAgeDays is the least age in days (since the lot became available)
+// of a lot exported to country; 0 when no minimum applies.
+func (r Rules) MinLotAgeDays(country string) int {
+	e := r.set.lotAge
+	if e == nil || !regionIn(e.doc.LotAge.Regions, r.Region(country)) {
+		return 0
+	}
+	return e.doc.LotAge.MinDays
+}
+
+// VolumeCap returns the cap on cumulative shipments to country's region as a
+// share of cumulative shipments to US end users, and whether one applies.
+func (r Rules) VolumeCap(country string) (share domain.Rate, rule string, ok bool) {
+	e := r.set.volumeCap
+	if e == nil || !regionIn(e.doc.VolumeCap.Regions, r.Region(country)) {
+		return 0, "", false
+	}
+	return e.doc.VolumeCap.ShareOfUS.Rate(), e.ID, true
+}
+
+// AffiliatesThreshold is the share of ownership by listed parties at which
+// an entity is treated as listed itself; ok is false when no rule is in force.
+func (r Rules) AffiliatesThreshold() (domain.Rate, bool) {
+	if e := r.set.endUser; e != nil {
+		return e.doc.EndUser.AffiliatesThreshold.Rate(), true
+	}
+	return 0, false
+}
+
+// RedFlags returns the diversion red-flag parameters in force.
+func (r Rules) RedFlags() (RedFlagParams, bool) {
+	if e := r.set.redFlags; e != nil {
+		return *e.doc.RedFlags, true
+	}
+	return RedFlagParams{}, false
+}
+
+// Geolocation returns the latency-geolocation parameters in force.
+func (r Rules) Geolocation() (GeolocationParams, bool) {
+	if e := r.set.geolocation; e != nil {
+		return *e.doc.Geolocation, true
+	}
+	return GeolocationParams{}, false
+}
+
+// Allocation returns the allocation defaults in force: the order in which
+// regions are served and the reserve kept for smaller buyers.
+func (r Rules) Allocation() (AllocationParams, bool) {
+	if e := r.set.allocation; e != nil {
+		return *e.doc.Allocation, true
+	}
+	return AllocationParams{}, false
+}
+
+// ImportPermit returns the importing side's regime in force for country.
+func (r Rules) ImportPermit(country string) (ImportPermitParams, bool) {
+	e := r.set.importPermit
+	if e == nil || !regionIn(e.doc.ImportPermit.Regions, r.Region(country)) {
+		return ImportPermitParams{}, false
+	}
+	return *e.doc.ImportPermit, true
+}

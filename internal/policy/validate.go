@@ -1,0 +1,240 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+
+	"cel.dev/cel-go/cel"
+)
+
+// kindValidator checks one rule's parameter block.
+type kindValidator struct {
+	l       *loader
+	id      string
+	line    func(key string) int
+	regions map[string]bool
+	groups  map[string]bool
+}
+
+func (v *kindValidator) bad(key, format string, args ...any) {
+	v.l.add(v.line(key), v.id, "%s: %s", key, fmt.Sprintf(format, args...))
+}
+
+func (v *kindValidator) countries(key string, cs []string, required bool) {
+	if required && len(cs) == 0 {
+		v.bad(key, "at least one country required")
+	}
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if !countryRe.MatchString(c) {
+			v.bad(key, "%q is not an ISO 3166-1 alpha-2 code", c)
+		}
+		if seen[c] {
+			v.bad(key, "%s listed twice", c)
+		}
+		seen[c] = true
+	}
+}
+
+func (v *kindValidator) regionList(key string, rs []string) {
+	if len(rs) == 0 {
+		v.bad(key, "at least one region required")
+	}
+	for _, r := range rs {
+		if !v.regions[r] {
+			v.bad(key, "unknown region %q (regions are defined by the regions rule)", r)
+		}
+	}
+}
+
+func (v *kindValidator) words(key string, ws []string, required bool) {
+	if required && len(ws) == 0 {
+		v.bad(key, "at least one value required")
+	}
+	for _, w := range ws {
+		if !vocabularyRe.MatchString(w) {
+			v.bad(key, "%q: want lower-case words joined by _", w)
+		}
+	}
+}
+
+func (v *kindValidator) outcome(key string, o Outcome) {
+	if !o.valid() {
+		v.bad(key, "%q: want accepted, held_for_review or rejected", o)
+	}
+}
+
+func (v *kindValidator) status(key string, s Status) {
+	if !s.valid() {
+		v.bad(key, "%q: want no_license_required, license_required or denied", s)
+	}
+}
+
+func (v *kindValidator) nonNeg(key string, f *float64) {
+	if f != nil && !(*f >= 0 && *f < math.Inf(1)) {
+		v.bad(key, "must be a non-negative number")
+	}
+}
+
+func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
+	switch {
+	case r.Classification != nil:
+		c := r.Classification
+		if len(c.Categories) == 0 {
+			v.bad("categories", "at least one category required")
+		}
+		for _, cat := range c.Categories {
+			if cat.ECCN == "" {
+				v.bad("categories", "eccn required")
+			}
+			if cat.AppliesTo != "" && cat.AppliesTo != "accelerator" && cat.AppliesTo != "memory" {
+				v.bad("categories", "%s: applies_to %q: want accelerator or memory", cat.ECCN, cat.AppliesTo)
+			}
+			if len(cat.Any) == 0 {
+				v.bad("categories", "%s: at least one criterion under any", cat.ECCN)
+			}
+			for _, cr := range cat.Any {
+				if cr.TPPMin == nil && cr.TPPBelow == nil && cr.PDMin == nil && cr.PDBelow == nil && cr.BandwidthDensityMin == nil {
+					v.bad("categories", "%s: an empty criterion would match everything", cat.ECCN)
+				}
+				for _, f := range []*float64{cr.TPPMin, cr.TPPBelow, cr.PDMin, cr.PDBelow, cr.BandwidthDensityMin} {
+					v.nonNeg("categories", f)
+				}
+			}
+		}
+		if c.Otherwise == "" {
+			v.bad("otherwise", "required (the classification of an item no category catches, e.g. EAR99)")
+		}
+	case r.Regions != nil:
+		seen := map[string]bool{}
+		names := map[string]bool{}
+		for _, g := range r.Regions.Groups {
+			if !vocabularyRe.MatchString(g.Name) && !countryRe.MatchString(g.Name) {
+				v.bad("groups", "region name %q", g.Name)
+			}
+			if names[g.Name] {
+				v.bad("groups", "region %s defined twice", g.Name)
+			}
+			names[g.Name] = true
+			v.countries("groups", g.Countries, true)
+			for _, c := range g.Countries {
+				if seen[c] {
+					v.bad("groups", "%s is in two regions", c)
+				}
+				seen[c] = true
+			}
+		}
+		if r.Regions.Default == "" {
+			v.bad("default", "required")
+		}
+	case r.CountryGroup != nil:
+		if r.CountryGroup.Name == "" {
+			v.bad("name", "required")
+		}
+		v.countries("countries", r.CountryGroup.Countries, true)
+	case r.Destination != nil:
+		d := r.Destination
+		sel := 0
+		if len(d.Countries) > 0 {
+			sel++
+			v.countries("countries", d.Countries, true)
+		}
+		if d.CountryGroup != "" {
+			sel++
+			if !v.groups[d.CountryGroup] {
+				v.bad("country_group", "unknown country group %q", d.CountryGroup)
+			}
+		}
+		if d.Default {
+			sel++
+		}
+		if sel != 1 {
+			v.bad("status", "want exactly one of countries, country_group and default: true")
+		}
+		v.status("status", d.Status)
+		if d.Review != nil {
+			v.status("otherwise", d.Otherwise)
+			if d.Review.TPPBelow <= 0 || d.Review.BandwidthBelowGBps <= 0 {
+				v.bad("review", "tpp_below and bandwidth_below_gbps must be positive")
+			}
+		} else if d.Otherwise != "" {
+			v.bad("otherwise", "only meaningful with review")
+		}
+	case r.ParentHQ != nil:
+		if !v.groups[r.ParentHQ.CountryGroup] {
+			v.bad("country_group", "unknown country group %q", r.ParentHQ.CountryGroup)
+		}
+		v.status("status", r.ParentHQ.Status)
+	case r.ApprovedCustomer != nil:
+		v.regionList("regions", r.ApprovedCustomer.Regions)
+	case r.EndUse != nil:
+		v.words("prohibited", r.EndUse.Prohibited, true)
+	case r.EndUser != nil:
+		v.outcome("on_match", r.EndUser.OnMatch)
+		v.outcome("on_potential_match", r.EndUser.OnPotentialMatch)
+		v.outcome("on_pending", r.EndUser.OnPending)
+		if r.EndUser.AffiliatesThreshold <= 0 {
+			v.bad("affiliates_threshold", "must be above 0%%")
+		}
+	case r.VolumeCap != nil:
+		v.regionList("regions", r.VolumeCap.Regions)
+		v.outcome("on_exceeded", r.VolumeCap.OnExceeded)
+	case r.LabTest != nil:
+		v.regionList("regions", r.LabTest.Regions)
+		v.countries("lab_country", []string{r.LabTest.LabCountry}, true)
+		if r.LabTest.WeeklyCapacityUnits <= 0 {
+			v.bad("weekly_capacity_units", "must be positive")
+		}
+	case r.Route != nil:
+		v.regionList("regions", r.Route.Regions)
+		v.countries("origin", []string{r.Route.Origin}, true)
+		v.countries("via", r.Route.Via, false)
+	case r.Check != nil:
+		v.outcome("outcome", r.Check.Outcome)
+		if r.Check.Message == "" {
+			v.bad("message", "required: it is what the buyer reads")
+		}
+		prg, err := compileBool(env, r.Check.If)
+		if err != nil {
+			v.bad("if", "%v", err)
+		}
+		e.check = prg
+	case r.Duty != nil:
+		d := r.Duty
+		v.countries("importing_country", []string{d.ImportingCountry}, true)
+		if len(d.Windows) == 0 {
+			v.bad("windows", "at least one window required")
+		}
+		for _, w := range d.Windows {
+			if !(w.TPPMin >= 0 && w.TPPMin <= w.TPPMax) || w.BandwidthMinGBps < 0 || w.BandwidthMinGBps > w.BandwidthMaxGBps {
+				v.bad("windows", "each window needs 0 ≤ min ≤ max for TPP and bandwidth")
+			}
+		}
+		v.words("exempt_end_uses", d.ExemptEndUses, false)
+	case r.ImportPermit != nil:
+		ip := r.ImportPermit
+		v.regionList("regions", ip.Regions)
+		if len(ip.ECCNs) == 0 {
+			v.bad("eccns", "at least one ECCN required")
+		}
+		v.words("excluded_sectors", ip.ExcludedSectors, false)
+	case r.LotAge != nil:
+		v.regionList("regions", r.LotAge.Regions)
+		if r.LotAge.MinDays < 0 || r.LotAge.MinDays > 36500 {
+			v.bad("min_days", "must be between 0 and 36500")
+		}
+	case r.RedFlags != nil:
+		rf := r.RedFlags
+		v.regionList("regions", rf.Regions)
+		v.nonNeg("power_kw_per_accelerator", &rf.PowerKWPerAccelerator)
+		v.outcome("on_power_short", rf.OnPowerShort)
+		v.countries("transshipment_hubs", rf.TransshipmentHubs, false)
+	case r.Geolocation != nil:
+		if !(r.Geolocation.FiberKMPerMSOneWay > 0 && r.Geolocation.FiberKMPerMSOneWay < 300) {
+			v.bad("fiber_km_per_ms_one_way", "must be above 0 and below the speed of light (300 km/ms)")
+		}
+	case r.Allocation != nil:
+		v.regionList("tiers", r.Allocation.Tiers)
+		v.words("reserve_classes", r.Allocation.ReserveClasses, false)
+	}
+}
