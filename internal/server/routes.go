@@ -184,4 +184,3 @@ func pathID(r *http.Request, name string) (domain.ID, error) {
 	}
 	return id, nil
 }
-

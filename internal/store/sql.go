@@ -85,6 +85,10 @@ func (s *sqlStore) wrap(op string, err error) error {
 		code = domain.EUNAVAILABLE
 	case errors.Is(err, context.Canceled):
 		code = domain.EUNAVAILABLE
+	case strings.Contains(err.Error(), "sql: database is closed"):
+		// database/sql has no exported sentinel for this; a closed pool
+		// is a database that is not there, as far as a client can tell.
+		code = domain.EUNAVAILABLE
 	default:
 		if c := s.classify(err); c != "" {
 			code = c

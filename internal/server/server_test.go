@@ -1,0 +1,478 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/demo"
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/server"
+	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/store"
+	"github.com/chipgate/chipgate/internal/store/storetest"
+)
+
+// env is a running server over a demo database.
+type env struct {
+	t     *testing.T
+	url   string
+	creds map[string]demo.Credential
+	srv   *server.Server
+	st    store.Store
+}
+
+func newEnv(t *testing.T, b storetest.Backend) *env {
+	t.Helper()
+	st, _ := b.Open(t)
+	ctx := context.Background()
+	svc := service.New(st, service.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, err := demo.Load(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := demo.IssueTokens(ctx, svc, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(svc, server.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &env{t: t, url: hs.URL, creds: creds, srv: srv, st: st}
+}
+
+// do sends a request as the party (no token for ""), returning status and body.
+func (e *env) do(party, method, path string, body any) (int, []byte, http.Header) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if party != "" {
+		req.Header.Set("Authorization", "Bearer "+e.creds[party].Token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+// actorOf is the demo party that plays each role in the matrix.
+var actorOf = map[domain.Role]string{
+	domain.RoleVendor: "nvidia", domain.RoleExportAuthority: "us-commerce", domain.RoleImportAuthority: "cn-mofcom",
+	domain.RoleBuyer: "bytedance", domain.RoleLab: "us-testlab", domain.RoleCarrier: "carrier", domain.RoleAuditor: "auditor",
+}
+
+// probe is one request of the matrix and the status each role must get.
+type probe struct {
+	method, path string
+	body         any
+	want         func(role domain.Role) int
+}
+
+func every(status int) func(domain.Role) int { return func(domain.Role) int { return status } }
+
+func only(ok int, roles ...domain.Role) func(domain.Role) int {
+	return func(r domain.Role) int {
+		for _, x := range roles {
+			if x == r {
+				return ok
+			}
+		}
+		return http.StatusForbidden
+	}
+}
+
+func seeAll(r domain.Role) int {
+	switch r {
+	case domain.RoleVendor, domain.RoleExportAuthority, domain.RoleImportAuthority:
+		return http.StatusOK
+	}
+	return http.StatusNotFound
+}
+
+var seq atomic.Int64
+
+// matrix lists, for every route, the probes against the caller's own party's
+// records and another party's. A route missing here fails the test.
+var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
+	"GET /healthz": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/healthz", nil, every(200)}
+		return p, p
+	},
+	"GET /api/v1/openapi.json": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/openapi.json", nil, every(200)}
+		return p, p
+	},
+	"GET /metrics": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/metrics", nil, every(200)}
+		return p, p
+	},
+	"GET /api/v1/me": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/me", nil, every(200)}
+		return p, p
+	},
+	"GET /api/v1/parties": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/parties", nil, every(200)}
+		return p, p
+	},
+	"GET /api/v1/parties/{ref}": func(e *env, role domain.Role) (probe, probe) {
+		other := "alibaba"
+		return probe{"GET", "/api/v1/parties/" + actorOf[role], nil, every(200)},
+			probe{"GET", "/api/v1/parties/" + other, nil, seeAll}
+	},
+	"GET /api/v1/tokens": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/tokens", nil, every(200)}
+		return p, p
+	},
+	"POST /api/v1/tokens": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"POST", "/api/v1/tokens", map[string]any{"label": "matrix", "ttl_hours": 1}, every(201)}
+		return p, p
+	},
+	"DELETE /api/v1/tokens/{id}": func(e *env, role domain.Role) (probe, probe) {
+		own := e.issue(actorOf[role])
+		other := e.issue("alibaba")
+		if role == domain.RoleBuyer {
+			other = e.issue("nvidia")
+		}
+		return probe{"DELETE", "/api/v1/tokens/" + own, nil, every(204)},
+			probe{"DELETE", "/api/v1/tokens/" + other, nil, every(404)}
+	},
+	"GET /api/v1/products": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/products", nil, every(200)}
+		return p, p
+	},
+	"GET /api/v1/products/{ref}": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/products/h200", nil, every(200)}
+		return p, p
+	},
+	"POST /api/v1/products": func(e *env, _ domain.Role) (probe, probe) {
+		mk := func() probe {
+			return probe{"POST", "/api/v1/products", map[string]any{
+				"slug": fmt.Sprintf("chip-%d", seq.Add(1)), "name": "Test chip", "family": "test", "launch_date": "2025-01-01",
+				"spec": map[string]any{"throughput": []any{map[string]any{"bits": 8, "dense_tops": 100}}, "die_area_mm2": 500, "memory_gb": 80, "bandwidth_gbps": 2000},
+			}, only(201, domain.RoleVendor)}
+		}
+		return mk(), mk()
+	},
+	"GET /api/v1/lots": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/lots?product=h200", nil, only(200, domain.RoleVendor, domain.RoleExportAuthority, domain.RoleImportAuthority)}
+		return p, p
+	},
+	"POST /api/v1/lots": func(e *env, _ domain.Role) (probe, probe) {
+		mk := func() probe {
+			return probe{"POST", "/api/v1/lots", map[string]any{
+				"product": "h200", "number": fmt.Sprintf("T-%d", seq.Add(1)), "quantity": 10, "origin": "TW", "made_on": "2026-01-01", "available_on": "2026-01-10",
+			}, only(201, domain.RoleVendor)}
+		}
+		return mk(), mk()
+	},
+}
+
+// issue makes a fresh token for the party and returns its id.
+func (e *env) issue(party string) string {
+	e.t.Helper()
+	status, body, _ := e.do(party, "POST", "/api/v1/tokens", map[string]any{"label": "to revoke"})
+	if status != 201 {
+		e.t.Fatalf("issue token: %d %s", status, body)
+	}
+	var tok struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil {
+		e.t.Fatal(err)
+	}
+	return tok.ID
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		for _, rt := range e.srv.Routes() {
+			m, ok := matrix[rt.Key()]
+			if !ok {
+				t.Errorf("route %s has no entry in the authorization matrix", rt.Key())
+				continue
+			}
+			t.Run(rt.Key(), func(t *testing.T) {
+				if !rt.Public {
+					own, _ := m(e, domain.RoleVendor)
+					if status, body, hdr := e.do("", own.method, own.path, own.body); status != 401 || hdr.Get("WWW-Authenticate") == "" {
+						t.Errorf("no token: %d %s, want 401 with WWW-Authenticate", status, body)
+					}
+				}
+				for _, role := range domain.Roles {
+					own, other := m(e, role)
+					for name, p := range map[string]probe{"own": own, "other": other} {
+						status, body, hdr := e.do(actorOf[role], p.method, p.path, p.body)
+						if want := p.want(role); status != want {
+							t.Errorf("%s as %s (%s): %d %s, want %d", rt.Key(), role, name, status, body, want)
+						}
+						if status >= 400 && hdr.Get("Content-Type") != "application/problem+json" {
+							t.Errorf("%s as %s: error with Content-Type %q", rt.Key(), role, hdr.Get("Content-Type"))
+						}
+					}
+				}
+			})
+		}
+		for key := range matrix {
+			found := false
+			for _, rt := range e.srv.Routes() {
+				found = found || rt.Key() == key
+			}
+			if !found {
+				t.Errorf("matrix entry %s has no route", key)
+			}
+		}
+	})
+}
+
+func TestPartiesAreFilteredByRole(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	var ps []domain.Party
+	status, body, _ := e.do("bytedance", "GET", "/api/v1/parties", nil)
+	if status != 200 || json.Unmarshal(body, &ps) != nil {
+		t.Fatalf("%d %s", status, body)
+	}
+	if len(ps) != 1 || ps[0].Slug != "bytedance" {
+		t.Fatalf("a buyer sees %d parties (%s), want only itself", len(ps), body)
+	}
+	status, body, _ = e.do("us-commerce", "GET", "/api/v1/parties", nil)
+	if status != 200 || json.Unmarshal(body, &ps) != nil || len(ps) != len(demo.Cast) {
+		t.Fatalf("export authority sees %d parties, want %d: %s", len(ps), len(demo.Cast), body)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	auditSize := func() int64 {
+		var n int64
+		if err := e.st.View(context.Background(), func(tx store.Tx) error {
+			var err error
+			n, err = tx.AuditSize(context.Background())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	lot := `{"product":"h200","number":"X-1","quantity":5,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`
+	cases := []struct {
+		name   string
+		ct     string
+		body   string
+		status int
+		field  string
+	}{
+		{"UnknownField", "application/json", `{"product":"h200","numbr":"X"}`, 422, "numbr"},
+		{"WrongType", "application/json", `{"product":"h200","number":"X-1","quantity":"five"}`, 422, "quantity"},
+		{"HugeNumber", "application/json", `{"product":"h200","number":"X-1","quantity":1e400}`, 422, "quantity"},
+		{"Overflow", "application/json", `{"product":"h200","number":"X-1","quantity":99999999999999999999}`, 422, "quantity"},
+		{"ValidationNamesField", "application/json", `{"product":"h200","number":"X-1","quantity":0,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`, 422, "quantity"},
+		{"DateField", "application/json", `{"product":"h200","number":"X-1","quantity":1,"origin":"TW","made_on":"yesterday","available_on":"2026-01-02"}`, 422, "made_on"},
+		{"Malformed", "application/json", `{"product":`, 400, ""},
+		{"TwoValues", "application/json", lot + lot, 400, ""},
+		{"NotJSON", "text/plain", lot, 415, ""},
+		{"NoContentType", "", lot, 415, ""},
+		{"InvalidUTF8", "application/json", "{\"product\":\"h200\",\"number\":\"\xff\xfe\"}", 400, ""},
+		{"Oversize", "application/json", `{"number":"` + strings.Repeat("a", server.MaxBodyBytes) + `"}`, 413, ""},
+		{"DeepNesting", "application/json", strings.Repeat("[", 100000) + strings.Repeat("]", 100000), 400, ""},
+		{"InjectionIsJustData", "application/json", `{"product":"h200'; DROP TABLE lots; --","number":"X-1","quantity":1,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`, 404, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := auditSize()
+			req, _ := http.NewRequest("POST", e.url+"/api/v1/lots", strings.NewReader(c.body))
+			if c.ct != "" {
+				req.Header.Set("Content-Type", c.ct)
+			}
+			req.Header.Set("Authorization", "Bearer "+e.creds["nvidia"].Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var p server.Problem
+			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+				t.Fatalf("body is not a problem: %v", err)
+			}
+			if resp.StatusCode != c.status || p.Status != c.status || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("status %d (problem %d, %q): %+v; want %d", resp.StatusCode, p.Status, resp.Header.Get("Content-Type"), p, c.status)
+			}
+			if c.field != "" && (len(p.Errors) == 0 || p.Errors[0].Path != c.field) {
+				t.Fatalf("errors = %+v, want the field %q named", p.Errors, c.field)
+			}
+			if after := auditSize(); after != before {
+				t.Fatalf("a refused request wrote %d audit records", after-before)
+			}
+		})
+	}
+	// The injection string is still just data: lots are intact.
+	if status, body, _ := e.do("nvidia", "GET", "/api/v1/lots?product=h200", nil); status != 200 || !strings.Contains(string(body), "TW-H200-") {
+		t.Fatalf("lots after injection attempt: %d", status)
+	}
+}
+
+func TestTokensRevokedAndUnknown(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	status, body, _ := e.do("alibaba", "POST", "/api/v1/tokens", map[string]any{"label": "short-lived"})
+	if status != 201 {
+		t.Fatalf("%d %s", status, body)
+	}
+	var tok service.IssuedToken
+	if err := json.Unmarshal(body, &tok); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok.Secret, service.TokenPrefix) || len(tok.Secret) != len(service.TokenPrefix)+43 {
+		t.Fatalf("secret %q is not cg_ + 32 bytes base64url", tok.Secret)
+	}
+	e.creds["new"] = demo.Credential{Role: domain.RoleBuyer, Token: tok.Secret}
+	if status, _, _ := e.do("new", "GET", "/api/v1/me", nil); status != 200 {
+		t.Fatalf("new token: %d", status)
+	}
+	if status, _, _ := e.do("alibaba", "DELETE", "/api/v1/tokens/"+tok.ID.String(), nil); status != 204 {
+		t.Fatalf("revoke: %d", status)
+	}
+	if status, _, _ := e.do("new", "GET", "/api/v1/me", nil); status != 401 {
+		t.Fatalf("revoked token: %d, want 401", status)
+	}
+	// The token list never shows a secret or a hash.
+	_, body, _ = e.do("alibaba", "GET", "/api/v1/tokens", nil)
+	if strings.Contains(string(body), tok.Secret) || strings.Contains(string(body), "hash") {
+		t.Fatalf("token list leaks: %s", body)
+	}
+	e.creds["bogus"] = demo.Credential{Token: "cg_" + strings.Repeat("A", 43)}
+	if status, _, _ := e.do("bogus", "GET", "/api/v1/me", nil); status != 401 {
+		t.Fatalf("unknown token: %d, want 401", status)
+	}
+}
+
+func TestOpenAPIListsEveryRoute(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	status, body, _ := e.do("", "GET", "/api/v1/openapi.json", nil)
+	if status != 200 {
+		t.Fatalf("%d", status)
+	}
+	var doc struct {
+		OpenAPI string                               `json:"openapi"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi = %q", doc.OpenAPI)
+	}
+	for _, rt := range e.srv.Routes() {
+		op, ok := doc.Paths[rt.Path][strings.ToLower(rt.Method)]
+		if !ok {
+			t.Errorf("route %s is missing from openapi.json", rt.Key())
+			continue
+		}
+		if op["summary"] == "" || op["responses"] == nil {
+			t.Errorf("route %s has no summary or responses", rt.Key())
+		}
+	}
+}
+
+func TestUnavailableDatabaseGives503(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	if err := e.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	status, body, hdr := e.do("nvidia", "GET", "/api/v1/me", nil)
+	if status != 503 || hdr.Get("Retry-After") == "" {
+		t.Fatalf("closed database: %d %s (Retry-After %q), want 503 with Retry-After", status, body, hdr.Get("Retry-After"))
+	}
+	if status, _, _ := e.do("", "GET", "/healthz", nil); status != 503 {
+		t.Fatalf("healthz on a closed database: %d, want 503", status)
+	}
+}
+
+func TestUnknownRouteIsProblem(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	status, _, hdr := e.do("nvidia", "GET", "/api/v1/nothing-here", nil)
+	if status != 404 || hdr.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d %q", status, hdr.Get("Content-Type"))
+	}
+}
+
+func TestLockedDatabaseGives503(t *testing.T) {
+	b := storetest.Backends()[0]
+	st, dsn := b.Open(t)
+	svc := service.New(st, service.Options{})
+	if _, err := demo.Load(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := demo.IssueTokens(context.Background(), svc, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(server.New(svc, server.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer hs.Close()
+
+	// Another process holds the write lock (as a stuck backup or a second
+	// server would); the server must answer 503, not hang or crash.
+	other, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	release := make(chan struct{})
+	locked := make(chan struct{})
+	go func() {
+		_ = other.InTx(context.Background(), func(tx store.Tx) error {
+			p := domain.Party{ID: domain.ID{1}, Slug: "lock-holder", Name: "x", Role: domain.RoleAuditor, Country: "US", CreatedAt: time.Now()}
+			if err := tx.CreateParty(context.Background(), &p); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return fmt.Errorf("roll back")
+		})
+	}()
+	<-locked
+	defer close(release)
+	req, _ := http.NewRequest("POST", hs.URL+"/api/v1/lots", strings.NewReader(`{"product":"h200","number":"L-1","quantity":1,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+creds["nvidia"].Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("locked database: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
