@@ -1,0 +1,227 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/store/storetest"
+)
+
+// buildBinary compiles the chipgate command once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "chipgate")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+var urlRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+
+// start runs the binary with args and waits for it to print its URL.
+func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	found := make(chan string, 1)
+	scan := func(r io.Reader) {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if u := urlRe.FindString(sc.Text()); u != "" {
+				select {
+				case found <- u:
+				default:
+				}
+			}
+		}
+	}
+	go scan(stdout)
+	go scan(stderr)
+	select {
+	case u := <-found:
+		return cmd, u
+	case <-time.After(60 * time.Second):
+		t.Fatal("the server printed no URL within 60 s")
+	}
+	return nil, ""
+}
+
+func get(t *testing.T, url, token string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func stop(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit within 20 s of SIGTERM")
+	}
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "demo.db")
+	tokens := filepath.Join(dir, "tokens.json")
+	cmd, url := start(t, bin, "demo", "--addr", "127.0.0.1:0", "--db", db, "--tokens-file", tokens)
+
+	raw, err := os.ReadFile(tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds map[string]struct{ Role, Token string }
+	if err := json.Unmarshal(raw, &creds); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"nvidia", "us-commerce", "cn-mofcom", "bytedance", "alibaba", "tencent", "cn-university-lab",
+		"deepcurrent-ai", "us-cloud-a", "us-cloud-b", "eu-research", "us-testlab", "carrier", "auditor"}
+	for _, slug := range want {
+		if creds[slug].Token == "" {
+			t.Errorf("tokens file has no token for %s", slug)
+		}
+	}
+	if st, err := os.Stat(tokens); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("tokens file mode = %v, want 0600", st.Mode().Perm())
+	}
+	if status, body := get(t, url+"/healthz", ""); status != 200 || !strings.Contains(string(body), `"ok"`) {
+		t.Fatalf("healthz: %d %s", status, body)
+	}
+	status, body := get(t, url+"/api/v1/me", creds["bytedance"].Token)
+	if status != 200 || !strings.Contains(string(body), `"party_slug":"bytedance"`) || !strings.Contains(string(body), `"role":"buyer"`) {
+		t.Fatalf("me: %d %s", status, body)
+	}
+	if status, _ := get(t, url+"/api/v1/me", ""); status != 401 {
+		t.Fatalf("me without a token: %d", status)
+	}
+	stop(t, cmd)
+
+	// A second start reuses the database and replaces the tokens.
+	cmd2, url2 := start(t, bin, "demo", "--addr", "127.0.0.1:0", "--db", db, "--tokens-file", tokens)
+	if status, _ := get(t, url2+"/api/v1/me", creds["bytedance"].Token); status != 401 {
+		t.Errorf("an old demo token still works after a restart: %d", status)
+	}
+	raw, _ = os.ReadFile(tokens)
+	var creds2 map[string]struct{ Role, Token string }
+	if err := json.Unmarshal(raw, &creds2); err != nil {
+		t.Fatal(err)
+	}
+	status, body = get(t, url2+"/api/v1/parties", creds2["us-commerce"].Token)
+	var parties []map[string]any
+	if status != 200 || json.Unmarshal(body, &parties) != nil || len(parties) != len(want) {
+		t.Fatalf("parties after restart: %d, %d parties", status, len(parties))
+	}
+	stop(t, cmd2)
+}
+
+func TestOperatorSetupAndServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dsns := map[string]string{"sqlite": filepath.Join(t.TempDir(), "prod.db")}
+	if os.Getenv("CHIPGATE_TEST_POSTGRES") != "" {
+		dsns["postgres"] = storetest.FreshPostgresDSN(t)
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			run := func(args ...string) string {
+				t.Helper()
+				out, err := exec.Command(bin, append(args, "--db", dsn)...).CombinedOutput()
+				if err != nil {
+					t.Fatalf("chipgate %s: %v\n%s", strings.Join(args, " "), err, out)
+				}
+				return string(out)
+			}
+			if out := run("migrate"); !strings.Contains(out, "applied 0001_foundation.sql") {
+				t.Fatalf("migrate: %s", out)
+			}
+			if out := run("migrate"); !strings.Contains(out, "up to date") {
+				t.Fatalf("second migrate: %s", out)
+			}
+			run("party", "add", "--slug", "acme-lab", "--name", "ACME Test Lab", "--role", "lab", "--country", "US")
+			var user struct{ ID string }
+			if err := json.Unmarshal([]byte(run("user", "add", "--party", "acme-lab", "--name", "Ada")), &user); err != nil {
+				t.Fatal(err)
+			}
+			var tok struct{ ID, Token string }
+			if err := json.Unmarshal([]byte(run("token", "issue", "--user", user.ID, "--label", "ops", "--ttl", "1h")), &tok); err != nil {
+				t.Fatal(err)
+			}
+			// A bad flag value is one line naming the flag, and writes nothing.
+			out, err := exec.Command(bin, "party", "add", "--db", dsn, "--slug", "x", "--name", "X", "--role", "king", "--country", "US").CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "--role") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+				t.Fatalf("bad role: err %v, output %q", err, out)
+			}
+			srv, url := start(t, bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0")
+			status, body := get(t, url+"/api/v1/me", tok.Token)
+			if status != 200 || !strings.Contains(string(body), `"party_slug":"acme-lab"`) {
+				t.Fatalf("me: %d %s", status, body)
+			}
+			run("token", "revoke", "--id", tok.ID)
+			if status, _ := get(t, url+"/api/v1/me", tok.Token); status != 401 {
+				t.Fatalf("revoked token: %d", status)
+			}
+			stop(t, srv)
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	out, err := exec.CommandContext(context.Background(), buildBinary(t), "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "chipgate ") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+
+}
