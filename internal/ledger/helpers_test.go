@@ -29,7 +29,7 @@ func record(i int64) domain.AuditRecord {
 		Action:      "order.placed",
 		SubjectType: "order",
 		SubjectID:   fmt.Sprintf("0197a1b2-c3d4-7e5f-8a9b-%012d", i),
-		Payload: []byte(fmt.Sprintf(`{"buyer_id":"0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c","decision":{"outcome":"accepted","reasons":[{"rule":"bis-2026-01-15-case-by-case","source":"90 FR 1234"}]},"id":"0197a1b2-c3d4-7e5f-8a9b-%012d","lines":[{"product_id":"h200-sxm-141gb","quantity":%d}],"site_id":"0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d"}`, i, 8+i%64)),
+		Payload:     []byte(fmt.Sprintf(`{"buyer_id":"0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c","decision":{"outcome":"accepted","reasons":[{"rule":"bis-2026-01-15-case-by-case","source":"90 FR 1234"}]},"id":"0197a1b2-c3d4-7e5f-8a9b-%012d","lines":[{"product_id":"h200-sxm-141gb","quantity":%d}],"site_id":"0197a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d"}`, i, 8+i%64)),
 	}
 }
 

@@ -1,0 +1,225 @@
+package ledger_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/chipgate/chipgate/internal/ledger"
+)
+
+const testOrigin = "chipgate.test/ledger"
+
+type testKey struct {
+	signer   note.Signer
+	verifier note.Verifier
+	vkey     string
+}
+
+func newTestKey(t testing.TB, origin string) testKey {
+	t.Helper()
+	skey, vkey, err := ledger.GenerateKey(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.ParseSignerKey(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ledger.ParseVerifierKey(vkey + "\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testKey{s, v, vkey}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	k := newTestKey(t, testOrigin)
+	root := ledger.HashLeafData([]byte("root"))
+	c := ledger.Checkpoint{Origin: testOrigin, Size: 12345, Root: root}
+	signed, err := ledger.SignCheckpoint(k.signer, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantText := testOrigin + "\n12345\n" + root.String() + "\n\n— " + testOrigin + " "
+	if !strings.HasPrefix(string(signed), wantText) {
+		t.Errorf("note\n%s\ndoes not start with\n%s", signed, wantText)
+	}
+	got, err := ledger.OpenCheckpoint(signed, k.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != c {
+		t.Errorf("opened %+v, want %+v", got, c)
+	}
+}
+
+func TestOpenCheckpointRejects(t *testing.T) {
+	k := newTestKey(t, testOrigin)
+	other := newTestKey(t, testOrigin) // same name, different key
+	stranger := newTestKey(t, "other.log")
+	root := ledger.HashLeafData([]byte("root"))
+	good, _ := ledger.SignCheckpoint(k.signer, ledger.Checkpoint{Origin: testOrigin, Size: 10, Root: root})
+	sign := func(s note.Signer, text string) []byte {
+		b, err := note.Sign(&note.Note{Text: text}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name   string
+		signed []byte
+	}{
+		{"OtherKeySameName", mustSign(t, other.signer, ledger.Checkpoint{Origin: testOrigin, Size: 10, Root: root})},
+		{"OtherLog", mustSign(t, stranger.signer, ledger.Checkpoint{Origin: "other.log", Size: 10, Root: root})},
+		{"SizeChanged", bytes.Replace(good, []byte("\n10\n"), []byte("\n11\n"), 1)},
+		{"RootChanged", bytes.Replace(good, []byte(root.String()[:4]), []byte("AAAA"), 1)},
+		{"SignatureCut", good[:len(good)-10]},
+		{"OriginOtherThanKey", sign(k.signer, "other.log\n10\n"+root.String()+"\n")},
+		{"ShortRoot", sign(k.signer, testOrigin+"\n10\nAAAA\n")},
+		{"NegativeSize", sign(k.signer, testOrigin+"\n-1\n"+root.String()+"\n")},
+		{"EmptyTreeWrongRoot", sign(k.signer, testOrigin+"\n0\n"+root.String()+"\n")},
+		{"TooFewLines", sign(k.signer, testOrigin+"\n10\n")},
+		{"Huge", append(bytes.Repeat([]byte("x"), 20000), good...)},
+		{"Empty", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if c, err := ledger.OpenCheckpoint(tt.signed, k.verifier); err == nil {
+				t.Errorf("accepted as %+v", c)
+			}
+		})
+	}
+}
+
+func mustSign(t testing.TB, s note.Signer, c ledger.Checkpoint) []byte {
+	t.Helper()
+	b, err := ledger.SignCheckpoint(s, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestKeyAndSignErrors(t *testing.T) {
+	for _, origin := range []string{"", "a b", "a+b", "a\nb"} {
+		if _, _, err := ledger.GenerateKey(origin); err == nil {
+			t.Errorf("GenerateKey(%q) succeeded", origin)
+		}
+	}
+	if _, err := ledger.ParseSignerKey("garbage"); err == nil {
+		t.Error("ParseSignerKey accepted garbage")
+	}
+	if _, err := ledger.ParseVerifierKey("garbage"); err == nil {
+		t.Error("ParseVerifierKey accepted garbage")
+	}
+	k := newTestKey(t, testOrigin)
+	if _, err := ledger.SignCheckpoint(k.signer, ledger.Checkpoint{Origin: "other.log", Size: 1}); err == nil {
+		t.Error("signed a checkpoint for another origin")
+	}
+	if _, err := ledger.SignCheckpoint(k.signer, ledger.Checkpoint{Origin: testOrigin, Size: 0, Root: ledger.HashLeafData(nil)}); err == nil {
+		t.Error("signed an empty tree with a non-empty root")
+	}
+}
+
+// TestSignNext is the guard: the log never signs two inconsistent
+// checkpoints.
+func TestSignNext(t *testing.T) {
+	ctx := context.Background()
+	k := newTestKey(t, testOrigin)
+	leaves := syntheticLeaves(1000)
+	m := mustTree(t, leaves, 1000)
+	cp := func(size uint64) ledger.Checkpoint {
+		r, err := ledger.Root(ctx, m, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ledger.Checkpoint{Origin: testOrigin, Size: size, Root: r}
+	}
+	proofBetween := func(a, b uint64) []ledger.Hash {
+		p, err := ledger.ConsistencyProof(ctx, m, a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// A rewritten history: the same first 500 leaves, then others.
+	forked := append(append([]ledger.Hash(nil), leaves[:500]...), syntheticLeaves(1500)[1000:1500]...)
+	fm := mustTree(t, forked, 1000)
+	froot, _ := ledger.Root(ctx, fm, 1000)
+	fproof, _ := ledger.ConsistencyProof(ctx, fm, 600, 1000)
+	empty := ledger.Checkpoint{Origin: testOrigin, Size: 0, Root: ledger.EmptyRoot()}
+	last600 := cp(600)
+
+	tests := []struct {
+		name string
+		last *ledger.Checkpoint
+		next ledger.Checkpoint
+		path []ledger.Hash
+		ok   bool
+		fork bool
+	}{
+		{"First", nil, cp(600), nil, true, false},
+		{"FromEmpty", &empty, cp(600), nil, true, false},
+		{"Extends", &last600, cp(1000), proofBetween(600, 1000), true, false},
+		{"SameAgain", &last600, cp(600), nil, true, false},
+		{"SameSizeOtherRoot", &last600, ledger.Checkpoint{Origin: testOrigin, Size: 600, Root: froot}, nil, false, true},
+		{"RewrittenHistory", &last600, ledger.Checkpoint{Origin: testOrigin, Size: 1000, Root: froot}, fproof, false, false},
+		{"WrongProof", &last600, cp(1000), proofBetween(601, 1000), false, false},
+		{"NoProof", &last600, cp(1000), nil, false, false},
+		{"Shrinks", &last600, cp(500), proofBetween(500, 600), false, false},
+		{"OtherOrigin", &ledger.Checkpoint{Origin: "other.log", Size: 600, Root: last600.Root}, cp(1000), proofBetween(600, 1000), false, false},
+		{"EmptyWithWrongRoot", &ledger.Checkpoint{Origin: testOrigin, Size: 0, Root: froot}, cp(600), nil, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			signed, err := ledger.SignNext(k.signer, tt.last, tt.next, tt.path)
+			if tt.ok != (err == nil) {
+				t.Fatalf("error %v, want ok=%v", err, tt.ok)
+			}
+			var fe *ledger.ForkError
+			if errors.As(err, &fe) != tt.fork {
+				t.Errorf("error %v, want fork=%v", err, tt.fork)
+			}
+			if err == nil {
+				if got, err := ledger.OpenCheckpoint(signed, k.verifier); err != nil || got != tt.next {
+					t.Errorf("signed note opens as %+v, %v", got, err)
+				}
+			} else if signed != nil {
+				t.Error("a refusal returned a signed note")
+			}
+		})
+	}
+}
+
+func TestFindFork(t *testing.T) {
+	a, b := ledger.HashLeafData([]byte("a")), ledger.HashLeafData([]byte("b"))
+	tests := []struct {
+		name string
+		cps  []ledger.Checkpoint
+		fork bool
+	}{
+		{"None", nil, false},
+		{"Distinct", []ledger.Checkpoint{{Origin: "o", Size: 1, Root: a}, {Origin: "o", Size: 2, Root: b}}, false},
+		{"Repeated", []ledger.Checkpoint{{Origin: "o", Size: 1, Root: a}, {Origin: "o", Size: 1, Root: a}}, false},
+		{"Fork", []ledger.Checkpoint{{Origin: "o", Size: 2, Root: a}, {Origin: "o", Size: 1, Root: a}, {Origin: "o", Size: 2, Root: b}}, true},
+		{"OtherLogs", []ledger.Checkpoint{{Origin: "o", Size: 1, Root: a}, {Origin: "p", Size: 1, Root: b}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ledger.FindFork(tt.cps)
+			var fe *ledger.ForkError
+			if errors.As(err, &fe) != tt.fork {
+				t.Fatalf("FindFork = %v, want fork=%v", err, tt.fork)
+			}
+			if tt.fork && (fe.Size != 2 || fe.Root1 != a || fe.Root2 != b) {
+				t.Errorf("fork %+v", fe)
+			}
+		})
+	}
+}
