@@ -136,6 +136,7 @@ var (
 	reAffil     = regexp.MustCompile(`(?i)\.?\s+affiliated entity:\s+`)
 	reTrailAbbr = regexp.MustCompile(`^(.*\S)\s*\(([^()]{2,40})\)\s*\.?$`)
 	reSpace     = regexp.MustCompile(`\s+`)
+	reAKA2      = regexp.MustCompile(`(?i)[,;(]?\s*\b(?:a|f|n)\.k\.a\.?,?(?:\s+the following \w+ aliases:?)?\s*`)
 )
 
 // cleanListName splits a name as a list prints it into the party's name and
@@ -156,6 +157,15 @@ func cleanListName(raw string) (name string, aliases []string, remark string) {
 		parent := strings.TrimSpace(s[:loc[0]])
 		s = strings.TrimSpace(s[loc[1]:])
 		remark = strings.TrimSpace(remark + " Affiliate of: " + parent)
+	}
+	if loc := reAKA2.FindStringIndex(s); loc != nil && loc[0] > 0 {
+		// "X, f.k.a. Y" inside a name field (the Entity List does this).
+		for _, p := range reAKA2.Split(s[loc[0]:], -1) {
+			if p = strings.Trim(strings.TrimSpace(p), ",;"); p != "" {
+				aliases = append(aliases, p)
+			}
+		}
+		s = strings.TrimRight(strings.TrimSpace(s[:loc[0]]), ",;")
 	}
 	parts := strings.Split(s, " ; ")
 	s = strings.TrimSpace(parts[0])

@@ -2,6 +2,7 @@ package screening
 
 import (
 	"math"
+	"math/bits"
 	"sort"
 	"strings"
 	"sync"
@@ -22,8 +23,8 @@ const DefaultLimit = 10
 // Limits on queries, so that a pasted document or an empty form field gets a
 // clear error instead of a slow or meaningless search.
 const (
-	MaxQueryBytes  = 300
-	MaxQueryTokens = 16
+	MaxQueryBytes  = 1000 // the longest listed names are about 370 bytes
+	MaxQueryTokens = 60   // the alignment holds 64 words
 	MaxLimit       = 1000
 )
 
@@ -133,7 +134,7 @@ func NewIndex(entities []Entity) *Index {
 			if len(toks) == 0 {
 				continue
 			}
-			if ni > 0 && len(ix.norm.legal.strip(toks)) == 0 {
+			if ni > 0 && len(ix.norm.legal.strip(toks, nil)) == 0 {
 				continue // an alias such as "(LIMITED)" names no one
 			}
 			sig := strings.Join(toks, " ")
@@ -270,10 +271,9 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 			}
 		}
 	})
-	minShared := 1
-	if ngrams > 6 {
-		minShared = ngrams - 6
-	}
+	// Two edits can destroy six trigrams; a transposition next to a
+	// substitution, seven.
+	minShared := max(1, ngrams-7)
 	lq := len(q)
 	for _, id := range touched {
 		c := int(s.gramCount[id])
@@ -285,7 +285,7 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 		if t == q || len(t) < 4 || len(t) > lq+3 || len(t)+3 < lq {
 			continue
 		}
-		if sim := JaroWinkler(q, t); sim >= tokenMatchMin {
+		if sim := fuzzySim(q, t); sim >= tokenMatchMin {
 			out = append(out, expansion{id, float32(sim)})
 		}
 	}
@@ -329,7 +329,7 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	qtoks, _ := ix.norm.Tokens(q.Name, strings.Contains(q.Name, ","))
+	qtoks, _ := ix.norm.QueryTokens(q.Name, func(t string) bool { _, ok := ix.tokID[t]; return !ok })
 	if len(qtoks) == 0 {
 		return nil, domain.Invalid("name", "has no letters or digits")
 	}
@@ -502,6 +502,36 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []Token
 		nUsed |= 1 << p.ni
 		matched += p.sim * (qs[p.qi].weight + ix.tokWeight[ntoks[p.ni]])
 		align = append(align, TokenMatch{Query: qs[p.qi].text, Listed: ix.toks[ntoks[p.ni]], Similarity: float64(p.sim)})
+	}
+	// Words the trigram lookup did not connect (two edits can leave a word
+	// sharing too few trigrams) are compared directly; this runs only for
+	// candidate names and only for words still unmatched.
+	if bits.OnesCount64(qUsed) < len(qs) && bits.OnesCount64(nUsed) < len(ntoks) {
+		var late [16]pair
+		lp := late[:0]
+		for qi := range qs {
+			if qUsed&(1<<qi) != 0 || len(qs[qi].text) < 4 {
+				continue
+			}
+			for ni, t := range ntoks {
+				if nUsed&(1<<ni) != 0 {
+					continue
+				}
+				if sim := tokenSim(qs[qi].text, ix.toks[t]); sim >= tokenMatchMin {
+					lp = append(lp, pair{qi, ni, float32(sim)})
+				}
+			}
+		}
+		sort.Slice(lp, func(a, b int) bool { return lp[a].sim > lp[b].sim })
+		for _, p := range lp {
+			if qUsed&(1<<p.qi) != 0 || nUsed&(1<<p.ni) != 0 {
+				continue
+			}
+			qUsed |= 1 << p.qi
+			nUsed |= 1 << p.ni
+			matched += p.sim * (qs[p.qi].weight + ix.tokWeight[ntoks[p.ni]])
+			align = append(align, TokenMatch{Query: qs[p.qi].text, Listed: ix.toks[ntoks[p.ni]], Similarity: float64(p.sim)})
+		}
 	}
 	// Joined neighbours: two unmatched query words against one unmatched
 	// listed word, and the other way round.

@@ -25,6 +25,7 @@ var legalFormData = []string{
 	"ooo", "oao", "zao", "pao", "edge:ao", "ojsc", "cjsc", "pjsc", "jsc", "ojsc", "tov", "edge:tsk",
 	"joint stock company", "open joint stock company", "closed joint stock company",
 	"public joint stock company", "obshchestvo s ogranichennoy otvetstvennostyu",
+	"obshchestvo s ogranichennoi otvetstvennostyu", "obshchestvo s ogranichennoy otvetstvennostiu",
 	"aktsionernoe obshchestvo", "otkrytoe aktsionernoe obshchestvo",
 	"zakrytoe aktsionernoe obshchestvo", "publichnoe aktsionernoe obshchestvo",
 	// Middle East, Asia
@@ -64,12 +65,16 @@ func newLegalForms(lines []string) legalForms {
 	return lf
 }
 
-func hasPhrase(toks []string, at int, p []string) bool {
+func hasPhrase(toks []string, at int, p []string, fuzzy func(string) bool) bool {
 	if at+len(p) > len(toks) {
 		return false
 	}
 	for k, w := range p {
-		if toks[at+k] != w {
+		t := toks[at+k]
+		if t == w {
+			continue
+		}
+		if fuzzy == nil || len(w) < 5 || len(t) < 4 || !fuzzy(t) || osaDistance(t, w) > 1 {
 			return false
 		}
 	}
@@ -78,19 +83,21 @@ func hasPhrase(toks []string, at int, p []string) bool {
 
 // strip returns toks without legal-form phrases. It allocates a new slice so
 // that the caller's tokens stay intact.
-func (lf legalForms) strip(toks []string) []string {
+// With fuzzy set, a token for which fuzzy returns true may differ from a
+// legal-form word by one edit.
+func (lf legalForms) strip(toks []string, fuzzy func(string) bool) []string {
 	out := make([]string, 0, len(toks))
 	for i := 0; i < len(toks); {
 		n := 0
 		for _, p := range lf.anywhere {
-			if hasPhrase(toks, i, p) {
+			if hasPhrase(toks, i, p, fuzzy) {
 				n = len(p)
 				break
 			}
 		}
 		if n == 0 {
 			for _, p := range lf.edge {
-				if hasPhrase(toks, i, p) && (i == 0 || i+len(p) == len(toks)) {
+				if hasPhrase(toks, i, p, fuzzy) && (i == 0 || i+len(p) == len(toks)) {
 					n = len(p)
 					break
 				}
@@ -108,7 +115,7 @@ func (lf legalForms) strip(toks []string) []string {
 	for len(out) > 1 {
 		trimmed := false
 		for _, p := range lf.edge {
-			if len(out) > len(p) && hasPhrase(out, len(out)-len(p), p) {
+			if len(out) > len(p) && hasPhrase(out, len(out)-len(p), p, fuzzy) {
 				out = out[:len(out)-len(p)]
 				trimmed = true
 				break

@@ -52,6 +52,20 @@ var stopWords = []string{"the", "of", "and", "for", "und", "et", "de", "del", "d
 // (the scorer is order-free), legal-form words and stop words removed unless
 // nothing else would remain. legal reports whether a legal form was removed.
 func (n *Normalizer) Tokens(name string, person bool) (tokens []string, legal bool) {
+	return n.tokens(name, person, nil)
+}
+
+// QueryTokens is Tokens for what a user typed: a name with one comma is read
+// as "SURNAME, Given", and a legal form misspelled by one letter ("Limted",
+// "Compny") is still recognized, since a query's legal form says nothing
+// about identity either way. unknown reports whether a token is absent from
+// the index: only such tokens may be misspelled legal forms, so that a
+// listed word such as "corporacion" is never taken for "corporation".
+func (n *Normalizer) QueryTokens(name string, unknown func(string) bool) (tokens []string, legal bool) {
+	return n.tokens(name, strings.Count(name, ",") == 1, unknown)
+}
+
+func (n *Normalizer) tokens(name string, person bool, fuzzyLegal func(string) bool) (tokens []string, legal bool) {
 	if person {
 		name = personOrder(name)
 	}
@@ -59,7 +73,7 @@ func (n *Normalizer) Tokens(name string, person bool) (tokens []string, legal bo
 	if len(raw) == 0 {
 		return nil, false
 	}
-	kept := n.legal.strip(raw)
+	kept := n.legal.strip(raw, fuzzyLegal)
 	legal = len(kept) < len(raw)
 	out := kept[:0:0]
 	for _, t := range kept {
