@@ -1,0 +1,471 @@
+package allocation
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Result is an allocation run's output; its JSON form is the CLI's output.
+type Result struct {
+	// Allocations lists units of a lot given to an order in a period,
+	// ordered by period, then order, then lot as they appear in the input.
+	Allocations []Allocation `json:"allocations"`
+	// Unmet lists, per order not served in full, the units it did not get
+	// and why.
+	Unmet   []Unmet `json:"unmet"`
+	Metrics Metrics `json:"metrics"`
+}
+
+// Allocation is Quantity units of Lot for Order, delivered in Period.
+type Allocation struct {
+	Order    string `json:"order"`
+	Lot      string `json:"lot"`
+	Period   int    `json:"period"`
+	Date     string `json:"date"` // first day of the period
+	Quantity int64  `json:"quantity"`
+}
+
+// Unmet reasons. A cap reason is "cap:" followed by the cap's name, such as
+// "cap:buyer:acme", "cap:license:L-7", "cap:permit:P-2" or
+// "cap:region_ratio[0]".
+const (
+	// ReasonTier: the lots the order could use went to a tier served before
+	// its own.
+	ReasonTier = "tier"
+	// ReasonSupply: not enough usable lots within the horizon, after the
+	// order's fair share inside its tier.
+	ReasonSupply = "supply"
+	// ReasonLotAge: the product has lots, but none old enough for the
+	// order's region within the horizon.
+	ReasonLotAge = "lot_age"
+)
+
+// Unmet is the part of an order that was not allocated, with its reason.
+type Unmet struct {
+	Order    string `json:"order"`
+	Quantity int64  `json:"quantity"`
+	Reason   string `json:"reason"`
+}
+
+// Metrics summarize a run: totals per tier, fairness and concentration.
+type Metrics struct {
+	Supply    int64         `json:"supply"`    // units in all lots
+	Usable    int64         `json:"usable"`    // units usable by some region within the horizon
+	Demand    int64         `json:"demand"`    // units ordered
+	Allocated int64         `json:"allocated"` // units allocated
+	Tiers     []TierMetrics `json:"tiers"`
+	// HHI is the Herfindahl–Hirschman index (0–10,000) of units among the
+	// buyers of HHIRegions.
+	HHI        float64  `json:"hhi"`
+	HHIRegions []string `json:"hhi_regions"`
+	// ReserveShare is the share of all allocated units that went to the
+	// reserve classes (sme and research by default).
+	ReserveShare float64 `json:"reserve_share"`
+	// RegionRatio reports each ratio cap over the horizon.
+	RegionRatio []RatioMetrics `json:"region_ratio,omitempty"`
+	// Checks is the number of flow feasibility checks the run made.
+	Checks int `json:"checks"`
+}
+
+// TierMetrics describe one tier.
+type TierMetrics struct {
+	Regions   []string `json:"regions"`
+	Demand    int64    `json:"demand"`
+	Allocated int64    `json:"allocated"`
+	// Jain is Jain's fairness index of the orders' served fractions
+	// (allocated/quantity): 1 when all are served alike, 1/n at worst.
+	Jain float64 `json:"jain"`
+	// Reserved is the units to the reserve classes in this tier.
+	Reserved int64 `json:"reserved"`
+}
+
+// RatioMetrics report one ratio cap: the capped units, the base units and
+// the limit ⌊max × base⌋ over the horizon.
+type RatioMetrics struct {
+	Region []string `json:"region"`
+	Of     []string `json:"of"`
+	Max    Ratio    `json:"max"`
+	Units  int64    `json:"units"`
+	Base   int64    `json:"base"`
+	Limit  int64    `json:"limit"`
+}
+
+// Run validates the problem and allocates. The result depends on nothing
+// but p: the same problem gives the same result, byte for byte. Returns
+// EINVALID naming the field for a bad problem.
+func Run(p Problem) (Result, error) {
+	m, err := compile(&p)
+	if err != nil {
+		return Result{}, err
+	}
+	e := newEngine(m)
+	e.totals()
+	e.fair()
+	n := len(p.Orders)
+	got := make([]int64, n)
+	for ci := range m.classes {
+		e.splitClass(ci, e.x[ci], got)
+	}
+	allocs, tierUse := e.assignLots(got)
+	allocs = e.applyRatioTiming(allocs)
+	sort.SliceStable(allocs, func(a, b int) bool {
+		x, y := allocs[a], allocs[b]
+		if x.period != y.period {
+			return x.period < y.period
+		}
+		if x.order != y.order {
+			return x.order < y.order
+		}
+		return x.lot < y.lot
+	})
+	res := Result{Allocations: make([]Allocation, 0, len(allocs)), Unmet: []Unmet{}}
+	for _, a := range allocs {
+		if a.qty == 0 {
+			continue
+		}
+		// Merge units of the same order, lot and period split by timing.
+		if l := len(res.Allocations); l > 0 {
+			last := &res.Allocations[l-1]
+			if last.Order == p.Orders[a.order].ID && last.Lot == p.Lots[a.lot].ID && last.Period == a.period {
+				last.Quantity += a.qty
+				continue
+			}
+		}
+		res.Allocations = append(res.Allocations, Allocation{
+			Order: p.Orders[a.order].ID, Lot: p.Lots[a.lot].ID, Period: a.period,
+			Date: m.periodStart(a.period).Format(time.DateOnly), Quantity: a.qty,
+		})
+	}
+	res.Unmet = e.reasons(got, tierUse)
+	res.Metrics = e.metrics(got)
+	return res, nil
+}
+
+func (m *model) periodStart(t int) time.Time { return m.start.AddDate(0, 0, t*m.p.PeriodDays) }
+
+// alloc is an allocation by index.
+type alloc struct {
+	order, lot, period int
+	qty                int64
+}
+
+// assignLots gives each order's units from actual lots. Per product the
+// orders of the oldest age level go first, each taking the lots that are
+// usable earliest for its region; an order at a lower level can use every
+// lot a higher level can, so serving the most demanding orders first never
+// runs short (the flow guaranteed, per level, that the units of that level
+// and above fit the lots of that level and above). tierUse[p][L][k] counts
+// units of lots of level ≥ L given to tier k, for the unmet reasons.
+func (e *engine) assignLots(got []int64) ([]alloc, [][][]int64) {
+	m := e.m
+	p := m.p
+	byProd := make([][][]int, len(m.prods)) // [prod][level] orders
+	for i := range byProd {
+		byProd[i] = make([][]int, e.nl)
+	}
+	for o, g := range got {
+		if g > 0 {
+			c := &m.classes[m.orderClass[o]]
+			byProd[c.prod][c.level] = append(byProd[c.prod][c.level], o)
+		}
+	}
+	lotsOf := make([][]int, len(m.prods))
+	for l := range p.Lots {
+		if m.lotLevel[l] >= 0 {
+			lotsOf[m.lotProd[l]] = append(lotsOf[m.lotProd[l]], l)
+		}
+	}
+	left := make([]int64, len(p.Lots))
+	for l, lot := range p.Lots {
+		left[l] = lot.Quantity
+	}
+	tierUse := make([][][]int64, len(m.prods))
+	var out []alloc
+	for pi := range m.prods {
+		tierUse[pi] = make([][]int64, e.nl)
+		for L := e.nl - 1; L >= 0; L-- {
+			tierUse[pi][L] = make([]int64, m.nTiers)
+			orders := byProd[pi][L]
+			if len(orders) == 0 {
+				continue
+			}
+			sort.SliceStable(orders, func(a, b int) bool {
+				x, y := orders[a], orders[b]
+				if p.Orders[x].Period != p.Orders[y].Period {
+					return p.Orders[x].Period < p.Orders[y].Period
+				}
+				if m.orderTier[x] != m.orderTier[y] {
+					return m.orderTier[x] < m.orderTier[y]
+				}
+				return x < y
+			})
+			var lots []int
+			for _, l := range lotsOf[pi] {
+				if m.lotLevel[l] >= L && left[l] > 0 {
+					lots = append(lots, l)
+				}
+			}
+			sort.SliceStable(lots, func(a, b int) bool {
+				x, y := lots[a], lots[b]
+				if m.lotElig[x][L] != m.lotElig[y][L] {
+					return m.lotElig[x][L] < m.lotElig[y][L]
+				}
+				if m.lotLevel[x] != m.lotLevel[y] {
+					return m.lotLevel[x] < m.lotLevel[y] // keep older lots for later
+				}
+				return x < y
+			})
+			li := 0
+			for _, o := range orders {
+				need := got[o]
+				for need > 0 && li < len(lots) {
+					l := lots[li]
+					q := min(need, left[l])
+					left[l] -= q
+					need -= q
+					per := max(int(m.lotElig[l][L]), p.Orders[o].Period)
+					out = append(out, alloc{order: o, lot: l, period: per, qty: q})
+					if left[l] == 0 {
+						li++
+					}
+				}
+				if need > 0 {
+					panic("allocation: lots do not cover the flow's units") // the flow guarantees they do
+				}
+			}
+		}
+		// tierUse[L] counts units of lots of level ≥ L: accumulate later.
+	}
+	for _, a := range out {
+		pi := m.lotProd[a.lot]
+		for L := 0; L <= m.lotLevel[a.lot]; L++ {
+			tierUse[pi][L][m.orderTier[a.order]] += a.qty
+		}
+	}
+	return out, tierUse
+}
+
+// applyRatioTiming delays units to capped regions so that each ratio cap
+// holds cumulatively at every period, not only over the horizon. Units to
+// the base regions are never delayed, so delaying capped units can only
+// help; over the horizon the caps hold by construction, so all delayed
+// units still fit by the last period. Caps are applied until none changes
+// anything, since a capped group can be the base of another cap. Delayed
+// units keep their order: earlier planned periods first, then higher
+// tiers, then input order.
+func (e *engine) applyRatioTiming(allocs []alloc) []alloc {
+	m := e.m
+	P := m.p.Periods
+	for round := 0; round < 2*len(m.ratios)+2; round++ {
+		changed := false
+		for _, rc := range m.ratios {
+			base := make([]int64, P)
+			var capped []alloc
+			var rest []alloc
+			for _, a := range allocs {
+				r := m.p.Orders[a.order].Region
+				if rc.of[r] {
+					base[a.period] += a.qty
+				}
+				if rc.regions[r] {
+					capped = append(capped, a)
+				} else {
+					rest = append(rest, a)
+				}
+			}
+			if len(capped) == 0 {
+				continue
+			}
+			sort.SliceStable(capped, func(x, y int) bool {
+				a, b := capped[x], capped[y]
+				if a.period != b.period {
+					return a.period < b.period
+				}
+				if m.orderTier[a.order] != m.orderTier[b.order] {
+					return m.orderTier[a.order] < m.orderTier[b.order]
+				}
+				if a.order != b.order {
+					return a.order < b.order
+				}
+				return a.lot < b.lot
+			})
+			var cumBase, delivered int64
+			next := 0 // first capped allocation not yet released
+			var queue []alloc
+			for t := 0; t < P; t++ {
+				cumBase += base[t]
+				for next < len(capped) && capped[next].period <= t {
+					queue = append(queue, capped[next])
+					next++
+				}
+				allow := rc.max.Floor(cumBase) - delivered
+				if t == P-1 {
+					allow = math.MaxInt64 // the horizon total holds by construction
+				}
+				for len(queue) > 0 && allow > 0 {
+					a := &queue[0]
+					d := min(a.qty, allow)
+					allow -= d
+					delivered += d
+					if a.period != t {
+						changed = true
+					}
+					rest = append(rest, alloc{order: a.order, lot: a.lot, period: t, qty: d})
+					a.qty -= d
+					if a.qty == 0 {
+						queue = queue[1:]
+					}
+				}
+			}
+			allocs = rest
+		}
+		if !changed {
+			break
+		}
+	}
+	return allocs
+}
+
+// reasons explains, per order not served in full, why.
+func (e *engine) reasons(got []int64, tierUse [][][]int64) []Unmet {
+	m := e.m
+	nodeUse := make([]int64, len(m.nodes))
+	for ci, c := range m.classes {
+		for n := c.parent; n >= 0; n = m.nodes[n].parent {
+			nodeUse[n] += e.x[ci]
+		}
+	}
+	var out []Unmet
+	for o, ord := range m.p.Orders {
+		short := ord.Quantity - got[o]
+		if short <= 0 {
+			continue
+		}
+		c := &m.classes[m.orderClass[o]]
+		reason := ""
+		for n := c.parent; n >= 0 && reason == ""; n = m.nodes[n].parent {
+			if nodeUse[n] >= m.nodes[n].cap {
+				reason = "cap:" + m.nodes[n].name
+			}
+		}
+		if reason == "" {
+			var usable, any int64
+			for j := 0; j < e.nl; j++ {
+				any += m.supply[c.prod][j]
+				if j >= c.level {
+					usable += m.supply[c.prod][j]
+				}
+			}
+			switch {
+			case usable == 0 && any > 0:
+				reason = ReasonLotAge
+			case usable == 0:
+				reason = ReasonSupply
+			default:
+				reason = ReasonSupply
+				for k := 0; k < c.tier; k++ {
+					if tierUse[c.prod][c.level][k] > 0 {
+						reason = ReasonTier
+						break
+					}
+				}
+			}
+		}
+		out = append(out, Unmet{Order: ord.ID, Quantity: short, Reason: reason})
+	}
+	if out == nil {
+		out = []Unmet{}
+	}
+	return out
+}
+
+// metrics computes the run's summary figures.
+func (e *engine) metrics(got []int64) Metrics {
+	m := e.m
+	p := m.p
+	var mt Metrics
+	mt.Checks = e.checks
+	for l, lot := range p.Lots {
+		mt.Supply += lot.Quantity
+		if m.lotLevel[l] >= 0 {
+			mt.Usable += lot.Quantity
+		}
+	}
+	mt.Tiers = make([]TierMetrics, m.nTiers)
+	sum := make([]float64, m.nTiers)
+	sq := make([]float64, m.nTiers)
+	cnt := make([]int, m.nTiers)
+	var reserved int64
+	for o, ord := range p.Orders {
+		k := m.orderTier[o]
+		mt.Demand += ord.Quantity
+		mt.Allocated += got[o]
+		t := &mt.Tiers[k]
+		t.Demand += ord.Quantity
+		t.Allocated += got[o]
+		r := float64(got[o]) / float64(ord.Quantity)
+		sum[k] += r
+		sq[k] += r * r
+		cnt[k]++
+		if m.reserved[ord.Class] {
+			t.Reserved += got[o]
+			reserved += got[o]
+		}
+	}
+	for k := range mt.Tiers {
+		mt.Tiers[k].Regions = append([]string{}, p.Tiers[k]...)
+		mt.Tiers[k].Jain = 1
+		if sq[k] > 0 {
+			mt.Tiers[k].Jain = sum[k] * sum[k] / (float64(cnt[k]) * sq[k])
+		}
+	}
+	if mt.Allocated > 0 {
+		mt.ReserveShare = float64(reserved) / float64(mt.Allocated)
+	}
+	// Concentration among the buyers of the HHI regions.
+	hr := map[string]bool{}
+	mt.HHIRegions = append([]string{}, p.HHIRegions...)
+	if len(mt.HHIRegions) == 0 {
+		for _, rc := range m.ratios {
+			for r := range rc.regions {
+				if !hr[r] {
+					mt.HHIRegions = append(mt.HHIRegions, r)
+				}
+				hr[r] = true
+			}
+		}
+		sort.Strings(mt.HHIRegions)
+	}
+	for _, r := range mt.HHIRegions {
+		hr[r] = true
+	}
+	byBuyer := map[string]int64{}
+	var total int64
+	for o, ord := range p.Orders {
+		if hr[ord.Region] && got[o] > 0 {
+			byBuyer[ord.Buyer] += got[o]
+			total += got[o]
+		}
+	}
+	if total > 0 {
+		for _, b := range sortedKeys(byBuyer) {
+			s := float64(byBuyer[b]) / float64(total) * 100
+			mt.HHI += s * s
+		}
+	}
+	for _, rc := range m.ratios {
+		rm := RatioMetrics{Region: p.Caps.RegionRatio[rc.index].Region, Of: p.Caps.RegionRatio[rc.index].Of, Max: rc.max}
+		for o, ord := range p.Orders {
+			if rc.regions[ord.Region] {
+				rm.Units += got[o]
+			}
+			if rc.of[ord.Region] {
+				rm.Base += got[o]
+			}
+		}
+		rm.Limit = rc.max.Floor(rm.Base)
+		mt.RegionRatio = append(mt.RegionRatio, rm)
+	}
+	return mt
+}
