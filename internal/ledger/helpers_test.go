@@ -82,10 +82,6 @@ func mustTree(tb testing.TB, leaves []ledger.Hash, batch int) *ledger.MemoryTile
 // states them: an oracle independent of the tiles, the compact range and the
 // merkle package's proof code.
 
-func rfcLeaf(b []byte) []byte {
-	return sha256Sum(append([]byte{0}, b...))
-}
-
 func rfcNode(l, r []byte) []byte {
 	return sha256Sum(append(append([]byte{1}, l...), r...))
 }

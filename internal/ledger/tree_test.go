@@ -17,14 +17,6 @@ import (
 	"github.com/chipgate/chipgate/internal/ledger"
 )
 
-func dh(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 // testonlyTree returns the tree over transparency-dev/merkle's test leaves.
 func testonlyTree(t *testing.T, batch int) (*ledger.MemoryTiles, []ledger.Hash) {
 	t.Helper()
