@@ -75,7 +75,7 @@ func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classificatio
 			country = ""
 		}
 		var reasons []Reason
-		st, ids := r.destinationStatus(&reasons, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
+		st, ids, _ := r.destinationStatus(&reasons, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
 		if c.Rule != "" {
 			ids = append([]string{c.Rule}, ids...)
 		}
@@ -173,8 +173,9 @@ func (r Rules) destination(country string) *entry {
 
 // destinationStatus decides what exporting an item to country needs,
 // appending the reasons. parentHQ is the buyer's ultimate parent's country
-// ("" when unknown or not asked); buyerHQ the buyer's own.
-func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (Status, []string) {
+// ("" when unknown or not asked); buyerHQ the buyer's own. by is the rule
+// that set the status, which a license must then satisfy.
+func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
 	if !r.controlled(eccn) {
 		rule, src := "", ""
 		if e := r.set.classification; e != nil {
@@ -182,11 +183,11 @@ func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, ba
 		}
 		*reasons = append(*reasons, Reason{Rule: rule, Source: src, Outcome: Accepted,
 			Message: eccnLabel(eccn) + ": not controlled under the classification rule; no license required"})
-		return NoLicenseRequired, nil
+		return NoLicenseRequired, nil, nil
 	}
-	var ids []string
-	st := LicenseRequired
+	st = LicenseRequired
 	e := r.destination(country)
+	by = e
 	if e == nil {
 		*reasons = append(*reasons, Reason{Outcome: HeldForReview, Message: "no destination rule in force for " + countryLabel(country) + "; license required"})
 	} else {
@@ -206,13 +207,14 @@ func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, ba
 			if hq != "" && r.set.groups[g][hq] {
 				st = p.doc.ParentHQ.Status
 				ids = append(ids, p.ID)
+				by = p
 				*reasons = append(*reasons, Reason{Rule: p.ID, Source: p.Source, Outcome: statusOutcome(st),
 					Message: "buyer or its parent headquartered in " + hq + " (Country Group " + g + "): " + string(st) + " wherever it operates"})
 				break
 			}
 		}
 	}
-	return st, ids
+	return st, ids, by
 }
 
 // review applies case-by-case eligibility bounds, showing each comparison.

@@ -229,12 +229,8 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 
 	// What the export needs, and whether the license provides it.
 	before := len(x.d.Reasons)
-	st, _ := r.destinationStatus(&x.d.Reasons, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
+	st, _, destRule := r.destinationStatus(&x.d.Reasons, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
 	x.d.Status = st
-	var destRule *entry
-	if controlled {
-		destRule = r.destination(f.Destination)
-	}
 	for _, rs := range x.d.Reasons[before:] {
 		// A license requirement is settled by the license check below,
 		// not held for its own sake.

@@ -317,7 +317,7 @@ func (l *loader) yamlError(doc *fileDoc, err error) {
 			line, _ = strconv.Atoi(sm[1])
 			m = sm[2]
 		}
-		m = unknownRe.ReplaceAllString(m, "unknown field $1")
+		m = unknownRe.ReplaceAllString(m, `unknown field "$1"`)
 		m = strings.TrimPrefix(m, "yaml: ")
 		rule := ""
 		if doc != nil {

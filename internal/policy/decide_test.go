@@ -1,0 +1,270 @@
+package policy_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+)
+
+func TestDecideOrder(t *testing.T) {
+	p := mustDefault(t)
+	feb := day("2026-02-01")
+	mustCond := func(expr string) policy.Condition {
+		c, err := p.CompileCondition(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tests := []struct {
+		name   string
+		at     time.Time
+		change func(f *policy.OrderFacts)
+		want   policy.Outcome
+		rule   string // the rule that rejected or held the order; "" when accepted
+		msg    string // a fragment of that rule's message
+	}{
+		{"accepted", feb, nil, policy.Accepted, "", ""},
+
+		// The CN program's effective date.
+		{"H200 on 2026-01-14: presumption of denial", day("2026-01-14"), nil, policy.Rejected, "dest.cn-mo", "presumption of denial"},
+		{"H200 on 2026-01-15: CN customs admit none yet", day("2026-01-15"), nil, policy.HeldForReview, "cn.import-permit", "customs admit no"},
+		{"H200 on 2026-01-27: CN customs admit none yet", day("2026-01-27"), nil, policy.HeldForReview, "cn.import-permit", "customs admit no"},
+		{"H200 on 2026-01-28: permits issued", day("2026-01-28"), nil, policy.Accepted, "", ""},
+		{"B200 denied", feb, func(f *policy.OrderFacts) {
+			f.Product, f.Spec = "b200", product(t, "b200").Spec
+			f.License.Products = []string{"b200"}
+		}, policy.Rejected, "dest.cn-mo", "TPP 36,000 ≥ 21,000"},
+		{"TPP just below 21,000", feb, func(f *policy.OrderFacts) { f.Spec = spec(20992, 1000, 4800) }, policy.Accepted, "", ""},
+		{"TPP at 21,000", feb, func(f *policy.OrderFacts) { f.Spec = spec(21000, 1000, 4800) }, policy.Rejected, "dest.cn-mo", "TPP 21,000 ≥ 21,000"},
+		{"bandwidth at 6,500", feb, func(f *policy.OrderFacts) { f.Spec.BandwidthGBps = 6500 }, policy.Rejected, "dest.cn-mo", "bandwidth 6,500 ≥ 6,500 GB/s"},
+		{"launched after 2026-01-15", feb, func(f *policy.OrderFacts) { f.LaunchDate = day("2026-01-16") }, policy.Rejected, "dest.cn-mo", "after 2026-01-15"},
+
+		// The license.
+		{"no license", feb, func(f *policy.OrderFacts) { f.License = nil }, policy.HeldForReview, "dest.cn-mo", "no license on file"},
+		{"license revoked", feb, func(f *policy.OrderFacts) { f.License.Status = policy.GrantRevoked }, policy.Rejected, "dest.cn-mo", "license L-1 is revoked"},
+		{"license expired the instant before", feb, func(f *policy.OrderFacts) { f.License.ValidUntil = feb }, policy.Rejected, "dest.cn-mo", "not valid on 2026-02-01"},
+		{"license valid from the order's instant", feb, func(f *policy.OrderFacts) { f.License.ValidFrom = feb }, policy.Accepted, "", ""},
+		{"license for another product", feb, func(f *policy.OrderFacts) { f.License.Products = []string{"h20"} }, policy.Rejected, "dest.cn-mo", "does not cover product h200"},
+		{"license for another destination", feb, func(f *policy.OrderFacts) { f.License.Destinations = []string{"MO"} }, policy.Rejected, "dest.cn-mo", "does not cover destination CN"},
+		{"license remaining one short", feb, func(f *policy.OrderFacts) { f.License.Remaining = 99 }, policy.Rejected, "dest.cn-mo", "quantity 100 > license L-1 remaining 99"},
+		{"license remaining exactly enough", feb, func(f *policy.OrderFacts) { f.License.Remaining = 100 }, policy.Accepted, "", ""},
+		{"license condition holds", feb, func(f *policy.OrderFacts) {
+			f.License.Conditions = []policy.Condition{mustCond(`site_country == "CN" && quantity <= 500`)}
+		}, policy.Accepted, "", ""},
+		{"license condition fails", feb, func(f *policy.OrderFacts) {
+			f.License.Conditions = []policy.Condition{mustCond(`quantity <= 50`)}
+		}, policy.Rejected, "dest.cn-mo", "condition not met: quantity <= 50"},
+
+		// Buyers.
+		{"buyer approval pending", feb, func(f *policy.OrderFacts) { f.Approval = policy.ApprovalPending }, policy.HeldForReview, "customer.approved", "not approved yet"},
+		{"buyer approval revoked", feb, func(f *policy.OrderFacts) { f.Approval = policy.ApprovalRevoked }, policy.Rejected, "customer.approved", "approval is revoked"},
+		{"buyer on a list", feb, func(f *policy.OrderFacts) { f.Screening = policy.ScreeningMatch }, policy.Rejected, "end-user.listed", "matches a restricted-party list"},
+		{"buyer a potential match", feb, func(f *policy.OrderFacts) { f.Screening = policy.ScreeningPotentialMatch }, policy.HeldForReview, "end-user.listed", "potential match"},
+		{"buyer not screened", feb, func(f *policy.OrderFacts) { f.Screening = policy.ScreeningPending }, policy.HeldForReview, "end-user.listed", "not screened"},
+		{"owned 50% by listed parties", feb, func(f *policy.OrderFacts) { f.ListedOwnership = 500_000 }, policy.Rejected, "end-user.listed", "owned 50% by listed parties ≥ 50%"},
+		{"owned just under 50% by listed parties", feb, func(f *policy.OrderFacts) { f.ListedOwnership = 499_999 }, policy.Accepted, "", ""},
+		{"military end use", feb, func(f *policy.OrderFacts) { f.EndUse = "military" }, policy.Rejected, "end-use.prohibited", "end use military is prohibited"},
+		{"surveillance end use", feb, func(f *policy.OrderFacts) { f.EndUse = "surveillance" }, policy.Rejected, "end-use.prohibited", "surveillance"},
+		{"no KYC against remote access", feb, func(f *policy.OrderFacts) { f.KYCRemoteAccess = false }, policy.HeldForReview, "customer.kyc-remote-access", "remote access"},
+
+		// Volumes and shipping.
+		{"CN+MO exactly 50% of US", feb, func(f *policy.OrderFacts) { f.ShippedUS, f.ShippedCNMO = 1000, 400 }, policy.Accepted, "", ""},
+		{"CN+MO one unit over 50% of US", feb, func(f *policy.OrderFacts) { f.ShippedUS, f.ShippedCNMO = 1000, 401 }, policy.HeldForReview, "volume.cn-mo-cap", "CN units 501 (shipped 401 + ordered 100) > 50% of US end-user units 1,000 = 500"},
+		{"nothing shipped to the US yet", feb, func(f *policy.OrderFacts) { f.ShippedUS = 0 }, policy.HeldForReview, "volume.cn-mo-cap", "> 50%"},
+		{"re-export from abroad", feb, func(f *policy.OrderFacts) { f.ReExport = true }, policy.Rejected, "reexport.denied", "presumption of denial"},
+		{"shipped from Singapore", feb, func(f *policy.OrderFacts) { f.ShipFrom = "SG" }, policy.Rejected, "reexport.denied", "ship from the US"},
+		{"shipped from the US", feb, func(f *policy.OrderFacts) { f.ShipFrom = "US" }, policy.Accepted, "", ""},
+		{"site power short", feb, func(f *policy.OrderFacts) { f.SitePowerKW = 119.9 }, policy.HeldForReview, "vetting.red-flags", "site power 119.9 kW < 1.2 kW × 100 units = 120 kW"},
+		{"site power exactly enough", feb, func(f *policy.OrderFacts) { f.SitePowerKW = 120 }, policy.Accepted, "", ""},
+
+		// China's import side.
+		{"no import permit", feb, func(f *policy.OrderFacts) { f.Permit = nil }, policy.HeldForReview, "cn.import-permit", "import permit required"},
+		{"state-owned buyer", feb, func(f *policy.OrderFacts) { f.Sector = "soe" }, policy.Rejected, "cn.import-permit", "sector soe is excluded"},
+		{"critical-infrastructure buyer", feb, func(f *policy.OrderFacts) { f.Sector = "critical_infrastructure" }, policy.Rejected, "cn.import-permit", "excluded"},
+		{"permit remaining one short", feb, func(f *policy.OrderFacts) { f.Permit.Remaining = 99 }, policy.Rejected, "cn.import-permit", "quantity 100 > import permit P-1 remaining 99"},
+		{"permit not yet valid", feb, func(f *policy.OrderFacts) { f.Permit.ValidFrom = day("2026-02-02") }, policy.Rejected, "cn.import-permit", "not valid on 2026-02-01"},
+		{"permit cloud only, on-premises site", feb, func(f *policy.OrderFacts) { f.Permit.CloudOnly, f.CloudService = true, false }, policy.Rejected, "cn.import-permit", "only cloud-service"},
+		{"permit use not allowed", feb, func(f *policy.OrderFacts) { f.Permit.AllowedUses = []string{"research"} }, policy.Rejected, "cn.import-permit", "does not allow end use commercial_ai"},
+		{"permit condition fails", feb, func(f *policy.OrderFacts) {
+			f.Permit.Conditions = []policy.Condition{mustCond(`buyer_class != "platform"`)}
+		}, policy.Rejected, "cn.import-permit", "condition not met"},
+
+		// Other destinations and items.
+		{"H20 to CN needs nothing", feb, func(f *policy.OrderFacts) {
+			f.Product, f.Spec, f.License, f.Permit, f.Approval, f.KYCRemoteAccess, f.SitePowerKW = "h20", product(t, "h20").Spec, nil, nil, "", false, 0
+		}, policy.Accepted, "", ""},
+		{"H20 for military use", feb, func(f *policy.OrderFacts) { f.Product, f.Spec, f.EndUse = "h20", product(t, "h20").Spec, "military" }, policy.Rejected, "end-use.prohibited", "military"},
+		{"H200 to the US needs no license", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.License, f.Permit, f.Approval, f.BuyerHQ, f.ParentHQ = "US", "US", nil, nil, "", "US", "US"
+		}, policy.Accepted, "", ""},
+		{"B200 to Malaysia, CN parent, 2026-05-30", day("2026-05-30"), func(f *policy.OrderFacts) {
+			f.Product, f.Spec, f.Destination, f.SiteCountry, f.License, f.Permit = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
+		}, policy.Accepted, "", ""},
+		{"B200 to Malaysia, CN parent, 2026-05-31", day("2026-05-31"), func(f *policy.OrderFacts) {
+			f.Product, f.Spec, f.Destination, f.SiteCountry, f.License, f.Permit = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
+		}, policy.HeldForReview, "end-user.parent-d5", "no license on file"},
+		{"H200 to Russia needs a license", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.License, f.Permit = "RU", "RU", nil, nil
+		}, policy.HeldForReview, "dest.d5", "no license on file"},
+		{"zero quantity", feb, func(f *policy.OrderFacts) { f.Quantity = 0 }, policy.Rejected, "", "must be positive"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := h200CN(t, tc.at)
+			if tc.change != nil {
+				tc.change(&f)
+			}
+			d := p.DecideOrder(f)
+			if d.Outcome != tc.want {
+				t.Fatalf("outcome %s, want %s:%s", d.Outcome, tc.want, messages(d.Reasons))
+			}
+			if tc.want == policy.Accepted {
+				if b := d.Blocking(); len(b) > 0 {
+					t.Fatalf("accepted with blocking reasons:%s", messages(b))
+				}
+				return
+			}
+			found := false
+			for _, r := range d.Blocking() {
+				if r.Rule == tc.rule && strings.Contains(r.Message, tc.msg) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no blocking reason from rule %q containing %q:%s", tc.rule, tc.msg, messages(d.Reasons))
+			}
+		})
+	}
+}
+
+func TestAcceptedOrderCarriesObligationsAndDuty(t *testing.T) {
+	d := mustDefault(t).DecideOrder(h200CN(t, day("2026-02-01")))
+	if d.Outcome != policy.Accepted || d.ECCN != "3A090.a" || d.Region != "CN" || d.Status != policy.LicenseRequired {
+		t.Fatalf("decision %+v", d)
+	}
+	obl := messages(d.Obligations)
+	for _, want := range []string{"shipment.lab-test", "independent lab in US", "shipment.route", "route TW → US → CN"} {
+		if !strings.Contains(obl, want) {
+			t.Errorf("obligations %s lack %q", obl, want)
+		}
+	}
+	if d.Duty == nil || d.Duty.Rule != "duty.section-232" || d.Duty.Rate != 250_000 || d.Duty.Exempt {
+		t.Fatalf("duty %+v", d.Duty)
+	}
+	if !strings.Contains(messages(d.Reasons), "license L-1 covers 100 of remaining 1,000 h200 to CN") {
+		t.Errorf("reasons lack the license basis:%s", messages(d.Reasons))
+	}
+	if got := d.Rules(); len(got) == 0 || got[0] != "dest.cn-mo" {
+		t.Errorf("Rules() = %v", got)
+	}
+}
+
+func TestDecisionJSON(t *testing.T) {
+	f := h200CN(t, day("2026-02-01"))
+	f.EndUse = "military"
+	b, err := json.Marshal(mustDefault(t).DecideOrder(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Outcome string `json:"outcome"`
+		Reasons []struct {
+			Rule, Source, Outcome, Message string
+		} `json:"reasons"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range got.Reasons {
+		if r.Rule == "end-use.prohibited" && r.Source == "S5" && r.Outcome == "rejected" {
+			found = true
+		}
+	}
+	if got.Outcome != "rejected" || !found {
+		t.Fatalf("JSON %s", b)
+	}
+}
+
+func TestLotAge(t *testing.T) {
+	p := mustLoad(t, "min_days: 0", "min_days: 180")
+	tests := []struct {
+		assigned bool
+		age      int
+		want     policy.Outcome
+	}{
+		{false, 0, policy.Accepted},
+		{true, 179, policy.HeldForReview},
+		{true, 180, policy.Accepted},
+	}
+	for _, tc := range tests {
+		f := h200CN(t, day("2026-02-01"))
+		f.LotAssigned, f.LotAgeDays = tc.assigned, tc.age
+		d := p.DecideOrder(f)
+		if d.Outcome != tc.want || (tc.want != policy.Accepted && !blockedBy(d, "lot-age.cn")) {
+			t.Errorf("lot assigned %v age %d: %s, want %s:%s", tc.assigned, tc.age, d.Outcome, tc.want, messages(d.Reasons))
+		}
+	}
+	if got := p.At(day("2026-02-01")).MinLotAgeDays("CN"); got != 180 {
+		t.Errorf("MinLotAgeDays(CN) = %d", got)
+	}
+	if got := p.At(day("2026-02-01")).MinLotAgeDays("US"); got != 0 {
+		t.Errorf("MinLotAgeDays(US) = %d", got)
+	}
+}
+
+func TestImportSideOptions(t *testing.T) {
+	p := mustLoad(t, "      cloud_only: false", "      cloud_only: true\n      domestic_ratio_min: \"30%\"")
+	tests := []struct {
+		name     string
+		cloud    bool
+		domestic domain.Rate
+		want     policy.Outcome
+		msg      string
+	}{
+		{"cloud with 30% domestic", true, 300_000, policy.Accepted, ""},
+		{"on-premises", false, 300_000, policy.Rejected, "only for chips offered as a cloud service"},
+		{"domestic ratio just short", true, 299_999, policy.Rejected, "domestic-chip ratio 29.9999% < 30%"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := h200CN(t, day("2026-02-01"))
+			f.CloudService, f.DomesticChipRatio = tc.cloud, tc.domestic
+			d := p.DecideOrder(f)
+			if d.Outcome != tc.want || !strings.Contains(messages(d.Reasons), tc.msg) {
+				t.Fatalf("%s, want %s with %q:%s", d.Outcome, tc.want, tc.msg, messages(d.Reasons))
+			}
+		})
+	}
+}
+
+func TestCompileCondition(t *testing.T) {
+	tests := []struct {
+		expr string
+		ok   bool
+	}{
+		{`end_use != "surveillance" && site_country == "CN"`, true},
+		{`quantity <= 1000 && tpp < 21000.0`, true},
+		{`now < timestamp("2027-01-01T00:00:00Z")`, true},
+		{`quantity`, false},      // not a bool
+		{`quantitty < 5`, false}, // unknown name
+		{`end_use == 3`, false},  // string compared with int
+		{`quantity <`, false},    // syntax
+		{``, false},              // empty
+		{`tpp < 21000`, false},   // double compared with int: CEL has no implicit conversion
+	}
+	for _, tc := range tests {
+		c, err := policy.CompileCondition(tc.expr)
+		if (err == nil) != tc.ok {
+			t.Errorf("CompileCondition(%q) error %v, want ok=%v", tc.expr, err, tc.ok)
+		}
+		if err == nil && c.String() != tc.expr {
+			t.Errorf("String() = %q", c.String())
+		}
+	}
+}
