@@ -59,6 +59,7 @@ func newRootCmd() *cobra.Command {
 		newUserCmd(),
 		newTokenCmd(),
 		newScreenCmd(),
+		newLedgerCmd(),
 	)
 	return root
 }
