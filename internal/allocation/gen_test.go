@@ -1,0 +1,122 @@
+package allocation_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/allocation"
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// genBuyer is a buyer of a random problem: each orders for one region, so
+// that caps on it are valid.
+type genBuyer struct {
+	name   string
+	region string
+	class  domain.BuyerClass
+}
+
+// randomProblem builds a small random problem that passes validation: the
+// shape of the real program (US first, CN and MO last under a ratio cap and
+// a minimum lot age) with random sizes, dates and caps.
+func randomProblem(r *rand.Rand) allocation.Problem {
+	p := allocation.Problem{
+		Periods:    1 + r.IntN(5),
+		Start:      "2026-01-05",
+		PeriodDays: 7 * (1 + r.IntN(4)),
+		Caps:       allocation.Caps{Buyer: map[string]int64{}, MinLotAgeDays: map[string]int{}},
+	}
+	switch r.IntN(3) {
+	case 0:
+		p.Tiers = [][]string{{"US"}, {"EU", "JP"}, {"CN", "MO"}}
+	case 1:
+		p.Tiers = [][]string{{"US", "EU"}, {"CN"}, {"MO", "JP"}}
+	default:
+		p.Tiers = [][]string{{"US"}, {"EU", "JP", "CN", "MO"}}
+	}
+	products := []string{"h200", "h20"}[:1+r.IntN(2)]
+	if r.IntN(2) == 0 {
+		p.Products = products
+	}
+	start, _ := time.Parse(time.DateOnly, p.Start)
+	nLots := 1 + r.IntN(6)
+	for i := 0; i < nLots; i++ {
+		per := r.IntN(p.Periods)
+		// Made up to 300 days before the period starts, never after it ends.
+		made := start.AddDate(0, 0, per*p.PeriodDays-r.IntN(300))
+		p.Lots = append(p.Lots, allocation.Lot{
+			ID: fmt.Sprintf("L%d", i), Product: products[r.IntN(len(products))],
+			Quantity: int64(1 + r.IntN(40)), Period: per, Made: made.Format(time.DateOnly),
+		})
+	}
+	if p.Products == nil {
+		// Without a product list the known products are those of the lots.
+		products = nil
+		for _, l := range p.Lots {
+			if len(products) == 0 || products[len(products)-1] != l.Product && (len(products) < 2 || products[0] != l.Product) {
+				products = append(products, l.Product)
+			}
+		}
+	}
+	classes := []domain.BuyerClass{domain.ClassPlatform, domain.ClassCloud, domain.ClassSME, domain.ClassResearch}
+	regions := []string{"US", "EU", "JP", "CN", "MO"}
+	var buyers []genBuyer
+	for i := 0; i < 2+r.IntN(5); i++ {
+		buyers = append(buyers, genBuyer{fmt.Sprintf("b%d", i), regions[r.IntN(len(regions))], classes[r.IntN(len(classes))]})
+	}
+	nOrders := 1 + r.IntN(9)
+	for i := 0; i < nOrders; i++ {
+		b := buyers[r.IntN(len(buyers))]
+		w := 0.0
+		if r.IntN(2) == 0 {
+			w = float64(1 + r.IntN(4))
+		}
+		p.Orders = append(p.Orders, allocation.Order{
+			ID: fmt.Sprintf("o%d", i), Buyer: b.name, Region: b.region, Class: b.class,
+			Product: products[r.IntN(len(products))], Quantity: int64(1 + r.IntN(30)),
+			Period: r.IntN(p.Periods), Weight: w,
+		})
+	}
+	// Caps.
+	if r.IntN(3) > 0 {
+		maxes := []string{"0", "0.3", "0.5", "1", "1.5"}
+		mx, _ := allocation.ParseRatio(maxes[r.IntN(len(maxes))])
+		rc := allocation.RatioCap{Max: mx}
+		// The capped group is in the last tier; the base is the first tier.
+		last := p.Tiers[len(p.Tiers)-1]
+		rc.Region = allocation.Regions{last[r.IntN(len(last))]}
+		if r.IntN(2) == 0 {
+			rc.Region = append(allocation.Regions{}, last...)
+		}
+		rc.Of = append(allocation.Regions{}, p.Tiers[0]...)
+		p.Caps.RegionRatio = append(p.Caps.RegionRatio, rc)
+	}
+	for _, b := range buyers {
+		switch r.IntN(6) {
+		case 0:
+			p.Caps.Buyer[b.name] = int64(r.IntN(25))
+		case 1:
+			p.Caps.Licenses = append(p.Caps.Licenses, allocation.License{
+				ID: "LIC-" + b.name, Buyer: b.name, Remaining: int64(r.IntN(30)),
+			})
+		case 2:
+			p.Caps.Permits = append(p.Caps.Permits, allocation.Permit{
+				ID: "PER-" + b.name, Buyer: b.name, Product: products[r.IntN(len(products))], Quota: int64(r.IntN(30)),
+			})
+		}
+	}
+	if r.IntN(2) == 0 {
+		shares := []string{"0.1", "0.25", "0.5"}
+		s, _ := allocation.ParseRatio(shares[r.IntN(len(shares))])
+		p.Caps.Reserve = &allocation.Reserve{Share: s}
+	}
+	if r.IntN(3) > 0 {
+		p.Caps.MinLotAgeDays["CN"] = 30 * r.IntN(8)
+		p.Caps.MinLotAgeDays["MO"] = 30 * r.IntN(8)
+	}
+	if r.IntN(4) == 0 {
+		p.Caps.MinLotAgeDays["EU"] = 30 * r.IntN(3)
+	}
+	return p
+}
