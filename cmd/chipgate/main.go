@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 	// Each subcommand lives in its own file as newXxxCmd().
 	root.AddCommand(
 		newVersionCmd(),
+		newAllocateCmd(),
 		newServeCmd(),
 		newDemoCmd(),
 		newMigrateCmd(),
@@ -60,6 +61,7 @@ func newRootCmd() *cobra.Command {
 		newTokenCmd(),
 		newScreenCmd(),
 		newLedgerCmd(),
+		newClassifyCmd(), newPolicyCmd(),
 	)
 	return root
 }
