@@ -61,7 +61,6 @@ func newRootCmd() *cobra.Command {
 		newTokenCmd(),
 		newScreenCmd(),
 		newLedgerCmd(),
-		newClassifyCmd(), newPolicyCmd(),
 	)
 	return root
 }
