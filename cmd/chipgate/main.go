@@ -60,7 +60,9 @@ func newRootCmd() *cobra.Command {
 		newUserCmd(),
 		newTokenCmd(),
 		newScreenCmd(),
+		newClassifyCmd(), newPolicyCmd(),
 		newLedgerCmd(),
+		newClassifyCmd(), newPolicyCmd(),
 	)
 	return root
 }

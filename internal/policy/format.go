@@ -45,3 +45,7 @@ func commas(s string) string {
 	}
 	return b.String()
 }
+
+// Figure writes a number as the rules and reasons do: thousands separated
+// by commas, at most two decimals ("15,832", "19.45").
+func Figure(v float64) string { return num(v) }
