@@ -60,7 +60,6 @@ func newRootCmd() *cobra.Command {
 		newUserCmd(),
 		newTokenCmd(),
 		newScreenCmd(),
-		newClassifyCmd(), newPolicyCmd(),
 		newLedgerCmd(),
 		newClassifyCmd(), newPolicyCmd(),
 	)
