@@ -1,8 +1,10 @@
 package screening
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,7 +52,8 @@ type Index struct {
 	toks      []string
 	tokWeight []float32
 	tokNames  [][]int32          // token → names containing it
-	grams     map[uint32][]int32 // trigram → tokens containing it
+	grams     map[uint32][]int32 // trigram → tokens of trigramMinLen-2 or more characters containing it
+	dels      []delEntry         // one-deletion neighbourhood of every token, sorted by hash
 
 	nameEnt    []int32
 	nameText   []string
@@ -184,13 +187,19 @@ func NewIndex(entities []Entity) *Index {
 	ix.tokWeight = make([]float32, len(ix.toks))
 	for id, t := range ix.toks {
 		ix.tokWeight[id] = float32(math.Log(1 + n/float64(len(ix.tokNames[id]))))
-		forGrams(t, func(g uint32) {
-			p := ix.grams[g]
-			if len(p) == 0 || p[len(p)-1] != int32(id) {
-				ix.grams[g] = append(p, int32(id))
-			}
-		})
+		if len(t) >= trigramMinLen-2 {
+			forGrams(t, func(g uint32) {
+				p := ix.grams[g]
+				if len(p) == 0 || p[len(p)-1] != int32(id) {
+					ix.grams[g] = append(p, int32(id))
+				}
+			})
+		}
+		if len(t) >= 4 {
+			forDeletes(t, func(h uint64) { ix.dels = append(ix.dels, delEntry{h, int32(id)}) })
+		}
 	}
+	slices.SortFunc(ix.dels, func(a, b delEntry) int { return cmp.Compare(a.hash, b.hash) })
 	ix.maxWeight = float32(math.Log(1 + n))
 	ix.nameWeight = make([]float32, len(ix.nameEnt))
 	for nid := range ix.nameEnt {
@@ -208,6 +217,48 @@ func NewIndex(entities []Entity) *Index {
 		}
 	}
 	return ix
+}
+
+// trigramMinLen is the shortest query token looked up by trigrams, for
+// typos of two edits. Shorter tokens share too few trigrams with their
+// misspellings for the lookup to be selective; their one-edit typos are
+// found through the deletion neighbourhood, and two-edit typos in short
+// words through the other words of the name (see scoreName).
+const trigramMinLen = 8
+
+// delEntry is one member of a token's deletion neighbourhood.
+type delEntry struct {
+	hash uint64
+	tok  int32
+}
+
+// forDeletes calls fn with the hash of t and of every string made by
+// deleting one byte of t. Two tokens within one edit (substitution,
+// insertion, deletion, adjacent transposition) share at least one such
+// string (symmetric-deletion lookup, as in SymSpell), and first letters get
+// no special treatment, so a wrong first letter is found like any other.
+func forDeletes(t string, fn func(uint64)) {
+	fn(fnv(t, "", 0))
+	for i := 0; i < len(t); i++ {
+		if i > 0 && t[i] == t[i-1] {
+			continue // deleting either of a double letter gives the same string
+		}
+		fn(fnv(t[:i], t[i+1:], 0))
+	}
+}
+
+// fnv hashes a+b with 64-bit FNV-1a without building the string.
+func fnv(a, b string, _ int) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(a); i++ {
+		h ^= uint64(a[i])
+		h *= 1099511628211
+	}
+	for i := 0; i < len(b); i++ {
+		h ^= uint64(b[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // forGrams calls fn with each byte trigram of "^t$".
@@ -243,13 +294,16 @@ type qtoken struct {
 	text   string
 	weight float32
 	exp    []expansion
-	post   int // total postings over expansions
+	post   int  // total postings over expansions
+	known  bool // the token itself is in the dictionary
 }
 
 // expand finds the dictionary tokens similar to q: q itself when listed,
-// and for tokens of four or more characters every token sharing enough
-// character trigrams whose similarity reaches tokenMatchMin. Trigrams, not
-// prefixes, find candidates, so a wrong first letter does not hide one.
+// and for tokens of four or more characters every token within one edit
+// (through the deletion neighbourhood) and, for long tokens, within two
+// edits (through shared character trigrams), whose similarity reaches
+// tokenMatchMin. Neither lookup depends on the first letter, so a wrong
+// first letter does not hide a match.
 func (ix *Index) expand(q string, s *scratch) []expansion {
 	var out []expansion
 	if id, ok := ix.tokID[q]; ok {
@@ -259,21 +313,39 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 		return out
 	}
 	touched := s.gramTouch[:0]
-	ngrams := 0
-	forGrams(q, func(g uint32) {
-		ngrams++
-		for _, id := range ix.grams[g] {
+	visit := func(id int32) {
+		if s.gramCount[id] == 0 {
+			touched = append(touched, id)
+		}
+		if s.gramCount[id] < 255 {
+			s.gramCount[id]++
+		}
+	}
+	forDeletes(q, func(h uint64) {
+		i, _ := slices.BinarySearchFunc(ix.dels, h, func(e delEntry, h uint64) int { return cmp.Compare(e.hash, h) })
+		for ; i < len(ix.dels) && ix.dels[i].hash == h; i++ {
+			// A neighbourhood hit is as good as a full trigram match.
+			id := ix.dels[i].tok
 			if s.gramCount[id] == 0 {
 				touched = append(touched, id)
 			}
-			if s.gramCount[id] < 255 {
-				s.gramCount[id]++
-			}
+			s.gramCount[id] = 255
 		}
 	})
-	// Two edits can destroy six trigrams; a transposition next to a
-	// substitution, seven.
-	minShared := max(1, ngrams-7)
+	minShared := 255
+	if _, known := ix.tokID[q]; len(q) >= trigramMinLen && !known {
+		// A listed word's two-edit neighbours are other words; only an
+		// unlisted word may be a two-edit misspelling.
+		ngrams := 0
+		forGrams(q, func(g uint32) {
+			ngrams++
+			for _, id := range ix.grams[g] {
+				visit(id)
+			}
+		})
+		// Two edits destroy at most six trigrams.
+		minShared = max(1, ngrams-6)
+	}
 	lq := len(q)
 	for _, id := range touched {
 		c := int(s.gramCount[id])
@@ -282,7 +354,7 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 			continue
 		}
 		t := ix.toks[id]
-		if t == q || len(t) < 4 || len(t) > lq+3 || len(t)+3 < lq {
+		if t == q || len(t) < 4 || len(t) > lq+2 || len(t)+2 < lq {
 			continue
 		}
 		if sim := fuzzySim(q, t); sim >= tokenMatchMin {
@@ -290,7 +362,7 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 		}
 	}
 	s.gramTouch = touched[:0]
-	sort.Slice(out, func(a, b int) bool { return out[a].sim > out[b].sim })
+	slices.SortFunc(out, func(a, b expansion) int { return cmp.Compare(b.sim, a.sim) })
 	if len(out) > maxExpansions {
 		out = out[:maxExpansions]
 	}
@@ -343,6 +415,7 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 	var wq float32
 	for _, t := range qtoks {
 		qt := qtoken{text: t, exp: ix.expand(t, s)}
+		qt.known = len(qt.exp) > 0 && qt.exp[0].sim == 1
 		switch {
 		case len(qt.exp) > 0 && qt.exp[0].sim == 1:
 			qt.weight = ix.tokWeight[qt.exp[0].tok]
@@ -453,8 +526,27 @@ func (ix *Index) candidates(qs []qtoken, wq float32, s *scratch) []int32 {
 	}
 	s.accTouch = touched[:0]
 	if len(cs) > candidatesPerQuery {
-		sort.Slice(cs, func(a, b int) bool { return cs[a].est > cs[b].est })
-		cs = cs[:candidatesPerQuery]
+		// Keep the best candidatesPerQuery without sorting them all: a
+		// common word can touch thousands of names.
+		top := cs[:candidatesPerQuery]
+		lo := 0
+		for i := range top {
+			if top[i].est < top[lo].est {
+				lo = i
+			}
+		}
+		for _, c := range cs[candidatesPerQuery:] {
+			if c.est <= top[lo].est {
+				continue
+			}
+			top[lo] = c
+			for i := range top {
+				if top[i].est < top[lo].est {
+					lo = i
+				}
+			}
+		}
+		cs = top
 	}
 	out := make([]int32, len(cs))
 	for i, c := range cs {
@@ -490,7 +582,7 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []Token
 			}
 		}
 	}
-	sort.Slice(pairs, func(a, b int) bool { return pairs[a].sim > pairs[b].sim })
+	slices.SortFunc(pairs, func(a, b pair) int { return cmp.Compare(b.sim, a.sim) })
 	var qUsed, nUsed uint64
 	var matched float32
 	var align []TokenMatch
@@ -510,11 +602,17 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []Token
 		var late [16]pair
 		lp := late[:0]
 		for qi := range qs {
-			if qUsed&(1<<qi) != 0 || len(qs[qi].text) < 4 {
+			// A listed word's one-edit neighbours are already in its
+			// expansions; only unlisted words can be further off.
+			if qUsed&(1<<qi) != 0 || len(qs[qi].text) < 5 || qs[qi].known {
 				continue
 			}
+			lq := len(qs[qi].text)
 			for ni, t := range ntoks {
 				if nUsed&(1<<ni) != 0 {
+					continue
+				}
+				if lt := len(ix.toks[t]); lt > lq+2 || lt+2 < lq {
 					continue
 				}
 				if sim := tokenSim(qs[qi].text, ix.toks[t]); sim >= tokenMatchMin {
@@ -522,7 +620,7 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []Token
 				}
 			}
 		}
-		sort.Slice(lp, func(a, b int) bool { return lp[a].sim > lp[b].sim })
+		slices.SortFunc(lp, func(a, b pair) int { return cmp.Compare(b.sim, a.sim) })
 		for _, p := range lp {
 			if qUsed&(1<<p.qi) != 0 || nUsed&(1<<p.ni) != 0 {
 				continue
