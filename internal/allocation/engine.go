@@ -24,6 +24,8 @@ type engine struct {
 	x           []int64 // units per class
 	scratch     *flowNet
 	checks      int // feasibility checks run, for tests and benchmarks
+	curves      []classCurve
+	nodeClasses [][]int // classes below each cap node
 	baseExcess  []int64
 	tierClasses [][]int
 }
@@ -73,6 +75,13 @@ func newEngine(m *model) *engine {
 		e.tierEdge[k] = e.addSpec(e.tierBase+k, 1, 0)
 	}
 	e.x = make([]int64, len(m.classes))
+	e.buildCurves()
+	e.nodeClasses = make([][]int, len(m.nodes))
+	for ci, c := range m.classes {
+		for n := c.parent; n >= 0; n = m.nodes[n].parent {
+			e.nodeClasses[n] = append(e.nodeClasses[n], ci)
+		}
+	}
 	return e
 }
 
@@ -168,54 +177,62 @@ func (e *engine) feasible(low func(c int) int64) bool {
 // Class water-filling: f_c(λ) = Σ min(q_o, λ·w_o) over the class's orders is
 // the class's units when every order is at level λ (units per weight).
 
+// classCurve holds a class's water-filling curve: its orders' saturation
+// levels (quantity/weight) in ascending order, the quantities of the
+// orders saturated before each, and the weights of those not yet.
+type classCurve struct {
+	sat  []float64
+	cumQ []float64 // cumQ[i]: quantities of orders 0..i-1
+	sufW []float64 // sufW[i]: weights of orders i..n-1
+}
+
+func (e *engine) buildCurves() {
+	m := e.m
+	e.curves = make([]classCurve, len(m.classes))
+	for ci := range m.classes {
+		c := &m.classes[ci]
+		n := len(c.orders)
+		cv := classCurve{sat: make([]float64, n), cumQ: make([]float64, n+1), sufW: make([]float64, n+1)}
+		for i, o := range c.orders {
+			q := float64(m.p.Orders[o].Quantity)
+			cv.sat[i] = q / m.orderWeight[o]
+			cv.cumQ[i+1] = cv.cumQ[i] + q
+		}
+		for i := n - 1; i >= 0; i-- {
+			cv.sufW[i] = cv.sufW[i+1] + m.orderWeight[c.orders[i]]
+		}
+		e.curves[ci] = cv
+	}
+}
+
 // amountAt returns ⌊f_c(λ)⌋ capped at the class demand.
 func (e *engine) amountAt(ci int, lam float64) int64 {
-	m := e.m
-	c := &m.classes[ci]
-	var sat, w float64
-	for _, o := range c.orders {
-		q := float64(m.p.Orders[o].Quantity)
-		wo := m.orderWeight[o]
-		if q <= lam*wo {
-			sat += q
-		} else {
-			w += wo
-		}
+	cv := &e.curves[ci]
+	i := sort.Search(len(cv.sat), func(j int) bool { return cv.sat[j] > lam })
+	if i == len(cv.sat) {
+		return e.m.classes[ci].demand // every order full; also avoids ∞·0
 	}
-	v := sat + lam*w
+	v := cv.cumQ[i] + lam*cv.sufW[i]
 	f := int64(math.Floor(v*(1+1e-12) + 1e-9))
-	return min(f, c.demand)
+	return min(f, e.m.classes[ci].demand)
 }
 
 // nextLevel returns the level λ at which the class reaches x+1 units.
 func (e *engine) nextLevel(ci int, x int64) float64 {
-	m := e.m
-	c := &m.classes[ci]
+	cv := &e.curves[ci]
 	target := float64(x + 1)
-	var sat float64
-	var w float64
-	for _, o := range c.orders {
-		w += m.orderWeight[o]
+	n := len(cv.sat)
+	i := sort.Search(n, func(j int) bool { return cv.cumQ[j]+cv.sat[j]*cv.sufW[j] >= target })
+	if i == n {
+		return math.Inf(1)
 	}
-	for _, o := range c.orders {
-		q := float64(m.p.Orders[o].Quantity)
-		wo := m.orderWeight[o]
-		s := q / wo // orders are sorted by s
-		if sat+s*w >= target {
-			return (target - sat) / w
-		}
-		sat += q
-		w -= wo
-	}
-	return math.Inf(1)
+	return (target - cv.cumQ[i]) / cv.sufW[i]
 }
 
 // satLevel is the level at which every order of the class is full.
 func (e *engine) satLevel(ci int) float64 {
-	m := e.m
-	c := &m.classes[ci]
-	o := c.orders[len(c.orders)-1]
-	return float64(m.p.Orders[o].Quantity) / m.orderWeight[o]
+	cv := &e.curves[ci]
+	return cv.sat[len(cv.sat)-1]
 }
 
 type levelItem struct {
@@ -253,158 +270,211 @@ func (h *levelHeap) Pop() any {
 // class to (ties: class order, which is input order), which is the integer
 // water-filling exactly.
 func (e *engine) fill(k int, act []int, limit int64) {
+	m := e.m
 	x := e.x
 	tier := e.tierClasses[k]
-	sumTier := func() int64 {
-		var s int64
-		for _, c := range tier {
-			s += x[c]
-		}
-		return s
-	}
-	sumAct := func(v map[int]int64) int64 {
-		var s int64
-		for _, c := range act {
-			s += v[c]
-		}
-		return s
-	}
-	inAct := map[int]bool{}
+	active := make([]bool, len(x))
 	for _, c := range act {
-		inAct[c] = true
+		active[c] = true
 	}
-	check := func(v map[int]int64) bool {
-		var s, sa int64
-		for _, c := range tier {
-			if y, ok := v[c]; ok {
-				s += y
-				sa += y
-			} else {
-				s += x[c]
-			}
+	// v is a candidate: x outside act.
+	v := append([]int64(nil), x...)
+	sumOver := func(w []int64, cs []int) int64 {
+		var s int64
+		for _, c := range cs {
+			s += w[c]
 		}
-		if s > e.tierTotal[k] || (limit >= 0 && sa > limit) {
+		return s
+	}
+	check := func(w []int64) bool {
+		if sumOver(w, tier) > e.tierTotal[k] || (limit >= 0 && sumOver(w, act) > limit) {
 			return false
 		}
-		return e.feasible(func(c int) int64 {
-			if y, ok := v[c]; ok {
-				return y
-			}
-			return x[c]
-		})
+		return e.feasible(func(c int) int64 { return w[c] })
 	}
-	vec := func(lam float64) map[int]int64 {
-		v := make(map[int]int64, len(act))
+	// clip[c] is the level at which a cap node above c fills, found
+	// directly rather than by flow checks: a node's classes stop there.
+	clip := make([]float64, len(x))
+	computeClips := func() {
 		for _, c := range act {
-			v[c] = max(x[c], e.amountAt(c, lam))
+			clip[c] = math.Inf(1)
 		}
-		return v
+		for n := len(m.nodes) - 1; n >= 0; n-- { // children are created after parents
+			if m.nodes[n].tier != k {
+				continue
+			}
+			sub := e.nodeClasses[n]
+			g := func(lam float64) int64 {
+				var s int64
+				for _, c := range sub {
+					if active[c] {
+						s += max(x[c], e.amountAt(c, min(lam, clip[c])))
+					} else {
+						s += x[c]
+					}
+				}
+				return s
+			}
+			cap := m.nodes[n].cap
+			if g(math.Inf(1)) <= cap {
+				continue
+			}
+			lo, hi := 0.0, 1.0
+			for g(hi) <= cap {
+				hi *= 2
+			}
+			for it := 0; it < 100; it++ {
+				mid := lo + (hi-lo)/2
+				if mid <= lo || mid >= hi {
+					break
+				}
+				if g(mid) <= cap {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			for _, c := range sub {
+				if active[c] {
+					clip[c] = min(clip[c], lo)
+				}
+			}
+		}
 	}
-	same := func(a, b map[int]int64) bool {
+	vec := func(lam float64) {
 		for _, c := range act {
-			if a[c] != b[c] {
+			v[c] = max(x[c], e.amountAt(c, min(lam, clip[c])))
+		}
+	}
+	sameAs := func(w []int64) bool {
+		for _, c := range act {
+			if v[c] != w[c] {
 				return false
 			}
 		}
 		return true
 	}
-	commit := func(v map[int]int64) {
-		for c, y := range v {
-			x[c] = y
-		}
-	}
+	nodeUse := make([]int64, len(m.nodes))
 	cur := 0.0
 	for {
 		// Drop full classes; stop when nothing can rise.
 		j := 0
 		for _, c := range act {
-			if x[c] < e.m.classes[c].demand {
+			if x[c] < m.classes[c].demand {
+				act[j] = c
+				j++
+			} else {
+				active[c] = false
+			}
+		}
+		act = act[:j]
+		if len(act) == 0 || sumOver(x, tier) >= e.tierTotal[k] || (limit >= 0 && sumOver(x, act) >= limit) {
+			return
+		}
+		computeClips()
+		hi := cur
+		for _, c := range act {
+			hi = max(hi, min(e.satLevel(c), clip[c]))
+		}
+		vec(math.Inf(1))
+		if check(v) {
+			// Everyone to the level of its cap node or its full demand. A
+			// node's last units (its cap less the rounded-down shares) are
+			// handed out below.
+			copy(x, v)
+			clipped := false
+			for _, c := range act {
+				clipped = clipped || !math.IsInf(clip[c], 1)
+			}
+			if !clipped {
+				return
+			}
+		} else {
+			vhi := append([]int64(nil), v...)
+			lo := cur
+			for it := 0; it < 200; it++ {
+				mid := lo + (hi-lo)/2
+				if mid <= lo || mid >= hi {
+					break
+				}
+				vec(mid)
+				switch {
+				case sameAs(x):
+					lo = mid
+				case sameAs(vhi):
+					hi = mid
+				case check(v):
+					copy(x, v)
+					lo = mid
+				default:
+					hi = mid
+					copy(vhi, v)
+				}
+			}
+			cur = lo
+		}
+		copy(v, x)
+		// Hand out single units in level order. A class whose unit does
+		// not fit is blocked and stays; after the first block, go on up to
+		// the level that failed, then bisect again for the rest.
+		clear(nodeUse)
+		for _, c := range tier {
+			for n := m.classes[c].parent; n >= 0; n = m.nodes[n].parent {
+				nodeUse[n] += x[c]
+			}
+		}
+		nodeFull := func(c int) bool {
+			for n := m.classes[c].parent; n >= 0; n = m.nodes[n].parent {
+				if nodeUse[n] >= m.nodes[n].cap {
+					return true
+				}
+			}
+			return false
+		}
+		h := &levelHeap{}
+		for _, c := range act {
+			heap.Push(h, levelItem{e.nextLevel(c, x[c]), c})
+		}
+		failAt := math.Inf(1)
+		for h.Len() > 0 {
+			it := heap.Pop(h).(levelItem)
+			c := it.ci
+			if it.lam > failAt {
+				break
+			}
+			if sumOver(x, tier) >= e.tierTotal[k] || (limit >= 0 && sumOver(x, act) >= limit) {
+				return
+			}
+			blocked := nodeFull(c)
+			if !blocked {
+				v[c] = x[c] + 1
+				if check(v) {
+					x[c]++
+					cur = max(cur, it.lam)
+					for n := m.classes[c].parent; n >= 0; n = m.nodes[n].parent {
+						nodeUse[n]++
+					}
+					if x[c] < m.classes[c].demand {
+						heap.Push(h, levelItem{e.nextLevel(c, x[c]), c})
+					}
+					continue
+				}
+				v[c] = x[c]
+				blocked = true
+			}
+			active[c] = false
+			if math.IsInf(failAt, 1) {
+				failAt = max(it.lam, hi)
+			}
+		}
+		j = 0
+		for _, c := range act {
+			if active[c] {
 				act[j] = c
 				j++
 			}
 		}
 		act = act[:j]
-		if len(act) == 0 || sumTier() >= e.tierTotal[k] {
-			return
-		}
-		cx := map[int]int64{}
-		for _, c := range act {
-			cx[c] = x[c]
-		}
-		if limit >= 0 && sumAct(cx) >= limit {
-			return
-		}
-		hi := cur
-		for _, c := range act {
-			hi = max(hi, e.satLevel(c))
-		}
-		vhi := vec(hi)
-		if check(vhi) {
-			commit(vhi)
-			return
-		}
-		lo := cur
-		for it := 0; it < 200; it++ {
-			mid := lo + (hi-lo)/2
-			if mid <= lo || mid >= hi {
-				break
-			}
-			v := vec(mid)
-			switch {
-			case same(v, cx):
-				lo = mid
-			case same(v, vhi):
-				hi = mid
-			case check(v):
-				commit(v)
-				cx = v
-				lo = mid
-			default:
-				hi, vhi = mid, v
-			}
-		}
-		cur = lo
-		// Hand out single units in level order until one class is blocked.
-		h := &levelHeap{}
-		for _, c := range act {
-			heap.Push(h, levelItem{e.nextLevel(c, x[c]), c})
-		}
-		blocked := -1
-		for h.Len() > 0 && blocked < 0 {
-			it := heap.Pop(h).(levelItem)
-			c := it.ci
-			if limit >= 0 {
-				var s int64
-				for _, a := range act {
-					s += x[a]
-				}
-				if s >= limit {
-					return
-				}
-			}
-			if sumTier() >= e.tierTotal[k] {
-				return
-			}
-			if check(map[int]int64{c: x[c] + 1}) {
-				x[c]++
-				cur = max(cur, it.lam)
-				if x[c] < e.m.classes[c].demand {
-					heap.Push(h, levelItem{e.nextLevel(c, x[c]), c})
-				}
-			} else {
-				blocked = c
-			}
-		}
-		if blocked >= 0 {
-			j := 0
-			for _, c := range act {
-				if c != blocked {
-					act[j] = c
-					j++
-				}
-			}
-			act = act[:j]
-		}
 	}
 }
 
