@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/chipgate/chipgate/internal/domain"
 )
@@ -223,26 +225,83 @@ func (v *Verifier) compareTiles(ctx context.Context, tiles []Tile, final bool) e
 	return nil
 }
 
+// verifyBatch is how many records VerifyRecords hashes in parallel before
+// feeding them to the tree in order: large enough to amortize starting the
+// workers, small enough to keep memory flat.
+const verifyBatch = 4096
+
 // VerifyRecords runs a Verifier over records in index order and returns its
 // summary, or the first *VerifyError. The store's "ledger verify" calls it
-// with its records, signed checkpoints (opened) and tiles.
+// with its records, signed checkpoints (opened) and tiles. Leaf hashing, the
+// bulk of the work, runs on all CPUs; the tree is built in index order, so
+// the first bad index is the same as with one CPU. The records the iterator
+// yields must not be modified after they are yielded.
 func VerifyRecords(ctx context.Context, records iter.Seq2[domain.AuditRecord, error], checkpoints []Checkpoint, tiles TileReader) (VerifySummary, error) {
 	v, err := NewVerifier(checkpoints, tiles)
 	if err != nil {
 		return VerifySummary{}, err
 	}
+	batch := make([]domain.AuditRecord, 0, verifyBatch)
+	hashes := make([]Hash, verifyBatch)
+	errs := make([]error, verifyBatch)
+	flush := func() error {
+		hashRecords(batch, hashes, errs)
+		for i := range batch {
+			rec := &batch[i]
+			if want := v.Size(); rec.Index < 0 || uint64(rec.Index) != want {
+				return &VerifyError{Index: want, Reason: fmt.Sprintf("the record at this position has index %d: entries are missing, repeated or out of order", rec.Index)}
+			}
+			if errs[i] != nil {
+				return &VerifyError{Index: v.Size(), Reason: errs[i].Error()}
+			}
+			if err := v.AddLeaf(ctx, hashes[i]); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return ctx.Err()
+	}
 	for rec, err := range records {
 		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return VerifySummary{}, ferr
+			}
 			return VerifySummary{}, fmt.Errorf("ledger: read record %d: %w", v.Size(), err)
 		}
-		if err := v.AddRecord(ctx, &rec); err != nil {
-			return VerifySummary{}, err
-		}
-		if v.Size()%65536 == 0 {
-			if err := ctx.Err(); err != nil {
+		batch = append(batch, rec)
+		if len(batch) == verifyBatch {
+			if err := flush(); err != nil {
 				return VerifySummary{}, err
 			}
 		}
 	}
+	if err := flush(); err != nil {
+		return VerifySummary{}, err
+	}
 	return v.Finish(ctx)
+}
+
+// hashRecords sets hashes[i], errs[i] to the leaf hash of recs[i], splitting
+// the work over GOMAXPROCS goroutines.
+func hashRecords(recs []domain.AuditRecord, hashes []Hash, errs []error) {
+	workers := min(runtime.GOMAXPROCS(0), len(recs)/256)
+	if workers <= 1 {
+		var lh LeafHasher
+		for i := range recs {
+			hashes[i], errs[i] = lh.Hash(&recs[i])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(recs) + workers - 1) / workers
+	for lo := 0; lo < len(recs); lo += chunk {
+		hi := min(lo+chunk, len(recs))
+		wg.Go(func() {
+			var lh LeafHasher
+			for i := lo; i < hi; i++ {
+				hashes[i], errs[i] = lh.Hash(&recs[i])
+			}
+		})
+	}
+	wg.Wait()
 }
