@@ -51,14 +51,19 @@ func newServeCmd() *cobra.Command {
 	}
 	db := dbFlag(cmd, "")
 	addr := cmd.Flags().String("addr", "127.0.0.1:8080", "listen address")
+	pf := addProgramFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+		opts, err := pf.options(log)
+		if err != nil {
+			return err
+		}
 		st, err := openStore(cmd.Context(), *db)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		return run(cmd.Context(), st, *addr, log, func(url string) {
+		return run(cmd.Context(), service.New(st, opts), *addr, log, func(url string) {
 			log.Info("listening", "url", url, "database", st.Dialect())
 		})
 	}
@@ -67,8 +72,7 @@ func newServeCmd() *cobra.Command {
 
 // run serves the API on addr until ctx is done. ready is called with the
 // base URL once the listener is bound.
-func run(ctx context.Context, st store.Store, addr string, log *slog.Logger, ready func(url string)) error {
-	svc := service.New(st, service.Options{Log: log})
+func run(ctx context.Context, svc *service.Service, addr string, log *slog.Logger, ready func(url string)) error {
 	srv := server.New(svc, server.Options{Log: log, Version: version})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -87,15 +91,20 @@ func newDemoCmd() *cobra.Command {
 	db := cmd.Flags().String("db", "chipgate-demo.db", "database: a SQLite file path or a postgres:// DSN")
 	addr := cmd.Flags().String("addr", "127.0.0.1:8080", "listen address")
 	tokensFile := cmd.Flags().String("tokens-file", "", "also write the demo tokens to FILE as JSON {slug: {role, token}}")
+	pf := addProgramFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		opts, err := pf.options(log)
+		if err != nil {
+			return err
+		}
 		st, err := openStore(ctx, *db)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		svc := service.New(st, service.Options{Log: log})
+		svc := service.New(st, opts)
 		created, err := demo.Load(ctx, svc)
 		if err != nil {
 			return err
@@ -110,7 +119,7 @@ func newDemoCmd() *cobra.Command {
 			}
 		}
 		out := cmd.OutOrStdout()
-		return run(ctx, st, *addr, log, func(url string) {
+		return run(ctx, svc, *addr, log, func(url string) {
 			printDemo(out, url, *db, created, creds)
 		})
 	}

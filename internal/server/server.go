@@ -85,6 +85,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.baseRoutes(opt.Version)...)
 	s.routes = append(s.routes, s.partyRoutes()...)
 	s.routes = append(s.routes, s.catalogRoutes()...)
+	s.routes = append(s.routes, s.programRoutes()...)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
@@ -119,7 +120,13 @@ func (s *Server) endpoint(rt Route) http.Handler {
 			}
 			setLogParty(r, who.PartySlug)
 		}
-		if err := rt.handle(w, r, who); err != nil {
+		var err error
+		if key := r.Header.Get(IdempotencyHeader); key != "" && !rt.Public && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
+			err = s.idempotent(w, r, who, key, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(w, r, who) })
+		} else {
+			err = rt.handle(w, r, who)
+		}
+		if err != nil {
 			writeProblem(w, r, s.log, err)
 		}
 	})

@@ -10,11 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/demo"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/screening"
+	"github.com/chipgate/chipgate/internal/screening/fallback"
+	"github.com/chipgate/chipgate/policies"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
@@ -22,31 +27,75 @@ import (
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
-// env is a running server over a demo database.
+// env is a running server over a demo database, with the default policy,
+// the embedded screening list and a clock the test sets.
 type env struct {
 	t     *testing.T
 	url   string
 	creds map[string]demo.Credential
 	srv   *server.Server
 	st    store.Store
+	svc   *service.Service
+	clock *clock
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+
+var (
+	indexOnce sync.Once
+	index     *screening.Index
+	indexErr  error
+)
+
+// screeningIndex builds the index of the embedded list once per test binary.
+func screeningIndex(t *testing.T) *screening.Index {
+	indexOnce.Do(func() {
+		ds, err := fallback.Load()
+		if err != nil {
+			indexErr = err
+			return
+		}
+		index = screening.NewIndex(ds.Entities)
+	})
+	if indexErr != nil {
+		t.Fatal(indexErr)
+	}
+	return index
+}
+
+func defaultPolicy(t *testing.T) *policy.Policy {
+	pol, err := policy.Load("default.yaml", policies.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pol
 }
 
 func newEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
 	st, _ := b.Open(t)
 	ctx := context.Background()
-	svc := service.New(st, service.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c := &clock{now: time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := service.New(st, service.Options{Log: quiet, Now: c.Now, Policy: defaultPolicy(t), Screening: screeningIndex(t)})
 	if _, err := demo.Load(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	creds, err := demo.IssueTokens(ctx, svc, time.Hour)
+	creds, err := demo.IssueTokens(ctx, svc, 24*time.Hour*365)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(svc, server.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+	srv := server.New(svc, server.Options{Log: quiet, Version: "test"})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &env{t: t, url: hs.URL, creds: creds, srv: srv, st: st}
+	return &env{t: t, url: hs.URL, creds: creds, srv: srv, st: st, svc: svc, clock: c}
 }
 
 // do sends a request as the party (no token for ""), returning status and body.
@@ -222,6 +271,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, rt := range e.srv.Routes() {
 			m, ok := matrix[rt.Key()]
 			if !ok {
+				m, ok = programMatrix[rt.Key()]
+			}
+			if !ok {
 				t.Errorf("route %s has no entry in the authorization matrix", rt.Key())
 				continue
 			}
@@ -246,7 +298,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
-		for key := range matrix {
+		for key := range joinMatrices(matrix, programMatrix) {
 			found := false
 			for _, rt := range e.srv.Routes() {
 				found = found || rt.Key() == key

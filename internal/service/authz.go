@@ -17,6 +17,21 @@ const (
 	ActProductCreate Action = "product.create"
 	ActLotRead       Action = "lot.read"
 	ActLotCreate     Action = "lot.create"
+
+	ActApplicationSubmit Action = "application.submit"
+	ActApplicationRead   Action = "application.read"
+	ActApplicationDecide Action = "application.decide" // approve, deny, ask, suspend, revoke, review hits
+	ActLicenseRead       Action = "license.read"
+	ActLicenseManage     Action = "license.manage" // suspend, reinstate, revoke
+	ActPermitRead        Action = "permit.read"
+	ActPermitManage      Action = "permit.manage" // grant, deny, revoke
+	ActHearingRead       Action = "hearing.read"
+	ActHearingManage     Action = "hearing.manage" // open, close
+	ActHearingFile       Action = "hearing.file"
+	ActOrderPlace        Action = "order.place"
+	ActOrderRead         Action = "order.read"
+	ActOrderReview       Action = "order.review" // release or reject a held order
+	ActOrderCancel       Action = "order.cancel"
 )
 
 // scope says over whose records a role may take an action.
@@ -49,6 +64,30 @@ var grants = map[Action]map[domain.Role]scope{
 	ActProductCreate: {domain.RoleVendor: all},
 	ActLotRead:       {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActLotCreate:     {domain.RoleVendor: all},
+
+	ActApplicationSubmit: {domain.RoleBuyer: own},
+	ActApplicationRead: {
+		domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleVendor: all, domain.RoleBuyer: own,
+	},
+	ActApplicationDecide: {domain.RoleExportAuthority: all},
+	// The vendor sees the licenses issued for its exports; a buyer its own.
+	ActLicenseRead: {
+		domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleVendor: all, domain.RoleBuyer: own,
+	},
+	ActLicenseManage: {domain.RoleExportAuthority: all},
+	ActPermitRead: {
+		domain.RoleImportAuthority: all, domain.RoleExportAuthority: all, domain.RoleVendor: all, domain.RoleBuyer: own,
+	},
+	ActPermitManage:  {domain.RoleImportAuthority: all},
+	ActHearingRead:   {domain.RoleImportAuthority: all, domain.RoleBuyer: own},
+	ActHearingManage: {domain.RoleImportAuthority: all},
+	ActHearingFile:   {domain.RoleBuyer: own},
+	ActOrderPlace:    {domain.RoleBuyer: own},
+	ActOrderRead: {
+		domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleVendor: all, domain.RoleBuyer: own,
+	},
+	ActOrderReview: {domain.RoleExportAuthority: all},
+	ActOrderCancel: {domain.RoleBuyer: own},
 }
 
 // isSystem reports whether who is the operator acting on the server itself.

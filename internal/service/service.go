@@ -10,19 +10,30 @@ package service
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/store"
 )
 
 // Service runs the program's commands against a store.
 type Service struct {
-	store store.Store
-	now   func() time.Time
-	log   *slog.Logger
+	store  store.Store
+	now    func() time.Time
+	log    *slog.Logger
+	policy atomic.Pointer[policy.Policy]
+	screen atomic.Pointer[screening.Index]
+	// matchScore is the screening score at and above which a hit blocks an
+	// application outright (below it, a hit is a potential match for review).
+	matchScore float64
+	// conds caches compiled CEL conditions of licenses and permits.
+	conds sync.Map
 }
 
 // Options configure a Service. Zero values take defaults.
@@ -31,7 +42,19 @@ type Options struct {
 	// truncated to microseconds, the precision both backends keep.
 	Now func() time.Time
 	Log *slog.Logger
+	// Policy is the program's rules; commands that decide need one.
+	Policy *policy.Policy
+	// Screening is the restricted-party index; without one, screening
+	// results stay pending and the policy decides what that means.
+	Screening *screening.Index
+	// MatchScore is the screening score that blocks an application; 0 means
+	// DefaultMatchScore.
+	MatchScore float64
 }
+
+// DefaultMatchScore is the screening score from which a hit counts as a
+// match rather than a potential match: the names agree but for spelling.
+const DefaultMatchScore = 0.95
 
 // New returns a Service over st.
 func New(st store.Store, opt Options) *Service {
@@ -41,6 +64,16 @@ func New(st store.Store, opt Options) *Service {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.matchScore = opt.MatchScore
+	if s.matchScore == 0 {
+		s.matchScore = DefaultMatchScore
+	}
+	if opt.Policy != nil {
+		s.policy.Store(opt.Policy)
+	}
+	if opt.Screening != nil {
+		s.screen.Store(opt.Screening)
 	}
 	return s
 }

@@ -81,6 +81,32 @@ type Tx interface {
 	AuditSize(ctx context.Context) (int64, error)
 	// AuditRecords returns the records with from <= index < to, in order.
 	AuditRecords(ctx context.Context, from, to int64) ([]domain.AuditRecord, error)
+
+	// PutDoc inserts (create) or replaces a document; ECONFLICT when an
+	// inserted id exists, ENOTFOUND when a replaced one does not.
+	PutDoc(ctx context.Context, kind Kind, d Doc, create bool) error
+	// GetDoc reads a document, locking its row until the transaction ends
+	// when forUpdate is set (so read-modify-write commands serialize).
+	GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool) (Doc, error)
+	// ListDocs lists documents, oldest first.
+	ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error)
+
+	// Volumes returns the units of accepted orders of the product per
+	// destination region, creating zero rows for regions and locking the
+	// product's rows until the transaction ends.
+	Volumes(ctx context.Context, product string, regions []string) (map[string]int64, error)
+	// AddVolume adds delta units to the product's region (after Volumes).
+	AddVolume(ctx context.Context, product, region string, delta int64) error
+
+	// ClaimIdempotency records that party's request with key and hash is in
+	// flight and returns nil, or returns the earlier request's record when
+	// the key was used before.
+	ClaimIdempotency(ctx context.Context, party domain.ID, key string, hash []byte, at time.Time) (*Idempotent, error)
+	// CompleteIdempotency stores the response of the request with key.
+	CompleteIdempotency(ctx context.Context, party domain.ID, key string, status int, response []byte) error
+	// ReleaseIdempotency forgets an in-flight key whose request failed in a
+	// way worth retrying, so that a retry runs again.
+	ReleaseIdempotency(ctx context.Context, party domain.ID, key string) error
 }
 
 // Open opens the store named by dsn: a postgres:// or postgresql:// URL, or

@@ -1,0 +1,345 @@
+package domain
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Application is a buyer's request to become an approved customer: who it
+// is, who owns it, what it will do with the chips and where.
+type Application struct {
+	ID      ID `json:"id"`
+	BuyerID ID `json:"buyer_id"`
+	// Buyer is the buyer party's slug, for readers of the record.
+	Buyer         string            `json:"buyer"`
+	LegalName     string            `json:"legal_name"`
+	ChineseName   string            `json:"chinese_name,omitempty"`
+	Aliases       []string          `json:"aliases,omitempty"`
+	Country       string            `json:"country"`
+	Registered    string            `json:"registration_date"` // YYYY-MM-DD
+	Addresses     []string          `json:"addresses"`
+	Owners        []Owner           `json:"owners,omitempty"`
+	BusinessType  BuyerClass        `json:"business_type"`
+	Sector        string            `json:"sector,omitempty"` // private, soe, military, government, …
+	EndUses       []string          `json:"end_uses"`
+	Sites         []Site            `json:"sites"`
+	KYCAttested   bool              `json:"kyc_remote_access"`
+	Volumes       map[string]int64  `json:"requested_volumes"` // product slug → units per year
+	Status        ApplicationStatus `json:"status"`
+	Screening     ScreeningResult   `json:"screening"`
+	Flags         []RedFlag         `json:"red_flags"`
+	Notes         []Note            `json:"notes,omitempty"`
+	SubmittedAt   time.Time         `json:"submitted_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+	LicenseIDs    []ID              `json:"license_ids,omitempty"`
+	ParentCountry string            `json:"parent_country,omitempty"` // the ultimate parent's headquarters
+}
+
+// Owner is a holder of a share of a buyer: a registered party, or a name.
+type Owner struct {
+	Party   string `json:"party,omitempty"` // slug of a registered party
+	Name    string `json:"name,omitempty"`
+	Country string `json:"country,omitempty"`
+	// Share is the owned fraction in percent, 0 < share <= 100.
+	Share float64 `json:"share"`
+}
+
+// Site is a deployment site of a buyer.
+type Site struct {
+	Address      string  `json:"address"`
+	Country      string  `json:"country"`
+	PowerMW      float64 `json:"power_mw"`
+	CloudService bool    `json:"cloud_service"`
+}
+
+// Note is a dated remark by an actor: a reason for a denial, a request for
+// information, an answer.
+type Note struct {
+	At   time.Time `json:"at"`
+	By   string    `json:"by"` // party slug
+	Kind string    `json:"kind"`
+	Text string    `json:"text"`
+}
+
+// ScreeningResult is what screening found on an application's names.
+type ScreeningResult struct {
+	Status string         `json:"status"` // clear, potential_match, match
+	Hits   []ScreeningHit `json:"hits,omitempty"`
+	At     time.Time      `json:"at"`
+}
+
+// ScreeningHit is one listed entity that matched one of the names.
+type ScreeningHit struct {
+	Query    string   `json:"query"` // the name screened
+	Via      string   `json:"via"`   // legal_name, chinese_name, alias, owner
+	List     string   `json:"list"`
+	SourceID string   `json:"source_id"`
+	Name     string   `json:"name"`
+	Matched  string   `json:"matched"`
+	Score    float64  `json:"score"`
+	Words    []string `json:"matched_words,omitempty"`
+	// Inherited is set when the hit comes from an owner holding at least the
+	// affiliates threshold.
+	Inherited bool    `json:"inherited,omitempty"`
+	Share     float64 `json:"share,omitempty"`
+	// Review is the export authority's call on the hit: "", confirmed or
+	// false_positive.
+	Review string `json:"review,omitempty"`
+}
+
+// RedFlag is one diversion red flag with its evidence.
+type RedFlag struct {
+	Code     string `json:"code"`
+	Rule     string `json:"rule,omitempty"`
+	Evidence string `json:"evidence"`
+}
+
+// ApplicationStatus is a state of the vetting lifecycle.
+type ApplicationStatus string
+
+// The vetting lifecycle.
+const (
+	AppSubmitted     ApplicationStatus = "submitted"      // screened, waiting for the export authority
+	AppBlocked       ApplicationStatus = "blocked"        // a screening match stops it
+	AppInfoRequested ApplicationStatus = "info_requested" // the authority asked; the buyer resubmits
+	AppApproved      ApplicationStatus = "approved"       // an approved customer
+	AppDenied        ApplicationStatus = "denied"
+	AppSuspended     ApplicationStatus = "suspended"
+	AppRevoked       ApplicationStatus = "revoked"
+)
+
+// License is an export license: the vendor may ship these products to this
+// buyer, up to a quantity, in a window, under conditions.
+type License struct {
+	ID            ID          `json:"id"`
+	Number        string      `json:"number"`
+	ApplicationID ID          `json:"application_id"`
+	VendorID      ID          `json:"vendor_id"`
+	Vendor        string      `json:"vendor"`
+	BuyerID       ID          `json:"buyer_id"`
+	Buyer         string      `json:"buyer"`
+	Products      []string    `json:"products"`
+	Destinations  []string    `json:"destinations,omitempty"`
+	Quantity      int64       `json:"quantity"`
+	Remaining     int64       `json:"remaining"`
+	ValidFrom     time.Time   `json:"valid_from"`
+	ValidUntil    time.Time   `json:"valid_until"`
+	Conditions    []string    `json:"conditions,omitempty"` // CEL over the order facts
+	Status        GrantStatus `json:"status"`
+	IssuedAt      time.Time   `json:"issued_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
+	Notes         []Note      `json:"notes,omitempty"`
+}
+
+// GrantStatus is the state of a license or a permit.
+type GrantStatus string
+
+// Grant states.
+const (
+	GrantActive    GrantStatus = "active"
+	GrantSuspended GrantStatus = "suspended"
+	GrantRevoked   GrantStatus = "revoked"
+	GrantDenied    GrantStatus = "denied" // a permit request refused: quantity 0
+)
+
+// ImportPermit is the importing authority's permit or quota for a buyer.
+type ImportPermit struct {
+	ID              ID          `json:"id"`
+	Number          string      `json:"number"`
+	AuthorityID     ID          `json:"authority_id"`
+	BuyerID         ID          `json:"buyer_id"`
+	Buyer           string      `json:"buyer"`
+	Products        []string    `json:"products"`
+	Quantity        int64       `json:"quantity"`
+	Remaining       int64       `json:"remaining"`
+	ValidFrom       time.Time   `json:"valid_from"`
+	ValidUntil      time.Time   `json:"valid_until"`
+	AllowedUses     []string    `json:"allowed_uses,omitempty"`
+	CloudOnly       bool        `json:"cloud_only"`
+	ExcludedSectors []string    `json:"excluded_sectors,omitempty"`
+	Conditions      []string    `json:"conditions,omitempty"`
+	Status          GrantStatus `json:"status"`
+	Reason          string      `json:"reason,omitempty"`
+	IssuedAt        time.Time   `json:"issued_at"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+}
+
+// Hearing is the importing authority's demand survey for one period: each
+// buyer files its forecast and intended uses.
+type Hearing struct {
+	ID          ID        `json:"id"`
+	AuthorityID ID        `json:"authority_id"`
+	Title       string    `json:"title"`
+	Product     string    `json:"product"`
+	PeriodStart time.Time `json:"period_start"`
+	PeriodEnd   time.Time `json:"period_end"`
+	Status      string    `json:"status"` // open, closed
+	Filings     []Filing  `json:"filings,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Filing is one buyer's answer to a hearing. A new filing by the same buyer
+// replaces its earlier one.
+type Filing struct {
+	BuyerID       ID        `json:"buyer_id"`
+	Buyer         string    `json:"buyer"`
+	Units         int64     `json:"forecast_units"`
+	Uses          []string  `json:"uses"`
+	Justification string    `json:"justification,omitempty"`
+	FiledAt       time.Time `json:"filed_at"`
+}
+
+// Order is a buyer's order with the decision taken on it.
+type Order struct {
+	ID        ID          `json:"id"`
+	BuyerID   ID          `json:"buyer_id"`
+	Buyer     string      `json:"buyer"`
+	Product   string      `json:"product"`
+	Quantity  int64       `json:"quantity"`
+	Period    string      `json:"requested_period"` // YYYY-MM-DD: not served before this day
+	Site      int         `json:"site"`             // index into the application's sites
+	EndUse    string      `json:"end_use"`
+	Status    OrderStatus `json:"status"`
+	Decision  any         `json:"decision"` // the policy engine's decision, as taken
+	LicenseID *ID         `json:"license_id,omitempty"`
+	PermitID  *ID         `json:"permit_id,omitempty"`
+	PlacedAt  time.Time   `json:"placed_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Notes     []Note      `json:"notes,omitempty"`
+}
+
+// OrderStatus is a state of the order lifecycle.
+type OrderStatus string
+
+// The order lifecycle.
+const (
+	OrderAccepted  OrderStatus = "accepted"
+	OrderHeld      OrderStatus = "held_for_review"
+	OrderRejected  OrderStatus = "rejected"
+	OrderCancelled OrderStatus = "cancelled"
+)
+
+// Transition checks a lifecycle move against a table of allowed moves and
+// returns ECONFLICT naming the current state when it is not allowed.
+func Transition[S ~string](what string, from, to S, allowed map[S][]S) error {
+	for _, s := range allowed[from] {
+		if s == to {
+			return nil
+		}
+	}
+	return Errorf(ECONFLICT, "%s is %s; it cannot become %s", what, from, to)
+}
+
+// ApplicationMoves is the vetting state machine.
+var ApplicationMoves = map[ApplicationStatus][]ApplicationStatus{
+	AppSubmitted:     {AppApproved, AppDenied, AppInfoRequested, AppBlocked},
+	AppBlocked:       {AppDenied, AppSubmitted},
+	AppInfoRequested: {AppSubmitted, AppBlocked, AppDenied},
+	AppApproved:      {AppSuspended, AppRevoked},
+	AppSuspended:     {AppApproved, AppRevoked},
+}
+
+// GrantMoves is the license and permit state machine.
+var GrantMoves = map[GrantStatus][]GrantStatus{
+	GrantActive:    {GrantSuspended, GrantRevoked},
+	GrantSuspended: {GrantActive, GrantRevoked},
+}
+
+// OrderMoves is the order state machine.
+var OrderMoves = map[OrderStatus][]OrderStatus{
+	OrderHeld:     {OrderAccepted, OrderRejected, OrderCancelled},
+	OrderAccepted: {OrderCancelled},
+}
+
+// CleanList trims entries and drops empty ones.
+func CleanList(xs []string) []string {
+	out := xs[:0:0]
+	for _, x := range xs {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Validate checks an application as the buyer submits it and normalizes its
+// lists. Returns EINVALID naming the first bad field.
+func (a *Application) Validate() error {
+	var pr Problems
+	a.LegalName = strings.TrimSpace(a.LegalName)
+	if a.LegalName == "" || len(a.LegalName) > 300 {
+		pr.Add("legal_name", "required, at most 300 bytes")
+	}
+	if len(a.ChineseName) > 300 {
+		pr.Add("chinese_name", "at most 300 bytes")
+	}
+	a.Aliases = CleanList(a.Aliases)
+	if len(a.Aliases) > 20 {
+		pr.Add("aliases", "at most 20")
+	}
+	if !ValidCountry(a.Country) {
+		pr.Add("country", "must be an ISO 3166-1 alpha-2 code")
+	}
+	if a.ParentCountry != "" && !ValidCountry(a.ParentCountry) {
+		pr.Add("parent_country", "must be an ISO 3166-1 alpha-2 code")
+	}
+	if _, err := time.Parse(time.DateOnly, a.Registered); err != nil {
+		pr.Add("registration_date", "must be a date YYYY-MM-DD")
+	}
+	a.Addresses = CleanList(a.Addresses)
+	if len(a.Addresses) == 0 || len(a.Addresses) > 20 {
+		pr.Add("addresses", "between 1 and 20 required")
+	}
+	total := 0.0
+	for i, o := range a.Owners {
+		p := "owners[" + itoa(i) + "]"
+		if (o.Party == "") == (strings.TrimSpace(o.Name) == "") {
+			pr.Add(p, "give either party or name")
+		}
+		if !(o.Share > 0 && o.Share <= 100) {
+			pr.Add(p+".share", "must be in (0, 100]")
+		}
+		if o.Country != "" && !ValidCountry(o.Country) {
+			pr.Add(p+".country", "must be an ISO 3166-1 alpha-2 code")
+		}
+		total += o.Share
+	}
+	if total > 100.0001 {
+		pr.Add("owners", "shares add up to %.2f%%, more than 100%%", total)
+	}
+	if !a.BusinessType.Valid() {
+		pr.Add("business_type", "must be one of platform, cloud, sme, research, university, government")
+	}
+	a.EndUses = CleanList(a.EndUses)
+	if len(a.EndUses) == 0 || len(a.EndUses) > 20 {
+		pr.Add("end_uses", "between 1 and 20 required")
+	}
+	if len(a.Sites) == 0 || len(a.Sites) > 50 {
+		pr.Add("sites", "between 1 and 50 required")
+	}
+	for i, s := range a.Sites {
+		p := "sites[" + itoa(i) + "]"
+		if strings.TrimSpace(s.Address) == "" {
+			pr.Add(p+".address", "required")
+		}
+		if !ValidCountry(s.Country) {
+			pr.Add(p+".country", "must be an ISO 3166-1 alpha-2 code")
+		}
+		if !(s.PowerMW >= 0 && s.PowerMW < 100000) {
+			pr.Add(p+".power_mw", "must be between 0 and 100,000")
+		}
+	}
+	if len(a.Volumes) == 0 {
+		pr.Add("requested_volumes", "at least one product")
+	}
+	for prod, n := range a.Volumes {
+		if n <= 0 || n > 100_000_000 {
+			pr.Add("requested_volumes."+prod, "must be between 1 and 100,000,000")
+		}
+	}
+	return pr.Err()
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,57 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/screening"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// Policy returns the policy in force for new commands.
+func (s *Service) Policy() *policy.Policy { return s.policy.Load() }
+
+// SetPolicy swaps in a new policy; commands already running keep the one
+// they started with.
+func (s *Service) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
+
+// Screening returns the restricted-party index in use, or nil.
+func (s *Service) Screening() *screening.Index { return s.screen.Load() }
+
+// SetScreening swaps in a new restricted-party index, built off to the side.
+func (s *Service) SetScreening(ix *screening.Index) { s.screen.Store(ix) }
+
+// rules returns the rules in force at the service's current instant.
+func (s *Service) rulesNow() (policy.Rules, error) {
+	p := s.policy.Load()
+	if p == nil {
+		return policy.Rules{}, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
+	}
+	return p.At(s.Now()), nil
+}
+
+// put writes a document of kind for v: the JSON body plus its lookup columns.
+func put(ctx context.Context, tx store.Tx, kind store.Kind, create bool, d store.Doc, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("service: encode %s: %w", kind, err)
+	}
+	d.Body = body
+	return tx.PutDoc(ctx, kind, d, create)
+}
+
+// requireRole returns EFORBIDDEN unless who acts in one of roles (or is the
+// system actor).
+func requireParty(ctx context.Context, tx store.Tx, slug string, role domain.Role) (domain.Party, error) {
+	p, err := partyByRef(ctx, tx, slug)
+	if err != nil {
+		return p, err
+	}
+	if p.Role != role {
+		return p, domain.Errorf(domain.EINVALID, "party %s is a %s, not a %s", p.Slug, p.Role, role)
+	}
+	return p, nil
+}

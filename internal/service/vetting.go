@@ -1,0 +1,433 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/screening"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// ApplicationRequest is what a buyer files to become an approved customer.
+type ApplicationRequest struct {
+	LegalName     string            `json:"legal_name"`
+	ChineseName   string            `json:"chinese_name,omitempty"`
+	Aliases       []string          `json:"aliases,omitempty"`
+	Country       string            `json:"country"`
+	ParentCountry string            `json:"parent_country,omitempty"`
+	Registered    string            `json:"registration_date"`
+	Addresses     []string          `json:"addresses"`
+	Owners        []domain.Owner    `json:"owners,omitempty"`
+	BusinessType  domain.BuyerClass `json:"business_type"`
+	Sector        string            `json:"sector,omitempty"`
+	EndUses       []string          `json:"end_uses"`
+	Sites         []domain.Site     `json:"sites"`
+	KYCAttested   bool              `json:"kyc_remote_access"`
+	Volumes       map[string]int64  `json:"requested_volumes"`
+}
+
+func (in ApplicationRequest) fill(a *domain.Application) {
+	a.LegalName, a.ChineseName, a.Aliases = in.LegalName, strings.TrimSpace(in.ChineseName), in.Aliases
+	a.Country, a.ParentCountry, a.Registered = in.Country, in.ParentCountry, in.Registered
+	a.Addresses, a.Owners, a.BusinessType, a.Sector = in.Addresses, in.Owners, in.BusinessType, strings.TrimSpace(in.Sector)
+	a.EndUses, a.Sites, a.KYCAttested, a.Volumes = in.EndUses, in.Sites, in.KYCAttested, in.Volumes
+}
+
+// SubmitApplication files a buyer's application, screens its names and
+// owners and checks the red flags. A screening match blocks it at once.
+// Callers: buyers, for their own party. Returns EINVALID naming the field.
+func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in ApplicationRequest) (domain.Application, error) {
+	if err := authorize(who, ActApplicationSubmit); err != nil {
+		return domain.Application{}, err
+	}
+	now := s.Now()
+	a := domain.Application{ID: newID(), BuyerID: who.PartyID, Buyer: who.PartySlug, SubmittedAt: now, UpdatedAt: now}
+	in.fill(&a)
+	if err := a.Validate(); err != nil {
+		return domain.Application{}, err
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return domain.Application{}, err
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := s.vet(ctx, tx, rules, &a); err != nil {
+			return err
+		}
+		if err := put(ctx, tx, store.KindApplication, true, appDoc(a), a); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, now, "application.submitted", "application", a.ID.String(), a)
+	})
+	return a, err
+}
+
+// ResubmitApplication replaces the answers of an application the export
+// authority asked about (or one blocked, after a correction) and vets it
+// again. Callers: the buyer that filed it. Returns ECONFLICT in any other state.
+func (s *Service) ResubmitApplication(ctx context.Context, who domain.Actor, id domain.ID, in ApplicationRequest) (domain.Application, error) {
+	if err := authorize(who, ActApplicationSubmit); err != nil {
+		return domain.Application{}, err
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return domain.Application{}, err
+	}
+	var a domain.Application
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = store.Get[domain.Application](ctx, tx, store.KindApplication, id, true)
+		if err != nil {
+			return err
+		}
+		if err := authorizeFor(who, ActApplicationSubmit, a.BuyerID, "application "+id.String()); err != nil {
+			return err
+		}
+		if a.Status != domain.AppInfoRequested && a.Status != domain.AppBlocked {
+			return domain.Errorf(domain.ECONFLICT, "application is %s; only an application with information requested or blocked can be resubmitted", a.Status)
+		}
+		in.fill(&a)
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		a.UpdatedAt = s.Now()
+		if err := s.vet(ctx, tx, rules, &a); err != nil {
+			return err
+		}
+		if err := put(ctx, tx, store.KindApplication, false, appDoc(a), a); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, a.UpdatedAt, "application.resubmitted", "application", a.ID.String(), a)
+	})
+	return a, err
+}
+
+func appDoc(a domain.Application) store.Doc {
+	return store.Doc{ID: a.ID, PartyID: a.BuyerID, Status: string(a.Status), CreatedAt: a.SubmittedAt, UpdatedAt: a.UpdatedAt}
+}
+
+// vet screens the application and checks its red flags, setting its
+// screening result, flags and status (submitted, or blocked on a match).
+func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *domain.Application) error {
+	res, err := s.screenApplication(ctx, tx, rules, a)
+	if err != nil {
+		return err
+	}
+	// Keep the authority's earlier calls on hits that are still there.
+	for i, h := range res.Hits {
+		for _, old := range a.Screening.Hits {
+			if old.SourceID == h.SourceID && old.List == h.List && old.Query == h.Query && old.Review != "" {
+				res.Hits[i].Review = old.Review
+			}
+		}
+	}
+	res.Status = screeningStatus(res.Hits, s.matchScore)
+	a.Screening = res
+	a.Flags = redFlags(rules, a)
+	a.Status = domain.AppSubmitted
+	if res.Status == "match" {
+		a.Status = domain.AppBlocked
+	}
+	return nil
+}
+
+// screeningStatus is match when an unreviewed or confirmed hit scores at
+// least matchScore (or is inherited), potential_match for any other
+// unreviewed hit, clear otherwise. A hit the authority marked a false
+// positive counts for nothing.
+func screeningStatus(hits []domain.ScreeningHit, matchScore float64) string {
+	status := "clear"
+	for _, h := range hits {
+		switch {
+		case h.Review == "false_positive":
+		case h.Review == "confirmed" || h.Score >= matchScore || h.Inherited:
+			return "match"
+		default:
+			status = "potential_match"
+		}
+	}
+	return status
+}
+
+// screenApplication screens the legal name, the Chinese name, the aliases and
+// the owners, following owners that are registered parties through their own
+// applications; an owner chain holding at least the affiliates threshold
+// passes its hits on.
+func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules policy.Rules, a *domain.Application) (domain.ScreeningResult, error) {
+	res := domain.ScreeningResult{At: s.Now()}
+	ix := s.screen.Load()
+	if ix == nil {
+		res.Status = "pending"
+		return res, nil
+	}
+	threshold := 50.0
+	if r, ok := rules.AffiliatesThreshold(); ok {
+		threshold = float64(r) * 100 / domain.RateScale
+	}
+	add := func(name, via, country string, share float64) error {
+		if strings.TrimSpace(name) == "" {
+			return nil
+		}
+		hits, err := ix.Search(screening.Query{Name: name, Country: country})
+		if err != nil {
+			return domain.Invalid(via, "cannot be screened: %s", domain.ErrorMessage(err))
+		}
+		for _, h := range hits {
+			src := h.Entity.PrimarySource()
+			sh := domain.ScreeningHit{Query: name, Via: via, List: src.List, SourceID: src.ID, Name: h.Entity.Name,
+				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000}
+			for _, t := range h.Tokens {
+				sh.Words = append(sh.Words, t.Query+"~"+t.Listed)
+			}
+			if share > 0 {
+				sh.Share = math.Round(share*100) / 100
+				sh.Inherited = share >= threshold && h.Score >= s.matchScore
+			}
+			res.Hits = append(res.Hits, sh)
+		}
+		return nil
+	}
+	if err := add(a.LegalName, "legal_name", a.Country, 0); err != nil {
+		return res, err
+	}
+	if err := add(a.ChineseName, "chinese_name", a.Country, 0); err != nil {
+		return res, err
+	}
+	for i, alias := range a.Aliases {
+		if err := add(alias, fmt.Sprintf("aliases[%d]", i), a.Country, 0); err != nil {
+			return res, err
+		}
+	}
+	// Owners, through chains of registered parties: share multiplies along
+	// the chain; a party seen once is not followed again.
+	type link struct {
+		owner domain.Owner
+		share float64
+		via   string
+		depth int
+	}
+	queue := make([]link, 0, len(a.Owners))
+	for i, o := range a.Owners {
+		queue = append(queue, link{o, o.Share, fmt.Sprintf("owners[%d]", i), 1})
+	}
+	seen := map[string]bool{a.Buyer: true}
+	for len(queue) > 0 {
+		l := queue[0]
+		queue = queue[1:]
+		name := l.owner.Name
+		if l.owner.Party != "" {
+			if seen[l.owner.Party] {
+				continue
+			}
+			seen[l.owner.Party] = true
+			p, err := partyByRef(ctx, tx, l.owner.Party)
+			if err != nil {
+				return res, domain.Invalid(l.via+".party", "no party %q", l.owner.Party)
+			}
+			name = p.Name
+			if l.depth < 6 {
+				if parent, ok, err := latestApplication(ctx, tx, p.ID); err != nil {
+					return res, err
+				} else if ok {
+					for j, o := range parent.Owners {
+						queue = append(queue, link{o, l.share * o.Share / 100, fmt.Sprintf("%s→owners[%d]", l.via, j), l.depth + 1})
+					}
+				}
+			}
+		}
+		if err := add(name, l.via, l.owner.Country, l.share); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func latestApplication(ctx context.Context, tx store.Tx, party domain.ID) (domain.Application, bool, error) {
+	apps, err := store.List[domain.Application](ctx, tx, store.KindApplication, store.DocFilter{PartyID: party})
+	if err != nil || len(apps) == 0 {
+		return domain.Application{}, false, err
+	}
+	return apps[len(apps)-1], true, nil
+}
+
+// Words in an address or a name that suggest a home rather than a data
+// center, or a freight forwarder rather than an end user (BIS red flags, S9).
+var (
+	residentialWords = []string{"apartment", "apt", "flat", "room", "residential", "residence", "villa", "dormitory", "floor, unit", "home"}
+	forwarderWords   = []string{"logistics", "forwarding", "forwarder", "freight", "express", "shipping", "cargo", "trading"}
+	// plausibleUses lists the end uses that fit each kind of business.
+	plausibleUses = map[domain.BuyerClass][]string{
+		domain.ClassPlatform:   {"commercial_ai", "cloud_service", "research", "recommendation", "search"},
+		domain.ClassCloud:      {"commercial_ai", "cloud_service", "research", "us_datacenter"},
+		domain.ClassSME:        {"commercial_ai", "research", "cloud_service"},
+		domain.ClassResearch:   {"research", "education", "commercial_ai"},
+		domain.ClassUniversity: {"research", "education"},
+		domain.ClassGovernment: {"public_sector", "research"},
+	}
+)
+
+func containsWord(text string, words []string) string {
+	fields := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 0x80)
+	})
+	for _, w := range words {
+		for _, f := range fields {
+			if f == w {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+// redFlags checks an application against the BIS red flags of the policy.
+func redFlags(rules policy.Rules, a *domain.Application) []domain.RedFlag {
+	rf, ok := rules.RedFlags()
+	if !ok {
+		return nil
+	}
+	const rule = "vetting.red-flags"
+	var out []domain.RedFlag
+	if reg, err := time.Parse(time.DateOnly, a.Registered); err == nil && reg.After(rf.CustomersRegisteredAfter.Time) {
+		out = append(out, domain.RedFlag{Code: "new_customer", Rule: rule,
+			Evidence: fmt.Sprintf("registered %s, after %s", a.Registered, rf.CustomersRegisteredAfter)})
+	}
+	for i, addr := range a.Addresses {
+		if w := containsWord(addr, residentialWords); w != "" {
+			out = append(out, domain.RedFlag{Code: "residential_address", Rule: rule, Evidence: fmt.Sprintf("addresses[%d] %q has %q", i, addr, w)})
+		}
+	}
+	for i, site := range a.Sites {
+		if w := containsWord(site.Address, residentialWords); w != "" {
+			out = append(out, domain.RedFlag{Code: "residential_address", Rule: rule, Evidence: fmt.Sprintf("sites[%d] %q has %q", i, site.Address, w)})
+		}
+		if slices.Contains(rf.TransshipmentHubs, site.Country) {
+			out = append(out, domain.RedFlag{Code: "transshipment_hub", Rule: rule, Evidence: fmt.Sprintf("sites[%d] is in %s, a known transshipment hub", i, site.Country)})
+		}
+	}
+	var units int64
+	for _, n := range a.Volumes {
+		units += n
+	}
+	var powerKW float64
+	for _, site := range a.Sites {
+		powerKW += site.PowerMW * 1000
+	}
+	if units > 0 && rf.PowerKWPerAccelerator > 0 && powerKW < float64(units)*rf.PowerKWPerAccelerator {
+		out = append(out, domain.RedFlag{Code: "power_short", Rule: rule,
+			Evidence: fmt.Sprintf("sites have %.0f kW for %d accelerators; %.1f kW each needs %.0f kW", powerKW, units, rf.PowerKWPerAccelerator, float64(units)*rf.PowerKWPerAccelerator)})
+	}
+	for _, name := range append([]string{a.LegalName}, a.Aliases...) {
+		if w := containsWord(name, forwarderWords); w != "" {
+			out = append(out, domain.RedFlag{Code: "freight_forwarder", Rule: rule, Evidence: fmt.Sprintf("name %q has %q", name, w)})
+			break
+		}
+	}
+	if fits := plausibleUses[a.BusinessType]; fits != nil {
+		for _, use := range a.EndUses {
+			if !slices.Contains(fits, use) {
+				out = append(out, domain.RedFlag{Code: "end_use_mismatch", Rule: rule,
+					Evidence: fmt.Sprintf("end use %q does not fit a %s business", use, a.BusinessType)})
+			}
+		}
+	}
+	if r, ok := rules.Rule("end-user.parent-d5"); ok && a.ParentCountry != "" && a.ParentCountry != a.Country {
+		if p, ok := r.Params.(*policy.ParentHQParams); ok && rules.InCountryGroup(p.CountryGroup, a.ParentCountry) {
+			out = append(out, domain.RedFlag{Code: "parent_d5", Rule: r.ID,
+				Evidence: fmt.Sprintf("ultimate parent headquartered in %s, in Country Group %s", a.ParentCountry, p.CountryGroup)})
+		}
+	}
+	return out
+}
+
+// Applications lists applications: a buyer's own, or all of them for the
+// authorities and the vendor; optionally only those in the states given.
+func (s *Service) Applications(ctx context.Context, who domain.Actor, states []string) ([]domain.Application, error) {
+	if err := authorize(who, ActApplicationRead); err != nil {
+		return nil, err
+	}
+	f := store.DocFilter{Status: states}
+	if grants[ActApplicationRead][who.Role] == own {
+		f.PartyID = who.PartyID
+	}
+	var out []domain.Application
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = store.List[domain.Application](ctx, tx, store.KindApplication, f)
+		return err
+	})
+	return out, err
+}
+
+// Application returns one application. Callers: its buyer, the authorities
+// and the vendor; ENOTFOUND for anyone else.
+func (s *Service) Application(ctx context.Context, who domain.Actor, id domain.ID) (domain.Application, error) {
+	if err := authorize(who, ActApplicationRead); err != nil {
+		return domain.Application{}, err
+	}
+	var a domain.Application
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = store.Get[domain.Application](ctx, tx, store.KindApplication, id, false)
+		return err
+	})
+	if err != nil {
+		return a, err
+	}
+	return a, authorizeFor(who, ActApplicationRead, a.BuyerID, "application "+id.String())
+}
+
+// HitReview is the export authority's call on one screening hit.
+type HitReview struct {
+	Hit      int    `json:"hit"`      // index into screening.hits
+	Decision string `json:"decision"` // confirmed or false_positive
+}
+
+// ReviewHits records the export authority's calls on screening hits and
+// re-derives the screening status: a blocked application whose every match
+// is a false positive goes back to submitted. Callers: the export authority.
+func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID, reviews []HitReview) (domain.Application, error) {
+	if err := authorize(who, ActApplicationDecide); err != nil {
+		return domain.Application{}, err
+	}
+	var a domain.Application
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = store.Get[domain.Application](ctx, tx, store.KindApplication, id, true)
+		if err != nil {
+			return err
+		}
+		if len(reviews) == 0 {
+			return domain.Invalid("reviews", "at least one")
+		}
+		for i, r := range reviews {
+			if r.Hit < 0 || r.Hit >= len(a.Screening.Hits) {
+				return domain.Invalid(fmt.Sprintf("reviews[%d].hit", i), "no hit %d (the application has %d)", r.Hit, len(a.Screening.Hits))
+			}
+			if r.Decision != "confirmed" && r.Decision != "false_positive" {
+				return domain.Invalid(fmt.Sprintf("reviews[%d].decision", i), "must be confirmed or false_positive")
+			}
+			a.Screening.Hits[r.Hit].Review = r.Decision
+		}
+		a.Screening.Status = screeningStatus(a.Screening.Hits, s.matchScore)
+		a.UpdatedAt = s.Now()
+		switch {
+		case a.Status == domain.AppBlocked && a.Screening.Status != "match":
+			a.Status = domain.AppSubmitted
+		case (a.Status == domain.AppSubmitted || a.Status == domain.AppInfoRequested) && a.Screening.Status == "match":
+			a.Status = domain.AppBlocked
+		}
+		a.Notes = append(a.Notes, domain.Note{At: a.UpdatedAt, By: who.PartySlug, Kind: "hits_reviewed", Text: fmt.Sprintf("%d hit(s) reviewed", len(reviews))})
+		if err := put(ctx, tx, store.KindApplication, false, appDoc(a), a); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, a.UpdatedAt, "application.hits_reviewed", "application", a.ID.String(), a)
+	})
+	return a, err
+}

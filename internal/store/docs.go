@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// Kind names a table of documents.
+type Kind string
+
+// The document kinds. Only these reach SQL as table names.
+const (
+	KindApplication Kind = "applications"
+	KindLicense     Kind = "licenses"
+	KindPermit      Kind = "permits"
+	KindHearing     Kind = "hearings"
+	KindOrder       Kind = "orders"
+)
+
+func (k Kind) valid() bool {
+	switch k {
+	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder:
+		return true
+	}
+	return false
+}
+
+// Doc is one stored record of a kind: its JSON body and the columns it is
+// looked up by.
+type Doc struct {
+	ID        domain.ID
+	PartyID   domain.ID // the party it belongs to (the buyer, mostly)
+	Ref       string    // a secondary key: the license of an order, …
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Body      []byte
+}
+
+// DocFilter selects documents; zero fields select all.
+type DocFilter struct {
+	PartyID domain.ID
+	Status  []string
+	Ref     string
+	// Limit caps the result; 0 means 1000. Results are oldest first.
+	Limit int
+}
+
+const docCols = "id, party_id, ref, status, created_at, updated_at, doc"
+
+func scanDoc(sc interface{ Scan(...any) error }) (Doc, error) {
+	var d Doc
+	var c, u dbTime
+	err := sc.Scan(&d.ID, &d.PartyID, &d.Ref, &d.Status, &c, &u, &d.Body)
+	d.CreatedAt, d.UpdatedAt = c.T, u.T
+	return d, err
+}
+
+func (t *tx) PutDoc(ctx context.Context, kind Kind, d Doc, create bool) error {
+	if !kind.valid() {
+		return fmt.Errorf("store: unknown kind %q", kind)
+	}
+	if create {
+		_, err := t.exec(ctx, "create "+string(kind), "INSERT INTO "+string(kind)+" ("+docCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			d.ID, d.PartyID, d.Ref, d.Status, t.time(d.CreatedAt), t.time(d.UpdatedAt), d.Body)
+		return err
+	}
+	res, err := t.exec(ctx, "update "+string(kind), "UPDATE "+string(kind)+" SET ref = ?, status = ?, updated_at = ?, doc = ? WHERE id = ?",
+		d.Ref, d.Status, t.time(d.UpdatedAt), d.Body, d.ID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.s.wrap("update "+string(kind), err)
+	} else if n != 1 {
+		return domain.Errorf(domain.ENOTFOUND, "%s %s not found", strings.TrimSuffix(string(kind), "s"), d.ID)
+	}
+	return nil
+}
+
+func (t *tx) GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool) (Doc, error) {
+	if !kind.valid() {
+		return Doc{}, fmt.Errorf("store: unknown kind %q", kind)
+	}
+	q := "SELECT " + docCols + " FROM " + string(kind) + " WHERE id = ?"
+	if forUpdate && t.s.dialect == "postgres" {
+		q += " FOR UPDATE" // SQLite has one writer at a time already
+	}
+	d, err := scanDoc(t.queryRow(ctx, q, id))
+	return d, t.notFound(err, "%s %s not found", strings.TrimSuffix(string(kind), "s"), id)
+}
+
+func (t *tx) ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error) {
+	if !kind.valid() {
+		return nil, fmt.Errorf("store: unknown kind %q", kind)
+	}
+	var where []string
+	var args []any
+	if f.PartyID != (domain.ID{}) {
+		where = append(where, "party_id = ?")
+		args = append(args, f.PartyID)
+	}
+	if f.Ref != "" {
+		where = append(where, "ref = ?")
+		args = append(args, f.Ref)
+	}
+	if len(f.Status) > 0 {
+		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Status)-1)+")")
+		for _, s := range f.Status {
+			args = append(args, s)
+		}
+	}
+	q := "SELECT " + docCols + " FROM " + string(kind)
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	q += " ORDER BY created_at, id LIMIT ?"
+	args = append(args, limit)
+	var out []Doc
+	err := t.queryRows(ctx, "list "+string(kind), q, func(r *sql.Rows) error {
+		d, err := scanDoc(r)
+		out = append(out, d)
+		return err
+	}, args...)
+	return out, err
+}
+
+// Get reads the document of kind with id into a T.
+func Get[T any](ctx context.Context, tx Tx, kind Kind, id domain.ID, forUpdate bool) (T, error) {
+	var v T
+	d, err := tx.GetDoc(ctx, kind, id, forUpdate)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(d.Body, &v); err != nil {
+		return v, fmt.Errorf("store: decode %s %s: %w", kind, id, err)
+	}
+	return v, nil
+}
+
+// List reads the documents of kind selected by f into Ts.
+func List[T any](ctx context.Context, tx Tx, kind Kind, f DocFilter) ([]T, error) {
+	ds, err := tx.ListDocs(ctx, kind, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(ds))
+	for i, d := range ds {
+		if err := json.Unmarshal(d.Body, &out[i]); err != nil {
+			return nil, fmt.Errorf("store: decode %s %s: %w", kind, d.ID, err)
+		}
+	}
+	return out, nil
+}
+
+// Idempotent is a stored response to a request with an Idempotency-Key.
+type Idempotent struct {
+	RequestHash []byte
+	Status      int // 0 while the first request is in flight
+	Response    []byte
+}
+
+func (t *tx) ClaimIdempotency(ctx context.Context, party domain.ID, key string, hash []byte, at time.Time) (*Idempotent, error) {
+	var prev Idempotent
+	err := t.queryRow(ctx, "SELECT request_hash, status, response FROM idempotency WHERE party_id = ? AND key = ?", party, key).
+		Scan(&prev.RequestHash, &prev.Status, &prev.Response)
+	if err == nil {
+		return &prev, nil
+	}
+	if err != sql.ErrNoRows {
+		return nil, t.s.wrap("idempotency", err)
+	}
+	_, err = t.exec(ctx, "idempotency", "INSERT INTO idempotency (party_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, 0, NULL, ?)",
+		party, key, hash, t.time(at))
+	return nil, err
+}
+
+func (t *tx) CompleteIdempotency(ctx context.Context, party domain.ID, key string, status int, response []byte) error {
+	_, err := t.exec(ctx, "idempotency", "UPDATE idempotency SET status = ?, response = ? WHERE party_id = ? AND key = ?", status, response, party, key)
+	return err
+}
+
+func (t *tx) ReleaseIdempotency(ctx context.Context, party domain.ID, key string) error {
+	_, err := t.exec(ctx, "idempotency", "DELETE FROM idempotency WHERE party_id = ? AND key = ? AND status = 0", party, key)
+	return err
+}
+
+func (t *tx) Volumes(ctx context.Context, product string, regions []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, r := range regions {
+		// The row must exist for FOR UPDATE to lock it.
+		if _, err := t.exec(ctx, "volumes", "INSERT INTO order_volumes (product, region, units) VALUES (?, ?, 0) ON CONFLICT DO NOTHING", product, r); err != nil {
+			return nil, err
+		}
+	}
+	q := "SELECT region, units FROM order_volumes WHERE product = ?"
+	if t.s.dialect == "postgres" {
+		q += " ORDER BY region FOR UPDATE"
+	}
+	err := t.queryRows(ctx, "volumes", q, func(r *sql.Rows) error {
+		var region string
+		var units int64
+		err := r.Scan(&region, &units)
+		out[region] = units
+		return err
+	}, product)
+	return out, err
+}
+
+func (t *tx) AddVolume(ctx context.Context, product, region string, delta int64) error {
+	_, err := t.exec(ctx, "volumes", "UPDATE order_volumes SET units = units + ? WHERE product = ? AND region = ?", delta, product, region)
+	return err
+}
