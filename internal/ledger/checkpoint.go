@@ -136,6 +136,7 @@ type ForkError struct {
 	Root1, Root2 Hash
 }
 
+// Error names the size and both roots: the evidence of the fork.
 func (e *ForkError) Error() string {
 	return fmt.Sprintf("ledger: fork: two checkpoints of %s at size %d have roots %s and %s", e.Origin, e.Size, e.Root1, e.Root2)
 }

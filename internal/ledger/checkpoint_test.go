@@ -223,3 +223,45 @@ func TestFindFork(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletedTailFailsConsistency: once a checkpoint of size 1000 is
+// published, a log that lost entries 900 to 999 can neither show a smaller
+// tree nor grow a new tail that is consistent with it.
+func TestDeletedTailFailsConsistency(t *testing.T) {
+	ctx := context.Background()
+	leaves := syntheticLeaves(1200)
+	orig := mustTree(t, leaves[:1000], 1000)
+	r1000, _ := ledger.Root(ctx, orig, 1000)
+	published := ledger.Checkpoint{Origin: testOrigin, Size: 1000, Root: r1000}
+
+	regrown := append(append([]ledger.Hash(nil), leaves[:900]...), leaves[1000:1200]...)
+	m := mustTree(t, regrown, 1100)
+	tests := []struct {
+		name string
+		size uint64
+	}{
+		{"Shrunk", 900},
+		{"RegrownSameSize", 1000},
+		{"RegrownLarger", 1100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, _ := ledger.Root(ctx, m, tt.size)
+			next := ledger.Checkpoint{Origin: testOrigin, Size: tt.size, Root: root}
+			var path []ledger.Hash
+			if tt.size > 1000 {
+				path, _ = ledger.ConsistencyProof(ctx, m, 1000, tt.size)
+			}
+			if err := ledger.CheckConsistency(published, next, path); err == nil {
+				t.Fatal("a log with a deleted tail is consistent with the published checkpoint")
+			}
+		})
+	}
+	// The honest log, for contrast, is consistent.
+	full := mustTree(t, leaves, 1200)
+	r1200, _ := ledger.Root(ctx, full, 1200)
+	p, _ := ledger.ConsistencyProof(ctx, full, 1000, 1200)
+	if err := ledger.CheckConsistency(published, ledger.Checkpoint{Origin: testOrigin, Size: 1200, Root: r1200}, p); err != nil {
+		t.Fatalf("the honest log: %v", err)
+	}
+}

@@ -23,6 +23,7 @@ type VerifyError struct {
 	Reason string
 }
 
+// Error names the first bad index and why.
 func (e *VerifyError) Error() string {
 	return fmt.Sprintf("ledger: entry %d: %s", e.Index, e.Reason)
 }
