@@ -48,7 +48,7 @@ func applicationBody(name, country string, class domain.BuyerClass) map[string]a
 		"legal_name": name, "country": country, "registration_date": "2012-03-09",
 		"addresses":     []string{"1 Data Center Road, Industrial Park"},
 		"business_type": class, "sector": "private", "end_uses": []string{"commercial_ai"},
-		"sites": []map[string]any{{"address": "1 Data Center Road, Industrial Park", "country": country, "power_mw": 200, "cloud_service": true}},
+		"sites":             []map[string]any{{"address": "1 Data Center Road, Industrial Park", "country": country, "power_mw": 200, "cloud_service": true}},
 		"kyc_remote_access": true, "requested_volumes": map[string]int64{"h200": 100000},
 	}
 }
@@ -210,7 +210,9 @@ var programMatrix = map[string]matrixEntry{
 		return p, p
 	},
 	"POST /api/v1/hearings/{id}/close": func(e *env, _ domain.Role) (probe, probe) {
-		mk := func() probe { return probe{"POST", "/api/v1/hearings/" + e.hearing() + "/close", nil, only(200, domain.RoleImportAuthority)} }
+		mk := func() probe {
+			return probe{"POST", "/api/v1/hearings/" + e.hearing() + "/close", nil, only(200, domain.RoleImportAuthority)}
+		}
 		return mk(), mk()
 	},
 	"POST /api/v1/orders": func(e *env, _ domain.Role) (probe, probe) {

@@ -16,15 +16,15 @@ import (
 	"time"
 
 	"github.com/chipgate/chipgate/internal/demo"
+	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/screening/fallback"
-	"github.com/chipgate/chipgate/policies"
-	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
+	"github.com/chipgate/chipgate/policies"
 )
 
 // env is a running server over a demo database, with the default policy,
@@ -45,7 +45,7 @@ type clock struct {
 	now time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 var (
