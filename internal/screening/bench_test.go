@@ -138,3 +138,24 @@ func BenchmarkSearchParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSearchEvalMix runs the evaluation queries (listed names, aliases,
+// typos, reordered words, legal forms) and the 500 clean names, the mix the
+// CLI throughput figure is measured on.
+func BenchmarkSearchEvalMix(b *testing.B) {
+	ds, ix := mustLoad(b)
+	var qs []string
+	for _, c := range generateEval(ds.Entities, 3000, 11) {
+		qs = append(qs, c.query)
+	}
+	qs = append(qs, cleanNames()...)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			ix.Search(screening.Query{Name: qs[i%len(qs)]})
+			i += 7
+		}
+	})
+}

@@ -3,6 +3,8 @@ package screening
 import (
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
@@ -56,8 +58,14 @@ var countryAliases = []string{
 // looking names up in tables.
 func foldKey(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	space := false
-	for _, r := range strings.ToLower(s) {
+	for _, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		} else if r >= utf8.RuneSelf {
+			r = unicode.ToLower(r)
+		}
 		switch {
 		case r >= 'a' && r <= 'z':
 			if space && b.Len() > 0 {

@@ -147,40 +147,58 @@ var (
 // the affiliate; the parent is kept as a remark), and a trailing short form
 // "(ASMAT)" which becomes an alias. UN names joined by " ; " become aliases.
 func cleanListName(raw string) (name string, aliases []string, remark string) {
-	s := reSpace.ReplaceAllString(strings.TrimSpace(raw), " ")
-	s = reSuccessor.ReplaceAllString(s, "")
-	if loc := reParent.FindStringIndex(s); loc != nil {
-		remark = strings.Trim(strings.TrimSpace(s[loc[0]:loc[1]]), "()")
-		s = strings.TrimSpace(s[:loc[0]] + s[loc[1]:])
+	s := strings.TrimSpace(raw)
+	// The regular expressions below are slow next to the plain checks that
+	// guard them, and most names need none of them.
+	if strings.Contains(s, "  ") || strings.ContainsAny(s, "\t\n\r\u00a0") {
+		s = reSpace.ReplaceAllString(s, " ")
 	}
-	if loc := reAffil.FindStringIndex(s); loc != nil {
-		parent := strings.TrimSpace(s[:loc[0]])
-		s = strings.TrimSpace(s[loc[1]:])
-		remark = strings.TrimSpace(remark + " Affiliate of: " + parent)
+	lower := strings.ToLower(s)
+	if strings.Contains(lower, "successor") {
+		s = reSuccessor.ReplaceAllString(s, "")
 	}
-	if loc := reAKA2.FindStringIndex(s); loc != nil && loc[0] > 0 {
-		// "X, f.k.a. Y" inside a name field (the Entity List does this).
-		for _, p := range reAKA2.Split(s[loc[0]:], -1) {
-			if p = strings.Trim(strings.TrimSpace(p), ",;"); p != "" {
+	if strings.Contains(lower, "parent organization") || strings.Contains(lower, "subordinate") {
+		if loc := reParent.FindStringIndex(s); loc != nil {
+			remark = strings.Trim(strings.TrimSpace(s[loc[0]:loc[1]]), "()")
+			s = strings.TrimSpace(s[:loc[0]] + s[loc[1]:])
+		}
+	}
+	if strings.Contains(lower, "affiliated entity") {
+		if loc := reAffil.FindStringIndex(s); loc != nil {
+			parent := strings.TrimSpace(s[:loc[0]])
+			s = strings.TrimSpace(s[loc[1]:])
+			remark = strings.TrimSpace(remark + " Affiliate of: " + parent)
+		}
+	}
+	if strings.Contains(lower, ".k.a") {
+		if loc := reAKA2.FindStringIndex(s); loc != nil && loc[0] > 0 {
+			// "X, f.k.a. Y" inside a name field (the Entity List does this).
+			for _, p := range reAKA2.Split(s[loc[0]:], -1) {
+				if p = strings.Trim(strings.TrimSpace(p), ",;"); p != "" {
+					aliases = append(aliases, p)
+				}
+			}
+			s = strings.TrimRight(strings.TrimSpace(s[:loc[0]]), ",;")
+		}
+	}
+	if strings.Contains(s, " ; ") {
+		parts := strings.Split(s, " ; ")
+		s = strings.TrimSpace(parts[0])
+		for _, p := range parts[1:] {
+			if p = strings.TrimSpace(p); p != "" {
 				aliases = append(aliases, p)
 			}
 		}
-		s = strings.TrimRight(strings.TrimSpace(s[:loc[0]]), ",;")
 	}
-	parts := strings.Split(s, " ; ")
-	s = strings.TrimSpace(parts[0])
-	for _, p := range parts[1:] {
-		if p = strings.TrimSpace(p); p != "" {
-			aliases = append(aliases, p)
-		}
-	}
-	if m := reTrailAbbr.FindStringSubmatch(s); m != nil {
-		inner := strings.TrimSpace(m[2])
-		// Only short forms become aliases; "(Pakistan)" or "(GROUP)" inside a
-		// name is part of it. A short form is one word, mostly upper case.
-		if !strings.Contains(inner, " ") && isAbbrev(inner) && !isCountryName(inner) {
-			s = strings.TrimRight(strings.TrimSpace(m[1]), ",")
-			aliases = append(aliases, inner)
+	if strings.HasSuffix(s, ")") || strings.HasSuffix(s, ").") {
+		if m := reTrailAbbr.FindStringSubmatch(s); m != nil {
+			inner := strings.TrimSpace(m[2])
+			// Only short forms become aliases; "(Pakistan)" or "(GROUP)" inside a
+			// name is part of it. A short form is one word, mostly upper case.
+			if !strings.Contains(inner, " ") && isAbbrev(inner) && !isCountryName(inner) {
+				s = strings.TrimRight(strings.TrimSpace(m[1]), ",")
+				aliases = append(aliases, inner)
+			}
 		}
 	}
 	s = strings.TrimSpace(strings.TrimRight(s, ";"))

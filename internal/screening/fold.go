@@ -1,6 +1,9 @@
 package screening
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // foldKeyOf returns the key under which records of the same party meet:
 // the OFAC number or UN reference when the record has one, else the list and
@@ -133,42 +136,40 @@ func foldAcrossLists(in []Entity) []Entity {
 }
 
 // tidy removes duplicates that folding and the lists themselves create.
+// The slices are short, so linear scans beat maps here (loading folds tens
+// of thousands of entities).
 func tidy(e *Entity) {
-	seen := map[string]bool{foldKey(e.Name): true}
+	nameKey := foldKey(e.Name)
+	keys := make([]string, 0, len(e.Aliases))
 	aliases := e.Aliases[:0]
 	for _, a := range e.Aliases {
 		a = strings.TrimSpace(a)
-		k := foldKey(a)
-		if a == "" || seen[k] {
+		if a == "" {
 			continue
 		}
-		seen[k] = true
+		k := foldKey(a)
+		if k == nameKey || slices.Contains(keys, k) {
+			continue
+		}
+		keys = append(keys, k)
 		aliases = append(aliases, a)
 	}
 	e.Aliases = aliases
 	e.Countries = dedupe(e.Countries)
 	e.Programs = dedupe(e.Programs)
 	e.Dates = dedupe(e.Dates)
-	addrSeen := map[string]bool{}
 	addrs := e.Addresses[:0]
 	for _, a := range e.Addresses {
-		k := a.String()
-		if addrSeen[k] {
-			continue
+		if !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
 		}
-		addrSeen[k] = true
-		addrs = append(addrs, a)
 	}
 	e.Addresses = addrs
-	srcSeen := map[string]bool{}
 	srcs := e.Sources[:0]
 	for _, s := range e.Sources {
-		k := s.List + "\x00" + s.ID + "\x00" + s.File
-		if srcSeen[k] {
-			continue
+		if !slices.ContainsFunc(srcs, func(t Source) bool { return t.List == s.List && t.ID == s.ID && t.File == s.File }) {
+			srcs = append(srcs, s)
 		}
-		srcSeen[k] = true
-		srcs = append(srcs, s)
 	}
 	e.Sources = srcs
 }
@@ -177,14 +178,11 @@ func dedupe(in []string) []string {
 	if len(in) < 2 {
 		return in
 	}
-	seen := map[string]bool{}
 	out := in[:0]
 	for _, s := range in {
-		if s == "" || seen[s] {
-			continue
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
 		}
-		seen[s] = true
-		out = append(out, s)
 	}
 	return out
 }

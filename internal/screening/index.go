@@ -54,6 +54,7 @@ type Index struct {
 	tokNames  [][]int32          // token → names containing it
 	grams     map[uint32][]int32 // trigram → tokens of trigramMinLen-2 or more characters containing it
 	dels      []delEntry         // one-deletion neighbourhood of every token, sorted by hash
+	delBucket []int32            // delBucket[h>>48] is where hashes with those top bits start in dels
 
 	nameEnt    []int32
 	nameText   []string
@@ -104,6 +105,7 @@ type Hit struct {
 }
 
 type scratch struct {
+	memo      map[uint64]float32 // direct comparisons of one query: query word × listed word
 	gramCount []uint8
 	gramTouch []int32
 	acc       []float32
@@ -200,6 +202,19 @@ func NewIndex(entities []Entity) *Index {
 		}
 	}
 	slices.SortFunc(ix.dels, func(a, b delEntry) int { return cmp.Compare(a.hash, b.hash) })
+	ix.delBucket = make([]int32, 1<<16+1)
+	for i := len(ix.dels) - 1; i >= 0; i-- {
+		ix.delBucket[ix.dels[i].hash>>48] = int32(i)
+	}
+	// Empty buckets start where the next non-empty one does.
+	next := int32(len(ix.dels))
+	ix.delBucket[1<<16] = next
+	for b := 1<<16 - 1; b >= 0; b-- {
+		if b < 1<<16 && (len(ix.dels) == 0 || ix.dels[ix.delBucket[b]].hash>>48 != uint64(b)) {
+			ix.delBucket[b] = next
+		}
+		next = ix.delBucket[b]
+	}
 	ix.maxWeight = float32(math.Log(1 + n))
 	ix.nameWeight = make([]float32, len(ix.nameEnt))
 	for nid := range ix.nameEnt {
@@ -211,6 +226,7 @@ func NewIndex(entities []Entity) *Index {
 	}
 	ix.scratch.New = func() any {
 		return &scratch{
+			memo:      map[uint64]float32{},
 			gramCount: make([]uint8, len(ix.toks)),
 			acc:       make([]float32, len(ix.nameEnt)),
 			mark:      make([]int32, len(ix.nameEnt)),
@@ -322,8 +338,11 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 		}
 	}
 	forDeletes(q, func(h uint64) {
-		i, _ := slices.BinarySearchFunc(ix.dels, h, func(e delEntry, h uint64) int { return cmp.Compare(e.hash, h) })
-		for ; i < len(ix.dels) && ix.dels[i].hash == h; i++ {
+		lo, hi := ix.delBucket[h>>48], ix.delBucket[h>>48+1]
+		for i := lo; i < hi; i++ {
+			if ix.dels[i].hash != h {
+				continue
+			}
 			// A neighbourhood hit is as good as a full trigram match.
 			id := ix.dels[i].tok
 			if s.gramCount[id] == 0 {
@@ -432,6 +451,7 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 		qs = append(qs, qt)
 	}
 	cands := ix.candidates(qs, wq, s)
+	clear(s.memo)
 
 	type entBest struct {
 		score float64
@@ -440,7 +460,7 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 	}
 	best := map[int32]*entBest{}
 	for _, nid := range cands {
-		score, align := ix.scoreName(qs, wq, nid)
+		score, align := ix.scoreName(qs, wq, nid, s.memo, float32(q.MinScore))
 		if score <= 0 {
 			continue
 		}
@@ -561,7 +581,11 @@ func (ix *Index) candidates(qs []qtoken, wq float32, s *scratch) []int32 {
 // on either side lower the score in proportion to how rare (telling) they
 // are. Word boundaries that differ ("Aero Caribbean" / "AEROCARIBBEAN") are
 // bridged by trying adjacent pairs joined.
-func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []TokenMatch) {
+//
+// floor lets the scorer stop early: when even perfect partners for the
+// words still unmatched could not lift the name to floor, the name cannot be
+// a reported hit and the direct comparisons are skipped.
+func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, memo map[uint64]float32, floor float32) (float64, []TokenMatch) {
 	ntoks := ix.nameToks[ix.nameStart[nid]:ix.nameStart[nid+1]]
 	if len(ntoks) > 64 {
 		ntoks = ntoks[:64] // the alignment masks hold 64 words; no real name is longer
@@ -598,7 +622,23 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []Token
 	// Words the trigram lookup did not connect (two edits can leave a word
 	// sharing too few trigrams) are compared directly; this runs only for
 	// candidate names and only for words still unmatched.
+	total := wq + ix.nameWeight[nid]
 	if bits.OnesCount64(qUsed) < len(qs) && bits.OnesCount64(nUsed) < len(ntoks) {
+		var maxFree float32
+		for ni, t := range ntoks {
+			if nUsed&(1<<ni) == 0 {
+				maxFree = max(maxFree, ix.tokWeight[t])
+			}
+		}
+		bound := matched
+		for qi := range qs {
+			if qUsed&(1<<qi) == 0 {
+				bound += qs[qi].weight + maxFree
+			}
+		}
+		if bound/total < floor {
+			return float64(matched / total), align
+		}
 		var late [16]pair
 		lp := late[:0]
 		for qi := range qs {
@@ -615,8 +655,14 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []Token
 				if lt := len(ix.toks[t]); lt > lq+2 || lt+2 < lq {
 					continue
 				}
-				if sim := tokenSim(qs[qi].text, ix.toks[t]); sim >= tokenMatchMin {
-					lp = append(lp, pair{qi, ni, float32(sim)})
+				key := uint64(qi)<<32 | uint64(t)
+				sim, ok := memo[key]
+				if !ok {
+					sim = float32(tokenSim(qs[qi].text, ix.toks[t]))
+					memo[key] = sim
+				}
+				if sim >= tokenMatchMin {
+					lp = append(lp, pair{qi, ni, sim})
 				}
 			}
 		}
@@ -672,7 +718,6 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32) (float64, []Token
 	if matched == 0 {
 		return 0, nil
 	}
-	total := wq + ix.nameWeight[nid]
 	return float64(matched / total), align
 }
 

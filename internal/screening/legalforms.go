@@ -41,6 +41,14 @@ var legalFormData = []string{
 type legalForms struct {
 	anywhere [][]string // longest first
 	edge     [][]string
+	// byFirst indexes both lists by first word, so that exact matching
+	// looks only at phrases that can start at a token.
+	byFirst map[string][]legalPhrase
+}
+
+type legalPhrase struct {
+	words []string
+	edge  bool
 }
 
 func newLegalForms(lines []string) legalForms {
@@ -62,10 +70,20 @@ func newLegalForms(lines []string) legalForms {
 	}
 	byLen(lf.anywhere)
 	byLen(lf.edge)
+	lf.byFirst = map[string][]legalPhrase{}
+	for _, p := range lf.anywhere {
+		lf.byFirst[p[0]] = append(lf.byFirst[p[0]], legalPhrase{p, false})
+	}
+	for _, p := range lf.edge {
+		lf.byFirst[p[0]] = append(lf.byFirst[p[0]], legalPhrase{p, true})
+	}
 	return lf
 }
 
-func hasPhrase(toks []string, at int, p []string, fuzzy func(string) bool) bool {
+// hasPhrase reports whether p occurs in toks at position at. Tokens marked
+// in loose (nil for none) may differ from a phrase word of five or more
+// letters by one edit.
+func hasPhrase(toks []string, at int, p []string, loose []bool) bool {
 	if at+len(p) > len(toks) {
 		return false
 	}
@@ -74,7 +92,7 @@ func hasPhrase(toks []string, at int, p []string, fuzzy func(string) bool) bool 
 		if t == w {
 			continue
 		}
-		if fuzzy == nil || len(w) < 5 || len(t) < 4 || !fuzzy(t) || osaDistance(t, w) > 1 {
+		if loose == nil || !loose[at+k] || len(w) < 5 || len(t) < len(w)-1 || len(t) > len(w)+1 || osaDistance(t, w) > 1 {
 			return false
 		}
 	}
@@ -87,17 +105,46 @@ func hasPhrase(toks []string, at int, p []string, fuzzy func(string) bool) bool 
 // legal-form word by one edit.
 func (lf legalForms) strip(toks []string, fuzzy func(string) bool) []string {
 	out := make([]string, 0, len(toks))
+	var loose []bool
+	if fuzzy != nil {
+		loose = make([]bool, len(toks))
+		any := false
+		for i, t := range toks {
+			loose[i] = len(t) >= 4 && fuzzy(t)
+			any = any || loose[i]
+		}
+		if !any {
+			loose, fuzzy = nil, nil
+		}
+	}
 	for i := 0; i < len(toks); {
 		n := 0
+		// Exact phrases first, through the first-word index; anywhere
+		// phrases precede edge phrases and each list is longest first.
+		for _, p := range lf.byFirst[toks[i]] {
+			if hasPhrase(toks, i, p.words, nil) && (!p.edge || i == 0 || i+len(p.words) == len(toks)) {
+				n = len(p.words)
+				break
+			}
+		}
+		if n > 0 {
+			i += n
+			continue
+		}
+		if fuzzy == nil {
+			out = append(out, toks[i])
+			i++
+			continue
+		}
 		for _, p := range lf.anywhere {
-			if hasPhrase(toks, i, p, fuzzy) {
+			if hasPhrase(toks, i, p, loose) {
 				n = len(p)
 				break
 			}
 		}
 		if n == 0 {
 			for _, p := range lf.edge {
-				if hasPhrase(toks, i, p, fuzzy) && (i == 0 || i+len(p) == len(toks)) {
+				if hasPhrase(toks, i, p, loose) && (i == 0 || i+len(p) == len(toks)) {
 					n = len(p)
 					break
 				}
@@ -115,7 +162,7 @@ func (lf legalForms) strip(toks []string, fuzzy func(string) bool) []string {
 	for len(out) > 1 {
 		trimmed := false
 		for _, p := range lf.edge {
-			if len(out) > len(p) && hasPhrase(out, len(out)-len(p), p, fuzzy) {
+			if len(out) > len(p) && hasPhrase(out, len(out)-len(p), p, nil) {
 				out = out[:len(out)-len(p)]
 				trimmed = true
 				break

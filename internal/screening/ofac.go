@@ -141,16 +141,22 @@ var (
 // remarkFacts pulls dates of birth, nationalities and quoted aliases out of
 // OFAC remarks, which is where the legacy format keeps them.
 func remarkFacts(e *Entity, remarks string) {
-	for _, m := range reDOB.FindAllStringSubmatch(remarks, -1) {
-		e.Dates = append(e.Dates, strings.TrimSpace(m[1]))
-	}
-	for _, m := range reNationality.FindAllStringSubmatch(remarks, -1) {
-		if c := CountryCode(m[1]); c != "" {
-			e.Countries = append(e.Countries, c)
+	if strings.Contains(remarks, "DOB ") {
+		for _, m := range reDOB.FindAllStringSubmatch(remarks, -1) {
+			e.Dates = append(e.Dates, strings.TrimSpace(m[1]))
 		}
 	}
-	for _, m := range reAKA.FindAllStringSubmatch(remarks, -1) {
-		e.Aliases = append(e.Aliases, m[1])
+	if strings.Contains(remarks, "nationality ") || strings.Contains(remarks, "citizen ") {
+		for _, m := range reNationality.FindAllStringSubmatch(remarks, -1) {
+			if c := CountryCode(m[1]); c != "" {
+				e.Countries = append(e.Countries, c)
+			}
+		}
+	}
+	if strings.Contains(remarks, ".k.a. '") {
+		for _, m := range reAKA.FindAllStringSubmatch(remarks, -1) {
+			e.Aliases = append(e.Aliases, m[1])
+		}
 	}
 }
 
