@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -178,6 +179,31 @@ func SignNext(signer note.Signer, last *Checkpoint, next Checkpoint, path []Hash
 		}
 	}
 	return SignCheckpoint(signer, next)
+}
+
+// SignTree is what the log's signer calls: it computes the root of the tree
+// of the given size from the stored tiles, the consistency proof from the
+// last signed checkpoint (nil if none) to it, and signs through SignNext.
+// Returns the new checkpoint and its note; the caller stores the note as the
+// new last checkpoint. The tiles must be read in the transaction (or
+// snapshot) in which size entries are committed.
+func SignTree(ctx context.Context, r TileReader, signer note.Signer, last *Checkpoint, size uint64) (Checkpoint, []byte, error) {
+	root, err := Root(ctx, r, size)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	next := Checkpoint{Origin: signer.Name(), Size: size, Root: root}
+	var path []Hash
+	if last != nil && last.Size > 0 && last.Size < size {
+		if path, err = ConsistencyProof(ctx, r, last.Size, size); err != nil {
+			return Checkpoint{}, nil, err
+		}
+	}
+	signed, err := SignNext(signer, last, next, path)
+	if err != nil {
+		return Checkpoint{}, nil, err
+	}
+	return next, signed, nil
 }
 
 // extends is SignNext's check.

@@ -265,3 +265,44 @@ func TestDeletedTailFailsConsistency(t *testing.T) {
 		t.Fatalf("the honest log: %v", err)
 	}
 }
+
+func TestSignTree(t *testing.T) {
+	ctx := context.Background()
+	k := newTestKey(t, testOrigin)
+	leaves := syntheticLeaves(700)
+	m := mustTree(t, leaves[:300], 300)
+	var last *ledger.Checkpoint
+	size := uint64(300)
+	for _, step := range []struct {
+		appendTo, sign uint64
+	}{{300, 0}, {300, 300}, {300, 300}, {700, 700}} {
+		if step.appendTo > size {
+			if _, err := ledger.Append(ctx, m, size, leaves[size:step.appendTo]); err != nil {
+				t.Fatal(err)
+			}
+			size = step.appendTo
+		}
+		c, signed, err := ledger.SignTree(ctx, m, k.signer, last, step.sign)
+		if err != nil {
+			t.Fatalf("sign at %d after %+v: %v", step.sign, last, err)
+		}
+		if opened, err := ledger.OpenCheckpoint(signed, k.verifier); err != nil || opened != c {
+			t.Fatalf("opened %+v, %v; want %+v", opened, err, c)
+		}
+		last = &c
+	}
+	// A tree rewritten below the last signed size is refused.
+	forked := mustTree(t, append(append([]ledger.Hash(nil), leaves[:500]...), syntheticLeaves(1000)[800:1000]...), 700)
+	if _, _, err := ledger.SignTree(ctx, forked, k.signer, last, 700); err == nil {
+		t.Fatal("signed a rewritten tree of the same size")
+	}
+	if _, err := ledger.Append(ctx, forked, 700, leaves[:10]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ledger.SignTree(ctx, forked, k.signer, last, 710); err == nil {
+		t.Fatal("signed a larger tree that rewrote history")
+	}
+	if _, _, err := ledger.SignTree(ctx, m, k.signer, last, 800); err == nil {
+		t.Fatal("signed a size beyond the stored tree")
+	}
+}
