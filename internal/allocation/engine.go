@@ -26,6 +26,10 @@ type engine struct {
 	checks      int // feasibility checks run, for tests and benchmarks
 	curves      []classCurve
 	nodeClasses [][]int // classes below each cap node
+	held        *flowNet // the current flow, as a residual network with lower bounds
+	specTE      []int    // per spec edge, its edge in the scratch network
+	specLo      []int64  // per spec edge, its lower bound in the last check
+	via         []int32
 	baseExcess  []int64
 	tierClasses [][]int
 }
@@ -123,15 +127,20 @@ func (e *engine) totals() {
 }
 
 // feasible reports whether some allocation gives every class at least
-// low(c) units, every tier exactly its optimal total, and keeps every
-// cap, supply and age rule. It is a flow with lower bounds, checked by the
+// low[c] units, every tier exactly its optimal total, and keeps every cap,
+// supply and age rule. It is a flow with lower bounds, checked by the
 // standard reduction to a maximum flow from a super source.
-func (e *engine) feasible(low func(c int) int64) bool {
+//
+// On success the flow it found becomes the current flow (see held), with
+// low as the classes' lower bounds.
+func (e *engine) feasible(low []int64) bool {
 	e.checks++
 	n := e.nNodes
 	if e.scratch == nil {
 		e.scratch = newFlowNet(n+2, len(e.eu)+n+1)
 		e.baseExcess = make([]int64, n)
+		e.specTE = make([]int, len(e.eu))
+		e.specLo = make([]int64, len(e.eu))
 	}
 	g := e.scratch
 	g.to, g.cap, g.next = g.to[:0], g.cap[:0], g.next[:0]
@@ -146,7 +155,7 @@ func (e *engine) feasible(low func(c int) int64) bool {
 		var lo int64
 		switch {
 		case ci < len(e.classEdge) && e.classEdge[ci] == i:
-			lo = low(ci)
+			lo = low[ci]
 			ci++
 			if lo > hi {
 				return false
@@ -154,8 +163,10 @@ func (e *engine) feasible(low func(c int) int64) bool {
 		case v == 1: // tier edges carry exactly the tier's total
 			lo = hi
 		}
+		e.specLo[i] = lo
+		e.specTE[i] = -1
 		if hi-lo > 0 {
-			g.addEdge(u, v, hi-lo)
+			e.specTE[i] = g.addEdge(u, v, hi-lo)
 		}
 		ex[v] += lo
 		ex[u] -= lo
@@ -171,7 +182,95 @@ func (e *engine) feasible(low func(c int) int64) bool {
 			g.addEdge(v, n+1, -x)
 		}
 	}
-	return g.maxFlow(n, n+1, need) == need
+	if g.maxFlow(n, n+1, need) != need {
+		return false
+	}
+	// Keep the flow as the current one: edge i of the spec is edge 2i of
+	// held, with residual hi−f forward and f−lo backward.
+	if e.held == nil {
+		e.held = newFlowNet(n, len(e.eu))
+		for i := range e.eu {
+			e.held.addEdge(int(e.eu[i]), int(e.ev[i]), 0)
+		}
+	}
+	for i := range e.eu {
+		f := e.specLo[i]
+		if te := e.specTE[i]; te >= 0 {
+			f += g.cap[te^1]
+		}
+		e.held.cap[2*i] = e.ehi[i] - f
+		e.held.cap[2*i+1] = f - e.specLo[i]
+	}
+	return true
+}
+
+// slack returns how many units above its lower bound class c has in the
+// current flow.
+func (e *engine) slack(c int) int64 { return e.held.cap[2*e.classEdge[c]+1] }
+
+// raise adds one unit to class c's lower bound if the current flow can be
+// rerouted to give it: either the flow already has a unit above the bound,
+// or a residual path leads from the class's cap node back to its supply
+// pool, which with the class's edge is a cycle that keeps every tier's
+// total and every other lower bound. One search instead of a new flow.
+func (e *engine) raise(c int) bool {
+	g := e.held
+	ce := 2 * e.classEdge[c]
+	if g.cap[ce+1] > 0 {
+		g.cap[ce+1]--
+		return true
+	}
+	if g.cap[ce] <= 0 {
+		return false
+	}
+	e.checks++
+	from, to := e.ev[e.classEdge[c]], e.eu[e.classEdge[c]]
+	if e.via == nil {
+		e.via = make([]int32, len(g.head))
+	}
+	for i := range e.via {
+		e.via[i] = -1
+	}
+	e.via[from] = -2
+	q := append(g.queue[:0], from)
+	for i := 0; i < len(q) && e.via[to] == -1; i++ {
+		u := q[i]
+		for ed := g.head[u]; ed >= 0; ed = g.next[ed] {
+			v := g.to[ed]
+			if g.cap[ed] > 0 && e.via[v] == -1 {
+				e.via[v] = ed
+				q = append(q, v)
+			}
+		}
+	}
+	g.queue = q
+	if e.via[to] == -1 {
+		return false
+	}
+	for v := to; v != from; v = g.to[e.via[v]^1] {
+		ed := e.via[v]
+		g.cap[ed]--
+		g.cap[ed^1]++
+	}
+	g.cap[ce]-- // one more unit on the class edge, taken as its new bound
+	return true
+}
+
+// fits reports whether the current flow already gives every class at
+// least w[c] (x is the current bound); commit moves the bounds to w.
+func (e *engine) fits(w, x []int64) bool {
+	for c := range w {
+		if w[c] > x[c]+e.slack(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *engine) commitBounds(w, x []int64) {
+	for c := range w {
+		e.held.cap[2*e.classEdge[c]+1] -= w[c] - x[c]
+	}
 }
 
 // Class water-filling: f_c(λ) = Σ min(q_o, λ·w_o) over the class's orders is
@@ -286,11 +385,20 @@ func (e *engine) fill(k int, act []int, limit int64) {
 		}
 		return s
 	}
+	// check reports whether the candidate w is feasible and, if so, makes
+	// it the classes' bounds (the caller then sets x to w).
 	check := func(w []int64) bool {
 		if sumOver(w, tier) > e.tierTotal[k] || (limit >= 0 && sumOver(w, act) > limit) {
 			return false
 		}
-		return e.feasible(func(c int) int64 { return w[c] })
+		if e.held != nil && e.fits(w, x) {
+			e.commitBounds(w, x)
+			return true
+		}
+		return e.feasible(w)
+	}
+	if e.held == nil && !e.feasible(x) {
+		panic("allocation: the tier totals are infeasible") // they come from a flow
 	}
 	// clip[c] is the level at which a cap node above c fills, found
 	// directly rather than by flow checks: a node's classes stop there.
@@ -371,6 +479,7 @@ func (e *engine) fill(k int, act []int, limit int64) {
 		if len(act) == 0 || sumOver(x, tier) >= e.tierTotal[k] || (limit >= 0 && sumOver(x, act) >= limit) {
 			return
 		}
+		copy(v, x) // v must equal x outside act; classes leave act when full
 		computeClips()
 		hi := cur
 		for _, c := range act {
@@ -436,31 +545,28 @@ func (e *engine) fill(k int, act []int, limit int64) {
 			heap.Push(h, levelItem{e.nextLevel(c, x[c]), c})
 		}
 		failAt := math.Inf(1)
+		tierSum, actSum := sumOver(x, tier), sumOver(x, act)
 		for h.Len() > 0 {
 			it := heap.Pop(h).(levelItem)
 			c := it.ci
 			if it.lam > failAt {
 				break
 			}
-			if sumOver(x, tier) >= e.tierTotal[k] || (limit >= 0 && sumOver(x, act) >= limit) {
+			if tierSum >= e.tierTotal[k] || (limit >= 0 && actSum >= limit) {
 				return
 			}
-			blocked := nodeFull(c)
-			if !blocked {
-				v[c] = x[c] + 1
-				if check(v) {
-					x[c]++
-					cur = max(cur, it.lam)
-					for n := m.classes[c].parent; n >= 0; n = m.nodes[n].parent {
-						nodeUse[n]++
-					}
-					if x[c] < m.classes[c].demand {
-						heap.Push(h, levelItem{e.nextLevel(c, x[c]), c})
-					}
-					continue
+			if !nodeFull(c) && e.raise(c) {
+				x[c]++
+				tierSum++
+				actSum++
+				cur = max(cur, it.lam)
+				for n := m.classes[c].parent; n >= 0; n = m.nodes[n].parent {
+					nodeUse[n]++
 				}
-				v[c] = x[c]
-				blocked = true
+				if x[c] < m.classes[c].demand {
+					heap.Push(h, levelItem{e.nextLevel(c, x[c]), c})
+				}
+				continue
 			}
 			active[c] = false
 			if math.IsInf(failAt, 1) {

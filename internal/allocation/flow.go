@@ -41,8 +41,6 @@ func (g *flowNet) addEdge(u, v int, c int64) int {
 	return e
 }
 
-// flow returns the flow on edge e (the residual capacity of its reverse).
-func (g *flowNet) flow(e int) int64 { return g.cap[e^1] }
 
 func (g *flowNet) bfs(s, t int) bool {
 	for i := range g.level {
