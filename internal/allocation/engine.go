@@ -25,7 +25,7 @@ type engine struct {
 	scratch     *flowNet
 	checks      int // feasibility checks run, for tests and benchmarks
 	curves      []classCurve
-	nodeClasses [][]int // classes below each cap node
+	nodeClasses [][]int  // classes below each cap node
 	held        *flowNet // the current flow, as a residual network with lower bounds
 	specTE      []int    // per spec edge, its edge in the scratch network
 	specLo      []int64  // per spec edge, its lower bound in the last check

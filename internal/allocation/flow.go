@@ -41,7 +41,6 @@ func (g *flowNet) addEdge(u, v int, c int64) int {
 	return e
 }
 
-
 func (g *flowNet) bfs(s, t int) bool {
 	for i := range g.level {
 		g.level[i] = -1
