@@ -6,6 +6,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
 	"github.com/chipgate/chipgate/internal/domain"
 )
@@ -143,8 +144,8 @@ type activation struct {
 	f      *OrderFacts
 	tpp    float64
 	pd     float64
-	eccn   string
-	region string
+	eccn   ref.Val
+	region ref.Val
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -158,7 +159,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "product":
 		return types.String(f.Product), true
 	case "eccn":
-		return types.String(a.eccn), true
+		return a.eccn, true
 	case "tpp":
 		return types.Double(a.tpp), true
 	case "pd":
@@ -174,7 +175,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "destination":
 		return types.String(f.Destination), true
 	case "region":
-		return types.String(a.region), true
+		return a.region, true
 	case "ship_from":
 		return types.String(f.ShipFrom), true
 	case "reexport":

@@ -74,8 +74,10 @@ func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classificatio
 		if d == "default" {
 			country = ""
 		}
-		var reasons []Reason
-		st, ids, _ := r.destinationStatus(&reasons, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
+		var sk sink
+		st, ids, _ := r.destinationStatus(&sk, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
+		sk.finish()
+		reasons := sk.reasons
 		if c.Rule != "" {
 			ids = append([]string{c.Rule}, ids...)
 		}
@@ -116,6 +118,34 @@ func categoryNames(cp *ClassificationParams) []string {
 		}
 	}
 	return out
+}
+
+// eccnOf is eccn without the explanation, for DecideOrder's hot path.
+func (r Rules) eccnOf(tpp, pd float64) string {
+	e := r.set.classification
+	if e == nil {
+		return ""
+	}
+	cp := e.doc.Classification
+	for i := range cp.Categories {
+		cat := &cp.Categories[i]
+		if cat.AppliesTo == "memory" {
+			continue
+		}
+		for j := range cat.Any {
+			if cat.Any[j].holds(tpp, pd) {
+				return cat.ECCN
+			}
+		}
+	}
+	return cp.Otherwise
+}
+
+// holds reports whether the metrics meet every bound.
+func (c *Criterion) holds(tpp, pd float64) bool {
+	return c.BandwidthDensityMin == nil &&
+		(c.TPPMin == nil || tpp >= *c.TPPMin) && (c.TPPBelow == nil || tpp < *c.TPPBelow) &&
+		(c.PDMin == nil || pd >= *c.PDMin) && (c.PDBelow == nil || pd < *c.PDBelow)
 }
 
 // meets reports whether the metrics meet every bound, and shows them.
@@ -175,13 +205,13 @@ func (r Rules) destination(country string) *entry {
 // appending the reasons. parentHQ is the buyer's ultimate parent's country
 // ("" when unknown or not asked); buyerHQ the buyer's own. by is the rule
 // that set the status, which a license must then satisfy.
-func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
+func (r Rules) destinationStatus(sk *sink, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
 	if !r.controlled(eccn) {
 		rule, src := "", ""
 		if e := r.set.classification; e != nil {
 			rule, src = e.ID, e.Source
 		}
-		*reasons = append(*reasons, Reason{Rule: rule, Source: src, Outcome: Accepted,
+		sk.push(Reason{Rule: rule, Source: src, Outcome: Accepted,
 			Message: eccnLabel(eccn) + ": not controlled under the classification rule; no license required"})
 		return NoLicenseRequired, nil, nil
 	}
@@ -189,16 +219,18 @@ func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, ba
 	e := r.destination(country)
 	by = e
 	if e == nil {
-		*reasons = append(*reasons, Reason{Outcome: HeldForReview, Message: "no destination rule in force for " + countryLabel(country) + "; license required"})
+		sk.push(Reason{Outcome: HeldForReview, Message: "no destination rule in force for " + countryLabel(country) + "; license required"})
 	} else {
 		ids = append(ids, e.ID)
 		d := e.doc.Destination
 		st = d.Status
 		if d.Review == nil {
-			*reasons = append(*reasons, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st),
-				Message: countryLabel(country) + ": " + basisLabel(d.Basis, st) + " for " + eccn + " (TPP " + num(tpp) + ")"})
+			at := sk.start()
+			m := append(appendBasis(append(append(sk.buf, countryLabel(country)...), ": "...), d.Basis, st), " for "...)
+			sk.buf = append(appendNum(append(append(m, eccn...), " (TPP "...), tpp), ')')
+			sk.done(at, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st)})
 		} else {
-			st = r.review(reasons, e, tpp, bandwidth, availableInUS, country)
+			st = r.review(sk, e, tpp, bandwidth, availableInUS, country)
 		}
 	}
 	if p := r.set.parentHQ; p != nil && st.rank() < p.doc.ParentHQ.Status.rank() {
@@ -208,7 +240,7 @@ func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, ba
 				st = p.doc.ParentHQ.Status
 				ids = append(ids, p.ID)
 				by = p
-				*reasons = append(*reasons, Reason{Rule: p.ID, Source: p.Source, Outcome: statusOutcome(st),
+				sk.push(Reason{Rule: p.ID, Source: p.Source, Outcome: statusOutcome(st),
 					Message: "buyer or its parent headquartered in " + hq + " (Country Group " + g + "): " + string(st) + " wherever it operates"})
 				break
 			}
@@ -217,39 +249,65 @@ func (r Rules) destinationStatus(reasons *[]Reason, eccn string, tpp float64, ba
 	return st, ids, by
 }
 
-// review applies case-by-case eligibility bounds, showing each comparison.
-func (r Rules) review(reasons *[]Reason, e *entry, tpp float64, bandwidth int, availableInUS time.Time, country string) Status {
+// review applies case-by-case eligibility bounds, showing each comparison:
+// the failed ones when the item is not eligible, else the passed ones.
+func (r Rules) review(sk *sink, e *entry, tpp float64, bandwidth int, availableInUS time.Time, country string) Status {
 	d := e.doc.Destination
 	rv := d.Review
-	var pass, fail []string
-	if tpp < rv.TPPBelow {
-		pass = append(pass, "TPP "+num(tpp)+" < "+num(rv.TPPBelow))
-	} else {
-		fail = append(fail, "TPP "+num(tpp)+" ≥ "+num(rv.TPPBelow))
+	tppOK := tpp < rv.TPPBelow
+	bwOK := bandwidth < rv.BandwidthBelowGBps
+	availOK := rv.AvailableInUSBy == nil || (!availableInUS.IsZero() && !availableInUS.After(rv.AvailableInUSBy.Time))
+	eligible := tppOK && bwOK && availOK
+	st := d.Status
+	if !eligible {
+		st = d.Otherwise
 	}
-	if bandwidth < rv.BandwidthBelowGBps {
-		pass = append(pass, "bandwidth "+inum(int64(bandwidth))+" < "+inum(int64(rv.BandwidthBelowGBps))+" GB/s")
+	at := sk.start()
+	m := append(append(sk.buf, countryLabel(country)...), ": "...)
+	if eligible {
+		m = appendBasis(m, d.Basis, st)
 	} else {
-		fail = append(fail, "bandwidth "+inum(int64(bandwidth))+" ≥ "+inum(int64(rv.BandwidthBelowGBps))+" GB/s")
+		m = appendBasis(m, "", st)
 	}
-	if rv.AvailableInUSBy != nil {
+	sep := ": "
+	part := func() { m = append(m, sep...); sep = "; " }
+	if tppOK == eligible {
+		part()
+		m = appendNum(append(m, "TPP "...), tpp)
+		if tppOK {
+			m = append(m, " < "...)
+		} else {
+			m = append(m, " ≥ "...)
+		}
+		m = appendNum(m, rv.TPPBelow)
+	}
+	if bwOK == eligible {
+		part()
+		m = appendInt(append(m, "bandwidth "...), int64(bandwidth))
+		if bwOK {
+			m = append(m, " < "...)
+		} else {
+			m = append(m, " ≥ "...)
+		}
+		m = append(appendInt(m, int64(rv.BandwidthBelowGBps)), " GB/s"...)
+	}
+	if rv.AvailableInUSBy != nil && availOK == eligible {
+		part()
+		by := rv.AvailableInUSBy.Time
 		switch {
 		case availableInUS.IsZero():
-			fail = append(fail, "US availability unknown (must be by "+rv.AvailableInUSBy.String()+")")
-		case availableInUS.After(rv.AvailableInUSBy.Time):
-			fail = append(fail, "available in the US from "+availableInUS.Format(time.DateOnly)+", after "+rv.AvailableInUSBy.String())
+			m = append(by.AppendFormat(append(m, "US availability unknown (must be by "...), time.DateOnly), ')')
+		case !availOK:
+			m = availableInUS.AppendFormat(append(m, "available in the US from "...), time.DateOnly)
+			m = by.AppendFormat(append(m, ", after "...), time.DateOnly)
 		default:
-			pass = append(pass, "available in the US since "+availableInUS.Format(time.DateOnly)+" ≤ "+rv.AvailableInUSBy.String())
+			m = availableInUS.AppendFormat(append(m, "available in the US since "...), time.DateOnly)
+			m = by.AppendFormat(append(m, " ≤ "...), time.DateOnly)
 		}
 	}
-	if len(fail) > 0 {
-		*reasons = append(*reasons, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(d.Otherwise),
-			Message: countryLabel(country) + ": " + basisLabel("", d.Otherwise) + ": " + strings.Join(fail, "; ")})
-		return d.Otherwise
-	}
-	*reasons = append(*reasons, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(d.Status),
-		Message: countryLabel(country) + ": " + basisLabel(d.Basis, d.Status) + ": " + strings.Join(pass, "; ")})
-	return d.Status
+	sk.buf = m
+	sk.done(at, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st)})
+	return st
 }
 
 func statusOutcome(s Status) Outcome {
@@ -262,11 +320,13 @@ func statusOutcome(s Status) Outcome {
 	return Accepted
 }
 
-func basisLabel(basis string, st Status) string {
+// appendBasis writes "case-by-case review (license_required)", or the bare
+// status when there is no basis.
+func appendBasis(m []byte, basis string, st Status) []byte {
 	if basis != "" {
-		return basis + " (" + string(st) + ")"
+		return append(append(append(append(m, basis...), " ("...), st...), ')')
 	}
-	return string(st)
+	return append(m, st...)
 }
 
 func countryLabel(c string) string {

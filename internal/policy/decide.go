@@ -196,9 +196,71 @@ func (d Decision) Rules() []string {
 	return out
 }
 
-// decider accumulates reasons; the outcome is the worst of them.
+// sink collects reasons. Messages on the accepted path are written into one
+// buffer and turned into strings in one allocation by finish: a decision
+// has a budget of about two microseconds, and one string per message would
+// spend most of it in the allocator.
+type sink struct {
+	reasons []Reason
+	buf     []byte
+	spans   []msgSpan
+}
+
+// msgSpan says which message is buf[start:end]: reason i, or *dst when dst
+// is set (an obligation or the duty, which live in the decider and never
+// move).
+type msgSpan struct {
+	i          int
+	dst        *string
+	start, end int
+}
+
+func (s *sink) push(r Reason) { s.reasons = append(s.reasons, r) }
+
+// start returns the offset where the next message begins in buf.
+func (s *sink) start() int { return len(s.buf) }
+
+// done records a reason whose message is buf[start:].
+func (s *sink) done(start int, r Reason) {
+	s.reasons = append(s.reasons, r)
+	s.spans = append(s.spans, msgSpan{i: len(s.reasons) - 1, start: start, end: len(s.buf)})
+}
+
+// doneAt records that *dst is buf[start:].
+func (s *sink) doneAt(start int, dst *string) {
+	s.spans = append(s.spans, msgSpan{dst: dst, start: start, end: len(s.buf)})
+}
+
+// finish sets the messages written into buf.
+func (s *sink) finish() {
+	if len(s.spans) == 0 {
+		return
+	}
+	str := string(s.buf)
+	for _, sp := range s.spans {
+		if sp.dst != nil {
+			*sp.dst = str[sp.start:sp.end]
+		} else {
+			s.reasons[sp.i].Message = str[sp.start:sp.end]
+		}
+	}
+	s.spans = s.spans[:0]
+}
+
+// decider accumulates reasons; the outcome is the worst of them. It holds
+// scratch space for a decision (reason arrays, the message buffer, a copy of
+// the facts for the CEL activation) and is recycled through the rule set's
+// pool: allocating it per decision cost a third of the decision's time.
 type decider struct {
-	d Decision
+	sink
+	d         Decision
+	f         OrderFacts
+	act       activation
+	duty      Duty
+	reasonArr [6]Reason
+	oblArr    [2]Reason
+	bufArr    [320]byte
+	spanArr   [6]msgSpan
 }
 
 func (x *decider) add(o Outcome, e *entry, msg, ref string) {
@@ -206,21 +268,63 @@ func (x *decider) add(o Outcome, e *entry, msg, ref string) {
 	if e != nil {
 		r.Rule, r.Source = e.ID, e.Source
 	}
-	x.d.Reasons = append(x.d.Reasons, r)
+	x.push(r)
+	x.raise(o)
+}
+
+func (x *decider) raise(o Outcome) {
 	if o.rank() > x.d.Outcome.rank() {
 		x.d.Outcome = o
 	}
 }
 
+// newDecider takes a decider from the rule set's pool, reset.
+func (r Rules) newDecider() *decider {
+	x, _ := r.set.pool.Get().(*decider)
+	if x == nil {
+		x = new(decider)
+	}
+	x.reasons, x.buf, x.spans = x.reasonArr[:0], x.bufArr[:0], x.spanArr[:0]
+	x.d = Decision{Outcome: Accepted, Obligations: x.oblArr[:0]}
+	x.duty = Duty{}
+	return x
+}
+
+// result finishes the messages, copies the decision out of the scratch space
+// and returns the decider to the pool.
+func (r Rules) result(x *decider) Decision {
+	x.finish()
+	d := x.d
+	d.Reasons = slices.Clone(x.reasons)
+	d.Obligations = nil
+	if len(x.d.Obligations) > 0 {
+		d.Obligations = slices.Clone(x.d.Obligations)
+	}
+	if x.d.Duty != nil {
+		duty := x.duty
+		d.Duty = &duty
+	}
+	// Drop references into the caller's facts before recycling.
+	x.f = OrderFacts{}
+	x.act = activation{}
+	clear(x.reasonArr[:])
+	r.set.pool.Put(x)
+	return d
+}
+
 // DecideOrder decides one order under these rules. It reads only facts, so
 // the same facts and rules give the same decision anywhere.
 func (r Rules) DecideOrder(f OrderFacts) Decision {
-	x := &decider{d: Decision{Outcome: Accepted, Reasons: make([]Reason, 0, 8)}}
+	x := r.newDecider()
 	tpp, pd := Metrics(f.Spec)
-	eccn, _ := r.eccn(tpp, pd)
+	eccn := r.eccnOf(tpp, pd)
 	region := r.Region(f.Destination)
 	x.d.ECCN, x.d.TPP, x.d.Region = eccn, tpp, region
-	act := &activation{f: &f, tpp: tpp, pd: pd, eccn: eccn, region: region}
+	// The activation points at the decider's copy of the facts, so the
+	// facts do not escape to a heap allocation of their own.
+	x.f = f
+	x.act = activation{f: &x.f, tpp: tpp, pd: pd, eccn: r.boxed(eccn), region: r.boxed(region)}
+	act := &x.act
 	controlled := r.controlled(eccn)
 
 	if f.Quantity <= 0 {
@@ -228,19 +332,17 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	}
 
 	// What the export needs, and whether the license provides it.
-	before := len(x.d.Reasons)
-	st, _, destRule := r.destinationStatus(&x.d.Reasons, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
+	before := len(x.reasons)
+	st, _, destRule := r.destinationStatus(&x.sink, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
 	x.d.Status = st
-	for _, rs := range x.d.Reasons[before:] {
+	for i := before; i < len(x.reasons); i++ {
 		// A license requirement is settled by the license check below,
 		// not held for its own sake.
-		if rs.Outcome == Rejected && rs.Outcome.rank() > x.d.Outcome.rank() {
-			x.d.Outcome = rs.Outcome
-		}
-	}
-	for i := before; i < len(x.d.Reasons); i++ {
-		if x.d.Reasons[i].Outcome == HeldForReview {
-			x.d.Reasons[i].Outcome = Accepted
+		switch x.reasons[i].Outcome {
+		case Rejected:
+			x.raise(Rejected)
+		case HeldForReview:
+			x.reasons[i].Outcome = Accepted
 		}
 	}
 	if st == LicenseRequired {
@@ -268,7 +370,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	}
 	if !controlled {
 		r.checks(x, act)
-		return x.d
+		return r.result(x)
 	}
 	if e := s.approved; e != nil && regionIn(e.doc.ApprovedCustomer.Regions, region) {
 		switch f.Approval {
@@ -306,27 +408,28 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	r.checks(x, act)
 
 	if x.d.Outcome != Rejected {
-		if p, id, ok := r.LabTest(f.Destination); ok {
-			x.d.Obligations = append(x.d.Obligations, Reason{Rule: id, Source: s.labTest.Source, Outcome: Accepted,
-				Message: "every shipment tested by an independent lab in " + p.LabCountry + " before export"})
+		// The obligation texts are fixed per rule and built at load.
+		if e := s.labTest; e != nil && regionIn(e.doc.LabTest.Regions, region) {
+			x.d.Obligations = append(x.d.Obligations, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted, Message: e.text})
 		}
-		if route, id := r.Route(f.Destination); route != nil {
-			msg := "route"
-			for i, c := range route {
-				if i > 0 {
-					msg += " →"
-				}
-				msg += " " + c
-			}
-			x.d.Obligations = append(x.d.Obligations, Reason{Rule: id, Source: s.route.Source, Outcome: Accepted, Message: msg})
+		if e := s.route; e != nil && regionIn(e.doc.Route.Regions, region) {
+			at := x.start()
+			x.buf = append(append(x.buf, e.text...), f.Destination...)
+			x.d.Obligations = append(x.d.Obligations, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted})
+			x.doneAt(at, &x.d.Obligations[len(x.d.Obligations)-1].Message)
 		}
 		if e := s.duty; e != nil && r.passesThrough(f.Destination, e.doc.Duty.ImportingCountry) {
-			if d := r.DutyFor(f.Spec, f.EndUse); d.Covered {
-				x.d.Duty = &d
+			at := x.start()
+			x.duty, x.buf = r.dutyFor(x.buf, f.Spec, f.EndUse)
+			if x.duty.Covered {
+				x.doneAt(at, &x.duty.Message)
+				x.d.Duty = &x.duty
+			} else {
+				x.buf = x.buf[:at]
 			}
 		}
 	}
-	return x.d
+	return r.result(x)
 }
 
 // passesThrough reports whether a shipment to destination enters country.
@@ -334,8 +437,11 @@ func (r Rules) passesThrough(destination, country string) bool {
 	if destination == country {
 		return true
 	}
-	route, _ := r.Route(destination)
-	return slices.Contains(route, country)
+	e := r.set.route
+	if e == nil || !regionIn(e.doc.Route.Regions, r.Region(destination)) {
+		return false
+	}
+	return e.doc.Route.Origin == country || slices.Contains(e.doc.Route.Via, country)
 }
 
 func (r Rules) checks(x *decider, act *activation) {
@@ -377,7 +483,15 @@ func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts, act *activation
 	}
 	conditions(x, e, "license "+l.ID, l.ID, l.Conditions, act)
 	if x.d.Outcome == Accepted {
-		x.add(Accepted, e, "license "+l.ID+" covers "+inum(f.Quantity)+" of remaining "+inum(l.Remaining)+" "+f.Product+" to "+f.Destination, l.ID)
+		at := x.start()
+		m := appendInt(append(append(append(x.buf, "license "...), l.ID...), " covers "...), f.Quantity)
+		m = appendInt(append(m, " of remaining "...), l.Remaining)
+		x.buf = append(append(append(append(m, ' '), f.Product...), " to "...), f.Destination...)
+		r := Reason{Outcome: Accepted, Ref: l.ID}
+		if e != nil {
+			r.Rule, r.Source = e.ID, e.Source
+		}
+		x.done(at, r)
 	}
 	if before.rank() > x.d.Outcome.rank() {
 		x.d.Outcome = before

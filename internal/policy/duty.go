@@ -35,33 +35,44 @@ func (d Duty) Apply(value domain.Money) (domain.Money, error) {
 // DutyFor returns the import duty due on a chip entering the duty rule's
 // importing country for the declared end use.
 func (r Rules) DutyFor(spec domain.Spec, endUse string) Duty {
+	d, m := r.dutyFor(nil, spec, endUse)
+	if d.Message == "" {
+		d.Message = string(m)
+	}
+	return d
+}
+
+// dutyFor appends the duty's message to m and returns both; the message is
+// left out of the Duty for the caller to set, so that DecideOrder can keep
+// it in its one buffer.
+func (r Rules) dutyFor(m []byte, spec domain.Spec, endUse string) (Duty, []byte) {
 	e := r.set.duty
 	if e == nil {
-		return Duty{RateText: domain.Rate(0).String(), Message: "no duty rule in force"}
+		return Duty{RateText: "0%", Message: "no duty rule in force"}, m
 	}
 	p := e.doc.Duty
-	d := Duty{Rule: e.ID, Source: e.Source, ImportingCountry: p.ImportingCountry, RateText: domain.Rate(0).String()}
+	d := Duty{Rule: e.ID, Source: e.Source, ImportingCountry: p.ImportingCountry, RateText: "0%"}
 	tpp, _ := Metrics(spec)
 	bw := spec.BandwidthGBps
+	m = appendNum(append(m, "TPP "...), tpp)
 	for _, w := range p.Windows {
 		if tpp >= w.TPPMin && tpp <= w.TPPMax && bw >= w.BandwidthMinGBps && bw <= w.BandwidthMaxGBps {
 			d.Covered = true
-			d.Message = "TPP " + num(tpp) + " in " + num(w.TPPMin) + "–" + num(w.TPPMax) + " and bandwidth " + inum(int64(bw)) +
-				" in " + inum(int64(w.BandwidthMinGBps)) + "–" + inum(int64(w.BandwidthMaxGBps)) + " GB/s"
+			m = appendNum(append(appendNum(append(m, " in "...), w.TPPMin), "–"...), w.TPPMax)
+			m = appendInt(append(m, " and bandwidth "...), int64(bw))
+			m = appendInt(append(appendInt(append(m, " in "...), int64(w.BandwidthMinGBps)), "–"...), int64(w.BandwidthMaxGBps))
+			m = append(m, " GB/s"...)
 			break
 		}
 	}
 	if !d.Covered {
-		d.Message = "TPP " + num(tpp) + ", bandwidth " + inum(int64(bw)) + " GB/s: outside every window"
-		return d
+		return d, append(appendInt(append(m, ", bandwidth "...), int64(bw)), " GB/s: outside every window"...)
 	}
 	if slices.Contains(p.ExemptEndUses, endUse) {
 		d.Exempt = true
-		d.Message += "; end use " + endUse + " is exempt"
-		return d
+		return d, append(append(append(m, "; end use "...), endUse...), " is exempt"...)
 	}
 	d.Rate = p.Rate.Rate()
-	d.RateText = d.Rate.String()
-	d.Message += ": " + d.RateText + " ad valorem"
-	return d
+	d.RateText = e.text
+	return d, append(append(append(m, ": "...), e.text...), " ad valorem"...)
 }

@@ -147,6 +147,9 @@ type entry struct {
 	Rule
 	doc   *ruleDoc
 	check cel.Program // for KindCheck
+	// text is a message fixed at load: the lab-test obligation, the route
+	// prefix ("route TW → US → "), the duty rate ("25%").
+	text string
 }
 
 // Policy is a loaded, validated policy file. It is immutable and safe for

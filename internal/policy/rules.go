@@ -2,6 +2,10 @@ package policy
 
 import (
 	"fmt"
+	"sync"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"slices"
 	"time"
 
@@ -38,6 +42,24 @@ type ruleSet struct {
 	duty, importPermit, lotAge, redFlags, geolocation, allocation  *entry
 
 	checks []*entry
+
+	// values are CEL strings boxed once per segment (region names, ECCNs),
+	// so resolving them in a decision allocates nothing.
+	values map[string]ref.Val
+
+	// pool recycles deciders' scratch space between decisions under this
+	// rule set. It is the only mutable thing in a Policy and holds nothing
+	// a decision can observe.
+	pool sync.Pool
+}
+
+// boxed returns the CEL value of s, from the segment's boxed values when s
+// is one of them.
+func (r Rules) boxed(s string) ref.Val {
+	if v, ok := r.set.values[s]; ok {
+		return v
+	}
+	return types.String(s)
 }
 
 // newRuleSet indexes the versions in force; conflicts lists pairs of rules
@@ -119,6 +141,20 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.geolocation = e
 		case KindAllocation:
 			s.allocation = e
+		}
+	}
+	s.values = map[string]ref.Val{"": types.String("")}
+	if s.regions != nil {
+		s.values[s.defaultRegion] = types.String(s.defaultRegion)
+		for _, g := range s.regions.doc.Regions.Groups {
+			s.values[g.Name] = types.String(g.Name)
+		}
+	}
+	if s.classification != nil {
+		c := s.classification.doc.Classification
+		s.values[c.Otherwise] = types.String(c.Otherwise)
+		for _, cat := range c.Categories {
+			s.values[cat.ECCN] = types.String(cat.ECCN)
 		}
 	}
 	for _, src := range p.sources {

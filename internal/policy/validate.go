@@ -185,10 +185,15 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if r.LabTest.WeeklyCapacityUnits <= 0 {
 			v.bad("weekly_capacity_units", "must be positive")
 		}
+		e.text = "every shipment tested by an independent lab in " + r.LabTest.LabCountry + " before export"
 	case r.Route != nil:
 		v.regionList("regions", r.Route.Regions)
 		v.countries("origin", []string{r.Route.Origin}, true)
 		v.countries("via", r.Route.Via, false)
+		e.text = "route " + r.Route.Origin + " → "
+		for _, c := range r.Route.Via {
+			e.text += c + " → "
+		}
 	case r.Check != nil:
 		v.outcome("outcome", r.Check.Outcome)
 		if r.Check.Message == "" {
@@ -211,6 +216,7 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 			}
 		}
 		v.words("exempt_end_uses", d.ExemptEndUses, false)
+		e.text = d.Rate.Rate().String()
 	case r.ImportPermit != nil:
 		ip := r.ImportPermit
 		v.regionList("regions", ip.Regions)
