@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -17,6 +18,10 @@ import (
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/screening/fallback"
 )
+
+// screenMemoryLimit is the soft memory limit of `chipgate screen` (see
+// runtime/debug.SetMemoryLimit).
+const screenMemoryLimit = 110 << 20
 
 // screenHit is one hit as `chipgate screen --json` writes it.
 type screenHit struct {
@@ -67,6 +72,12 @@ hits best first.`,
 			}
 			if limit < 1 || limit > screening.MaxLimit {
 				return domain.Invalid("limit", "must be between 1 and %d", screening.MaxLimit)
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// Loading churns through about five times the index's
+				// live size; a soft limit keeps the peak near 128 MB at
+				// the cost of a few more collections. GOMEMLIMIT overrides.
+				debug.SetMemoryLimit(screenMemoryLimit)
 			}
 			var ds *screening.Dataset
 			var err error

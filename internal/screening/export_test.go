@@ -1,0 +1,8 @@
+package screening
+
+// Exported for the external tests only.
+var (
+	CleanListName = cleanListName
+	OSADistance   = osaDistance
+	FuzzySim      = fuzzySim
+)
