@@ -73,6 +73,17 @@ hits best first.`,
 			if limit < 1 || limit > screening.MaxLimit {
 				return domain.Invalid("limit", "must be between 1 and %d", screening.MaxLimit)
 			}
+			// Open the input before the (slow) list load, so that a wrong
+			// path fails at once.
+			var r io.Reader = cmd.InOrStdin()
+			if input != "" && input != "-" {
+				f, err := os.Open(input)
+				if err != nil {
+					return domain.Errorf(domain.EINVALID, "--input: %v", err)
+				}
+				defer f.Close()
+				r = f
+			}
 			if os.Getenv("GOMEMLIMIT") == "" {
 				// Loading churns through about five times the index's
 				// live size; a soft limit keeps the peak near 128 MB at
@@ -132,15 +143,6 @@ hits best first.`,
 					}
 				}
 				return firstErr
-			}
-			var r io.Reader = cmd.InOrStdin()
-			if input != "-" {
-				f, err := os.Open(input)
-				if err != nil {
-					return domain.Errorf(domain.EINVALID, "--input: %v", err)
-				}
-				defer f.Close()
-				r = f
 			}
 			return screenLines(r, out, run, asJSON)
 		},
