@@ -16,7 +16,7 @@ func newLedgerCmd() *cobra.Command {
 		Use:   "ledger",
 		Short: "Verify and export the tamper-evident ledger",
 	}
-	cmd.AddCommand(newLedgerAuditCmd())
+	cmd.AddCommand(newLedgerAuditCmd(), newLedgerVerifyCmd(), newLedgerExportCmd())
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chipgate/chipgate/internal/demo"
+	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
@@ -52,9 +53,14 @@ func newServeCmd() *cobra.Command {
 	db := dbFlag(cmd, "")
 	addr := cmd.Flags().String("addr", "127.0.0.1:8080", "listen address")
 	pf := addProgramFlags(cmd)
+	lf := addLedgerFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		opts, err := pf.options(log)
+		if err != nil {
+			return err
+		}
+		signer, err := lf.signer(*db)
 		if err != nil {
 			return err
 		}
@@ -63,7 +69,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		return run(cmd.Context(), service.New(st, opts), *addr, log, func(url string) {
+		return run(cmd.Context(), service.New(st, opts), signer, lf.interval, *addr, log, func(url string) {
 			log.Info("listening", "url", url, "database", st.Dialect())
 		})
 	}
@@ -72,14 +78,33 @@ func newServeCmd() *cobra.Command {
 
 // run serves the API on addr until ctx is done. ready is called with the
 // base URL once the listener is bound.
-func run(ctx context.Context, svc *service.Service, addr string, log *slog.Logger, ready func(url string)) error {
+func run(ctx context.Context, svc *service.Service, signer *service.LedgerSigner, every time.Duration, addr string, log *slog.Logger, ready func(url string)) error {
 	srv := server.New(svc, server.Options{Log: log, Version: version})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
+	// Sign a first checkpoint before serving, so that the verifier key and
+	// a checkpoint exist from the start; then keep signing in the background.
+	if _, err := svc.SignCheckpoint(ctx, signer); err != nil && domain.ErrorCode(err) != domain.EUNAVAILABLE {
+		ln.Close()
+		return fmt.Errorf("ledger: %w", err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	signed := make(chan struct{})
+	go func() {
+		defer close(signed)
+		svc.RunCheckpoints(sctx, signer, every)
+	}()
 	ready("http://" + ln.Addr().String())
-	return server.Serve(ctx, ln, srv, log, 10*time.Second)
+	err = server.Serve(ctx, ln, srv, log, 10*time.Second)
+	stop()
+	<-signed
+	// A last checkpoint covers what the final requests wrote.
+	if _, serr := svc.SignCheckpoint(context.WithoutCancel(ctx), signer); serr != nil {
+		log.Warn("final checkpoint not signed", "err", serr)
+	}
+	return err
 }
 
 func newDemoCmd() *cobra.Command {
@@ -92,10 +117,15 @@ func newDemoCmd() *cobra.Command {
 	addr := cmd.Flags().String("addr", "127.0.0.1:8080", "listen address")
 	tokensFile := cmd.Flags().String("tokens-file", "", "also write the demo tokens to FILE as JSON {slug: {role, token}}")
 	pf := addProgramFlags(cmd)
+	lf := addLedgerFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 		opts, err := pf.options(log)
+		if err != nil {
+			return err
+		}
+		signer, err := lf.signer(*db)
 		if err != nil {
 			return err
 		}
@@ -119,7 +149,7 @@ func newDemoCmd() *cobra.Command {
 			}
 		}
 		out := cmd.OutOrStdout()
-		return run(ctx, svc, *addr, log, func(url string) {
+		return run(ctx, svc, signer, lf.interval, *addr, log, func(url string) {
 			printDemo(out, url, *db, created, creds)
 		})
 	}

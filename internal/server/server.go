@@ -86,6 +86,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.partyRoutes()...)
 	s.routes = append(s.routes, s.catalogRoutes()...)
 	s.routes = append(s.routes, s.programRoutes()...)
+	s.routes = append(s.routes, s.ledgerRoutes()...)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {

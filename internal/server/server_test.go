@@ -17,6 +17,7 @@ import (
 
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/ledger"
 	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/screening/fallback"
@@ -30,13 +31,14 @@ import (
 // env is a running server over a demo database, with the default policy,
 // the embedded screening list and a clock the test sets.
 type env struct {
-	t     *testing.T
-	url   string
-	creds map[string]demo.Credential
-	srv   *server.Server
-	st    store.Store
-	svc   *service.Service
-	clock *clock
+	t      *testing.T
+	url    string
+	creds  map[string]demo.Credential
+	srv    *server.Server
+	st     store.Store
+	svc    *service.Service
+	clock  *clock
+	signer *service.LedgerSigner
 }
 
 // clock is a settable test clock.
@@ -92,10 +94,28 @@ func newEnv(t *testing.T, b storetest.Backend) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	skey, vkey, err := ledger.GenerateKey("test.chipgate/ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := service.NewLedgerSigner(skey, vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := server.New(svc, server.Options{Log: quiet, Version: "test"})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &env{t: t, url: hs.URL, creds: creds, srv: srv, st: st, svc: svc, clock: c}
+	e := &env{t: t, url: hs.URL, creds: creds, srv: srv, st: st, svc: svc, clock: c, signer: signer}
+	e.sign()
+	return e
+}
+
+// sign signs a checkpoint of the log as it is.
+func (e *env) sign() {
+	e.t.Helper()
+	if _, err := e.svc.SignCheckpoint(context.Background(), e.signer); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // do sends a request as the party (no token for ""), returning status and body.
@@ -271,7 +291,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, rt := range e.srv.Routes() {
 			m, ok := matrix[rt.Key()]
 			if !ok {
-				m, ok = programMatrix[rt.Key()]
+				m, ok = joinMatrices(programMatrix, ledgerMatrix)[rt.Key()]
 			}
 			if !ok {
 				t.Errorf("route %s has no entry in the authorization matrix", rt.Key())
@@ -298,7 +318,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
-		for key := range joinMatrices(matrix, programMatrix) {
+		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix) {
 			found := false
 			for _, rt := range e.srv.Routes() {
 				found = found || rt.Key() == key

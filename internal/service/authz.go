@@ -32,6 +32,8 @@ const (
 	ActOrderRead         Action = "order.read"
 	ActOrderReview       Action = "order.review" // release or reject a held order
 	ActOrderCancel       Action = "order.cancel"
+	ActLedgerRead        Action = "ledger.read"    // checkpoints, proofs, leaf hashes, the key
+	ActLedgerEntries     Action = "ledger.entries" // records with their payloads
 )
 
 // scope says over whose records a role may take an action.
@@ -88,6 +90,15 @@ var grants = map[Action]map[domain.Role]scope{
 	},
 	ActOrderReview: {domain.RoleExportAuthority: all},
 	ActOrderCancel: {domain.RoleBuyer: own},
+	ActLedgerRead: {
+		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
+		domain.RoleBuyer: all, domain.RoleLab: all, domain.RoleCarrier: all, domain.RoleAuditor: all,
+	},
+	// Auditors see hashes and proofs, never payloads.
+	ActLedgerEntries: {
+		domain.RoleExportAuthority: all, domain.RoleVendor: own, domain.RoleImportAuthority: own,
+		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own,
+	},
 }
 
 // isSystem reports whether who is the operator acting on the server itself.

@@ -101,7 +101,10 @@ func (s *Service) record(ctx context.Context, tx store.Tx, who domain.Actor, at 
 		ActorUser: actorUser(who), ActorParty: who.PartySlug, ActorRole: string(who.Role),
 		Action: action, SubjectType: subjectType, SubjectID: subjectID, Payload: body,
 	}
-	return tx.AppendAudit(ctx, &rec)
+	if err := tx.AppendAudit(ctx, &rec); err != nil {
+		return err
+	}
+	return appendLeaf(ctx, tx, &rec)
 }
 
 func actorUser(who domain.Actor) string {

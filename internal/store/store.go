@@ -33,6 +33,9 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+	// Leader runs fn while this process is the one leader named name among
+	// the processes sharing the database; ok is false when another leads.
+	Leader(ctx context.Context, name string, fn func(ctx context.Context) error) (ok bool, err error)
 }
 
 // Tx is one transaction's view of the state. Its methods must not be used
@@ -97,6 +100,21 @@ type Tx interface {
 	Volumes(ctx context.Context, product string, regions []string) (map[string]int64, error)
 	// AddVolume adds delta units to the product's region (after Volumes).
 	AddVolume(ctx context.Context, product, region string, delta int64) error
+
+	// ReadTiles returns the ledger tiles' hashes for keys, nil for a tile
+	// never written; WriteTiles upserts tiles. Both in the transaction that
+	// appends the records, so the tree and the records never disagree.
+	ReadTiles(ctx context.Context, keys []TileKey) ([][]byte, error)
+	WriteTiles(ctx context.Context, tiles []TileBlob) error
+	// AddCheckpoint stores a signed checkpoint; ECONFLICT if one of its size exists.
+	AddCheckpoint(ctx context.Context, c StoredCheckpoint) error
+	// Checkpoints lists every signed checkpoint by size.
+	Checkpoints(ctx context.Context) ([]StoredCheckpoint, error)
+	// LatestCheckpoint returns the largest checkpoint, or ENOTFOUND.
+	LatestCheckpoint(ctx context.Context) (StoredCheckpoint, error)
+	// LedgerMeta reads a ledger setting (ENOTFOUND when unset); SetLedgerMeta writes one.
+	LedgerMeta(ctx context.Context, name string) (string, error)
+	SetLedgerMeta(ctx context.Context, name, value string) error
 
 	// ClaimIdempotency records that party's request with key and hash is in
 	// flight and returns nil, or returns the earlier request's record when

@@ -1,0 +1,453 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/ledger"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// tiles adapts a store transaction to the ledger's TileStore.
+type tiles struct {
+	ctx context.Context
+	tx  store.Tx
+}
+
+func (t tiles) ReadTiles(ctx context.Context, ids []ledger.TileID) ([][]ledger.Hash, error) {
+	keys := make([]store.TileKey, len(ids))
+	for i, id := range ids {
+		keys[i] = store.TileKey{Level: id.Level, Index: id.Index}
+	}
+	blobs, err := t.tx.ReadTiles(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]ledger.Hash, len(blobs))
+	for i, b := range blobs {
+		if b == nil {
+			continue
+		}
+		if out[i], err = ledger.UnmarshalTileHashes(b); err != nil {
+			return nil, fmt.Errorf("service: tile %v: %w", ids[i], err)
+		}
+	}
+	return out, nil
+}
+
+func (t tiles) WriteTiles(ctx context.Context, ts []ledger.Tile) error {
+	blobs := make([]store.TileBlob, len(ts))
+	for i, tl := range ts {
+		blobs[i] = store.TileBlob{Key: store.TileKey{Level: tl.ID.Level, Index: tl.ID.Index}, Hashes: ledger.MarshalTileHashes(tl.Hashes)}
+	}
+	return t.tx.WriteTiles(ctx, blobs)
+}
+
+// appendLeaf adds the record's leaf to the ledger's tree in the record's
+// own transaction.
+func appendLeaf(ctx context.Context, tx store.Tx, rec *domain.AuditRecord) error {
+	h, err := ledger.LeafHash(rec)
+	if err != nil {
+		return err
+	}
+	_, err = ledger.Append(ctx, tiles{ctx, tx}, uint64(rec.Index), []ledger.Hash{h})
+	return err
+}
+
+// LedgerSigner signs the ledger's checkpoints.
+type LedgerSigner struct {
+	signer   note.Signer
+	verifier note.Verifier
+	vkey     string
+}
+
+// NewLedgerSigner reads a signing key (note format, from ledger.GenerateKey)
+// and its verifier key.
+func NewLedgerSigner(skey, vkey string) (*LedgerSigner, error) {
+	s, err := ledger.ParseSignerKey(skey)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ledger.ParseVerifierKey(vkey)
+	if err != nil {
+		return nil, err
+	}
+	if v.Name() != s.Name() || v.KeyHash() != s.KeyHash() {
+		return nil, errors.New("ledger: the verifier key does not belong to the signing key")
+	}
+	return &LedgerSigner{signer: s, verifier: v, vkey: vkey}, nil
+}
+
+// VerifierKey is the public key that checks the checkpoints.
+func (l *LedgerSigner) VerifierKey() string { return l.vkey }
+
+// SignCheckpoint signs a checkpoint of the log as it is now, if it grew
+// since the last one. It refuses to sign a tree inconsistent with the last
+// signed checkpoint, and a key other than the one the log was first signed
+// with. It reports the new checkpoint, or nil when there was nothing new.
+func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*ledger.Checkpoint, error) {
+	var out *ledger.Checkpoint
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		switch vkey, err := tx.LedgerMeta(ctx, "verifier_key"); {
+		case domain.ErrorCode(err) == domain.ENOTFOUND:
+			if err := tx.SetLedgerMeta(ctx, "verifier_key", signer.vkey); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case vkey != signer.vkey:
+			return domain.Errorf(domain.ECONFLICT, "the ledger was signed with key %s; refusing to sign with another", vkey)
+		}
+		size, err := tx.AuditSize(ctx)
+		if err != nil {
+			return err
+		}
+		var last *ledger.Checkpoint
+		stored, err := tx.LatestCheckpoint(ctx)
+		switch {
+		case err == nil:
+			cp, err := ledger.OpenCheckpoint(stored.Signed, signer.verifier)
+			if err != nil {
+				return fmt.Errorf("service: the last checkpoint does not verify: %w", err)
+			}
+			if int64(cp.Size) >= size {
+				return nil
+			}
+			last = &cp
+		case domain.ErrorCode(err) != domain.ENOTFOUND:
+			return err
+		}
+		cp, signed, err := ledger.SignTree(ctx, tiles{ctx, tx}, signer.signer, last, uint64(size))
+		if err != nil {
+			return err
+		}
+		if err := tx.AddCheckpoint(ctx, store.StoredCheckpoint{Size: int64(cp.Size), Root: cp.Root[:], Signed: signed, CreatedAt: s.Now()}); err != nil {
+			return err
+		}
+		out = &cp
+		return nil
+	})
+	return out, err
+}
+
+// RunCheckpoints signs a checkpoint every interval while this process leads
+// (on PostgreSQL exactly one replica does; the others wait to take over)
+// until ctx is done.
+func (s *Service) RunCheckpoints(ctx context.Context, signer *LedgerSigner, interval time.Duration) {
+	for ctx.Err() == nil {
+		ok, err := s.store.Leader(ctx, "chipgate-checkpoint-signer", func(ctx context.Context) error {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				if _, err := s.SignCheckpoint(ctx, signer); err != nil && ctx.Err() == nil {
+					s.log.Warn("checkpoint not signed", "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("checkpoint leadership", "err", err)
+		}
+		if !ok || err != nil {
+			select { // another replica leads, or leadership was lost: retry later
+			case <-ctx.Done():
+			case <-time.After(interval):
+			}
+		}
+	}
+}
+
+// CheckpointView is the latest signed checkpoint.
+type CheckpointView struct {
+	Origin string      `json:"origin"`
+	Size   uint64      `json:"size"`
+	Root   ledger.Hash `json:"root"`
+	// Signed is the checkpoint note, signature included, exactly as signed.
+	Signed string `json:"checkpoint"`
+}
+
+// LatestCheckpoint returns the latest signed checkpoint. Callers: every role.
+func (s *Service) LatestCheckpoint(ctx context.Context, who domain.Actor) (CheckpointView, error) {
+	if err := authorize(who, ActLedgerRead); err != nil {
+		return CheckpointView{}, err
+	}
+	var c store.StoredCheckpoint
+	var vkey string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = tx.LatestCheckpoint(ctx); err != nil {
+			return err
+		}
+		vkey, err = tx.LedgerMeta(ctx, "verifier_key")
+		return err
+	})
+	if err != nil {
+		return CheckpointView{}, err
+	}
+	v, err := ledger.ParseVerifierKey(vkey)
+	if err != nil {
+		return CheckpointView{}, err
+	}
+	cp, err := ledger.OpenCheckpoint(c.Signed, v)
+	if err != nil {
+		return CheckpointView{}, err
+	}
+	return CheckpointView{Origin: cp.Origin, Size: cp.Size, Root: cp.Root, Signed: string(c.Signed)}, nil
+}
+
+// VerifierKey returns the ledger's public verifier key, or ENOTFOUND before
+// the first checkpoint. Callers: every role.
+func (s *Service) VerifierKey(ctx context.Context, who domain.Actor) (string, error) {
+	if err := authorize(who, ActLedgerRead); err != nil {
+		return "", err
+	}
+	var vkey string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		vkey, err = tx.LedgerMeta(ctx, "verifier_key")
+		return err
+	})
+	return vkey, err
+}
+
+// treeSize returns size, or the log's size when size is 0, and checks it.
+func treeSize(ctx context.Context, tx store.Tx, size int64) (uint64, error) {
+	n, err := tx.AuditSize(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if size == 0 {
+		size = n
+	}
+	if size < 0 || size > n {
+		return 0, domain.Invalid("tree_size", "must be between 1 and the log's size %d", n)
+	}
+	return uint64(size), nil
+}
+
+// InclusionProof proves that the entry at index is in the tree of size
+// (the whole log when size is 0). Callers: every role; proofs carry hashes,
+// never payloads.
+func (s *Service) InclusionProof(ctx context.Context, who domain.Actor, index, size int64) (ledger.InclusionProofJSON, error) {
+	if err := authorize(who, ActLedgerRead); err != nil {
+		return ledger.InclusionProofJSON{}, err
+	}
+	var out ledger.InclusionProofJSON
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		n, err := treeSize(ctx, tx, size)
+		if err != nil {
+			return err
+		}
+		if index < 0 || uint64(index) >= n {
+			return domain.Invalid("index", "must be between 0 and %d", n-1)
+		}
+		r := tiles{ctx, tx}
+		path, err := ledger.InclusionProof(ctx, r, uint64(index), n)
+		if err != nil {
+			return err
+		}
+		leaves, err := ledger.LeafHashes(ctx, r, uint64(index), uint64(index)+1)
+		if err != nil {
+			return err
+		}
+		out = ledger.InclusionProofJSON{Index: uint64(index), TreeSize: n, LeafHash: &leaves[0], Hashes: path}
+		return nil
+	})
+	return out, err
+}
+
+// ConsistencyProof proves that the tree of size1 is a prefix of the tree of
+// size2. There is no proof from size 0. Callers: every role.
+func (s *Service) ConsistencyProof(ctx context.Context, who domain.Actor, size1, size2 int64) (ledger.ConsistencyProofJSON, error) {
+	if err := authorize(who, ActLedgerRead); err != nil {
+		return ledger.ConsistencyProofJSON{}, err
+	}
+	var out ledger.ConsistencyProofJSON
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		n, err := treeSize(ctx, tx, size2)
+		if err != nil {
+			return err
+		}
+		if size1 < 1 || uint64(size1) > n {
+			return domain.Invalid("from", "must be between 1 and %d (there is no proof from the empty tree)", n)
+		}
+		path, err := ledger.ConsistencyProof(ctx, tiles{ctx, tx}, uint64(size1), n)
+		out = ledger.ConsistencyProofJSON{Size1: uint64(size1), Size2: n, Hashes: path}
+		return err
+	})
+	return out, err
+}
+
+// LeafHashes returns the leaf hashes of entries [start, end). Callers:
+// every role; this is what an auditor checks without seeing payloads.
+func (s *Service) LeafHashes(ctx context.Context, who domain.Actor, start, end int64) ([]ledger.Hash, error) {
+	if err := authorize(who, ActLedgerRead); err != nil {
+		return nil, err
+	}
+	if end-start > 10000 || end < start || start < 0 {
+		return nil, domain.Invalid("end", "the range must hold 0 to 10,000 entries")
+	}
+	var out []ledger.Hash
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		n, err := tx.AuditSize(ctx)
+		if err != nil {
+			return err
+		}
+		if end > n {
+			return domain.Invalid("end", "must be at most the log's size %d", n)
+		}
+		out, err = ledger.LeafHashes(ctx, tiles{ctx, tx}, uint64(start), uint64(end))
+		return err
+	})
+	return out, err
+}
+
+// Entry returns one audit record with its payload to those who may see it:
+// the export authority sees every entry; other parties (never the auditor)
+// the entries their own party wrote. Others get ENOTFOUND.
+func (s *Service) Entry(ctx context.Context, who domain.Actor, index int64) (domain.AuditRecord, error) {
+	if err := authorize(who, ActLedgerEntries); err != nil {
+		return domain.AuditRecord{}, err
+	}
+	var rec domain.AuditRecord
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		recs, err := tx.AuditRecords(ctx, index, index+1)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return domain.Errorf(domain.ENOTFOUND, "entry %d not found", index)
+		}
+		rec = recs[0]
+		return nil
+	})
+	if err != nil {
+		return rec, err
+	}
+	if grants[ActLedgerEntries][who.Role] != all && !isSystem(who) && rec.ActorParty != who.PartySlug {
+		return domain.AuditRecord{}, domain.Errorf(domain.ENOTFOUND, "entry %d not found", index)
+	}
+	return rec, nil
+}
+
+// records streams the audit record in index order, in batches.
+func (s *Service) records(ctx context.Context, size int64) iter.Seq2[domain.AuditRecord, error] {
+	return func(yield func(domain.AuditRecord, error) bool) {
+		const batch = 5000
+		for from := int64(0); from < size; from += batch {
+			var recs []domain.AuditRecord
+			err := s.store.View(ctx, func(tx store.Tx) error {
+				var err error
+				recs, err = tx.AuditRecords(ctx, from, min(from+batch, size))
+				return err
+			})
+			if err != nil {
+				yield(domain.AuditRecord{}, err)
+				return
+			}
+			for _, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// checkpoints opens every stored checkpoint with the log's verifier key.
+func (s *Service) checkpoints(ctx context.Context) ([]ledger.Checkpoint, [][]byte, string, error) {
+	var stored []store.StoredCheckpoint
+	var vkey string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if stored, err = tx.Checkpoints(ctx); err != nil {
+			return err
+		}
+		vkey, err = tx.LedgerMeta(ctx, "verifier_key")
+		if domain.ErrorCode(err) == domain.ENOTFOUND && len(stored) == 0 {
+			return nil
+		}
+		return err
+	})
+	if err != nil || vkey == "" {
+		return nil, nil, vkey, err
+	}
+	v, err := ledger.ParseVerifierKey(vkey)
+	if err != nil {
+		return nil, nil, vkey, err
+	}
+	var cps []ledger.Checkpoint
+	var notes [][]byte
+	for _, c := range stored {
+		cp, err := ledger.OpenCheckpoint(c.Signed, v)
+		if err != nil {
+			return nil, nil, vkey, &ledger.VerifyError{Index: uint64(c.Size), Reason: "the checkpoint of this size does not verify: " + err.Error()}
+		}
+		cps = append(cps, cp)
+		notes = append(notes, c.Signed)
+	}
+	return cps, notes, vkey, nil
+}
+
+// VerifyLog recomputes every leaf and node of the ledger from the stored
+// records and checks the stored tree and every checkpoint against them. It
+// returns a *ledger.VerifyError naming the first bad index.
+func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
+	cps, _, _, err := s.checkpoints(ctx)
+	if err != nil {
+		return ledger.VerifySummary{}, err
+	}
+	var size int64
+	if err := s.store.View(ctx, func(tx store.Tx) error {
+		size, err = tx.AuditSize(ctx)
+		return err
+	}); err != nil {
+		return ledger.VerifySummary{}, err
+	}
+	// The tiles are read in their own short transactions: a tile only grows,
+	// so any later snapshot holds the prefix the verifier needs.
+	tr := viewTiles{s}
+	return ledger.VerifyRecords(ctx, s.records(ctx, size), cps, tr)
+}
+
+type viewTiles struct{ s *Service }
+
+func (v viewTiles) ReadTiles(ctx context.Context, ids []ledger.TileID) ([][]ledger.Hash, error) {
+	var out [][]ledger.Hash
+	err := v.s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tiles{ctx, tx}.ReadTiles(ctx, ids)
+		return err
+	})
+	return out, err
+}
+
+// ExportLog writes the whole ledger (records, checkpoints, verifier key) to
+// dir for offline audit with `chipgate ledger audit`.
+func (s *Service) ExportLog(ctx context.Context, dir string) (int64, error) {
+	_, notes, vkey, err := s.checkpoints(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if vkey == "" {
+		return 0, domain.Errorf(domain.ECONFLICT, "the ledger has no signed checkpoint yet; start the server once to sign one")
+	}
+	var size int64
+	if err := s.store.View(ctx, func(tx store.Tx) error {
+		size, err = tx.AuditSize(ctx)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	return size, ledger.ExportDir(dir, vkey, s.records(ctx, size), notes)
+}
