@@ -279,7 +279,7 @@ func (r Rules) review(sk *sink, e *entry, tpp float64, bandwidth int, availableI
 		} else {
 			m = append(m, " ≥ "...)
 		}
-		m = appendNum(m, rv.TPPBelow)
+		m = append(m, e.figures[0]...)
 	}
 	if bwOK == eligible {
 		part()
@@ -289,20 +289,20 @@ func (r Rules) review(sk *sink, e *entry, tpp float64, bandwidth int, availableI
 		} else {
 			m = append(m, " ≥ "...)
 		}
-		m = append(appendInt(m, int64(rv.BandwidthBelowGBps)), " GB/s"...)
+		m = append(m, e.figures[1]...)
 	}
 	if rv.AvailableInUSBy != nil && availOK == eligible {
 		part()
-		by := rv.AvailableInUSBy.Time
+		by := e.figures[2]
 		switch {
 		case availableInUS.IsZero():
-			m = append(by.AppendFormat(append(m, "US availability unknown (must be by "...), time.DateOnly), ')')
+			m = append(append(append(m, "US availability unknown (must be by "...), by...), ')')
 		case !availOK:
-			m = availableInUS.AppendFormat(append(m, "available in the US from "...), time.DateOnly)
-			m = by.AppendFormat(append(m, ", after "...), time.DateOnly)
+			m = appendDate(append(m, "available in the US from "...), availableInUS)
+			m = append(append(m, ", after "...), by...)
 		default:
-			m = availableInUS.AppendFormat(append(m, "available in the US since "...), time.DateOnly)
-			m = by.AppendFormat(append(m, " ≤ "...), time.DateOnly)
+			m = appendDate(append(m, "available in the US since "...), availableInUS)
+			m = append(append(m, " ≤ "...), by...)
 		}
 	}
 	sk.buf = m

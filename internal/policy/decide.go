@@ -295,10 +295,15 @@ func (r Rules) newDecider() *decider {
 func (r Rules) result(x *decider) Decision {
 	x.finish()
 	d := x.d
-	d.Reasons = slices.Clone(x.reasons)
+	// One allocation holds the reasons and the obligations.
+	n, k := len(x.reasons), len(x.d.Obligations)
+	all := make([]Reason, n+k)
+	copy(all, x.reasons)
+	copy(all[n:], x.d.Obligations)
+	d.Reasons = all[:n:n]
 	d.Obligations = nil
-	if len(x.d.Obligations) > 0 {
-		d.Obligations = slices.Clone(x.d.Obligations)
+	if k > 0 {
+		d.Obligations = all[n:]
 	}
 	if x.d.Duty != nil {
 		duty := x.duty

@@ -55,13 +55,12 @@ func (r Rules) dutyFor(m []byte, spec domain.Spec, endUse string) (Duty, []byte)
 	tpp, _ := Metrics(spec)
 	bw := spec.BandwidthGBps
 	m = appendNum(append(m, "TPP "...), tpp)
-	for _, w := range p.Windows {
+	for i, w := range p.Windows {
 		if tpp >= w.TPPMin && tpp <= w.TPPMax && bw >= w.BandwidthMinGBps && bw <= w.BandwidthMaxGBps {
 			d.Covered = true
-			m = appendNum(append(appendNum(append(m, " in "...), w.TPPMin), "–"...), w.TPPMax)
+			m = append(append(m, " in "...), e.figures[2*i]...)
 			m = appendInt(append(m, " and bandwidth "...), int64(bw))
-			m = appendInt(append(appendInt(append(m, " in "...), int64(w.BandwidthMinGBps)), "–"...), int64(w.BandwidthMaxGBps))
-			m = append(m, " GB/s"...)
+			m = append(append(m, " in "...), e.figures[2*i+1]...)
 			break
 		}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"math"
 	"strconv"
+	"time"
 )
 
 // num writes a figure the way the rules are written: thousands separated by
@@ -67,4 +68,14 @@ func appendCommas(b, s []byte) []byte {
 		b = append(b, s[i])
 	}
 	return append(b, s[intLen:]...)
+}
+
+// appendDate appends t's day as 2006-01-02, faster than AppendFormat.
+func appendDate(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, time.DateOnly)
+	}
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+d/10), byte('0'+d%10))
 }

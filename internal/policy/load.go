@@ -150,6 +150,10 @@ type entry struct {
 	// text is a message fixed at load: the lab-test obligation, the route
 	// prefix ("route TW → US → "), the duty rate ("25%").
 	text string
+	// figures are thresholds written out at load, so that a decision does
+	// not format the same constants again: a review's TPP, bandwidth and
+	// day; a duty window's TPP and bandwidth ranges, in pairs.
+	figures []string
 }
 
 // Policy is a loaded, validated policy file. It is immutable and safe for

@@ -153,6 +153,10 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		}
 		v.status("status", d.Status)
 		if d.Review != nil {
+			e.figures = []string{num(d.Review.TPPBelow), inum(int64(d.Review.BandwidthBelowGBps)) + " GB/s", ""}
+			if d.Review.AvailableInUSBy != nil {
+				e.figures[2] = d.Review.AvailableInUSBy.String()
+			}
 			v.status("otherwise", d.Otherwise)
 			if d.Review.TPPBelow <= 0 || d.Review.BandwidthBelowGBps <= 0 {
 				v.bad("review", "tpp_below and bandwidth_below_gbps must be positive")
@@ -211,6 +215,7 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 			v.bad("windows", "at least one window required")
 		}
 		for _, w := range d.Windows {
+			e.figures = append(e.figures, num(w.TPPMin)+"–"+num(w.TPPMax), inum(int64(w.BandwidthMinGBps))+"–"+inum(int64(w.BandwidthMaxGBps))+" GB/s")
 			if !(w.TPPMin >= 0 && w.TPPMin <= w.TPPMax) || w.BandwidthMinGBps < 0 || w.BandwidthMinGBps > w.BandwidthMaxGBps {
 				v.bad("windows", "each window needs 0 ≤ min ≤ max for TPP and bandwidth")
 			}
