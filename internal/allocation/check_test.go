@@ -218,9 +218,31 @@ func weight(o allocation.Order) float64 {
 	return o.Weight
 }
 
-// checkResult verifies every rule on a result and returns the first
-// violation, or "".
+// checkResult verifies every rule on a result, max-min fairness included,
+// and returns the first violation, or "".
 func checkResult(p *allocation.Problem, res allocation.Result) string {
+	if msg := checkRules(p, res); msg != "" {
+		return msg
+	}
+	return checkMaxMin(p, res)
+}
+
+// served returns the units per order of a result.
+func served(p *allocation.Problem, res allocation.Result) []int64 {
+	got := make([]int64, len(p.Orders))
+	idx := map[string]int{}
+	for i, o := range p.Orders {
+		idx[o.ID] = i
+	}
+	for _, a := range res.Allocations {
+		got[idx[a.Order]] += a.Quantity
+	}
+	return got
+}
+
+// checkRules verifies every rule but fairness on a result and returns the
+// first violation, or "".
+func checkRules(p *allocation.Problem, res allocation.Result) string {
 	got := make([]int64, len(p.Orders))
 	orderIdx := map[string]int{}
 	for i, o := range p.Orders {
@@ -303,10 +325,16 @@ func checkResult(p *allocation.Problem, res allocation.Result) string {
 			}
 		}
 	}
-	// Weighted max-min, checked directly: moving one unit from an order to
-	// an order of the same tier that has clearly less per weight must be
-	// infeasible (the rest fixed). The slack of one unit on each side is
-	// the integer rounding; the reserve may keep units with its classes.
+	return ""
+}
+
+// checkMaxMin checks weighted max-min fairness directly: moving one unit
+// from an order to an order of the same tier that has clearly less per
+// weight must be infeasible (the rest fixed). The slack of one unit on each
+// side is the integer rounding; the reserve may keep units with its
+// classes. It returns the first violation, or "".
+func checkMaxMin(p *allocation.Problem, res allocation.Result) string {
+	got := served(p, res)
 	for a := range p.Orders {
 		oa := p.Orders[a]
 		if got[a] >= oa.Quantity {
