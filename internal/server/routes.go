@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/service"
 )
 
@@ -131,6 +132,24 @@ func (s *Server) catalogRoutes() []Route {
 					return err
 				}
 				return writeJSON(w, http.StatusOK, p)
+			}},
+		{Method: "GET", Path: "/api/v1/products/{ref}/classification", Summary: "TPP, PD, ECCN and the status per destination with its rule ids, under the rules in force ?at= (default now)",
+			Response: policy.Classification{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				c, err := s.svc.Classification(r.Context(), who, r.PathValue("ref"), r.URL.Query().Get("at"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, c)
+			}},
+		{Method: "GET", Path: "/api/v1/policy", Summary: "The rules in force ?at= (default now), with their sources",
+			Response: policy.Rules{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				rules, err := s.svc.RulesAt(r.Context(), who, r.URL.Query().Get("at"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, rules)
 			}},
 		{Method: "POST", Path: "/api/v1/products", Summary: "Add a product to the catalog (vendor)", Status: http.StatusCreated,
 			Request: service.ProductRequest{}, Response: domain.Product{},

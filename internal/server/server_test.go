@@ -246,6 +246,14 @@ var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
 		p := probe{"GET", "/api/v1/products/h200", nil, every(200)}
 		return p, p
 	},
+	"GET /api/v1/products/{ref}/classification": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/products/b200/classification?at=2026-02-01", nil, every(200)}
+		return p, p
+	},
+	"GET /api/v1/policy": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/policy?at=2026-01-15", nil, every(200)}
+		return p, p
+	},
 	"POST /api/v1/products": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {
 			return probe{"POST", "/api/v1/products", map[string]any{
@@ -489,6 +497,37 @@ func TestUnavailableDatabaseGives503(t *testing.T) {
 	}
 	if status, _, _ := e.do("", "GET", "/healthz", nil); status != 503 {
 		t.Fatalf("healthz on a closed database: %d, want 503", status)
+	}
+}
+
+func TestClassificationAndPolicy(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	var c struct {
+		TPP          float64 `json:"tpp"`
+		ECCN         string  `json:"eccn"`
+		Destinations map[string]struct {
+			Status string   `json:"status"`
+			Rules  []string `json:"rules"`
+		} `json:"destinations"`
+	}
+	status, body, _ := e.do("bytedance", "GET", "/api/v1/products/h200/classification?at=2026-01-15", nil)
+	if status != 200 || json.Unmarshal(body, &c) != nil || c.TPP != 15832 || c.ECCN != "3A090.a" || c.Destinations["CN"].Status != "license_required" {
+		t.Fatalf("h200 on 2026-01-15: %d %s", status, body)
+	}
+	_, body, _ = e.do("bytedance", "GET", "/api/v1/products/h200/classification?at=2026-01-14", nil)
+	if json.Unmarshal(body, &c) != nil || c.Destinations["CN"].Status != "denied" {
+		t.Fatalf("h200 on 2026-01-14: %s", body)
+	}
+	_, body, _ = e.do("bytedance", "GET", "/api/v1/products/b200/classification", nil)
+	if json.Unmarshal(body, &c) != nil || c.TPP != 36000 || c.Destinations["CN"].Status != "denied" {
+		t.Fatalf("b200: %s", body)
+	}
+	if status, _, _ := e.do("bytedance", "GET", "/api/v1/products/h200/classification?at=someday", nil); status != 422 {
+		t.Fatalf("bad at: %d", status)
+	}
+	_, body, _ = e.do("auditor", "GET", "/api/v1/policy?at=2026-02-01", nil)
+	if !strings.Contains(string(body), `"dest.cn-mo"`) || !strings.Contains(string(body), `"S4"`) {
+		t.Fatalf("policy: %.300s", body)
 	}
 }
 

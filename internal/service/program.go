@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
@@ -54,4 +55,56 @@ func requireParty(ctx context.Context, tx store.Tx, slug string, role domain.Rol
 		return p, domain.Errorf(domain.EINVALID, "party %s is a %s, not a %s", p.Slug, p.Role, role)
 	}
 	return p, nil
+}
+
+// atOrNow parses an optional ?at= instant (YYYY-MM-DD or RFC 3339); empty
+// means now.
+func (s *Service) atOrNow(at string) (time.Time, error) {
+	if at == "" {
+		return s.Now(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, at); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		return time.Time{}, domain.Invalid("at", "must be a date YYYY-MM-DD or an RFC 3339 instant")
+	}
+	return t.UTC(), nil
+}
+
+// Classification classifies a catalog product under the rules in force at
+// an instant (at "" for now): TPP, PD, ECCN and the status per destination
+// with the rule ids behind it. Callers: every role.
+func (s *Service) Classification(ctx context.Context, who domain.Actor, productRef, at string) (policy.Classification, error) {
+	p, err := s.Product(ctx, who, productRef)
+	if err != nil {
+		return policy.Classification{}, err
+	}
+	t, err := s.atOrNow(at)
+	if err != nil {
+		return policy.Classification{}, err
+	}
+	pol := s.policy.Load()
+	if pol == nil {
+		return policy.Classification{}, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
+	}
+	return pol.At(t).ClassifyProduct(p), nil
+}
+
+// RulesAt returns the rules in force at an instant, with their sources.
+// Callers: every role: the program's rules are public.
+func (s *Service) RulesAt(ctx context.Context, who domain.Actor, at string) (policy.Rules, error) {
+	if err := authorize(who, ActProductRead); err != nil {
+		return policy.Rules{}, err
+	}
+	t, err := s.atOrNow(at)
+	if err != nil {
+		return policy.Rules{}, err
+	}
+	pol := s.policy.Load()
+	if pol == nil {
+		return policy.Rules{}, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
+	}
+	return pol.At(t), nil
 }
