@@ -218,6 +218,7 @@ type loader struct {
 	file     string
 	problems []Problem
 	lines    []ruleLines // per rule index
+	srcLines []int       // per source index
 }
 
 // ruleLines is where a rule and its keys are in the file.
@@ -344,6 +345,11 @@ func (l *loader) indexLines(root *yaml.Node) {
 		return
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == "sources" && top.Content[i+1].Kind == yaml.SequenceNode {
+			for _, s := range top.Content[i+1].Content {
+				l.srcLines = append(l.srcLines, s.Line)
+			}
+		}
 		if top.Content[i].Value != "rules" || top.Content[i+1].Kind != yaml.SequenceNode {
 			continue
 		}
@@ -371,17 +377,21 @@ func (l *loader) validate(doc *fileDoc, p *Policy) {
 		l.add(1, "", "policy: a name is required")
 	}
 	known := map[string]string{}
-	for _, s := range doc.Sources {
+	for i, s := range doc.Sources {
+		line := 0
+		if i < len(l.srcLines) {
+			line = l.srcLines[i]
+		}
 		switch {
 		case !sourceIDRe.MatchString(s.ID):
-			l.add(0, "", "source %q: id must look like S4", s.ID)
+			l.add(line, "", "source %q: id must look like S4", s.ID)
 		case known[s.ID] != "":
-			l.add(0, "", "source %s listed twice", s.ID)
+			l.add(line, "", "source %s listed twice", s.ID)
 		case strings.TrimSpace(s.Title) == "":
-			l.add(0, "", "source %s: title required", s.ID)
+			l.add(line, "", "source %s: title required", s.ID)
 		default:
 			known[s.ID] = s.Title
-			p.sources = append(p.sources, Source{ID: s.ID, Title: s.Title})
+			p.sources = append(p.sources, Source(s))
 		}
 	}
 	if len(doc.Rules) == 0 {

@@ -113,6 +113,7 @@ func TestLoadRefuses(t *testing.T) {
       basis`, []string{"rule dest.d5", `unknown country group "D:9"`}},
 		{"not a country code", "[SG, MY, TH, HK]", "[SG, Malaysia]", []string{"rule vetting.red-flags", `"Malaysia" is not an ISO`}},
 		{"missing source", "    source: S9\n", "", []string{"rule vetting.red-flags", "source: required"}},
+		{"source listed twice", "  - id: S2\n", "  - id: S1\n", []string{"bad.yaml:18: source S1 listed twice"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
