@@ -20,6 +20,11 @@ type tiles struct {
 	tx  store.Tx
 }
 
+var (
+	_ ledger.TileStore = tiles{}
+	_ ledger.TileStore = storeTiles{}
+)
+
 func (t tiles) ReadTiles(ctx context.Context, ids []ledger.TileID) ([][]ledger.Hash, error) {
 	keys := make([]store.TileKey, len(ids))
 	for i, id := range ids {
@@ -416,20 +421,7 @@ func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 	}
 	// The tiles are read in their own short transactions: a tile only grows,
 	// so any later snapshot holds the prefix the verifier needs.
-	tr := viewTiles{s}
-	return ledger.VerifyRecords(ctx, s.records(ctx, size), cps, tr)
-}
-
-type viewTiles struct{ s *Service }
-
-func (v viewTiles) ReadTiles(ctx context.Context, ids []ledger.TileID) ([][]ledger.Hash, error) {
-	var out [][]ledger.Hash
-	err := v.s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tiles{ctx, tx}.ReadTiles(ctx, ids)
-		return err
-	})
-	return out, err
+	return ledger.VerifyRecords(ctx, s.records(ctx, size), cps, StoreTiles(s.store))
 }
 
 // ExportLog writes the whole ledger (records, checkpoints, verifier key) to
@@ -450,4 +442,25 @@ func (s *Service) ExportLog(ctx context.Context, dir string) (int64, error) {
 		return 0, err
 	}
 	return size, ledger.ExportDir(dir, vkey, s.records(ctx, size), notes)
+}
+
+// StoreTiles returns the ledger's tile store over st, each call in its own
+// transaction: for tools and tests. Commands use the tiles of their own
+// transaction.
+func StoreTiles(st store.Store) ledger.TileStore { return storeTiles{st} }
+
+type storeTiles struct{ st store.Store }
+
+func (s storeTiles) ReadTiles(ctx context.Context, ids []ledger.TileID) ([][]ledger.Hash, error) {
+	var out [][]ledger.Hash
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tiles{ctx, tx}.ReadTiles(ctx, ids)
+		return err
+	})
+	return out, err
+}
+
+func (s storeTiles) WriteTiles(ctx context.Context, ts []ledger.Tile) error {
+	return s.st.InTx(ctx, func(tx store.Tx) error { return tiles{ctx, tx}.WriteTiles(ctx, ts) })
 }
