@@ -44,14 +44,18 @@ func usable(p *allocation.Problem, l allocation.Lot, o allocation.Order) bool {
 }
 
 func tierOf(p *allocation.Problem, region string) int {
+	wild := -1
 	for k, t := range p.Tiers {
 		for _, r := range t {
 			if r == region {
 				return k
 			}
+			if r == "*" {
+				wild = k
+			}
 		}
 	}
-	return -1
+	return wild
 }
 
 func ratioFloor(max allocation.Ratio, n int64) int64 {

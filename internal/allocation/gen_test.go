@@ -27,11 +27,15 @@ func randomProblem(r *rand.Rand) allocation.Problem {
 		PeriodDays: 7 * (1 + r.IntN(4)),
 		Caps:       allocation.Caps{Buyer: map[string]int64{}, MinLotAgeDays: map[string]int{}},
 	}
-	switch r.IntN(3) {
+	switch r.IntN(5) {
 	case 0:
 		p.Tiers = [][]string{{"US"}, {"EU", "JP"}, {"CN", "MO"}}
 	case 1:
 		p.Tiers = [][]string{{"US", "EU"}, {"CN"}, {"MO", "JP"}}
+	case 2:
+		p.Tiers = [][]string{{"US"}, {"*"}, {"CN", "MO"}} // EU and JP by the wildcard
+	case 3:
+		p.Tiers = [][]string{{"US"}, {"CN"}, {"MO"}, {"EU", "JP"}}
 	default:
 		p.Tiers = [][]string{{"US"}, {"EU", "JP", "CN", "MO"}}
 	}
@@ -52,9 +56,11 @@ func randomProblem(r *rand.Rand) allocation.Problem {
 	}
 	if p.Products == nil {
 		// Without a product list the known products are those of the lots.
+		seen := map[string]bool{}
 		products = nil
 		for _, l := range p.Lots {
-			if len(products) == 0 || products[len(products)-1] != l.Product && (len(products) < 2 || products[0] != l.Product) {
+			if !seen[l.Product] {
+				seen[l.Product] = true
 				products = append(products, l.Product)
 			}
 		}
@@ -90,7 +96,18 @@ func randomProblem(r *rand.Rand) allocation.Problem {
 			rc.Region = append(allocation.Regions{}, last...)
 		}
 		rc.Of = append(allocation.Regions{}, p.Tiers[0]...)
+		if len(p.Tiers) == 4 {
+			// A chain: CN ≤ max × US, then MO ≤ max' × CN.
+			rc.Region = allocation.Regions{"CN"}
+			mx2, _ := allocation.ParseRatio(maxes[r.IntN(len(maxes))])
+			p.Caps.RegionRatio = append(p.Caps.RegionRatio, allocation.RatioCap{Region: allocation.Regions{"MO"}, Of: allocation.Regions{"CN"}, Max: mx2})
+		}
 		p.Caps.RegionRatio = append(p.Caps.RegionRatio, rc)
+		if len(rc.Region) > 1 && r.IntN(2) == 0 {
+			// A nested group: one region of the group under a tighter cap.
+			mx3, _ := allocation.ParseRatio(maxes[r.IntN(len(maxes))])
+			p.Caps.RegionRatio = append(p.Caps.RegionRatio, allocation.RatioCap{Region: allocation.Regions{rc.Region[0]}, Of: rc.Of, Max: mx3})
+		}
 	}
 	for _, b := range buyers {
 		switch r.IntN(6) {
@@ -104,6 +121,16 @@ func randomProblem(r *rand.Rand) allocation.Problem {
 			p.Caps.Permits = append(p.Caps.Permits, allocation.Permit{
 				ID: "PER-" + b.name, Buyer: b.name, Product: products[r.IntN(len(products))], Quota: int64(r.IntN(30)),
 			})
+		case 3:
+			// Everything at once: a buyer cap, product licenses and a
+			// buyer-wide permit.
+			p.Caps.Buyer[b.name] = int64(r.IntN(40))
+			for j, pr := range products {
+				p.Caps.Licenses = append(p.Caps.Licenses, allocation.License{
+					ID: fmt.Sprintf("LIC-%s-%d", b.name, j), Buyer: b.name, Product: pr, Remaining: int64(r.IntN(25)),
+				})
+			}
+			p.Caps.Permits = append(p.Caps.Permits, allocation.Permit{ID: "PER-" + b.name, Buyer: b.name, Quota: int64(r.IntN(30))})
 		}
 	}
 	if r.IntN(2) == 0 {
