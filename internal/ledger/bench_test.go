@@ -152,3 +152,26 @@ func BenchmarkTree10M(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAudit is "chipgate ledger audit DIR" on an export of 65,536
+// records: reading, strict JSON parsing and re-encoding of every line, leaf
+// hashing, the tree and checkpoint signatures.
+func BenchmarkAudit(b *testing.B) {
+	const n = 1 << 16
+	k := newTestKey(b, testOrigin)
+	l := newStoredLog(b, n, n/2, n)
+	var signed [][]byte
+	for _, c := range l.cps {
+		signed = append(signed, mustSign(b, k.signer, c))
+	}
+	dir := b.TempDir() + "/export"
+	if err := ledger.ExportDir(dir, k.vkey, seq(l.recs), signed); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := ledger.Audit(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportEntries(b, n)
+}

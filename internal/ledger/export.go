@@ -11,7 +11,9 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -261,48 +263,113 @@ func readExportCheckpoints(dir string, v note.Verifier) ([]Checkpoint, error) {
 	return cps, nil
 }
 
+// auditBatch is how many lines Audit checks in parallel before feeding them
+// to the tree in order.
+const auditBatch = 2048
+
+// auditedLine is one line of entries.jsonl after the checks that need no
+// other line.
+type auditedLine struct {
+	rec    domain.AuditRecord
+	leaf   Hash
+	reason string // why the line is bad, or ""
+}
+
 // auditEntries feeds every line of entries.jsonl to ver. A line must be
 // exactly what ExportWriter writes for the record it describes, and the
 // record must hash to the leaf hash beside it; either failure names the
-// line's index.
+// line's index. Lines are parsed and hashed on all CPUs, a batch at a time,
+// and fed to the tree in order, so the first bad index does not depend on the
+// number of CPUs.
 func auditEntries(r io.Reader, ver *Verifier) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	ctx := context.Background()
-	var lh LeafHasher
-	var canon bytes.Buffer
+	lines := make([][]byte, 0, auditBatch)
+	out := make([]auditedLine, auditBatch)
+	flush := func() error {
+		checkLines(lines, out)
+		for k := range lines {
+			i, a := ver.Size(), &out[k]
+			if a.reason != "" {
+				return &VerifyError{Index: i, Reason: a.reason}
+			}
+			if a.rec.Index < 0 || uint64(a.rec.Index) != i {
+				return &VerifyError{Index: i, Reason: fmt.Sprintf("the record at this position has index %d: entries are missing, repeated or out of order", a.rec.Index)}
+			}
+			if err := ver.AddLeaf(ctx, a.leaf); err != nil {
+				return err
+			}
+		}
+		lines = lines[:0]
+		return nil
+	}
 	for {
-		i := ver.Size()
 		line, err := readLine(br)
 		if err == io.EOF {
-			return nil
+			return flush()
 		}
 		if err != nil {
-			return &VerifyError{Index: i, Reason: fmt.Sprintf("%s: %v", ExportEntriesFile, err)}
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return &VerifyError{Index: ver.Size(), Reason: fmt.Sprintf("%s: %v", ExportEntriesFile, err)}
 		}
-		var ent ExportEntry
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ent); err != nil {
-			return &VerifyError{Index: i, Reason: fmt.Sprintf("the entry does not parse: %v", err)}
-		}
-		canon.Reset()
-		if err := json.NewEncoder(&canon).Encode(ent); err != nil {
-			return &VerifyError{Index: i, Reason: fmt.Sprintf("the entry does not encode: %v", err)}
-		}
-		if !bytes.Equal(bytes.TrimSuffix(canon.Bytes(), []byte("\n")), line) {
-			return &VerifyError{Index: i, Reason: "the entry is not in the form the log writes: it was edited"}
-		}
-		h, err := lh.Hash(&ent.Record)
-		if err != nil {
-			return &VerifyError{Index: i, Reason: err.Error()}
-		}
-		if h != ent.LeafHash && ent.Record.Index == int64(i) {
-			return &VerifyError{Index: i, Reason: fmt.Sprintf("the record hashes to %s but the leaf hash beside it is %s: one of them was changed", h, ent.LeafHash)}
-		}
-		if err := ver.AddRecord(ctx, &ent.Record); err != nil {
-			return err
+		lines = append(lines, line)
+		if len(lines) == auditBatch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// checkLines runs checkLine over lines on GOMAXPROCS goroutines.
+func checkLines(lines [][]byte, out []auditedLine) {
+	workers := min(runtime.GOMAXPROCS(0), len(lines)/64)
+	if workers <= 1 {
+		var lh LeafHasher
+		for k := range lines {
+			out[k] = checkLine(lines[k], &lh)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(lines) + workers - 1) / workers
+	for lo := 0; lo < len(lines); lo += chunk {
+		hi := min(lo+chunk, len(lines))
+		wg.Go(func() {
+			var lh LeafHasher
+			for k := lo; k < hi; k++ {
+				out[k] = checkLine(lines[k], &lh)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkLine parses one line, insists that it is in the form ExportWriter
+// writes (which also rejects unknown and repeated fields, since re-encoding
+// drops them), and that its record hashes to its leaf hash.
+func checkLine(line []byte, lh *LeafHasher) auditedLine {
+	var ent ExportEntry
+	if err := json.Unmarshal(line, &ent); err != nil {
+		return auditedLine{reason: fmt.Sprintf("the entry does not parse: %v", err)}
+	}
+	canon, err := json.Marshal(ent)
+	if err != nil {
+		return auditedLine{reason: fmt.Sprintf("the entry does not encode: %v", err)}
+	}
+	if !bytes.Equal(canon, line) {
+		return auditedLine{reason: "the entry is not in the form the log writes: it was edited"}
+	}
+	h, err := lh.Hash(&ent.Record)
+	if err != nil {
+		return auditedLine{reason: err.Error()}
+	}
+	if h != ent.LeafHash {
+		return auditedLine{rec: ent.Record, reason: fmt.Sprintf("the record hashes to %s but the leaf hash beside it is %s: one of them was changed", h, ent.LeafHash)}
+	}
+	return auditedLine{rec: ent.Record, leaf: h}
 }
 
 // readLine returns the next line without its newline, io.EOF at the end, and
