@@ -219,6 +219,7 @@ func TestTierTotalsMatchGLPK(t *testing.T) {
 	if testing.Short() {
 		n = 40
 	}
+	n = seeds(n)
 	dir := t.TempDir()
 	for seed := 0; seed < n; seed++ {
 		r := rand.New(rand.NewPCG(uint64(seed), 11))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/chipgate/chipgate/internal/allocation"
@@ -20,6 +22,7 @@ func TestPropertiesRandom(t *testing.T) {
 	if testing.Short() {
 		n = 100
 	}
+	n = seeds(n)
 	for seed := 0; seed < n; seed++ {
 		r := rand.New(rand.NewPCG(uint64(seed), 7))
 		p := randomProblem(r)
@@ -41,4 +44,13 @@ func TestPropertiesRandom(t *testing.T) {
 			t.Fatalf("seed %d: two runs of the same problem differ", seed)
 		}
 	}
+}
+
+// seeds returns n, or the number in ALLOCATION_SEEDS for a deeper run
+// (ALLOCATION_SEEDS=5000 go test -run 'Random|GLPK' ./internal/allocation/).
+func seeds(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("ALLOCATION_SEEDS")); err == nil && v > 0 {
+		return v
+	}
+	return n
 }

@@ -150,24 +150,25 @@ type alloc struct {
 	qty                int64
 }
 
-// assignLots gives each order's units from actual lots. Per product the
-// orders of the oldest age level go first, each taking the lots that are
-// usable earliest for its region; an order at a lower level can use every
-// lot a higher level can, so serving the most demanding orders first never
-// runs short (the flow guaranteed, per level, that the units of that level
-// and above fit the lots of that level and above). tierUse[p][L][k] counts
-// units of lots of level ≥ L given to tier k, for the unmet reasons.
+// assignLots gives each order's units from actual lots. Per product,
+// orders go in the order of their requested period, then tier, then input
+// order, and each takes the lots usable earliest for its region (ties: the
+// youngest, keeping older lots for regions that need them). An order may
+// take a lot older than its region needs only while the lots left still
+// cover, for every age level, the units still to place at that level or
+// above (Hall's condition on the chain of levels); the flow guaranteed
+// these units fit, and the check keeps them fitting, so no order runs
+// short. tierUse[p][L][k] counts units of lots of level ≥ L given to tier
+// k, for the unmet reasons.
 func (e *engine) assignLots(got []int64) ([]alloc, [][][]int64) {
 	m := e.m
 	p := m.p
-	byProd := make([][][]int, len(m.prods)) // [prod][level] orders
-	for i := range byProd {
-		byProd[i] = make([][]int, e.nl)
-	}
+	nl := e.nl
+	ordersOf := make([][]int, len(m.prods))
 	for o, g := range got {
 		if g > 0 {
-			c := &m.classes[m.orderClass[o]]
-			byProd[c.prod][c.level] = append(byProd[c.prod][c.level], o)
+			pi := m.classes[m.orderClass[o]].prod
+			ordersOf[pi] = append(ordersOf[pi], o)
 		}
 	}
 	lotsOf := make([][]int, len(m.prods))
@@ -183,64 +184,93 @@ func (e *engine) assignLots(got []int64) ([]alloc, [][][]int64) {
 	tierUse := make([][][]int64, len(m.prods))
 	var out []alloc
 	for pi := range m.prods {
-		tierUse[pi] = make([][]int64, e.nl)
-		for L := e.nl - 1; L >= 0; L-- {
+		tierUse[pi] = make([][]int64, nl)
+		for L := range tierUse[pi] {
 			tierUse[pi][L] = make([]int64, m.nTiers)
-			orders := byProd[pi][L]
-			if len(orders) == 0 {
-				continue
-			}
-			sort.SliceStable(orders, func(a, b int) bool {
-				x, y := orders[a], orders[b]
-				if p.Orders[x].Period != p.Orders[y].Period {
-					return p.Orders[x].Period < p.Orders[y].Period
-				}
-				if m.orderTier[x] != m.orderTier[y] {
-					return m.orderTier[x] < m.orderTier[y]
-				}
-				return x < y
-			})
-			var lots []int
-			for _, l := range lotsOf[pi] {
-				if m.lotLevel[l] >= L && left[l] > 0 {
-					lots = append(lots, l)
-				}
-			}
-			sort.SliceStable(lots, func(a, b int) bool {
-				x, y := lots[a], lots[b]
-				if m.lotElig[x][L] != m.lotElig[y][L] {
-					return m.lotElig[x][L] < m.lotElig[y][L]
-				}
-				if m.lotLevel[x] != m.lotLevel[y] {
-					return m.lotLevel[x] < m.lotLevel[y] // keep older lots for later
-				}
-				return x < y
-			})
-			li := 0
-			for _, o := range orders {
-				need := got[o]
-				for need > 0 && li < len(lots) {
-					l := lots[li]
-					q := min(need, left[l])
-					left[l] -= q
-					need -= q
-					per := max(int(m.lotElig[l][L]), p.Orders[o].Period)
-					out = append(out, alloc{order: o, lot: l, period: per, qty: q})
-					if left[l] == 0 {
-						li++
-					}
-				}
-				if need > 0 {
-					panic("allocation: lots do not cover the flow's units") // the flow guarantees they do
-				}
+		}
+		orders := ordersOf[pi]
+		if len(orders) == 0 {
+			continue
+		}
+		// slack[L]: units of lots of level ≥ L left, less units still to
+		// place for orders of level ≥ L.
+		slack := make([]int64, nl)
+		for _, l := range lotsOf[pi] {
+			for L := 0; L <= m.lotLevel[l]; L++ {
+				slack[L] += left[l]
 			}
 		}
-		// tierUse[L] counts units of lots of level ≥ L: accumulate later.
-	}
-	for _, a := range out {
-		pi := m.lotProd[a.lot]
-		for L := 0; L <= m.lotLevel[a.lot]; L++ {
-			tierUse[pi][L][m.orderTier[a.order]] += a.qty
+		for _, o := range orders {
+			for L := 0; L <= m.classes[m.orderClass[o]].level; L++ {
+				slack[L] -= got[o]
+			}
+		}
+		// queue[ℓ][j]: lots of level j in the order they become usable for
+		// level ℓ; head[ℓ][j] skips the used-up ones.
+		queue := make([][][]int, nl)
+		head := make([][]int, nl)
+		for lv := 0; lv < nl; lv++ {
+			queue[lv] = make([][]int, nl)
+			head[lv] = make([]int, nl)
+		}
+		for _, l := range lotsOf[pi] {
+			for lv := 0; lv <= m.lotLevel[l]; lv++ {
+				queue[lv][m.lotLevel[l]] = append(queue[lv][m.lotLevel[l]], l)
+			}
+		}
+		for lv := 0; lv < nl; lv++ {
+			for j := lv; j < nl; j++ {
+				q := queue[lv][j]
+				sort.SliceStable(q, func(a, b int) bool { return m.lotElig[q[a]][lv] < m.lotElig[q[b]][lv] })
+			}
+		}
+		sort.SliceStable(orders, func(a, b int) bool {
+			x, y := orders[a], orders[b]
+			if p.Orders[x].Period != p.Orders[y].Period {
+				return p.Orders[x].Period < p.Orders[y].Period
+			}
+			return m.orderTier[x] < m.orderTier[y]
+		})
+		for _, o := range orders {
+			lv := m.classes[m.orderClass[o]].level
+			need := got[o]
+			for need > 0 {
+				best, bestJ := -1, -1
+				var allow, bestAllow int64 = math.MaxInt64, 0
+				for j := lv; j < nl; j++ {
+					if j > lv {
+						allow = min(allow, slack[j])
+					}
+					if allow <= 0 {
+						break
+					}
+					q := queue[lv][j]
+					for head[lv][j] < len(q) && left[q[head[lv][j]]] == 0 {
+						head[lv][j]++
+					}
+					if head[lv][j] == len(q) {
+						continue
+					}
+					l := q[head[lv][j]]
+					if best < 0 || m.lotElig[l][lv] < m.lotElig[best][lv] {
+						best, bestJ, bestAllow = l, j, allow
+					}
+				}
+				if best < 0 {
+					panic("allocation: lots do not cover the flow's units") // Hall's condition holds
+				}
+				take := min(need, left[best], bestAllow)
+				left[best] -= take
+				need -= take
+				for L := lv + 1; L <= bestJ; L++ {
+					slack[L] -= take
+				}
+				per := max(int(m.lotElig[best][lv]), p.Orders[o].Period)
+				out = append(out, alloc{order: o, lot: best, period: per, qty: take})
+				for L := 0; L <= bestJ; L++ {
+					tierUse[pi][L][m.orderTier[o]] += take
+				}
+			}
 		}
 	}
 	return out, tierUse
