@@ -130,3 +130,21 @@ func BenchmarkCELBaseline(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecideOrderNoConditions is the accepted H200 order with no CEL
+// conditions on its license and permit: the default rule set alone (two CEL
+// checks).
+func BenchmarkDecideOrderNoConditions(b *testing.B) {
+	p := mustDefault(b)
+	f := benchFacts(b, p)
+	f.License.Conditions, f.Permit.Conditions = nil, nil
+	rules := p.At(f.At)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if rules.DecideOrder(f).Outcome != policy.Accepted {
+			b.Fatal("not accepted")
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}

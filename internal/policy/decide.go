@@ -278,6 +278,12 @@ func (x *decider) raise(o Outcome) {
 	}
 }
 
+// outcomeBacking is the memory of a typical decision, allocated at once.
+type outcomeBacking struct {
+	rs   [5]Reason
+	duty Duty
+}
+
 // newDecider takes a decider from the rule set's pool, reset.
 func (r Rules) newDecider() *decider {
 	x, _ := r.set.pool.Get().(*decider)
@@ -295,19 +301,30 @@ func (r Rules) newDecider() *decider {
 func (r Rules) result(x *decider) Decision {
 	x.finish()
 	d := x.d
-	// One allocation holds the reasons and the obligations.
+	// One allocation holds the reasons, the obligations and the duty in the
+	// common case of an accepted order (two reasons, two obligations).
 	n, k := len(x.reasons), len(x.d.Obligations)
-	all := make([]Reason, n+k)
+	var all []Reason
+	if n+k <= len(outcomeBacking{}.rs) {
+		b := new(outcomeBacking)
+		all = b.rs[:n+k]
+		if x.d.Duty != nil {
+			b.duty = x.duty
+			d.Duty = &b.duty
+		}
+	} else {
+		all = make([]Reason, n+k)
+		if x.d.Duty != nil {
+			duty := x.duty
+			d.Duty = &duty
+		}
+	}
 	copy(all, x.reasons)
 	copy(all[n:], x.d.Obligations)
 	d.Reasons = all[:n:n]
 	d.Obligations = nil
 	if k > 0 {
-		d.Obligations = all[n:]
-	}
-	if x.d.Duty != nil {
-		duty := x.duty
-		d.Duty = &duty
+		d.Obligations = all[n : n+k : n+k]
 	}
 	// Drop references into the caller's facts before recycling.
 	x.f = OrderFacts{}
