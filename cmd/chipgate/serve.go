@@ -139,6 +139,9 @@ func newDemoCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := demo.LoadStory(ctx, svc); err != nil {
+			return err
+		}
 		creds, err := demo.IssueTokens(ctx, svc, 30*24*time.Hour)
 		if err != nil {
 			return err
