@@ -66,7 +66,7 @@ func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classificatio
 	tpp, pd := Metrics(spec)
 	eccn, basis := r.eccn(tpp, pd)
 	c := Classification{TPP: tpp, PD: pd, ECCN: eccn, Basis: basis, Destinations: map[string]DestinationStatus{}}
-	if e := r.set.classification; e != nil {
+	if e := r.rs().classification; e != nil {
 		c.Rule = e.ID
 	}
 	for _, d := range ClassifiedDestinations {
@@ -92,7 +92,7 @@ func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classificatio
 // eccn returns the first category the metrics meet, with the comparison
 // that placed it there.
 func (r Rules) eccn(tpp, pd float64) (eccn, basis string) {
-	e := r.set.classification
+	e := r.rs().classification
 	if e == nil {
 		return "", "no classification rule in force"
 	}
@@ -122,7 +122,7 @@ func categoryNames(cp *ClassificationParams) []string {
 
 // eccnOf is eccn without the explanation, for DecideOrder's hot path.
 func (r Rules) eccnOf(tpp, pd float64) string {
-	e := r.set.classification
+	e := r.rs().classification
 	if e == nil {
 		return ""
 	}
@@ -183,22 +183,22 @@ func (c Criterion) meets(tpp, pd float64) (bool, string) {
 
 // controlled reports whether an ECCN is caught by the classification rule.
 func (r Rules) controlled(eccn string) bool {
-	e := r.set.classification
+	e := r.rs().classification
 	return e != nil && eccn != "" && eccn != e.doc.Classification.Otherwise
 }
 
 // destination returns the destination rule governing country: an explicit
 // country list first, then a country group, then the default.
 func (r Rules) destination(country string) *entry {
-	if e, ok := r.set.destByCountry[country]; ok {
+	if e, ok := r.rs().destByCountry[country]; ok {
 		return e
 	}
-	for _, e := range r.set.destByGroup {
-		if r.set.groups[e.doc.Destination.CountryGroup][country] {
+	for _, e := range r.rs().destByGroup {
+		if r.rs().groups[e.doc.Destination.CountryGroup][country] {
 			return e
 		}
 	}
-	return r.set.destDefault
+	return r.rs().destDefault
 }
 
 // destinationStatus decides what exporting an item to country needs,
@@ -208,7 +208,7 @@ func (r Rules) destination(country string) *entry {
 func (r Rules) destinationStatus(sk *sink, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
 	if !r.controlled(eccn) {
 		rule, src := "", ""
-		if e := r.set.classification; e != nil {
+		if e := r.rs().classification; e != nil {
 			rule, src = e.ID, e.Source
 		}
 		sk.push(Reason{Rule: rule, Source: src, Outcome: Accepted,
@@ -233,10 +233,10 @@ func (r Rules) destinationStatus(sk *sink, eccn string, tpp float64, bandwidth i
 			st = r.review(sk, e, tpp, bandwidth, availableInUS, country)
 		}
 	}
-	if p := r.set.parentHQ; p != nil && st.rank() < p.doc.ParentHQ.Status.rank() {
+	if p := r.rs().parentHQ; p != nil && st.rank() < p.doc.ParentHQ.Status.rank() {
 		g := p.doc.ParentHQ.CountryGroup
 		for _, hq := range [2]string{parentHQ, buyerHQ} {
-			if hq != "" && r.set.groups[g][hq] {
+			if hq != "" && r.rs().groups[g][hq] {
 				st = p.doc.ParentHQ.Status
 				ids = append(ids, p.ID)
 				by = p

@@ -165,7 +165,24 @@ func TestNothingInForceBeforeFirstRule(t *testing.T) {
 	if len(r.Rules) != 0 {
 		t.Fatalf("rules in force in 2020: %d", len(r.Rules))
 	}
+	if d := r.DecideOrder(h200CN(t, day("2020-01-01"))); d.Outcome != policy.HeldForReview {
+		t.Errorf("an order before any rule: %s", d.Outcome)
+	}
 	if c := r.ClassifyProduct(product(t, "b200")); c.ECCN != "" || c.Destinations["CN"].Status != policy.NoLicenseRequired {
 		t.Fatalf("got %s %s", c.ECCN, c.Destinations["CN"].Status)
+	}
+}
+
+func TestZeroRulesAnswerNothingInForce(t *testing.T) {
+	var r policy.Rules
+	if c := r.Classify(product(t, "b200").Spec, day("2025-03-01")); c.Destinations["CN"].Status != policy.NoLicenseRequired {
+		t.Errorf("zero Rules classify: %+v", c)
+	}
+	f := h200CN(t, day("2026-02-01"))
+	if d := r.DecideOrder(f); d.Outcome != policy.HeldForReview || d.Region != "" {
+		t.Errorf("zero Rules decide: %+v", d)
+	}
+	if r.Region("CN") != "" || r.MinLotAgeDays("CN") != 0 || r.DutyFor(f.Spec, "").Covered {
+		t.Error("zero Rules accessors")
 	}
 }

@@ -84,10 +84,10 @@ type ImportPermit struct {
 type OrderFacts struct {
 	// At is the order's instant: it picks the rules in force (with
 	// (*Policy).DecideOrder) and checks license and permit validity.
-	At       time.Time `json:"at"`
-	Product  string    `json:"product"`
-	Spec     domain.Spec
-	Quantity int64 `json:"quantity"`
+	At       time.Time   `json:"at"`
+	Product  string      `json:"product"`
+	Spec     domain.Spec `json:"spec"`
+	Quantity int64       `json:"quantity"`
 	// LaunchDate is the day the product became commercially available in
 	// the US (domain.Product.LaunchDate); zero means unknown.
 	LaunchDate time.Time `json:"launch_date"`
@@ -286,7 +286,7 @@ type outcomeBacking struct {
 
 // newDecider takes a decider from the rule set's pool, reset.
 func (r Rules) newDecider() *decider {
-	x, _ := r.set.pool.Get().(*decider)
+	x, _ := r.rs().pool.Get().(*decider)
 	if x == nil {
 		x = new(decider)
 	}
@@ -330,7 +330,7 @@ func (r Rules) result(x *decider) Decision {
 	x.f = OrderFacts{}
 	x.act = activation{}
 	clear(x.reasonArr[:])
-	r.set.pool.Put(x)
+	r.rs().pool.Put(x)
 	return d
 }
 
@@ -349,6 +349,11 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	act := &x.act
 	controlled := r.controlled(eccn)
 
+	if r.rs().classification == nil {
+		// Without a classification nothing can be said to be uncontrolled;
+		// an export program accepts nothing by default.
+		x.add(HeldForReview, nil, "no classification rule in force on "+f.At.UTC().Format(time.DateOnly)+"; the order needs review", "")
+	}
 	if f.Quantity <= 0 {
 		x.add(Rejected, nil, "quantity "+strconv.FormatInt(f.Quantity, 10)+" must be positive", "")
 	}
@@ -371,7 +376,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		r.checkLicense(x, destRule, &f, act)
 	}
 
-	s := r.set
+	s := r.rs()
 	if e := s.endUse; e != nil && slices.Contains(e.doc.EndUse.Prohibited, f.EndUse) {
 		x.add(Rejected, e, "end use "+f.EndUse+" is prohibited", "")
 	}
@@ -459,7 +464,7 @@ func (r Rules) passesThrough(destination, country string) bool {
 	if destination == country {
 		return true
 	}
-	e := r.set.route
+	e := r.rs().route
 	if e == nil || !regionIn(e.doc.Route.Regions, r.Region(destination)) {
 		return false
 	}
@@ -467,7 +472,7 @@ func (r Rules) passesThrough(destination, country string) bool {
 }
 
 func (r Rules) checks(x *decider, act *activation) {
-	for _, e := range r.set.checks {
+	for _, e := range r.rs().checks {
 		hit, err := eval(e.check, act)
 		switch {
 		case err != nil:

@@ -46,7 +46,7 @@ func (r Rules) DutyFor(spec domain.Spec, endUse string) Duty {
 // left out of the Duty for the caller to set, so that DecideOrder can keep
 // it in its one buffer.
 func (r Rules) dutyFor(m []byte, spec domain.Spec, endUse string) (Duty, []byte) {
-	e := r.set.duty
+	e := r.rs().duty
 	if e == nil {
 		return Duty{RateText: "0%", Message: "no duty rule in force"}, m
 	}

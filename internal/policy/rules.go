@@ -53,10 +53,20 @@ type ruleSet struct {
 	pool sync.Pool
 }
 
+// rs returns the rule set, or an empty one for the zero Rules, so that a
+// Rules{} (no policy loaded yet) answers "nothing in force" rather than
+// panicking.
+func (r Rules) rs() *ruleSet {
+	if r.set == nil {
+		return &ruleSet{}
+	}
+	return r.set
+}
+
 // boxed returns the CEL value of s, from the segment's boxed values when s
 // is one of them.
 func (r Rules) boxed(s string) ref.Val {
-	if v, ok := r.set.values[s]; ok {
+	if v, ok := r.rs().values[s]; ok {
 		return v
 	}
 	return types.String(s)
@@ -185,20 +195,20 @@ type conflict struct {
 // Region returns the region of an ISO country code: a group name from the
 // regions rule ("US", "CN" for China and Macau) or its default ("other").
 func (r Rules) Region(country string) string {
-	if g, ok := r.set.regionOf[country]; ok {
+	if g, ok := r.rs().regionOf[country]; ok {
 		return g
 	}
-	return r.set.defaultRegion
+	return r.rs().defaultRegion
 }
 
 // InCountryGroup reports whether country belongs to the named EAR country
 // group ("D:5") in force.
-func (r Rules) InCountryGroup(group, country string) bool { return r.set.groups[group][country] }
+func (r Rules) InCountryGroup(group, country string) bool { return r.rs().groups[group][country] }
 
 // CountryGroup lists the countries of an EAR country group in force, sorted.
 func (r Rules) CountryGroup(group string) []string {
 	var out []string
-	for c := range r.set.groups[group] {
+	for c := range r.rs().groups[group] {
 		out = append(out, c)
 	}
 	slices.Sort(out)
@@ -221,7 +231,7 @@ func regionIn(regions []string, region string) bool { return slices.Contains(reg
 // lab's country and default weekly capacity. ok is false when no test is
 // required.
 func (r Rules) LabTest(country string) (p LabTestParams, rule string, ok bool) {
-	e := r.set.labTest
+	e := r.rs().labTest
 	if e == nil || !regionIn(e.doc.LabTest.Regions, r.Region(country)) {
 		return LabTestParams{}, "", false
 	}
@@ -231,7 +241,7 @@ func (r Rules) LabTest(country string) (p LabTestParams, rule string, ok bool) {
 // LabWeeklyCapacity returns the lab's default weekly capacity in units, or 0
 // when no lab-test rule is in force.
 func (r Rules) LabWeeklyCapacity() int {
-	if e := r.set.labTest; e != nil {
+	if e := r.rs().labTest; e != nil {
 		return e.doc.LabTest.WeeklyCapacityUnits
 	}
 	return 0
@@ -240,7 +250,7 @@ func (r Rules) LabWeeklyCapacity() int {
 // Route returns the countries a controlled shipment to country must pass,
 // ending with country itself ([TW US CN]), or nil when no route is imposed.
 func (r Rules) Route(country string) (route []string, rule string) {
-	e := r.set.route
+	e := r.rs().route
 	if e == nil || !regionIn(e.doc.Route.Regions, r.Region(country)) {
 		return nil, ""
 	}
@@ -251,7 +261,7 @@ func (r Rules) Route(country string) (route []string, rule string) {
 // MinLotAgeDays is the least age in days (since the lot became available)
 // of a lot exported to country; 0 when no minimum applies.
 func (r Rules) MinLotAgeDays(country string) int {
-	e := r.set.lotAge
+	e := r.rs().lotAge
 	if e == nil || !regionIn(e.doc.LotAge.Regions, r.Region(country)) {
 		return 0
 	}
@@ -261,7 +271,7 @@ func (r Rules) MinLotAgeDays(country string) int {
 // VolumeCap returns the cap on cumulative shipments to country's region as a
 // share of cumulative shipments to US end users, and whether one applies.
 func (r Rules) VolumeCap(country string) (share domain.Rate, rule string, ok bool) {
-	e := r.set.volumeCap
+	e := r.rs().volumeCap
 	if e == nil || !regionIn(e.doc.VolumeCap.Regions, r.Region(country)) {
 		return 0, "", false
 	}
@@ -271,7 +281,7 @@ func (r Rules) VolumeCap(country string) (share domain.Rate, rule string, ok boo
 // AffiliatesThreshold is the share of ownership by listed parties at which
 // an entity is treated as listed itself; ok is false when no rule is in force.
 func (r Rules) AffiliatesThreshold() (domain.Rate, bool) {
-	if e := r.set.endUser; e != nil {
+	if e := r.rs().endUser; e != nil {
 		return e.doc.EndUser.AffiliatesThreshold.Rate(), true
 	}
 	return 0, false
@@ -279,7 +289,7 @@ func (r Rules) AffiliatesThreshold() (domain.Rate, bool) {
 
 // RedFlags returns the diversion red-flag parameters in force.
 func (r Rules) RedFlags() (RedFlagParams, bool) {
-	if e := r.set.redFlags; e != nil {
+	if e := r.rs().redFlags; e != nil {
 		return *e.doc.RedFlags, true
 	}
 	return RedFlagParams{}, false
@@ -287,7 +297,7 @@ func (r Rules) RedFlags() (RedFlagParams, bool) {
 
 // Geolocation returns the latency-geolocation parameters in force.
 func (r Rules) Geolocation() (GeolocationParams, bool) {
-	if e := r.set.geolocation; e != nil {
+	if e := r.rs().geolocation; e != nil {
 		return *e.doc.Geolocation, true
 	}
 	return GeolocationParams{}, false
@@ -296,7 +306,7 @@ func (r Rules) Geolocation() (GeolocationParams, bool) {
 // Allocation returns the allocation defaults in force: the order in which
 // regions are served and the reserve kept for smaller buyers.
 func (r Rules) Allocation() (AllocationParams, bool) {
-	if e := r.set.allocation; e != nil {
+	if e := r.rs().allocation; e != nil {
 		return *e.doc.Allocation, true
 	}
 	return AllocationParams{}, false
@@ -304,7 +314,7 @@ func (r Rules) Allocation() (AllocationParams, bool) {
 
 // ImportPermit returns the importing side's regime in force for country.
 func (r Rules) ImportPermit(country string) (ImportPermitParams, bool) {
-	e := r.set.importPermit
+	e := r.rs().importPermit
 	if e == nil || !regionIn(e.doc.ImportPermit.Regions, r.Region(country)) {
 		return ImportPermitParams{}, false
 	}
