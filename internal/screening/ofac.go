@@ -49,7 +49,6 @@ func csvRows(r io.Reader, file string, comma rune, fn func(line int, rec []strin
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -67,9 +66,11 @@ func csvRows(r io.Reader, file string, comma rune, fn func(line int, rec []strin
 				}
 				continue
 			}
-			skips = append(skips, Skip{File: file, Line: line, Reason: "read error: " + err.Error()})
+			skips = append(skips, Skip{File: file, Reason: fmt.Sprintf("read error after byte %d: %v", cr.InputOffset(), err)})
 			break
 		}
+		// FieldPos is valid only for a record Read returned without error.
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.Trim(rec[0], "\x1a \t\r") == "" {
 			continue // the Ctrl-Z end-of-file marker OFAC appends
 		}
