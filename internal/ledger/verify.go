@@ -54,13 +54,27 @@ type Verifier struct {
 
 	window      [][]Hash // stored leaf tiles windowStart, windowStart+1, ...
 	windowStart uint64
+	growing     bool // the tiles may hold leaves past the records (GrowingTiles)
 }
+
+// GrowingTiles marks a TileReader whose tiles may be read from a later
+// snapshot than the records, as when "ledger verify" reads a live log in
+// short transactions while the server keeps appending. A tile only grows, so
+// every comparison still holds; only the check that the stored tree has no
+// leaf past the last record is skipped, because a growing log legitimately
+// has one. The caller then detects a deleted tail by comparing
+// VerifySummary.Size with the log's size counter, and the signed checkpoints
+// catch it once one covers the deleted entries.
+func GrowingTiles(r TileReader) TileReader { return growingTiles{r} }
+
+type growingTiles struct{ TileReader }
 
 // NewVerifier starts verifying a log from index 0 against the given
 // checkpoints, which the caller has opened (OpenCheckpoint checked their
 // signatures). tiles, if not nil, is the tree the log stored; every leaf and
-// node is compared with it. Returns a *ForkError if two checkpoints share a
-// size but not a root.
+// node is compared with it. The tiles must be read from the records'
+// snapshot, unless wrapped in GrowingTiles. Returns a *ForkError if two
+// checkpoints share a size but not a root.
 func NewVerifier(checkpoints []Checkpoint, tiles TileReader) (*Verifier, error) {
 	if err := FindFork(checkpoints); err != nil {
 		return nil, err
@@ -69,6 +83,7 @@ func NewVerifier(checkpoints []Checkpoint, tiles TileReader) (*Verifier, error) 
 	slices.SortFunc(cps, func(a, b Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
 	cps = slices.CompactFunc(cps, func(a, b Checkpoint) bool { return a.Size == b.Size })
 	v := &Verifier{tiles: tiles, cps: cps, b: newTileBuilder(0, [maxTileLevels][]Hash{})}
+	_, v.growing = tiles.(growingTiles)
 	v.b.rangeOnly = tiles == nil
 	if err := v.checkpointsAt(0); err != nil {
 		return nil, err
@@ -132,6 +147,9 @@ func (v *Verifier) Finish(ctx context.Context) (VerifySummary, error) {
 	if v.tiles != nil {
 		if err := v.compareTiles(ctx, v.b.flush(), true); err != nil {
 			return VerifySummary{}, err
+		}
+		if v.growing {
+			return VerifySummary{Size: size, Root: v.b.cr.root(), Checkpoints: len(v.cps)}, nil
 		}
 		// A leaf tile holding hashes past the last record means records
 		// were deleted after the tree was written.
@@ -217,10 +235,11 @@ func (v *Verifier) compareTiles(ctx context.Context, tiles []Tile, final bool) e
 				return &VerifyError{Index: first, Reason: fmt.Sprintf("the stored tree node at level %d covering entries from %d differs from the one recomputed from the records: proofs served from it would be wrong", level, first)}
 			}
 		}
-		if final && len(got) > len(t.Hashes) {
+		if final && !v.growing && len(got) > len(t.Hashes) {
 			level := uint(t.ID.Level) * TileHeight
 			first := (t.ID.Index*TileWidth + uint64(len(t.Hashes))) << level
-			return &VerifyError{Index: first, Reason: fmt.Sprintf("the stored tree has a node at level %d covering entries from %d, past the last record: the log's tail was deleted", level, first)}
+			size := v.b.cr.size
+			return &VerifyError{Index: size, Reason: fmt.Sprintf("the stored tree has a node at level %d covering entries %d to %d, but the records end at %d: the log's tail was deleted", level, first, first+1<<level-1, size)}
 		}
 	}
 	return nil

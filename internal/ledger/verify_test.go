@@ -197,11 +197,25 @@ func TestVerifyStoredNodes(t *testing.T) {
 }
 
 // TestVerifyTilesAhead: leaves stored past the last record mean records
-// were deleted even if no checkpoint covers them.
+// were deleted even if no checkpoint covers them, unless the tiles are
+// marked as read from a growing log, where they are expected.
 func TestVerifyTilesAhead(t *testing.T) {
-	l := newStoredLog(t, 600)
-	_, err := ledger.VerifyRecords(context.Background(), seq(l.recs[:513]), nil, l.tiles)
-	wantVerifyError(t, err, 513)
+	ctx := context.Background()
+	l := newStoredLog(t, 70_000)
+	for _, n := range []int{513, 512, 65_536, 69_000} {
+		_, err := ledger.VerifyRecords(ctx, seq(l.recs[:n]), nil, l.tiles)
+		wantVerifyError(t, err, uint64(n))
+
+		sum, err := ledger.VerifyRecords(ctx, seq(l.recs[:n]), nil, ledger.GrowingTiles(l.tiles))
+		if err != nil || sum.Size != uint64(n) {
+			t.Fatalf("growing log verified to %d: %+v, %v", n, sum, err)
+		}
+	}
+	// Growing tiles still catch a changed record.
+	recs := slices.Clone(l.recs[:600])
+	recs[599].Action = "x"
+	_, err := ledger.VerifyRecords(ctx, seq(recs), nil, ledger.GrowingTiles(l.tiles))
+	wantVerifyError(t, err, 599)
 }
 
 func TestVerifierAddLeaf(t *testing.T) {
