@@ -7,7 +7,8 @@
 // The package is pure: it reads no clock, opens no database and serves no
 // HTTP. The tree's node hashes live behind TileStore, a two-method storage
 // interface the store package implements over SQL inside each command's
-// transaction; MemoryTiles is the in-memory implementation and test fake.
+// transaction; MemoryTiles is the in-memory implementation and test fake, and
+// package ledgertest is the conformance suite every implementation runs.
 //
 // The pieces, one file each:
 //   - leaf.go: the canonical leaf encoding of an audit record and its hash.
