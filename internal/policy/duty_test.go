@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/chipgate/chipgate/internal/domain"
-	"github.com/chipgate/chipgate/internal/policy"
 )
 
 func TestDutyFor(t *testing.T) {
@@ -18,7 +17,8 @@ func TestDutyFor(t *testing.T) {
 		rate           domain.Rate
 	}{
 		{"H200 for CN", "2026-02-01", product(t, "h200").Spec, "commercial_ai", true, false, 250_000},
-		{"H200 the day before the proclamation", "2026-01-14", product(t, "h200").Spec, "commercial_ai", false, false, 0},
+		{"H200 the day before the duty", "2026-01-14", product(t, "h200").Spec, "commercial_ai", false, false, 0},
+		{"H200 on the duty's first day", "2026-01-15", product(t, "h200").Spec, "commercial_ai", true, false, 250_000},
 		{"H200 for a US data center", "2026-02-01", product(t, "h200").Spec, "us_datacenter", true, true, 0},
 		{"H200 for research", "2026-02-01", product(t, "h200").Spec, "research", true, true, 0},
 		{"TPP at 14,000", "2026-02-01", spec(14000, 814, 4800), "x", true, false, 250_000},
@@ -70,5 +70,4 @@ func TestDutyRounding(t *testing.T) {
 	if got, _ := exempt.Apply(domain.Money{Minor: 1000, Currency: "USD"}); got.Minor != 0 {
 		t.Errorf("exempt duty %v", got)
 	}
-	var _ = policy.Duty{}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
@@ -171,6 +172,33 @@ func TestLoadRefusesGarbage(t *testing.T) {
 	for _, src := range []string{"", "[1, 2", "policy: x\nrules: []\n", "- a\n- b\n", "policy: x\n---\npolicy: y\n", strings.Repeat("#", policy.MaxFileSize+1)} {
 		if _, err := policy.Load("x.yaml", []byte(src)); err == nil {
 			t.Errorf("loaded %.40q", src)
+		}
+	}
+}
+
+// TestEffectiveDates checks every version of every rule in the default file
+// on both sides of its from and until: in force from the first instant of
+// its from-day, out of force from the first instant of its until-day.
+func TestEffectiveDates(t *testing.T) {
+	p := mustDefault(t)
+	inForce := func(at time.Time, v policy.Rule) bool {
+		r, ok := p.At(at).Rule(v.ID)
+		return ok && r.From == v.From
+	}
+	for _, v := range p.Versions() {
+		if inForce(v.From.Add(-time.Nanosecond), v) {
+			t.Errorf("%s (from %s) in force the instant before", v.ID, v.From)
+		}
+		if !inForce(v.From.Time, v) {
+			t.Errorf("%s (from %s) not in force on its first day", v.ID, v.From)
+		}
+		if v.Until != nil {
+			if !inForce(v.Until.Add(-time.Nanosecond), v) {
+				t.Errorf("%s (until %s) not in force the instant before until", v.ID, v.Until)
+			}
+			if inForce(v.Until.Time, v) {
+				t.Errorf("%s (until %s) still in force on its until-day", v.ID, v.Until)
+			}
 		}
 	}
 }
