@@ -151,15 +151,18 @@ type alloc struct {
 }
 
 // assignLots gives each order's units from actual lots. Per product,
-// orders go in the order of their requested period, then tier, then input
-// order, and each takes the lots usable earliest for its region (ties: the
-// youngest, keeping older lots for regions that need them). An order may
-// take a lot older than its region needs only while the lots left still
-// cover, for every age level, the units still to place at that level or
-// above (Hall's condition on the chain of levels); the flow guaranteed
-// these units fit, and the check keeps them fitting, so no order runs
-// short. tierUse[p][L][k] counts units of lots of level ≥ L given to tier
-// k, for the unmet reasons.
+// orders go by tier, then requested period, then input order, so that a
+// lower tier never delays a higher one (the exporter certifies "no delay
+// to US orders"). Each order takes, if it can, the latest lot usable by its
+// requested period (best fit: it is served on time and the earlier lots
+// stay for orders that want them earlier), else the lot usable soonest;
+// among levels the youngest, keeping older lots for regions that need
+// them. An order may take a lot older than its region needs only while the
+// lots left still cover, for every age level, the units still to place at
+// that level or above (Hall's condition on the chain of levels); the flow
+// guaranteed these units fit, and the check keeps them fitting, so no
+// order runs short. tierUse[p][L][k] counts units of lots of level ≥ L
+// given to tier k, for the unmet reasons.
 func (e *engine) assignLots(got []int64) ([]alloc, [][][]int64) {
 	m := e.m
 	p := m.p
@@ -206,37 +209,40 @@ func (e *engine) assignLots(got []int64) ([]alloc, [][][]int64) {
 			}
 		}
 		// queue[ℓ][j]: lots of level j in the order they become usable for
-		// level ℓ; head[ℓ][j] skips the used-up ones.
-		queue := make([][][]int, nl)
-		head := make([][]int, nl)
+		// level ℓ, with two disjoint-set forests that skip used-up lots to
+		// the left and to the right.
+		queue := make([][]lotQueue, nl)
 		for lv := 0; lv < nl; lv++ {
-			queue[lv] = make([][]int, nl)
-			head[lv] = make([]int, nl)
+			queue[lv] = make([]lotQueue, nl)
 		}
 		for _, l := range lotsOf[pi] {
 			for lv := 0; lv <= m.lotLevel[l]; lv++ {
-				queue[lv][m.lotLevel[l]] = append(queue[lv][m.lotLevel[l]], l)
+				q := &queue[lv][m.lotLevel[l]]
+				q.lots = append(q.lots, l)
 			}
 		}
 		for lv := 0; lv < nl; lv++ {
 			for j := lv; j < nl; j++ {
-				q := queue[lv][j]
-				sort.SliceStable(q, func(a, b int) bool { return m.lotElig[q[a]][lv] < m.lotElig[q[b]][lv] })
+				q := &queue[lv][j]
+				sort.SliceStable(q.lots, func(a, b int) bool { return m.lotElig[q.lots[a]][lv] < m.lotElig[q.lots[b]][lv] })
+				q.init()
 			}
 		}
 		sort.SliceStable(orders, func(a, b int) bool {
 			x, y := orders[a], orders[b]
-			if p.Orders[x].Period != p.Orders[y].Period {
-				return p.Orders[x].Period < p.Orders[y].Period
+			if m.orderTier[x] != m.orderTier[y] {
+				return m.orderTier[x] < m.orderTier[y]
 			}
-			return m.orderTier[x] < m.orderTier[y]
+			return p.Orders[x].Period < p.Orders[y].Period
 		})
 		for _, o := range orders {
 			lv := m.classes[m.orderClass[o]].level
+			s := int32(p.Orders[o].Period)
 			need := got[o]
 			for need > 0 {
-				best, bestJ := -1, -1
-				var allow, bestAllow int64 = math.MaxInt64, 0
+				onTime, early := -1, -1
+				var onTimeJ, earlyJ int
+				var allow, onTimeAllow, earlyAllow int64 = math.MaxInt64, 0, 0
 				for j := lv; j < nl; j++ {
 					if j > lv {
 						allow = min(allow, slack[j])
@@ -244,17 +250,21 @@ func (e *engine) assignLots(got []int64) ([]alloc, [][][]int64) {
 					if allow <= 0 {
 						break
 					}
-					q := queue[lv][j]
-					for head[lv][j] < len(q) && left[q[head[lv][j]]] == 0 {
-						head[lv][j]++
+					q := &queue[lv][j]
+					pos := sort.Search(len(q.lots), func(i int) bool { return m.lotElig[q.lots[i]][lv] > s }) - 1
+					if c := q.findLeft(pos, left); c >= 0 {
+						onTime, onTimeJ, onTimeAllow = q.lots[c], j, allow
+						break // the youngest level with a lot on time
 					}
-					if head[lv][j] == len(q) {
-						continue
+					if c := q.findRight(pos+1, left); c < len(q.lots) {
+						if l := q.lots[c]; early < 0 || m.lotElig[l][lv] < m.lotElig[early][lv] {
+							early, earlyJ, earlyAllow = l, j, allow
+						}
 					}
-					l := q[head[lv][j]]
-					if best < 0 || m.lotElig[l][lv] < m.lotElig[best][lv] {
-						best, bestJ, bestAllow = l, j, allow
-					}
+				}
+				best, bestJ, bestAllow := onTime, onTimeJ, onTimeAllow
+				if best < 0 {
+					best, bestJ, bestAllow = early, earlyJ, earlyAllow
 				}
 				if best < 0 {
 					panic("allocation: lots do not cover the flow's units") // Hall's condition holds
@@ -498,4 +508,66 @@ func (e *engine) metrics(got []int64) Metrics {
 		mt.RegionRatio = append(mt.RegionRatio, rm)
 	}
 	return mt
+}
+
+// lotQueue is lots sorted by the period they become usable, with
+// disjoint-set forests to find the nearest lot with units left at or left
+// of a position, and at or right of it, skipping used-up lots in
+// amortized near-constant time. left is shifted by one so that 0 is the
+// "none" sentinel; right has len(lots) as its sentinel.
+type lotQueue struct {
+	lots        []int
+	left, right []int32
+}
+
+func (q *lotQueue) init() {
+	n := len(q.lots)
+	q.left = make([]int32, n+1)
+	q.right = make([]int32, n+1)
+	for i := range q.left {
+		q.left[i] = int32(i)
+		q.right[i] = int32(i)
+	}
+}
+
+// root finds i's root in a forest and compresses the path.
+func root(f []int32, i int) int {
+	r := i
+	for int(f[r]) != r {
+		r = int(f[r])
+	}
+	for int(f[i]) != r && i != r {
+		next := int(f[i])
+		f[i] = int32(r)
+		i = next
+	}
+	return r
+}
+
+// findLeft returns the largest index ≤ i whose lot has units, or -1.
+func (q *lotQueue) findLeft(i int, units []int64) int {
+	for p := i + 1; ; {
+		r := root(q.left, p)
+		if r == 0 {
+			return -1
+		}
+		if units[q.lots[r-1]] > 0 {
+			return r - 1
+		}
+		q.left[r] = int32(r - 1)
+		p = r - 1
+	}
+}
+
+// findRight returns the smallest index ≥ i whose lot has units, or len.
+func (q *lotQueue) findRight(i int, units []int64) int {
+	n := len(q.lots)
+	for p := i; ; {
+		r := root(q.right, p)
+		if r == n || units[q.lots[r]] > 0 {
+			return r
+		}
+		q.right[r] = int32(r + 1)
+		p = r + 1
+	}
 }

@@ -176,6 +176,40 @@ func TestRunBehavior(t *testing.T) {
 			units: map[string]int64{"giant": 70, "small": 30},
 		},
 		{
+			// Lots serve the US first: a CN order that asked earlier does
+			// not push the US order to a later lot.
+			name: "NoDelayToUS",
+			change: func(p *allocation.Problem) {
+				p.Lots[1] = allocation.Lot{ID: "later", Product: "h200", Quantity: 10, Period: 3, Made: "2025-01-01"}
+				p.Orders[0].Period = 1
+			},
+			units: map[string]int64{"us": 10, "cn": 10},
+			check: func(t *testing.T, res allocation.Result) {
+				for _, a := range res.Allocations {
+					if a.Order == "us" && a.Period != 1 {
+						t.Errorf("%+v: the US order asked for period 1", a)
+					}
+				}
+			},
+		},
+		{
+			// Best fit: the US order wanted late takes the late lot, and
+			// the early lot serves the CN order on time.
+			name: "BestFitKeepsEarlyLots",
+			change: func(p *allocation.Problem) {
+				p.Lots[1] = allocation.Lot{ID: "later", Product: "h200", Quantity: 10, Period: 2, Made: "2025-01-01"}
+				p.Orders[0].Period = 3
+			},
+			units: map[string]int64{"us": 10, "cn": 10},
+			check: func(t *testing.T, res allocation.Result) {
+				for _, a := range res.Allocations {
+					if want := map[string]int{"us": 3, "cn": 0}[a.Order]; a.Period != want {
+						t.Errorf("%+v: want period %d", a, want)
+					}
+				}
+			},
+		},
+		{
 			name: "NotBeforeRequestedOrAvailable",
 			change: func(p *allocation.Problem) {
 				p.Lots[1].Period = 2
