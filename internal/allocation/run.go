@@ -475,6 +475,14 @@ func (e *engine) metrics(got []int64) Metrics {
 				hr[r] = true
 			}
 		}
+		if len(mt.HHIRegions) == 0 && m.nTiers > 0 {
+			// No capped group: the last tier, the one served last.
+			for _, r := range p.Tiers[m.nTiers-1] {
+				if r != "*" {
+					mt.HHIRegions = append(mt.HHIRegions, r)
+				}
+			}
+		}
 		sort.Strings(mt.HHIRegions)
 	}
 	for _, r := range mt.HHIRegions {
