@@ -295,6 +295,10 @@ func compile(p *Problem) (*model, error) {
 			m.reserved[domain.ClassResearch] = true
 		}
 		m.share = rs.Share
+	} else {
+		// No reserve: the classes still name the share the metrics report.
+		m.reserved[domain.ClassSME] = true
+		m.reserved[domain.ClassResearch] = true
 	}
 	if len(pr) > 0 {
 		return nil, pr.Err()

@@ -401,3 +401,44 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestMetrics(t *testing.T) {
+	p := allocation.Problem{
+		Periods: 1, Start: "2026-01-05", PeriodDays: 7,
+		Tiers: [][]string{{"US"}, {"CN"}},
+		Lots:  []allocation.Lot{{ID: "l", Product: "h200", Quantity: 60, Period: 0, Made: "2025-01-01"}},
+		Orders: []allocation.Order{
+			{ID: "us", Buyer: "u", Region: "US", Class: domain.ClassCloud, Product: "h200", Quantity: 20},
+			{ID: "big", Buyer: "g", Region: "CN", Class: domain.ClassPlatform, Product: "h200", Quantity: 100, Weight: 3},
+			{ID: "uni", Buyer: "r", Region: "CN", Class: domain.ClassResearch, Product: "h200", Quantity: 20, Weight: 1},
+		},
+	}
+	res, err := allocation.Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt := res.Metrics
+	// CN gets 40: the platform 30 (weight 3), the university 10.
+	if got := units(res); got["big"] != 30 || got["uni"] != 10 {
+		t.Fatalf("units %v", got)
+	}
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"hhi", mt.HHI, 75*75 + 25*25},
+		{"jain US", mt.Tiers[0].Jain, 1},
+		// Served fractions 0.3 and 0.5: (0.8)² / (2 × 0.34).
+		{"jain CN", mt.Tiers[1].Jain, 0.64 / 0.68},
+		{"reserve share", mt.ReserveShare, 10.0 / 60},
+		{"allocated", float64(mt.Allocated), 60},
+	}
+	for _, c := range checks {
+		if d := c.got - c.want; d > 1e-9 || d < -1e-9 {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if len(mt.HHIRegions) != 1 || mt.HHIRegions[0] != "CN" {
+		t.Errorf("hhi_regions = %v, want the last tier [CN]", mt.HHIRegions)
+	}
+}
