@@ -243,8 +243,8 @@ func compile(p *Problem) (*model, error) {
 		if o.Period < 0 || o.Period >= p.Periods {
 			pr.Add(path+".period", "must be between 0 and periods-1 (%d)", p.Periods-1)
 		}
-		if math.IsNaN(o.Weight) || o.Weight < 0 || o.Weight > 1e9 {
-			pr.Add(path+".weight", "must be between 0 and 1e9 (0 means 1)")
+		if math.IsNaN(o.Weight) || o.Weight < 0 || o.Weight > 1e9 || (o.Weight > 0 && o.Weight < 1e-6) {
+			pr.Add(path+".weight", "must be 0 (meaning 1) or between 0.000001 and 1e9")
 		}
 	}
 	// Caps on buyers.

@@ -3,6 +3,7 @@ package allocation
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -202,7 +203,7 @@ func (q Ratio) Sign() int {
 	return q.r.Sign()
 }
 
-// Cmp compares q with n/d.
+// cmp compares q with n/d.
 func (q Ratio) cmp(n, d int64) int {
 	x := q.r
 	if x == nil {
@@ -260,20 +261,14 @@ func Decode(r io.Reader) (*Problem, error) {
 	return &p, nil
 }
 
+// jsonError words a decoding error for the caller, naming the field when
+// the JSON has the wrong type there.
 func jsonError(err error) string {
 	var te *json.UnmarshalTypeError
-	if ok := asType(err, &te); ok {
+	if errors.As(err, &te) && te.Field != "" {
 		return fmt.Sprintf("%s: want %s", te.Field, te.Type)
 	}
 	return err.Error()
-}
-
-func asType(err error, te **json.UnmarshalTypeError) bool {
-	t, ok := err.(*json.UnmarshalTypeError)
-	if ok {
-		*te = t
-	}
-	return ok
 }
 
 // parseDate reads "YYYY-MM-DD".
