@@ -14,8 +14,8 @@ import (
 // products, the US first, other regions next, CN and MO last under a 0.5
 // ratio cap and a 180-day lot age, per-buyer caps, licenses and permits on
 // Chinese buyers, and a 10% reserve for sme and research. Buyers grow with
-// the orders (one buyer per 200 orders, at least 20), as a market does.
-func bigProblem(nOrders, nLots int, seed uint64) allocation.Problem {
+// the orders (one buyer per 200 orders, at least 20) unless nBuyers > 0.
+func bigProblem(nOrders, nLots, nBuyers int, seed uint64) allocation.Problem {
 	r := rand.New(rand.NewPCG(seed, 1))
 	p := allocation.Problem{
 		Periods: 52, Start: "2026-01-05", PeriodDays: 7,
@@ -39,7 +39,9 @@ func bigProblem(nOrders, nLots int, seed uint64) allocation.Problem {
 	}
 	regions := []string{"US", "US", "US", "EU", "JP", "KR", "SG", "CN", "CN", "MO"}
 	classes := []domain.BuyerClass{domain.ClassPlatform, domain.ClassCloud, domain.ClassCloud, domain.ClassSME, domain.ClassResearch}
-	nBuyers := max(20, nOrders/200)
+	if nBuyers <= 0 {
+		nBuyers = max(20, nOrders/200)
+	}
 	type buyer struct {
 		name, region string
 		class        domain.BuyerClass
@@ -79,7 +81,7 @@ func BenchmarkRun(b *testing.B) {
 			name = fmt.Sprintf("%dM", n/1_000_000)
 		}
 		b.Run(name, func(b *testing.B) {
-			p := bigProblem(n, 10_000, 1)
+			p := bigProblem(n, 10_000, 0, 1)
 			b.ReportAllocs()
 			b.ResetTimer()
 			var res allocation.Result
@@ -91,5 +93,42 @@ func BenchmarkRun(b *testing.B) {
 			}
 			b.ReportMetric(float64(res.Metrics.Checks), "flowchecks")
 		})
+	}
+}
+
+// BenchmarkRunFixedBuyers grows the orders with the buyers fixed at 500:
+// the engine's flow works on classes (buyer × product × region), so this
+// isolates the growth in orders.
+func BenchmarkRunFixedBuyers(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
+			p := bigProblem(n, 10_000, 500, 1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var res allocation.Result
+			for i := 0; i < b.N; i++ {
+				var err error
+				if res, err = allocation.Run(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(res.Metrics.Checks), "flowchecks")
+		})
+	}
+}
+
+// TestBigProblemValid keeps the benchmark's problem valid and its result
+// correct at a size the tests can afford.
+func TestBigProblemValid(t *testing.T) {
+	p := bigProblem(2_000, 300, 0, 2)
+	res, err := allocation.Run(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := checkRules(&p, res); msg != "" {
+		t.Fatal(msg)
+	}
+	if res.Metrics.Allocated == 0 || res.Metrics.Tiers[2].Allocated == 0 {
+		t.Errorf("the benchmark problem allocates nothing to some tier: %+v", res.Metrics.Tiers)
 	}
 }
