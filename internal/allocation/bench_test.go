@@ -85,12 +85,14 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			var res allocation.Result
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				var err error
 				if res, err = allocation.Run(p); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(res.Metrics.Checks), "flowchecks")
 		})
 	}
@@ -106,12 +108,14 @@ func BenchmarkRunFixedBuyers(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			var res allocation.Result
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				var err error
 				if res, err = allocation.Run(p); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(res.Metrics.Checks), "flowchecks")
 		})
 	}
