@@ -75,7 +75,7 @@ func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classificatio
 			country = ""
 		}
 		var sk sink
-		st, ids, _ := r.destinationStatus(&sk, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
+		st, ids, _ := r.destinationStatus(&sk, true, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
 		sk.finish()
 		reasons := sk.reasons
 		if c.Rule != "" {
@@ -205,7 +205,7 @@ func (r Rules) destination(country string) *entry {
 // appending the reasons. parentHQ is the buyer's ultimate parent's country
 // ("" when unknown or not asked); buyerHQ the buyer's own. by is the rule
 // that set the status, which a license must then satisfy.
-func (r Rules) destinationStatus(sk *sink, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
+func (r Rules) destinationStatus(sk *sink, wantIDs bool, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
 	if !r.controlled(eccn) {
 		rule, src := "", ""
 		if e := r.rs().classification; e != nil {
@@ -221,24 +221,21 @@ func (r Rules) destinationStatus(sk *sink, eccn string, tpp float64, bandwidth i
 	if e == nil {
 		sk.push(Reason{Outcome: HeldForReview, Message: "no destination rule in force for " + countryLabel(country) + "; license required"})
 	} else {
-		ids = append(ids, e.ID)
-		d := e.doc.Destination
-		st = d.Status
-		if d.Review == nil {
-			at := sk.start()
-			m := append(appendBasis(append(append(sk.buf, countryLabel(country)...), ": "...), d.Basis, st), " for "...)
-			sk.buf = append(appendNum(append(append(m, eccn...), " (TPP "...), tpp), ')')
-			sk.done(at, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st)})
-		} else {
-			st = r.review(sk, e, tpp, bandwidth, availableInUS, country)
+		if wantIDs {
+			ids = append(ids, e.ID)
 		}
+		var msg string
+		st, msg = r.destinationText(e, eccn, tpp, bandwidth, availableInUS, country)
+		sk.push(Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st), Message: msg})
 	}
 	if p := r.rs().parentHQ; p != nil && st.rank() < p.doc.ParentHQ.Status.rank() {
 		g := p.doc.ParentHQ.CountryGroup
 		for _, hq := range [2]string{parentHQ, buyerHQ} {
 			if hq != "" && r.rs().groups[g][hq] {
 				st = p.doc.ParentHQ.Status
-				ids = append(ids, p.ID)
+				if wantIDs {
+					ids = append(ids, p.ID)
+				}
 				by = p
 				sk.push(Reason{Rule: p.ID, Source: p.Source, Outcome: statusOutcome(st),
 					Message: "buyer or its parent headquartered in " + hq + " (Country Group " + g + "): " + string(st) + " wherever it operates"})
@@ -249,9 +246,46 @@ func (r Rules) destinationStatus(sk *sink, eccn string, tpp float64, bandwidth i
 	return st, ids, by
 }
 
-// review applies case-by-case eligibility bounds, showing each comparison:
-// the failed ones when the item is not eligible, else the passed ones.
-func (r Rules) review(sk *sink, e *entry, tpp float64, bandwidth int, availableInUS time.Time, country string) Status {
+// destinationText returns the status a destination rule gives a controlled
+// chip and the message that shows why, remembered per rule set.
+func (r Rules) destinationText(e *entry, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country string) (Status, string) {
+	avail := utcDay(availableInUS)
+	k := destKey{e: e, tpp: tpp, bw: bandwidth, day: avail.Unix(), country: country, eccn: eccn}
+	h := k.hash()
+	set := r.rs()
+	if t, ok := set.destTexts.get(h, k); ok {
+		return t.st, t.msg
+	}
+	d := e.doc.Destination
+	var st Status
+	var m []byte
+	if d.Review == nil {
+		st = d.Status
+		m = append(appendBasis(append(append(m, countryLabel(country)...), ": "...), d.Basis, st), " for "...)
+		m = append(appendNum(append(append(m, eccn...), " (TPP "...), tpp), ')')
+	} else {
+		st, m = appendReview(m, e, tpp, bandwidth, avail, country)
+	}
+	t := destText{st: st, msg: string(m)}
+	set.destTexts.put(h, k, t)
+	return t.st, t.msg
+}
+
+// utcDay is the calendar day of t, as midnight UTC; the zero time stays
+// zero. Availability is a matter of days: a chip launched at noon on
+// 2026-01-15 was available "on 2026-01-15".
+func utcDay(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// appendReview applies case-by-case eligibility bounds, showing each
+// comparison: the failed ones when the chip is not eligible, else the
+// passed ones.
+func appendReview(m []byte, e *entry, tpp float64, bandwidth int, availableInUS time.Time, country string) (Status, []byte) {
 	d := e.doc.Destination
 	rv := d.Review
 	tppOK := tpp < rv.TPPBelow
@@ -262,8 +296,7 @@ func (r Rules) review(sk *sink, e *entry, tpp float64, bandwidth int, availableI
 	if !eligible {
 		st = d.Otherwise
 	}
-	at := sk.start()
-	m := append(append(sk.buf, countryLabel(country)...), ": "...)
+	m = append(append(m, countryLabel(country)...), ": "...)
 	if eligible {
 		m = appendBasis(m, d.Basis, st)
 	} else {
@@ -305,9 +338,7 @@ func (r Rules) review(sk *sink, e *entry, tpp float64, bandwidth int, availableI
 			m = append(append(m, " ≤ "...), by...)
 		}
 	}
-	sk.buf = m
-	sk.done(at, Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st)})
-	return st
+	return st, m
 }
 
 func statusOutcome(s Status) Outcome {

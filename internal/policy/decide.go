@@ -360,7 +360,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 
 	// What the export needs, and whether the license provides it.
 	before := len(x.reasons)
-	st, _, destRule := r.destinationStatus(&x.sink, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
+	st, _, destRule := r.destinationStatus(&x.sink, false, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
 	x.d.Status = st
 	for i := before; i < len(x.reasons); i++ {
 		// A license requirement is settled by the license check below,
@@ -446,13 +446,8 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 			x.doneAt(at, &x.d.Obligations[len(x.d.Obligations)-1].Message)
 		}
 		if e := s.duty; e != nil && r.passesThrough(f.Destination, e.doc.Duty.ImportingCountry) {
-			at := x.start()
-			x.duty, x.buf = r.dutyFor(x.buf, f.Spec, f.EndUse)
-			if x.duty.Covered {
-				x.doneAt(at, &x.duty.Message)
+			if x.duty = r.DutyFor(f.Spec, f.EndUse); x.duty.Covered {
 				x.d.Duty = &x.duty
-			} else {
-				x.buf = x.buf[:at]
 			}
 		}
 	}

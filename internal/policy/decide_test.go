@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,44 @@ func TestCompileCondition(t *testing.T) {
 		}
 		if err == nil && c.String() != tc.expr {
 			t.Errorf("String() = %q", c.String())
+		}
+	}
+}
+
+// TestDecisionsRepeatable decides many different orders twice, from several
+// goroutines: remembered texts and recycled scratch space must never make a
+// decision differ from a fresh one.
+func TestDecisionsRepeatable(t *testing.T) {
+	p := mustDefault(t)
+	fresh := make([]policy.Decision, 300)
+	facts := make([]policy.OrderFacts, 300)
+	for i := range facts {
+		f := h200CN(t, day("2026-02-01"))
+		f.Spec = spec(float64(14000+8*i), 814, 4500+i)
+		f.Quantity = int64(1 + i%150)
+		f.EndUse = []string{"commercial_ai", "research", "military"}[i%3]
+		facts[i] = f
+		fresh[i] = mustDefault(t).DecideOrder(f)
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for round := 0; round < 3; round++ {
+				for i := range facts {
+					got, _ := json.Marshal(p.DecideOrder(facts[i]))
+					want, _ := json.Marshal(fresh[i])
+					if string(got) != string(want) {
+						done <- fmt.Errorf("order %d differs:\n got %s\nwant %s", i, got, want)
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

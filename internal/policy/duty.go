@@ -35,25 +35,29 @@ func (d Duty) Apply(value domain.Money) (domain.Money, error) {
 // DutyFor returns the import duty due on a chip entering the duty rule's
 // importing country for the declared end use.
 func (r Rules) DutyFor(spec domain.Spec, endUse string) Duty {
-	d, m := r.dutyFor(nil, spec, endUse)
-	if d.Message == "" {
-		d.Message = string(m)
+	set := r.rs()
+	e := set.duty
+	if e == nil {
+		return Duty{RateText: "0%", Message: "no duty rule in force"}
 	}
+	tpp, _ := Metrics(spec)
+	// Remembered per rule set: every H200 order to China pays the same.
+	k := dutyKey{e: e, tpp: tpp, bw: spec.BandwidthGBps, endUse: endUse}
+	h := k.hash()
+	if d, ok := set.duties.get(h, k); ok {
+		return d
+	}
+	d, m := dutyOf(e, tpp, spec.BandwidthGBps, endUse)
+	d.Message = string(m)
+	set.duties.put(h, k, d)
 	return d
 }
 
-// dutyFor appends the duty's message to m and returns both; the message is
-// left out of the Duty for the caller to set, so that DecideOrder can keep
-// it in its one buffer.
-func (r Rules) dutyFor(m []byte, spec domain.Spec, endUse string) (Duty, []byte) {
-	e := r.rs().duty
-	if e == nil {
-		return Duty{RateText: "0%", Message: "no duty rule in force"}, m
-	}
+// dutyOf assesses the duty rule e and writes its message.
+func dutyOf(e *entry, tpp float64, bw int, endUse string) (Duty, []byte) {
 	p := e.doc.Duty
 	d := Duty{Rule: e.ID, Source: e.Source, ImportingCountry: p.ImportingCountry, RateText: "0%"}
-	tpp, _ := Metrics(spec)
-	bw := spec.BandwidthGBps
+	m := make([]byte, 0, 128)
 	m = appendNum(append(m, "TPP "...), tpp)
 	for i, w := range p.Windows {
 		if tpp >= w.TPPMin && tpp <= w.TPPMax && bw >= w.BandwidthMinGBps && bw <= w.BandwidthMaxGBps {

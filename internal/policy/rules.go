@@ -51,6 +51,11 @@ type ruleSet struct {
 	// rule set. It is the only mutable thing in a Policy and holds nothing
 	// a decision can observe.
 	pool sync.Pool
+
+	// destTexts and duties remember the texts a decision would otherwise
+	// format again for every order of the same chip (see memo).
+	destTexts memo[destKey, destText]
+	duties    memo[dutyKey, Duty]
 }
 
 // rs returns the rule set, or an empty one for the zero Rules, so that a
