@@ -371,6 +371,10 @@ func (m *model) compileRatios(pr *domain.Problems) {
 			continue
 		}
 		for k := range ofTiers {
+			c.ofTiers = append(c.ofTiers, k)
+		}
+		sort.Ints(c.ofTiers) // so that errors name the same tier every time
+		for _, k := range c.ofTiers {
 			if k >= c.tier {
 				pr.Add(path+".of", "the base regions must be served in a tier before the capped regions (tiers[%d])", c.tier)
 				ok = false
@@ -387,10 +391,6 @@ func (m *model) compileRatios(pr *domain.Problems) {
 		if !ok {
 			continue
 		}
-		for k := range ofTiers {
-			c.ofTiers = append(c.ofTiers, k)
-		}
-		sort.Ints(c.ofTiers)
 		m.ratios = append(m.ratios, c)
 	}
 	// The capped groups must be laminar.
