@@ -121,9 +121,7 @@ func ParseCSL(r io.Reader, file string) ([]Entity, []Skip, error) {
 		name, aliases, remark := cleanListName(raw)
 		e.Name = name
 		e.Aliases = aliases
-		for _, a := range splitList(get(rec, "alt_names")) {
-			e.Aliases = append(e.Aliases, a)
-		}
+		e.Aliases = append(e.Aliases, splitList(get(rec, "alt_names"))...)
 		e.Programs = splitList(get(rec, "programs"))
 		e.Remarks = strings.TrimSpace(remark + " " + get(rec, "remarks"))
 		for _, a := range splitList(get(rec, "addresses")) {

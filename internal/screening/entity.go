@@ -1,7 +1,11 @@
 package screening
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 )
 
@@ -220,4 +224,25 @@ func isAbbrev(w string) bool {
 		}
 	}
 	return upper >= 2 || (upper == 1 && w[0] >= 'A' && w[0] <= 'Z' && len(w) >= 4)
+}
+
+// Fingerprint returns a short hash of what identifies the listing: the
+// entity's names and the lists' own ids and names for it. It changes when a
+// list changes the listing (a new alias, a new list, a removed source) and
+// not when a reload merely reorders files, so a reviewer's decision on a
+// hit can be kept "until the listing itself changes" by storing Key and
+// Fingerprint with it.
+func (e *Entity) Fingerprint() string {
+	parts := make([]string, 0, 2+len(e.Aliases)+len(e.Sources))
+	parts = append(parts, "n:"+foldKey(e.Name))
+	for _, a := range e.Aliases {
+		parts = append(parts, "a:"+foldKey(a))
+	}
+	for _, s := range e.Sources {
+		parts = append(parts, "s:"+s.List+"\x00"+s.ID+"\x00"+s.Name)
+	}
+	sort.Strings(parts[1:])
+	parts = slices.Compact(parts)
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
+	return hex.EncodeToString(sum[:12])
 }

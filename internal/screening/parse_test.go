@@ -294,3 +294,18 @@ func TestFoldAcrossLists(t *testing.T) {
 		t.Errorf("folded Huawei = %+v", h)
 	}
 }
+
+func TestFingerprint(t *testing.T) {
+	base := screening.Entity{Name: "X Co", Aliases: []string{"A", "B"}, Sources: []screening.Source{{List: "EL", ID: "1", Name: "X Co", File: "a.csv"}, {List: "SDN", ID: "2", Name: "X CO"}}}
+	reordered := base
+	reordered.Aliases = []string{"B", "A"}
+	reordered.Sources = []screening.Source{base.Sources[1], {List: "EL", ID: "1", Name: "X Co", File: "other/place.csv", Line: 9}}
+	changed := base
+	changed.Aliases = []string{"A", "B", "C"}
+	if base.Fingerprint() != reordered.Fingerprint() {
+		t.Error("fingerprint depends on order or file location")
+	}
+	if base.Fingerprint() == changed.Fingerprint() {
+		t.Error("fingerprint ignores a new alias")
+	}
+}
