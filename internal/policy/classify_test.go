@@ -116,6 +116,7 @@ func TestCNProgramBounds(t *testing.T) {
 		{"bandwidth 6,499", day("2026-02-01"), spec(15832, 814, 6499), h200.LaunchDate, policy.LicenseRequired, "bandwidth 6,499 < 6,500 GB/s"},
 		{"bandwidth at 6,500", day("2026-02-01"), spec(15832, 814, 6500), h200.LaunchDate, policy.Denied, "bandwidth 6,500 ≥ 6,500 GB/s"},
 		{"available in US on 2026-01-15", day("2026-02-01"), h200.Spec, day("2026-01-15"), policy.LicenseRequired, "≤ 2026-01-15"},
+		{"available at noon on 2026-01-15", day("2026-02-01"), h200.Spec, day("2026-01-15").Add(12 * time.Hour), policy.LicenseRequired, "since 2026-01-15 ≤ 2026-01-15"},
 		{"available in US from 2026-01-16", day("2026-02-01"), h200.Spec, day("2026-01-16"), policy.Denied, "after 2026-01-15"},
 		{"US availability unknown", day("2026-02-01"), h200.Spec, time.Time{}, policy.Denied, "unknown"},
 	}

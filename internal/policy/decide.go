@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -431,6 +432,17 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		if f.SitePowerKW < need {
 			x.add(rf.OnPowerShort, e, "site power "+num(f.SitePowerKW)+" kW < "+num(rf.PowerKWPerAccelerator)+" kW × "+inum(f.Quantity)+" units = "+num(need)+" kW", "")
 		}
+	}
+	if e := s.reexport; e != nil && regionIn(e.doc.ReExport.Regions, region) {
+		switch {
+		case f.ReExport:
+			x.add(e.doc.ReExport.Outcome, e, "re-export, export from abroad or in-country transfer to "+f.Destination+": presumption of denial", "")
+		case f.ShipFrom != "" && !slices.Contains(e.doc.ReExport.ShipFrom, f.ShipFrom):
+			x.add(e.doc.ReExport.Outcome, e, "shipped from "+f.ShipFrom+": exports to "+f.Destination+" leave from "+strings.Join(e.doc.ReExport.ShipFrom, " or ")+"; re-exports stay under presumption of denial", "")
+		}
+	}
+	if e := s.kyc; e != nil && !f.KYCRemoteAccess && regionIn(e.doc.ConsigneeKYC.Regions, region) {
+		x.add(e.doc.ConsigneeKYC.OnMissing, e, "the consignee has not certified KYC that blocks unauthorized remote access", "")
 	}
 	r.checks(x, act)
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/policies"
 )
 
 func TestDecideOrder(t *testing.T) {
@@ -78,7 +79,7 @@ func TestDecideOrder(t *testing.T) {
 		{"CN+MO one unit over 50% of US", feb, func(f *policy.OrderFacts) { f.ShippedUS, f.ShippedCNMO = 1000, 401 }, policy.HeldForReview, "volume.cn-mo-cap", "CN units 501 (shipped 401 + ordered 100) > 50% of US end-user units 1,000 = 500"},
 		{"nothing shipped to the US yet", feb, func(f *policy.OrderFacts) { f.ShippedUS = 0 }, policy.HeldForReview, "volume.cn-mo-cap", "> 50%"},
 		{"re-export from abroad", feb, func(f *policy.OrderFacts) { f.ReExport = true }, policy.Rejected, "reexport.denied", "presumption of denial"},
-		{"shipped from Singapore", feb, func(f *policy.OrderFacts) { f.ShipFrom = "SG" }, policy.Rejected, "reexport.denied", "ship from the US"},
+		{"shipped from Singapore", feb, func(f *policy.OrderFacts) { f.ShipFrom = "SG" }, policy.Rejected, "reexport.denied", "shipped from SG: exports to CN leave from US"},
 		{"shipped from the US", feb, func(f *policy.OrderFacts) { f.ShipFrom = "US" }, policy.Accepted, "", ""},
 		{"site power short", feb, func(f *policy.OrderFacts) { f.SitePowerKW = 119.9 }, policy.HeldForReview, "vetting.red-flags", "site power 119.9 kW < 1.2 kW × 100 units = 120 kW"},
 		{"site power exactly enough", feb, func(f *policy.OrderFacts) { f.SitePowerKW = 120 }, policy.Accepted, "", ""},
@@ -304,6 +305,41 @@ func TestDecisionsRepeatable(t *testing.T) {
 	for g := 0; g < 4; g++ {
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// celCheck is a CEL rule added to the default policy for the tests: the
+// default file itself has no check rule.
+const celCheck = `
+  - id: check.large-order
+    source: S5
+    from: 2026-01-15
+    check:
+      if: 'quantity > 10000 && region == "CN"'
+      outcome: held_for_review
+      message: an unusually large order to China
+`
+
+func TestCELCheckRule(t *testing.T) {
+	p, err := policy.Load("check.yaml", append(append([]byte{}, policies.Default...), celCheck...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		qty  int64
+		at   string
+		want policy.Outcome
+	}{
+		{10000, "2026-02-01", policy.Accepted},
+		{10001, "2026-02-01", policy.HeldForReview},
+	}
+	for _, tc := range tests {
+		f := h200CN(t, day(tc.at))
+		f.Quantity, f.License.Remaining, f.Permit.Remaining, f.ShippedUS, f.SitePowerKW = tc.qty, 1e6, 1e6, 1e6, 1e6
+		d := p.DecideOrder(f)
+		if d.Outcome != tc.want || (tc.want != policy.Accepted && !blockedBy(d, "check.large-order")) {
+			t.Errorf("quantity %d: %s, want %s:%s", tc.qty, d.Outcome, tc.want, messages(d.Reasons))
 		}
 	}
 }

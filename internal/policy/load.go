@@ -57,6 +57,8 @@ type ruleDoc struct {
 	LabTest          *LabTestParams          `yaml:"lab_test"`
 	Route            *RouteParams            `yaml:"route"`
 	Check            *CheckParams            `yaml:"check"`
+	ReExport         *ReExportParams         `yaml:"reexport"`
+	ConsigneeKYC     *ConsigneeKYCParams     `yaml:"consignee_kyc"`
 	Duty             *DutyParams             `yaml:"duty"`
 	ImportPermit     *ImportPermitParams     `yaml:"import_permit"`
 	LotAge           *LotAgeParams           `yaml:"lot_age"`
@@ -79,6 +81,8 @@ const (
 	KindLabTest          = "lab_test"
 	KindRoute            = "route"
 	KindCheck            = "check"
+	KindReExport         = "reexport"
+	KindConsigneeKYC     = "consignee_kyc"
 	KindDuty             = "duty"
 	KindImportPermit     = "import_permit"
 	KindLotAge           = "lot_age"
@@ -111,6 +115,8 @@ func (r *ruleDoc) blocks() (kinds []string, params []any) {
 	add(KindLabTest, r.LabTest != nil, r.LabTest)
 	add(KindRoute, r.Route != nil, r.Route)
 	add(KindCheck, r.Check != nil, r.Check)
+	add(KindReExport, r.ReExport != nil, r.ReExport)
+	add(KindConsigneeKYC, r.ConsigneeKYC != nil, r.ConsigneeKYC)
 	add(KindDuty, r.Duty != nil, r.Duty)
 	add(KindImportPermit, r.ImportPermit != nil, r.ImportPermit)
 	add(KindLotAge, r.LotAge != nil, r.LotAge)
@@ -460,6 +466,7 @@ func allKinds() []string {
 	r.Classification, r.Regions, r.CountryGroup, r.Destination = &ClassificationParams{}, &RegionParams{}, &CountryGroupParams{}, &DestinationParams{}
 	r.ParentHQ, r.ApprovedCustomer, r.EndUse, r.EndUser = &ParentHQParams{}, &ApprovedCustomerParams{}, &EndUseParams{}, &EndUserParams{}
 	r.VolumeCap, r.LabTest, r.Route, r.Check, r.Duty = &VolumeCapParams{}, &LabTestParams{}, &RouteParams{}, &CheckParams{}, &DutyParams{}
+	r.ReExport, r.ConsigneeKYC = &ReExportParams{}, &ConsigneeKYCParams{}
 	r.ImportPermit, r.LotAge, r.RedFlags, r.Geolocation, r.Allocation = &ImportPermitParams{}, &LotAgeParams{}, &RedFlagParams{}, &GeolocationParams{}, &AllocationParams{}
 	k, _ := r.blocks()
 	return k

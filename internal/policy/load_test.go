@@ -84,7 +84,7 @@ func TestRulesAccessors(t *testing.T) {
 // TestLoadRefuses feeds the loader broken variants of the default file and
 // checks each problem is reported with the file, the line and the rule id.
 func TestLoadRefuses(t *testing.T) {
-	def := string(policies.Default)
+	def := string(policies.Default) + celCheck
 	tests := []struct {
 		name     string
 		old, new string
@@ -93,9 +93,9 @@ func TestLoadRefuses(t *testing.T) {
 		{"unknown field in a rule", "    summary: The regions", "    colour: red\n    summary: The regions", []string{"bad.yaml:", "rule regions", `unknown field "colour"`}},
 		{"unknown field in params", "      prohibited: [", "      forbidden: [x]\n      prohibited: [", []string{"rule end-use.prohibited", `unknown field "forbidden"`}},
 		{"unknown source", "    source: S6\n", "    source: S99\n", []string{"rule reexport.denied", `unknown source id "S99"`}},
-		{"CEL that does not type-check", `if: 'region == "CN" && eccn != "EAR99" && !kyc_remote_access'`, `if: 'region == 1'`, []string{"rule customer.kyc-remote-access", "if: CEL"}},
-		{"CEL with an unknown name", `!kyc_remote_access'`, `!kyc'`, []string{"rule customer.kyc-remote-access", "undeclared reference to 'kyc'"}},
-		{"CEL that is not a bool", `if: 'region == "CN" && eccn != "EAR99" && !kyc_remote_access'`, `if: 'quantity + 1'`, []string{"want bool"}},
+		{"CEL that does not type-check", `if: 'quantity > 10000 && region == "CN"'`, `if: 'region == 1'`, []string{"rule check.large-order", "if: CEL"}},
+		{"CEL with an unknown name", `region == "CN"'`, `regoin == "CN"'`, []string{"rule check.large-order", "undeclared reference to 'regoin'"}},
+		{"CEL that is not a bool", `if: 'quantity > 10000 && region == "CN"'`, `if: 'quantity + 1'`, []string{"rule check.large-order", "want bool"}},
 		{"overlapping versions", "    from: 2026-01-15\n    summary: From 2026-01-15, case-by-case", "    from: 2026-01-14\n    summary: From 2026-01-15, case-by-case", []string{"rule dest.cn-mo", "overlapping effective dates"}},
 		{"gap between versions", "    from: 2026-01-15\n    summary: From 2026-01-15, case-by-case", "    from: 2026-01-16\n    summary: From 2026-01-15, case-by-case", []string{"rule dest.cn-mo", "gap in effective dates"}},
 		{"until before from", "    until: 2026-01-28", "    until: 2026-01-12", []string{"rule cn.import-permit", "not after from"}},
@@ -104,6 +104,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"unknown region", "      regions: [CN]\n      share_of_us", "      regions: [XX]\n      share_of_us", []string{"rule volume.cn-mo-cap", `unknown region "XX"`}},
 		{"bad status", "      status: no_license_required\n", "      status: maybe\n", []string{"rule dest.us", `"maybe"`}},
 		{"bad outcome", "      outcome: rejected", "      outcome: frowned_upon", []string{"rule reexport.denied", "frowned_upon"}},
+		{"check without message", "      message: an unusually large order to China\n", "\n", []string{"rule check.large-order", "message: required"}},
 		{"two parameter blocks", "    end_use:\n", "    lot_age: {regions: [CN], min_days: 1}\n    end_use:\n", []string{"rule end-use.prohibited", "more than one parameter block"}},
 		{"second id for a single-instance kind", "  - id: lot-age.cn", "  - id: lot-age.china", []string{}},
 		{"a country in two destination rules", "      countries: [US]\n      status: no_license_required", "      countries: [US, CN]\n      status: no_license_required", []string{"rule dest", "also governed by rule"}},

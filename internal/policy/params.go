@@ -140,6 +140,23 @@ type RouteParams struct {
 	Via     []string `yaml:"via" json:"via"`
 }
 
+// ReExportParams denies controlled items to the regions unless they leave
+// from one of ShipFrom (a fresh export after the lab test): re-exports,
+// exports from abroad and in-country transfers stay under presumption of
+// denial.
+type ReExportParams struct {
+	Regions  []string `yaml:"regions" json:"regions"`
+	ShipFrom []string `yaml:"ship_from" json:"ship_from"`
+	Outcome  Outcome  `yaml:"outcome" json:"outcome"`
+}
+
+// ConsigneeKYCParams requires the consignee to run KYC that blocks
+// unauthorized remote access, for controlled items to the regions.
+type ConsigneeKYCParams struct {
+	Regions   []string `yaml:"regions" json:"regions"`
+	OnMissing Outcome  `yaml:"on_missing" json:"on_missing"`
+}
+
 // CheckParams is a rule written in CEL: when If is true for the order, the
 // order gets Outcome with Message. If is type-checked at load.
 type CheckParams struct {

@@ -39,6 +39,7 @@ type ruleSet struct {
 	destDefault   *entry
 
 	parentHQ, approved, endUse, endUser, volumeCap, labTest, route *entry
+	reexport, kyc                                                  *entry
 	duty, importPermit, lotAge, redFlags, geolocation, allocation  *entry
 
 	checks []*entry
@@ -142,6 +143,10 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.labTest = e
 		case KindRoute:
 			s.route = e
+		case KindReExport:
+			s.reexport = e
+		case KindConsigneeKYC:
+			s.kyc = e
 		case KindCheck:
 			s.checks = append(s.checks, e)
 		case KindDuty:

@@ -208,6 +208,13 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 			v.bad("if", "%v", err)
 		}
 		e.check = prg
+	case r.ReExport != nil:
+		v.regionList("regions", r.ReExport.Regions)
+		v.countries("ship_from", r.ReExport.ShipFrom, true)
+		v.outcome("outcome", r.ReExport.Outcome)
+	case r.ConsigneeKYC != nil:
+		v.regionList("regions", r.ConsigneeKYC.Regions)
+		v.outcome("on_missing", r.ConsigneeKYC.OnMissing)
 	case r.Duty != nil:
 		d := r.Duty
 		v.countries("importing_country", []string{d.ImportingCountry}, true)
