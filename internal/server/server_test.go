@@ -31,7 +31,7 @@ import (
 // env is a running server over a demo database, with the default policy,
 // the embedded screening list and a clock the test sets.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	creds  map[string]demo.Credential
 	srv    *server.Server
@@ -57,7 +57,7 @@ var (
 )
 
 // screeningIndex builds the index of the embedded list once per test binary.
-func screeningIndex(t *testing.T) *screening.Index {
+func screeningIndex(t testing.TB) *screening.Index {
 	indexOnce.Do(func() {
 		ds, err := fallback.Load()
 		if err != nil {
@@ -72,7 +72,7 @@ func screeningIndex(t *testing.T) *screening.Index {
 	return index
 }
 
-func defaultPolicy(t *testing.T) *policy.Policy {
+func defaultPolicy(t testing.TB) *policy.Policy {
 	pol, err := policy.Load("default.yaml", policies.Default)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func defaultPolicy(t *testing.T) *policy.Policy {
 	return pol
 }
 
-func newEnv(t *testing.T, b storetest.Backend) *env {
+func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
 	st, _ := b.Open(t)
 	ctx := context.Background()

@@ -54,15 +54,65 @@ func (t tiles) WriteTiles(ctx context.Context, ts []ledger.Tile) error {
 	return t.tx.WriteTiles(ctx, blobs)
 }
 
-// appendLeaf adds the record's leaf to the ledger's tree in the record's
-// own transaction.
-func appendLeaf(ctx context.Context, tx store.Tx, rec *domain.AuditRecord) error {
-	h, err := ledger.LeafHash(rec)
-	if err != nil {
-		return err
+// integrateBatch is how many records one integration step reads at a time.
+const integrateBatch = 10000
+
+// integratedSize returns how many records the stored tree holds.
+func integratedSize(ctx context.Context, tx store.Tx) (int64, error) {
+	v, err := tx.LedgerMeta(ctx, "integrated_size")
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return 0, nil
 	}
-	_, err = ledger.Append(ctx, tiles{ctx, tx}, uint64(rec.Index), []ledger.Hash{h})
-	return err
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if _, err := fmt.Sscan(v, &n); err != nil {
+		return 0, fmt.Errorf("service: ledger integrated_size %q: %w", v, err)
+	}
+	return n, nil
+}
+
+// integrate adds the records committed since the last integration to the
+// stored tree, in index order, and returns the new tree size. Like
+// Certificate Transparency logs, chipgate sequences synchronously (a record
+// has its index when its command commits) and integrates in batches: a
+// command pays for one row, not for rewriting tiles, and the tree grows by
+// thousands of leaves per step. Only the leader integrates.
+func integrate(ctx context.Context, tx store.Tx) (int64, error) {
+	done, err := integratedSize(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	size, err := tx.AuditSize(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var lh ledger.LeafHasher
+	t := tiles{ctx, tx}
+	for done < size {
+		recs, err := tx.AuditRecords(ctx, done, min(done+integrateBatch, size))
+		if err != nil {
+			return 0, err
+		}
+		if len(recs) == 0 {
+			return 0, fmt.Errorf("service: audit records from %d are missing", done)
+		}
+		hashes := make([]ledger.Hash, len(recs))
+		for i := range recs {
+			if recs[i].Index != done+int64(i) {
+				return 0, fmt.Errorf("service: audit record %d has index %d", done+int64(i), recs[i].Index)
+			}
+			if hashes[i], err = lh.Hash(&recs[i]); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := ledger.Append(ctx, t, uint64(done), hashes); err != nil {
+			return 0, err
+		}
+		done += int64(len(recs))
+	}
+	return done, tx.SetLedgerMeta(ctx, "integrated_size", fmt.Sprint(done))
 }
 
 // LedgerSigner signs the ledger's checkpoints.
@@ -92,8 +142,8 @@ func NewLedgerSigner(skey, vkey string) (*LedgerSigner, error) {
 // VerifierKey is the public key that checks the checkpoints.
 func (l *LedgerSigner) VerifierKey() string { return l.vkey }
 
-// SignCheckpoint signs a checkpoint of the log as it is now, if it grew
-// since the last one. It refuses to sign a tree inconsistent with the last
+// SignCheckpoint integrates the records committed since the last
+// checkpoint into the tree and signs a checkpoint of it, if it grew. It refuses to sign a tree inconsistent with the last
 // signed checkpoint, and a key other than the one the log was first signed
 // with. It reports the new checkpoint, or nil when there was nothing new.
 func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*ledger.Checkpoint, error) {
@@ -109,7 +159,7 @@ func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*le
 		case vkey != signer.vkey:
 			return domain.Errorf(domain.ECONFLICT, "the ledger was signed with key %s; refusing to sign with another", vkey)
 		}
-		size, err := tx.AuditSize(ctx)
+		size, err := integrate(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -225,9 +275,10 @@ func (s *Service) VerifierKey(ctx context.Context, who domain.Actor) (string, er
 	return vkey, err
 }
 
-// treeSize returns size, or the log's size when size is 0, and checks it.
+// treeSize returns size, or the tree's size when size is 0, and checks it
+// against the records integrated into the tree so far.
 func treeSize(ctx context.Context, tx store.Tx, size int64) (uint64, error) {
-	n, err := tx.AuditSize(ctx)
+	n, err := integratedSize(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
@@ -235,7 +286,7 @@ func treeSize(ctx context.Context, tx store.Tx, size int64) (uint64, error) {
 		size = n
 	}
 	if size < 0 || size > n {
-		return 0, domain.Invalid("tree_size", "must be between 1 and the log's size %d", n)
+		return 0, domain.Invalid("tree_size", "must be between 1 and the tree's size %d (newer entries join the tree with the next checkpoint)", n)
 	}
 	return uint64(size), nil
 }
@@ -304,12 +355,12 @@ func (s *Service) LeafHashes(ctx context.Context, who domain.Actor, start, end i
 	}
 	var out []ledger.Hash
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		n, err := tx.AuditSize(ctx)
+		n, err := integratedSize(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if end > n {
-			return domain.Invalid("end", "must be at most the log's size %d", n)
+			return domain.Invalid("end", "must be at most the tree's size %d", n)
 		}
 		out, err = ledger.LeafHashes(ctx, tiles{ctx, tx}, uint64(start), uint64(end))
 		return err

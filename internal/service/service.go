@@ -101,10 +101,10 @@ func (s *Service) record(ctx context.Context, tx store.Tx, who domain.Actor, at 
 		ActorUser: actorUser(who), ActorParty: who.PartySlug, ActorRole: string(who.Role),
 		Action: action, SubjectType: subjectType, SubjectID: subjectID, Payload: body,
 	}
-	if err := tx.AppendAudit(ctx, &rec); err != nil {
-		return err
-	}
-	return appendLeaf(ctx, tx, &rec)
+	// Sequencing is synchronous: the record has its index when the command
+	// commits. The ledger's leader integrates it into the Merkle tree and
+	// signs a checkpoint over it shortly after (see Integrate).
+	return tx.AppendAudit(ctx, &rec)
 }
 
 func actorUser(who domain.Actor) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -21,6 +22,35 @@ type sqlStore struct {
 	// classify maps a driver error to a domain error code, or "" when it
 	// does not recognize it.
 	classify func(error) string
+	// group, for SQLite, commits write transactions in groups.
+	group *groupCommit
+	// stmts caches prepared statements by query text and pool, for SQLite,
+	// whose driver would otherwise parse every statement every time (the
+	// parser was the largest cost of an order). pgx caches on its own.
+	stmts sync.Map // stmtKey → *sql.Stmt
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// prepared returns the transaction's form of the cached statement for query.
+func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db := t.db
+	k := stmtKey{db, query}
+	if v, ok := t.s.stmts.Load(k); ok {
+		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := t.s.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		st = v.(*sql.Stmt)
+	}
+	return t.tx.StmtContext(ctx, st), nil
 }
 
 var _ Store = (*sqlStore)(nil)
@@ -32,6 +62,13 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 }
 
 func (s *sqlStore) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
+	s.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.writer.Close()
 	if s.reader != s.writer {
 		err = errors.Join(err, s.reader.Close())
@@ -40,6 +77,9 @@ func (s *sqlStore) Close() error {
 }
 
 func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) error {
+	if s.group != nil {
+		return s.group.run(ctx, fn)
+	}
 	return s.run(ctx, s.writer, &sql.TxOptions{}, fn)
 }
 
@@ -58,7 +98,7 @@ func (s *sqlStore) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn 
 			panic(p)
 		}
 	}()
-	if err := fn(&tx{tx: sqlTx, s: s}); err != nil {
+	if err := fn(&tx{tx: sqlTx, s: s, db: db}); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, s.wrap("rollback", rbErr))
 		}
@@ -109,6 +149,7 @@ func (s *sqlStore) wrap(op string, err error) error {
 type tx struct {
 	tx *sql.Tx
 	s  *sqlStore
+	db *sql.DB // the pool the transaction runs on
 }
 
 func (t *tx) q(query string) string {
@@ -130,17 +171,54 @@ func (t *tx) q(query string) string {
 }
 
 func (t *tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	if t.s.dialect == "sqlite" {
+		st, err := t.prepared(ctx, query)
+		if err != nil {
+			return nil, t.s.wrap(op, err)
+		}
+		res, err := st.ExecContext(ctx, args...)
+		return res, t.s.wrap(op, err)
+	}
 	res, err := t.tx.ExecContext(ctx, t.q(query), args...)
 	return res, t.s.wrap(op, err)
 }
 
-func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.q(query), args...)
+// row is a single-row query result whose error may come from preparing.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) row {
+	if t.s.dialect == "sqlite" {
+		st, err := t.prepared(ctx, query)
+		if err != nil {
+			return row{err: err}
+		}
+		return row{r: st.QueryRowContext(ctx, args...)}
+	}
+	return row{r: t.tx.QueryRowContext(ctx, t.q(query), args...)}
 }
 
 // queryRows runs a query and calls scan for each row.
 func (t *tx) queryRows(ctx context.Context, op, query string, scan func(*sql.Rows) error, args ...any) error {
-	rows, err := t.tx.QueryContext(ctx, t.q(query), args...)
+	var rows *sql.Rows
+	var err error
+	if t.s.dialect == "sqlite" {
+		var st *sql.Stmt
+		if st, err = t.prepared(ctx, query); err == nil {
+			rows, err = st.QueryContext(ctx, args...)
+		}
+	} else {
+		rows, err = t.tx.QueryContext(ctx, t.q(query), args...)
+	}
 	if err != nil {
 		return t.s.wrap(op, err)
 	}

@@ -12,8 +12,9 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// openSQLite opens path with one writer connection (BEGIN IMMEDIATE, so a
-// writer never fails halfway on a lock upgrade) and a pool of readers. WAL
+// openSQLite opens path with a writer pool (BEGIN IMMEDIATE, so a writer
+// never fails halfway on a lock upgrade) used by one group-commit goroutine,
+// and a pool of readers. WAL
 // lets readers run beside the writer; synchronous=FULL makes a commit that
 // returned survive power loss; busy_timeout waits for a lock rather than
 // failing at once.
@@ -27,8 +28,11 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	writer.SetMaxOpenConns(1)
-	writer.SetMaxIdleConns(1)
+	// Writes go through one group-commit goroutine, so one connection
+	// writes at a time; a second lets statements be prepared (and cached)
+	// while a transaction holds the first.
+	writer.SetMaxOpenConns(2)
+	writer.SetMaxIdleConns(2)
 	writer.SetConnMaxLifetime(0)
 	s := &sqlStore{dialect: "sqlite", writer: writer, classify: classifySQLite}
 	if err := s.Ping(ctx); err != nil {
@@ -42,6 +46,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	}
 	reader.SetMaxOpenConns(4)
 	s.reader = reader
+	s.group = newGroupCommit(s)
 	return s, nil
 }
 

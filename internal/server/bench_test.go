@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"io"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/chipgate/chipgate/internal/store/storetest"
+)
+
+// BenchmarkPlaceOrderHTTP measures durable order decisions over HTTP on
+// SQLite: each request authenticates, decides under the policy, depletes the
+// license and permit, and commits its order, audit record and ledger leaf.
+// Run with -cpu 2 and -benchtime; the loadgen command measures the same with
+// a separate client process (docs/BENCHMARKS.md).
+func BenchmarkPlaceOrderHTTP(b *testing.B) {
+	e := newBenchEnv(b)
+	buyers := []string{"us-cloud-a", "bytedance", "alibaba"}
+	var n atomic.Int64
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(4) // 4 × GOMAXPROCS(2) = 8 concurrent clients
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			buyer := buyers[n.Add(1)%3]
+			req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", bytes.NewReader([]byte(`{"product":"h200","quantity":1,"requested_period":"2026-03-02","end_use":"commercial_ai"}`)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+e.creds[buyer].Token)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 201 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+}
+
+// BenchmarkBareSQLiteInsert is the floor to compare with: the same row
+// count inserted into a bare table with the same durability
+// (synchronous=FULL, one transaction per row), 8 writers.
+func BenchmarkBareSQLiteInsert(b *testing.B) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "bare.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_txlock=immediate")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE TABLE orders (id TEXT PRIMARY KEY, doc BLOB NOT NULL)"); err != nil {
+		b.Fatal(err)
+	}
+	doc := bytes.Repeat([]byte("x"), 1500) // about an order document's size
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tx, err := db.BeginTx(context.Background(), nil)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := tx.Exec("INSERT INTO orders (id, doc) VALUES (?, ?)", uuid.NewString(), doc); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := tx.Commit(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// newBenchEnv is newEnv with the fixtures of the order tests and licenses
+// large enough for any benchmark run.
+func newBenchEnv(b *testing.B) *env {
+	b.Helper()
+	e := newEnv(b, storetest.Backends()[0])
+	e.apply("us-cloud-a")
+	for _, buyer := range []string{"bytedance", "alibaba"} {
+		e.approve(e.apply(buyer), 10_000_000)
+		e.permit(buyer, 10_000_000)
+	}
+	// US units first, so the CN cap has room for the whole run.
+	e.must("us-cloud-a", "POST", "/api/v1/orders", map[string]any{"product": "h200", "quantity": 9_000_000, "requested_period": "2026-03-02", "end_use": "commercial_ai"}, 201)
+	return e
+}
