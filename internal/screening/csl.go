@@ -81,6 +81,7 @@ func ParseCSL(r io.Reader, file string) ([]Entity, []Skip, error) {
 	var skips []Skip
 	var col map[string]int
 	var header []string
+	codes := map[string]string{} // source column → list code; a few distinct values
 	get := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
 			return strings.TrimSpace(rec[i])
@@ -114,7 +115,11 @@ func ParseCSL(r io.Reader, file string) ([]Entity, []Skip, error) {
 			return
 		}
 		source := get(rec, "source")
-		list := cslListCode(source)
+		list, ok := codes[source]
+		if !ok {
+			list = cslListCode(source)
+			codes[source] = list
+		}
 		id := get(rec, "_id")
 		num := get(rec, "entity_number")
 		e := Entity{Type: parseType(get(rec, "type"))}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -128,36 +129,15 @@ func NewIndex(entities []Entity) *Index {
 	ix.nameStart = append(ix.nameStart, 0)
 	ix.entCountries = make([][]string, len(entities))
 	ix.entAddrToks = make([][]string, len(entities))
-	var seen []string
+	prep := ix.prepare(entities)
 	for ei := range entities {
-		e := &entities[ei]
-		ix.entCountries[ei] = e.Countries
-		person := e.Type == TypeIndividual
-		seen = seen[:0]
-		for ni, name := range e.Names() {
-			toks, _ := ix.norm.Tokens(name, person)
-			if len(toks) == 0 {
-				continue
-			}
-			if ni > 0 && len(ix.norm.legal.strip(toks, nil)) == 0 {
-				continue // an alias such as "(LIMITED)" names no one
-			}
-			sig := strings.Join(toks, " ")
-			dup := false
-			for _, s := range seen {
-				if s == sig {
-					dup = true
-					break
-				}
-			}
-			if dup {
-				continue
-			}
-			seen = append(seen, sig)
+		ix.entCountries[ei] = entities[ei].Countries
+		ix.entAddrToks[ei] = prep[ei].addr
+		for _, pn := range prep[ei].names {
 			nid := int32(len(ix.nameEnt))
 			ix.nameEnt = append(ix.nameEnt, int32(ei))
-			ix.nameText = append(ix.nameText, name)
-			for ti, t := range toks {
+			ix.nameText = append(ix.nameText, pn.text)
+			for ti, t := range pn.toks {
 				id, ok := ix.tokID[t]
 				if !ok {
 					id = int32(len(ix.toks))
@@ -165,25 +145,13 @@ func NewIndex(entities []Entity) *Index {
 					ix.toks = append(ix.toks, t)
 					ix.tokNames = append(ix.tokNames, nil)
 				}
-				repeated := false
-				for _, prev := range toks[:ti] {
-					if prev == t {
-						repeated = true
-					}
-				}
-				if !repeated {
+				if !slices.Contains(pn.toks[:ti], t) {
 					ix.tokNames[id] = append(ix.tokNames[id], nid)
 				}
 				ix.nameToks = append(ix.nameToks, id)
 			}
 			ix.nameStart = append(ix.nameStart, int32(len(ix.nameToks)))
 		}
-		var at []string
-		for _, a := range e.Addresses {
-			t, _ := ix.norm.Tokens(a.Street+" "+a.City+" "+a.State+" "+a.Postal, false)
-			at = append(at, t...)
-		}
-		ix.entAddrToks[ei] = at
 	}
 	n := float64(len(ix.nameEnt)) + 1
 	ix.tokWeight = make([]float32, len(ix.toks))
@@ -201,20 +169,7 @@ func NewIndex(entities []Entity) *Index {
 			forDeletes(t, func(h uint64) { ix.dels = append(ix.dels, delEntry{h, int32(id)}) })
 		}
 	}
-	slices.SortFunc(ix.dels, func(a, b delEntry) int { return cmp.Compare(a.hash, b.hash) })
-	ix.delBucket = make([]int32, 1<<16+1)
-	for i := len(ix.dels) - 1; i >= 0; i-- {
-		ix.delBucket[ix.dels[i].hash>>48] = int32(i)
-	}
-	// Empty buckets start where the next non-empty one does.
-	next := int32(len(ix.dels))
-	ix.delBucket[1<<16] = next
-	for b := 1<<16 - 1; b >= 0; b-- {
-		if b < 1<<16 && (len(ix.dels) == 0 || ix.dels[ix.delBucket[b]].hash>>48 != uint64(b)) {
-			ix.delBucket[b] = next
-		}
-		next = ix.delBucket[b]
-	}
+	ix.bucketDeletes()
 	ix.maxWeight = float32(math.Log(1 + n))
 	ix.nameWeight = make([]float32, len(ix.nameEnt))
 	for nid := range ix.nameEnt {
@@ -241,6 +196,27 @@ func NewIndex(entities []Entity) *Index {
 // found through the deletion neighbourhood, and two-edit typos in short
 // words through the other words of the name (see scoreName).
 const trigramMinLen = 8
+
+// bucketDeletes groups the deletion neighbourhood by the top 16 bits of
+// the hash (a counting sort): lookups scan one small bucket, and building
+// costs two passes instead of a sort.
+func (ix *Index) bucketDeletes() {
+	ix.delBucket = make([]int32, 1<<16+1)
+	for _, d := range ix.dels {
+		ix.delBucket[d.hash>>48+1]++
+	}
+	for b := 1; b <= 1<<16; b++ {
+		ix.delBucket[b] += ix.delBucket[b-1]
+	}
+	sorted := make([]delEntry, len(ix.dels))
+	fill := append([]int32(nil), ix.delBucket[:1<<16]...)
+	for _, d := range ix.dels {
+		b := d.hash >> 48
+		sorted[fill[b]] = d
+		fill[b]++
+	}
+	ix.dels = sorted
+}
 
 // delEntry is one member of a token's deletion neighbourhood.
 type delEntry struct {
@@ -275,6 +251,61 @@ func fnv(a, b string, _ int) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+type preparedName struct {
+	text string
+	toks []string
+}
+
+type preparedEntity struct {
+	names []preparedName
+	addr  []string
+}
+
+// prepare normalizes every name and address, in parallel: normalization is
+// most of the cost of building an index, and entities are independent.
+// Names that normalize to nothing, aliases made only of legal forms
+// ("(LIMITED)" names no one) and repeated names are dropped.
+func (ix *Index) prepare(entities []Entity) []preparedEntity {
+	out := make([]preparedEntity, len(entities))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	chunk := (len(entities) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min(len(entities), (w+1)*chunk)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var seen []string
+			for ei := lo; ei < hi; ei++ {
+				e := &entities[ei]
+				person := e.Type == TypeIndividual
+				seen = seen[:0]
+				for ni, name := range e.Names() {
+					toks, _ := ix.norm.Tokens(name, person)
+					if len(toks) == 0 || (ni > 0 && len(ix.norm.legal.strip(toks, nil)) == 0) {
+						continue
+					}
+					sig := strings.Join(toks, " ")
+					if slices.Contains(seen, sig) {
+						continue
+					}
+					seen = append(seen, sig)
+					out[ei].names = append(out[ei].names, preparedName{name, toks})
+				}
+				for _, a := range e.Addresses {
+					t, _ := ix.norm.Tokens(a.Street+" "+a.City+" "+a.State+" "+a.Postal, false)
+					out[ei].addr = append(out[ei].addr, t...)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // forGrams calls fn with each byte trigram of "^t$".

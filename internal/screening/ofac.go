@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 )
 
@@ -133,30 +132,59 @@ func consListCode(programs []string) string {
 	return "CONS"
 }
 
-var (
-	reDOB         = regexp.MustCompile(`\bDOB ([^;]+)`)
-	reNationality = regexp.MustCompile(`\b(?:nationality|citizen) ([A-Z][A-Za-z ,'-]+?)(?:;|\.$|$)`)
-	reAKA         = regexp.MustCompile(`\b[afn]\.k\.a\. '([^']+)'`)
-)
-
 // remarkFacts pulls dates of birth, nationalities and quoted aliases out of
-// OFAC remarks, which is where the legacy format keeps them.
+// OFAC remarks ("DOB 1962; POB Shati; nationality Iran; a.k.a. 'BNC'."),
+// which is where the legacy format keeps them. Plain scanning, not regular
+// expressions: remarks are long and there are tens of thousands of them.
 func remarkFacts(e *Entity, remarks string) {
-	if strings.Contains(remarks, "DOB ") {
-		for _, m := range reDOB.FindAllStringSubmatch(remarks, -1) {
-			e.Dates = append(e.Dates, strings.TrimSpace(m[1]))
-		}
+	for _, v := range remarkValues(remarks, "DOB ") {
+		e.Dates = append(e.Dates, v)
 	}
-	if strings.Contains(remarks, "nationality ") || strings.Contains(remarks, "citizen ") {
-		for _, m := range reNationality.FindAllStringSubmatch(remarks, -1) {
-			if c := CountryCode(m[1]); c != "" {
+	for _, key := range []string{"nationality ", "citizen "} {
+		for _, v := range remarkValues(remarks, key) {
+			if c := CountryCode(strings.TrimSuffix(v, ".")); c != "" {
 				e.Countries = append(e.Countries, c)
 			}
 		}
 	}
-	if strings.Contains(remarks, ".k.a. '") {
-		for _, m := range reAKA.FindAllStringSubmatch(remarks, -1) {
-			e.Aliases = append(e.Aliases, m[1])
+	rest := remarks
+	for {
+		i := strings.Index(rest, ".k.a. '")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(".k.a. '"):]
+		j := strings.IndexByte(rest, '\'')
+		if j < 0 {
+			break
+		}
+		if alias := strings.TrimSpace(rest[:j]); alias != "" {
+			e.Aliases = append(e.Aliases, alias)
+		}
+		rest = rest[j+1:]
+	}
+}
+
+// remarkValues returns the text after each occurrence of key that starts a
+// remark (at the beginning or after "; "), up to the next ";".
+func remarkValues(remarks, key string) []string {
+	var out []string
+	for off := 0; ; {
+		i := strings.Index(remarks[off:], key)
+		if i < 0 {
+			return out
+		}
+		i += off
+		off = i + len(key)
+		if i > 0 && remarks[i-1] != ' ' {
+			continue
+		}
+		v := remarks[off:]
+		if j := strings.IndexByte(v, ';'); j >= 0 {
+			v = v[:j]
+		}
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
 		}
 	}
 }
