@@ -150,6 +150,43 @@ type activation struct {
 	pd     float64
 	eccn   ref.Val
 	region ref.Val
+	boxes  *boxes
+}
+
+// boxes keeps the CEL values of the facts' strings from one decision to the
+// next (the decider holding them is recycled): boxing a string allocates,
+// and consecutive orders mostly name the same countries and end uses.
+type boxes [numStringVars]struct {
+	s string
+	v ref.Val
+}
+
+// String variables, by slot in boxes.
+const (
+	boxProduct = iota
+	boxDestination
+	boxShipFrom
+	boxBuyer
+	boxBuyerClass
+	boxSector
+	boxParentHQ
+	boxApproval
+	boxScreening
+	boxEndUse
+	boxSiteCountry
+	numStringVars
+)
+
+// str returns the CEL string for s, reusing the last one boxed in slot.
+func (a *activation) str(slot int, s string) ref.Val {
+	if a.boxes == nil {
+		return types.String(s)
+	}
+	b := &a.boxes[slot]
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, types.String(s)
+	}
+	return b.v
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -161,7 +198,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "now":
 		return types.Timestamp{Time: f.At}, true
 	case "product":
-		return types.String(f.Product), true
+		return a.str(boxProduct, f.Product), true
 	case "eccn":
 		return a.eccn, true
 	case "tpp":
@@ -177,29 +214,29 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "quantity":
 		return types.Int(f.Quantity), true
 	case "destination":
-		return types.String(f.Destination), true
+		return a.str(boxDestination, f.Destination), true
 	case "region":
 		return a.region, true
 	case "ship_from":
-		return types.String(f.ShipFrom), true
+		return a.str(boxShipFrom, f.ShipFrom), true
 	case "reexport":
 		return types.Bool(f.ReExport), true
 	case "buyer":
-		return types.String(f.Buyer), true
+		return a.str(boxBuyer, f.Buyer), true
 	case "buyer_class":
-		return types.String(f.BuyerClass), true
+		return a.str(boxBuyerClass, f.BuyerClass), true
 	case "sector":
-		return types.String(f.Sector), true
+		return a.str(boxSector, f.Sector), true
 	case "parent_hq":
-		return types.String(f.ParentHQ), true
+		return a.str(boxParentHQ, f.ParentHQ), true
 	case "approval":
-		return types.String(f.Approval), true
+		return a.str(boxApproval, string(f.Approval)), true
 	case "screening":
-		return types.String(f.Screening), true
+		return a.str(boxScreening, string(f.Screening)), true
 	case "end_use":
-		return types.String(f.EndUse), true
+		return a.str(boxEndUse, f.EndUse), true
 	case "site_country":
-		return types.String(f.SiteCountry), true
+		return a.str(boxSiteCountry, f.SiteCountry), true
 	case "cloud":
 		return types.Bool(f.CloudService), true
 	case "site_power_kw":

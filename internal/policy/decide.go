@@ -257,6 +257,7 @@ type decider struct {
 	d         Decision
 	f         OrderFacts
 	act       activation
+	boxes     boxes
 	duty      Duty
 	reasonArr [6]Reason
 	oblArr    [2]Reason
@@ -344,7 +345,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	// The activation points at the decider's copy of the facts, so the
 	// facts do not escape to a heap allocation of their own.
 	x.f = f
-	x.act = activation{f: &x.f, tpp: tpp, pd: pd, eccn: r.boxed(eccn), region: r.boxed(region)}
+	x.act = activation{f: &x.f, tpp: tpp, pd: pd, eccn: r.boxed(eccn), region: r.boxed(region), boxes: &x.boxes}
 	act := &x.act
 	controlled := r.controlled(eccn)
 
