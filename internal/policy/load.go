@@ -187,6 +187,8 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// String writes the problem as FILE:LINE: rule ID: message, the form
+// editors and CI logs link to.
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
@@ -206,6 +208,7 @@ type LoadError struct {
 	Problems []Problem
 }
 
+// Error lists the problems, one per line.
 func (e *LoadError) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
