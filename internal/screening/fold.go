@@ -26,9 +26,9 @@ func foldKeyOf(e *Entity) string {
 // from an alias file yields to it. Order follows first appearance, so a load
 // is deterministic.
 func Fold(records []Entity) []Entity {
-	idx := map[string]int{}
-	var out []Entity
-	weak := map[string]bool{}
+	idx := make(map[string]int, len(records))
+	out := make([]Entity, 0, len(records))
+	weak := make(map[string]bool, len(records))
 	for i := range records {
 		r := &records[i]
 		k := foldKeyOf(r)
@@ -38,12 +38,14 @@ func Fold(records []Entity) []Entity {
 			idx[k] = len(out)
 			c := *r
 			c.Key = k
-			c.Aliases = append([]string(nil), r.Aliases...)
-			c.Sources = append([]Source(nil), r.Sources...)
-			c.Addresses = append([]Address(nil), r.Addresses...)
-			c.Countries = append([]string(nil), r.Countries...)
-			c.Programs = append([]string(nil), r.Programs...)
-			c.Dates = append([]string(nil), r.Dates...)
+			// Full slice expressions: a later append reallocates instead of
+			// writing into the caller's arrays, and nothing is copied now.
+			c.Aliases = r.Aliases[:len(r.Aliases):len(r.Aliases)]
+			c.Sources = r.Sources[:len(r.Sources):len(r.Sources)]
+			c.Addresses = r.Addresses[:len(r.Addresses):len(r.Addresses)]
+			c.Countries = r.Countries[:len(r.Countries):len(r.Countries)]
+			c.Programs = r.Programs[:len(r.Programs):len(r.Programs)]
+			c.Dates = r.Dates[:len(r.Dates):len(r.Dates)]
 			out = append(out, c)
 			weak[k] = isWeak
 			continue

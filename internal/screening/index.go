@@ -126,10 +126,21 @@ func NewIndex(entities []Entity) *Index {
 		tokID:    map[string]int32{},
 		grams:    map[uint32][]int32{},
 	}
-	ix.nameStart = append(ix.nameStart, 0)
 	ix.entCountries = make([][]string, len(entities))
 	ix.entAddrToks = make([][]string, len(entities))
 	prep := ix.prepare(entities)
+	nNames, nToks := 0, 0
+	for _, p := range prep {
+		nNames += len(p.names)
+		for _, pn := range p.names {
+			nToks += len(pn.toks)
+		}
+	}
+	ix.nameEnt = make([]int32, 0, nNames)
+	ix.nameText = make([]string, 0, nNames)
+	ix.nameStart = make([]int32, 1, nNames+1)
+	ix.nameToks = make([]int32, 0, nToks)
+	ix.tokID = make(map[string]int32, nToks/3)
 	for ei := range entities {
 		ix.entCountries[ei] = entities[ei].Countries
 		ix.entAddrToks[ei] = prep[ei].addr
@@ -155,6 +166,13 @@ func NewIndex(entities []Entity) *Index {
 	}
 	n := float64(len(ix.nameEnt)) + 1
 	ix.tokWeight = make([]float32, len(ix.toks))
+	nDels := 0
+	for _, t := range ix.toks {
+		if len(t) >= 4 {
+			nDels += len(t) + 1
+		}
+	}
+	ix.dels = make([]delEntry, 0, nDels)
 	for id, t := range ix.toks {
 		ix.tokWeight[id] = float32(math.Log(1 + n/float64(len(ix.tokNames[id]))))
 		if len(t) >= trigramMinLen-2 {

@@ -150,7 +150,11 @@ func LoadFS(fsys fs.FS) (*Dataset, error) {
 
 	ds := &Dataset{}
 	ds.Report.Unrecognized = unrecognized
-	var all []Entity
+	n := 0
+	for _, j := range jobs {
+		n += len(j.out)
+	}
+	all := make([]Entity, 0, n)
 	for _, j := range jobs {
 		ds.Report.Files = append(ds.Report.Files, j.report)
 		ds.Report.Records += j.report.Records
