@@ -59,6 +59,7 @@ func newRootCmd() *cobra.Command {
 		newPartyCmd(),
 		newUserCmd(),
 		newTokenCmd(),
+		newListsCmd(),
 		newScreenCmd(),
 		newLedgerCmd(),
 		newClassifyCmd(), newPolicyCmd(),

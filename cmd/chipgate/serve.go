@@ -15,6 +15,7 @@ import (
 
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
@@ -69,7 +70,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		return run(cmd.Context(), service.New(st, opts), signer, lf.interval, *addr, log, func(url string) {
+		return run(cmd.Context(), service.New(st, opts), pf, signer, lf.interval, *addr, log, func(url string) {
 			log.Info("listening", "url", url, "database", st.Dialect())
 		})
 	}
@@ -78,8 +79,10 @@ func newServeCmd() *cobra.Command {
 
 // run serves the API on addr until ctx is done. ready is called with the
 // base URL once the listener is bound.
-func run(ctx context.Context, svc *service.Service, signer *service.LedgerSigner, every time.Duration, addr string, log *slog.Logger, ready func(url string)) error {
-	srv := server.New(svc, server.Options{Log: log, Version: version})
+func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *service.LedgerSigner, every time.Duration, addr string, log *slog.Logger, ready func(url string)) error {
+	srv := server.New(svc, server.Options{Log: log, Version: version, ReloadLists: func(context.Context) (*screening.Index, error) {
+		return loadScreening(pf.lists, log)
+	}})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -96,6 +99,17 @@ func run(ctx context.Context, svc *service.Service, signer *service.LedgerSigner
 		defer close(signed)
 		svc.RunCheckpoints(sctx, signer, every)
 	}()
+	if pf.lists != "" {
+		// Lists from a configured directory may be newer than the last
+		// screening: re-screen every application in force.
+		go func() {
+			if rep, err := svc.RescreenAll(sctx, domain.SystemActor); err != nil {
+				log.Warn("re-screening at start-up", "err", err)
+			} else {
+				log.Info("re-screened at start-up", "applications", rep.Screened, "changed", rep.Changed, "new_hits", rep.NewHits)
+			}
+		}()
+	}
 	ready("http://" + ln.Addr().String())
 	err = server.Serve(ctx, ln, srv, log, 10*time.Second)
 	stop()
@@ -152,7 +166,7 @@ func newDemoCmd() *cobra.Command {
 			}
 		}
 		out := cmd.OutOrStdout()
-		return run(ctx, svc, signer, lf.interval, *addr, log, func(url string) {
+		return run(ctx, svc, pf, signer, lf.interval, *addr, log, func(url string) {
 			printDemo(out, url, *db, created, creds)
 		})
 	}

@@ -83,9 +83,14 @@ type ScreeningHit struct {
 	// affiliates threshold.
 	Inherited bool    `json:"inherited,omitempty"`
 	Share     float64 `json:"share,omitempty"`
+	// Listing fingerprints the listed entity as the list gave it; a review
+	// sticks across list reloads until the listing itself changes.
+	Listing string `json:"listing"`
 	// Review is the export authority's call on the hit: "", confirmed or
-	// false_positive.
-	Review string `json:"review,omitempty"`
+	// false_positive, with who made it and when.
+	Review     string     `json:"review,omitempty"`
+	ReviewedBy string     `json:"reviewed_by,omitempty"`
+	ReviewedAt *time.Time `json:"reviewed_at,omitempty"`
 }
 
 // RedFlag is one diversion red flag with its evidence.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/service"
 )
 
@@ -58,6 +59,8 @@ type Server struct {
 	reg     *prometheus.Registry
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+
+	reloadLists func(ctx context.Context) (*screening.Index, error)
 }
 
 // Options configure a Server.
@@ -65,11 +68,14 @@ type Options struct {
 	Log *slog.Logger
 	// Version is reported by /healthz.
 	Version string
+	// ReloadLists builds a new restricted-party index from the configured
+	// list source, for POST /api/v1/lists/reload; nil disables reloading.
+	ReloadLists func(ctx context.Context) (*screening.Index, error)
 }
 
 // New returns a Server for svc with every route registered.
 func New(svc *service.Service, opt Options) *Server {
-	s := &Server{svc: svc, log: opt.Log, reg: prometheus.NewRegistry()}
+	s := &Server{svc: svc, log: opt.Log, reg: prometheus.NewRegistry(), reloadLists: opt.ReloadLists}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -87,6 +93,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.catalogRoutes()...)
 	s.routes = append(s.routes, s.programRoutes()...)
 	s.routes = append(s.routes, s.ledgerRoutes()...)
+	s.routes = append(s.routes, s.screeningRoutes()...)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {

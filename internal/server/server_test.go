@@ -39,6 +39,9 @@ type env struct {
 	svc    *service.Service
 	clock  *clock
 	signer *service.LedgerSigner
+	// lists is what POST /api/v1/lists/reload loads.
+	mu    sync.Mutex
+	lists *screening.Index
 }
 
 // clock is a settable test clock.
@@ -102,10 +105,15 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(svc, server.Options{Log: quiet, Version: "test"})
+	e := &env{t: t, creds: creds, st: st, svc: svc, clock: c, signer: signer, lists: screeningIndex(t)}
+	srv := server.New(svc, server.Options{Log: quiet, Version: "test", ReloadLists: func(context.Context) (*screening.Index, error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.lists, nil
+	}})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	e := &env{t: t, url: hs.URL, creds: creds, srv: srv, st: st, svc: svc, clock: c, signer: signer}
+	e.url, e.srv = hs.URL, srv
 	e.sign()
 	return e
 }
@@ -299,7 +307,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, rt := range e.srv.Routes() {
 			m, ok := matrix[rt.Key()]
 			if !ok {
-				m, ok = joinMatrices(programMatrix, ledgerMatrix)[rt.Key()]
+				m, ok = joinMatrices(programMatrix, ledgerMatrix, screeningMatrix)[rt.Key()]
 			}
 			if !ok {
 				t.Errorf("route %s has no entry in the authorization matrix", rt.Key())
@@ -326,7 +334,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
-		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix) {
+		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix, screeningMatrix) {
 			found := false
 			for _, rt := range e.srv.Routes() {
 				found = found || rt.Key() == key

@@ -34,6 +34,8 @@ const (
 	ActOrderCancel       Action = "order.cancel"
 	ActLedgerRead        Action = "ledger.read"    // checkpoints, proofs, leaf hashes, the key
 	ActLedgerEntries     Action = "ledger.entries" // records with their payloads
+	ActScreen            Action = "screen"
+	ActListsReload       Action = "lists.reload"
 )
 
 // scope says over whose records a role may take an action.
@@ -94,6 +96,8 @@ var grants = map[Action]map[domain.Role]scope{
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
 		domain.RoleBuyer: all, domain.RoleLab: all, domain.RoleCarrier: all, domain.RoleAuditor: all,
 	},
+	ActScreen:      {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
+	ActListsReload: {domain.RoleExportAuthority: all},
 	// Auditors see hashes and proofs, never payloads.
 	ActLedgerEntries: {
 		domain.RoleExportAuthority: all, domain.RoleVendor: own, domain.RoleImportAuthority: own,

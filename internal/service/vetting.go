@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -119,14 +121,7 @@ func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *d
 	if err != nil {
 		return err
 	}
-	// Keep the authority's earlier calls on hits that are still there.
-	for i, h := range res.Hits {
-		for _, old := range a.Screening.Hits {
-			if old.SourceID == h.SourceID && old.List == h.List && old.Query == h.Query && old.Review != "" {
-				res.Hits[i].Review = old.Review
-			}
-		}
-	}
+	keepReviews(res.Hits, a.Screening.Hits)
 	res.Status = screeningStatus(res.Hits, s.matchScore)
 	a.Screening = res
 	a.Flags = redFlags(rules, a)
@@ -135,6 +130,30 @@ func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *d
 		a.Status = domain.AppBlocked
 	}
 	return nil
+}
+
+// keepReviews carries the authority's earlier calls over to hits that are
+// still there, for the same name and the same listing: a changed listing
+// (new aliases, a new program, another list) is reviewed afresh.
+func keepReviews(hits, old []domain.ScreeningHit) {
+	for i, h := range hits {
+		for _, o := range old {
+			if o.Review != "" && o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing {
+				hits[i].Review, hits[i].ReviewedBy, hits[i].ReviewedAt = o.Review, o.ReviewedBy, o.ReviewedAt
+			}
+		}
+	}
+}
+
+// listingPrint fingerprints a listed entity as its lists give it.
+func listingPrint(e *screening.Entity) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", e.Key, e.Type, e.Name, strings.Join(e.Aliases, "\x01"))
+	fmt.Fprintf(h, "%s\x00", strings.Join(e.Programs, "\x01"))
+	for _, src := range e.Sources {
+		fmt.Fprintf(h, "%s:%s:%s:%s\x00", src.List, src.ID, src.Name, src.Listed)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // screeningStatus is match when an unreviewed or confirmed hit scores at
@@ -181,7 +200,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		for _, h := range hits {
 			src := h.Entity.PrimarySource()
 			sh := domain.ScreeningHit{Query: name, Via: via, List: src.List, SourceID: src.ID, Name: h.Entity.Name,
-				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000}
+				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000, Listing: listingPrint(h.Entity)}
 			for _, t := range h.Tokens {
 				sh.Words = append(sh.Words, t.Query+"~"+t.Listed)
 			}
@@ -413,7 +432,8 @@ func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID
 			if r.Decision != "confirmed" && r.Decision != "false_positive" {
 				return domain.Invalid(fmt.Sprintf("reviews[%d].decision", i), "must be confirmed or false_positive")
 			}
-			a.Screening.Hits[r.Hit].Review = r.Decision
+			at := s.Now()
+			a.Screening.Hits[r.Hit].Review, a.Screening.Hits[r.Hit].ReviewedBy, a.Screening.Hits[r.Hit].ReviewedAt = r.Decision, who.PartySlug, &at
 		}
 		a.Screening.Status = screeningStatus(a.Screening.Hits, s.matchScore)
 		a.UpdatedAt = s.Now()

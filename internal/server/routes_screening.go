@@ -1,0 +1,71 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// ScreenBatch is a batch of names to screen.
+type ScreenBatch struct {
+	Queries  []service.ScreenQuery `json:"queries"`
+	Limit    int                   `json:"limit,omitempty"`
+	MinScore float64               `json:"min_score,omitempty"`
+}
+
+func (s *Server) screeningRoutes() []Route {
+	svc := s.svc
+	return []Route{
+		{Method: "GET", Path: "/api/v1/screen", Summary: "Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists",
+			Response: service.ScreenResult{},
+			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
+				q := r.URL.Query()
+				limit, err := queryInt(r, "limit", 0)
+				if err != nil {
+					return nil, err
+				}
+				var minScore float64
+				if v := q.Get("min_score"); v != "" {
+					if minScore, err = strconv.ParseFloat(v, 64); err != nil {
+						return nil, domain.Invalid("min_score", "must be a number")
+					}
+				}
+				res, err := svc.Screen(r.Context(), who, []service.ScreenQuery{{Name: q.Get("name"), Country: q.Get("country"), Address: q.Get("address")}}, int(limit), minScore)
+				if err != nil {
+					return nil, err
+				}
+				return res[0], nil
+			})},
+		{Method: "POST", Path: "/api/v1/screen", Summary: "Screen a batch of up to 1,000 names", Request: ScreenBatch{}, Response: []service.ScreenResult{},
+			handle: withBody(200, func(r *http.Request, who domain.Actor, in ScreenBatch) (any, error) {
+				return svc.Screen(r.Context(), who, in.Queries, in.Limit, in.MinScore)
+			})},
+		{Method: "POST", Path: "/api/v1/lists/reload", Summary: "Reload the restricted-party lists and re-screen every application in force (export authority)",
+			Response: service.RescreenReport{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				if s.reloadLists == nil {
+					return domain.Errorf(domain.EUNAVAILABLE, "this server has no list source to reload from")
+				}
+				// Authorize before the (expensive) load.
+				if err := svc.MayReloadLists(who); err != nil {
+					return err
+				}
+				ix, err := s.reloadLists(r.Context())
+				if err != nil {
+					return err
+				}
+				rep, err := svc.ReloadLists(r.Context(), who, ix)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, rep)
+			}},
+		{Method: "GET", Path: "/api/v1/screening/reviews", Summary: "Applications with screening hits not yet reviewed (export authority)", Response: []domain.Application{},
+			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
+				out, err := svc.ReviewQueue(r.Context(), who)
+				return nonNil(out), err
+			})},
+	}
+}

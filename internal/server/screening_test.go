@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/screening"
+	"github.com/chipgate/chipgate/internal/store/storetest"
+)
+
+var screeners = map[domain.Role]int{domain.RoleVendor: 200, domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 200}
+
+var screeningMatrix = map[string]matrixEntry{
+	"GET /api/v1/screen": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/screen?name=Harbin+Institute+of+Technology&country=CN", nil, only2(screeners)}
+		return p, p
+	},
+	"POST /api/v1/screen": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "Huawei Technologies"}, {"name": "华为技术有限公司"}}}, only2(screeners)}
+		return p, p
+	},
+	"POST /api/v1/lists/reload": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"POST", "/api/v1/lists/reload", nil, only(200, domain.RoleExportAuthority)}
+		return p, p
+	},
+	"GET /api/v1/screening/reviews": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/api/v1/screening/reviews", nil, only(200, domain.RoleExportAuthority)}
+		return p, p
+	},
+}
+
+func TestScreenAPI(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	out := e.must("us-commerce", "GET", "/api/v1/screen?name=Harbin+Institute+of+Technology&country=CN", nil, 200)
+	hits := out["hits"].([]any)
+	if len(hits) == 0 || hits[0].(map[string]any)["list"] != "EL" {
+		t.Fatalf("HIT: %v", out)
+	}
+	// Chinese script finds the romanized listing.
+	_, body, _ := e.do("nvidia", "POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "华为技术有限公司"}}})
+	if !strings.Contains(strings.ToLower(string(body)), "huawei technologies") {
+		t.Fatalf("华为技术有限公司: %.400s", body)
+	}
+	for _, bad := range []string{"/api/v1/screen?name=", "/api/v1/screen?name=%2C%2C%2C", "/api/v1/screen?name=x&min_score=2", "/api/v1/screen?name=x&limit=-1"} {
+		if status, body, _ := e.do("us-commerce", "GET", bad, nil); status != 422 {
+			t.Errorf("%s: %d %s, want 422", bad, status, body)
+		}
+	}
+}
+
+// TestReloadRescreensAndReviewsStick: a reload that lists a customer blocks
+// its orders; a false-positive review sticks across reloads of the same
+// listing and is asked again when the listing changes.
+func TestReloadRescreensAndReviewsStick(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	app := e.apply("deepcurrent-ai")
+	e.approve(app, 100)
+	listing := func(aliases ...string) *screening.Index {
+		return screening.NewIndex([]screening.Entity{{
+			Key: "EL:deepcurrent", Type: screening.TypeEntity, Name: "DeepCurrent AI (Hangzhou) Co., Ltd.", Aliases: aliases,
+			Countries: []string{"CN"}, Sources: []screening.Source{{List: "EL", ID: "el-1", Name: "DeepCurrent AI (Hangzhou) Co., Ltd."}},
+		}})
+	}
+	e.mu.Lock()
+	e.lists = listing()
+	e.mu.Unlock()
+	rep := e.must("us-commerce", "POST", "/api/v1/lists/reload", nil, 200)
+	if rep["applications_changed"] != float64(1) || rep["new_hits"] != float64(1) {
+		t.Fatalf("reload: %v", rep)
+	}
+	queue := e.must("us-commerce", "GET", "/api/v1/screening/reviews", nil, 200)
+	_ = queue
+	got := e.must("us-commerce", "GET", "/api/v1/applications/"+app, nil, 200)
+	if got["screening"].(map[string]any)["status"] != "match" || got["status"] != "approved" {
+		t.Fatalf("after reload: %v %v", got["status"], got["screening"])
+	}
+	if o := e.order("deepcurrent-ai", "h200", 1, "commercial_ai"); o["status"] != "rejected" {
+		rules, msg := reasons(o)
+		t.Fatalf("order of a newly listed customer: %v %v %s", o["status"], rules, msg)
+	}
+	// The authority finds it a false positive: orders flow again.
+	e.must("us-commerce", "POST", "/api/v1/applications/"+app+"/hit-reviews", map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "false_positive"}}}, 200)
+	rep = e.must("us-commerce", "POST", "/api/v1/lists/reload", nil, 200)
+	if rep["applications_changed"] != float64(0) {
+		t.Fatalf("reloading the same listing changed %v applications", rep["applications_changed"])
+	}
+	got = e.must("us-commerce", "GET", "/api/v1/applications/"+app, nil, 200)
+	h := got["screening"].(map[string]any)["hits"].([]any)[0].(map[string]any)
+	if h["review"] != "false_positive" || h["reviewed_by"] != "us-commerce" || got["screening"].(map[string]any)["status"] != "clear" {
+		t.Fatalf("review did not stick: %v", got["screening"])
+	}
+	// The listing changes (a new alias): asked again.
+	e.mu.Lock()
+	e.lists = listing("DeepCurrent Hangzhou")
+	e.mu.Unlock()
+	rep = e.must("us-commerce", "POST", "/api/v1/lists/reload", nil, 200)
+	got = e.must("us-commerce", "GET", "/api/v1/applications/"+app, nil, 200)
+	if rep["new_hits"] != float64(1) || got["screening"].(map[string]any)["status"] != "match" {
+		t.Fatalf("changed listing: %v, %v", rep, got["screening"])
+	}
+}

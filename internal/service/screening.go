@@ -1,0 +1,222 @@
+package service
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/screening"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// ScreenQuery is one name to screen.
+type ScreenQuery struct {
+	Name    string `json:"name"`
+	Country string `json:"country,omitempty"`
+	Address string `json:"address,omitempty"`
+}
+
+// ScreenHit is one listed entity a name matched, with the words that matched.
+type ScreenHit struct {
+	List      string                 `json:"list"`
+	SourceID  string                 `json:"source_id"`
+	Name      string                 `json:"name"`
+	Score     float64                `json:"score"`
+	Matched   string                 `json:"matched"`
+	Lists     []string               `json:"lists"`
+	Programs  []string               `json:"programs,omitempty"`
+	Countries []string               `json:"countries,omitempty"`
+	Tokens    []screening.TokenMatch `json:"tokens"`
+	Evidence  []screening.Evidence   `json:"evidence,omitempty"`
+}
+
+// ScreenResult is the hits for one query, best first.
+type ScreenResult struct {
+	Query string      `json:"query"`
+	Hits  []ScreenHit `json:"hits"`
+}
+
+// MaxScreenBatch bounds a batch of screening queries.
+const MaxScreenBatch = 1000
+
+// Screen screens names against the restricted-party lists. Callers: the
+// vendor and the authorities. Returns EINVALID naming the query for an empty
+// or absurd name, EUNAVAILABLE when no lists are loaded.
+func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery, limit int, minScore float64) ([]ScreenResult, error) {
+	if err := authorize(who, ActScreen); err != nil {
+		return nil, err
+	}
+	ix := s.screen.Load()
+	if ix == nil {
+		return nil, domain.Errorf(domain.EUNAVAILABLE, "no restricted-party lists are loaded")
+	}
+	if len(qs) == 0 || len(qs) > MaxScreenBatch {
+		return nil, domain.Invalid("queries", "between 1 and %d", MaxScreenBatch)
+	}
+	if limit < 0 || limit > 100 {
+		return nil, domain.Invalid("limit", "must be between 0 and 100")
+	}
+	if minScore < 0 || minScore > 1 {
+		return nil, domain.Invalid("min_score", "must be between 0 and 1")
+	}
+	out := make([]ScreenResult, len(qs))
+	for i, q := range qs {
+		hits, err := ix.Search(screening.Query{Name: q.Name, Country: q.Country, Address: q.Address, Limit: limit, MinScore: minScore})
+		if err != nil {
+			if len(qs) > 1 {
+				if f := domain.ErrorFields(err); len(f) > 0 {
+					return nil, domain.Invalid("queries["+itoa(i)+"]."+f[0].Path, "%s", f[0].Message)
+				}
+			}
+			return nil, err
+		}
+		res := ScreenResult{Query: q.Name, Hits: make([]ScreenHit, len(hits))}
+		for j, h := range hits {
+			src := h.Entity.PrimarySource()
+			res.Hits[j] = ScreenHit{List: src.List, SourceID: src.ID, Name: h.Entity.Name, Score: h.Score, Matched: h.Matched,
+				Lists: h.Entity.Lists(), Programs: h.Entity.Programs, Countries: h.Entity.Countries, Tokens: h.Tokens, Evidence: h.Evidence}
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+// RescreenReport says what a re-screening found.
+type RescreenReport struct {
+	Entities   int `json:"entities"`
+	Screened   int `json:"applications_screened"`
+	Changed    int `json:"applications_changed"`
+	NewHits    int `json:"new_hits"`
+	NowBlocked int `json:"now_blocked"`
+}
+
+// MayReloadLists returns EFORBIDDEN unless who may reload the lists.
+func (s *Service) MayReloadLists(who domain.Actor) error { return authorize(who, ActListsReload) }
+
+// ReloadLists swaps in a new restricted-party index (built off to the side
+// by the caller) and re-screens every application still in force. Callers:
+// the export authority and the operator.
+func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screening.Index) (RescreenReport, error) {
+	if err := authorize(who, ActListsReload); err != nil {
+		return RescreenReport{}, err
+	}
+	s.screen.Store(ix)
+	rep, err := s.RescreenAll(ctx, who)
+	rep.Entities = ix.Len()
+	return rep, err
+}
+
+// RescreenAll screens every application that is not denied or revoked
+// against the lists in use, each in its own transaction. Hits the export
+// authority reviewed keep their review while the listing is unchanged; new
+// hits wait for review, and a new match blocks an application not yet
+// decided (an approved customer's orders are then rejected by the policy).
+func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenReport, error) {
+	var rep RescreenReport
+	if err := authorize(who, ActListsReload); err != nil {
+		return rep, err
+	}
+	if s.screen.Load() == nil {
+		return rep, domain.Errorf(domain.EUNAVAILABLE, "no restricted-party lists are loaded")
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return rep, err
+	}
+	var ids []domain.ID
+	if err := s.store.View(ctx, func(tx store.Tx) error {
+		docs, err := tx.ListDocs(ctx, store.KindApplication, store.DocFilter{Limit: 1 << 30, Status: []string{
+			string(domain.AppSubmitted), string(domain.AppBlocked), string(domain.AppInfoRequested), string(domain.AppApproved), string(domain.AppSuspended)}})
+		for _, d := range docs {
+			ids = append(ids, d.ID)
+		}
+		return err
+	}); err != nil {
+		return rep, err
+	}
+	for _, id := range ids {
+		err := s.store.InTx(ctx, func(tx store.Tx) error {
+			a, err := store.Get[domain.Application](ctx, tx, store.KindApplication, id, true)
+			if err != nil {
+				return err
+			}
+			res, err := s.screenApplication(ctx, tx, rules, &a)
+			if err != nil {
+				return err
+			}
+			keepReviews(res.Hits, a.Screening.Hits)
+			res.Status = screeningStatus(res.Hits, s.matchScore)
+			rep.Screened++
+			if sameHits(res.Hits, a.Screening.Hits) {
+				return nil
+			}
+			rep.Changed++
+			for _, h := range res.Hits {
+				if h.Review == "" && !hasHit(a.Screening.Hits, h) {
+					rep.NewHits++
+				}
+			}
+			a.Screening, a.UpdatedAt = res, s.Now()
+			if res.Status == "match" && (a.Status == domain.AppSubmitted || a.Status == domain.AppInfoRequested) {
+				a.Status = domain.AppBlocked
+				rep.NowBlocked++
+			}
+			if err := put(ctx, tx, store.KindApplication, false, appDoc(a), a); err != nil {
+				return err
+			}
+			return s.record(ctx, tx, who, a.UpdatedAt, "application.rescreened", "application", a.ID.String(), a.Screening)
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func hasHit(hits []domain.ScreeningHit, h domain.ScreeningHit) bool {
+	for _, o := range hits {
+		if o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing {
+			return true
+		}
+	}
+	return false
+}
+
+func sameHits(a, b []domain.ScreeningHit) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, h := range a {
+		if !hasHit(b, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// ReviewQueue lists the applications with screening hits nobody reviewed
+// yet: the export authority's screening work. Callers: the export authority.
+func (s *Service) ReviewQueue(ctx context.Context, who domain.Actor) ([]domain.Application, error) {
+	if err := authorize(who, ActApplicationDecide); err != nil {
+		return nil, err
+	}
+	apps, err := s.Applications(ctx, who, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.Application
+	for _, a := range apps {
+		if a.Status == domain.AppDenied || a.Status == domain.AppRevoked {
+			continue
+		}
+		for _, h := range a.Screening.Hits {
+			if h.Review == "" {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
