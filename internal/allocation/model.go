@@ -1,8 +1,10 @@
 package allocation
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -168,7 +170,7 @@ func compile(p *Problem) (*model, error) {
 	}
 	sort.Ints(m.ages)
 	// Lots.
-	ids := map[string]int{}
+	ids := make(map[string]int, max(len(p.Lots), len(p.Orders)))
 	for i, l := range p.Lots {
 		path := fmt.Sprintf("lots[%d]", i)
 		if strings.TrimSpace(l.ID) == "" {
@@ -676,11 +678,17 @@ func (m *model) compileClasses(pr *domain.Problems) {
 		c.orders = append(c.orders, i)
 		c.demand += o.Quantity
 	}
+	sat := make([]float64, n)
+	for i, o := range p.Orders {
+		sat[i] = float64(o.Quantity) / m.orderWeight[i]
+	}
 	for ci := range m.classes {
 		c := &m.classes[ci]
-		sort.SliceStable(c.orders, func(a, b int) bool {
-			x, y := c.orders[a], c.orders[b]
-			return float64(p.Orders[x].Quantity)/m.orderWeight[x] < float64(p.Orders[y].Quantity)/m.orderWeight[y]
+		slices.SortFunc(c.orders, func(x, y int) int {
+			if d := cmp.Compare(sat[x], sat[y]); d != 0 {
+				return d
+			}
+			return cmp.Compare(x, y)
 		})
 	}
 }

@@ -1,7 +1,9 @@
 package allocation
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -109,15 +111,16 @@ func Run(p Problem) (Result, error) {
 	}
 	allocs, tierUse := e.assignLots(got)
 	allocs = e.applyRatioTiming(allocs)
-	sort.SliceStable(allocs, func(a, b int) bool {
-		x, y := allocs[a], allocs[b]
-		if x.period != y.period {
-			return x.period < y.period
+	// Records equal in period, order and lot are merged below, so an
+	// unstable sort is deterministic here.
+	slices.SortFunc(allocs, func(x, y alloc) int {
+		if d := cmp.Compare(x.period, y.period); d != 0 {
+			return d
 		}
-		if x.order != y.order {
-			return x.order < y.order
+		if d := cmp.Compare(x.order, y.order); d != 0 {
+			return d
 		}
-		return x.lot < y.lot
+		return cmp.Compare(x.lot, y.lot)
 	})
 	res := Result{Allocations: make([]Allocation, 0, len(allocs)), Unmet: []Unmet{}}
 	for _, a := range allocs {
@@ -224,16 +227,23 @@ func (e *engine) assignLots(got []int64) ([]alloc, [][][]int64) {
 		for lv := 0; lv < nl; lv++ {
 			for j := lv; j < nl; j++ {
 				q := &queue[lv][j]
-				sort.SliceStable(q.lots, func(a, b int) bool { return m.lotElig[q.lots[a]][lv] < m.lotElig[q.lots[b]][lv] })
+				slices.SortFunc(q.lots, func(a, b int) int {
+					if d := cmp.Compare(m.lotElig[a][lv], m.lotElig[b][lv]); d != 0 {
+						return d
+					}
+					return cmp.Compare(a, b)
+				})
 				q.init()
 			}
 		}
-		sort.SliceStable(orders, func(a, b int) bool {
-			x, y := orders[a], orders[b]
-			if m.orderTier[x] != m.orderTier[y] {
-				return m.orderTier[x] < m.orderTier[y]
+		slices.SortFunc(orders, func(x, y int) int {
+			if d := cmp.Compare(m.orderTier[x], m.orderTier[y]); d != 0 {
+				return d
 			}
-			return p.Orders[x].Period < p.Orders[y].Period
+			if d := cmp.Compare(p.Orders[x].Period, p.Orders[y].Period); d != 0 {
+				return d
+			}
+			return cmp.Compare(x, y)
 		})
 		for _, o := range orders {
 			lv := m.classes[m.orderClass[o]].level
