@@ -292,18 +292,27 @@ func Load(name string, data []byte) (*Policy, error) {
 	var doc fileDoc
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var typeErrs *yaml.TypeError
 	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			l.add(0, "", "empty file")
-		} else {
+			return nil, &LoadError{l.problems}
+		case errors.As(err, &typeErrs):
+			// The decoder filled what it could; go on and report the
+			// other problems too, except for rules already reported.
 			l.yamlError(&doc, err)
+		default:
+			l.yamlError(&doc, err)
+			return nil, &LoadError{l.problems}
 		}
-		return nil, &LoadError{l.problems}
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		l.add(extra.Line, "", "more than one YAML document")
-		return nil, &LoadError{l.problems}
+	if typeErrs == nil {
+		var extra yaml.Node
+		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+			l.add(extra.Line, "", "more than one YAML document")
+			return nil, &LoadError{l.problems}
+		}
 	}
 
 	env, err := newEnv()
@@ -311,6 +320,23 @@ func Load(name string, data []byte) (*Policy, error) {
 		return nil, fmt.Errorf("policy: CEL environment: %w", err)
 	}
 	p := &Policy{name: doc.Policy, file: name, env: env}
+	if typeErrs != nil {
+		// A rule that did not decode would only add confusing echoes of
+		// its first problem (a missing block, a zero value): drop them.
+		seen := map[string]bool{}
+		for _, pr := range l.problems {
+			seen[pr.Rule] = true
+		}
+		first := len(l.problems)
+		l.validate(&doc, p)
+		kept := l.problems[:first]
+		for _, pr := range l.problems[first:] {
+			if !seen[pr.Rule] {
+				kept = append(kept, pr)
+			}
+		}
+		return nil, &LoadError{kept}
+	}
 	l.validate(&doc, p)
 	if len(l.problems) > 0 {
 		return nil, &LoadError{l.problems}

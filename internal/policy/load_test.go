@@ -203,3 +203,29 @@ func TestEffectiveDates(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadReportsEveryProblem: an unknown field does not hide the other
+// problems of the file.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	src := string(policies.Default)
+	for _, r := range [][2]string{
+		{"    summary: The regions", "    colour: red\n    summary: The regions"},
+		{"    source: S6\n", "    source: S99\n"},
+		{"    from: 2026-01-15\n    summary: From 2026-01-15, case-by-case", "    from: 2026-01-14\n    summary: From 2026-01-15, case-by-case"},
+	} {
+		src = strings.Replace(src, r[0], r[1], 1)
+	}
+	_, err := policy.Load("bad.yaml", []byte(src))
+	var le *policy.LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("error %v", err)
+	}
+	for _, want := range []string{`rule regions: unknown field "colour"`, `rule reexport.denied: source: unknown source id "S99"`, "rule dest.cn-mo: overlapping effective dates"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if len(le.Problems) != 3 {
+		t.Errorf("%d problems, want 3:\n%v", len(le.Problems), err)
+	}
+}
