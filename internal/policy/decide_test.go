@@ -343,3 +343,40 @@ func TestCELCheckRule(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionSeesEveryFact evaluates a license condition over each CEL
+// name against the facts of h200CN: every name resolves, to the right value.
+func TestConditionSeesEveryFact(t *testing.T) {
+	p := mustDefault(t)
+	exprs := []string{
+		`now == timestamp("2026-02-01T00:00:00Z")`,
+		`product == "h200"`, `eccn == "3A090.a"`, `tpp == 15832.0`, `pd > 19.4 && pd < 19.5`,
+		`bandwidth_gbps == 4800`, `memory_gb == 141`, `launch_date == timestamp("2024-06-01T00:00:00Z")`,
+		`quantity == 100`, `destination == "CN"`, `region == "CN"`, `ship_from == ""`, `!reexport`,
+		`buyer == "bytedance"`, `buyer_class == "platform"`, `sector == "private"`, `parent_hq == "CN"`,
+		`approval == "approved"`, `screening == "clear"`, `end_use == "commercial_ai"`, `site_country == "CN"`,
+		`cloud`, `site_power_kw == 1000.0`, `kyc_remote_access`, `domestic_ratio == 0.25`, `lot_age_days == -1`,
+		`shipped_cn_mo == 0`, `shipped_us == 100000`,
+	}
+	for _, expr := range exprs {
+		c, err := p.CompileCondition(expr)
+		if err != nil {
+			t.Errorf("%s: %v", expr, err)
+			continue
+		}
+		f := h200CN(t, day("2026-02-01"))
+		f.DomesticChipRatio = 250_000
+		f.License.Conditions = []policy.Condition{c}
+		if d := p.DecideOrder(f); d.Outcome != policy.Accepted {
+			t.Errorf("%s: %s:%s", expr, d.Outcome, messages(d.Reasons))
+		}
+	}
+	// And a false one is reported with the license and its expression.
+	c, _ := p.CompileCondition(`now < timestamp("2026-01-31T00:00:00Z")`)
+	f := h200CN(t, day("2026-02-01"))
+	f.License.Conditions = []policy.Condition{c}
+	d := p.DecideOrder(f)
+	if d.Outcome != policy.Rejected || !strings.Contains(messages(d.Blocking()), "license L-1 condition not met: now < timestamp") || d.Blocking()[0].Ref != "L-1" {
+		t.Errorf("false condition: %s:%s", d.Outcome, messages(d.Reasons))
+	}
+}
