@@ -82,6 +82,20 @@ func BenchmarkAppend(b *testing.B) {
 			reportEntries(b, batch)
 		})
 	}
+	b.Run("AppendLeaves/batch1", func(b *testing.B) {
+		var m ledger.MemoryTiles
+		var leaf [1]ledger.Hash
+		size := uint64(0)
+		b.ReportAllocs()
+		for b.Loop() {
+			counterLeaves(leaf[:], size)
+			if err := ledger.AppendLeaves(ctx, &m, size, leaf[:]); err != nil {
+				b.Fatal(err)
+			}
+			size++
+		}
+		reportEntries(b, 1)
+	})
 }
 
 func itoa(n int) string {
@@ -149,6 +163,28 @@ func BenchmarkTree10M(b *testing.B) {
 			if _, err := ledger.Root(ctx, &m, size-rng.Uint64N(1000)); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	// Last, since it grows the tree: one command's append on a log of ten
+	// million entries (three tile levels to read and rehash).
+	n := uint64(size)
+	var leaf [1]ledger.Hash
+	b.Run("AppendOne", func(b *testing.B) {
+		for b.Loop() {
+			counterLeaves(leaf[:], n)
+			if _, err := ledger.Append(ctx, &m, n, leaf[:]); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	})
+	b.Run("AppendLeavesOne", func(b *testing.B) {
+		for b.Loop() {
+			counterLeaves(leaf[:], n)
+			if err := ledger.AppendLeaves(ctx, &m, n, leaf[:]); err != nil {
+				b.Fatal(err)
+			}
+			n++
 		}
 	})
 }

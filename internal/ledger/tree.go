@@ -26,29 +26,77 @@ const maxTileLevels = 64 / TileHeight
 //
 // Callers: the store, inside the transaction that writes the records with
 // indices size to size+len(leaves)-1. It reads at most one partial tile per
-// tile level, so a batch costs a few reads, about one hash per leaf, and
-// writes of 32 bytes per leaf amortized. Returns an error, and writes
-// nothing, if the stored tiles do not describe a tree of exactly size leaves
-// (the store is behind or ahead of its records).
+// tile level, hashes about once per leaf, and writes 32 bytes per leaf
+// amortized. The root costs up to 255 more hashes per tile level; a caller
+// that does not need it per command calls AppendLeaves. Returns an error, and
+// writes nothing, if the stored tiles do not describe a tree of exactly size
+// leaves (the store is behind or ahead of its records).
 func Append(ctx context.Context, s TileStore, size uint64, leaves []Hash) (Hash, error) {
-	if size+uint64(len(leaves)) < size {
-		return Hash{}, domain.Errorf(domain.EINVALID, "ledger: tree size overflows")
-	}
-	edge, err := readRightEdge(ctx, s, size, true)
+	rows, err := appendRows(ctx, s, size, leaves)
 	if err != nil {
 		return Hash{}, err
 	}
-	b := newTileBuilder(size, edge)
-	for i := range leaves {
-		b.append(leaves[i])
+	cr := rangeFromEdge(size+uint64(len(leaves)), rows)
+	return cr.root(), nil
+}
+
+// AppendLeaves is Append without computing the new root: the cheapest way to
+// add one command's leaf, since a root is only needed when a checkpoint is
+// signed (SignTree computes it then).
+func AppendLeaves(ctx context.Context, s TileStore, size uint64, leaves []Hash) error {
+	_, err := appendRows(ctx, s, size, leaves)
+	return err
+}
+
+// appendRows appends leaves to the rightmost tile row of each level: a row
+// that fills up is written as a full tile and its root, a node at the next
+// tile level, is pushed on that level's row. It returns the new partial rows.
+func appendRows(ctx context.Context, s TileStore, size uint64, leaves []Hash) ([maxTileLevels][]Hash, error) {
+	if size+uint64(len(leaves)) < size {
+		return [maxTileLevels][]Hash{}, domain.Errorf(domain.EINVALID, "ledger: tree size overflows")
 	}
-	tiles := b.flush()
-	if len(tiles) > 0 {
-		if err := s.WriteTiles(ctx, tiles); err != nil {
-			return Hash{}, fmt.Errorf("ledger: write tiles: %w", err)
+	rows, err := readRightEdge(ctx, s, size, true)
+	if err != nil {
+		return rows, err
+	}
+	var (
+		index   [maxTileLevels]uint64
+		owned   [maxTileLevels]bool // rows[L] is ours to append to, not the reader's
+		dirty   [maxTileLevels]bool
+		out     []Tile
+		scratch [TileWidth / 2]Hash
+	)
+	for lvl := range maxTileLevels {
+		index[lvl] = (size >> (TileHeight * lvl)) / TileWidth
+	}
+	for _, h := range leaves {
+		for lvl := 0; ; lvl++ {
+			if !owned[lvl] {
+				rows[lvl] = append(make([]Hash, 0, TileWidth), rows[lvl]...)
+				owned[lvl] = true
+			}
+			rows[lvl] = append(rows[lvl], h)
+			dirty[lvl] = true
+			if len(rows[lvl]) < TileWidth {
+				break
+			}
+			out = append(out, Tile{ID: TileID{Level: uint8(lvl), Index: index[lvl]}, Hashes: rows[lvl]})
+			h = perfectRoot(rows[lvl], scratch[:])
+			rows[lvl], owned[lvl], dirty[lvl] = nil, false, false
+			index[lvl]++
 		}
 	}
-	return b.cr.root(), nil
+	for lvl := range maxTileLevels {
+		if dirty[lvl] {
+			out = append(out, Tile{ID: TileID{Level: uint8(lvl), Index: index[lvl]}, Hashes: rows[lvl]})
+		}
+	}
+	if len(out) > 0 {
+		if err := s.WriteTiles(ctx, out); err != nil {
+			return rows, fmt.Errorf("ledger: write tiles: %w", err)
+		}
+	}
+	return rows, nil
 }
 
 // Root returns the root hash of the tree of the given size, reading at most

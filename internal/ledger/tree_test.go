@@ -286,10 +286,20 @@ func TestAppendBatchingInvariant(t *testing.T) {
 	ctx := context.Background()
 	leaves := syntheticLeaves(1300)
 	want := mustTree(t, leaves, len(leaves))
+	// AppendLeaves, one leaf at a time as commands do, must write the same.
+	var noRoots ledger.MemoryTiles
+	for i := range leaves {
+		if err := ledger.AppendLeaves(ctx, &noRoots, uint64(i), leaves[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trees := map[string]*ledger.MemoryTiles{"AppendLeaves": &noRoots}
 	for _, batch := range []int{1, 17, 255, 256, 257} {
-		got := mustTree(t, leaves, batch)
+		trees[fmt.Sprintf("batch %d", batch)] = mustTree(t, leaves, batch)
+	}
+	for batch, got := range trees {
 		if got.Len() != want.Len() {
-			t.Fatalf("batch %d: %d tiles, want %d", batch, got.Len(), want.Len())
+			t.Fatalf("%s: %d tiles, want %d", batch, got.Len(), want.Len())
 		}
 		for lvl := range uint8(2) {
 			for idx := range uint64(6) {
@@ -297,7 +307,7 @@ func TestAppendBatchingInvariant(t *testing.T) {
 				a, _ := got.ReadTiles(ctx, id)
 				b, _ := want.ReadTiles(ctx, id)
 				if !slices.Equal(a[0], b[0]) {
-					t.Errorf("batch %d: tile %+v differs", batch, id[0])
+					t.Errorf("%s: tile %+v differs", batch, id[0])
 				}
 			}
 		}
@@ -321,6 +331,9 @@ func TestAppendRefusesMismatchedSize(t *testing.T) {
 			before := m.Len()
 			if _, err := ledger.Append(ctx, m, tt.size, syntheticLeaves(1)); err == nil {
 				t.Fatalf("append at size %d to a 300-leaf tree succeeded", tt.size)
+			}
+			if err := ledger.AppendLeaves(ctx, m, tt.size, syntheticLeaves(1)); err == nil {
+				t.Fatalf("AppendLeaves at size %d to a 300-leaf tree succeeded", tt.size)
 			}
 			if m.Len() != before {
 				t.Errorf("a refused append wrote tiles")
