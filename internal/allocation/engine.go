@@ -1,8 +1,10 @@
 package allocation
 
 import (
+	"cmp"
 	"container/heap"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -402,10 +404,22 @@ func (e *engine) fill(k int, act []int, limit int64) {
 	}
 	// clip[c] is the level at which a cap node above c fills, found
 	// directly rather than by flow checks: a node's classes stop there.
+	// The node's last units (its cap less the rounded-down shares at that
+	// level) go one each, as extra[c], to its classes in the order of the
+	// level their next unit brings them to, which is where the integer
+	// water-filling hands them out.
 	clip := make([]float64, len(x))
+	extra := make([]int64, len(x))
+	amt := func(c int, lam float64) int64 {
+		if lam >= clip[c] {
+			return max(x[c], e.amountAt(c, clip[c])) + extra[c]
+		}
+		return max(x[c], e.amountAt(c, lam))
+	}
 	computeClips := func() {
 		for _, c := range act {
 			clip[c] = math.Inf(1)
+			extra[c] = 0
 		}
 		for n := len(m.nodes) - 1; n >= 0; n-- { // children are created after parents
 			if m.nodes[n].tier != k {
@@ -416,7 +430,7 @@ func (e *engine) fill(k int, act []int, limit int64) {
 				var s int64
 				for _, c := range sub {
 					if active[c] {
-						s += max(x[c], e.amountAt(c, min(lam, clip[c])))
+						s += amt(c, lam)
 					} else {
 						s += x[c]
 					}
@@ -442,16 +456,32 @@ func (e *engine) fill(k int, act []int, limit int64) {
 					hi = mid
 				}
 			}
+			left := cap - g(lo)
+			var free []levelItem
 			for _, c := range sub {
-				if active[c] {
-					clip[c] = min(clip[c], lo)
+				if active[c] && clip[c] > lo {
+					base := max(x[c], e.amountAt(c, lo))
+					clip[c], extra[c] = lo, 0
+					if base < m.classes[c].demand {
+						free = append(free, levelItem{e.nextLevel(c, base), c})
+					}
 				}
+			}
+			slices.SortFunc(free, func(a, b levelItem) int {
+				if d := cmp.Compare(a.lam, b.lam); d != 0 {
+					return d
+				}
+				return cmp.Compare(a.ci, b.ci)
+			})
+			for i := 0; left > 0 && i < len(free); i++ {
+				extra[free[i].ci]++
+				left--
 			}
 		}
 	}
 	vec := func(lam float64) {
 		for _, c := range act {
-			v[c] = max(x[c], e.amountAt(c, min(lam, clip[c])))
+			v[c] = amt(c, lam)
 		}
 	}
 	sameAs := func(w []int64) bool {

@@ -18,7 +18,7 @@ import (
 // is too young for, every cap (ratio caps at every period), the max-min
 // property, and identical output for identical input.
 func TestPropertiesRandom(t *testing.T) {
-	n := 400
+	n := 2000
 	if testing.Short() {
 		n = 100
 	}
