@@ -94,6 +94,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.programRoutes()...)
 	s.routes = append(s.routes, s.ledgerRoutes()...)
 	s.routes = append(s.routes, s.screeningRoutes()...)
+	s.routes = append(s.routes, s.allocationRoutes()...)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {

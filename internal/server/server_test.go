@@ -307,7 +307,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, rt := range e.srv.Routes() {
 			m, ok := matrix[rt.Key()]
 			if !ok {
-				m, ok = joinMatrices(programMatrix, ledgerMatrix, screeningMatrix)[rt.Key()]
+				m, ok = joinMatrices(programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix)[rt.Key()]
 			}
 			if !ok {
 				t.Errorf("route %s has no entry in the authorization matrix", rt.Key())
@@ -334,7 +334,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
-		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix, screeningMatrix) {
+		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix) {
 			found := false
 			for _, rt := range e.srv.Routes() {
 				found = found || rt.Key() == key

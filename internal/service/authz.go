@@ -35,6 +35,9 @@ const (
 	ActLedgerRead        Action = "ledger.read"    // checkpoints, proofs, leaf hashes, the key
 	ActLedgerEntries     Action = "ledger.entries" // records with their payloads
 	ActScreen            Action = "screen"
+	ActAllocationRun     Action = "allocation.run"
+	ActAllocationRead    Action = "allocation.read"
+	ActOutlookRead       Action = "outlook.read"
 	ActListsReload       Action = "lists.reload"
 )
 
@@ -96,8 +99,13 @@ var grants = map[Action]map[domain.Role]scope{
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
 		domain.RoleBuyer: all, domain.RoleLab: all, domain.RoleCarrier: all, domain.RoleAuditor: all,
 	},
-	ActScreen:      {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
-	ActListsReload: {domain.RoleExportAuthority: all},
+	ActScreen:         {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
+	ActListsReload:    {domain.RoleExportAuthority: all},
+	ActAllocationRun:  {domain.RoleVendor: all},
+	ActAllocationRead: {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
+	ActOutlookRead: {
+		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleBuyer: own,
+	},
 	// Auditors see hashes and proofs, never payloads.
 	ActLedgerEntries: {
 		domain.RoleExportAuthority: all, domain.RoleVendor: own, domain.RoleImportAuthority: own,

@@ -21,11 +21,12 @@ const (
 	KindPermit      Kind = "permits"
 	KindHearing     Kind = "hearings"
 	KindOrder       Kind = "orders"
+	KindAllocation  Kind = "allocation_runs"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder:
+	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder, KindAllocation:
 		return true
 	}
 	return false

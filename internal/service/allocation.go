@@ -1,0 +1,311 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/allocation"
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// AllocationRunRequest starts an allocation run over a horizon.
+type AllocationRunRequest struct {
+	// Start is the first day of period 0 (YYYY-MM-DD); default: the Monday
+	// of the current week.
+	Start string `json:"start,omitempty"`
+	// Periods and PeriodDays shape the horizon; defaults 52 and 7.
+	Periods    int `json:"periods,omitempty"`
+	PeriodDays int `json:"period_days,omitempty"`
+	// Uncertainty drives the outlook's Monte Carlo; its zero value takes
+	// the lab capacity from the policy and a few days of transit.
+	Uncertainty *allocation.Uncertainty `json:"uncertainty,omitempty"`
+}
+
+// AllocationRun is a stored run: who ran it, the problem it solved (built
+// from the lots and accepted orders of that moment and the policy in
+// force), the result and the outlook.
+type AllocationRun struct {
+	ID          domain.ID                `json:"id"`
+	At          time.Time                `json:"at"`
+	By          string                   `json:"by"`
+	InputsHash  string                   `json:"inputs_sha256"`
+	Problem     allocation.Problem       `json:"problem"`
+	Result      allocation.Result        `json:"result"`
+	Outlook     allocation.SupplyOutlook `json:"outlook"`
+	Uncertainty allocation.Uncertainty   `json:"uncertainty"`
+}
+
+// RunSummary is what the ledger records of a run: enough to tie the
+// published outcome to its inputs without copying them.
+type RunSummary struct {
+	ID         domain.ID          `json:"id"`
+	At         time.Time          `json:"at"`
+	InputsHash string             `json:"inputs_sha256"`
+	Metrics    allocation.Metrics `json:"metrics"`
+}
+
+// RunAllocation allocates the lots to the accepted orders over a horizon
+// under the policy in force (tiers, the CN volume cap, the minimum lot age,
+// the reserve for small buyers), computes the supply outlook, and stores and
+// ledgers the run. Callers: the vendor. A failed run stores nothing.
+func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in AllocationRunRequest) (AllocationRun, error) {
+	if err := authorize(who, ActAllocationRun); err != nil {
+		return AllocationRun{}, err
+	}
+	now := s.Now()
+	start := now.Truncate(24*time.Hour).AddDate(0, 0, -int((now.Weekday()+6)%7))
+	if in.Start != "" {
+		t, err := parseDate("start", in.Start)
+		if err != nil {
+			return AllocationRun{}, err
+		}
+		start = t
+	}
+	if in.Periods == 0 {
+		in.Periods = 52
+	}
+	if in.PeriodDays == 0 {
+		in.PeriodDays = 7
+	}
+	if in.Periods < 1 || in.Periods > 520 {
+		return AllocationRun{}, domain.Invalid("periods", "must be between 1 and 520")
+	}
+	if in.PeriodDays < 1 || in.PeriodDays > 366 {
+		return AllocationRun{}, domain.Invalid("period_days", "must be between 1 and 366")
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return AllocationRun{}, err
+	}
+	run := AllocationRun{ID: newID(), At: now, By: who.PartySlug}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		p, err := s.allocationProblem(ctx, tx, rules, start, in.Periods, in.PeriodDays)
+		if err != nil {
+			return err
+		}
+		res, err := allocation.Run(p)
+		if err != nil {
+			return err
+		}
+		u := defaultUncertainty(rules, in.PeriodDays)
+		if in.Uncertainty != nil {
+			u = *in.Uncertainty
+		}
+		if err := u.Validate(); err != nil {
+			return err
+		}
+		out, err := allocation.Outlook(p, res, u)
+		if err != nil {
+			return err
+		}
+		inputs, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(inputs)
+		run.Problem, run.Result, run.Outlook, run.Uncertainty, run.InputsHash = p, res, out, u, hex.EncodeToString(sum[:])
+		if err := put(ctx, tx, store.KindAllocation, true, store.Doc{ID: run.ID, PartyID: who.PartyID, Status: "done", CreatedAt: now, UpdatedAt: now}, run); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, now, "allocation.run", "allocation_run", run.ID.String(), RunSummary{ID: run.ID, At: now, InputsHash: run.InputsHash, Metrics: res.Metrics})
+	})
+	return run, err
+}
+
+// defaultUncertainty: the US lab's weekly capacity from the policy, ±20%,
+// production yield down to 97%, and 3 to 10 days of transit.
+func defaultUncertainty(rules policy.Rules, periodDays int) allocation.Uncertainty {
+	u := allocation.Uncertainty{Seed: 2026, Runs: 500, YieldMin: 0.97, ReworkDays: float64(periodDays), RouteMin: 3, RouteMode: 5, RouteMax: 10}
+	if c := rules.LabWeeklyCapacity(); c > 0 {
+		perDay := float64(c) / 7
+		u.LabMin, u.LabMax = perDay*0.8, perDay*1.2
+	}
+	return u
+}
+
+// allocationProblem builds the problem from the stored lots and accepted
+// orders and the rules in force.
+func (s *Service) allocationProblem(ctx context.Context, tx store.Tx, rules policy.Rules, start time.Time, periods, periodDays int) (allocation.Problem, error) {
+	p := allocation.Problem{Periods: periods, Start: start.Format(time.DateOnly), PeriodDays: periodDays}
+	period := func(t time.Time) int {
+		d := int(t.Sub(start).Hours() / 24)
+		if d < 0 {
+			return 0
+		}
+		return d / periodDays
+	}
+	products, err := tx.Products(ctx)
+	if err != nil {
+		return p, err
+	}
+	slugOf := map[domain.ID]string{}
+	for _, pr := range products {
+		slugOf[pr.ID] = pr.Slug
+	}
+	lots, err := tx.Lots(ctx, domain.ID{})
+	if err != nil {
+		return p, err
+	}
+	for _, l := range lots {
+		if pi := period(l.AvailableOn); pi < periods {
+			p.Lots = append(p.Lots, allocation.Lot{ID: slugOf[l.ProductID] + "/" + l.Number, Product: slugOf[l.ProductID], Quantity: l.Quantity, Period: pi, Made: l.MadeOn.Format(time.DateOnly)})
+		}
+	}
+	orders, err := store.List[domain.Order](ctx, tx, store.KindOrder, store.DocFilter{Status: []string{string(domain.OrderAccepted)}, Limit: 1 << 30})
+	if err != nil {
+		return p, err
+	}
+	parties := map[domain.ID]domain.Party{}
+	for _, o := range orders {
+		buyer, ok := parties[o.BuyerID]
+		if !ok {
+			if buyer, err = tx.Party(ctx, o.BuyerID); err != nil {
+				return p, err
+			}
+			parties[o.BuyerID] = buyer
+		}
+		dest, err := s.orderDestination(ctx, tx, o)
+		if err != nil {
+			return p, err
+		}
+		want, err := time.Parse(time.DateOnly, o.Period)
+		if err != nil {
+			return p, fmt.Errorf("service: order %s period %q: %w", o.ID, o.Period, err)
+		}
+		class := buyer.Class
+		if class == "" {
+			class = domain.ClassPlatform
+		}
+		if pi := period(want); pi < periods {
+			p.Orders = append(p.Orders, allocation.Order{ID: o.ID.String(), Buyer: o.Buyer, Region: rules.Region(dest), Class: class,
+				Product: o.Product, Quantity: o.Quantity, Period: pi, Weight: 1})
+		}
+	}
+	if a, ok := rules.Allocation(); ok {
+		for _, t := range a.Tiers {
+			p.Tiers = append(p.Tiers, []string{t})
+		}
+		if a.ReserveShare > 0 {
+			var classes []domain.BuyerClass
+			for _, c := range a.ReserveClasses {
+				classes = append(classes, domain.BuyerClass(c))
+			}
+			p.Caps.Reserve = &allocation.Reserve{Classes: classes, Share: allocation.NewRatio(int64(a.ReserveShare), domain.RateScale)}
+		}
+	}
+	// Every region of an order must be in a tier; unknown ones go last.
+	for _, o := range p.Orders {
+		if !slices.ContainsFunc(p.Tiers, func(t []string) bool { return slices.Contains(t, o.Region) }) {
+			p.Tiers = append(p.Tiers, []string{o.Region})
+		}
+	}
+	if share, _, ok := rules.VolumeCap("CN"); ok {
+		p.Caps.RegionRatio = append(p.Caps.RegionRatio, allocation.RatioCap{Region: allocation.Regions{rules.Region("CN")}, Of: allocation.Regions{rules.Region("US")},
+			Max: allocation.NewRatio(int64(share), domain.RateScale)})
+	}
+	if days := rules.MinLotAgeDays("CN"); days > 0 {
+		p.Caps.MinLotAgeDays = map[string]int{rules.Region("CN"): days}
+	}
+	p.HHIRegions = []string{rules.Region("CN")}
+	return p, nil
+}
+
+// AllocationRuns lists the runs, newest last, without their bulk.
+// Callers: the vendor and the authorities.
+func (s *Service) AllocationRuns(ctx context.Context, who domain.Actor) ([]RunSummary, error) {
+	if err := authorize(who, ActAllocationRead); err != nil {
+		return nil, err
+	}
+	var runs []AllocationRun
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		runs, err = store.List[AllocationRun](ctx, tx, store.KindAllocation, store.DocFilter{})
+		return err
+	})
+	out := make([]RunSummary, len(runs))
+	for i, r := range runs {
+		out[i] = RunSummary{ID: r.ID, At: r.At, InputsHash: r.InputsHash, Metrics: r.Result.Metrics}
+	}
+	return out, err
+}
+
+// AllocationRunByID returns one run in full. Callers: the vendor and the
+// authorities.
+func (s *Service) AllocationRunByID(ctx context.Context, who domain.Actor, id domain.ID) (AllocationRun, error) {
+	if err := authorize(who, ActAllocationRead); err != nil {
+		return AllocationRun{}, err
+	}
+	var r AllocationRun
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		r, err = store.Get[AllocationRun](ctx, tx, store.KindAllocation, id, false)
+		return err
+	})
+	return r, err
+}
+
+// OutlookView is the supply outlook of the latest run as one reader may see
+// it: a buyer its own orders; the vendor and the authorities everything.
+type OutlookView struct {
+	Run        domain.ID                 `json:"run"`
+	At         time.Time                 `json:"at"`
+	Start      string                    `json:"start"`
+	PeriodDays int                       `json:"period_days"`
+	Orders     []allocation.OrderOutlook `json:"orders"`
+	Buyers     []allocation.BuyerOutlook `json:"buyers"`
+	Unmet      []allocation.Unmet        `json:"unmet"`
+}
+
+// Outlook returns the supply outlook of the latest allocation run. Returns
+// ENOTFOUND before the first run.
+func (s *Service) Outlook(ctx context.Context, who domain.Actor) (OutlookView, error) {
+	if err := authorize(who, ActOutlookRead); err != nil {
+		return OutlookView{}, err
+	}
+	var runs []AllocationRun
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		docs, err := tx.ListDocs(ctx, store.KindAllocation, store.DocFilter{})
+		if err != nil || len(docs) == 0 {
+			return err
+		}
+		r, err := store.Get[AllocationRun](ctx, tx, store.KindAllocation, docs[len(docs)-1].ID, false)
+		runs = append(runs, r)
+		return err
+	})
+	if err != nil {
+		return OutlookView{}, err
+	}
+	if len(runs) == 0 {
+		return OutlookView{}, domain.Errorf(domain.ENOTFOUND, "no allocation run yet")
+	}
+	r := runs[0]
+	v := OutlookView{Run: r.ID, At: r.At, Start: r.Problem.Start, PeriodDays: r.Problem.PeriodDays}
+	mine := func(buyer string) bool {
+		return grants[ActOutlookRead][who.Role] == all || isSystem(who) || buyer == who.PartySlug
+	}
+	buyerOf := map[string]string{}
+	for _, o := range r.Outlook.Orders {
+		buyerOf[o.Order] = o.Buyer
+		if mine(o.Buyer) {
+			v.Orders = append(v.Orders, o)
+		}
+	}
+	for _, b := range r.Outlook.Buyers {
+		if mine(b.Buyer) {
+			v.Buyers = append(v.Buyers, b)
+		}
+	}
+	for _, u := range r.Result.Unmet {
+		if mine(buyerOf[u.Order]) {
+			v.Unmet = append(v.Unmet, u)
+		}
+	}
+	return v, nil
+}

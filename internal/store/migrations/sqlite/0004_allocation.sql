@@ -1,0 +1,12 @@
+-- Allocation runs: the problem the vendor's run solved (built from the lots
+-- and accepted orders of the moment), the result and the supply outlook.
+CREATE TABLE allocation_runs (
+	id         TEXT PRIMARY KEY,
+	party_id   TEXT NOT NULL REFERENCES parties(id),
+	ref        TEXT NOT NULL DEFAULT '',
+	status     TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL,
+	doc        BLOB NOT NULL
+);
+CREATE INDEX allocation_runs_created ON allocation_runs(created_at);
