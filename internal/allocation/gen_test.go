@@ -20,7 +20,11 @@ type genBuyer struct {
 // randomProblem builds a small random problem that passes validation: the
 // shape of the real program (US first, CN and MO last under a ratio cap and
 // a minimum lot age) with random sizes, dates and caps.
-func randomProblem(r *rand.Rand) allocation.Problem {
+func randomProblem(r *rand.Rand) allocation.Problem { return randomSized(r, 6, 9, 5) }
+
+// randomSized is randomProblem with up to maxLots lots, maxOrders orders
+// and 1+maxBuyers buyers.
+func randomSized(r *rand.Rand, maxLots, maxOrders, maxBuyers int) allocation.Problem {
 	p := allocation.Problem{
 		Periods:    1 + r.IntN(5),
 		Start:      "2026-01-05",
@@ -44,7 +48,7 @@ func randomProblem(r *rand.Rand) allocation.Problem {
 		p.Products = products
 	}
 	start, _ := time.Parse(time.DateOnly, p.Start)
-	nLots := 1 + r.IntN(6)
+	nLots := 1 + r.IntN(maxLots)
 	for i := 0; i < nLots; i++ {
 		per := r.IntN(p.Periods)
 		// Made up to 300 days before the period starts, never after it ends.
@@ -68,10 +72,10 @@ func randomProblem(r *rand.Rand) allocation.Problem {
 	classes := []domain.BuyerClass{domain.ClassPlatform, domain.ClassCloud, domain.ClassSME, domain.ClassResearch}
 	regions := []string{"US", "EU", "JP", "CN", "MO"}
 	var buyers []genBuyer
-	for i := 0; i < 2+r.IntN(5); i++ {
+	for i := 0; i < 2+r.IntN(maxBuyers); i++ {
 		buyers = append(buyers, genBuyer{fmt.Sprintf("b%d", i), regions[r.IntN(len(regions))], classes[r.IntN(len(classes))]})
 	}
-	nOrders := 1 + r.IntN(9)
+	nOrders := 1 + r.IntN(maxOrders)
 	for i := 0; i < nOrders; i++ {
 		b := buyers[r.IntN(len(buyers))]
 		w := 0.0

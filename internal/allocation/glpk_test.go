@@ -226,6 +226,9 @@ func TestTierTotalsMatchGLPK(t *testing.T) {
 	for seed := 0; seed < n; seed++ {
 		r := rand.New(rand.NewPCG(uint64(seed), 11))
 		p := randomProblem(r)
+		if seed%5 == 4 {
+			p = randomSized(r, 8, 16, 6)
+		}
 		res, err := allocation.Run(p)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)

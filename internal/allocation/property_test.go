@@ -26,6 +26,9 @@ func TestPropertiesRandom(t *testing.T) {
 	for seed := 0; seed < n; seed++ {
 		r := rand.New(rand.NewPCG(uint64(seed), 7))
 		p := randomProblem(r)
+		if seed%4 == 3 {
+			p = randomSized(r, 10, 30, 10) // fewer, larger problems
+		}
 		res, err := allocation.Run(p)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
