@@ -69,10 +69,13 @@ func appendRows(ctx context.Context, s TileStore, size uint64, leaves []Hash) ([
 	for lvl := range maxTileLevels {
 		index[lvl] = (size >> (TileHeight * lvl)) / TileWidth
 	}
-	for _, h := range leaves {
+	for i, h := range leaves {
 		for lvl := 0; ; lvl++ {
 			if !owned[lvl] {
-				rows[lvl] = append(make([]Hash, 0, TileWidth), rows[lvl]...)
+				// Only as much room as this batch can use: a one-leaf
+				// append should not allocate and clear a full 8 KB tile.
+				room := min(TileWidth, len(rows[lvl])+len(leaves)-i)
+				rows[lvl] = append(make([]Hash, 0, room), rows[lvl]...)
 				owned[lvl] = true
 			}
 			rows[lvl] = append(rows[lvl], h)
