@@ -1,0 +1,88 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/ledger"
+	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/store"
+	"github.com/chipgate/chipgate/internal/store/storetest"
+)
+
+// BenchmarkCommandLedgerCost compares one durable command (creating a
+// party) with and without its audit record: what the ledger adds to a
+// command's latency now that sequencing is one row and integration runs in
+// the background.
+func BenchmarkCommandLedgerCost(b *testing.B) {
+	for _, withRecord := range []bool{false, true} {
+		b.Run(fmt.Sprintf("record=%v", withRecord), func(b *testing.B) {
+			st, _ := storetest.OpenSQLite(b)
+			ctx := context.Background()
+			payload, _ := domain.CanonicalJSON(map[string]any{"slug": "x", "name": "A party name of usual length", "role": "buyer", "country": "CN"})
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				err := st.InTx(ctx, func(tx store.Tx) error {
+					p := domain.Party{ID: uuid.Must(uuid.NewV7()), Slug: fmt.Sprintf("p-%d", i), Name: "A party", Role: domain.RoleBuyer, Country: "CN"}
+					if err := tx.CreateParty(ctx, &p); err != nil {
+						return err
+					}
+					if !withRecord {
+						return nil
+					}
+					rec := domain.AuditRecord{ID: uuid.Must(uuid.NewV7()), ActorUser: "u", ActorParty: "p", ActorRole: "buyer",
+						Action: "party.created", SubjectType: "party", SubjectID: p.ID.String(), Payload: payload}
+					return tx.AppendAudit(ctx, &rec)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIntegrate measures how fast the leader turns committed records
+// into the stored Merkle tree and a signed checkpoint on SQLite: records
+// are appended in batches of 1,000 per transaction, then integrated.
+func BenchmarkIntegrate(b *testing.B) {
+	st, _ := storetest.OpenSQLite(b)
+	ctx := context.Background()
+	svc := service.New(st, service.Options{})
+	skey, vkey, err := ledger.GenerateKey("bench.chipgate/ledger")
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := service.NewLedgerSigner(skey, vkey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := []byte(`{"buyer":"bytedance","product":"h200","quantity":1000,"status":"accepted","decision":{"outcome":"accepted"}}`)
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		n := min(1000, b.N-done)
+		if err := st.InTx(ctx, func(tx store.Tx) error {
+			for i := 0; i < n; i++ {
+				rec := domain.AuditRecord{ID: uuid.Must(uuid.NewV7()), ActorUser: "u", ActorParty: "bytedance", ActorRole: "buyer",
+					Action: "order.accepted", SubjectType: "order", SubjectID: "o", Payload: payload}
+				if err := tx.AppendAudit(ctx, &rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		done += n
+		if done%10000 == 0 || done == b.N {
+			if _, err := svc.SignCheckpoint(ctx, signer); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
