@@ -1,14 +1,22 @@
 package screening_test
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/chipgate/chipgate/internal/screening"
 )
+
+// queriesOut, when set, makes TestEval write its queries (the generated
+// ones, then the clean names), one per line, for timing the CLI:
+//
+//	go test -run Eval ./internal/screening/ -args -screening.queries=/tmp/q.txt
+var queriesOut = flag.String("screening.queries", "", "write the evaluation queries to this file")
 
 // evalCase is one generated query and the entity it was made from.
 type evalCase struct {
@@ -161,6 +169,18 @@ func TestEval(t *testing.T) {
 	}
 	ds, ix := mustLoad(t, "ofac_sdn_2021-07", "us_csl_2022-04")
 	cases := generateEval(ds.Entities, 2500, 4)
+	if *queriesOut != "" {
+		var b strings.Builder
+		for _, c := range cases {
+			b.WriteString(strings.ReplaceAll(c.query, "\n", " ") + "\n")
+		}
+		for _, n := range cleanNames() {
+			b.WriteString(n + "\n")
+		}
+		if err := os.WriteFile(*queriesOut, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	stats := map[string]*evalStats{}
 	var misses []string
 	total := evalStats{}

@@ -107,6 +107,7 @@ type Hit struct {
 
 type scratch struct {
 	memo      map[uint64]float32 // direct comparisons of one query: query word × listed word
+	tokQ      []uint64           // per dictionary token: the query words whose expansions hold it
 	gramCount []uint8
 	gramTouch []int32
 	acc       []float32
@@ -200,6 +201,7 @@ func NewIndex(entities []Entity) *Index {
 	ix.scratch.New = func() any {
 		return &scratch{
 			memo:      map[uint64]float32{},
+			tokQ:      make([]uint64, len(ix.toks)),
 			gramCount: make([]uint8, len(ix.toks)),
 			acc:       make([]float32, len(ix.nameEnt)),
 			mark:      make([]int32, len(ix.nameEnt)),
@@ -501,6 +503,18 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 	}
 	cands := ix.candidates(qs, wq, s)
 	clear(s.memo)
+	for qi := range qs {
+		for _, e := range qs[qi].exp {
+			s.tokQ[e.tok] |= 1 << qi
+		}
+	}
+	defer func() {
+		for qi := range qs {
+			for _, e := range qs[qi].exp {
+				s.tokQ[e.tok] = 0
+			}
+		}
+	}()
 
 	type entBest struct {
 		score float64
@@ -509,7 +523,7 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 	}
 	best := map[int32]*entBest{}
 	for _, nid := range cands {
-		score, align := ix.scoreName(qs, wq, nid, s.memo, float32(q.MinScore))
+		score, align := ix.scoreName(qs, wq, nid, s, float32(q.MinScore))
 		if score <= 0 {
 			continue
 		}
@@ -634,7 +648,7 @@ func (ix *Index) candidates(qs []qtoken, wq float32, s *scratch) []int32 {
 // floor lets the scorer stop early: when even perfect partners for the
 // words still unmatched could not lift the name to floor, the name cannot be
 // a reported hit and the direct comparisons are skipped.
-func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, memo map[uint64]float32, floor float32) (float64, []TokenMatch) {
+func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor float32) (float64, []TokenMatch) {
 	ntoks := ix.nameToks[ix.nameStart[nid]:ix.nameStart[nid+1]]
 	if len(ntoks) > 64 {
 		ntoks = ntoks[:64] // the alignment masks hold 64 words; no real name is longer
@@ -643,10 +657,32 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, memo map[uint64]f
 		qi, ni int
 		sim    float32
 	}
+	type link struct {
+		query, listed string
+		sim           float32
+	}
 	var pairsBuf [32]pair
-	pairs := pairsBuf[:0]
-	for qi := range qs {
-		for ni, t := range ntoks {
+	var linksBuf [16]link
+	pairs, links := pairsBuf[:0], linksBuf[:0]
+	var qUsed, nUsed uint64
+	var matched float32
+	take := func(ps []pair) {
+		slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(b.sim, a.sim) })
+		for _, p := range ps {
+			if qUsed&(1<<p.qi) != 0 || nUsed&(1<<p.ni) != 0 {
+				continue
+			}
+			qUsed |= 1 << p.qi
+			nUsed |= 1 << p.ni
+			matched += p.sim * (qs[p.qi].weight + ix.tokWeight[ntoks[p.ni]])
+			links = append(links, link{qs[p.qi].text, ix.toks[ntoks[p.ni]], p.sim})
+		}
+	}
+	for ni, t := range ntoks {
+		mask := s.tokQ[t]
+		for mask != 0 {
+			qi := bits.TrailingZeros64(mask)
+			mask &= mask - 1
 			for _, e := range qs[qi].exp {
 				if e.tok == t {
 					pairs = append(pairs, pair{qi, ni, e.sim})
@@ -655,93 +691,87 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, memo map[uint64]f
 			}
 		}
 	}
-	slices.SortFunc(pairs, func(a, b pair) int { return cmp.Compare(b.sim, a.sim) })
-	var qUsed, nUsed uint64
-	var matched float32
-	var align []TokenMatch
-	for _, p := range pairs {
-		if qUsed&(1<<p.qi) != 0 || nUsed&(1<<p.ni) != 0 {
+	take(pairs)
+	total := wq + ix.nameWeight[nid]
+	finish := func() (float64, []TokenMatch) {
+		if matched == 0 {
+			return 0, nil
+		}
+		score := matched / total
+		if score < floor {
+			return float64(score), nil // not a hit: no need to explain it
+		}
+		align := make([]TokenMatch, len(links))
+		for i, l := range links {
+			align[i] = TokenMatch{Query: l.query, Listed: l.listed, Similarity: float64(l.sim)}
+		}
+		return float64(score), align
+	}
+	if bits.OnesCount64(qUsed) == len(qs) || bits.OnesCount64(nUsed) == len(ntoks) {
+		return finish()
+	}
+	// Stop here when even perfect partners for every unmatched query word
+	// could not lift the name to floor.
+	var maxFree float32
+	for ni, t := range ntoks {
+		if nUsed&(1<<ni) == 0 {
+			maxFree = max(maxFree, ix.tokWeight[t])
+		}
+	}
+	bound := matched
+	for qi := range qs {
+		if qUsed&(1<<qi) == 0 {
+			bound += qs[qi].weight + maxFree
+		}
+	}
+	if bound/total < floor {
+		return finish()
+	}
+	// Words the neighbourhood lookup did not connect (two edits in a short
+	// word) are compared directly; only unlisted query words can be that
+	// far off, and results are shared across the candidates of one query.
+	late := pairs[:0]
+	for qi := range qs {
+		if qUsed&(1<<qi) != 0 || len(qs[qi].text) < 5 || qs[qi].known {
 			continue
 		}
-		qUsed |= 1 << p.qi
-		nUsed |= 1 << p.ni
-		matched += p.sim * (qs[p.qi].weight + ix.tokWeight[ntoks[p.ni]])
-		align = append(align, TokenMatch{Query: qs[p.qi].text, Listed: ix.toks[ntoks[p.ni]], Similarity: float64(p.sim)})
-	}
-	// Words the trigram lookup did not connect (two edits can leave a word
-	// sharing too few trigrams) are compared directly; this runs only for
-	// candidate names and only for words still unmatched.
-	total := wq + ix.nameWeight[nid]
-	if bits.OnesCount64(qUsed) < len(qs) && bits.OnesCount64(nUsed) < len(ntoks) {
-		var maxFree float32
+		lq := len(qs[qi].text)
 		for ni, t := range ntoks {
-			if nUsed&(1<<ni) == 0 {
-				maxFree = max(maxFree, ix.tokWeight[t])
-			}
-		}
-		bound := matched
-		for qi := range qs {
-			if qUsed&(1<<qi) == 0 {
-				bound += qs[qi].weight + maxFree
-			}
-		}
-		if bound/total < floor {
-			return float64(matched / total), align
-		}
-		var late [16]pair
-		lp := late[:0]
-		for qi := range qs {
-			// A listed word's one-edit neighbours are already in its
-			// expansions; only unlisted words can be further off.
-			if qUsed&(1<<qi) != 0 || len(qs[qi].text) < 5 || qs[qi].known {
+			if nUsed&(1<<ni) != 0 {
 				continue
 			}
-			lq := len(qs[qi].text)
-			for ni, t := range ntoks {
-				if nUsed&(1<<ni) != 0 {
-					continue
-				}
-				if lt := len(ix.toks[t]); lt > lq+2 || lt+2 < lq {
-					continue
-				}
-				key := uint64(qi)<<32 | uint64(t)
-				sim, ok := memo[key]
-				if !ok {
-					sim = float32(tokenSim(qs[qi].text, ix.toks[t]))
-					memo[key] = sim
-				}
-				if sim >= tokenMatchMin {
-					lp = append(lp, pair{qi, ni, sim})
-				}
-			}
-		}
-		slices.SortFunc(lp, func(a, b pair) int { return cmp.Compare(b.sim, a.sim) })
-		for _, p := range lp {
-			if qUsed&(1<<p.qi) != 0 || nUsed&(1<<p.ni) != 0 {
+			if lt := len(ix.toks[t]); lt > lq+2 || lt+2 < lq {
 				continue
 			}
-			qUsed |= 1 << p.qi
-			nUsed |= 1 << p.ni
-			matched += p.sim * (qs[p.qi].weight + ix.tokWeight[ntoks[p.ni]])
-			align = append(align, TokenMatch{Query: qs[p.qi].text, Listed: ix.toks[ntoks[p.ni]], Similarity: float64(p.sim)})
+			key := uint64(qi)<<32 | uint64(t)
+			sim, ok := s.memo[key]
+			if !ok {
+				sim = float32(tokenSim(qs[qi].text, ix.toks[t]))
+				s.memo[key] = sim
+			}
+			if sim >= tokenMatchMin {
+				late = append(late, pair{qi, ni, sim})
+			}
 		}
 	}
+	take(late)
 	// Joined neighbours: two unmatched query words against one unmatched
-	// listed word, and the other way round.
+	// listed word ("Aero Caribbean" / "AEROCARIBBEAN"), and the other way.
 	for qi := 0; qi+1 < len(qs); qi++ {
 		if qUsed&(3<<qi) != 0 {
 			continue
 		}
 		joined := qs[qi].text + qs[qi+1].text
 		for ni, t := range ntoks {
-			if nUsed&(1<<ni) != 0 {
+			lt := len(ix.toks[t])
+			if nUsed&(1<<ni) != 0 || lt > len(joined)+2 || lt+2 < len(joined) {
 				continue
 			}
 			if sim := tokenSim(joined, ix.toks[t]); sim >= 0.9 {
 				qUsed |= 3 << qi
 				nUsed |= 1 << ni
 				matched += float32(sim) * (qs[qi].weight + qs[qi+1].weight + ix.tokWeight[t])
-				align = append(align, TokenMatch{Query: qs[qi].text + " " + qs[qi+1].text, Listed: ix.toks[t], Similarity: sim})
+				links = append(links, link{qs[qi].text + " " + qs[qi+1].text, ix.toks[t], float32(sim)})
 				break
 			}
 		}
@@ -750,24 +780,23 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, memo map[uint64]f
 		if nUsed&(3<<ni) != 0 {
 			continue
 		}
-		joined := ix.toks[ntoks[ni]] + ix.toks[ntoks[ni+1]]
+		a, b := ix.toks[ntoks[ni]], ix.toks[ntoks[ni+1]]
+		lj := len(a) + len(b)
 		for qi := range qs {
-			if qUsed&(1<<qi) != 0 {
+			lq := len(qs[qi].text)
+			if qUsed&(1<<qi) != 0 || lq > lj+2 || lq+2 < lj {
 				continue
 			}
-			if sim := tokenSim(qs[qi].text, joined); sim >= 0.9 {
+			if sim := tokenSim(qs[qi].text, a+b); sim >= 0.9 {
 				qUsed |= 1 << qi
 				nUsed |= 3 << ni
 				matched += float32(sim) * (qs[qi].weight + ix.tokWeight[ntoks[ni]] + ix.tokWeight[ntoks[ni+1]])
-				align = append(align, TokenMatch{Query: qs[qi].text, Listed: ix.toks[ntoks[ni]] + " " + ix.toks[ntoks[ni+1]], Similarity: sim})
+				links = append(links, link{qs[qi].text, a + " " + b, float32(sim)})
 				break
 			}
 		}
 	}
-	if matched == 0 {
-		return 0, nil
-	}
-	return float64(matched / total), align
+	return finish()
 }
 
 // applyEvidence moves a hit's score with what the query says beyond the
