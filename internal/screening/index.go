@@ -215,7 +215,7 @@ func NewIndex(entities []Entity) *Index {
 // misspellings for the lookup to be selective; their one-edit typos are
 // found through the deletion neighbourhood, and two-edit typos in short
 // words through the other words of the name (see scoreName).
-const trigramMinLen = 8
+const trigramMinLen = 6
 
 // bucketDeletes groups the deletion neighbourhood by the top 16 bits of
 // the hash (a counting sort): lookups scan one small bucket, and building
