@@ -71,6 +71,10 @@ type Options struct {
 	// ReloadLists builds a new restricted-party index from the configured
 	// list source, for POST /api/v1/lists/reload; nil disables reloading.
 	ReloadLists func(ctx context.Context) (*screening.Index, error)
+	// Pages serves the web dashboard: every path outside /api/ that no API
+	// route claims. It authenticates and authorizes on its own, through the
+	// service.
+	Pages http.Handler
 }
 
 // New returns a Server for svc with every route registered.
@@ -101,6 +105,10 @@ func New(svc *service.Service, opt Options) *Server {
 		mux.Handle(rt.Method+" "+rt.Path, s.endpoint(rt))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if opt.Pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+			opt.Pages.ServeHTTP(w, r)
+			return
+		}
 		writeProblem(w, r, s.log, domain.Errorf(domain.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
 	})
 	s.handler = s.observe(mux)
