@@ -64,6 +64,12 @@ func ratioFloor(max allocation.Ratio, n int64) int64 {
 	return v.Quo(v, r.Denom()).Int64()
 }
 
+// ratioLimit is what a ratio cap allows the capped group when its base got
+// h units in the horizon, counting the units shipped before it.
+func ratioLimit(rc allocation.RatioCap, h int64) int64 {
+	return max(0, ratioFloor(rc.Max, rc.PriorBase+h)-rc.PriorUnits)
+}
+
 // capViolation returns a description of the first cap that the per-order
 // amounts y break, or "".
 func capViolation(p *allocation.Problem, y []int64) string {
@@ -134,8 +140,8 @@ func capViolation(p *allocation.Problem, y []int64) string {
 				}
 			}
 		}
-		if g > ratioFloor(rc.Max, h) {
-			return fmt.Sprintf("region_ratio[%d]: %d > %s × %d", i, g, rc.Max, h)
+		if g > ratioLimit(rc, h) {
+			return fmt.Sprintf("region_ratio[%d]: %d > limit %d (base %d)", i, g, ratioLimit(rc, h), h)
 		}
 	}
 	return ""
@@ -324,8 +330,8 @@ func checkRules(p *allocation.Problem, res allocation.Result) string {
 					}
 				}
 			}
-			if g > ratioFloor(rc.Max, h) {
-				return fmt.Sprintf("region_ratio[%d] at period %d: %d > %s × %d", i, t, g, rc.Max, h)
+			if g > ratioLimit(rc, h) {
+				return fmt.Sprintf("region_ratio[%d] at period %d: %d > limit %d (base %d)", i, t, g, ratioLimit(rc, h), h)
 			}
 		}
 	}

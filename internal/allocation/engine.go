@@ -115,7 +115,7 @@ func (e *engine) totals() {
 			for _, j := range rc.ofTiers {
 				base += e.tierTotal[j]
 			}
-			lim := rc.max.Floor(base)
+			lim := rc.limit(base)
 			m.nodes[rc.node].cap = lim
 			e.ehi[e.nodeEdge[rc.node]] = lim
 			g.cap[2*e.nodeEdge[rc.node]] = lim

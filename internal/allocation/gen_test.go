@@ -2,6 +2,7 @@ package allocation_test
 
 import (
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"time"
 
@@ -105,6 +106,13 @@ func randomSized(r *rand.Rand, maxLots, maxOrders, maxBuyers int) allocation.Pro
 			rc.Region = allocation.Regions{"CN"}
 			mx2, _ := allocation.ParseRatio(maxes[r.IntN(len(maxes))])
 			p.Caps.RegionRatio = append(p.Caps.RegionRatio, allocation.RatioCap{Region: allocation.Regions{"MO"}, Of: allocation.Regions{"CN"}, Max: mx2})
+		}
+		if r.IntN(3) == 0 {
+			// Shipments before the horizon, compliant with the cap.
+			rc.PriorBase = int64(r.IntN(50))
+			f, _ := new(big.Rat).SetString(rc.Max.String())
+			lim := new(big.Int).Quo(new(big.Int).Mul(f.Num(), big.NewInt(rc.PriorBase)), f.Denom()).Int64()
+			rc.PriorUnits = r.Int64N(lim + 1)
 		}
 		p.Caps.RegionRatio = append(p.Caps.RegionRatio, rc)
 		if len(rc.Region) > 1 && r.IntN(2) == 0 {

@@ -83,6 +83,15 @@ type ratioCap struct {
 	of      map[string]bool
 	ofTiers []int
 	max     Ratio
+	// Units shipped before period 0 to the capped group and to the base.
+	priorUnits, priorBase int64
+}
+
+// limit is what the capped group may receive in total when the base
+// has received base units since period 0: ⌊max × (prior base + base)⌋ less
+// what the group already had, never below zero.
+func (rc *ratioCap) limit(base int64) int64 {
+	return max(0, rc.max.Floor(rc.priorBase+base)-rc.priorUnits)
 }
 
 const maxAgeDays = 36500
@@ -334,7 +343,16 @@ func (m *model) compileRatios(pr *domain.Problems) {
 			pr.Add(path+".max", "must not be negative")
 			continue
 		}
-		c := ratioCap{index: i, tier: -1, regions: map[string]bool{}, of: map[string]bool{}, max: rc.Max}
+		if rc.PriorUnits < 0 || rc.PriorUnits > maxQuantity*maxQuantity {
+			pr.Add(path+".prior_units", "must not be negative")
+			continue
+		}
+		if rc.PriorBase < 0 || rc.PriorBase > maxQuantity*maxQuantity {
+			pr.Add(path+".prior_base", "must not be negative")
+			continue
+		}
+		c := ratioCap{index: i, tier: -1, regions: map[string]bool{}, of: map[string]bool{}, max: rc.Max,
+			priorUnits: rc.PriorUnits, priorBase: rc.PriorBase}
 		if len(rc.Region) == 0 {
 			pr.Add(path+".region", "at least one region required")
 			continue

@@ -83,10 +83,16 @@ type Caps struct {
 // RatioCap is "units to Region ≤ Max × units to Of", cumulative from
 // period 0 to every period. Region and Of are sets of regions, written
 // as "CN+MO" or ["CN","MO"].
+//
+// PriorUnits and PriorBase are the units already shipped to Region and to
+// Of before period 0: the certification counts from the program's start,
+// not from the horizon's, so a run continues the running totals.
 type RatioCap struct {
-	Region Regions `json:"region"`
-	Of     Regions `json:"of"`
-	Max    Ratio   `json:"max"`
+	Region     Regions `json:"region"`
+	Of         Regions `json:"of"`
+	Max        Ratio   `json:"max"`
+	PriorUnits int64   `json:"prior_units,omitempty"`
+	PriorBase  int64   `json:"prior_base,omitempty"`
 }
 
 // License is an export license: the buyer (and, when set, the product) it

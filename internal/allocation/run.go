@@ -82,15 +82,18 @@ type TierMetrics struct {
 	Reserved int64 `json:"reserved"`
 }
 
-// RatioMetrics report one ratio cap: the capped units, the base units and
-// the limit ⌊max × base⌋ over the horizon.
+// RatioMetrics report one ratio cap over the horizon: the capped units, the
+// base units and the limit, with the units shipped before the horizon.
 type RatioMetrics struct {
 	Region []string `json:"region"`
 	Of     []string `json:"of"`
 	Max    Ratio    `json:"max"`
 	Units  int64    `json:"units"`
 	Base   int64    `json:"base"`
-	Limit  int64    `json:"limit"`
+	// Limit is ⌊max × (prior base + base)⌋ − prior units, at least 0.
+	Limit      int64 `json:"limit"`
+	PriorUnits int64 `json:"prior_units,omitempty"`
+	PriorBase  int64 `json:"prior_base,omitempty"`
 }
 
 // Run validates the problem and allocates. The result depends on nothing
@@ -349,7 +352,7 @@ func (e *engine) applyRatioTiming(allocs []alloc) []alloc {
 					queue = append(queue, capped[next])
 					next++
 				}
-				allow := rc.max.Floor(cumBase) - delivered
+				allow := rc.limit(cumBase) - delivered
 				if t == P-1 {
 					allow = math.MaxInt64 // the horizon total holds by construction
 				}
@@ -522,7 +525,8 @@ func (e *engine) metrics(got []int64) Metrics {
 				rm.Base += got[o]
 			}
 		}
-		rm.Limit = rc.max.Floor(rm.Base)
+		rm.Limit = rc.limit(rm.Base)
+		rm.PriorUnits, rm.PriorBase = rc.priorUnits, rc.priorBase
 		mt.RegionRatio = append(mt.RegionRatio, rm)
 	}
 	return mt

@@ -92,6 +92,26 @@ func TestRunBehavior(t *testing.T) {
 			},
 		},
 		{
+			// 20 units shipped to the US and 8 to CN before the horizon:
+			// ⌊0.5 × (20 + 10)⌋ − 8 = 7 more for CN.
+			name: "RatioCapPriorShipments",
+			change: func(p *allocation.Problem) {
+				p.Caps.RegionRatio = []allocation.RatioCap{{Region: allocation.Regions{"CN"}, Of: allocation.Regions{"US"},
+					Max: allocation.NewRatio(1, 2), PriorBase: 20, PriorUnits: 8}}
+			},
+			units:   map[string]int64{"us": 10, "cn": 7},
+			reasons: map[string]string{"cn": "cap:region_ratio[0]"},
+		},
+		{
+			name: "RatioCapAlreadyOver",
+			change: func(p *allocation.Problem) {
+				p.Caps.RegionRatio = []allocation.RatioCap{{Region: allocation.Regions{"CN"}, Of: allocation.Regions{"US"},
+					Max: allocation.NewRatio(1, 2), PriorBase: 20, PriorUnits: 30}}
+			},
+			units:   map[string]int64{"us": 10},
+			reasons: map[string]string{"cn": "cap:region_ratio[0]"},
+		},
+		{
 			name: "LotAge",
 			change: func(p *allocation.Problem) {
 				p.Lots = p.Lots[1:]
