@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -54,7 +55,8 @@ type Verifier struct {
 
 	window      [][]Hash // stored leaf tiles windowStart, windowStart+1, ...
 	windowStart uint64
-	growing     bool // the tiles may hold leaves past the records (GrowingTiles)
+	growing     bool   // the tiles may hold leaves past the records (GrowingTiles, PartialTiles)
+	covered     uint64 // the tiles are compared for entries below this index (PartialTiles)
 }
 
 // GrowingTiles marks a TileReader whose tiles may be read from a later
@@ -65,9 +67,21 @@ type Verifier struct {
 // has one. The caller then detects a deleted tail by comparing
 // VerifySummary.Size with the log's size counter, and the signed checkpoints
 // catch it once one covers the deleted entries.
-func GrowingTiles(r TileReader) TileReader { return growingTiles{r} }
+func GrowingTiles(r TileReader) TileReader { return growingTiles{r, math.MaxUint64} }
 
-type growingTiles struct{ TileReader }
+// PartialTiles marks a TileReader whose tiles hold the tree of the first n
+// records only, as when the store writes leaves into the tree in batches
+// (at checkpoint time) and records beyond n are not yet in it. The verifier
+// compares leaves and nodes for entries below n, recomputes the rest from the
+// records alone (the signed checkpoints still check them), and, as with
+// GrowingTiles, accepts tiles that grew past n while it read them. n is read
+// in the same snapshot as the log's size.
+func PartialTiles(r TileReader, n uint64) TileReader { return growingTiles{r, n} }
+
+type growingTiles struct {
+	TileReader
+	covered uint64
+}
 
 // NewVerifier starts verifying a log from index 0 against the given
 // checkpoints, which the caller has opened (OpenCheckpoint checked their
@@ -83,7 +97,10 @@ func NewVerifier(checkpoints []Checkpoint, tiles TileReader) (*Verifier, error) 
 	slices.SortFunc(cps, func(a, b Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
 	cps = slices.CompactFunc(cps, func(a, b Checkpoint) bool { return a.Size == b.Size })
 	v := &Verifier{tiles: tiles, cps: cps, b: newTileBuilder(0, [maxTileLevels][]Hash{})}
-	_, v.growing = tiles.(growingTiles)
+	v.covered = math.MaxUint64
+	if g, ok := tiles.(growingTiles); ok {
+		v.growing, v.covered = true, g.covered
+	}
 	v.b.rangeOnly = tiles == nil
 	if err := v.checkpointsAt(0); err != nil {
 		return nil, err
@@ -113,7 +130,7 @@ func (v *Verifier) AddRecord(ctx context.Context, rec *domain.AuditRecord) error
 // than records (an auditor, who never sees payloads).
 func (v *Verifier) AddLeaf(ctx context.Context, h Hash) error {
 	i := v.b.cr.size
-	if v.tiles != nil {
+	if v.tiles != nil && i < v.covered {
 		stored, ok, err := v.storedLeaf(ctx, i)
 		if err != nil {
 			return err
@@ -228,15 +245,17 @@ func (v *Verifier) compareTiles(ctx context.Context, tiles []Tile, final bool) e
 	}
 	for k, t := range want {
 		got := stored[k]
+		level := uint(t.ID.Level) * TileHeight
 		for j := range t.Hashes {
+			first := (t.ID.Index*TileWidth + uint64(j)) << level
+			if end := first + 1<<level; end > v.covered || end < first {
+				break // past what the tiles hold yet (PartialTiles)
+			}
 			if j >= len(got) || got[j] != t.Hashes[j] {
-				level := uint(t.ID.Level) * TileHeight
-				first := (t.ID.Index*TileWidth + uint64(j)) << level
 				return &VerifyError{Index: first, Reason: fmt.Sprintf("the stored tree node at level %d covering entries from %d differs from the one recomputed from the records: proofs served from it would be wrong", level, first)}
 			}
 		}
 		if final && !v.growing && len(got) > len(t.Hashes) {
-			level := uint(t.ID.Level) * TileHeight
 			first := (t.ID.Index*TileWidth + uint64(len(t.Hashes))) << level
 			size := v.b.cr.size
 			return &VerifyError{Index: size, Reason: fmt.Sprintf("the stored tree has a node at level %d covering entries %d to %d, but the records end at %d: the log's tail was deleted", level, first, first+1<<level-1, size)}

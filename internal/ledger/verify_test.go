@@ -234,3 +234,54 @@ func TestVerifierAddLeaf(t *testing.T) {
 		t.Fatalf("%+v %v", sum, err)
 	}
 }
+
+// TestVerifyPartialTiles: a store that writes leaves into the tree in
+// batches holds tiles for a prefix of its records; the rest is checked from
+// the records and the checkpoints alone.
+func TestVerifyPartialTiles(t *testing.T) {
+	ctx := context.Background()
+	const n, integrated = 70_000, 66_000
+	recs := records(n)
+	leaves := leafHashes(t, recs)
+	tiles := mustTree(t, leaves[:integrated], 5000)
+	root := func(size int) ledger.Hash {
+		r, err := ledger.Root(ctx, mustTree(t, leaves[:size], size), uint64(size))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	cps := []ledger.Checkpoint{{Origin: testOrigin, Size: integrated, Root: root(integrated)}, {Origin: testOrigin, Size: n, Root: root(n)}}
+	changed := func(i int) []domain.AuditRecord {
+		out := slices.Clone(recs)
+		out[i].Action = "order.rejected"
+		return out
+	}
+	tests := []struct {
+		name  string
+		recs  []domain.AuditRecord
+		tiles ledger.TileReader
+		index uint64 // 0 for success
+		ok    bool
+	}{
+		{"StrictFailsAtTheFirstUnintegratedLeaf", recs, tiles, integrated, false},
+		{"PartialOK", recs, ledger.PartialTiles(tiles, integrated), 0, true},
+		{"PartialWithTilesAhead", recs, ledger.PartialTiles(mustTree(t, leaves, 7000), integrated), 0, true},
+		{"ChangedBeforeIntegrated", changed(12_345), ledger.PartialTiles(tiles, integrated), 12_345, false},
+		// After the integrated prefix only the checkpoint at n can tell.
+		{"ChangedAfterIntegrated", changed(68_000), ledger.PartialTiles(tiles, integrated), integrated, false},
+		{"PartialClaimsMoreThanStored", recs, ledger.PartialTiles(tiles, integrated+1), integrated, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum, err := ledger.VerifyRecords(ctx, seq(tt.recs), cps, tt.tiles)
+			if tt.ok {
+				if err != nil || sum.Size != n || sum.Root != cps[1].Root {
+					t.Fatalf("%+v, %v", sum, err)
+				}
+				return
+			}
+			wantVerifyError(t, err, tt.index)
+		})
+	}
+}
