@@ -345,6 +345,34 @@ func checkRules(p *allocation.Problem, res allocation.Result) string {
 // classes. It returns the first violation, or "".
 func checkMaxMin(p *allocation.Problem, res allocation.Result) string {
 	got := served(p, res)
+	// The reserve: while a tier's reserve classes hold less than their
+	// share, no reserve order may be able to take a unit from another.
+	tierTotal := map[int]int64{}
+	tierRes := map[int]int64{}
+	for i, o := range p.Orders {
+		tierTotal[tierOf(p, o.Region)] += got[i]
+		if isReserved(p, o) {
+			tierRes[tierOf(p, o.Region)] += got[i]
+		}
+	}
+	for a, oa := range p.Orders {
+		k := tierOf(p, oa.Region)
+		if !isReserved(p, oa) || got[a] >= oa.Quantity || tierRes[k] >= ratioFloor(p.Caps.Reserve.Share, tierTotal[k]) {
+			continue
+		}
+		for b, ob := range p.Orders {
+			if isReserved(p, ob) || got[b] == 0 || tierOf(p, ob.Region) != k {
+				continue
+			}
+			y := append([]int64(nil), got...)
+			y[a]++
+			y[b]--
+			if capViolation(p, y) == "" && lotsCover(p, y) {
+				return fmt.Sprintf("reserve: tier %d holds %d for the reserve classes, below its share, yet %s could take a unit from %s",
+					k, tierRes[k], oa.ID, ob.ID)
+			}
+		}
+	}
 	for a := range p.Orders {
 		oa := p.Orders[a]
 		if got[a] >= oa.Quantity {
