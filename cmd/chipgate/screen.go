@@ -19,9 +19,13 @@ import (
 	"github.com/chipgate/chipgate/internal/screening/fallback"
 )
 
-// screenMemoryLimit is the soft memory limit of `chipgate screen` (see
-// runtime/debug.SetMemoryLimit).
-const screenMemoryLimit = 110 << 20
+// Soft memory limits of `chipgate screen` while loading lists and while
+// searching (see runtime/debug.SetMemoryLimit); the issue's budget is 150 MB
+// resident.
+const (
+	screenLoadMemoryLimit  = 110 << 20
+	screenQueryMemoryLimit = 120 << 20
+)
 
 // screenHit is one hit as `chipgate screen --json` writes it.
 type screenHit struct {
@@ -84,11 +88,12 @@ hits best first.`,
 				defer f.Close()
 				r = f
 			}
-			if os.Getenv("GOMEMLIMIT") == "" {
+			tuneMemory := os.Getenv("GOMEMLIMIT") == ""
+			if tuneMemory {
 				// Loading churns through about five times the index's
 				// live size; a soft limit keeps the peak near 128 MB at
 				// the cost of a few more collections. GOMEMLIMIT overrides.
-				debug.SetMemoryLimit(screenMemoryLimit)
+				debug.SetMemoryLimit(screenLoadMemoryLimit)
 			}
 			var ds *screening.Dataset
 			var err error
@@ -112,6 +117,14 @@ hits best first.`,
 				}
 			}
 			ix := screening.NewIndex(ds.Entities)
+			ds = nil
+			if tuneMemory {
+				// Searching allocates little and briefly: a looser limit
+				// after one collection saves the collections the load
+				// limit would force on every few thousand queries.
+				runtime.GC()
+				debug.SetMemoryLimit(screenQueryMemoryLimit)
+			}
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 			defer out.Flush()
 			run := func(name string) screenResult {
