@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -98,5 +99,40 @@ func TestReloadRescreensAndReviewsStick(t *testing.T) {
 	got = e.must("us-commerce", "GET", "/api/v1/applications/"+app, nil, 200)
 	if rep["new_hits"] != float64(1) || got["screening"].(map[string]any)["status"] != "match" {
 		t.Fatalf("changed listing: %v, %v", rep, got["screening"])
+	}
+}
+
+// TestOwnershipChainInheritsListing: a buyer owned 60% by a registered
+// party that is itself wholly owned by a listed company inherits the hit
+// (the affiliates rule, 50% in the policy); a 20% owner only asks for review.
+func TestOwnershipChainInheritsListing(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	parent := applicationBody("Alibaba Cloud Computing Co., Ltd.", "CN", "platform")
+	parent["owners"] = []map[string]any{{"name": "Huawei Technologies Co., Ltd.", "country": "CN", "share": 100}}
+	e.must("alibaba", "POST", "/api/v1/applications", parent, 201)
+
+	child := applicationBody("DeepCurrent AI (Hangzhou) Co., Ltd.", "CN", "sme")
+	child["owners"] = []map[string]any{{"party": "alibaba", "share": 60}, {"name": "Founders", "share": 40}}
+	got := e.must("deepcurrent-ai", "POST", "/api/v1/applications", child, 201)
+	scr := got["screening"].(map[string]any)
+	if got["status"] != "blocked" || scr["status"] != "match" {
+		t.Fatalf("60%% through a chain: %v %v", got["status"], scr)
+	}
+	inherited := false
+	for _, h := range scr["hits"].([]any) {
+		m := h.(map[string]any)
+		if m["inherited"] == true && m["share"] == float64(60) && strings.Contains(fmt.Sprint(m["via"]), "owners[0]→owners[0]") {
+			inherited = true
+		}
+	}
+	if !inherited {
+		t.Fatalf("no inherited hit through owners[0]→owners[0] at 60%%: %v", scr["hits"])
+	}
+
+	minority := applicationBody("Shenzhen Tencent Computer Systems Co., Ltd.", "CN", "platform")
+	minority["owners"] = []map[string]any{{"name": "Huawei Technologies Co., Ltd.", "share": 20}}
+	got = e.must("tencent", "POST", "/api/v1/applications", minority, 201)
+	if got["status"] != "submitted" || got["screening"].(map[string]any)["status"] != "potential_match" {
+		t.Fatalf("20%% listed owner: %v %v", got["status"], got["screening"])
 	}
 }

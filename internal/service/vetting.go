@@ -156,16 +156,18 @@ func listingPrint(e *screening.Entity) string {
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
-// screeningStatus is match when an unreviewed or confirmed hit scores at
-// least matchScore (or is inherited), potential_match for any other
-// unreviewed hit, clear otherwise. A hit the authority marked a false
+// screeningStatus is match when a confirmed hit, an inherited one, or an
+// unreviewed hit on the applicant's own names scores at least matchScore;
+// potential_match for any other unreviewed hit; clear otherwise. A hit the authority marked a false
 // positive counts for nothing.
 func screeningStatus(hits []domain.ScreeningHit, matchScore float64) string {
 	status := "clear"
 	for _, h := range hits {
 		switch {
 		case h.Review == "false_positive":
-		case h.Review == "confirmed" || h.Score >= matchScore || h.Inherited:
+		case h.Review == "confirmed" || h.Inherited || (h.Share == 0 && h.Score >= matchScore):
+			// An owner's own listing blocks only through the affiliates
+			// rule (Inherited); below its threshold it is for review.
 			return "match"
 		default:
 			status = "potential_match"
@@ -185,7 +187,9 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		res.Status = "pending"
 		return res, nil
 	}
-	threshold := 50.0
+	// The affiliates rule is policy data: its threshold, and whether it is
+	// in force at all (without it, an owner's hit is reported, not inherited).
+	threshold := math.Inf(1)
 	if r, ok := rules.AffiliatesThreshold(); ok {
 		threshold = float64(r) * 100 / domain.RateScale
 	}
