@@ -342,11 +342,9 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	eccn := r.eccnOf(tpp, pd)
 	region := r.Region(f.Destination)
 	x.d.ECCN, x.d.TPP, x.d.Region = eccn, tpp, region
-	// The activation points at the decider's copy of the facts, so the
-	// facts do not escape to a heap allocation of their own.
-	x.f = f
-	x.act = activation{f: &x.f, tpp: tpp, pd: pd, eccn: r.boxed(eccn), region: r.boxed(region), boxes: &x.boxes}
-	act := &x.act
+	// The facts are copied for CEL only when an expression is evaluated
+	// (see activate).
+	x.act = activation{tpp: tpp, pd: pd, eccn: r.boxed(eccn), region: r.boxed(region), boxes: &x.boxes}
 	controlled := r.controlled(eccn)
 
 	if r.rs().classification == nil {
@@ -373,7 +371,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		}
 	}
 	if st == LicenseRequired {
-		r.checkLicense(x, destRule, &f, act)
+		r.checkLicense(x, destRule, &f)
 	}
 
 	s := r.rs()
@@ -396,7 +394,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		}
 	}
 	if !controlled {
-		r.checks(x, act)
+		r.checks(x, &f)
 		return r.result(x)
 	}
 	if e := s.approved; e != nil && regionIn(e.doc.ApprovedCustomer.Regions, region) {
@@ -420,7 +418,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		}
 	}
 	if e := s.importPermit; e != nil && regionIn(e.doc.ImportPermit.Regions, region) && slices.Contains(e.doc.ImportPermit.ECCNs, eccn) {
-		r.checkPermit(x, e, &f, act)
+		r.checkPermit(x, e, &f)
 	}
 	if e := s.lotAge; e != nil && f.LotAssigned && regionIn(e.doc.LotAge.Regions, region) && f.LotAgeDays < e.doc.LotAge.MinDays {
 		x.add(HeldForReview, e, "lot age "+inum(int64(f.LotAgeDays))+" days < "+inum(int64(e.doc.LotAge.MinDays))+" days", "")
@@ -443,7 +441,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	if e := s.kyc; e != nil && !f.KYCRemoteAccess && regionIn(e.doc.ConsigneeKYC.Regions, region) {
 		x.add(e.doc.ConsigneeKYC.OnMissing, e, "the consignee has not certified KYC that blocks unauthorized remote access", "")
 	}
-	r.checks(x, act)
+	r.checks(x, &f)
 
 	if x.d.Outcome != Rejected {
 		// The obligation texts are fixed per rule and built at load.
@@ -477,9 +475,21 @@ func (r Rules) passesThrough(destination, country string) bool {
 	return e.doc.Route.Origin == country || slices.Contains(e.doc.Route.Via, country)
 }
 
-func (r Rules) checks(x *decider, act *activation) {
+// activate returns the CEL activation over the facts. It copies them into
+// the decider the first time: the activation outlives the call (CEL holds it
+// as an interface), and a pointer to the caller's copy would move every
+// order's facts to the heap, CEL or not.
+func (x *decider) activate(f *OrderFacts) *activation {
+	if x.act.f == nil {
+		x.f = *f
+		x.act.f = &x.f
+	}
+	return &x.act
+}
+
+func (r Rules) checks(x *decider, f *OrderFacts) {
 	for _, e := range r.rs().checks {
-		hit, err := eval(e.check, act)
+		hit, err := eval(e.check, x.activate(f))
 		switch {
 		case err != nil:
 			x.add(HeldForReview, e, "cannot evaluate "+e.doc.Check.If+": "+err.Error(), "")
@@ -494,7 +504,7 @@ func validAt(t, from, until time.Time) bool {
 	return (from.IsZero() || !t.Before(from)) && (until.IsZero() || t.Before(until))
 }
 
-func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts, act *activation) {
+func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts) {
 	l := f.License
 	if l == nil {
 		x.add(HeldForReview, e, "license required for "+f.Product+" to "+f.Destination+"; no license on file (case-by-case review)", "")
@@ -514,7 +524,7 @@ func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts, act *activation
 	case l.Remaining < f.Quantity:
 		x.add(Rejected, e, "quantity "+inum(f.Quantity)+" > license "+l.ID+" remaining "+inum(l.Remaining), l.ID)
 	}
-	conditions(x, e, "license "+l.ID, l.ID, l.Conditions, act)
+	conditions(x, f, e, "license "+l.ID, l.ID, l.Conditions)
 	if x.d.Outcome == Accepted {
 		at := x.start()
 		m := appendInt(append(append(append(x.buf, "license "...), l.ID...), " covers "...), f.Quantity)
@@ -531,9 +541,9 @@ func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts, act *activation
 	}
 }
 
-func conditions(x *decider, e *entry, what, ref string, cs []Condition, act *activation) {
+func conditions(x *decider, f *OrderFacts, e *entry, what, ref string, cs []Condition) {
 	for _, c := range cs {
-		ok, err := eval(c.prg, act)
+		ok, err := eval(c.prg, x.activate(f))
 		switch {
 		case err != nil:
 			x.add(HeldForReview, e, what+" condition "+c.expr+" cannot be evaluated: "+err.Error(), ref)
@@ -543,7 +553,7 @@ func conditions(x *decider, e *entry, what, ref string, cs []Condition, act *act
 	}
 }
 
-func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts, act *activation) {
+func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts) {
 	ip := e.doc.ImportPermit
 	if !ip.Admitting {
 		x.add(HeldForReview, e, f.Destination+" customs admit no "+x.d.ECCN+" items at present", "")
@@ -582,7 +592,7 @@ func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts, act *activation)
 	if slices.Contains(p.ExcludedSectors, f.Sector) {
 		x.add(Rejected, e, "import permit "+p.ID+" excludes sector "+f.Sector, p.ID)
 	}
-	conditions(x, e, "import permit "+p.ID, p.ID, p.Conditions, act)
+	conditions(x, f, e, "import permit "+p.ID, p.ID, p.Conditions)
 }
 
 func span(from, until time.Time) string {

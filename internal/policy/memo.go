@@ -34,18 +34,17 @@ func (m *memo[K, V]) put(h uint64, key K, val V) {
 	m.slots[h&255].Store(&memoEntry[K, V]{key: key, val: val})
 }
 
-// hasher is FNV-1a over the parts of a key.
+// hasher mixes the parts of a key: a word at a time for numbers, FNV-1a
+// for the short strings (country codes, end uses). Only the low bits pick a
+// slot, and a collision costs one recomputation, so speed beats quality.
 type hasher uint64
 
 func newHasher() hasher { return 14695981039346656037 }
 
 func (h hasher) u64(v uint64) hasher {
-	for i := 0; i < 8; i++ {
-		h ^= hasher(v & 0xff)
-		h *= 1099511628211
-		v >>= 8
-	}
-	return h
+	h ^= hasher(v)
+	h *= 0x9E3779B97F4A7C15
+	return h ^ h>>29
 }
 
 func (h hasher) f64(v float64) hasher { return h.u64(math.Float64bits(v)) }
