@@ -258,6 +258,47 @@ func (e *engine) raise(c int) bool {
 	return true
 }
 
+// blockedClasses returns the classes of act (those still active) that can
+// get no unit more in the current flow without another losing one: no
+// slack above their bound, and no residual path from their cap node back
+// to their supply pool. It searches backwards from each pool once.
+func (e *engine) blockedClasses(act []int, active []bool) []int {
+	g := e.held
+	reach := map[int32][]bool{}
+	var out []int
+	for _, c := range act {
+		if !active[c] {
+			continue
+		}
+		ce := e.classEdge[c]
+		if g.cap[2*ce+1] > 0 {
+			continue // slack: it can rise without any search
+		}
+		head, tail := e.ev[ce], e.eu[ce]
+		r, ok := reach[tail]
+		if !ok {
+			r = make([]bool, len(g.head))
+			r[tail] = true
+			q := []int32{tail}
+			for i := 0; i < len(q); i++ {
+				v := q[i]
+				for ed := g.head[v]; ed >= 0; ed = g.next[ed] {
+					u := g.to[ed] // the residual edge u→v is ed^1
+					if g.cap[ed^1] > 0 && !r[u] {
+						r[u] = true
+						q = append(q, u)
+					}
+				}
+			}
+			reach[tail] = r
+		}
+		if g.cap[2*ce] <= 0 || !r[head] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // fits reports whether the current flow already gives every class at
 // least w[c] (x is the current bound); commit moves the bounds to w.
 func (e *engine) fits(w, x []int64) bool {
@@ -601,6 +642,12 @@ func (e *engine) fill(k int, act []int, limit int64) {
 			active[c] = false
 			if math.IsInf(failAt, 1) {
 				failAt = max(it.lam, hi)
+			}
+			// What blocks c often blocks many (a product's lots ran out):
+			// find them all now with one search per supply pool rather than
+			// one bisection each.
+			for _, b := range e.blockedClasses(act, active) {
+				active[b] = false
 			}
 		}
 		j = 0
