@@ -108,6 +108,12 @@ func (m *model) levelOf(region string) int {
 	return sort.SearchInts(m.ages, a)
 }
 
+// orderPath returns a function that names order i's path, so that the
+// name is formatted only for an order with a problem.
+func orderPath(i int) func() string {
+	return func() string { return fmt.Sprintf("orders[%d]", i) }
+}
+
 // compile validates p and builds the model. Errors are EINVALID and name
 // the field by its path in the JSON problem.
 func compile(p *Problem) (*model, error) {
@@ -221,41 +227,41 @@ func compile(p *Problem) (*model, error) {
 	buyerClass := map[string]domain.BuyerClass{}
 	buyerFirst := map[string]int{}
 	for i, o := range p.Orders {
-		path := fmt.Sprintf("orders[%d]", i)
+		path := orderPath(i) // built only when a field is bad
 		if strings.TrimSpace(o.ID) == "" {
-			pr.Add(path+".id", "required")
+			pr.Add(path()+".id", "required")
 		} else if j, dup := ids[o.ID]; dup {
-			pr.Add(path+".id", "order %s already in orders[%d]", o.ID, j)
+			pr.Add(path()+".id", "order %s already in orders[%d]", o.ID, j)
 		} else {
 			ids[o.ID] = i
 		}
 		if strings.TrimSpace(o.Buyer) == "" {
-			pr.Add(path+".buyer", "required")
+			pr.Add(path()+".buyer", "required")
 		}
 		if strings.TrimSpace(o.Region) == "" {
-			pr.Add(path+".region", "required")
+			pr.Add(path()+".region", "required")
 		} else if m.tierOf(o.Region) < 0 && len(p.Tiers) > 0 {
-			pr.Add(path+".region", "region %s is in no tier", o.Region)
+			pr.Add(path()+".region", "region %s is in no tier", o.Region)
 		}
 		if !o.Class.Valid() {
-			pr.Add(path+".class", "must be one of platform, cloud, sme, research, university, government")
+			pr.Add(path()+".class", "must be one of platform, cloud, sme, research, university, government")
 		} else if c, seen := buyerClass[o.Buyer]; seen && c != o.Class {
-			pr.Add(path+".class", "buyer %s is %s in orders[%d]; a buyer has one class", o.Buyer, c, buyerFirst[o.Buyer])
+			pr.Add(path()+".class", "buyer %s is %s in orders[%d]; a buyer has one class", o.Buyer, c, buyerFirst[o.Buyer])
 		} else if !seen {
 			buyerClass[o.Buyer] = o.Class
 			buyerFirst[o.Buyer] = i
 		}
 		if !known[o.Product] {
-			pr.Add(path+".product", "unknown product %q", o.Product)
+			pr.Add(path()+".product", "unknown product %q", o.Product)
 		}
 		if o.Quantity <= 0 || o.Quantity > maxQuantity {
-			pr.Add(path+".quantity", "must be between 1 and %d", maxQuantity)
+			pr.Add(path()+".quantity", "must be between 1 and %d", maxQuantity)
 		}
 		if o.Period < 0 || o.Period >= p.Periods {
-			pr.Add(path+".period", "must be between 0 and periods-1 (%d)", p.Periods-1)
+			pr.Add(path()+".period", "must be between 0 and periods-1 (%d)", p.Periods-1)
 		}
 		if math.IsNaN(o.Weight) || o.Weight < 0 || o.Weight > 1e9 || (o.Weight > 0 && o.Weight < 1e-6) {
-			pr.Add(path+".weight", "must be 0 (meaning 1) or between 0.000001 and 1e9")
+			pr.Add(path()+".weight", "must be 0 (meaning 1) or between 0.000001 and 1e9")
 		}
 	}
 	// Caps on buyers.
