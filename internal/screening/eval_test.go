@@ -167,9 +167,20 @@ func TestEval(t *testing.T) {
 	if testing.Short() {
 		t.Skip("evaluation harness: not in -short runs")
 	}
-	ds, ix := mustLoad(t, "ofac_sdn_2021-07", "us_csl_2022-04")
-	cases := generateEval(ds.Entities, 2500, 4)
-	if *queriesOut != "" {
+	t.Run("Reference", func(t *testing.T) {
+		// The reference files: SDN 2021-07 and CSL 2022-04.
+		evaluate(t, 4, "ofac_sdn_2021-07", "us_csl_2022-04")
+	})
+	t.Run("AllLists", func(t *testing.T) {
+		// Every file in ../shared/data/lists, with a different sample.
+		evaluate(t, 5)
+	})
+}
+
+func evaluate(t *testing.T, seed uint64, dirs ...string) {
+	ds, ix := mustLoad(t, dirs...)
+	cases := generateEval(ds.Entities, 2500, seed)
+	if *queriesOut != "" && len(dirs) > 0 {
 		var b strings.Builder
 		for _, c := range cases {
 			b.WriteString(strings.ReplaceAll(c.query, "\n", " ") + "\n")

@@ -34,7 +34,7 @@ type FileReport struct {
 	Records  int    `json:"records"`
 	Skipped  []Skip `json:"skipped,omitempty"`
 	Error    string `json:"error,omitempty"` // the file could not be read at all
-	Sidecars []string
+	Sidecars []string `json:"sidecars,omitempty"` // the add, alt and comments files read with an OFAC primary file
 }
 
 // Report is what a load did: every file it read, what it skipped, and the
