@@ -158,7 +158,10 @@ type Reason struct {
 	Ref string `json:"ref,omitempty"`
 }
 
-// Decision is the engine's verdict on an order.
+// Decision is the engine's verdict on an order. Its Obligations and Duty
+// are shared with every decision alike under the same rules (they are
+// remembered, not rebuilt, to keep a decision within about a microsecond):
+// read them, marshal them, but do not modify them in place.
 type Decision struct {
 	Outcome Outcome `json:"outcome"`
 	// Reasons lists every rule that had a say: those that rejected or held
@@ -207,14 +210,8 @@ type sink struct {
 	spans   []msgSpan
 }
 
-// msgSpan says which message is buf[start:end]: reason i, or *dst when dst
-// is set (an obligation or the duty, which live in the decider and never
-// move).
-type msgSpan struct {
-	i          int
-	dst        *string
-	start, end int
-}
+// msgSpan says that reason i's message is buf[start:end].
+type msgSpan struct{ i, start, end int }
 
 func (s *sink) push(r Reason) { s.reasons = append(s.reasons, r) }
 
@@ -224,12 +221,7 @@ func (s *sink) start() int { return len(s.buf) }
 // done records a reason whose message is buf[start:].
 func (s *sink) done(start int, r Reason) {
 	s.reasons = append(s.reasons, r)
-	s.spans = append(s.spans, msgSpan{i: len(s.reasons) - 1, start: start, end: len(s.buf)})
-}
-
-// doneAt records that *dst is buf[start:].
-func (s *sink) doneAt(start int, dst *string) {
-	s.spans = append(s.spans, msgSpan{dst: dst, start: start, end: len(s.buf)})
+	s.spans = append(s.spans, msgSpan{len(s.reasons) - 1, start, len(s.buf)})
 }
 
 // finish sets the messages written into buf.
@@ -239,11 +231,7 @@ func (s *sink) finish() {
 	}
 	str := string(s.buf)
 	for _, sp := range s.spans {
-		if sp.dst != nil {
-			*sp.dst = str[sp.start:sp.end]
-		} else {
-			s.reasons[sp.i].Message = str[sp.start:sp.end]
-		}
+		s.reasons[sp.i].Message = str[sp.start:sp.end]
 	}
 	s.spans = s.spans[:0]
 }
@@ -258,9 +246,7 @@ type decider struct {
 	f         OrderFacts
 	act       activation
 	boxes     boxes
-	duty      Duty
 	reasonArr [6]Reason
-	oblArr    [2]Reason
 	bufArr    [320]byte
 	spanArr   [6]msgSpan
 }
@@ -280,12 +266,6 @@ func (x *decider) raise(o Outcome) {
 	}
 }
 
-// outcomeBacking is the memory of a typical decision, allocated at once.
-type outcomeBacking struct {
-	rs   [5]Reason
-	duty Duty
-}
-
 // newDecider takes a decider from the rule set's pool, reset.
 func (r Rules) newDecider() *decider {
 	x, _ := r.rs().pool.Get().(*decider)
@@ -293,8 +273,7 @@ func (r Rules) newDecider() *decider {
 		x = new(decider)
 	}
 	x.reasons, x.buf, x.spans = x.reasonArr[:0], x.bufArr[:0], x.spanArr[:0]
-	x.d = Decision{Outcome: Accepted, Obligations: x.oblArr[:0]}
-	x.duty = Duty{}
+	x.d = Decision{Outcome: Accepted}
 	return x
 }
 
@@ -303,31 +282,7 @@ func (r Rules) newDecider() *decider {
 func (r Rules) result(x *decider) Decision {
 	x.finish()
 	d := x.d
-	// One allocation holds the reasons, the obligations and the duty in the
-	// common case of an accepted order (two reasons, two obligations).
-	n, k := len(x.reasons), len(x.d.Obligations)
-	var all []Reason
-	if n+k <= len(outcomeBacking{}.rs) {
-		b := new(outcomeBacking)
-		all = b.rs[:n+k]
-		if x.d.Duty != nil {
-			b.duty = x.duty
-			d.Duty = &b.duty
-		}
-	} else {
-		all = make([]Reason, n+k)
-		if x.d.Duty != nil {
-			duty := x.duty
-			d.Duty = &duty
-		}
-	}
-	copy(all, x.reasons)
-	copy(all[n:], x.d.Obligations)
-	d.Reasons = all[:n:n]
-	d.Obligations = nil
-	if k > 0 {
-		d.Obligations = all[n : n+k : n+k]
-	}
+	d.Reasons = slices.Clone(x.reasons)
 	// The scratch space keeps the last order's facts until it is reused:
 	// clearing a kilobyte per decision costs more than the memory is worth.
 	r.rs().pool.Put(x)
@@ -444,23 +399,34 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	r.checks(x, &f)
 
 	if x.d.Outcome != Rejected {
-		// The obligation texts are fixed per rule and built at load.
-		if e := s.labTest; e != nil && regionIn(e.doc.LabTest.Regions, region) {
-			x.d.Obligations = append(x.d.Obligations, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted, Message: e.text})
-		}
-		if e := s.route; e != nil && regionIn(e.doc.Route.Regions, region) {
-			at := x.start()
-			x.buf = append(append(x.buf, e.text...), f.Destination...)
-			x.d.Obligations = append(x.d.Obligations, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted})
-			x.doneAt(at, &x.d.Obligations[len(x.d.Obligations)-1].Message)
-		}
+		x.d.Obligations = r.obligations(f.Destination, region)
 		if e := s.duty; e != nil && r.passesThrough(f.Destination, e.doc.Duty.ImportingCountry) {
-			if x.duty = r.DutyFor(f.Spec, f.EndUse); x.duty.Covered {
-				x.d.Duty = &x.duty
+			if d := r.dutyFor(f.Spec, f.EndUse); d != nil && d.Covered {
+				x.d.Duty = d
 			}
 		}
 	}
 	return r.result(x)
+}
+
+// obligations returns what shipping an order to destination must do, shared
+// by every decision to that destination under this rule set (read only).
+func (r Rules) obligations(destination, region string) []Reason {
+	s := r.rs()
+	h := uint64(newHasher().str(destination))
+	if o, ok := s.obligations.get(h, destination); ok {
+		return o
+	}
+	var o []Reason
+	if e := s.labTest; e != nil && regionIn(e.doc.LabTest.Regions, region) {
+		o = append(o, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted, Message: e.text})
+	}
+	if e := s.route; e != nil && regionIn(e.doc.Route.Regions, region) {
+		o = append(o, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted, Message: e.text + destination})
+	}
+	o = slices.Clip(o)
+	s.obligations.put(h, destination, o)
+	return o
 }
 
 // passesThrough reports whether a shipment to destination enters country.

@@ -380,3 +380,20 @@ func TestConditionSeesEveryFact(t *testing.T) {
 		t.Errorf("false condition: %s:%s", d.Outcome, messages(d.Reasons))
 	}
 }
+
+func TestObligationsPerDestination(t *testing.T) {
+	p := mustDefault(t)
+	for _, dest := range []string{"CN", "MO", "CN"} {
+		f := h200CN(t, day("2026-02-01"))
+		f.Destination, f.SiteCountry, f.License.Destinations = dest, dest, []string{dest}
+		d := p.DecideOrder(f)
+		if d.Outcome != policy.Accepted || !strings.Contains(messages(d.Obligations), "route TW → US → "+dest) {
+			t.Errorf("%s: %s, obligations:%s", dest, d.Outcome, messages(d.Obligations))
+		}
+	}
+	f := h200CN(t, day("2026-02-01"))
+	f.Destination, f.SiteCountry, f.License, f.Permit = "US", "US", nil, nil
+	if d := p.DecideOrder(f); len(d.Obligations) != 0 {
+		t.Errorf("US order obligations:%s", messages(d.Obligations))
+	}
+}

@@ -35,13 +35,22 @@ func (d Duty) Apply(value domain.Money) (domain.Money, error) {
 // DutyFor returns the import duty due on a chip entering the duty rule's
 // importing country for the declared end use.
 func (r Rules) DutyFor(spec domain.Spec, endUse string) Duty {
+	if d := r.dutyFor(spec, endUse); d != nil {
+		return *d
+	}
+	return Duty{RateText: "0%", Message: "no duty rule in force"}
+}
+
+// dutyFor returns the remembered duty assessment (shared: read only), or
+// nil when no duty rule is in force. Every H200 order to China pays the
+// same, so decisions point at one assessment rather than copying it.
+func (r Rules) dutyFor(spec domain.Spec, endUse string) *Duty {
 	set := r.rs()
 	e := set.duty
 	if e == nil {
-		return Duty{RateText: "0%", Message: "no duty rule in force"}
+		return nil
 	}
 	tpp, _ := Metrics(spec)
-	// Remembered per rule set: every H200 order to China pays the same.
 	k := dutyKey{e: e, tpp: tpp, bw: spec.BandwidthGBps, endUse: endUse}
 	h := k.hash()
 	if d, ok := set.duties.get(h, k); ok {
@@ -49,8 +58,8 @@ func (r Rules) DutyFor(spec domain.Spec, endUse string) Duty {
 	}
 	d, m := dutyOf(e, tpp, spec.BandwidthGBps, endUse)
 	d.Message = string(m)
-	set.duties.put(h, k, d)
-	return d
+	set.duties.put(h, k, &d)
+	return &d
 }
 
 // dutyOf assesses the duty rule e and writes its message.

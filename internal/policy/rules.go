@@ -56,7 +56,9 @@ type ruleSet struct {
 	// destTexts and duties remember the texts a decision would otherwise
 	// format again for every order of the same chip (see memo).
 	destTexts memo[destKey, destText]
-	duties    memo[dutyKey, Duty]
+	duties    memo[dutyKey, *Duty]
+	// obligations are the lab-test and route obligations per destination.
+	obligations memo[string, []Reason]
 }
 
 // rs returns the rule set, or an empty one for the zero Rules, so that a
