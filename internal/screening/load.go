@@ -29,11 +29,11 @@ const (
 
 // FileReport says what one file contributed and what in it was skipped.
 type FileReport struct {
-	Path     string `json:"path"`
-	Format   Format `json:"format"`
-	Records  int    `json:"records"`
-	Skipped  []Skip `json:"skipped,omitempty"`
-	Error    string `json:"error,omitempty"` // the file could not be read at all
+	Path     string   `json:"path"`
+	Format   Format   `json:"format"`
+	Records  int      `json:"records"`
+	Skipped  []Skip   `json:"skipped,omitempty"`
+	Error    string   `json:"error,omitempty"`    // the file could not be read at all
 	Sidecars []string `json:"sidecars,omitempty"` // the add, alt and comments files read with an OFAC primary file
 }
 
