@@ -107,7 +107,7 @@ func integrate(ctx context.Context, tx store.Tx) (int64, error) {
 				return 0, err
 			}
 		}
-		if _, err := ledger.Append(ctx, t, uint64(done), hashes); err != nil {
+		if err := ledger.AppendLeaves(ctx, t, uint64(done), hashes); err != nil {
 			return 0, err
 		}
 		done += int64(len(recs))
@@ -463,16 +463,28 @@ func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 	if err != nil {
 		return ledger.VerifySummary{}, err
 	}
-	var size int64
+	// The log's size and the tree's are read in one snapshot. Records past
+	// the tree (not yet integrated) are recomputed from the records alone;
+	// the tiles vouch for the rest, and the checkpoints for what they cover.
+	var size, integrated int64
 	if err := s.store.View(ctx, func(tx store.Tx) error {
-		size, err = tx.AuditSize(ctx)
+		if size, err = tx.AuditSize(ctx); err != nil {
+			return err
+		}
+		integrated, err = integratedSize(ctx, tx)
 		return err
 	}); err != nil {
 		return ledger.VerifySummary{}, err
 	}
-	// The tiles are read in their own short transactions: a tile only grows,
-	// so any later snapshot holds the prefix the verifier needs.
-	return ledger.VerifyRecords(ctx, s.records(ctx, size), cps, StoreTiles(s.store))
+	sum, err := ledger.VerifyRecords(ctx, s.records(ctx, size), cps, ledger.PartialTiles(StoreTiles(s.store), uint64(integrated)))
+	if err != nil {
+		return sum, err
+	}
+	if int64(sum.Size) != size {
+		// Fewer records than the log's counter: the tail was deleted.
+		return sum, &ledger.VerifyError{Index: sum.Size, Reason: fmt.Sprintf("the log counts %d entries but only %d records are stored: entries were deleted", size, sum.Size)}
+	}
+	return sum, nil
 }
 
 // ExportLog writes the whole ledger (records, checkpoints, verifier key) to
