@@ -31,9 +31,9 @@ type engine struct {
 	held        *flowNet // the current flow, as a residual network with lower bounds
 	specTE      []int    // per spec edge, its edge in the scratch network
 	specLo      []int64  // per spec edge, its lower bound in the last check
-	via         []int32
-	baseExcess  []int64
-	tierClasses [][]int
+	via         []int32  // residual search: the edge each node was reached by
+	baseExcess  []int64  // lower-bound reduction: per node, inflow less outflow of the bounds
+	tierClasses [][]int  // classes per tier
 }
 
 func (e *engine) acc(p, j int) int { return 2 + p*e.nl + j }

@@ -124,6 +124,8 @@ func compile(p *Problem) (*model, error) {
 	}
 	if p.PeriodDays < 1 || p.PeriodDays > maxDays {
 		pr.Add("period_days", "must be between 1 and %d", maxDays)
+	} else if p.Periods > 0 && p.Periods*p.PeriodDays > maxAgeDays {
+		pr.Add("period_days", "the horizon (periods × period_days) must be at most %d days", maxAgeDays)
 	}
 	start, err := parseDate(p.Start)
 	if err != nil {
