@@ -2,10 +2,13 @@ package allocation
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
 )
 
 // Result is an allocation run's output; its JSON form is the CLI's output.
@@ -99,7 +102,15 @@ type RatioMetrics struct {
 // Run validates the problem and allocates. The result depends on nothing
 // but p: the same problem gives the same result, byte for byte. Returns
 // EINVALID naming the field for a bad problem.
-func Run(p Problem) (Result, error) {
+func Run(p Problem) (res Result, err error) {
+	// The engine panics only when one of its own invariants breaks (a
+	// bug, which the property tests hunt); a caller gets EINTERNAL rather
+	// than a crashed server.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = Result{}, &domain.Error{Code: domain.EINTERNAL, Message: "allocation failed", Err: fmt.Errorf("%v", r)}
+		}
+	}()
 	m, err := compile(&p)
 	if err != nil {
 		return Result{}, err
@@ -125,7 +136,7 @@ func Run(p Problem) (Result, error) {
 		}
 		return cmp.Compare(x.lot, y.lot)
 	})
-	res := Result{Allocations: make([]Allocation, 0, len(allocs)), Unmet: []Unmet{}}
+	res = Result{Allocations: make([]Allocation, 0, len(allocs)), Unmet: []Unmet{}}
 	for _, a := range allocs {
 		if a.qty == 0 {
 			continue
