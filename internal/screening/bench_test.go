@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/screening"
 )
@@ -137,6 +139,30 @@ func BenchmarkSearchParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkSearchLatency runs the evaluation mix one query at a time and
+// reports the 50th and 99th percentile latency of Search.
+func BenchmarkSearchLatency(b *testing.B) {
+	ds, ix := mustLoad(b)
+	var qs []string
+	for _, c := range generateEval(ds.Entities, 3000, 11) {
+		qs = append(qs, c.query)
+	}
+	qs = append(qs, cleanNames()...)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		ix.Search(screening.Query{Name: qs[i%len(qs)]})
+		lat = append(lat, time.Since(start))
+		i += 7
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
 
 // BenchmarkSearchEvalMix runs the evaluation queries (listed names, aliases,
