@@ -294,3 +294,20 @@ func triangular(r *rand.Rand, a, c, b float64) float64 {
 	}
 	return b - math.Sqrt((1-u)*(b-a)*(b-c))
 }
+
+// ForBuyer returns the part of the outlook a buyer may see: its own orders
+// and its own summary, nothing of other buyers.
+func (o SupplyOutlook) ForBuyer(buyer string) SupplyOutlook {
+	out := SupplyOutlook{Runs: o.Runs, Seed: o.Seed, Orders: []OrderOutlook{}, Buyers: []BuyerOutlook{}}
+	for _, oo := range o.Orders {
+		if oo.Buyer == buyer {
+			out.Orders = append(out.Orders, oo)
+		}
+	}
+	for _, b := range o.Buyers {
+		if b.Buyer == buyer {
+			out.Buyers = append(out.Buyers, b)
+		}
+	}
+	return out
+}

@@ -62,6 +62,18 @@ func TestOutlook(t *testing.T) {
 			}
 		})
 	}
+	// A buyer sees its own orders only.
+	full, _ := allocation.Outlook(p, res, allocation.Uncertainty{Seed: 1, Runs: 5})
+	b := p.Orders[0].Buyer
+	mine := full.ForBuyer(b)
+	if len(mine.Buyers) != 1 || mine.Buyers[0].Buyer != b || len(mine.Orders) == 0 {
+		t.Errorf("ForBuyer(%s) = %+v", b, mine)
+	}
+	for _, oo := range mine.Orders {
+		if oo.Buyer != b {
+			t.Errorf("ForBuyer(%s) shows %s's order %s", b, oo.Buyer, oo.Order)
+		}
+	}
 	// Route delays must move some date later than the plan.
 	o, _ := allocation.Outlook(p, res, allocation.Uncertainty{Seed: 2, Runs: 100, RouteMin: 20, RouteMode: 30, RouteMax: 40})
 	later := false
