@@ -63,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		newScreenCmd(),
 		newLedgerCmd(),
 		newClassifyCmd(), newPolicyCmd(),
+		newSimulateCmd(),
 	)
 	return root
 }
