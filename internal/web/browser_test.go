@@ -1,0 +1,242 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// chromiumPath is Debian's chromium, which CI installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// chrome starts a headless chromium with a fresh profile, or skips the test
+// when there is none: `go test ./...` must pass on a machine with only Go.
+func chrome(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("browser test skipped: %s is absent (apt-get install -y chromium to run it)", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelCtx := chromedp.NewContext(actx)
+	// Start the browser on a context without a deadline (a deadline on the
+	// first call would bound the browser's life), then bound the test's steps.
+	if err := chromedp.Do(bctx); err != nil {
+		cancelCtx()
+		cancelAlloc()
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// signInBrowser signs in through the sign-in page, as a person would.
+func signInBrowser(t *testing.T, ctx context.Context, e *env, party string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.url+"/"),
+		chromedp.WaitVisible(css("#token")),
+		chromedp.SendKeys(css("#token"), e.creds[party].Token),
+		chromedp.Click(css(`form[action="/signin"] button[type=submit]`)),
+		chromedp.WaitVisible(css(".signout button")),
+	)
+	if err != nil {
+		t.Fatalf("signing in as %s: %v", party, err)
+	}
+}
+
+// css selects the first element matching a CSS selector.
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+// text is the rendered text of the first element matching sel.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// do runs the steps, writing a screenshot named name whatever happens.
+func do(t *testing.T, ctx context.Context, name string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	err := chromedp.Do(ctx, steps...)
+	screenshot(t, ctx, name)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// screenshot writes the page to the test's artifact directory
+// (go test -artifacts keeps it).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name+".jpg"), img, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+func TestBrowserBuyerPlacesOrder(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "bytedance")
+	do(t, ctx, "buyer-order",
+		chromedp.WaitVisible(css(".chart .uplot canvas")),
+		chromedp.SetValue(css("#quantity"), "120"),
+		chromedp.SetValue(css("#end_use"), "commercial_ai"),
+		chromedp.Click(css(`form[action="/buyer/orders"] button[type=submit]`)),
+		chromedp.WaitVisible(css("#placed .outcome")),
+		chromedp.WaitVisible(css(".chart .uplot canvas")),
+	)
+	outcome, why := text(t, ctx, "#placed .outcome"), text(t, ctx, "#placed")
+	if !regexp.MustCompile(`^(accepted|held_for_review|rejected)$`).MatchString(outcome) {
+		t.Fatalf("decision %q", outcome)
+	}
+	if !strings.Contains(why, "120 × h200") {
+		t.Fatalf("the decision does not describe the order: %q", why)
+	}
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".chart .uplot canvas").length`))
+	if err != nil || charts != 1 {
+		t.Fatalf("%d outlook charts drawn after the order (%v), want 1", charts, err)
+	}
+
+	// A military end use is rejected, with the license's condition as reason.
+	do(t, ctx, "buyer-rejected",
+		chromedp.SetValue(css("#quantity"), "5"),
+		chromedp.SetValue(css("#end_use"), "military"),
+		chromedp.Click(css(`form[action="/buyer/orders"] button[type=submit]`)),
+		chromedp.WaitVisible(css("#placed.decision-rejected")),
+	)
+	if why := text(t, ctx, "#placed"); !strings.Contains(why, "Why") || !strings.Contains(why, "5 × h200") {
+		t.Fatalf("the rejection gives no reasons: %q", why)
+	}
+}
+
+func TestBrowserExportAuthorityApproves(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "us-commerce")
+	app := "#app-" + e.pending.ID.String()
+	do(t, ctx, "export-approve",
+		chromedp.WaitVisible(css(app)),
+		chromedp.WaitVisible(css("#cn-gauge")),
+		chromedp.Click(css(app+` button[value=approve]`)),
+		chromedp.WaitVisible(css(".notice")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, "approved") || !strings.Contains(notice, "license") {
+		t.Fatalf("notice %q", notice)
+	}
+	a, err := e.svc.Application(context.Background(), domain.SystemActor, e.pending.ID)
+	if err != nil || a.Status != domain.AppApproved {
+		t.Fatalf("the application is %s (%v), want approved", a.Status, err)
+	}
+}
+
+func TestBrowserAuditorVerifiesInclusion(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	cp, err := e.svc.LatestCheckpoint(context.Background(), domain.SystemActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A record the auditor got elsewhere (an export, a party that shared it).
+	rec, err := e.svc.Entry(context.Background(), domain.SystemActor, int64(cp.Size)-2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := json.Marshal(map[string]any{"record": rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signInBrowser(t, ctx, e, "auditor")
+	do(t, ctx, "auditor-verified",
+		chromedp.Click(css(`a[href="/auditor/verify"]`)),
+		chromedp.WaitVisible(css("#record")),
+		chromedp.SetValue(css("#record"), string(line)),
+		chromedp.Click(css("#verify-button")),
+		chromedp.WaitVisible(css("#verify-result .verdict-title")),
+	)
+	if verdict := text(t, ctx, "#verify-result .verdict-title"); verdict != "Verified: the record is in the log." {
+		t.Fatalf("verdict %q\n%s", verdict, text(t, ctx, "#verify-result"))
+	}
+
+	// One changed field and the same proof no longer leads to the root.
+	rec.Action += "x"
+	tampered, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "auditor-tampered",
+		chromedp.SetValue(css("#record"), string(tampered)),
+		chromedp.Click(css("#verify-button")),
+		chromedp.WaitVisible(css("#verify-result.bad .verdict-title")),
+	)
+	if verdict := text(t, ctx, "#verify-result .verdict-title"); verdict != "Not verified." {
+		t.Fatalf("a tampered record: verdict %q", verdict)
+	}
+}
+
+func TestBrowserVendorRunsAllocation(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "nvidia")
+	do(t, ctx, "vendor-run",
+		chromedp.SetValue(css("#periods"), "26"),
+		chromedp.Click(css(`form[action="/vendor/runs"] button[type=submit]`)),
+		chromedp.WaitVisible(css(".notice")),
+		chromedp.WaitVisible(css(".chart .uplot canvas")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.HasPrefix(notice, "Run ") {
+		t.Fatalf("notice %q", notice)
+	}
+}
+
+func TestBrowserPhoneWidth(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "bytedance")
+	do(t, ctx, "buyer-phone",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(e.url+"/buyer"),
+		chromedp.WaitVisible(css(".chart .uplot canvas")),
+	)
+	// Wide tables scroll inside their box; the page itself must not.
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if overflow {
+		t.Fatal("the buyer's page scrolls sideways at phone width")
+	}
+}

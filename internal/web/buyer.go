@@ -1,0 +1,296 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// buyerData is the buyer's home page.
+type buyerData struct {
+	Applications, Licenses, Permits, Orders, Outlook *table
+	// Placed is the order just placed, shown with its decision.
+	Placed *orderDecision
+	Chart  string // the outlook chart's data, JSON
+	// The order form's choices.
+	Products []domain.Product
+	Sites    []siteChoice
+	EndUses  []string
+	Period   string
+	Form     url.Values // the form as sent, when it failed
+}
+
+// siteChoice is a deployment site in the order form.
+type siteChoice struct {
+	Index int
+	Label string
+}
+
+// orderDecision is an order with its decision spelled out.
+type orderDecision struct {
+	Order       domain.Order
+	Decision    policy.Decision
+	Blocking    []policy.Reason
+	Passed      []policy.Reason
+	Obligations []policy.Reason
+}
+
+// decisionOf reads the policy decision an order carries. Orders read back
+// from the store hold it as decoded JSON, so it goes through JSON either way.
+func decisionOf(o domain.Order) policy.Decision {
+	var d policy.Decision
+	if raw, err := json.Marshal(o.Decision); err == nil {
+		_ = json.Unmarshal(raw, &d)
+	}
+	return d
+}
+
+func explain(o domain.Order) *orderDecision {
+	d := decisionOf(o)
+	od := &orderDecision{Order: o, Decision: d, Obligations: d.Obligations}
+	for _, r := range d.Reasons {
+		if r.Outcome != policy.Accepted {
+			od.Blocking = append(od.Blocking, r)
+		} else {
+			od.Passed = append(od.Passed, r)
+		}
+	}
+	return od
+}
+
+// reasonText is the reasons that decided an order, in one line.
+func reasonText(o domain.Order) string {
+	od := explain(o)
+	rs := od.Blocking
+	if len(rs) == 0 {
+		rs = od.Passed
+	}
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		s := r.Rule + ": " + r.Message
+		if r.Ref != "" {
+			s += " (" + r.Ref + ")"
+		}
+		parts = append(parts, s)
+	}
+	for _, n := range o.Notes {
+		parts = append(parts, n.By+" "+n.Kind+": "+n.Text)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// buyerView gathers the buyer's applications, licenses, permits, orders and
+// supply outlook, and the order form's choices.
+func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Request) (*view, error) {
+	const path = "/buyer"
+	d := &buyerData{
+		Applications: newTable(path, "applications", "Applications", "Submitted", "Legal name", "Status", "Screening", "Screening hits", "Red flags"),
+		Licenses:     newTable(path, "licenses", "Export licenses", "Number", "Products", "Quantity", "Remaining", "Valid from", "Valid until", "Status", "Conditions").numeric(2, 3),
+		Permits:      newTable(path, "permits", "Import permits", "Number", "Products", "Quantity", "Remaining", "Valid from", "Valid until", "Status", "Restrictions").numeric(2, 3),
+		Orders:       newTable(path, "orders", "Orders", "Placed", "Order", "Product", "Quantity", "Wanted from", "Status", "Reasons").numeric(3),
+		Outlook:      newTable(path, "outlook", "Supply outlook", "Order", "Quantity", "Promised", "Last planned period", "P50 arrival", "P90 arrival").numeric(1, 2),
+		Period:       h.svc.Now().AddDate(0, 1, 0).Format(time.DateOnly),
+	}
+	apps, err := h.svc.Applications(ctx, who, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range apps {
+		d.Applications.add(fmtDate(a.SubmittedAt), a.LegalName, string(a.Status), a.Screening.Status,
+			strconv.Itoa(len(a.Screening.Hits)), strconv.Itoa(len(a.Flags)))
+		// The latest application in force gives the order form its sites
+		// and end uses.
+		if a.Status == domain.AppApproved || len(d.Sites) == 0 {
+			d.Sites = d.Sites[:0]
+			for i, s := range a.Sites {
+				d.Sites = append(d.Sites, siteChoice{i, s.Address + " (" + s.Country + ")"})
+			}
+			d.EndUses = slices.Clone(a.EndUses)
+		}
+	}
+	lics, err := h.svc.Licenses(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lics {
+		d.Licenses.add(l.Number, strings.Join(l.Products, " "), itoa64(l.Quantity), itoa64(l.Remaining),
+			fmtDate(l.ValidFrom), fmtDate(l.ValidUntil), string(l.Status), strings.Join(l.Conditions, "; "))
+	}
+	permits, err := h.svc.Permits(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range permits {
+		d.Permits.add(p.Number, strings.Join(p.Products, " "), itoa64(p.Quantity), itoa64(p.Remaining),
+			fmtDate(p.ValidFrom), fmtDate(p.ValidUntil), string(p.Status), permitRestrictions(p))
+	}
+	orders, err := h.svc.Orders(ctx, who, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Newest first: the buyer looks for what just happened.
+	slices.SortStableFunc(orders, func(a, b domain.Order) int { return b.PlacedAt.Compare(a.PlacedAt) })
+	for _, o := range orders {
+		d.Orders.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), o.ID.String()[:8], o.Product, itoa64(o.Quantity),
+			o.Period, string(o.Status), reasonText(o))
+	}
+	if id := r.URL.Query().Get("order"); id != "" {
+		if oid, err := uuid.Parse(id); err == nil {
+			if o, err := h.svc.Order(ctx, who, oid); err == nil {
+				d.Placed = explain(o)
+			}
+		}
+	}
+	if d.Products, err = h.svc.Products(ctx, who); err != nil {
+		return nil, err
+	}
+	out, err := h.svc.Outlook(ctx, who)
+	switch {
+	case domain.ErrorCode(err) == domain.ENOTFOUND:
+		d.Outlook.Empty = "No allocation run yet: the vendor has not allocated supply."
+	case err != nil:
+		return nil, err
+	default:
+		for _, o := range out.Orders {
+			d.Outlook.add(shortID(o.Order), itoa64(o.Quantity), itoa64(o.Promised), o.PromisedBy, o.P50, o.P90)
+		}
+		d.Chart = outlookChart(out)
+	}
+	return &view{Title: "Buyer", Data: d, Tables: []*table{d.Applications, d.Licenses, d.Permits, d.Orders, d.Outlook}}, nil
+}
+
+func shortID(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+func permitRestrictions(p domain.ImportPermit) string {
+	var parts []string
+	if p.CloudOnly {
+		parts = append(parts, "cloud only")
+	}
+	if len(p.AllowedUses) > 0 {
+		parts = append(parts, "uses: "+strings.Join(p.AllowedUses, ", "))
+	}
+	if len(p.ExcludedSectors) > 0 {
+		parts = append(parts, "excluded sectors: "+strings.Join(p.ExcludedSectors, ", "))
+	}
+	parts = append(parts, p.Conditions...)
+	return strings.Join(parts, "; ")
+}
+
+// chartData is what static/app.js draws with uPlot: x in Unix seconds, one
+// or more series, and optionally a shaded band between two x values.
+type chartData struct {
+	Title  string        `json:"title"`
+	X      []int64       `json:"x"`
+	Series []chartSeries `json:"series"`
+	Band   *chartBand    `json:"band,omitempty"`
+}
+
+type chartSeries struct {
+	Label  string  `json:"label"`
+	Values []int64 `json:"values"`
+	Bars   bool    `json:"bars,omitempty"`
+}
+
+type chartBand struct {
+	Label string `json:"label"`
+	From  int64  `json:"from"`
+	To    int64  `json:"to"`
+}
+
+// outlookChart is the buyer's promised units per period, cumulative, with
+// the band between the P50 and P90 dates by which the last unit arrives.
+func outlookChart(out service.OutlookView) string {
+	per := map[string]int64{}
+	for _, o := range out.Orders {
+		for _, s := range o.Schedule {
+			per[s.Date] += s.Quantity
+		}
+	}
+	if len(per) == 0 {
+		return ""
+	}
+	dates := make([]string, 0, len(per))
+	for d := range per {
+		dates = append(dates, d)
+	}
+	slices.Sort(dates)
+	c := chartData{Title: "Promised units per period", Series: []chartSeries{{Label: "Promised in period", Bars: true}, {Label: "Promised, cumulative"}}}
+	var cum int64
+	for _, d := range dates {
+		t, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			continue
+		}
+		cum += per[d]
+		c.X = append(c.X, t.Unix())
+		c.Series[0].Values = append(c.Series[0].Values, per[d])
+		c.Series[1].Values = append(c.Series[1].Values, cum)
+	}
+	var p50, p90 string
+	for _, b := range out.Buyers {
+		p50, p90 = max(p50, b.P50), max(p90, b.P90)
+	}
+	if t50, err := time.Parse(time.DateOnly, p50); err == nil {
+		if t90, err := time.Parse(time.DateOnly, p90); err == nil {
+			c.Band = &chartBand{Label: "last unit arrives: P50 " + p50 + " – P90 " + p90, From: t50.Unix(), To: t90.Unix()}
+		}
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return ""
+	}
+	return string(raw)
+}
+
+// placeOrder places an order for the signed-in buyer and shows its decision.
+func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	f := r.PostForm
+	qty, err := strconv.ParseInt(strings.TrimSpace(f.Get("quantity")), 10, 64)
+	if err != nil {
+		h.formError(w, r, who, csrf, "Quantity must be a whole number.")
+		return
+	}
+	site, _ := strconv.Atoi(f.Get("site"))
+	o, err := h.svc.PlaceOrder(r.Context(), who, service.OrderRequest{Product: f.Get("product"), Quantity: qty,
+		Period: f.Get("requested_period"), Site: site, EndUse: strings.TrimSpace(f.Get("end_use"))})
+	if err != nil {
+		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+			h.formError(w, r, who, csrf, errorText(err))
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	// Post/redirect/get: a reload does not order twice.
+	http.Redirect(w, r, "/buyer?order="+o.ID.String()+"#placed", http.StatusSeeOther)
+}
+
+// formError shows the buyer's page again with the error and the form as sent.
+func (h *handler) formError(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf, msg string) {
+	v, err := h.buyerView(r.Context(), who, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Data.(*buyerData).Form = r.PostForm
+	v.Who, v.CSRF, v.Error = &who, csrf, msg
+	h.render(w, r, http.StatusUnprocessableEntity, "buyer", v)
+}

@@ -1,0 +1,248 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/demo"
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/ledger"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/screening"
+	"github.com/chipgate/chipgate/internal/screening/fallback"
+	"github.com/chipgate/chipgate/internal/server"
+	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/store/storetest"
+	"github.com/chipgate/chipgate/internal/web"
+	"github.com/chipgate/chipgate/policies"
+)
+
+// env is the API server with the dashboard mounted, over the demo data and
+// its story, one pending application (of the party "newco"), one allocation
+// run and a signed checkpoint.
+type env struct {
+	t      testing.TB
+	url    string
+	svc    *service.Service
+	creds  map[string]demo.Credential
+	signer *service.LedgerSigner
+	clock  *clock
+	// pending is newco's application, waiting for the export authority.
+	pending domain.Application
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+var (
+	indexOnce sync.Once
+	index     *screening.Index
+	indexErr  error
+)
+
+// screeningIndex builds the index of the embedded list once per test binary.
+func screeningIndex(t testing.TB) *screening.Index {
+	indexOnce.Do(func() {
+		ds, err := fallback.Load()
+		if err != nil {
+			indexErr = err
+			return
+		}
+		index = screening.NewIndex(ds.Entities)
+	})
+	if indexErr != nil {
+		t.Fatal(indexErr)
+	}
+	return index
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	st, _ := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	c := &clock{now: time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pol, err := policy.Load("default.yaml", policies.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(st, service.Options{Log: quiet, Now: c.Now, Policy: pol, Screening: screeningIndex(t)})
+	if _, err := demo.Load(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.LoadStory(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := demo.IssueTokens(ctx, svc, 24*time.Hour*365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, svc: svc, creds: creds, clock: c}
+
+	// A new buyer whose application waits for the export authority.
+	sys := domain.SystemActor
+	if _, err := svc.CreateParty(ctx, sys, service.PartyRequest{Slug: "newco", Name: "NewCo Compute (Shanghai) Ltd.", Role: domain.RoleBuyer, Country: "CN", Class: domain.ClassSME}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := svc.CreateUser(ctx, sys, service.UserRequest{Party: "newco", Name: "newco officer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := svc.IssueToken(ctx, sys, u.ID, "test", 24*time.Hour*365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds["newco"] = demo.Credential{Role: domain.RoleBuyer, Token: tok.Secret}
+	newco, err := svc.Authenticate(ctx, tok.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pending, err = svc.SubmitApplication(ctx, newco, service.ApplicationRequest{
+		LegalName: "NewCo Compute (Shanghai) Ltd.", Country: "CN", Registered: "2023-05-01",
+		Addresses: []string{"88 Century Avenue, Shanghai"}, BusinessType: domain.ClassSME, Sector: "private",
+		EndUses: []string{"commercial_ai"}, KYCAttested: true, Volumes: map[string]int64{"h200": 3000},
+		Sites: []domain.Site{{Address: "Data center 2, Lingang", Country: "CN", PowerMW: 6}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor, err := svc.Authenticate(ctx, creds["nvidia"].Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RunAllocation(ctx, vendor, service.AllocationRunRequest{}); err != nil {
+		t.Fatal(err)
+	}
+
+	skey, vkey, err := ledger.GenerateKey("test.chipgate/ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.signer, err = service.NewLedgerSigner(skey, vkey); err != nil {
+		t.Fatal(err)
+	}
+	e.sign()
+	pages := web.New(svc, web.Options{Log: quiet, Now: c.Now, Key: []byte("test key, 32 bytes long, really")})
+	srv := server.New(svc, server.Options{Log: quiet, Version: "test", Pages: pages})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	e.url = hs.URL
+	return e
+}
+
+// sign signs a checkpoint of the log as it is.
+func (e *env) sign() {
+	e.t.Helper()
+	if _, err := e.svc.SignCheckpoint(context.Background(), e.signer); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects, so that tests see them.
+type browser struct {
+	e      *env
+	c      *http.Client
+	jar    http.CookieJar
+	origin string
+}
+
+func (e *env) browser() *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &browser{e: e, jar: jar, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+// response is a finished response with its body read.
+type response struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(method, path string, form url.Values) response {
+	b.e.t.Helper()
+	var rd io.Reader
+	if form != nil {
+		rd = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.url+path, rd)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.origin != "" {
+		req.Header.Set("Origin", b.origin)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return response{resp.StatusCode, string(body), resp.Header}
+}
+
+func (b *browser) get(path string) response { return b.do("GET", path, nil) }
+
+func (b *browser) post(path string, form url.Values) response { return b.do("POST", path, form) }
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the CSRF token from a page's form.
+func csrfOf(t testing.TB, body string) string {
+	t.Helper()
+	m := csrfRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf field in:\n%s", body)
+	}
+	return m[1]
+}
+
+// signIn signs in as the party and returns the CSRF token of its session.
+func (b *browser) signIn(party string) string {
+	t := b.e.t
+	t.Helper()
+	page := b.get("/signin")
+	if page.status != http.StatusOK {
+		t.Fatalf("GET /signin: %d", page.status)
+	}
+	r := b.post("/signin", url.Values{"csrf": {csrfOf(t, page.body)}, "token": {b.e.creds[party].Token}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("POST /signin as %s: %d\n%s", party, r.status, r.body)
+	}
+	home := b.get(r.header.Get("Location"))
+	if home.status != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", r.header.Get("Location"), home.status, home.body)
+	}
+	return csrfOf(t, home.body)
+}

@@ -1,0 +1,235 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// exportData is the export authority's home page.
+type exportData struct {
+	Queue, Hits, Flags, Licenses, Held, Volumes *table
+	// Pending are the applications to decide, in full.
+	Pending []pendingApp
+	Vendors []domain.Party
+	Gauge   *volumeGauge
+	Today   string
+	YearOn  string
+}
+
+// pendingApp is an application in the review queue with the approval
+// form's defaults.
+type pendingApp struct {
+	App      domain.Application
+	Products []string
+	Quantity int64
+}
+
+// volumeGauge is China's accepted units against the cap, a share of the
+// US units.
+type volumeGauge struct {
+	CN, US, Cap int64
+	Share       string // the cap as a percentage of US units
+	High        int64  // where the gauge turns to a warning: 90% of the cap
+	Rule        string
+	Over        bool
+}
+
+// exportView gathers the review queue, licenses, held orders and the
+// CN-vs-US volumes.
+func (h *handler) exportView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
+	const path = "/export"
+	now := h.svc.Now()
+	d := &exportData{
+		Queue:    newTable(path, "queue", "Review queue", "Submitted", "Buyer", "Legal name", "Country", "Status", "Screening", "Unreviewed hits", "Red flags"),
+		Hits:     newTable(path, "hits", "Screening hits", "Buyer", "Via", "Name screened", "List", "Listed name", "Matched words", "Score", "Review"),
+		Flags:    newTable(path, "flags", "Red flags", "Buyer", "Code", "Rule", "Evidence"),
+		Licenses: newTable(path, "licenses", "Licenses", "Number", "Buyer", "Vendor", "Products", "Quantity", "Remaining", "Valid until", "Status", "Conditions").numeric(4, 5),
+		Held:     newTable(path, "held", "Orders held for review", "Placed", "Order", "Buyer", "Product", "Quantity", "Reasons").numeric(4),
+		Volumes:  newTable(path, "volumes", "Accepted units by destination region", "Region", "Accepted units").numeric(1),
+		Today:    now.Format(time.DateOnly),
+		YearOn:   now.AddDate(1, 0, 0).Format(time.DateOnly),
+	}
+	pending, err := h.svc.Applications(ctx, who, []string{string(domain.AppSubmitted), string(domain.AppInfoRequested)})
+	if err != nil {
+		return nil, err
+	}
+	// Approved applications whose hits nobody reviewed yet are screening
+	// work too.
+	queue, err := h.svc.ReviewQueue(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range queue {
+		if !slices.ContainsFunc(pending, func(p domain.Application) bool { return p.ID == a.ID }) {
+			pending = append(pending, a)
+		}
+	}
+	slices.SortStableFunc(pending, func(a, b domain.Application) int { return a.SubmittedAt.Compare(b.SubmittedAt) })
+	for _, a := range pending {
+		unreviewed := 0
+		for _, hit := range a.Screening.Hits {
+			if hit.Review == "" {
+				unreviewed++
+			}
+			d.Hits.add(a.Buyer, hit.Via, hit.Query, hit.List, hit.Name, strings.Join(hit.Words, " "),
+				strconv.FormatFloat(hit.Score, 'f', 2, 64), hit.Review)
+		}
+		for _, f := range a.Flags {
+			d.Flags.add(a.Buyer, f.Code, f.Rule, f.Evidence)
+		}
+		d.Queue.add(fmtDate(a.SubmittedAt), a.Buyer, a.LegalName, a.Country, string(a.Status), a.Screening.Status,
+			strconv.Itoa(unreviewed), strconv.Itoa(len(a.Flags)))
+		p := pendingApp{App: a}
+		for prod, n := range a.Volumes {
+			p.Products = append(p.Products, prod)
+			p.Quantity += n
+		}
+		slices.Sort(p.Products)
+		d.Pending = append(d.Pending, p)
+	}
+	d.Queue.Empty, d.Hits.Empty, d.Flags.Empty = "No application waits for a decision.", "No screening hits in the queue.", "No red flags in the queue."
+
+	lics, err := h.svc.Licenses(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lics {
+		d.Licenses.add(l.Number, l.Buyer, l.Vendor, strings.Join(l.Products, " "), itoa64(l.Quantity), itoa64(l.Remaining),
+			fmtDate(l.ValidUntil), string(l.Status), strings.Join(l.Conditions, "; "))
+	}
+	orders, err := h.svc.Orders(ctx, who, nil)
+	if err != nil {
+		return nil, err
+	}
+	byRegion := map[string]int64{}
+	for _, o := range orders {
+		switch o.Status {
+		case domain.OrderHeld:
+			d.Held.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), o.ID.String(), o.Buyer, o.Product, itoa64(o.Quantity), reasonText(o))
+		case domain.OrderAccepted:
+			byRegion[decisionOf(o).Region] += o.Quantity
+		}
+	}
+	d.Held.Empty = "No order is held."
+	regions := make([]string, 0, len(byRegion))
+	for r := range byRegion {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	for _, r := range regions {
+		d.Volumes.add(r, itoa64(byRegion[r]))
+	}
+	if rules, err := h.svc.RulesAt(ctx, who, ""); err == nil {
+		if share, rule, ok := rules.VolumeCap("CN"); ok {
+			g := &volumeGauge{CN: byRegion[rules.Region("CN")], US: byRegion[rules.Region("US")], Rule: rule,
+				Share: strconv.FormatFloat(float64(share)/float64(domain.RateScale)*100, 'f', -1, 64)}
+			g.Cap = g.US * int64(share) / domain.RateScale
+			g.High = g.Cap * 9 / 10
+			g.Over = g.CN > g.Cap
+			d.Gauge = g
+		}
+	}
+	parties, err := h.svc.Parties(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parties {
+		if p.Role == domain.RoleVendor {
+			d.Vendors = append(d.Vendors, p)
+		}
+	}
+	return &view{Title: "Export authority", Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes}}, nil
+}
+
+// decideApplication approves (with one license), denies or asks for
+// information on an application.
+func (h *handler) decideApplication(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		h.renderError(w, r, http.StatusNotFound, "No such application.")
+		return
+	}
+	f := r.PostForm
+	in := service.ApplicationDecision{Decision: f.Get("decision"), Reason: strings.TrimSpace(f.Get("reason"))}
+	if in.Decision == "approve" {
+		qty, err := strconv.ParseInt(strings.TrimSpace(f.Get("quantity")), 10, 64)
+		if err != nil {
+			h.exportError(w, r, who, csrf, "Quantity must be a whole number.")
+			return
+		}
+		var conds []string
+		for _, line := range strings.Split(f.Get("conditions"), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				conds = append(conds, line)
+			}
+		}
+		in.Licenses = []service.LicenseGrant{{Vendor: f.Get("vendor"), Products: f["products"], Quantity: qty,
+			ValidFrom: f.Get("valid_from"), ValidUntil: f.Get("valid_until"), Conditions: conds}}
+	}
+	a, lics, err := h.svc.DecideApplication(r.Context(), who, id, in)
+	if err != nil {
+		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	msg := fmt.Sprintf("%s: %s", a.LegalName, a.Status)
+	for _, l := range lics {
+		msg += fmt.Sprintf("; license %s issued for %d units", l.Number, l.Quantity)
+	}
+	h.exportNotice(w, r, who, csrf, msg)
+}
+
+// reviewOrder releases or rejects a held order.
+func (h *handler) reviewOrder(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		h.renderError(w, r, http.StatusNotFound, "No such order.")
+		return
+	}
+	o, err := h.svc.ReviewOrder(r.Context(), who, id, r.PostForm.Get("decision"), strings.TrimSpace(r.PostForm.Get("reason")))
+	if err != nil {
+		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.exportNotice(w, r, who, csrf, fmt.Sprintf("Order %s of %s: %s", o.ID.String()[:8], o.Buyer, o.Status))
+}
+
+// exportNotice shows the page after a successful action. It renders rather
+// than redirects so that the notice needs no session state; the form's
+// effect is already committed, and a reload would only repeat a decision
+// the lifecycle then refuses.
+func (h *handler) exportNotice(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf, msg string) {
+	h.exportRender(w, r, who, csrf, http.StatusOK, "", msg)
+}
+
+func (h *handler) exportError(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf, msg string) {
+	h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, msg, "")
+}
+
+func (h *handler) exportRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
+	v, err := h.exportView(r.Context(), who, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
+	w.Header().Set("HX-Push-Url", "/export")
+	h.render(w, r, status, "export", v)
+}

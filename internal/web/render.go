@@ -1,0 +1,217 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// view is what every page template receives.
+type view struct {
+	Title  string
+	Who    *domain.Actor
+	CSRF   string
+	Error  string
+	Notice string
+	// Tables are the page's tables, each downloadable as CSV.
+	Tables []*table
+	// Data is the page's own content.
+	Data any
+}
+
+// table is one table of a page. The same value renders as HTML and as CSV,
+// so that a download always matches what the page shows.
+type table struct {
+	ID      string
+	Title   string
+	Head    []string
+	Rows    [][]string
+	CSV     string // the download's path
+	Empty   string // said when there are no rows
+	Numeric map[int]bool
+}
+
+// page is one GET page of the dashboard.
+type page struct {
+	path  string
+	role  domain.Role
+	name  string // the template
+	build func(ctx context.Context, who domain.Actor, r *http.Request) (*view, error)
+}
+
+// pageTable lists the dashboard's pages.
+func pageTable(h *handler) []page {
+	return []page{
+		{"/buyer", domain.RoleBuyer, "buyer", h.buyerView},
+		{"/export", domain.RoleExportAuthority, "export", h.exportView},
+		{"/import", domain.RoleImportAuthority, "import", h.importView},
+		{"/vendor", domain.RoleVendor, "vendor", h.vendorView},
+		{"/lab", domain.RoleLab, "placeholder", h.placeholderView("Test lab", "The lab records each shipment's test results (measured specs, TPP).")},
+		{"/carrier", domain.RoleCarrier, "placeholder", h.placeholderView("Carrier and customs", "The carrier records custody and border events on shipments.")},
+		{"/auditor", domain.RoleAuditor, "auditor", h.auditorView},
+		{"/auditor/verify", domain.RoleAuditor, "verify", h.auditorView},
+	}
+}
+
+// newTable starts a table whose CSV lives under the page's path.
+func newTable(pagePath, id, title string, head ...string) *table {
+	return &table{ID: id, Title: title, Head: head, CSV: "/csv" + pagePath + "/" + id + ".csv", Empty: "Nothing yet."}
+}
+
+// add appends a row.
+func (t *table) add(cells ...string) { t.Rows = append(t.Rows, cells) }
+
+// numeric marks columns that hold numbers, so that they align right.
+func (t *table) numeric(cols ...int) *table {
+	t.Numeric = map[int]bool{}
+	for _, c := range cols {
+		t.Numeric[c] = true
+	}
+	return t
+}
+
+// showPage renders a page for the signed-in actor.
+func (h *handler) showPage(p page) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+		v, err := p.build(r.Context(), who, r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		v.Who, v.CSRF = &who, csrf
+		h.render(w, r, http.StatusOK, p.name, v)
+	}
+}
+
+// downloadCSV writes one of a page's tables as CSV.
+func (h *handler) downloadCSV(p page) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who domain.Actor, _ string) {
+		id := strings.TrimSuffix(r.PathValue("table"), ".csv")
+		v, err := p.build(r.Context(), who, r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, t := range v.Tables {
+			if t.ID != id {
+				continue
+			}
+			var buf bytes.Buffer
+			cw := csv.NewWriter(&buf)
+			_ = cw.Write(t.Head)
+			for _, row := range t.Rows {
+				out := make([]string, len(row))
+				for i, c := range row {
+					out[i] = csvCell(c)
+				}
+				_ = cw.Write(out)
+			}
+			cw.Flush()
+			if err := cw.Error(); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="chipgate-%s-%s.csv"`, strings.Trim(strings.ReplaceAll(p.path, "/", "-"), "-"), id))
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write(buf.Bytes())
+			return
+		}
+		h.renderError(w, r, http.StatusNotFound, "This page has no such table.")
+	}
+}
+
+// csvCell keeps a spreadsheet from running a cell as a formula: names and
+// reasons come from applicants, who could otherwise plant "=HYPERLINK(…)".
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			return "'" + s
+		}
+	}
+	return s
+}
+
+// render executes a page template. Pages carry private data: no caching.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	t, ok := h.pages[name]
+	if !ok {
+		h.log.ErrorContext(r.Context(), "web: no template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		h.log.ErrorContext(r.Context(), "web: template failed", "name", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderError renders an error page, keeping the session's navigation when
+// there is one.
+func (h *handler) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	v := &view{Title: http.StatusText(status), Error: msg}
+	if who, _, err := h.session(r); err == nil {
+		v.Who = &who
+		_, v.CSRF, _ = h.session(r)
+	}
+	h.render(w, r, status, "error", v)
+}
+
+// mustParsePages parses each page template with the layout and partials.
+func mustParsePages() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"home":     func(r domain.Role) string { return homeOf[r] },
+		"rolename": roleName,
+		"date":     func(t time.Time) string { return fmtDate(t) },
+		"num":      func(n int64) string { return fmtInt(n) },
+		"join":     strings.Join,
+		"isnum":    func(t *table, i int) bool { return t.Numeric[i] },
+	}
+	out := map[string]*template.Template{}
+	for _, name := range []string{"signin", "error", "buyer", "export", "import", "vendor", "placeholder", "auditor", "verify"} {
+		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		out[name] = t
+	}
+	return out
+}
+
+// fmtDate is a day, or "—" for the zero time.
+func fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+// fmtInt groups thousands with a thin space, the SI way, readable in every
+// locale.
+func fmtInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,237 @@
+// chipgate dashboard: draws the charts and checks inclusion proofs in the
+// browser. Loaded as a file (the CSP forbids inline scripts); htmx.onLoad
+// runs setup for the first page and for every page htmx swaps in.
+"use strict";
+
+(function () {
+  // ---- charts (uPlot) ----
+
+  const palette = ["#1f5fa8", "#c2571a", "#2f8a3a", "#7a3fa0"];
+
+  function drawChart(el) {
+    if (el.dataset.drawn || typeof uPlot === "undefined") return;
+    const c = JSON.parse(el.dataset.chart);
+    const data = [c.x].concat(c.series.map((s) => s.values));
+    const series = [{}].concat(c.series.map((s, i) => ({
+      label: s.label,
+      stroke: palette[i % palette.length],
+      width: 2,
+      fill: s.bars ? palette[i % palette.length] + "55" : undefined,
+      paths: s.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined,
+    })));
+    const band = c.band;
+    const opts = {
+      title: c.title,
+      width: Math.max(280, el.clientWidth || 600),
+      height: 280,
+      series: series,
+      scales: { x: { time: true } },
+      axes: [{}, { size: 70 }],
+      hooks: {
+        // The P50–P90 band: where the last promised unit arrives in half
+        // and in nine tenths of the simulated futures.
+        drawClear: band ? [(u) => {
+          const x0 = u.valToPos(band.from, "x", true), x1 = u.valToPos(band.to, "x", true);
+          const ctx = u.ctx;
+          ctx.save();
+          ctx.fillStyle = "rgba(194, 87, 26, 0.15)";
+          ctx.fillRect(Math.min(x0, x1), u.bbox.top, Math.max(2, Math.abs(x1 - x0)), u.bbox.height);
+          ctx.restore();
+        }] : [],
+      },
+    };
+    // The band's x values must be on the scale even past the last period.
+    if (band) {
+      opts.scales.x.range = (u, min, max) => [Math.min(min, band.from), Math.max(max, band.to)];
+    }
+    el.textContent = "";
+    const plot = new uPlot(opts, data, el);
+    if (band) {
+      const cap = document.createElement("p");
+      cap.className = "band-label";
+      cap.textContent = "Shaded: " + band.label;
+      el.appendChild(cap);
+    }
+    el.dataset.drawn = "1";
+    const resize = () => plot.setSize({ width: Math.max(280, el.clientWidth), height: 280 });
+    window.addEventListener("resize", resize);
+  }
+
+  // ---- inclusion proof (RFC 6962 / RFC 9162) ----
+
+  const enc = new TextEncoder();
+
+  function b64decode(s) {
+    const bin = atob(s);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+
+  function b64encode(bytes) {
+    let s = "";
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s);
+  }
+
+  function concat(parts) {
+    const n = parts.reduce((a, p) => a + p.length, 0);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+
+  function be64(n) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigInt64(0, BigInt(n));
+    return b;
+  }
+
+  function be32(n) {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, n);
+    return b;
+  }
+
+  function uuidBytes(s) {
+    const hex = String(s).replace(/-/g, "");
+    if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error("id is not a UUID");
+    const out = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+    return out;
+  }
+
+  // instant splits an RFC 3339 time into whole seconds since 1970 and
+  // nanoseconds, keeping all nine digits that Date would drop.
+  function instant(s) {
+    const m = /^(.*?)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(String(s));
+    if (!m) throw new Error("at is not an RFC 3339 time");
+    const ms = Date.parse(m[1] + m[3]);
+    if (Number.isNaN(ms)) throw new Error("at is not an RFC 3339 time");
+    return { secs: Math.floor(ms / 1000), nanos: parseInt((m[2] || "0").padEnd(9, "0"), 10) };
+  }
+
+  // leafData is docs/LEDGER.md's leaf encoding, version 1.
+  function leafData(r) {
+    for (const f of ["index", "id", "at", "actor_user", "actor_party", "actor_role", "action", "subject_type", "subject_id"]) {
+      if (r[f] === undefined || r[f] === null) throw new Error("the record has no " + f);
+    }
+    if (!Number.isSafeInteger(r.index) || r.index < 0) throw new Error("index must be a whole number");
+    const t = instant(r.at);
+    const parts = [enc.encode("chipgate/audit-record/v1\n"), be64(r.index), uuidBytes(r.id), be64(t.secs), be32(t.nanos)];
+    for (const f of ["actor_user", "actor_party", "actor_role", "action", "subject_type", "subject_id"]) {
+      const b = enc.encode(String(r[f]));
+      parts.push(be32(b.length), b);
+    }
+    const payload = r.payload ? b64decode(r.payload) : new Uint8Array(0);
+    parts.push(be32(payload.length), payload);
+    return concat(parts);
+  }
+
+  async function sha256(bytes) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  }
+
+  const leafHash = (data) => sha256(concat([new Uint8Array([0]), data]));
+  const nodeHash = (l, r) => sha256(concat([new Uint8Array([1]), l, r]));
+
+  // rootFromPath is RFC 9162 section 2.1.3.2: the root that an audit path
+  // leads to from leaf index of a tree of size.
+  async function rootFromPath(index, size, leaf, path) {
+    if (index >= size) throw new Error("index " + index + " is not below the tree size " + size);
+    let fn = index, sn = size - 1, r = leaf;
+    for (const p of path) {
+      if (sn === 0) throw new Error("the path is too long");
+      if (fn % 2 === 1 || fn === sn) {
+        r = await nodeHash(p, r);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+        }
+      } else {
+        r = await nodeHash(r, p);
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+    }
+    if (sn !== 0) throw new Error("the path is too short");
+    return r;
+  }
+
+  function equal(a, b) {
+    if (a.length !== b.length) return false;
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+    return d === 0;
+  }
+
+  function show(out, ok, lines) {
+    out.textContent = "";
+    out.className = ok ? "verdict ok" : "verdict bad";
+    const h = document.createElement("p");
+    h.className = "verdict-title";
+    h.textContent = ok ? "Verified: the record is in the log." : "Not verified.";
+    out.appendChild(h);
+    const ul = document.createElement("ul");
+    for (const l of lines) {
+      const li = document.createElement("li");
+      li.textContent = l;
+      ul.appendChild(li);
+    }
+    out.appendChild(ul);
+  }
+
+  async function verify(section, out, text) {
+    if (!window.crypto || !crypto.subtle) {
+      throw new Error("this browser offers no WebCrypto here (it needs HTTPS or localhost)");
+    }
+    let rec = JSON.parse(text);
+    if (rec && rec.record) rec = rec.record; // a line of entries.jsonl
+    const root = b64decode(section.dataset.root);
+    const size = parseInt(section.dataset.size, 10);
+    const leaf = await leafHash(leafData(rec));
+    if (rec.index >= size) {
+      throw new Error("record " + rec.index + " is newer than the checkpoint (size " + size + "); reload after the next checkpoint");
+    }
+    const resp = await fetch("/auditor/proof?index=" + rec.index + "&size=" + size, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    const body = await resp.json();
+    if (!resp.ok) throw new Error("the server gave no proof: " + (body.error || resp.status));
+    const path = (body.hashes || []).map(b64decode);
+    const got = await rootFromPath(rec.index, size, leaf, path);
+    const lines = [
+      "leaf hash computed here: " + b64encode(leaf),
+      "audit path: " + path.length + " hashes",
+      "root from the path: " + b64encode(got),
+      "checkpoint root: " + section.dataset.root,
+    ];
+    if (body.leaf_hash && body.leaf_hash !== b64encode(leaf)) {
+      lines.push("the server's leaf hash differs: " + body.leaf_hash + " (the pasted record is not the one at this index)");
+    }
+    show(out, equal(got, root), lines);
+  }
+
+  function setupVerify(scope) {
+    const section = scope.querySelector ? scope.querySelector("#verify") : null;
+    if (!section || section.dataset.ready) return;
+    section.dataset.ready = "1";
+    const form = section.querySelector("#verify-form");
+    const out = section.querySelector("#verify-result");
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      out.className = "verdict";
+      out.textContent = "Checking…";
+      verify(section, out, section.querySelector("#record").value).catch((err) => show(out, false, [String(err.message || err)]));
+    });
+  }
+
+  function setup(scope) {
+    const root = scope && scope.querySelectorAll ? scope : document;
+    root.querySelectorAll("[data-chart]").forEach(drawChart);
+    setupVerify(document);
+  }
+
+  if (typeof htmx !== "undefined") {
+    htmx.onLoad(setup);
+  } else {
+    document.addEventListener("DOMContentLoaded", () => setup(document));
+  }
+})();

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// vendorData is the vendor's home page.
+type vendorData struct {
+	Runs, Periods, Buyers, Tiers *table
+	Latest                       *service.AllocationRun
+	Chart                        string
+	Start                        string
+}
+
+// vendorView gathers the allocation runs and, for the latest, supply and
+// demand per period and the allocation by buyer and tier.
+func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
+	const path = "/vendor"
+	now := h.svc.Now()
+	d := &vendorData{
+		Runs:    newTable(path, "runs", "Allocation runs", "At", "Run", "Inputs SHA-256", "Supply", "Demand", "Allocated", "HHI (CN)").numeric(3, 4, 5, 6),
+		Periods: newTable(path, "periods", "Supply and demand per period (latest run)", "Period", "Supply (lots)", "Demand (orders from)", "Allocated").numeric(1, 2, 3),
+		Buyers:  newTable(path, "buyers", "Allocation by buyer (latest run)", "Buyer", "Region", "Tier", "Ordered", "Allocated", "Unmet").numeric(2, 3, 4, 5),
+		Tiers:   newTable(path, "tiers", "Allocation by tier (latest run)", "Tier", "Regions", "Demand", "Allocated", "Reserved", "Jain fairness").numeric(0, 2, 3, 4, 5),
+		Start:   now.Truncate(24*time.Hour).AddDate(0, 0, -int((now.Weekday()+6)%7)).Format(time.DateOnly),
+	}
+	d.Periods.Empty, d.Buyers.Empty, d.Tiers.Empty = "No run yet.", "No run yet.", "No run yet."
+	runs, err := h.svc.AllocationRuns(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(runs, func(a, b service.RunSummary) int { return a.At.Compare(b.At) })
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		d.Runs.add(r.At.UTC().Format("2006-01-02 15:04:05"), r.ID.String()[:8], r.InputsHash, itoa64(r.Metrics.Supply),
+			itoa64(r.Metrics.Demand), itoa64(r.Metrics.Allocated), strconv.FormatFloat(r.Metrics.HHI, 'f', 0, 64))
+	}
+	if len(runs) == 0 {
+		return &view{Title: "Vendor", Data: d, Tables: []*table{d.Runs, d.Periods, d.Buyers, d.Tiers}}, nil
+	}
+	run, err := h.svc.AllocationRunByID(ctx, who, runs[len(runs)-1].ID)
+	if err != nil {
+		return nil, err
+	}
+	d.Latest = &run
+	p := run.Problem
+	supply, demand, alloc := make([]int64, p.Periods), make([]int64, p.Periods), make([]int64, p.Periods)
+	clamp := func(i int) int { return min(max(i, 0), p.Periods-1) }
+	for _, l := range p.Lots {
+		supply[clamp(l.Period)] += l.Quantity
+	}
+	type buyerKey struct {
+		buyer, region string
+	}
+	ordered, got, unmet := map[buyerKey]int64{}, map[buyerKey]int64{}, map[buyerKey]int64{}
+	keyOf := map[string]buyerKey{}
+	for _, o := range p.Orders {
+		demand[clamp(o.Period)] += o.Quantity
+		k := buyerKey{o.Buyer, o.Region}
+		keyOf[o.ID] = k
+		ordered[k] += o.Quantity
+	}
+	for _, a := range run.Result.Allocations {
+		alloc[clamp(a.Period)] += a.Quantity
+		got[keyOf[a.Order]] += a.Quantity
+	}
+	for _, u := range run.Result.Unmet {
+		unmet[keyOf[u.Order]] += u.Quantity
+	}
+	start, err := time.Parse(time.DateOnly, p.Start)
+	if err != nil {
+		return nil, fmt.Errorf("web: run %s has start %q: %w", run.ID, p.Start, err)
+	}
+	c := chartData{Title: "Units per period", Series: []chartSeries{{Label: "Supply"}, {Label: "Demand"}, {Label: "Allocated", Bars: true}}}
+	for i := range p.Periods {
+		t := start.AddDate(0, 0, i*p.PeriodDays)
+		c.X = append(c.X, t.Unix())
+		c.Series[0].Values = append(c.Series[0].Values, supply[i])
+		c.Series[1].Values = append(c.Series[1].Values, demand[i])
+		c.Series[2].Values = append(c.Series[2].Values, alloc[i])
+		if supply[i] != 0 || demand[i] != 0 || alloc[i] != 0 {
+			d.Periods.add(t.Format(time.DateOnly), itoa64(supply[i]), itoa64(demand[i]), itoa64(alloc[i]))
+		}
+	}
+	if raw, err := json.Marshal(c); err == nil {
+		d.Chart = string(raw)
+	}
+	tierOf := func(region string) int {
+		for i, t := range p.Tiers {
+			if slices.Contains(t, region) {
+				return i + 1
+			}
+		}
+		for i, t := range p.Tiers {
+			if slices.Contains(t, "*") {
+				return i + 1
+			}
+		}
+		return len(p.Tiers) + 1
+	}
+	keys := make([]buyerKey, 0, len(ordered))
+	for k := range ordered {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b buyerKey) int {
+		if ta, tb := tierOf(a.region), tierOf(b.region); ta != tb {
+			return ta - tb
+		}
+		return strings.Compare(a.buyer, b.buyer)
+	})
+	for _, k := range keys {
+		d.Buyers.add(k.buyer, k.region, strconv.Itoa(tierOf(k.region)), itoa64(ordered[k]), itoa64(got[k]), itoa64(unmet[k]))
+	}
+	for i, t := range run.Result.Metrics.Tiers {
+		d.Tiers.add(strconv.Itoa(i+1), strings.Join(t.Regions, " "), itoa64(t.Demand), itoa64(t.Allocated), itoa64(t.Reserved),
+			strconv.FormatFloat(t.Jain, 'f', 3, 64))
+	}
+	return &view{Title: "Vendor", Data: d, Tables: []*table{d.Runs, d.Periods, d.Buyers, d.Tiers}}, nil
+}
+
+// runAllocation starts an allocation run and shows the page with it.
+func (h *handler) runAllocation(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	f := r.PostForm
+	in := service.AllocationRunRequest{Start: strings.TrimSpace(f.Get("start"))}
+	var err error
+	if s := strings.TrimSpace(f.Get("periods")); s != "" {
+		if in.Periods, err = strconv.Atoi(s); err != nil {
+			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Periods must be a whole number.", "")
+			return
+		}
+	}
+	if s := strings.TrimSpace(f.Get("period_days")); s != "" {
+		if in.PeriodDays, err = strconv.Atoi(s); err != nil {
+			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Period length must be a whole number of days.", "")
+			return
+		}
+	}
+	run, err := h.svc.RunAllocation(r.Context(), who, in)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.EINVALID {
+			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, errorText(err), "")
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	m := run.Result.Metrics
+	h.vendorRender(w, r, who, csrf, http.StatusOK, "", fmt.Sprintf("Run %s: %d of %d units demanded allocated from a supply of %d.",
+		run.ID.String()[:8], m.Allocated, m.Demand, m.Supply))
+}
+
+func (h *handler) vendorRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
+	v, err := h.vendorView(r.Context(), who, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
+	w.Header().Set("HX-Push-Url", "/vendor")
+	h.render(w, r, status, "vendor", v)
+}

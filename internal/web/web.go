@@ -1,0 +1,247 @@
+// Package web is chipgate's dashboard: server-rendered pages for every role,
+// enhanced with htmx, signed in with an API token kept in an HttpOnly
+// cookie. It calls the service with the signed-in actor and nothing else, so
+// authorization stays where the API's is: in the service. Templates and
+// static assets (htmx and uPlot included) are embedded in the binary.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// DefaultSessionTTL is how long a sign-in lasts when Options.SessionTTL is 0:
+// a working day, so that a cookie left on a shared machine dies by evening.
+const DefaultSessionTTL = 8 * time.Hour
+
+// Options configure the dashboard.
+type Options struct {
+	Log *slog.Logger
+	// SessionTTL bounds a sign-in; DefaultSessionTTL when zero. The token's
+	// own expiry and revocation apply as well, on every request.
+	SessionTTL time.Duration
+	// Key authenticates session cookies and derives CSRF tokens. Replicas
+	// behind one address must share it; when nil a random key is made, and
+	// sessions end when the process does.
+	Key []byte
+	// Now is the clock for session expiry; time.Now when nil.
+	Now func() time.Time
+}
+
+// handler serves the dashboard.
+type handler struct {
+	svc   *service.Service
+	log   *slog.Logger
+	ttl   time.Duration
+	key   []byte
+	now   func() time.Time
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// New returns the dashboard's handler for svc. It serves every path it is
+// given; the API server hands it the paths outside /api/.
+func New(svc *service.Service, opts Options) http.Handler {
+	h := &handler{svc: svc, log: opts.Log, ttl: opts.SessionTTL, key: opts.Key, now: opts.Now}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.ttl <= 0 {
+		h.ttl = DefaultSessionTTL
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if len(h.key) == 0 {
+		h.key = make([]byte, 32)
+		if _, err := rand.Read(h.key); err != nil {
+			panic("web: no randomness for the session key: " + err.Error())
+		}
+	}
+	h.pages = mustParsePages()
+	h.mux = h.routes()
+	// Cross-origin POSTs are refused before any handler runs (Sec-Fetch-Site
+	// and Origin), in addition to the per-session CSRF token each form carries.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.renderError(w, r, http.StatusForbidden, "This form was sent from another site and was refused.")
+	}))
+	return secureHeaders(cop.Handler(h.mux))
+}
+
+// routes is the dashboard's route table.
+func (h *handler) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	mux.Handle("GET /static/", cacheFor(24*time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
+	mux.HandleFunc("GET /{$}", h.home)
+	mux.HandleFunc("GET /signin", h.signinForm)
+	mux.HandleFunc("POST /signin", h.signin)
+	mux.HandleFunc("POST /signout", h.authed("", h.signout))
+
+	for _, p := range pageTable(h) {
+		mux.HandleFunc("GET "+p.path, h.authed(p.role, h.showPage(p)))
+		mux.HandleFunc("GET /csv"+p.path+"/{table}", h.authed(p.role, h.downloadCSV(p)))
+	}
+	mux.HandleFunc("POST /buyer/orders", h.authed(domain.RoleBuyer, h.placeOrder))
+	mux.HandleFunc("POST /export/applications/{id}", h.authed(domain.RoleExportAuthority, h.decideApplication))
+	mux.HandleFunc("POST /export/orders/{id}", h.authed(domain.RoleExportAuthority, h.reviewOrder))
+	mux.HandleFunc("POST /vendor/runs", h.authed(domain.RoleVendor, h.runAllocation))
+	mux.HandleFunc("GET /auditor/proof", h.authed(domain.RoleAuditor, h.proof))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.renderError(w, r, http.StatusNotFound, "There is no page here.")
+	})
+	return mux
+}
+
+// homeOf is each role's home page.
+var homeOf = map[domain.Role]string{
+	domain.RoleBuyer: "/buyer", domain.RoleExportAuthority: "/export", domain.RoleImportAuthority: "/import",
+	domain.RoleVendor: "/vendor", domain.RoleLab: "/lab", domain.RoleCarrier: "/carrier", domain.RoleAuditor: "/auditor",
+}
+
+// home sends the signed-in to their role's page and everyone else to sign in.
+func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+	who, _, err := h.session(r)
+	if err != nil {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, homeOf[who.Role], http.StatusSeeOther)
+}
+
+// authedHandler is a handler for a signed-in actor; csrf is the token its
+// forms must carry.
+type authedHandler func(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string)
+
+// authed authenticates the request through the session cookie and the
+// service, checks the page's role (any role when role is empty) and, for
+// POSTs, the CSRF token. A missing or dead session goes to the sign-in page;
+// a page of another role is 403.
+func (h *handler) authed(role domain.Role, next authedHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+		defer cancel()
+		r = r.WithContext(ctx)
+		who, csrf, err := h.session(r)
+		if err != nil {
+			if domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+				h.fail(w, r, err)
+				return
+			}
+			clearSession(w, r)
+			if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
+				http.Redirect(w, r, "/signin", http.StatusSeeOther)
+				return
+			}
+			h.renderError(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return
+		}
+		if role != "" && who.Role != role {
+			h.renderError(w, r, http.StatusForbidden, fmt.Sprintf("This page is for the %s role; you are signed in as %s.", roleName(role), roleName(who.Role)))
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				h.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
+				return
+			}
+			if !equalSecret(r.PostForm.Get("csrf"), csrf) {
+				h.renderError(w, r, http.StatusForbidden, "The form's security token is missing or stale. Reload the page and try again.")
+				return
+			}
+		}
+		next(w, r, who, csrf)
+	}
+}
+
+// fail renders an error from the service with the status its code implies;
+// internal errors are logged and never shown.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "Something went wrong on our side; it has been logged."
+	switch code := domain.ErrorCode(err); code {
+	case domain.EINVALID:
+		status, msg = http.StatusUnprocessableEntity, errorText(err)
+	case domain.ECONFLICT:
+		status, msg = http.StatusConflict, errorText(err)
+	case domain.ENOTFOUND:
+		status, msg = http.StatusNotFound, "Not found."
+	case domain.EFORBIDDEN:
+		status, msg = http.StatusForbidden, "Your role may not do this."
+	case domain.EUNAUTHORIZED:
+		status, msg = http.StatusUnauthorized, "Sign in again."
+	case domain.EUNAVAILABLE:
+		status, msg = http.StatusServiceUnavailable, "The database is busy; try again in a moment."
+		w.Header().Set("Retry-After", "1")
+	default:
+		h.log.ErrorContext(r.Context(), "web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	h.renderError(w, r, status, msg)
+}
+
+// errorText is a client-safe error message with its field errors.
+func errorText(err error) string {
+	msg := domain.ErrorMessage(err)
+	for _, f := range domain.ErrorFields(err) {
+		msg += "; " + f.Path + ": " + f.Message
+	}
+	return msg
+}
+
+// statusOf is the HTTP status of a client error from the service.
+func statusOf(err error) int {
+	if domain.ErrorCode(err) == domain.ECONFLICT {
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// secureHeaders sets the headers every response carries. The CSP allows
+// scripts and styles from this origin only: no inline script, no eval.
+func secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if r.TLS != nil {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cacheFor lets browsers keep static assets; pages themselves are never
+// cached (they carry private data), see render.
+func cacheFor(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(d.Seconds())))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// roleName is a role as people say it.
+func roleName(r domain.Role) string { return strings.ReplaceAll(string(r), "_", " ") }
