@@ -117,24 +117,27 @@ const (
 // License is an export license: the vendor may ship these products to this
 // buyer, up to a quantity, in a window, under conditions.
 type License struct {
-	ID            ID          `json:"id"`
-	Number        string      `json:"number"`
-	ApplicationID ID          `json:"application_id"`
-	VendorID      ID          `json:"vendor_id"`
-	Vendor        string      `json:"vendor"`
-	BuyerID       ID          `json:"buyer_id"`
-	Buyer         string      `json:"buyer"`
-	Products      []string    `json:"products"`
-	Destinations  []string    `json:"destinations,omitempty"`
-	Quantity      int64       `json:"quantity"`
-	Remaining     int64       `json:"remaining"`
-	ValidFrom     time.Time   `json:"valid_from"`
-	ValidUntil    time.Time   `json:"valid_until"`
-	Conditions    []string    `json:"conditions,omitempty"` // CEL over the order facts
-	Status        GrantStatus `json:"status"`
-	IssuedAt      time.Time   `json:"issued_at"`
-	UpdatedAt     time.Time   `json:"updated_at"`
-	Notes         []Note      `json:"notes,omitempty"`
+	ID            ID       `json:"id"`
+	Number        string   `json:"number"`
+	ApplicationID ID       `json:"application_id"`
+	VendorID      ID       `json:"vendor_id"`
+	Vendor        string   `json:"vendor"`
+	BuyerID       ID       `json:"buyer_id"`
+	Buyer         string   `json:"buyer"`
+	Products      []string `json:"products"`
+	Destinations  []string `json:"destinations,omitempty"`
+	Quantity      int64    `json:"quantity"`
+	Remaining     int64    `json:"remaining"`
+	// Exported counts the units actually exported under the license; it
+	// never exceeds Quantity.
+	Exported   int64       `json:"exported"`
+	ValidFrom  time.Time   `json:"valid_from"`
+	ValidUntil time.Time   `json:"valid_until"`
+	Conditions []string    `json:"conditions,omitempty"` // CEL over the order facts
+	Status     GrantStatus `json:"status"`
+	IssuedAt   time.Time   `json:"issued_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
+	Notes      []Note      `json:"notes,omitempty"`
 }
 
 // GrantStatus is the state of a license or a permit.
@@ -158,6 +161,7 @@ type ImportPermit struct {
 	Products        []string    `json:"products"`
 	Quantity        int64       `json:"quantity"`
 	Remaining       int64       `json:"remaining"`
+	Imported        int64       `json:"imported"` // units actually imported under the permit
 	ValidFrom       time.Time   `json:"valid_from"`
 	ValidUntil      time.Time   `json:"valid_until"`
 	AllowedUses     []string    `json:"allowed_uses,omitempty"`
@@ -203,6 +207,7 @@ type Order struct {
 	Buyer     string      `json:"buyer"`
 	Product   string      `json:"product"`
 	Quantity  int64       `json:"quantity"`
+	Shipped   int64       `json:"shipped"`          // units put into shipments
 	Period    string      `json:"requested_period"` // YYYY-MM-DD: not served before this day
 	Site      int         `json:"site"`             // index into the application's sites
 	EndUse    string      `json:"end_use"`

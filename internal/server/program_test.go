@@ -483,3 +483,5 @@ func TestHearingTotalsAndPrivacy(t *testing.T) {
 		t.Fatalf("filing in a closed hearing: %d %s", status, body)
 	}
 }
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

@@ -99,6 +99,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.ledgerRoutes()...)
 	s.routes = append(s.routes, s.screeningRoutes()...)
 	s.routes = append(s.routes, s.allocationRoutes()...)
+	s.routes = append(s.routes, s.shippingRoutes()...)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {

@@ -42,6 +42,8 @@ type env struct {
 	// lists is what POST /api/v1/lists/reload loads.
 	mu    sync.Mutex
 	lists *screening.Index
+	// usReady and cnReady mark fixtures set up once per env.
+	usReady, cnReady bool
 }
 
 // clock is a settable test clock.
@@ -307,7 +309,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, rt := range e.srv.Routes() {
 			m, ok := matrix[rt.Key()]
 			if !ok {
-				m, ok = joinMatrices(programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix)[rt.Key()]
+				m, ok = joinMatrices(programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix, shippingMatrix)[rt.Key()]
 			}
 			if !ok {
 				t.Errorf("route %s has no entry in the authorization matrix", rt.Key())
@@ -334,7 +336,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
-		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix) {
+		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix, shippingMatrix) {
 			found := false
 			for _, rt := range e.srv.Routes() {
 				found = found || rt.Key() == key

@@ -38,6 +38,11 @@ const (
 	ActAllocationRun     Action = "allocation.run"
 	ActAllocationRead    Action = "allocation.read"
 	ActOutlookRead       Action = "outlook.read"
+	ActShipmentCreate    Action = "shipment.create"
+	ActShipmentRead      Action = "shipment.read"
+	ActShipmentEvent     Action = "shipment.event"
+	ActShipmentTest      Action = "shipment.test"
+	ActDutyRead          Action = "duty.read"
 	ActListsReload       Action = "lists.reload"
 )
 
@@ -102,6 +107,14 @@ var grants = map[Action]map[domain.Role]scope{
 	ActScreen:         {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActListsReload:    {domain.RoleExportAuthority: all},
 	ActAllocationRun:  {domain.RoleVendor: all},
+	ActShipmentCreate: {domain.RoleVendor: all},
+	ActShipmentRead: {
+		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
+		domain.RoleLab: all, domain.RoleCarrier: all, domain.RoleBuyer: own,
+	},
+	ActShipmentEvent:  {domain.RoleCarrier: all},
+	ActShipmentTest:   {domain.RoleLab: all},
+	ActDutyRead:       {domain.RoleVendor: all, domain.RoleExportAuthority: all},
 	ActAllocationRead: {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActOutlookRead: {
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleBuyer: own,

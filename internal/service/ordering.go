@@ -117,7 +117,7 @@ func (s *Service) commit(ctx context.Context, tx store.Tx, who domain.Actor, o *
 			return err
 		}
 	}
-	return tx.AddVolume(ctx, o.Product, s.policy.Load().At(now).Region(facts.Destination), o.Quantity)
+	return tx.AddVolume(ctx, store.Ordered, o.Product, s.policy.Load().At(now).Region(facts.Destination), o.Quantity)
 }
 
 func orderDoc(o domain.Order) store.Doc {
@@ -188,7 +188,7 @@ func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Polic
 			return f, nil, nil, err
 		}
 	}
-	vols, err := tx.Volumes(ctx, product.Slug, orderedRegions)
+	vols, err := tx.Volumes(ctx, store.Ordered, product.Slug, orderedRegions)
 	if err != nil {
 		return f, nil, nil, err
 	}
@@ -383,7 +383,7 @@ func (s *Service) ReviewOrder(ctx context.Context, who domain.Actor, id domain.I
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Volumes(ctx, o.Product, orderedRegions); err != nil {
+			if _, err := tx.Volumes(ctx, store.Ordered, o.Product, orderedRegions); err != nil {
 				return err
 			}
 			if err := s.commit(ctx, tx, who, &o, lic, permit, policy.OrderFacts{Destination: dest}, now); err != nil {
@@ -457,10 +457,10 @@ func (s *Service) CancelOrder(ctx context.Context, who domain.Actor, id domain.I
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Volumes(ctx, o.Product, orderedRegions); err != nil {
+			if _, err := tx.Volumes(ctx, store.Ordered, o.Product, orderedRegions); err != nil {
 				return err
 			}
-			if err := tx.AddVolume(ctx, o.Product, s.policy.Load().At(now).Region(dest), -o.Quantity); err != nil {
+			if err := tx.AddVolume(ctx, store.Ordered, o.Product, s.policy.Load().At(now).Region(dest), -o.Quantity); err != nil {
 				return err
 			}
 		}

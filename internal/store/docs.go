@@ -22,11 +22,12 @@ const (
 	KindHearing     Kind = "hearings"
 	KindOrder       Kind = "orders"
 	KindAllocation  Kind = "allocation_runs"
+	KindShipment    Kind = "shipments"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder, KindAllocation:
+	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder, KindAllocation, KindShipment:
 		return true
 	}
 	return false
@@ -196,15 +197,29 @@ func (t *tx) ReleaseIdempotency(ctx context.Context, party domain.ID, key string
 	return err
 }
 
-func (t *tx) Volumes(ctx context.Context, product string, regions []string) (map[string]int64, error) {
+// Counter names a table of units per product and region.
+type Counter string
+
+// The unit counters: accepted orders, and units actually exported.
+const (
+	Ordered Counter = "order_volumes"
+	Shipped Counter = "shipped_volumes"
+)
+
+func (c Counter) valid() bool { return c == Ordered || c == Shipped }
+
+func (t *tx) Volumes(ctx context.Context, c Counter, product string, regions []string) (map[string]int64, error) {
+	if !c.valid() {
+		return nil, fmt.Errorf("store: unknown counter %q", c)
+	}
 	out := map[string]int64{}
 	for _, r := range regions {
 		// The row must exist for FOR UPDATE to lock it.
-		if _, err := t.exec(ctx, "volumes", "INSERT INTO order_volumes (product, region, units) VALUES (?, ?, 0) ON CONFLICT DO NOTHING", product, r); err != nil {
+		if _, err := t.exec(ctx, "volumes", "INSERT INTO "+string(c)+" (product, region, units) VALUES (?, ?, 0) ON CONFLICT DO NOTHING", product, r); err != nil {
 			return nil, err
 		}
 	}
-	q := "SELECT region, units FROM order_volumes WHERE product = ?"
+	q := "SELECT region, units FROM " + string(c) + " WHERE product = ?"
 	if t.s.dialect == "postgres" {
 		q += " ORDER BY region FOR UPDATE"
 	}
@@ -218,7 +233,29 @@ func (t *tx) Volumes(ctx context.Context, product string, regions []string) (map
 	return out, err
 }
 
-func (t *tx) AddVolume(ctx context.Context, product, region string, delta int64) error {
-	_, err := t.exec(ctx, "volumes", "UPDATE order_volumes SET units = units + ? WHERE product = ? AND region = ?", delta, product, region)
+func (t *tx) AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error {
+	if !c.valid() {
+		return fmt.Errorf("store: unknown counter %q", c)
+	}
+	_, err := t.exec(ctx, "volumes", "UPDATE "+string(c)+" SET units = units + ? WHERE product = ? AND region = ?", delta, product, region)
 	return err
+}
+
+func (t *tx) ClaimSerials(ctx context.Context, shipment domain.ID, serials []string) error {
+	for _, sn := range serials {
+		_, err := t.exec(ctx, "claim serial", "INSERT INTO serials (serial, shipment_id) VALUES (?, ?)", sn, shipment)
+		if domain.ErrorCode(err) == domain.ECONFLICT {
+			return domain.Errorf(domain.ECONFLICT, "serial %q is already in a shipment", sn)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) SerialShipment(ctx context.Context, serial string) (domain.ID, error) {
+	var id domain.ID
+	err := t.queryRow(ctx, "SELECT shipment_id FROM serials WHERE serial = ?", serial).Scan(&id)
+	return id, t.notFound(err, "serial %q was never shipped", serial)
 }

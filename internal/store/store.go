@@ -94,12 +94,17 @@ type Tx interface {
 	// ListDocs lists documents, oldest first.
 	ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error)
 
-	// Volumes returns the units of accepted orders of the product per
-	// destination region, creating zero rows for regions and locking the
-	// product's rows until the transaction ends.
-	Volumes(ctx context.Context, product string, regions []string) (map[string]int64, error)
+	// Volumes returns a counter's units of the product per destination
+	// region (accepted orders, or units exported), creating zero rows for
+	// regions and locking the product's rows until the transaction ends.
+	Volumes(ctx context.Context, c Counter, product string, regions []string) (map[string]int64, error)
 	// AddVolume adds delta units to the product's region (after Volumes).
-	AddVolume(ctx context.Context, product, region string, delta int64) error
+	AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error
+	// ClaimSerials records that the serials travel in the shipment;
+	// ECONFLICT naming a serial already shipped.
+	ClaimSerials(ctx context.Context, shipment domain.ID, serials []string) error
+	// SerialShipment returns the shipment a serial travelled in, or ENOTFOUND.
+	SerialShipment(ctx context.Context, serial string) (domain.ID, error)
 
 	// ReadTiles returns the ledger tiles' hashes for keys, nil for a tile
 	// never written; WriteTiles upserts tiles. Both in the transaction that

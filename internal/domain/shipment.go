@@ -1,0 +1,87 @@
+package domain
+
+import "time"
+
+// Shipment is units of one accepted order moving, by serial number, along
+// the route the policy sets: Taiwan, the US lab, the buyer's licensed site.
+type Shipment struct {
+	ID       ID       `json:"id"`
+	Number   string   `json:"number"`
+	OrderID  ID       `json:"order_id"`
+	BuyerID  ID       `json:"buyer_id"`
+	Buyer    string   `json:"buyer"`
+	Product  string   `json:"product"`
+	Lot      string   `json:"lot"`
+	Serials  []string `json:"serials"`
+	Quantity int64    `json:"quantity"`
+	// Route lists the countries the shipment passes, origin first,
+	// destination last; Leg is the index in Route of where it is or was
+	// last.
+	Route       []string `json:"route"`
+	RouteRule   string   `json:"route_rule,omitempty"`
+	Leg         int      `json:"leg"`
+	Destination string   `json:"destination"`
+	Site        int      `json:"site"`
+	EndUse      string   `json:"end_use"`
+	// UnitValue is the declared customs value of one unit; Value the
+	// shipment's (UnitValue × Quantity).
+	UnitValue Money          `json:"unit_value"`
+	Value     Money          `json:"value"`
+	Status    ShipmentStatus `json:"status"`
+	// LabRequired names the rule that requires a lab test before export.
+	LabRequired string         `json:"lab_required,omitempty"`
+	LabCountry  string         `json:"lab_country,omitempty"`
+	LabArrival  *time.Time     `json:"lab_arrival,omitempty"`
+	Test        *LabTest       `json:"test,omitempty"`
+	Duty        *DutyEntry     `json:"duty,omitempty"`
+	Events      []CustodyEvent `json:"events"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// ShipmentStatus is where a shipment is in its journey.
+type ShipmentStatus string
+
+// Shipment states.
+const (
+	ShipAtOrigin  ShipmentStatus = "at_origin"  // made and packed, not yet picked up
+	ShipInTransit ShipmentStatus = "in_transit" // on a leg
+	ShipArrived   ShipmentStatus = "arrived"    // at a stop, not yet through customs
+	ShipCleared   ShipmentStatus = "cleared"    // through customs at a stop
+	ShipDelivered ShipmentStatus = "delivered"  // at the licensed site
+)
+
+// CustodyEvent is one custody or border event a carrier records.
+type CustodyEvent struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"` // picked_up, arrived, customs_cleared, delivered
+	Country string    `json:"country"`
+	Place   string    `json:"place"`
+	By      string    `json:"by"`
+}
+
+// LabTest is the independent lab's result for a shipment.
+type LabTest struct {
+	At       time.Time `json:"at"`
+	By       string    `json:"by"`
+	Measured Spec      `json:"measured"`
+	TPP      float64   `json:"tpp"`
+	Pass     bool      `json:"pass"`
+	Reasons  []string  `json:"reasons"`
+}
+
+// DutyEntry is the import duty assessed on a shipment when it cleared
+// customs in the duty's importing country.
+type DutyEntry struct {
+	ShipmentID    ID        `json:"shipment_id"`
+	Rule          string    `json:"rule"`
+	Source        string    `json:"source,omitempty"`
+	Country       string    `json:"country"`
+	RatePPM       Rate      `json:"rate_ppm"`
+	Rate          string    `json:"rate"`
+	Exempt        bool      `json:"exempt"`
+	DutiableValue Money     `json:"dutiable_value"`
+	Amount        Money     `json:"amount"`
+	AssessedAt    time.Time `json:"assessed_at"`
+	Message       string    `json:"message"`
+}

@@ -1,0 +1,558 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/store"
+)
+
+// ShipmentRequest turns units of an accepted order into a shipment.
+type ShipmentRequest struct {
+	Order     string       `json:"order"` // order id
+	Lot       string       `json:"lot"`   // the vendor's lot number
+	Serials   []string     `json:"serials"`
+	UnitValue domain.Money `json:"unit_value"` // declared customs value of one unit
+}
+
+var serialRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
+
+// MaxShipmentUnits bounds one shipment.
+const MaxShipmentUnits = 10000
+
+// CreateShipment puts serial-numbered units of an accepted order into a
+// shipment on the route the policy sets for its destination. Callers: the
+// vendor. Returns ECONFLICT for an order that is not accepted, units beyond
+// what it ordered, or a serial already shipped; EINVALID naming the field.
+func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in ShipmentRequest) (domain.Shipment, error) {
+	if err := authorize(who, ActShipmentCreate); err != nil {
+		return domain.Shipment{}, err
+	}
+	orderID, err := domain.ParseID(in.Order)
+	if err != nil {
+		return domain.Shipment{}, domain.Invalid("order", "must be an order id")
+	}
+	if len(in.Serials) == 0 || len(in.Serials) > MaxShipmentUnits {
+		return domain.Shipment{}, domain.Invalid("serials", "between 1 and %d", MaxShipmentUnits)
+	}
+	seen := make(map[string]bool, len(in.Serials))
+	for i, sn := range in.Serials {
+		if !serialRe.MatchString(sn) {
+			return domain.Shipment{}, domain.Invalid(fmt.Sprintf("serials[%d]", i), "must be 1-64 letters, digits or dashes")
+		}
+		if seen[sn] {
+			return domain.Shipment{}, domain.Invalid(fmt.Sprintf("serials[%d]", i), "serial %q is listed twice", sn)
+		}
+		seen[sn] = true
+	}
+	if in.UnitValue.Minor <= 0 || len(in.UnitValue.Currency) != 3 {
+		return domain.Shipment{}, domain.Invalid("unit_value", "a positive amount in minor units with an ISO 4217 currency")
+	}
+	qty := int64(len(in.Serials))
+	value, err := mulMoney(in.UnitValue, qty)
+	if err != nil {
+		return domain.Shipment{}, domain.Invalid("unit_value", "%s", domain.ErrorMessage(err))
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return domain.Shipment{}, err
+	}
+	now := s.Now()
+	var sh domain.Shipment
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, orderID, true)
+		if err != nil {
+			return err
+		}
+		if o.Status != domain.OrderAccepted {
+			return domain.Errorf(domain.ECONFLICT, "order is %s; only an accepted order ships", o.Status)
+		}
+		if o.Shipped+qty > o.Quantity {
+			return domain.Errorf(domain.ECONFLICT, "order has %d units left to ship, fewer than %d", o.Quantity-o.Shipped, qty)
+		}
+		product, err := tx.ProductBySlug(ctx, o.Product)
+		if err != nil {
+			return err
+		}
+		lots, err := tx.Lots(ctx, product.ID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(lots, func(l domain.Lot) bool { return l.Number == in.Lot })
+		if i < 0 {
+			return domain.Invalid("lot", "no %s lot %q", o.Product, in.Lot)
+		}
+		lot := lots[i]
+		if now.Before(lot.AvailableOn) {
+			return domain.Errorf(domain.ECONFLICT, "lot %s is available from %s", lot.Number, lot.AvailableOn.Format(time.DateOnly))
+		}
+		dest, err := s.orderDestination(ctx, tx, o)
+		if err != nil {
+			return err
+		}
+		route, routeRule := rules.Route(dest)
+		if route == nil {
+			route = []string{lot.Origin, dest}
+			if lot.Origin == dest {
+				route = []string{dest}
+			}
+		}
+		id := newID()
+		sh = domain.Shipment{ID: id, Number: fmt.Sprintf("SH-%d-%s", now.Year(), strings.ToUpper(id.String()[24:])),
+			OrderID: o.ID, BuyerID: o.BuyerID, Buyer: o.Buyer, Product: o.Product, Lot: lot.Number, Serials: in.Serials, Quantity: qty,
+			Route: route, RouteRule: routeRule, Destination: dest, Site: o.Site, EndUse: o.EndUse,
+			UnitValue: in.UnitValue, Value: value, Status: domain.ShipAtOrigin, Events: []domain.CustodyEvent{}, CreatedAt: now, UpdatedAt: now}
+		if lab, rule, ok := rules.LabTest(dest); ok {
+			sh.LabRequired, sh.LabCountry = rule, lab.LabCountry
+		}
+		if err := tx.ClaimSerials(ctx, sh.ID, sh.Serials); err != nil {
+			return err
+		}
+		o.Shipped += qty
+		o.UpdatedAt = now
+		if err := put(ctx, tx, store.KindOrder, false, orderDoc(o), o); err != nil {
+			return err
+		}
+		if err := put(ctx, tx, store.KindShipment, true, shipmentDoc(sh), sh); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, now, "shipment.created", "shipment", sh.ID.String(), sh)
+	})
+	return sh, err
+}
+
+func mulMoney(m domain.Money, n int64) (domain.Money, error) {
+	out := domain.Money{Currency: m.Currency}
+	for i := int64(0); i < 63 && n > 0; i++ { // double and add: exact, overflow checked
+		if n&1 == 1 {
+			var err error
+			if out, err = out.Add(m); err != nil {
+				return out, err
+			}
+		}
+		n >>= 1
+		if n > 0 {
+			var err error
+			if m, err = m.Add(m); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func shipmentDoc(sh domain.Shipment) store.Doc {
+	return store.Doc{ID: sh.ID, PartyID: sh.BuyerID, Ref: sh.OrderID.String(), Status: string(sh.Status), CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt}
+}
+
+// EventRequest is a custody or border event.
+type EventRequest struct {
+	Kind    string `json:"kind"` // picked_up, arrived, customs_cleared, delivered
+	Country string `json:"country"`
+	Place   string `json:"place"`
+}
+
+// RecordEvent records a carrier's custody event and applies its checks:
+// leaving the lab country needs a passing lab test; the export leg depletes
+// the license and counts toward the CN+MO cap against units exported to US
+// end users; clearing customs in the duty's country assesses the duty;
+// clearing customs at the destination depletes the import permit. Callers:
+// the carrier. Returns ECONFLICT naming the state for an event out of order
+// or a check that fails.
+func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.ID, in EventRequest) (domain.Shipment, error) {
+	if err := authorize(who, ActShipmentEvent); err != nil {
+		return domain.Shipment{}, err
+	}
+	if !domain.ValidCountry(in.Country) {
+		return domain.Shipment{}, domain.Invalid("country", "must be an ISO 3166-1 alpha-2 code")
+	}
+	in.Place = strings.TrimSpace(in.Place)
+	if in.Place == "" || len(in.Place) > 200 {
+		return domain.Shipment{}, domain.Invalid("place", "required, at most 200 bytes")
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return domain.Shipment{}, err
+	}
+	now := s.Now()
+	var sh domain.Shipment
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		sh, err = store.Get[domain.Shipment](ctx, tx, store.KindShipment, id, true)
+		if err != nil {
+			return err
+		}
+		last := len(sh.Route) - 1
+		here := sh.Route[sh.Leg]
+		wrongPlace := func(want string) error {
+			return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; a %s event must be in %s, not %s", sh.Status, here, in.Kind, want, in.Country)
+		}
+		switch in.Kind {
+		case "picked_up":
+			if !(sh.Status == domain.ShipAtOrigin || (sh.Status == domain.ShipCleared && sh.Leg < last)) {
+				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; it cannot be picked up", sh.Status, here)
+			}
+			if in.Country != here {
+				return wrongPlace(here)
+			}
+			if sh.LabRequired != "" && here == sh.LabCountry && (sh.Test == nil || !sh.Test.Pass) {
+				return domain.Errorf(domain.ECONFLICT, "export leg blocked by %s: no passing lab test in %s", sh.LabRequired, sh.LabCountry)
+			}
+			if sh.Leg == last-1 {
+				if err := s.exportChecks(ctx, tx, rules, &sh, now); err != nil {
+					return err
+				}
+			}
+			sh.Status = domain.ShipInTransit
+		case "arrived":
+			if sh.Status != domain.ShipInTransit {
+				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; it cannot arrive", sh.Status, here)
+			}
+			if in.Country != sh.Route[sh.Leg+1] {
+				return wrongPlace(sh.Route[sh.Leg+1])
+			}
+			sh.Leg++
+			sh.Status = domain.ShipArrived
+			if sh.LabRequired != "" && in.Country == sh.LabCountry && sh.LabArrival == nil {
+				sh.LabArrival = &now
+			}
+		case "customs_cleared":
+			if sh.Status != domain.ShipArrived && !(sh.Status == domain.ShipAtOrigin && len(sh.Route) == 1) {
+				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; only an arrived shipment clears customs", sh.Status, here)
+			}
+			if in.Country != here {
+				return wrongPlace(here)
+			}
+			if err := s.customsChecks(ctx, tx, rules, &sh, now); err != nil {
+				return err
+			}
+			sh.Status = domain.ShipCleared
+		case "delivered":
+			if sh.Status != domain.ShipCleared || sh.Leg != last {
+				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; only a shipment cleared at its destination %s is delivered", sh.Status, here, sh.Route[last])
+			}
+			if in.Country != here {
+				return wrongPlace(here)
+			}
+			sh.Status = domain.ShipDelivered
+		default:
+			return domain.Invalid("kind", "must be picked_up, arrived, customs_cleared or delivered")
+		}
+		ev := domain.CustodyEvent{At: now, Kind: in.Kind, Country: in.Country, Place: in.Place, By: who.PartySlug}
+		sh.Events = append(sh.Events, ev)
+		sh.UpdatedAt = now
+		if err := put(ctx, tx, store.KindShipment, false, shipmentDoc(sh), sh); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, now, "shipment."+in.Kind, "shipment", sh.ID.String(), ev)
+	})
+	return sh, err
+}
+
+// exportChecks run when a shipment leaves for its destination: the
+// license's exported units, and the volume cap against units exported.
+func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
+	o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
+	if err != nil {
+		return err
+	}
+	if o.LicenseID != nil {
+		l, err := store.Get[domain.License](ctx, tx, store.KindLicense, *o.LicenseID, true)
+		if err != nil {
+			return err
+		}
+		if l.Status != domain.GrantActive {
+			return domain.Errorf(domain.ECONFLICT, "license %s is %s: the export leg cannot start", l.Number, l.Status)
+		}
+		if l.Exported+sh.Quantity > l.Quantity {
+			return domain.Errorf(domain.ECONFLICT, "license %s has exported %d of %d units; %d more exceed it", l.Number, l.Exported, l.Quantity, sh.Quantity)
+		}
+		l.Exported += sh.Quantity
+		l.UpdatedAt = now
+		if err := put(ctx, tx, store.KindLicense, false, licenseDoc(l), l); err != nil {
+			return err
+		}
+	}
+	region := rules.Region(sh.Destination)
+	vols, err := tx.Volumes(ctx, store.Shipped, sh.Product, orderedRegions)
+	if err != nil {
+		return err
+	}
+	if share, rule, ok := rules.VolumeCap(sh.Destination); ok {
+		us := vols[rules.Region("US")]
+		after := vols[region] + sh.Quantity
+		// The cap is "at most share × US units": the limit rounds down.
+		limit := new(big.Int).Mul(big.NewInt(us), big.NewInt(int64(share)))
+		limit.Quo(limit, big.NewInt(domain.RateScale))
+		if big.NewInt(after).Cmp(limit) > 0 {
+			return domain.Errorf(domain.ECONFLICT, "%s: %s units exported would be %d, above %s of the %d exported to US end users (%s)",
+				rule, region, after, share, us, limit)
+		}
+	}
+	return tx.AddVolume(ctx, store.Shipped, sh.Product, region, sh.Quantity)
+}
+
+// customsChecks run when a shipment clears customs: the duty in the duty's
+// importing country, the import permit at the destination.
+func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
+	here := sh.Route[sh.Leg]
+	if sh.Duty == nil {
+		product, err := tx.ProductBySlug(ctx, sh.Product)
+		if err != nil {
+			return err
+		}
+		d := rules.DutyFor(product.Spec, sh.EndUse)
+		if d.Rule != "" && d.ImportingCountry == here {
+			amount, err := d.Apply(sh.Value)
+			if err != nil {
+				return err
+			}
+			sh.Duty = &domain.DutyEntry{ShipmentID: sh.ID, Rule: d.Rule, Source: d.Source, Country: here, RatePPM: d.Rate, Rate: d.RateText,
+				Exempt: d.Exempt, DutiableValue: sh.Value, Amount: amount, AssessedAt: now, Message: d.Message}
+		}
+	}
+	if sh.Leg == len(sh.Route)-1 {
+		o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
+		if err != nil {
+			return err
+		}
+		if o.PermitID != nil {
+			p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, *o.PermitID, true)
+			if err != nil {
+				return err
+			}
+			if p.Status != domain.GrantActive {
+				return domain.Errorf(domain.ECONFLICT, "import permit %s is %s", p.Number, p.Status)
+			}
+			if p.Imported+sh.Quantity > p.Quantity {
+				return domain.Errorf(domain.ECONFLICT, "import permit %s has admitted %d of %d units; %d more exceed it", p.Number, p.Imported, p.Quantity, sh.Quantity)
+			}
+			p.Imported += sh.Quantity
+			p.UpdatedAt = now
+			if err := put(ctx, tx, store.KindPermit, false, permitDoc(p), p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// LabTestRequest is what the lab measured on a shipment's units.
+type LabTestRequest struct {
+	Throughput    []domain.Throughput `json:"throughput"`
+	BandwidthGBps int                 `json:"bandwidth_gbps"`
+}
+
+// RecordLabTest records the independent lab's test of a shipment waiting
+// in the lab country. It passes when the measured chip is the licensed
+// product (no faster, no more bandwidth than its specification) and its
+// classification for the destination is not denied under the rules in
+// force. Callers: the lab. A test is final.
+func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain.ID, in LabTestRequest) (domain.Shipment, error) {
+	if err := authorize(who, ActShipmentTest); err != nil {
+		return domain.Shipment{}, err
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return domain.Shipment{}, err
+	}
+	now := s.Now()
+	var sh domain.Shipment
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		sh, err = store.Get[domain.Shipment](ctx, tx, store.KindShipment, id, true)
+		if err != nil {
+			return err
+		}
+		if sh.LabRequired == "" {
+			return domain.Errorf(domain.ECONFLICT, "shipment to %s needs no lab test", sh.Destination)
+		}
+		if sh.Test != nil {
+			return domain.Errorf(domain.ECONFLICT, "shipment was tested on %s; a test is final", sh.Test.At.Format(time.DateOnly))
+		}
+		if sh.Route[sh.Leg] != sh.LabCountry || sh.Status != domain.ShipCleared {
+			return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; it is tested once cleared in %s", sh.Status, sh.Route[sh.Leg], sh.LabCountry)
+		}
+		product, err := tx.ProductBySlug(ctx, sh.Product)
+		if err != nil {
+			return err
+		}
+		measured := domain.Spec{Throughput: in.Throughput, DieAreaMM2: product.Spec.DieAreaMM2, MemoryGB: product.Spec.MemoryGB, BandwidthGBps: in.BandwidthGBps}
+		if err := measured.Validate(); err != nil {
+			return err
+		}
+		tpp, _ := policy.Metrics(measured)
+		want, _ := policy.Metrics(product.Spec)
+		t := domain.LabTest{At: now, By: who.PartySlug, Measured: measured, TPP: tpp, Pass: true}
+		if tpp > want {
+			t.Pass = false
+			t.Reasons = append(t.Reasons, fmt.Sprintf("measured TPP %.0f > %s's %.0f: not the licensed product", tpp, product.Slug, want))
+		}
+		if in.BandwidthGBps > product.Spec.BandwidthGBps {
+			t.Pass = false
+			t.Reasons = append(t.Reasons, fmt.Sprintf("measured bandwidth %d GB/s > %s's %d GB/s: not the licensed product", in.BandwidthGBps, product.Slug, product.Spec.BandwidthGBps))
+		}
+		c := rules.Classify(measured, product.LaunchDate)
+		st, ok := c.Destinations[sh.Destination]
+		if !ok {
+			st = c.Destinations["default"]
+		}
+		if st.Status == policy.Denied {
+			t.Pass = false
+			t.Reasons = append(t.Reasons, fmt.Sprintf("the measured chip is denied for %s (%s)", sh.Destination, strings.Join(st.Rules, ", ")))
+		}
+		if t.Pass {
+			t.Reasons = append(t.Reasons, fmt.Sprintf("measured TPP %.0f ≤ %.0f and %d ≤ %d GB/s; %s for %s", tpp, want, in.BandwidthGBps, product.Spec.BandwidthGBps, st.Status, sh.Destination))
+		}
+		sh.Test, sh.UpdatedAt = &t, now
+		if err := put(ctx, tx, store.KindShipment, false, shipmentDoc(sh), sh); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, now, "shipment.tested", "shipment", sh.ID.String(), t)
+	})
+	return sh, err
+}
+
+// ShipmentView is a shipment with its place in the lab's queue.
+type ShipmentView struct {
+	domain.Shipment
+	// LabQueue is set while the shipment waits for its test.
+	LabQueue *LabQueue `json:"lab_queue,omitempty"`
+}
+
+// LabQueue is a shipment's place in the lab's queue and its ETA.
+type LabQueue struct {
+	UnitsAhead     int64     `json:"units_ahead"`
+	WeeklyCapacity int       `json:"weekly_capacity"`
+	TestedBy       time.Time `json:"tested_by"`
+}
+
+// Shipments lists shipments: a buyer's own; all for the vendor, the
+// authorities, the lab and the carrier; each waiting for a test with its
+// place in the lab's queue (first come, first tested) and the date it will
+// be tested by at the policy's weekly capacity.
+func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentView, error) {
+	if err := authorize(who, ActShipmentRead); err != nil {
+		return nil, err
+	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return nil, err
+	}
+	f := store.DocFilter{Limit: 100000}
+	var all []domain.Shipment
+	if err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		all, err = store.List[domain.Shipment](ctx, tx, store.KindShipment, f)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	// The queue is everyone's shipments waiting at the lab, by arrival.
+	var waiting []*domain.Shipment
+	for i := range all {
+		sh := &all[i]
+		if sh.LabArrival != nil && sh.Test == nil {
+			waiting = append(waiting, sh)
+		}
+	}
+	slices.SortStableFunc(waiting, func(a, b *domain.Shipment) int { return a.LabArrival.Compare(*b.LabArrival) })
+	capacity := rules.LabWeeklyCapacity()
+	queue := map[domain.ID]*LabQueue{}
+	var ahead int64
+	for _, sh := range waiting {
+		q := &LabQueue{UnitsAhead: ahead, WeeklyCapacity: capacity}
+		if capacity > 0 {
+			weeks := float64(ahead+sh.Quantity) / float64(capacity)
+			q.TestedBy = sh.LabArrival.Add(time.Duration(weeks * 7 * 24 * float64(time.Hour))).Truncate(time.Second)
+		}
+		queue[sh.ID] = q
+		ahead += sh.Quantity
+	}
+	var out []ShipmentView
+	for _, sh := range all {
+		if grants[ActShipmentRead][who.Role] == own && !isSystem(who) && sh.BuyerID != who.PartyID {
+			continue
+		}
+		out = append(out, ShipmentView{Shipment: sh, LabQueue: queue[sh.ID]})
+	}
+	return out, nil
+}
+
+// DutyReport is the duty assessed in one month, for remittance.
+type DutyReport struct {
+	Month   string             `json:"month"`
+	Entries []domain.DutyEntry `json:"entries"`
+	// Totals sum the entries per currency: dutiable value and duty.
+	Totals []DutyTotal `json:"totals"`
+}
+
+// DutyTotal sums one currency's entries.
+type DutyTotal struct {
+	Currency      string `json:"currency"`
+	Entries       int    `json:"entries"`
+	DutiableMinor int64  `json:"dutiable_minor"`
+	DutyMinor     int64  `json:"duty_minor"`
+}
+
+// Duty returns the duty assessed in a month (YYYY-MM). Callers: the vendor
+// and the export authority. Each entry's duty is its dutiable value × rate
+// rounded half away from zero to the minor unit; the totals are the sums of
+// the entries, exactly.
+func (s *Service) Duty(ctx context.Context, who domain.Actor, month string) (DutyReport, error) {
+	if err := authorize(who, ActDutyRead); err != nil {
+		return DutyReport{}, err
+	}
+	start, err := time.Parse("2006-01", month)
+	if err != nil {
+		return DutyReport{}, domain.Invalid("month", "must be YYYY-MM")
+	}
+	end := start.AddDate(0, 1, 0)
+	var all []domain.Shipment
+	if err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		all, err = store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Limit: 1 << 30})
+		return err
+	}); err != nil {
+		return DutyReport{}, err
+	}
+	rep := DutyReport{Month: month, Entries: []domain.DutyEntry{}}
+	totals := map[string]*DutyTotal{}
+	for _, sh := range all {
+		d := sh.Duty
+		if d == nil || d.AssessedAt.Before(start) || !d.AssessedAt.Before(end) {
+			continue
+		}
+		rep.Entries = append(rep.Entries, *d)
+		t := totals[d.Amount.Currency]
+		if t == nil {
+			t = &DutyTotal{Currency: d.Amount.Currency}
+			totals[d.Amount.Currency] = t
+		}
+		t.Entries++
+		if t.DutiableMinor, err = addMinor(t.DutiableMinor, d.DutiableValue.Minor); err != nil {
+			return rep, err
+		}
+		if t.DutyMinor, err = addMinor(t.DutyMinor, d.Amount.Minor); err != nil {
+			return rep, err
+		}
+	}
+	slices.SortFunc(rep.Entries, func(a, b domain.DutyEntry) int { return a.AssessedAt.Compare(b.AssessedAt) })
+	for _, t := range totals {
+		rep.Totals = append(rep.Totals, *t)
+	}
+	slices.SortFunc(rep.Totals, func(a, b DutyTotal) int { return strings.Compare(a.Currency, b.Currency) })
+	return rep, nil
+}
+
+func addMinor(a, b int64) (int64, error) {
+	m, err := (domain.Money{Minor: a}).Add(domain.Money{Minor: b})
+	return m.Minor, err
+}

@@ -1,0 +1,26 @@
+-- Shipments by serial number, their serials (each shipped once), and the
+-- units shipped per product and destination region (the export-time cap).
+CREATE TABLE shipments (
+	id         UUID PRIMARY KEY,
+	party_id   UUID NOT NULL REFERENCES parties(id),
+	ref        TEXT NOT NULL DEFAULT '',
+	status     TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL,
+	doc        BYTEA NOT NULL
+);
+CREATE INDEX shipments_party ON shipments(party_id, created_at);
+CREATE INDEX shipments_status ON shipments(status, created_at);
+CREATE INDEX shipments_ref ON shipments(ref);
+
+CREATE TABLE serials (
+	serial      TEXT PRIMARY KEY,
+	shipment_id UUID NOT NULL
+);
+
+CREATE TABLE shipped_volumes (
+	product TEXT NOT NULL,
+	region  TEXT NOT NULL,
+	units   BIGINT NOT NULL,
+	PRIMARY KEY (product, region)
+);
