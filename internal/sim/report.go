@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // palette colours variants in scenario order; it repeats past eight.
@@ -176,7 +178,34 @@ func lineChart(r *Result, ys [][]float64, marks []float64, label func(float64) s
 			colour(i), bytes.TrimSpace(pts.Bytes()), html.EscapeString(r.Variants[i].Name))
 	}
 	b.WriteString("</svg>\n")
+	b.WriteString(sameLines(r, ys))
 	return b.String()
+}
+
+// sameLines names the variants whose lines coincide: a line drawn over
+// another hides it, and the reader should know the hidden one is there.
+func sameLines(r *Result, ys [][]float64) string {
+	var groups []string
+	done := make([]bool, len(ys))
+	for i := range ys {
+		if done[i] {
+			continue
+		}
+		names := []string{html.EscapeString(r.Variants[i].Name)}
+		for j := i + 1; j < len(ys); j++ {
+			if !done[j] && slices.Equal(ys[i], ys[j]) {
+				done[j] = true
+				names = append(names, html.EscapeString(r.Variants[j].Name))
+			}
+		}
+		if len(names) > 1 {
+			groups = append(groups, strings.Join(names, " = "))
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	return "<p class=note>Same line (drawn over one another): " + strings.Join(groups, "; ") + ".</p>\n"
 }
 
 // barChart draws one bar per variant with its value above it.
@@ -222,7 +251,7 @@ func niceTop(v float64) float64 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
 		if m*p >= v {
 			return m * p
 		}
