@@ -136,3 +136,22 @@ func TestBigProblemValid(t *testing.T) {
 		t.Errorf("the benchmark problem allocates nothing to some tier: %+v", res.Metrics.Tiers)
 	}
 }
+
+// BenchmarkOutlook simulates 500 futures of the 100k-order run.
+func BenchmarkOutlook(b *testing.B) {
+	p := bigProblem(100_000, 10_000, 0, 1)
+	res, err := allocation.Run(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := allocation.Uncertainty{Seed: 1, Runs: 500, YieldMin: 0.97, LabMin: 800, LabMax: 1200, RouteMin: 3, RouteMode: 5, RouteMax: 10}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := allocation.Outlook(p, res, u); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}

@@ -175,7 +175,9 @@ func Outlook(p Problem, res Result, u Uncertainty) (SupplyOutlook, error) {
 		}
 	}
 	sort.SliceStable(bs, func(a, b int) bool { return bs[a].day < bs[b].day })
-	// Simulate: per run, every order's and buyer's last arrival day.
+	// Simulate: per run, every order's and buyer's last arrival day. The
+	// samples are kept as float32 days (exact to minutes over a century) in
+	// one block per order and buyer with units, to keep a large run small.
 	buyers := map[string]int{}
 	var buyerNames []string
 	for _, o := range p.Orders {
@@ -188,32 +190,50 @@ func Outlook(p Problem, res Result, u Uncertainty) (SupplyOutlook, error) {
 	for i, b := range buyerNames {
 		buyers[b] = i
 	}
-	orderDays := make([][]float64, len(p.Orders))
-	buyerDays := make([][]float64, len(buyerNames))
+	orderBuyer := make([]int, len(p.Orders))
+	for i, o := range p.Orders {
+		orderBuyer[i] = buyers[o.Buyer]
+	}
+	slotO := make([]int, len(p.Orders)) // order → sample block, -1 without units
+	slotB := make([]int, len(buyerNames))
+	for i := range slotO {
+		slotO[i] = -1
+	}
+	for i := range slotB {
+		slotB[i] = -1
+	}
+	var nO, nB int
+	for _, b := range bs {
+		if slotO[b.order] < 0 {
+			slotO[b.order] = nO
+			nO++
+		}
+		if bi := orderBuyer[b.order]; slotB[bi] < 0 {
+			slotB[bi] = nB
+			nB++
+		}
+	}
+	orderDays := make([]float32, nO*runs)
+	buyerDays := make([]float32, nB*runs)
 	rng := rand.New(rand.NewPCG(u.Seed, 0x9e3779b97f4a7c15))
-	yield := make([]float64, len(p.Lots))
-	lastO := make([]float64, len(p.Orders))
-	lastB := make([]float64, len(buyerNames))
+	lastO := make([]float64, nO)
+	lastB := make([]float64, nB)
 	lotLeft := make([]int64, len(p.Lots))
 	for run := 0; run < runs; run++ {
-		for l := range yield {
-			yield[l] = 1
+		for l := range lotLeft {
+			y := 1.0
 			if u.YieldMin > 0 && u.YieldMin < 1 {
-				yield[l] = u.YieldMin + (1-u.YieldMin)*rng.Float64()
+				y = u.YieldMin + (1-u.YieldMin)*rng.Float64()
 			}
 			// Good units of the lot: the first ones planned arrive on time.
-			lotLeft[l] = int64(math.Floor(float64(p.Lots[l].Quantity) * yield[l]))
+			lotLeft[l] = int64(math.Floor(float64(p.Lots[l].Quantity) * y))
 		}
 		rate := 0.0
 		if u.LabMax > 0 {
 			rate = u.LabMin + (u.LabMax-u.LabMin)*rng.Float64()
 		}
-		for i := range lastO {
-			lastO[i] = -1
-		}
-		for i := range lastB {
-			lastB[i] = -1
-		}
+		clear(lastO)
+		clear(lastB)
 		labFree := 0.0
 		for _, b := range bs {
 			ready := b.day
@@ -228,29 +248,31 @@ func Outlook(p Problem, res Result, u Uncertainty) (SupplyOutlook, error) {
 				ready = labFree
 			}
 			arrive := ready + triangular(rng, u.RouteMin, u.RouteMode, u.RouteMax)
-			lastO[b.order] = max(lastO[b.order], arrive)
-			bi := buyers[p.Orders[b.order].Buyer]
-			lastB[bi] = max(lastB[bi], arrive)
+			so, sb := slotO[b.order], slotB[orderBuyer[b.order]]
+			lastO[so] = max(lastO[so], arrive)
+			lastB[sb] = max(lastB[sb], arrive)
 		}
 		for i, d := range lastO {
-			if d >= 0 {
-				orderDays[i] = append(orderDays[i], d)
-			}
+			orderDays[i*runs+run] = float32(d)
 		}
 		for i, d := range lastB {
-			if d >= 0 {
-				buyerDays[i] = append(buyerDays[i], d)
-			}
+			buyerDays[i*runs+run] = float32(d)
 		}
+	}
+	pct := func(samples []float32, i int) (p50, p90 float64) {
+		s := samples[i*runs : (i+1)*runs]
+		k50, k90 := rank(len(s), 0.5), rank(len(s), 0.9)
+		selectKth(s, k50)
+		selectKth(s[k50:], k90-k50) // everything right of k50 is ≥ it
+		return float64(s[k50]), float64(s[k90])
 	}
 	day := func(d float64) string {
 		return m.start.AddDate(0, 0, int(math.Ceil(d))).Format(time.DateOnly)
 	}
 	for i := range out.Orders {
-		if ds := orderDays[i]; len(ds) > 0 {
-			sort.Float64s(ds)
-			out.Orders[i].P50 = day(quantile(ds, 0.5))
-			out.Orders[i].P90 = day(quantile(ds, 0.9))
+		if so := slotO[i]; so >= 0 {
+			p50, p90 := pct(orderDays, so)
+			out.Orders[i].P50, out.Orders[i].P90 = day(p50), day(p90)
 		}
 	}
 	out.Buyers = make([]BuyerOutlook, len(buyerNames))
@@ -266,19 +288,61 @@ func Outlook(p Problem, res Result, u Uncertainty) (SupplyOutlook, error) {
 		}
 	}
 	for i := range out.Buyers {
-		if ds := buyerDays[i]; len(ds) > 0 {
-			sort.Float64s(ds)
-			out.Buyers[i].P50 = day(quantile(ds, 0.5))
-			out.Buyers[i].P90 = day(quantile(ds, 0.9))
+		if sb := slotB[i]; sb >= 0 {
+			p50, p90 := pct(buyerDays, sb)
+			out.Buyers[i].P50, out.Buyers[i].P90 = day(p50), day(p90)
 		}
 	}
 	return out, nil
 }
 
-// quantile returns the q-quantile of sorted values (nearest rank).
-func quantile(sorted []float64, q float64) float64 {
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
+// rank is the index of the q-quantile among n sorted values (nearest rank).
+func rank(n int, q float64) int {
+	i := int(math.Ceil(q*float64(n))) - 1
+	return max(0, min(i, n-1))
+}
+
+// selectKth reorders s so that s[k] is the value a sort would put there,
+// with nothing smaller after it and nothing larger before it (quickselect,
+// linear on average; a sort per order was the outlook's main cost).
+func selectKth(s []float32, k int) {
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		// Median of three as the pivot, for sorted and reversed inputs.
+		mid := lo + (hi-lo)/2
+		if s[mid] < s[lo] {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if s[hi] < s[lo] {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if s[hi] < s[mid] {
+			s[hi], s[mid] = s[mid], s[hi]
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < pivot {
+				i++
+			}
+			for s[j] > pivot {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }
 
 // triangular draws from the triangular distribution on [a, b] with mode c

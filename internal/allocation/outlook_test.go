@@ -3,6 +3,7 @@ package allocation_test
 import (
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,4 +124,23 @@ func randomProblemWithUnits(t *testing.T) allocation.Problem {
 	}
 	t.Fatal("no random problem allocates anything")
 	return allocation.Problem{}
+}
+
+func TestSelectKth(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for n := 1; n < 60; n++ {
+		for _, q := range []float64{0, 0.5, 0.9, 1} {
+			s := make([]float32, n)
+			for i := range s {
+				s[i] = float32(r.IntN(7)) // many ties
+			}
+			want := append([]float32(nil), s...)
+			slices.Sort(want)
+			k := allocation.Rank(n, q)
+			allocation.SelectKth(s, k)
+			if s[k] != want[k] {
+				t.Fatalf("n=%d q=%v: s[%d] = %v, want %v", n, q, k, s[k], want[k])
+			}
+		}
+	}
 }

@@ -1,0 +1,7 @@
+package allocation
+
+// Exported for the external tests.
+var (
+	Rank      = rank
+	SelectKth = selectKth
+)
