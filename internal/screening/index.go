@@ -379,57 +379,65 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 	if len(q) < 4 {
 		return out
 	}
-	touched := s.gramTouch[:0]
-	visit := func(id int32) {
-		if s.gramCount[id] == 0 {
-			touched = append(touched, id)
+	lq := len(q)
+	bag := newBagFilter(q)
+	consider := func(id int32) {
+		t := ix.toks[id]
+		if t == q || len(t) < 4 || len(t) > lq+2 || len(t)+2 < lq || !bag.mayMatch(t) {
+			return
 		}
-		if s.gramCount[id] < 255 {
-			s.gramCount[id]++
+		if sim := fuzzySim(q, t); sim >= tokenMatchMin {
+			out = append(out, expansion{id, float32(sim)})
 		}
 	}
+	touched := s.gramTouch[:0]
 	forDeletes(q, func(h uint64) {
 		lo, hi := ix.delBucket[h>>48], ix.delBucket[h>>48+1]
 		for i := lo; i < hi; i++ {
 			if ix.dels[i].hash != h {
 				continue
 			}
-			// A neighbourhood hit is as good as a full trigram match.
-			id := ix.dels[i].tok
-			if s.gramCount[id] == 0 {
+			if id := ix.dels[i].tok; s.gramCount[id] == 0 {
+				s.gramCount[id] = 255
 				touched = append(touched, id)
 			}
-			s.gramCount[id] = 255
 		}
 	})
-	minShared := 255
-	if _, known := ix.tokID[q]; len(q) >= trigramMinLen && !known {
-		// A listed word's two-edit neighbours are other words; only an
-		// unlisted word may be a two-edit misspelling.
+	close1 := false
+	for _, id := range touched {
+		n := len(out)
+		consider(id)
+		close1 = close1 || (len(out) > n && out[n].sim >= 0.85)
+	}
+	// Two-edit neighbours through trigrams: only for a word that is not
+	// listed (a listed word's two-edit neighbours are other words) and has
+	// no close one-edit neighbour (then that is the likely intent).
+	if _, known := ix.tokID[q]; lq >= trigramMinLen && !known && !close1 {
 		ngrams := 0
+		first := len(touched)
 		forGrams(q, func(g uint32) {
 			ngrams++
 			for _, id := range ix.grams[g] {
-				visit(id)
+				switch c := s.gramCount[id]; c {
+				case 255: // already considered through the deletion index
+				case 0:
+					touched = append(touched, id)
+					s.gramCount[id] = 1
+				default:
+					s.gramCount[id] = c + 1
+				}
 			}
 		})
 		// Two edits destroy at most six trigrams.
-		minShared = max(1, ngrams-6)
+		minShared := uint8(max(1, ngrams-6))
+		for _, id := range touched[first:] {
+			if s.gramCount[id] >= minShared {
+				consider(id)
+			}
+		}
 	}
-	lq := len(q)
 	for _, id := range touched {
-		c := int(s.gramCount[id])
 		s.gramCount[id] = 0
-		if c < minShared {
-			continue
-		}
-		t := ix.toks[id]
-		if t == q || len(t) < 4 || len(t) > lq+2 || len(t)+2 < lq {
-			continue
-		}
-		if sim := fuzzySim(q, t); sim >= tokenMatchMin {
-			out = append(out, expansion{id, float32(sim)})
-		}
 	}
 	s.gramTouch = touched[:0]
 	slices.SortFunc(out, func(a, b expansion) int { return cmp.Compare(b.sim, a.sim) })

@@ -161,3 +161,36 @@ func bagDistance(a, b string) int {
 	}
 	return max(pos, neg)
 }
+
+// bagFilter is bagDistance with one side's letter counts computed once, for
+// comparing one query word with many listed words.
+type bagFilter struct {
+	h   [32]int8
+	len int
+}
+
+func newBagFilter(a string) bagFilter {
+	f := bagFilter{len: len(a)}
+	for i := 0; i < len(a); i++ {
+		f.h[a[i]&31]++
+	}
+	return f
+}
+
+// mayMatch reports whether fuzzySim(a, b) can reach tokenMatchMin as far as
+// the bag distance tells.
+func (f *bagFilter) mayMatch(b string) bool {
+	h := f.h
+	for i := 0; i < len(b); i++ {
+		h[b[i]&31]--
+	}
+	pos, neg := 0, 0
+	for _, v := range h {
+		if v > 0 {
+			pos += int(v)
+		} else {
+			neg -= int(v)
+		}
+	}
+	return float64(max(pos, neg)) <= (2-2*tokenMatchMin)*float64(max(f.len, len(b)))
+}
