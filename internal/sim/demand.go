@@ -27,6 +27,10 @@ type buyer struct {
 	cloud      bool
 	// license and permit are the units granted; -1 means none on file.
 	license, permit int64
+	// licenseDoc and permitDoc are the grants as the policy reads them,
+	// built once (Remaining is set per decision).
+	licenseDoc policy.License
+	permitDoc  policy.ImportPermit
 }
 
 // order is one order as placed: a buyer's units in a week.
@@ -132,6 +136,11 @@ func newWorld(s *Scenario, seed uint64, regionOf func(string) string) world {
 			b.powerShort = draw(short)
 			add(b, n, g.FromWeek, to, true)
 		}
+	}
+	for i := range w.buyers {
+		b := &w.buyers[i]
+		b.licenseDoc = policy.License{ID: "L-" + b.Name, Status: policy.GrantActive, Products: []string{s.Product}, Destinations: []string{b.Country}}
+		b.permitDoc = policy.ImportPermit{ID: "P-" + b.Name, Status: policy.GrantActive}
 	}
 	slices.SortStableFunc(w.orders, func(a, b order) int { return a.week - b.week })
 	for i := range w.orders {

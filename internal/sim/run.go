@@ -158,6 +158,8 @@ type variantSim struct {
 	delays                 map[string][]delay
 	out                    VariantResult
 	dutyLines              int
+	license                policy.License
+	permit                 policy.ImportPermit
 }
 
 type delay struct {
@@ -297,13 +299,19 @@ func (v *variantSim) decide(rules policy.Rules, t time.Time, oi int) int {
 		EndUse: b.EndUse, SiteCountry: b.Country, CloudService: b.cloud, SitePowerKW: power,
 		KYCRemoteAccess: b.kyc, ShippedCNMO: v.acceptedCN, ShippedUS: v.acceptedUS,
 	}
+	// The decision reads the license and permit and keeps neither, so one
+	// scratch copy each serves every decision (held orders are decided
+	// again every week: this is the simulation's hottest loop).
 	if b.license >= 0 {
-		f.License = &policy.License{ID: "L-" + b.Name, Status: policy.GrantActive, Products: []string{v.prod.Slug},
-			Destinations: []string{b.Country}, Remaining: v.licLeft[o.buyer]}
+		v.license = b.licenseDoc
+		v.license.Remaining = v.licLeft[o.buyer]
+		f.License = &v.license
 	}
 	_, permitApplies := rules.ImportPermit(b.Country)
 	if b.permit >= 0 {
-		f.Permit = &policy.ImportPermit{ID: "P-" + b.Name, Status: policy.GrantActive, Remaining: v.permitLeft[o.buyer]}
+		v.permit = b.permitDoc
+		v.permit.Remaining = v.permitLeft[o.buyer]
+		f.Permit = &v.permit
 	}
 	d := rules.DecideOrder(f)
 	switch d.Outcome {
