@@ -19,6 +19,7 @@ import (
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
+	"github.com/chipgate/chipgate/internal/web"
 )
 
 // dbFlag registers --db with the CHIPGATE_DB environment variable as default.
@@ -80,7 +81,7 @@ func newServeCmd() *cobra.Command {
 // run serves the API on addr until ctx is done. ready is called with the
 // base URL once the listener is bound.
 func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *service.LedgerSigner, every time.Duration, addr string, log *slog.Logger, ready func(url string)) error {
-	srv := server.New(svc, server.Options{Log: log, Version: version, ReloadLists: func(context.Context) (*screening.Index, error) {
+	srv := server.New(svc, server.Options{Log: log, Version: version, Pages: web.New(svc, web.Options{Log: log}), ReloadLists: func(context.Context) (*screening.Index, error) {
 		return loadScreening(pf.lists, log)
 	}})
 	ln, err := net.Listen("tcp", addr)
@@ -202,6 +203,9 @@ func printDemo(w io.Writer, url, db string, created int, creds map[string]demo.C
 	for _, s := range slugs {
 		fmt.Fprintf(w, "  %-18s %-17s %s\n", s, creds[s].Role, creds[s].Token)
 	}
+	// The dashboard takes a token pasted into its sign-in form, never one in
+	// a URL, which would end up in logs and browser history.
+	fmt.Fprintf(w, "\nDashboard: open %s/signin and paste one of the tokens above.\n", url)
 	fmt.Fprintf(w, "\nTry: curl -H 'Authorization: Bearer %s' %s/api/v1/me\nStop with Ctrl-C.\n", creds["nvidia"].Token, url)
 }
 

@@ -97,12 +97,12 @@ func do(t *testing.T, ctx context.Context, name string, steps ...chromedp.Action
 // (go test -artifacts keeps it).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name+".jpg"), img, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name+".png"), img, 0o644); err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 	}
 }
