@@ -65,21 +65,32 @@ func keyFigures(r *Result) []keyFigure {
 // column per variant, for the terminal.
 func WriteCompare(w io.Writer, r *Result) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s: %d buyers, %d orders, %d weeks from %s, seed %d\t\n\n", r.Scenario, r.Buyers, r.Orders, r.Weeks, r.Start, r.Seed)
-	row := []string{"variant"}
+	fmt.Fprintf(w, "%s: %d buyers, %d orders, %d weeks from %s, seed %d\n\n", r.Scenario, r.Buyers, r.Orders, r.Weeks, r.Start, r.Seed)
+	// The columns align right for the numbers; padding the names to one
+	// width keeps the first column flush left.
+	figs := keyFigures(r)
+	width := len("variant")
+	for _, k := range figs {
+		width = max(width, len([]rune(k.name)))
+	}
+	pad := func(s string) string { return s + strings.Repeat(" ", width-len([]rune(s))) }
+	row := []string{pad("variant")}
 	for _, v := range r.Variants {
 		row = append(row, v.Name)
 	}
 	fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
-	for _, k := range keyFigures(r) {
-		row := []string{k.name}
+	for _, k := range figs {
+		row := []string{pad(k.name)}
 		for i := range r.Variants {
 			row = append(row, k.value(&r.Variants[i]))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
-	fmt.Fprintf(tw, "\nmoney in millions of %s; exact minor units in money.csv and summary.json\t\n", r.UnitPrice.Currency)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nmoney in millions of %s; exact minor units in money.csv and summary.json\n", r.UnitPrice.Currency)
+	return err
 }
 
 // thousands writes n with thin separators: 1,234,567.
