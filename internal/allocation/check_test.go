@@ -3,6 +3,8 @@ package allocation_test
 import (
 	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/allocation"
@@ -314,6 +316,9 @@ func checkRules(p *allocation.Problem, res allocation.Result) string {
 	if s := capViolation(p, got); s != "" {
 		return s
 	}
+	if s := reasonViolation(p, res, got); s != "" {
+		return s
+	}
 	// Ratio caps cumulatively at every period.
 	for i, rc := range p.Caps.RegionRatio {
 		var g, h int64
@@ -396,6 +401,56 @@ func checkMaxMin(p *allocation.Problem, res allocation.Result) string {
 				return fmt.Sprintf("max-min: order %s (%d of %d, weight %g) could take a unit from %s (%d, weight %g)",
 					oa.ID, got[a], oa.Quantity, weight(oa), ob.ID, got[b], weight(ob))
 			}
+		}
+	}
+	return ""
+}
+
+// reasonViolation checks the unmet reasons that can be checked from the
+// rules alone: a buyer cap or ratio cap named as the reason is full, and
+// "lot_age" means no lot of the product is old enough in the horizon.
+func reasonViolation(p *allocation.Problem, res allocation.Result, got []int64) string {
+	byBuyer := map[string]int64{}
+	for i, o := range p.Orders {
+		byBuyer[o.Buyer] += got[i]
+	}
+	for _, u := range res.Unmet {
+		var o allocation.Order
+		for _, x := range p.Orders {
+			if x.ID == u.Order {
+				o = x
+			}
+		}
+		switch {
+		case u.Reason == "cap:buyer:"+o.Buyer:
+			if byBuyer[o.Buyer] != p.Caps.Buyer[o.Buyer] {
+				return fmt.Sprintf("%s: reason %s but the buyer has %d of %d", u.Order, u.Reason, byBuyer[o.Buyer], p.Caps.Buyer[o.Buyer])
+			}
+		case strings.HasPrefix(u.Reason, "cap:region_ratio["):
+			var i int
+			fmt.Sscanf(u.Reason, "cap:region_ratio[%d]", &i)
+			rc := p.Caps.RegionRatio[i]
+			var g, h int64
+			for j, x := range p.Orders {
+				if slices.Contains(rc.Region, x.Region) {
+					g += got[j]
+				}
+				if slices.Contains(rc.Of, x.Region) {
+					h += got[j]
+				}
+			}
+			if !slices.Contains(rc.Region, o.Region) || g != ratioLimit(rc, h) {
+				return fmt.Sprintf("%s: reason %s but the group has %d of %d", u.Order, u.Reason, g, ratioLimit(rc, h))
+			}
+		case u.Reason == "lot_age":
+			for _, l := range p.Lots {
+				if l.Product == o.Product && l.Period < p.Periods && oldEnough(p, l, o.Region, p.Periods-1) {
+					return fmt.Sprintf("%s: reason lot_age but lot %s is old enough by the last period", u.Order, l.ID)
+				}
+			}
+		case u.Reason == "tier" || u.Reason == "supply" || strings.HasPrefix(u.Reason, "cap:"):
+		default:
+			return fmt.Sprintf("%s: unknown reason %q", u.Order, u.Reason)
 		}
 	}
 	return ""
