@@ -148,9 +148,12 @@ func TestBrowserExportAuthorityApproves(t *testing.T) {
 	e := newEnv(t)
 	signInBrowser(t, ctx, e, "us-commerce")
 	app := "#app-" + e.pending.ID.String()
-	do(t, ctx, "export-approve",
+	do(t, ctx, "export-queue",
 		chromedp.WaitVisible(css(app)),
 		chromedp.WaitVisible(css("#cn-gauge")),
+		chromedp.WaitVisible(css(app+" .hits mark")),
+	)
+	do(t, ctx, "export-approve",
 		chromedp.Click(css(app+` button[value=approve]`)),
 		chromedp.WaitVisible(css(".notice")),
 	)

@@ -122,6 +122,8 @@ func newEnv(t testing.TB) *env {
 		Addresses: []string{"88 Century Avenue, Shanghai"}, BusinessType: domain.ClassSME, Sector: "private",
 		EndUses: []string{"commercial_ai"}, KYCAttested: true, Volumes: map[string]int64{"h200": 3000},
 		Sites: []domain.Site{{Address: "Data center 2, Lingang", Country: "CN", PowerMW: 6}},
+		// A listed minority owner: a potential match for the authority to review.
+		Owners: []domain.Owner{{Name: "Huawei Technologies Co., Ltd.", Country: "CN", Share: 20}, {Name: "Founders", Share: 80}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -192,6 +192,27 @@ func (h *handler) decideApplication(w http.ResponseWriter, r *http.Request, who 
 	h.exportNotice(w, r, who, csrf, msg)
 }
 
+// reviewHit records the export authority's call on one screening hit.
+func (h *handler) reviewHit(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	hit, err2 := strconv.Atoi(r.PathValue("hit"))
+	if err != nil || err2 != nil {
+		h.renderError(w, r, http.StatusNotFound, "No such screening hit.")
+		return
+	}
+	a, err := h.svc.ReviewHits(r.Context(), who, id, []service.HitReview{{Hit: hit, Decision: r.PostForm.Get("decision")}})
+	if err != nil {
+		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.exportNotice(w, r, who, csrf, fmt.Sprintf("%s: hit %d marked %s; screening now %s, application %s",
+		a.LegalName, hit+1, strings.ReplaceAll(r.PostForm.Get("decision"), "_", " "), a.Screening.Status, a.Status))
+}
+
 // reviewOrder releases or rejects a held order.
 func (h *handler) reviewOrder(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	id, err := uuid.Parse(r.PathValue("id"))

@@ -164,9 +164,8 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 // there is one.
 func (h *handler) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	v := &view{Title: http.StatusText(status), Error: msg}
-	if who, _, err := h.session(r); err == nil {
-		v.Who = &who
-		_, v.CSRF, _ = h.session(r)
+	if who, csrf, err := h.session(r); err == nil {
+		v.Who, v.CSRF = &who, csrf
 	}
 	h.render(w, r, status, "error", v)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
+	"github.com/chipgate/chipgate/internal/service"
 )
 
 func TestSignInAndOut(t *testing.T) {
@@ -480,3 +481,67 @@ func TestUnknownPathsAndAPI(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestExportAuthorityReviews(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if e.pending.Screening.Status != "potential_match" || len(e.pending.Screening.Hits) == 0 {
+		t.Fatalf("newco's application screens %s with %d hits; the test needs a potential match", e.pending.Screening.Status, len(e.pending.Screening.Hits))
+	}
+	// An order from a buyer not approved yet is held for the authority.
+	newco, err := e.svc.Authenticate(ctx, e.creds["newco"].Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := e.svc.PlaceOrder(ctx, newco, service.OrderRequest{Product: "h200", Quantity: 50, Period: "2026-03-02", EndUse: "commercial_ai"})
+	if err != nil || held.Status != domain.OrderHeld {
+		t.Fatalf("newco's order is %s (%v), want held", held.Status, err)
+	}
+	b := e.browser()
+	csrf := b.signIn("us-commerce")
+	page := b.get("/export")
+	for _, want := range []string{"Huawei", "<mark>", "False positive", "/export/orders/" + held.ID.String()} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the export page lacks %q", want)
+		}
+	}
+
+	t.Run("HitFalsePositive", func(t *testing.T) {
+		r := b.post("/export/applications/"+e.pending.ID.String()+"/hits/0", url.Values{"csrf": {csrf}, "decision": {"false_positive"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, "marked false positive") {
+			t.Fatalf("review hit: %d\n%.2000s", r.status, r.body)
+		}
+		a, err := e.svc.Application(ctx, domain.SystemActor, e.pending.ID)
+		if err != nil || a.Screening.Hits[0].Review != "false_positive" || a.Screening.Hits[0].ReviewedBy != "us-commerce" {
+			t.Fatalf("after review: %v %+v", err, a.Screening.Hits[0])
+		}
+	})
+	t.Run("ErrHitDecision", func(t *testing.T) {
+		r := b.post("/export/applications/"+e.pending.ID.String()+"/hits/0", url.Values{"csrf": {csrf}, "decision": {"maybe"}})
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("a bad hit decision: %d", r.status)
+		}
+	})
+	t.Run("ErrHeldWithoutReason", func(t *testing.T) {
+		r := b.post("/export/orders/"+held.ID.String(), url.Values{"csrf": {csrf}, "decision": {"reject"}})
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("reject without a reason: %d", r.status)
+		}
+	})
+	t.Run("HeldRejected", func(t *testing.T) {
+		r := b.post("/export/orders/"+held.ID.String(), url.Values{"csrf": {csrf}, "decision": {"reject"}, "reason": {"not an approved customer"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, "rejected") {
+			t.Fatalf("reject: %d\n%.2000s", r.status, r.body)
+		}
+		o, err := e.svc.Order(ctx, domain.SystemActor, held.ID)
+		if err != nil || o.Status != domain.OrderRejected {
+			t.Fatalf("the order is %s (%v)", o.Status, err)
+		}
+	})
+	t.Run("ErrHeldTwice", func(t *testing.T) {
+		r := b.post("/export/orders/"+held.ID.String(), url.Values{"csrf": {csrf}, "decision": {"release"}, "reason": {"second thoughts"}})
+		if r.status != http.StatusConflict {
+			t.Fatalf("release after rejection: %d", r.status)
+		}
+	})
+}
