@@ -51,6 +51,10 @@ type Site struct {
 	Country      string  `json:"country"`
 	PowerMW      float64 `json:"power_mw"`
 	CloudService bool    `json:"cloud_service"`
+	// Lat and Lon locate the site, for the latency check of device
+	// check-ins; optional.
+	Lat *float64 `json:"lat,omitempty"`
+	Lon *float64 `json:"lon,omitempty"`
 }
 
 // Note is a dated remark by an actor: a reason for a denial, a request for
@@ -339,6 +343,9 @@ func (a *Application) Validate() error {
 		}
 		if !(s.PowerMW >= 0 && s.PowerMW < 100000) {
 			pr.Add(p+".power_mw", "must be between 0 and 100,000")
+		}
+		if (s.Lat == nil) != (s.Lon == nil) || (s.Lat != nil && !(*s.Lat >= -90 && *s.Lat <= 90 && *s.Lon >= -180 && *s.Lon <= 180)) {
+			pr.Add(p+".lat", "give both lat (-90..90) and lon (-180..180), or neither")
 		}
 	}
 	if len(a.Volumes) == 0 {

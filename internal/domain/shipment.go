@@ -85,3 +85,45 @@ type DutyEntry struct {
 	AssessedAt    time.Time `json:"assessed_at"`
 	Message       string    `json:"message"`
 }
+
+// CheckIn is a device's report from the field: its serial, the site it
+// says it is at, and round-trip times to named landmarks.
+type CheckIn struct {
+	ID      ID                 `json:"id"`
+	At      time.Time          `json:"at"`
+	By      string             `json:"by"`
+	Serial  string             `json:"serial"`
+	Site    int                `json:"site"`
+	Country string             `json:"country"`
+	RTTs    map[string]float64 `json:"rtt_ms,omitempty"`
+}
+
+// Alert is a diversion signal for the export authority, with its evidence.
+type Alert struct {
+	ID         ID         `json:"id"`
+	Kind       string     `json:"kind"`
+	Serial     string     `json:"serial,omitempty"`
+	ShipmentID *ID        `json:"shipment_id,omitempty"`
+	Buyer      string     `json:"buyer,omitempty"`
+	Evidence   []string   `json:"evidence"`
+	State      AlertState `json:"state"`
+	Notes      []Note     `json:"notes,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// AlertState is where the export authority is with an alert.
+type AlertState string
+
+// Alert states.
+const (
+	AlertOpen      AlertState = "open"
+	AlertExplained AlertState = "explained"
+	AlertEscalated AlertState = "escalated"
+)
+
+// AlertMoves is the alert lifecycle.
+var AlertMoves = map[AlertState][]AlertState{
+	AlertOpen:      {AlertExplained, AlertEscalated},
+	AlertEscalated: {AlertExplained},
+}

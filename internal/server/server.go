@@ -100,6 +100,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.screeningRoutes()...)
 	s.routes = append(s.routes, s.allocationRoutes()...)
 	s.routes = append(s.routes, s.shippingRoutes()...)
+	s.routes = append(s.routes, s.watchRoutes()...)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {

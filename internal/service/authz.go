@@ -43,6 +43,8 @@ const (
 	ActShipmentEvent     Action = "shipment.event"
 	ActShipmentTest      Action = "shipment.test"
 	ActDutyRead          Action = "duty.read"
+	ActCheckIn           Action = "checkin"
+	ActAlertManage       Action = "alert.manage"
 	ActListsReload       Action = "lists.reload"
 )
 
@@ -115,6 +117,8 @@ var grants = map[Action]map[domain.Role]scope{
 	ActShipmentEvent:  {domain.RoleCarrier: all},
 	ActShipmentTest:   {domain.RoleLab: all},
 	ActDutyRead:       {domain.RoleVendor: all, domain.RoleExportAuthority: all},
+	ActCheckIn:        {domain.RoleBuyer: own, domain.RoleVendor: all},
+	ActAlertManage:    {domain.RoleExportAuthority: all},
 	ActAllocationRead: {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActOutlookRead: {
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleBuyer: own,

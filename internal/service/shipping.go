@@ -123,7 +123,10 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		if err := put(ctx, tx, store.KindShipment, true, shipmentDoc(sh), sh); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, who, now, "shipment.created", "shipment", sh.ID.String(), sh)
+		if err := s.record(ctx, tx, who, now, "shipment.created", "shipment", sh.ID.String(), sh); err != nil {
+			return err
+		}
+		return s.patternAlerts(ctx, tx, who, sh, now)
 	})
 	return sh, err
 }

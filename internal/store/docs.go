@@ -23,11 +23,12 @@ const (
 	KindOrder       Kind = "orders"
 	KindAllocation  Kind = "allocation_runs"
 	KindShipment    Kind = "shipments"
+	KindAlert       Kind = "alerts"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder, KindAllocation, KindShipment:
+	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder, KindAllocation, KindShipment, KindAlert:
 		return true
 	}
 	return false
@@ -258,4 +259,15 @@ func (t *tx) SerialShipment(ctx context.Context, serial string) (domain.ID, erro
 	var id domain.ID
 	err := t.queryRow(ctx, "SELECT shipment_id FROM serials WHERE serial = ?", serial).Scan(&id)
 	return id, t.notFound(err, "serial %q was never shipped", serial)
+}
+
+func (t *tx) AddCheckIn(ctx context.Context, id domain.ID, serial string, at time.Time, doc []byte) error {
+	_, err := t.exec(ctx, "add checkin", "INSERT INTO checkins (id, serial, at, doc) VALUES (?, ?, ?, ?)", id, serial, t.time(at), doc)
+	return err
+}
+
+func (t *tx) LastCheckIn(ctx context.Context, serial string) ([]byte, error) {
+	var doc []byte
+	err := t.queryRow(ctx, "SELECT doc FROM checkins WHERE serial = ? ORDER BY at DESC, id DESC LIMIT 1", serial).Scan(&doc)
+	return doc, t.notFound(err, "serial %q never checked in", serial)
 }

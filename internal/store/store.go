@@ -105,6 +105,10 @@ type Tx interface {
 	ClaimSerials(ctx context.Context, shipment domain.ID, serials []string) error
 	// SerialShipment returns the shipment a serial travelled in, or ENOTFOUND.
 	SerialShipment(ctx context.Context, serial string) (domain.ID, error)
+	// AddCheckIn stores a device check-in; LastCheckIn returns the newest
+	// one of a serial, or ENOTFOUND.
+	AddCheckIn(ctx context.Context, id domain.ID, serial string, at time.Time, doc []byte) error
+	LastCheckIn(ctx context.Context, serial string) ([]byte, error)
 
 	// ReadTiles returns the ledger tiles' hashes for keys, nil for a tile
 	// never written; WriteTiles upserts tiles. Both in the transaction that

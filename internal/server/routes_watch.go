@@ -1,0 +1,54 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// CheckInResult is a recorded check-in and the alerts it raised.
+type CheckInResult struct {
+	CheckIn domain.CheckIn `json:"checkin"`
+	Alerts  []domain.Alert `json:"alerts"`
+}
+
+// AlertChange marks an alert explained or escalated.
+type AlertChange struct {
+	State domain.AlertState `json:"state"`
+	Note  string            `json:"note"`
+}
+
+func (s *Server) watchRoutes() []Route {
+	svc := s.svc
+	return []Route{
+		{Method: "POST", Path: "/api/v1/checkins", Summary: "A device checks in: serial, site, round-trip times to landmarks (buyer, vendor telemetry)",
+			Status: 201, Request: service.CheckInRequest{}, Response: CheckInResult{},
+			handle: withBody(201, func(r *http.Request, who domain.Actor, in service.CheckInRequest) (any, error) {
+				c, alerts, err := svc.CheckIn(r.Context(), who, in)
+				return CheckInResult{CheckIn: c, Alerts: nonNil(alerts)}, err
+			})},
+		{Method: "GET", Path: "/api/v1/alerts", Summary: "Diversion alerts with their evidence (?status=open) (export authority)", Response: []domain.Alert{},
+			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
+				out, err := svc.Alerts(r.Context(), who, states(r))
+				return nonNil(out), err
+			})},
+		{Method: "POST", Path: "/api/v1/alerts/{id}/state", Summary: "Mark an alert explained or escalated, with a note (export authority)",
+			Request: AlertChange{}, Response: domain.Alert{},
+			handle: withBody(200, func(r *http.Request, who domain.Actor, in AlertChange) (any, error) {
+				id, err := pathID(r, "id")
+				if err != nil {
+					return nil, err
+				}
+				return svc.ChangeAlert(r.Context(), who, id, in.State, in.Note)
+			})},
+		{Method: "POST", Path: "/api/v1/alerts/sweep", Summary: "Raise alerts for delivered serials silent past the watch's period (export authority)", Response: []domain.Alert{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				out, err := svc.SweepSilence(r.Context(), who)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, nonNil(out))
+			}},
+	}
+}
