@@ -179,6 +179,7 @@ func TestEval(t *testing.T) {
 
 func evaluate(t *testing.T, seed uint64, dirs ...string) {
 	ds, ix := mustLoad(t, dirs...)
+	t.Logf("%d entities, %d indexed names", ix.Len(), ix.Names())
 	cases := generateEval(ds.Entities, 2500, seed)
 	if *queriesOut != "" && len(dirs) > 0 {
 		var b strings.Builder
