@@ -35,6 +35,7 @@ type FileReport struct {
 	Skipped  []Skip   `json:"skipped,omitempty"`
 	Error    string   `json:"error,omitempty"`    // the file could not be read at all
 	Sidecars []string `json:"sidecars,omitempty"` // the add, alt and comments files read with an OFAC primary file
+	Notes    []string `json:"notes,omitempty"`    // things an operator should know that are not errors
 }
 
 // Report is what a load did: every file it read, what it skipped, and the
@@ -72,6 +73,9 @@ func (r Report) String() string {
 			fmt.Fprintf(&b, ", FAILED: %s", f.Error)
 		}
 		b.WriteByte('\n')
+		for _, n := range f.Notes {
+			fmt.Fprintf(&b, "    note: %s\n", n)
+		}
 		for _, s := range f.Skipped {
 			fmt.Fprintf(&b, "    skipped %s\n", s)
 		}
@@ -340,7 +344,7 @@ func runJob(fsys fs.FS, j *job) {
 			c.Close()
 		}
 		if j.paths[0] == "" {
-			skips = append(skips, Skip{File: firstPath(j), Reason: fmt.Sprintf("no primary file (sdn.csv or cons_prim.csv) beside it: %d entries built from alias records only, folded by ent_num", len(j.out))})
+			j.report.Notes = append(j.report.Notes, fmt.Sprintf("no primary file (sdn.csv or cons_prim.csv) beside it: %d entries built from alias records only, folded by ent_num", len(j.out)))
 		}
 	default:
 		var data []byte
