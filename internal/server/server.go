@@ -9,9 +9,12 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +64,7 @@ type Server struct {
 	latency *prometheus.HistogramVec
 
 	reloadLists func(ctx context.Context) (*screening.Index, error)
+	limit       *limiter
 }
 
 // Options configure a Server.
@@ -75,11 +79,31 @@ type Options struct {
 	// route claims. It authenticates and authorizes on its own, through the
 	// service.
 	Pages http.Handler
+	// RateLimit is the requests a second each user may make on average
+	// (RateBurst at once); 0 means DefaultRateLimit, negative no limit.
+	RateLimit float64
+	RateBurst int
 }
+
+// DefaultRateLimit and DefaultRateBurst bound each user's requests.
+const (
+	DefaultRateLimit = 1000
+	DefaultRateBurst = 2000
+)
 
 // New returns a Server for svc with every route registered.
 func New(svc *service.Service, opt Options) *Server {
 	s := &Server{svc: svc, log: opt.Log, reg: prometheus.NewRegistry(), reloadLists: opt.ReloadLists}
+	if opt.RateLimit >= 0 {
+		rate, burst := opt.RateLimit, opt.RateBurst
+		if rate == 0 {
+			rate = DefaultRateLimit
+		}
+		if burst <= 0 {
+			burst = max(DefaultRateBurst, int(rate))
+		}
+		s.limit = newLimiter(rate, burst)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -138,6 +162,14 @@ func (s *Server) endpoint(rt Route) http.Handler {
 				return
 			}
 			setLogParty(r, who.PartySlug)
+			if s.limit != nil {
+				if ok, wait := s.limit.allow(who.UserID.String(), time.Now()); !ok {
+					w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+					writeProblem(w, r, s.log, &httpError{status: http.StatusTooManyRequests, code: "rate_limited",
+						msg: fmt.Sprintf("more than %g requests a second; retry in %s", s.limit.rate, wait.Round(time.Millisecond))})
+					return
+				}
+			}
 		}
 		var err error
 		if key := r.Header.Get(IdempotencyHeader); key != "" && !rt.Public && (r.Method == http.MethodPost || r.Method == http.MethodPut) {

@@ -108,7 +108,7 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, creds: creds, st: st, svc: svc, clock: c, signer: signer, lists: screeningIndex(t)}
-	srv := server.New(svc, server.Options{Log: quiet, Version: "test", ReloadLists: func(context.Context) (*screening.Index, error) {
+	srv := server.New(svc, server.Options{Log: quiet, Version: "test", RateLimit: -1, ReloadLists: func(context.Context) (*screening.Index, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return e.lists, nil
@@ -595,5 +595,42 @@ func TestLockedDatabaseGives503(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("locked database: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+func TestRateLimitPerUser(t *testing.T) {
+	st, _ := storetest.OpenSQLite(t)
+	svc := service.New(st, service.Options{})
+	if _, err := demo.Load(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := demo.IssueTokens(context.Background(), svc, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(server.New(svc, server.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), RateLimit: 0.5, RateBurst: 3}))
+	defer hs.Close()
+	get := func(party string) (int, http.Header) {
+		req, _ := http.NewRequest("GET", hs.URL+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+creds[party].Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	for i := 0; i < 3; i++ {
+		if status, _ := get("bytedance"); status != 200 {
+			t.Fatalf("request %d within the burst: %d", i, status)
+		}
+	}
+	status, hdr := get("bytedance")
+	if status != 429 || hdr.Get("Retry-After") == "" || hdr.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("past the burst: %d, Retry-After %q", status, hdr.Get("Retry-After"))
+	}
+	// Another user has its own bucket.
+	if status, _ := get("alibaba"); status != 200 {
+		t.Fatalf("another user: %d", status)
 	}
 }
