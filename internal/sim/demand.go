@@ -50,6 +50,9 @@ type world struct {
 	// labFactor[w] scales the lab's capacity in week w, in parts per
 	// million.
 	labFactor []domain.Rate
+	// forecast[w] is the units the US and other-region buyers will order
+	// in week w, by region: the vendor's forecast for plan: forecast.
+	forecast []map[string]int64
 }
 
 // newWorld draws the buyers, the orders and the lab's weeks from the seed.
@@ -145,6 +148,15 @@ func newWorld(s *Scenario, seed uint64, regionOf func(string) string) world {
 	slices.SortStableFunc(w.orders, func(a, b order) int { return a.week - b.week })
 	for i := range w.orders {
 		w.orders[i].id = fmt.Sprintf("o%06d", i+1)
+	}
+	w.forecast = make([]map[string]int64, s.Weeks)
+	for _, o := range w.orders {
+		if r := w.buyers[o.buyer].Region; r == "US" || r == "other" {
+			if w.forecast[o.week] == nil {
+				w.forecast[o.week] = map[string]int64{}
+			}
+			w.forecast[o.week][r] += o.qty
+		}
 	}
 	jitter := domain.Rate(0)
 	if s.Lab.CapacityJitter != "" {

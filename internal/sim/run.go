@@ -360,11 +360,15 @@ func (v *variantSim) allocate(rules policy.Rules, t time.Time, wk int, fig *Week
 	} else {
 		p.Tiers = [][]string{{"*"}}
 	}
+	forecast := v.s.Allocation.Plan == "forecast"
+	if forecast {
+		p.Periods = v.s.Weeks - wk
+	}
 	var lotIdx []int
 	for i := range v.lots {
 		l := &v.lots[i]
-		if l.left > 0 && l.week <= wk {
-			p.Lots = append(p.Lots, allocation.Lot{ID: l.id, Product: v.prod.Slug, Quantity: l.left, Period: 0, Made: l.made})
+		if l.left > 0 && (l.week <= wk || forecast) {
+			p.Lots = append(p.Lots, allocation.Lot{ID: l.id, Product: v.prod.Slug, Quantity: l.left, Period: max(l.week-wk, 0), Made: l.made})
 			lotIdx = append(lotIdx, i)
 		}
 	}
@@ -386,6 +390,18 @@ func (v *variantSim) allocate(rules policy.Rules, t time.Time, wk int, fig *Week
 	}
 	if len(p.Lots) == 0 || len(p.Orders) == 0 {
 		return nil
+	}
+	if forecast {
+		// One stand-in order per region and future week holds back what
+		// the tiers served first will ask for; it ships nothing.
+		for fw := wk + 1; fw < v.s.Weeks; fw++ {
+			for _, region := range []string{"US", "other"} {
+				if q := v.w.forecast[fw][region]; q > 0 {
+					p.Orders = append(p.Orders, allocation.Order{ID: fmt.Sprintf("forecast-%s-%d", region, fw), Buyer: "forecast-" + region,
+						Region: region, Class: domain.ClassPlatform, Product: v.prod.Slug, Quantity: q, Period: fw - wk})
+				}
+			}
+		}
 	}
 	if c, _, ok := rules.VolumeCap("CN"); ok {
 		p.Caps.RegionRatio = []allocation.RatioCap{{Region: allocation.Regions{cn}, Of: allocation.Regions{"US"},
@@ -412,9 +428,9 @@ func (v *variantSim) allocate(rules policy.Rules, t time.Time, wk int, fig *Week
 	for i, l := range p.Lots {
 		lotPos[l.ID] = lotIdx[i]
 	}
-	ordPos := make(map[string]int, len(p.Orders))
-	for i, o := range p.Orders {
-		ordPos[o.ID] = ordIdx[i]
+	ordPos := make(map[string]int, len(ordIdx))
+	for i, oi := range ordIdx {
+		ordPos[p.Orders[i].ID] = oi // the forecast stand-ins come after
 	}
 	lineOrder, lineQty := -1, int64(0)
 	flush := func() error {
@@ -426,7 +442,13 @@ func (v *variantSim) allocate(rules policy.Rules, t time.Time, wk int, fig *Week
 		return err
 	}
 	for _, a := range r.Allocations {
-		oi := ordPos[a.Order]
+		if a.Period != 0 {
+			break // allocations come by period; later weeks are only a plan
+		}
+		oi, real := ordPos[a.Order]
+		if !real {
+			continue // a forecast stand-in
+		}
 		if oi != lineOrder {
 			if err := flush(); err != nil {
 				return err

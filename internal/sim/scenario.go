@@ -94,6 +94,13 @@ type Allocation struct {
 	// Weight is "quantity" (an order's fair share grows with its size: pro
 	// rata, the default) or "equal" (every order alike: max-min fairness).
 	Weight string `yaml:"weight"`
+	// Plan is "week" (the default: each week allocates what is on hand to
+	// the orders placed so far) or "forecast" (each week plans the rest of
+	// the horizon with the production to come and the US and other-region
+	// orders still to be placed, as the vendor's forecast, and ships what
+	// the plan gives the current week: supply is kept back for the tiers
+	// served first, so that later US orders are not delayed).
+	Plan string `yaml:"plan"`
 }
 
 // BuyerSpec is one named buyer and its demand over the horizon.
@@ -380,6 +387,13 @@ func (s *Scenario) Validate() error {
 	case "quantity", "equal":
 	default:
 		pr.Add("allocation.weight", "want quantity or equal, not %q", s.Allocation.Weight)
+	}
+	switch s.Allocation.Plan {
+	case "":
+		s.Allocation.Plan = "week"
+	case "week", "forecast":
+	default:
+		pr.Add("allocation.plan", "want week or forecast, not %q", s.Allocation.Plan)
 	}
 	names := map[string]string{}
 	claim := func(path, name string) {

@@ -258,6 +258,7 @@ func TestBadScenario(t *testing.T) {
 		wantField string
 	}{
 		{"ErrUnknownField", "weeks: 12", "weeks: 12\nwekks: 3", "wekks"},
+		{"ErrPlan", "weeks: 12", "weeks: 12\nallocation: {plan: monthly}", "allocation.plan"},
 		{"ErrWeeksNotANumber", "weeks: 12", "weeks: twelve", "weeks"},
 		{"ErrWeeksZeroOrLess", "weeks: 12", "weeks: -1", "weeks"},
 		{"ErrStart", "start: 2026-02-02", "start: 2026-02-30", "start"},
@@ -344,5 +345,42 @@ func TestReportIsSelfContained(t *testing.T) {
 		if !strings.Contains(html, ">"+v.Name+"<") {
 			t.Errorf("report does not name variant %s", v.Name)
 		}
+	}
+}
+
+// TestForecastPlanKeepsUSOnTime: allocating week by week gives China's
+// accepted orders the inventory on hand and later US orders wait for new
+// production; planning with the forecast keeps back what the US will
+// order, so no US unit is late, and China gets what is left.
+func TestForecastPlanKeepsUSOnTime(t *testing.T) {
+	tests := []struct {
+		plan       string
+		wantOnTime bool
+	}{
+		{"week", false},
+		{"forecast", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.plan, func(t *testing.T) {
+			s := mustLoad(t, smokePath)
+			s.Allocation.Plan = tt.plan
+			s.Production.WeeklyUnits = 500
+			s.Variants = []sim.VariantSpec{{Name: "cap-none", CNCap: ptr("none")}}
+			v := mustRun(t, s, sim.Options{}).Variants[0]
+			var us sim.DelayFigures
+			for _, d := range v.Delays {
+				if d.Region == "US" {
+					us = d
+				}
+			}
+			onTime := us.P90 == s.Transit.Direct && v.Totals.ShippedUnits["US"] == 24000
+			if onTime != tt.wantOnTime {
+				t.Errorf("plan %s: US shipped %d of 24000, P90 %d days (direct transit %d); want on time = %v",
+					tt.plan, v.Totals.ShippedUnits["US"], us.P90, s.Transit.Direct, tt.wantOnTime)
+			}
+			if v.Totals.ShippedUnits["CN"] == 0 {
+				t.Error("China got nothing; the test proves nothing")
+			}
+		})
 	}
 }
