@@ -16,6 +16,8 @@ type Skip struct {
 	Reason string `json:"reason"`
 }
 
+// String renders the skip as "file:line: reason", the form compilers use, so
+// editors and terminals link to the line.
 func (s Skip) String() string { return fmt.Sprintf("%s:%d: %s", s.File, s.Line, s.Reason) }
 
 // OFACLegacy holds the readers of one OFAC legacy CSV publication: the
