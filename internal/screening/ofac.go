@@ -139,9 +139,7 @@ func consListCode(programs []string) string {
 // which is where the legacy format keeps them. Plain scanning, not regular
 // expressions: remarks are long and there are tens of thousands of them.
 func remarkFacts(e *Entity, remarks string) {
-	for _, v := range remarkValues(remarks, "DOB ") {
-		e.Dates = append(e.Dates, v)
-	}
+	e.Dates = append(e.Dates, remarkValues(remarks, "DOB ")...)
 	for _, key := range []string{"nationality ", "citizen "} {
 		for _, v := range remarkValues(remarks, key) {
 			if c := CountryCode(strings.TrimSuffix(v, ".")); c != "" {
