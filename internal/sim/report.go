@@ -27,7 +27,7 @@ func Report(r *Result) []byte {
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:1em 0}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}
+th:first-child,td:first-child,.l{text-align:left}th{background:#f6f6f6}
 .legend span{display:inline-block;margin-right:1.2em}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 svg{display:block;margin:0.5em 0}.note{color:#666}
 </style></head><body>
@@ -92,13 +92,13 @@ svg{display:block;margin:0.5em 0}.note{color:#666}
 	b.WriteString("<h2>Share of China's units to sme, research and university buyers</h2>\n")
 	b.WriteString(barChart(r, bars(func(v *VariantResult) float64 { return 100 * v.Totals.ReserveShareCN }), func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + "%" }))
 
-	b.WriteString("<h2>Orders held and rejected, by rule</h2>\n<p>Final outcome of every order at the horizon's end; an order blocked by several rules counts under each. <em>accepted_after_hold</em> counts accepted orders by the rule that first held them.</p>\n<table><tr><th>outcome</th><th>rule</th>")
+	b.WriteString("<h2>Orders held and rejected, by rule</h2>\n<p>Final outcome of every order at the horizon's end; an order blocked by several rules counts under each. <em>accepted_after_hold</em> counts accepted orders by the rule that first held them.</p>\n<table><tr><th>outcome</th><th class=l>rule</th>")
 	for _, v := range r.Variants {
 		fmt.Fprintf(&b, "<th>%s</th>", esc(v.Name))
 	}
 	b.WriteString("</tr>\n")
 	for _, k := range decisionKeys(r) {
-		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td>", esc(k.Outcome), esc(k.Rule))
+		fmt.Fprintf(&b, "<tr><td>%s</td><td class=l>%s</td>", esc(k.Outcome), esc(k.Rule))
 		for _, v := range r.Variants {
 			c := findDecision(v.Decisions, k.Outcome, k.Rule)
 			fmt.Fprintf(&b, "<td>%d orders<br>%s units</td>", c.Orders, thousands(c.Units))
@@ -226,7 +226,7 @@ func barChart(r *Result, vals []float64, label func(float64) string) string {
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %s</title></rect>`,
 			x0, padT+plotH-h, slot*barWidth, h, colour(i), html.EscapeString(r.Variants[i].Name), html.EscapeString(label(v)))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="middle">%s</text>`, x0+slot*barWidth/2, padT+plotH-h-4, html.EscapeString(label(v)))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12" text-anchor="middle">%s</text>`, x0+slot*barWidth/2, chartH-padB+16, html.EscapeString(r.Variants[i].Name))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle">%s</text>`, x0+slot*barWidth/2, chartH-padB+16, html.EscapeString(r.Variants[i].Name))
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
