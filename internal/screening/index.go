@@ -174,21 +174,31 @@ func NewIndex(entities []Entity) *Index {
 		}
 	}
 	ix.dels = make([]delEntry, 0, nDels)
+	// The trigram index and the deletion neighbourhood are independent:
+	// build them side by side.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for id, t := range ix.toks {
+			if len(t) >= trigramMinLen-2 {
+				forGrams(t, func(g uint32) {
+					p := ix.grams[g]
+					if len(p) == 0 || p[len(p)-1] != int32(id) {
+						ix.grams[g] = append(p, int32(id))
+					}
+				})
+			}
+		}
+	}()
 	for id, t := range ix.toks {
 		ix.tokWeight[id] = float32(math.Log(1 + n/float64(len(ix.tokNames[id]))))
-		if len(t) >= trigramMinLen-2 {
-			forGrams(t, func(g uint32) {
-				p := ix.grams[g]
-				if len(p) == 0 || p[len(p)-1] != int32(id) {
-					ix.grams[g] = append(p, int32(id))
-				}
-			})
-		}
 		if len(t) >= 4 {
 			forDeletes(t, func(h uint64) { ix.dels = append(ix.dels, delEntry{h, int32(id)}) })
 		}
 	}
 	ix.bucketDeletes()
+	wg.Wait()
 	ix.maxWeight = float32(math.Log(1 + n))
 	ix.nameWeight = make([]float32, len(ix.nameEnt))
 	for nid := range ix.nameEnt {
