@@ -587,7 +587,9 @@ func (v *variantSim) concentration(rules policy.Rules) (hhi, reserve float64) {
 	for i, b := range v.w.buyers {
 		if b.Region == cn && v.shippedBy[i] > 0 {
 			s := float64(v.shippedBy[i]) / float64(total) * 100
-			hhi += s * s
+			// The explicit conversion forbids a fused multiply-add, so that
+			// the figure is the same bits on every architecture.
+			hhi += float64(s * s)
 		}
 	}
 	return hhi, float64(res) / float64(total)
