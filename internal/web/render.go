@@ -176,7 +176,6 @@ func mustParsePages() map[string]*template.Template {
 		"home":     func(r domain.Role) string { return homeOf[r] },
 		"rolename": roleName,
 		"date":     func(t time.Time) string { return fmtDate(t) },
-		"num":      func(n int64) string { return fmtInt(n) },
 		"join":     strings.Join,
 		"isnum":    func(t *table, i int) bool { return t.Numeric[i] },
 	}
@@ -194,23 +193,4 @@ func fmtDate(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format(time.DateOnly)
-}
-
-// fmtInt groups thousands with a thin space, the SI way, readable in every
-// locale.
-func fmtInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteString("\u202f")
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

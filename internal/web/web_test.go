@@ -545,3 +545,30 @@ func TestExportAuthorityReviews(t *testing.T) {
 		}
 	})
 }
+
+var (
+	controlRe = regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
+	idRe      = regexp.MustCompile(`\bid="([^"]+)"`)
+)
+
+// TestFormsAreLabeled: every visible form control of every page has a
+// label naming it, so that screen readers and keyboard users know it.
+func TestFormsAreLabeled(t *testing.T) {
+	e := newEnv(t)
+	for path, role := range pages {
+		b := e.browser()
+		b.signIn(partyOf[role])
+		body := b.get(path).body
+		for _, ctl := range controlRe.FindAllString(body, -1) {
+			if strings.Contains(ctl, `type="hidden"`) {
+				continue
+			}
+			m := idRe.FindStringSubmatch(ctl)
+			labeled := m != nil && strings.Contains(body, `<label for="`+m[1]+`"`)
+			// A checkbox inside its label is labeled by it.
+			if !labeled && !strings.Contains(ctl, `type="checkbox"`) {
+				t.Errorf("%s: %s has no label", path, ctl)
+			}
+		}
+	}
+}
