@@ -2,16 +2,24 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
 )
 
 // importData is the import authority's home page.
 type importData struct {
 	Hearings, Filings, ByBuyer, Permits *table
+	// The permit form's choices.
+	Buyers        []domain.Party
+	Products      []domain.Product
+	Today, YearOn string
 }
 
 // importView gathers the hearings with their demand per buyer, and the
@@ -60,7 +68,68 @@ func (h *handler) importView(ctx context.Context, who domain.Actor, _ *http.Requ
 		d.Permits.add(p.Number, p.Buyer, strings.Join(p.Products, " "), itoa64(p.Quantity), itoa64(p.Remaining),
 			fmtDate(p.ValidUntil), string(p.Status), permitRestrictions(p))
 	}
+	parties, err := h.svc.Parties(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parties {
+		if p.Role == domain.RoleBuyer {
+			d.Buyers = append(d.Buyers, p)
+		}
+	}
+	if d.Products, err = h.svc.Products(ctx, who); err != nil {
+		return nil, err
+	}
+	now := h.svc.Now()
+	d.Today, d.YearOn = now.Format(time.DateOnly), now.AddDate(1, 0, 0).Format(time.DateOnly)
 	return &view{Title: "Import authority", Data: d, Tables: []*table{d.Hearings, d.ByBuyer, d.Filings, d.Permits}}, nil
+}
+
+// decidePermit grants an import permit with its restrictions, or records a
+// denial.
+func (h *handler) decidePermit(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	f := r.PostForm
+	in := service.PermitRequest{Buyer: f.Get("buyer"), Decision: f.Get("decision"), Reason: strings.TrimSpace(f.Get("reason"))}
+	if in.Decision == "grant" {
+		qty, err := strconv.ParseInt(strings.TrimSpace(f.Get("quantity")), 10, 64)
+		if err != nil {
+			h.importRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Quantity must be a whole number.", "")
+			return
+		}
+		in.Products, in.Quantity, in.ValidFrom, in.ValidUntil = f["products"], qty, f.Get("valid_from"), f.Get("valid_until")
+		in.AllowedUses, in.ExcludedSectors = words(f.Get("allowed_uses")), words(f.Get("excluded_sectors"))
+		in.CloudOnly = f.Get("cloud_only") == "on"
+	}
+	p, err := h.svc.DecidePermit(r.Context(), who, in)
+	if err != nil {
+		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+			h.importRender(w, r, who, csrf, statusOf(err), errorText(err), "")
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	msg := fmt.Sprintf("Permit %s for %s: %s", p.Number, p.Buyer, p.Status)
+	if p.Status == domain.GrantActive {
+		msg += fmt.Sprintf(", %d units", p.Quantity)
+	}
+	h.importRender(w, r, who, csrf, http.StatusOK, "", msg)
+}
+
+// words splits a comma- or space-separated list.
+func words(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+}
+
+func (h *handler) importRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
+	v, err := h.importView(r.Context(), who, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
+	w.Header().Set("HX-Push-Url", "/import")
+	h.render(w, r, status, "import", v)
 }
 
 // placeholderView is the page of a role whose work arrives with shipments.

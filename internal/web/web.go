@@ -107,6 +107,7 @@ func (h *handler) routes() *http.ServeMux {
 	mux.HandleFunc("POST /export/applications/{id}", h.authed(domain.RoleExportAuthority, h.decideApplication))
 	mux.HandleFunc("POST /export/applications/{id}/hits/{hit}", h.authed(domain.RoleExportAuthority, h.reviewHit))
 	mux.HandleFunc("POST /export/orders/{id}", h.authed(domain.RoleExportAuthority, h.reviewOrder))
+	mux.HandleFunc("POST /import/permits", h.authed(domain.RoleImportAuthority, h.decidePermit))
 	mux.HandleFunc("POST /vendor/runs", h.authed(domain.RoleVendor, h.runAllocation))
 	mux.HandleFunc("GET /auditor/proof", h.authed(domain.RoleAuditor, h.proof))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -571,4 +572,31 @@ func TestFormsAreLabeled(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestImportAuthorityDecidesPermits(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("cn-mofcom")
+	t.Run("ErrDenyWithoutReason", func(t *testing.T) {
+		r := b.post("/import/permits", url.Values{"csrf": {csrf}, "buyer": {"newco"}, "decision": {"deny"}})
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "reason") {
+			t.Fatalf("deny without a reason: %d", r.status)
+		}
+	})
+	t.Run("Grant", func(t *testing.T) {
+		r := b.post("/import/permits", url.Values{"csrf": {csrf}, "buyer": {"newco"}, "decision": {"grant"}, "products": {"h200"},
+			"quantity": {"2500"}, "valid_from": {"2026-02-01"}, "valid_until": {"2027-02-01"}, "excluded_sectors": {"soe, military"}, "cloud_only": {"on"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, "for newco: active, 2500 units") {
+			t.Fatalf("grant: %d\n%.2000s", r.status, r.body)
+		}
+		ps, err := e.svc.Permits(context.Background(), domain.SystemActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(ps, func(p domain.ImportPermit) bool { return p.Buyer == "newco" })
+		if i < 0 || !ps[i].CloudOnly || !slices.Equal(ps[i].ExcludedSectors, []string{"soe", "military"}) || ps[i].Remaining != 2500 {
+			t.Fatalf("newco's permit: %+v", ps)
+		}
+	})
 }
