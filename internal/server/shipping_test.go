@@ -125,7 +125,7 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 		if got["test"].(map[string]any)["pass"] != true || got["test"].(map[string]any)["tpp"] != float64(15832) {
 			t.Fatalf("lab test: %v", got["test"])
 		}
-		got = e.event(id, "picked_up", "US")
+		e.event(id, "picked_up", "US")
 		lic := e.must("us-commerce", "GET", "/api/v1/licenses/"+f.licenses["bytedance"], nil, 200)
 		if lic["exported"] != float64(10) {
 			t.Fatalf("license exported = %v, want 10", lic["exported"])
