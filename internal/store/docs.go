@@ -213,25 +213,39 @@ func (t *tx) Volumes(ctx context.Context, c Counter, product string, regions []s
 	if !c.valid() {
 		return nil, fmt.Errorf("store: unknown counter %q", c)
 	}
-	out := map[string]int64{}
-	for _, r := range regions {
-		// The row must exist for FOR UPDATE to lock it.
-		if _, err := t.exec(ctx, "volumes", "INSERT INTO "+string(c)+" (product, region, units) VALUES (?, ?, 0) ON CONFLICT DO NOTHING", product, r); err != nil {
-			return nil, err
-		}
-	}
 	q := "SELECT region, units FROM " + string(c) + " WHERE product = ?"
 	if t.s.dialect == "postgres" {
 		q += " ORDER BY region FOR UPDATE"
 	}
-	err := t.queryRows(ctx, "volumes", q, func(r *sql.Rows) error {
-		var region string
-		var units int64
-		err := r.Scan(&region, &units)
-		out[region] = units
-		return err
-	}, product)
-	return out, err
+	read := func() (map[string]int64, error) {
+		out := map[string]int64{}
+		err := t.queryRows(ctx, "volumes", q, func(r *sql.Rows) error {
+			var region string
+			var units int64
+			err := r.Scan(&region, &units)
+			out[region] = units
+			return err
+		}, product)
+		return out, err
+	}
+	out, err := read()
+	if err != nil {
+		return nil, err
+	}
+	missing := false
+	for _, r := range regions {
+		if _, ok := out[r]; !ok {
+			missing = true
+			// The row must exist for FOR UPDATE to lock it.
+			if _, err := t.exec(ctx, "volumes", "INSERT INTO "+string(c)+" (product, region, units) VALUES (?, ?, 0) ON CONFLICT DO NOTHING", product, r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if missing {
+		return read()
+	}
+	return out, nil
 }
 
 func (t *tx) AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error {
