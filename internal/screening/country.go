@@ -54,9 +54,41 @@ var countryAliases = []string{
 	"United Arab Emirates=AE", "Sudan=SD", "South Sudan=SS", "Yemen=YE", "Libya=LY",
 }
 
-// foldKey lower-cases s and keeps only letters and single spaces, for
-// looking names up in tables.
+// foldKey lower-cases s and keeps only letters, digits and single spaces,
+// for looking names up in tables and for telling names apart when folding
+// ("Branch 1" and "Branch 2" stay two parties; Arabic or Chinese aliases
+// keep their letters).
 func foldKey(s string) string {
+	// Fast path: most names are ASCII.
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		buf := make([]byte, 0, len(s))
+		space := false
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			switch {
+			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+				if space && len(buf) > 0 {
+					buf = append(buf, ' ')
+				}
+				space = false
+				buf = append(buf, c)
+			case c == '\'':
+			default:
+				space = true
+			}
+		}
+		return string(buf)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -67,7 +99,7 @@ func foldKey(s string) string {
 			r = unicode.ToLower(r)
 		}
 		switch {
-		case r >= 'a' && r <= 'z':
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
 			if space && b.Len() > 0 {
 				b.WriteByte(' ')
 			}

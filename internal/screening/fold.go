@@ -1,8 +1,10 @@
 package screening
 
 import (
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // foldKeyOf returns the key under which records of the same party meet:
@@ -62,9 +64,24 @@ func Fold(records []Entity) []Entity {
 		merge(e, r)
 	}
 	out = foldAcrossLists(out)
-	for i := range out {
-		tidy(&out[i])
+	// Entities are independent now; tidy them on every core.
+	workers := max(1, runtime.GOMAXPROCS(0))
+	chunk := (len(out) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min(len(out), (w+1)*chunk)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				tidy(&out[i])
+			}
+		}()
 	}
+	wg.Wait()
 	return out
 }
 

@@ -309,3 +309,18 @@ func TestFingerprint(t *testing.T) {
 		t.Error("fingerprint ignores a new alias")
 	}
 }
+
+func TestFoldKeepsDigitsAndScripts(t *testing.T) {
+	recs := []screening.Entity{
+		{Name: "Research Institute No. 1", Sources: []screening.Source{{List: "EL", ID: "a", Line: 1}}},
+		{Name: "Research Institute No. 2", Sources: []screening.Source{{List: "EL", ID: "b", Line: 2}}},
+		{Key: "UN:1", Name: "SADDAM HUSSEIN AL-TIKRITI", Aliases: []string{"صدام حسين التكريتي", "قصي صدام حسين التكريتي"}, Sources: []screening.Source{{List: "UN", ID: "1", Line: 3}}},
+	}
+	out := screening.Fold(recs)
+	if len(out) != 3 {
+		t.Fatalf("got %d entities, want 3: numbered names must stay apart", len(out))
+	}
+	if len(out[2].Aliases) != 2 {
+		t.Errorf("non-Latin aliases collapsed: %q", out[2].Aliases)
+	}
+}
