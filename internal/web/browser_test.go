@@ -243,3 +243,44 @@ func TestBrowserPhoneWidth(t *testing.T) {
 		t.Fatal("the buyer's page scrolls sideways at phone width")
 	}
 }
+
+// TestBrowserKeyboard: a buyer orders with the keyboard alone — Tab to the
+// quantity, type, Enter — after the skip link comes first.
+func TestBrowserKeyboard(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "bytedance")
+	do(t, ctx, "keyboard-start", chromedp.Navigate(e.url+"/buyer"), chromedp.WaitVisible(css("#quantity")))
+	focused := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.activeElement.id || document.activeElement.className || document.activeElement.tagName)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	do(t, ctx, "keyboard-tab", chromedp.KeyEvent("\t"))
+	if f := focused(); f != "skip" {
+		t.Fatalf("the first Tab focuses %q, want the skip link", f)
+	}
+	var path []string
+	for range 30 {
+		do(t, ctx, "keyboard-tab", chromedp.KeyEvent("\t"))
+		if f := focused(); f == "quantity" {
+			break
+		} else {
+			path = append(path, f)
+		}
+	}
+	if f := focused(); f != "quantity" {
+		t.Fatalf("Tab never reached the quantity field; it went %v", path)
+	}
+	do(t, ctx, "keyboard-order",
+		chromedp.KeyEvent("77"),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(css("#placed .outcome")),
+	)
+	if why := text(t, ctx, "#placed"); !strings.Contains(why, "77 × h200") {
+		t.Fatalf("the keyboard order: %q", why)
+	}
+}

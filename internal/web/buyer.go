@@ -144,7 +144,7 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 	// Newest first: the buyer looks for what just happened.
 	slices.SortStableFunc(orders, func(a, b domain.Order) int { return b.PlacedAt.Compare(a.PlacedAt) })
 	for _, o := range orders {
-		d.Orders.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), o.ID.String()[:8], o.Product, itoa64(o.Quantity),
+		d.Orders.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), shortID(o.ID.String()), o.Product, itoa64(o.Quantity),
 			o.Period, string(o.Status), reasonText(o))
 	}
 	if id := r.URL.Query().Get("order"); id != "" {
@@ -172,9 +172,11 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 	return &view{Title: "Buyer", Data: d, Tables: []*table{d.Applications, d.Licenses, d.Permits, d.Orders, d.Outlook}}, nil
 }
 
+// shortID is the last 8 hex digits of a UUID: its random part. The first
+// digits of a UUIDv7 are a timestamp, alike for everything made together.
 func shortID(s string) string {
 	if len(s) > 8 {
-		return s[:8]
+		return s[len(s)-8:]
 	}
 	return s
 }

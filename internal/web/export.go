@@ -229,7 +229,7 @@ func (h *handler) reviewOrder(w http.ResponseWriter, r *http.Request, who domain
 		h.fail(w, r, err)
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("Order %s of %s: %s", o.ID.String()[:8], o.Buyer, o.Status))
+	h.exportNotice(w, r, who, csrf, fmt.Sprintf("Order %s of %s: %s", shortID(o.ID.String()), o.Buyer, o.Status))
 }
 
 // exportNotice shows the page after a successful action. It renders rather

@@ -177,6 +177,7 @@ func mustParsePages() map[string]*template.Template {
 		"rolename": roleName,
 		"date":     func(t time.Time) string { return fmtDate(t) },
 		"join":     strings.Join,
+		"short":    shortID,
 		"isnum":    func(t *table, i int) bool { return t.Numeric[i] },
 	}
 	out := map[string]*template.Template{}

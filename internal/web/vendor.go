@@ -42,7 +42,7 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 	slices.SortStableFunc(runs, func(a, b service.RunSummary) int { return a.At.Compare(b.At) })
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		d.Runs.add(r.At.UTC().Format("2006-01-02 15:04:05"), r.ID.String()[:8], r.InputsHash, itoa64(r.Metrics.Supply),
+		d.Runs.add(r.At.UTC().Format("2006-01-02 15:04:05"), shortID(r.ID.String()), r.InputsHash, itoa64(r.Metrics.Supply),
 			itoa64(r.Metrics.Demand), itoa64(r.Metrics.Allocated), strconv.FormatFloat(r.Metrics.HHI, 'f', 0, 64))
 	}
 	if len(runs) == 0 {
@@ -81,13 +81,20 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 	if err != nil {
 		return nil, fmt.Errorf("web: run %s has start %q: %w", run.ID, p.Start, err)
 	}
-	c := chartData{Title: "Units per period", Series: []chartSeries{{Label: "Supply"}, {Label: "Demand"}, {Label: "Allocated", Bars: true}}}
+	// Cumulative lines: per-period supply and demand are spiky (one large
+	// first lot, orders wanted from one date), and what a vendor weighs is
+	// how far supply to date trails demand to date.
+	c := chartData{Title: "Units to date, and allocated per period", Series: []chartSeries{
+		{Label: "Supply to date"}, {Label: "Demand to date"}, {Label: "Allocated to date"}, {Label: "Allocated in period", Bars: true}}}
+	var cumSupply, cumDemand, cumAlloc int64
 	for i := range p.Periods {
 		t := start.AddDate(0, 0, i*p.PeriodDays)
+		cumSupply, cumDemand, cumAlloc = cumSupply+supply[i], cumDemand+demand[i], cumAlloc+alloc[i]
 		c.X = append(c.X, t.Unix())
-		c.Series[0].Values = append(c.Series[0].Values, supply[i])
-		c.Series[1].Values = append(c.Series[1].Values, demand[i])
-		c.Series[2].Values = append(c.Series[2].Values, alloc[i])
+		c.Series[0].Values = append(c.Series[0].Values, cumSupply)
+		c.Series[1].Values = append(c.Series[1].Values, cumDemand)
+		c.Series[2].Values = append(c.Series[2].Values, cumAlloc)
+		c.Series[3].Values = append(c.Series[3].Values, alloc[i])
 		if supply[i] != 0 || demand[i] != 0 || alloc[i] != 0 {
 			d.Periods.add(t.Format(time.DateOnly), itoa64(supply[i]), itoa64(demand[i]), itoa64(alloc[i]))
 		}
@@ -156,7 +163,7 @@ func (h *handler) runAllocation(w http.ResponseWriter, r *http.Request, who doma
 	}
 	m := run.Result.Metrics
 	h.vendorRender(w, r, who, csrf, http.StatusOK, "", fmt.Sprintf("Run %s: %d of %d units demanded allocated from a supply of %d.",
-		run.ID.String()[:8], m.Allocated, m.Demand, m.Supply))
+		shortID(run.ID.String()), m.Allocated, m.Demand, m.Supply))
 }
 
 func (h *handler) vendorRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
