@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"net/http"
+	"os"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // BenchmarkPages measures each role's page end to end over HTTP on the demo
@@ -23,6 +26,46 @@ func BenchmarkPages(b *testing.B) {
 					b.Fatalf("%s: %d", p.path, r.status)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkBrowserPages measures what a person waits for: from navigation
+// to the page drawn in headless chromium (charts included), each page
+// loaded afresh. It needs /usr/bin/chromium.
+func BenchmarkBrowserPages(b *testing.B) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		b.Skipf("%s is absent", chromiumPath)
+	}
+	e := newEnv(b)
+	for _, p := range []struct{ path, party, ready string }{
+		{"/buyer", "bytedance", ".chart .uplot canvas"}, {"/export", "us-commerce", "#cn-gauge"},
+		{"/import", "cn-mofcom", "#permit-h"}, {"/vendor", "nvidia", ".chart .uplot canvas"},
+		{"/auditor/verify", "auditor", "#record"},
+	} {
+		b.Run(p.path, func(b *testing.B) {
+			ctx := chromeB(b)
+			if err := signInChrome(ctx, e, p.party); err != nil {
+				b.Fatal(err)
+			}
+			// ns/op includes chromedp's round trips; the page's own
+			// Navigation Timing says when the browser had the response,
+			// the DOM and the load event (deferred scripts, charts drawn).
+			var resp, dom, load float64
+			for b.Loop() {
+				if err := chromedp.Do(ctx, chromedp.Navigate(e.url+p.path), chromedp.WaitVisible(css(p.ready))); err != nil {
+					b.Fatal(err)
+				}
+				nt, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const n = performance.getEntriesByType("navigation")[0]; return [n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd]; })()`))
+				if err != nil || len(nt) != 3 {
+					b.Fatalf("navigation timing: %v %v", nt, err)
+				}
+				resp, dom, load = resp+nt[0], dom+nt[1], load+nt[2]
+			}
+			n := float64(b.N)
+			b.ReportMetric(resp/n, "response-ms")
+			b.ReportMetric(dom/n, "dom-ms")
+			b.ReportMetric(load/n, "load-ms")
 		})
 	}
 }

@@ -25,6 +25,12 @@ func chrome(t *testing.T) context.Context {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("browser test skipped: %s is absent (apt-get install -y chromium to run it)", chromiumPath)
 	}
+	return chromeB(t)
+}
+
+// chromeB starts chromium for a test or a benchmark.
+func chromeB(tb testing.TB) context.Context {
+	tb.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Flag("headless", true),
@@ -34,20 +40,20 @@ func chrome(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(tb.TempDir()),
 		chromedp.WindowSize(1280, 1000),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelCtx := chromedp.NewContext(actx)
 	// Start the browser on a context without a deadline (a deadline on the
-	// first call would bound the browser's life), then bound the test's steps.
+	// first call would bound the browser's life), then bound the steps.
 	if err := chromedp.Do(bctx); err != nil {
 		cancelCtx()
 		cancelAlloc()
-		t.Fatalf("starting %s: %v", chromiumPath, err)
+		tb.Fatalf("starting %s: %v", chromiumPath, err)
 	}
 	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
@@ -55,17 +61,21 @@ func chrome(t *testing.T) context.Context {
 	return ctx
 }
 
-// signInBrowser signs in through the sign-in page, as a person would.
-func signInBrowser(t *testing.T, ctx context.Context, e *env, party string) {
-	t.Helper()
-	err := chromedp.Do(ctx,
+// signInChrome signs in through the sign-in page, as a person would.
+func signInChrome(ctx context.Context, e *env, party string) error {
+	return chromedp.Do(ctx,
 		chromedp.Navigate(e.url+"/"),
 		chromedp.WaitVisible(css("#token")),
 		chromedp.SendKeys(css("#token"), e.creds[party].Token),
 		chromedp.Click(css(`form[action="/signin"] button[type=submit]`)),
 		chromedp.WaitVisible(css(".signout button")),
 	)
-	if err != nil {
+}
+
+// signInBrowser signs in through the sign-in page, as a person would.
+func signInBrowser(t *testing.T, ctx context.Context, e *env, party string) {
+	t.Helper()
+	if err := signInChrome(ctx, e, party); err != nil {
 		t.Fatalf("signing in as %s: %v", party, err)
 	}
 }
