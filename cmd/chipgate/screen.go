@@ -66,7 +66,9 @@ embedded US Consolidated Screening List of April 2022 is used. Names come from
 the arguments or, with --input FILE, one per line (- for standard input).
 With --json each query produces one line:
   {"query": "...", "hits": [{"list": "SDN", "source_id": "...", "name": "...", "score": 0.97, "matched": "..."}]}
-hits best first.`,
+hits best first. Blank input lines are skipped; a name that cannot be screened
+(no letters or digits, too long) gets an "error" field instead of hits, and
+with names given as arguments the command then exits with status 1.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 0) == (input == "") {
 				return domain.Errorf(domain.EINVALID, "give names as arguments or --input FILE (one name per line), not both or neither")
