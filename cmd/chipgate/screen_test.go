@@ -62,7 +62,7 @@ func TestScreenJSONEmbeddedFallback(t *testing.T) {
 
 func TestScreenInputFile(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "names.txt")
-	if err := os.WriteFile(in, []byte("Huawei Technologies\n\n   \nGuawei Technologies\n"), 0o600); err != nil {
+	if err := os.WriteFile(in, []byte("Huawei Technologies\n\n   \nGuawei Technologies\n!!!\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, err := runScreen(t, "", "--json", "--input", in)
@@ -70,16 +70,20 @@ func TestScreenInputFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 {
+	if len(lines) != 3 {
 		t.Fatalf("blank lines must be skipped; got %d lines:\n%s", len(lines), out)
 	}
-	var r screenResult
+	var r, bad screenResult
 	json.Unmarshal([]byte(lines[1]), &r)
 	if r.Query != "Guawei Technologies" || len(r.Hits) == 0 {
 		t.Errorf("second result = %+v", r)
 	}
+	json.Unmarshal([]byte(lines[2]), &bad)
+	if bad.Query != "!!!" || bad.Error == "" || len(bad.Hits) != 0 {
+		t.Errorf("a name without letters must get an error line, got %+v", bad)
+	}
 	// Standard input works the same.
-	out2, err := runScreen(t, "Huawei Technologies\nGuawei Technologies\n", "--json", "--input", "-")
+	out2, err := runScreen(t, "Huawei Technologies\nGuawei Technologies\n!!!\n", "--json", "--input", "-")
 	if err != nil || out2 != out {
 		t.Errorf("stdin run differs: %v\n%s", err, out2)
 	}
