@@ -27,7 +27,8 @@ type sqlStore struct {
 	// stmts caches prepared statements by query text and pool, for SQLite,
 	// whose driver would otherwise parse every statement every time (the
 	// parser was the largest cost of an order). pgx caches on its own.
-	stmts sync.Map // stmtKey → *sql.Stmt
+	stmts     sync.Map // stmtKey → *sql.Stmt
+	preparing sync.Map // stmtKey → true while a background prepare runs
 }
 
 type stmtKey struct {
@@ -35,22 +36,29 @@ type stmtKey struct {
 	query string
 }
 
-// prepared returns the transaction's form of the cached statement for query.
+// prepared returns the transaction's form of the cached statement for
+// query. A statement not cached yet is prepared on the transaction's own
+// connection for this use, and a pool-level statement is prepared for next
+// time in the background: preparing on the pool from inside a transaction
+// could wait for a connection that only transactions like this one hold.
 func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	db := t.db
-	k := stmtKey{db, query}
+	k := stmtKey{t.db, query}
 	if v, ok := t.s.stmts.Load(k); ok {
 		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
 	}
-	st, err := db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	if _, busy := t.s.preparing.LoadOrStore(k, true); !busy {
+		go func() {
+			defer t.s.preparing.Delete(k)
+			st, err := k.db.Prepare(query)
+			if err != nil {
+				return // the database closed, or the query is bad: the caller sees that itself
+			}
+			if _, loaded := t.s.stmts.LoadOrStore(k, st); loaded {
+				st.Close()
+			}
+		}()
 	}
-	if v, loaded := t.s.stmts.LoadOrStore(k, st); loaded {
-		st.Close()
-		st = v.(*sql.Stmt)
-	}
-	return t.tx.StmtContext(ctx, st), nil
+	return t.tx.PrepareContext(ctx, query)
 }
 
 var _ Store = (*sqlStore)(nil)

@@ -239,6 +239,46 @@ func TestConformance(t *testing.T) {
 			})
 		})
 
+		t.Run("ColdConcurrentReadsAndWrites", func(t *testing.T) {
+			// More concurrent transactions than pooled connections, on a
+			// cold statement cache: none may wait for a connection another
+			// holds (a deadlock would end in the deadline's error).
+			st, _ := b.Open(t)
+			p := newParty("nvidia", domain.RoleVendor)
+			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			errs := make(chan error, 64)
+			for i := 0; i < 32; i++ {
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					errs <- st.View(dctx, func(tx store.Tx) error {
+						if _, err := tx.PartyBySlug(dctx, "nvidia"); err != nil {
+							return err
+						}
+						_, err := tx.Parties(dctx)
+						return err
+					})
+				}()
+				go func(i int) {
+					defer wg.Done()
+					errs <- st.InTx(dctx, func(tx store.Tx) error {
+						rec := audit("test.write", fmt.Sprint(i))
+						return tx.AppendAudit(dctx, &rec)
+					})
+				}(i)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+
 		t.Run("AuditRoundTrip", func(t *testing.T) {
 			st, _ := b.Open(t)
 			rec := audit("party.created", "p1")
