@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -145,17 +143,6 @@ func keepReviews(hits, old []domain.ScreeningHit) {
 	}
 }
 
-// listingPrint fingerprints a listed entity as its lists give it.
-func listingPrint(e *screening.Entity) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", e.Key, e.Type, e.Name, strings.Join(e.Aliases, "\x01"))
-	fmt.Fprintf(h, "%s\x00", strings.Join(e.Programs, "\x01"))
-	for _, src := range e.Sources {
-		fmt.Fprintf(h, "%s:%s:%s:%s\x00", src.List, src.ID, src.Name, src.Listed)
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
-}
-
 // screeningStatus is match when a confirmed hit, an inherited one, or an
 // unreviewed hit on the applicant's own names scores at least matchScore;
 // potential_match for any other unreviewed hit; clear otherwise. A hit the authority marked a false
@@ -204,7 +191,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		for _, h := range hits {
 			src := h.Entity.PrimarySource()
 			sh := domain.ScreeningHit{Query: name, Via: via, List: src.List, SourceID: src.ID, Name: h.Entity.Name,
-				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000, Listing: listingPrint(h.Entity)}
+				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000, Listing: h.Entity.Fingerprint()}
 			for _, t := range h.Tokens {
 				sh.Words = append(sh.Words, t.Query+"~"+t.Listed)
 			}
