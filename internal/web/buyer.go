@@ -29,6 +29,8 @@ type buyerData struct {
 	EndUses  []string
 	Period   string
 	Form     url.Values // the form as sent, when it failed
+	// Cancellable are the orders the buyer may still cancel.
+	Cancellable []domain.Order
 }
 
 // siteChoice is a deployment site in the order form.
@@ -144,6 +146,9 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 	// Newest first: the buyer looks for what just happened.
 	slices.SortStableFunc(orders, func(a, b domain.Order) int { return b.PlacedAt.Compare(a.PlacedAt) })
 	for _, o := range orders {
+		if o.Status == domain.OrderAccepted || o.Status == domain.OrderHeld {
+			d.Cancellable = append(d.Cancellable, o)
+		}
 		d.Orders.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), shortID(o.ID.String()), o.Product, itoa64(o.Quantity),
 			o.Period, string(o.Status), reasonText(o))
 	}
@@ -282,6 +287,25 @@ func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request, who domain.
 		return
 	}
 	// Post/redirect/get: a reload does not order twice.
+	http.Redirect(w, r, "/buyer?order="+o.ID.String()+"#placed", http.StatusSeeOther)
+}
+
+// cancelOrder cancels one of the buyer's orders and shows it.
+func (h *handler) cancelOrder(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	id, err := uuid.Parse(r.PostForm.Get("order"))
+	if err != nil {
+		h.formError(w, r, who, csrf, "Choose an order to cancel.")
+		return
+	}
+	o, err := h.svc.CancelOrder(r.Context(), who, id, strings.TrimSpace(r.PostForm.Get("reason")))
+	if err != nil {
+		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+			h.formError(w, r, who, csrf, errorText(err))
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/buyer?order="+o.ID.String()+"#placed", http.StatusSeeOther)
 }
 

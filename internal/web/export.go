@@ -21,9 +21,11 @@ type exportData struct {
 	// Pending are the applications to decide, in full.
 	Pending []pendingApp
 	Vendors []domain.Party
-	Gauge   *volumeGauge
-	Today   string
-	YearOn  string
+	// AllLicenses are the choices of the license form.
+	AllLicenses []domain.License
+	Gauge       *volumeGauge
+	Today       string
+	YearOn      string
 }
 
 // pendingApp is an application in the review queue with the approval
@@ -103,6 +105,7 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, _ *http.Requ
 	if err != nil {
 		return nil, err
 	}
+	d.AllLicenses = lics
 	for _, l := range lics {
 		d.Licenses.add(l.Number, l.Buyer, l.Vendor, strings.Join(l.Products, " "), itoa64(l.Quantity), itoa64(l.Remaining),
 			fmtDate(l.ValidUntil), string(l.Status), strings.Join(l.Conditions, "; "))
@@ -211,6 +214,25 @@ func (h *handler) reviewHit(w http.ResponseWriter, r *http.Request, who domain.A
 	}
 	h.exportNotice(w, r, who, csrf, fmt.Sprintf("%s: hit %d marked %s; screening now %s, application %s",
 		a.LegalName, hit+1, strings.ReplaceAll(r.PostForm.Get("decision"), "_", " "), a.Screening.Status, a.Status))
+}
+
+// changeLicense suspends, reinstates or revokes a license.
+func (h *handler) changeLicense(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	id, err := uuid.Parse(r.PostForm.Get("license"))
+	if err != nil {
+		h.exportError(w, r, who, csrf, "Choose a license.")
+		return
+	}
+	l, err := h.svc.ChangeLicense(r.Context(), who, id, r.PostForm.Get("action"), strings.TrimSpace(r.PostForm.Get("reason")))
+	if err != nil {
+		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	h.exportNotice(w, r, who, csrf, fmt.Sprintf("License %s of %s: %s", l.Number, l.Buyer, l.Status))
 }
 
 // reviewOrder releases or rejects a held order.

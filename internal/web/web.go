@@ -104,6 +104,8 @@ func (h *handler) routes() *http.ServeMux {
 		mux.HandleFunc("GET /csv"+p.path+"/{table}", h.authed(p.role, h.downloadCSV(p)))
 	}
 	mux.HandleFunc("POST /buyer/orders", h.authed(domain.RoleBuyer, h.placeOrder))
+	mux.HandleFunc("POST /buyer/orders/cancel", h.authed(domain.RoleBuyer, h.cancelOrder))
+	mux.HandleFunc("POST /export/licenses", h.authed(domain.RoleExportAuthority, h.changeLicense))
 	mux.HandleFunc("POST /export/applications/{id}", h.authed(domain.RoleExportAuthority, h.decideApplication))
 	mux.HandleFunc("POST /export/applications/{id}/hits/{hit}", h.authed(domain.RoleExportAuthority, h.reviewHit))
 	mux.HandleFunc("POST /export/orders/{id}", h.authed(domain.RoleExportAuthority, h.reviewOrder))

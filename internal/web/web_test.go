@@ -600,3 +600,51 @@ func TestImportAuthorityDecidesPermits(t *testing.T) {
 		}
 	})
 }
+
+func TestBuyerCancelsOrder(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("tencent")
+	who, err := e.svc.Authenticate(context.Background(), e.creds["tencent"].Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := e.svc.Orders(context.Background(), who, []string{string(domain.OrderAccepted)})
+	if err != nil || len(accepted) == 0 {
+		t.Fatalf("tencent has no accepted order: %v", err)
+	}
+	r := b.post("/buyer/orders/cancel", url.Values{"csrf": {csrf}, "order": {accepted[0].ID.String()}, "reason": {"plans changed"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d\n%.2000s", r.status, r.body)
+	}
+	if shown := b.get(r.header.Get("Location")); !strings.Contains(shown.body, `class="outcome">cancelled<`) {
+		t.Fatalf("the cancelled order is not shown:\n%.3000s", shown.body)
+	}
+	// Another buyer's order is not found, whatever its id.
+	other := e.browser()
+	ocsrf := other.signIn("alibaba")
+	if r := other.post("/buyer/orders/cancel", url.Values{"csrf": {ocsrf}, "order": {accepted[0].ID.String()}, "reason": {"x"}}); r.status != http.StatusNotFound {
+		t.Fatalf("cancelling another buyer's order: %d", r.status)
+	}
+}
+
+func TestExportAuthorityChangesLicense(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("us-commerce")
+	lics, err := e.svc.Licenses(context.Background(), domain.SystemActor)
+	if err != nil || len(lics) == 0 {
+		t.Fatal(err)
+	}
+	id := lics[0].ID.String()
+	r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"suspend"}, "reason": {"audit"}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, ": suspended") {
+		t.Fatalf("suspend: %d\n%.2000s", r.status, r.body)
+	}
+	if r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"suspend"}, "reason": {"again"}}); r.status != http.StatusConflict {
+		t.Fatalf("suspending twice: %d", r.status)
+	}
+	if r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"reinstate"}}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("reinstating without a reason: %d", r.status)
+	}
+}
