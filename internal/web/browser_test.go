@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/ledger"
 )
 
 // chromiumPath is Debian's chromium, which CI installs.
@@ -231,6 +232,9 @@ func TestBrowserAuditorVerifiesInclusion(t *testing.T) {
 	if verdict := text(t, ctx, "#verify-result .verdict-title"); verdict != "Verified: the record is in the log." {
 		t.Fatalf("verdict %q\n%s", verdict, text(t, ctx, "#verify-result"))
 	}
+	if detail := text(t, ctx, "#verify-result"); !strings.Contains(detail, "checkpoint signature: valid, by test.chipgate/ledger") {
+		t.Fatalf("the checkpoint's signature was not checked: %q", detail)
+	}
 
 	// One changed field and the same proof no longer leads to the root.
 	rec.Action += "x"
@@ -245,6 +249,22 @@ func TestBrowserAuditorVerifiesInclusion(t *testing.T) {
 	)
 	if verdict := text(t, ctx, "#verify-result .verdict-title"); verdict != "Not verified." {
 		t.Fatalf("a tampered record: verdict %q", verdict)
+	}
+
+	// The genuine record against a key of the same name that did not sign
+	// the checkpoint: the browser refuses the checkpoint itself.
+	_, otherKey, err := ledger.GenerateKey("test.chipgate/ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "auditor-wrong-key",
+		chromedp.SetValue(css("#vkey"), otherKey),
+		chromedp.SetValue(css("#record"), string(line)),
+		chromedp.Click(css("#verify-button")),
+		chromedp.WaitVisible(css("#verify-result.bad .verdict-title")),
+	)
+	if detail := text(t, ctx, "#verify-result"); !strings.Contains(detail, "no signature by test.chipgate/ledger") {
+		t.Fatalf("a checkpoint under another key: %q", detail)
 	}
 }
 

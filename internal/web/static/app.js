@@ -180,14 +180,49 @@
     out.appendChild(ul);
   }
 
+  // openCheckpoint checks a signed note (golang.org/x/mod/sumdb/note) with
+  // an Ed25519 verifier key "<name>+<hash>+<base64(0x01 || key)>" and returns
+  // the checkpoint it carries: origin, size and root.
+  async function openCheckpoint(note, vkey) {
+    const parts = vkey.trim().split("+");
+    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("the verifier key is malformed");
+    const name = parts[0], key = b64decode(parts[2]);
+    if (key.length !== 33 || key[0] !== 1) throw new Error("the verifier key is not an Ed25519 key");
+    const kh = (await sha256(concat([enc.encode(name + "\n"), key]))).slice(0, 4);
+    if (b64encode(kh) !== b64encode(Uint8Array.from(parts[1].match(/../g).map((h) => parseInt(h, 16))))) {
+      throw new Error("the verifier key's hash does not match its key");
+    }
+    const split = note.lastIndexOf("\n\n");
+    if (split < 0) throw new Error("the checkpoint has no signature");
+    const text = note.slice(0, split + 1);
+    let sig = null;
+    for (const line of note.slice(split + 2).split("\n")) {
+      const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const blob = b64decode(m[2]);
+      if (blob.length === 68 && equal(blob.slice(0, 4), kh)) sig = blob.slice(4);
+    }
+    if (!sig) throw new Error("the checkpoint carries no signature by " + name);
+    const pub = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+    if (!(await crypto.subtle.verify({ name: "Ed25519" }, pub, sig, enc.encode(text)))) {
+      throw new Error("the checkpoint's signature does not verify with the key");
+    }
+    const lines = text.split("\n");
+    if (lines.length < 4 || !/^[0-9]+$/.test(lines[1])) throw new Error("the checkpoint's body is malformed");
+    return { origin: lines[0], size: parseInt(lines[1], 10), root: b64decode(lines[2]), rootText: lines[2], keyName: name };
+  }
+
   async function verify(section, out, text) {
     if (!window.crypto || !crypto.subtle) {
       throw new Error("this browser offers no WebCrypto here (it needs HTTPS or localhost)");
     }
     let rec = JSON.parse(text);
     if (rec && rec.record) rec = rec.record; // a line of entries.jsonl
-    const root = b64decode(section.dataset.root);
-    const size = parseInt(section.dataset.size, 10);
+    // The root and size come from the signed note, checked here with the key
+    // the auditor trusts, not from what the page says.
+    const cp = await openCheckpoint(section.dataset.note, section.querySelector("#vkey").value);
+    const root = cp.root;
+    const size = cp.size;
     const leaf = await leafHash(leafData(rec));
     if (rec.index >= size) {
       throw new Error("record " + rec.index + " is newer than the checkpoint (size " + size + "); reload after the next checkpoint");
@@ -198,10 +233,11 @@
     const path = (body.hashes || []).map(b64decode);
     const got = await rootFromPath(rec.index, size, leaf, path);
     const lines = [
+      "checkpoint signature: valid, by " + cp.keyName + " (origin " + cp.origin + ", size " + size + ")",
       "leaf hash computed here: " + b64encode(leaf),
       "audit path: " + path.length + " hashes",
       "root from the path: " + b64encode(got),
-      "checkpoint root: " + section.dataset.root,
+      "checkpoint root: " + cp.rootText,
     ];
     if (body.leaf_hash && body.leaf_hash !== b64encode(leaf)) {
       lines.push("the server's leaf hash differs: " + body.leaf_hash + " (the pasted record is not the one at this index)");
