@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -42,6 +43,42 @@ func BenchmarkCommandLedgerCost(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkCommandLedgerCostConcurrent is the same at 8 concurrent
+// commands, where SQLite commits them in groups.
+func BenchmarkCommandLedgerCostConcurrent(b *testing.B) {
+	for _, withRecord := range []bool{false, true} {
+		b.Run(fmt.Sprintf("record=%v", withRecord), func(b *testing.B) {
+			st, _ := storetest.OpenSQLite(b)
+			ctx := context.Background()
+			payload, _ := domain.CanonicalJSON(map[string]any{"slug": "x", "name": "A party name of usual length", "role": "buyer", "country": "CN"})
+			var n atomic.Int64
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					err := st.InTx(ctx, func(tx store.Tx) error {
+						p := domain.Party{ID: uuid.Must(uuid.NewV7()), Slug: fmt.Sprintf("p-%d", i), Name: "A party", Role: domain.RoleBuyer, Country: "CN"}
+						if err := tx.CreateParty(ctx, &p); err != nil {
+							return err
+						}
+						if !withRecord {
+							return nil
+						}
+						rec := domain.AuditRecord{ID: uuid.Must(uuid.NewV7()), ActorUser: "u", ActorParty: "p", ActorRole: "buyer",
+							Action: "party.created", SubjectType: "party", SubjectID: p.ID.String(), Payload: payload}
+						return tx.AppendAudit(ctx, &rec)
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
