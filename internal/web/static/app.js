@@ -184,8 +184,10 @@
   // an Ed25519 verifier key "<name>+<hash>+<base64(0x01 || key)>" and returns
   // the checkpoint it carries: origin, size and root.
   async function openCheckpoint(note, vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("the verifier key is malformed");
+    // name+hash+key, where the base64 key may hold "+" itself.
+    const parts = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey.trim());
+    if (!parts) throw new Error("the verifier key is malformed");
+    parts.shift();
     const name = parts[0], key = b64decode(parts[2]);
     if (key.length !== 33 || key[0] !== 1) throw new Error("the verifier key is not an Ed25519 key");
     const kh = (await sha256(concat([enc.encode(name + "\n"), key]))).slice(0, 4);
