@@ -17,13 +17,15 @@ import (
 
 // programFlags are the rules and lists a server runs with.
 type programFlags struct {
-	policy string
-	lists  string
+	policy    string
+	lists     string
+	rateLimit float64
 }
 
 func addProgramFlags(cmd *cobra.Command) *programFlags {
 	f := &programFlags{}
 	cmd.Flags().StringVar(&f.policy, "policy", "", "policy file (default: the embedded policies/default.yaml)")
+	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 0, "requests a second each user may make (bursts of twice that); 0 for the default, negative for none")
 	cmd.Flags().StringVar(&f.lists, "lists", os.Getenv("CHIPGATE_LISTS"), "directory of restricted-party list files (env CHIPGATE_LISTS; default: the embedded 2022-04 Consolidated Screening List)")
 	return f
 }

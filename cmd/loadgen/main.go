@@ -17,6 +17,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -44,7 +45,7 @@ func main() {
 	tokensFile := flag.String("tokens", "", "the demo's --tokens-file JSON")
 	duration := flag.Duration("duration", 60*time.Second, "how long to run")
 	conc := flag.Int("concurrency", 8, "concurrent clients")
-	mix := flag.String("mix", "mixed", "orders (durable order decisions only) or mixed (reads and writes)")
+	mix := flag.String("mix", "mixed", "orders (durable order decisions only), screen (restricted-party screening) or mixed (reads and writes)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	maxReq := flag.Int("max-requests", 10_000_000, "stop after this many requests")
 	flag.Parse()
@@ -173,6 +174,15 @@ func round(d time.Duration) string {
 	}
 }
 
+// screenNames mix listed names, misspellings, Chinese script and clean names.
+var screenNames = []string{
+	"Harbin Institute of Technology", "Harbin Instiute of Technolgy", "Huawei Technologies Co., Ltd.", "华为技术有限公司",
+	"Beijing ByteDance Technology Co., Ltd.", "Alibaba Cloud Computing", "Shenzhen Tencent Computer Systems",
+	"DeepCurrent AI (Hangzhou) Co., Ltd.", "Semiconductor Manufacturing International Corporation", "SMIC",
+	"Zhejiang Dahua Technology", "Hikvision", "Iran Air", "Rosoboronexport", "Sberbank", "Acme Widgets GmbH",
+	"National University of Defense Technology", "Nanchang Hongdu", "Tsinghua Unigroup", "Inspur Group",
+}
+
 var buyersCN = []string{"bytedance", "alibaba", "tencent", "deepcurrent-ai", "cn-university-lab"}
 var buyersUS = []string{"us-cloud-a", "us-cloud-b"}
 var everyone = []string{"nvidia", "us-commerce", "cn-mofcom", "bytedance", "alibaba", "tencent", "us-cloud-a", "us-testlab", "carrier", "auditor"}
@@ -191,6 +201,11 @@ func mixOf(name string) ([]op, error) {
 	switch name {
 	case "orders":
 		return []op{place}, nil
+	case "screen":
+		return []op{{"GET /screen", 1, func(r *rand.Rand) (string, string, string, []byte) {
+			q := screenNames[r.IntN(len(screenNames))]
+			return "GET", "/api/v1/screen?name=" + neturl.QueryEscape(q) + "&country=CN", "us-commerce", nil
+		}}}, nil
 	case "mixed":
 		place.weight = 25
 		return []op{place,
@@ -217,5 +232,5 @@ func mixOf(name string) ([]op, error) {
 			}},
 		}, nil
 	}
-	return nil, fmt.Errorf("--mix: %q is not orders or mixed", name)
+	return nil, fmt.Errorf("--mix: %q is not orders, screen or mixed", name)
 }

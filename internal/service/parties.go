@@ -228,7 +228,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (domain.Actor
 	h := hashToken(secret)
 	var who domain.Actor
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		k, err := tx.TokenByHash(ctx, h)
+		k, u, p, err := tx.Principal(ctx, h)
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			return denied
 		} else if err != nil {
@@ -238,14 +238,6 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (domain.Actor
 		// the same so that no code path depends on a secret's bytes.
 		if subtle.ConstantTimeCompare(k.Hash, h) != 1 || !k.Active(s.Now()) {
 			return denied
-		}
-		u, err := tx.User(ctx, k.UserID)
-		if err != nil {
-			return err
-		}
-		p, err := tx.Party(ctx, u.PartyID)
-		if err != nil {
-			return err
 		}
 		who = domain.Actor{UserID: u.ID, UserName: u.Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role}
 		return nil

@@ -137,3 +137,21 @@ func (t *tx) RevokeToken(ctx context.Context, id domain.ID, at time.Time) error 
 	}
 	return nil
 }
+
+// Principal returns the token whose secret hashes to hash with its user and
+// party, in one query: every authenticated request asks this.
+func (t *tx) Principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error) {
+	var k domain.Token
+	var u domain.User
+	var p domain.Party
+	var kc, ke, kr, uc, pc dbTime
+	err := t.queryRow(ctx, `SELECT k.id, k.user_id, k.hash, k.label, k.created_at, k.expires_at, k.revoked_at,
+		u.id, u.party_id, u.name, u.created_at,
+		p.id, p.slug, p.name, p.role, p.country, p.class, p.created_at
+		FROM tokens k JOIN users u ON u.id = k.user_id JOIN parties p ON p.id = u.party_id WHERE k.hash = ?`, hash).Scan(
+		&k.ID, &k.UserID, &k.Hash, &k.Label, &kc, &ke, &kr,
+		&u.ID, &u.PartyID, &u.Name, &uc,
+		&p.ID, &p.Slug, &p.Name, &p.Role, &p.Country, &p.Class, &pc)
+	k.CreatedAt, k.ExpiresAt, k.RevokedAt, u.CreatedAt, p.CreatedAt = kc.T, ke.ptr(), kr.ptr(), uc.T, pc.T
+	return k, u, p, t.notFound(err, "token not found")
+}

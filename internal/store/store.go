@@ -56,6 +56,9 @@ type Tx interface {
 	Users(ctx context.Context, partyID domain.ID) ([]domain.User, error)
 
 	CreateToken(ctx context.Context, t *domain.Token) error
+	// Principal returns the token whose secret hashes to hash, with its
+	// user and party, or ENOTFOUND.
+	Principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error)
 	// TokenByHash returns the token whose secret hashes to hash, or ENOTFOUND.
 	TokenByHash(ctx context.Context, hash []byte) (domain.Token, error)
 	// Token returns the token with the id, or ENOTFOUND.
