@@ -92,8 +92,9 @@ func chromeB(tb testing.TB) context.Context {
 
 // signInChrome signs in through the sign-in page, as a person would.
 func signInChrome(ctx context.Context, e *env, party string) error {
+	// /signin, not /: a browser already signed in would be sent home.
 	return chromedp.Do(ctx,
-		chromedp.Navigate(e.url+"/"),
+		chromedp.Navigate(e.url+"/signin"),
 		chromedp.WaitVisible(css("#token")),
 		chromedp.SendKeys(css("#token"), e.creds[party].Token),
 		chromedp.Click(css(`form[action="/signin"] button[type=submit]`)),
@@ -286,19 +287,30 @@ func TestBrowserVendorRunsAllocation(t *testing.T) {
 func TestBrowserPhoneWidth(t *testing.T) {
 	ctx := chrome(t)
 	e := newEnv(t)
-	signInBrowser(t, ctx, e, "bytedance")
-	do(t, ctx, "buyer-phone",
-		chromedp.EmulateViewport(390, 844),
-		chromedp.Navigate(e.url+"/buyer"),
-		chromedp.WaitVisible(css(".chart .uplot canvas")),
-	)
-	// Wide tables scroll inside their box; the page itself must not.
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if overflow {
-		t.Fatal("the buyer's page scrolls sideways at phone width")
+	for _, p := range []struct{ party, path, ready string }{
+		{"bytedance", "/buyer", ".chart .uplot canvas"}, {"us-commerce", "/export", "#cn-gauge"},
+		{"cn-mofcom", "/import", "#permit-h"}, {"nvidia", "/vendor", ".chart .uplot canvas"},
+		{"auditor", "/auditor", "#cp-h"}, {"auditor", "/auditor/verify", "#record"},
+	} {
+		if err := signInChrome(ctx, e, p.party); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, "phone"+strings.ReplaceAll(p.path, "/", "-"),
+			chromedp.EmulateViewport(390, 844),
+			chromedp.Navigate(e.url+p.path),
+			chromedp.WaitVisible(css(p.ready)),
+		)
+		// Wide tables scroll inside their box; the page itself must not.
+		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if overflow {
+			t.Errorf("%s scrolls sideways at phone width", p.path)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
