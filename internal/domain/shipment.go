@@ -25,9 +25,11 @@ type Shipment struct {
 	EndUse      string   `json:"end_use"`
 	// UnitValue is the declared customs value of one unit; Value the
 	// shipment's (UnitValue × Quantity).
-	UnitValue Money          `json:"unit_value"`
-	Value     Money          `json:"value"`
-	Status    ShipmentStatus `json:"status"`
+	UnitValue Money `json:"unit_value"`
+	Value     Money `json:"value"`
+	// Invoice is the vendor's invoice to the buyer for the units.
+	Invoice Invoice        `json:"invoice"`
+	Status  ShipmentStatus `json:"status"`
 	// LabRequired names the rule that requires a lab test before export.
 	LabRequired string         `json:"lab_required,omitempty"`
 	LabCountry  string         `json:"lab_country,omitempty"`
@@ -126,4 +128,20 @@ const (
 var AlertMoves = map[AlertState][]AlertState{
 	AlertOpen:      {AlertExplained, AlertEscalated},
 	AlertEscalated: {AlertExplained},
+}
+
+// Invoice is the vendor's invoice for a shipment, in exact minor units.
+type Invoice struct {
+	Number   string        `json:"number"`
+	IssuedAt time.Time     `json:"issued_at"`
+	Lines    []InvoiceLine `json:"lines"`
+	Total    Money         `json:"total"`
+}
+
+// InvoiceLine is Quantity units at UnitPrice; Amount is their exact product.
+type InvoiceLine struct {
+	Description string `json:"description"`
+	Quantity    int64  `json:"quantity"`
+	UnitPrice   Money  `json:"unit_price"`
+	Amount      Money  `json:"amount"`
 }

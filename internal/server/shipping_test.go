@@ -275,3 +275,43 @@ func (e *env) cnCustomer() {
 		e.fixtures()
 	}
 }
+
+// TestLotsNeverOverShipped: twenty concurrent one-unit shipments from a lot
+// of ten units ship exactly ten; the invoice carries the exact amounts.
+func TestLotsNeverOverShipped(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		e.usCustomer()
+		e.must("nvidia", "POST", "/api/v1/lots", map[string]any{"product": "h200", "number": "TW-SMALL-1", "quantity": 10, "origin": "TW", "made_on": "2026-01-01", "available_on": "2026-01-15"}, 201)
+		o := e.order("us-cloud-a", "h200", 50, "commercial_ai")
+		var wg sync.WaitGroup
+		var shipped, refused atomic.Int64
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status, body, _ := e.do("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-SMALL-1", "serials": serials(1),
+					"unit_value": map[string]any{"minor": 3_000_000, "currency": "USD"}})
+				switch {
+				case status == 201:
+					shipped.Add(1)
+				case status == 409 && strings.Contains(string(body), "lot"):
+					refused.Add(1)
+				default:
+					t.Errorf("shipment: %d %s", status, body)
+				}
+			}()
+		}
+		wg.Wait()
+		if shipped.Load() != 10 || refused.Load() != 10 {
+			t.Fatalf("shipped %d, refused %d; want 10 and 10", shipped.Load(), refused.Load())
+		}
+		sh := e.must("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-H200-2025-12-01", "serials": serials(3),
+			"unit_value": map[string]any{"minor": 3_000_001, "currency": "USD"}}, 201)
+		inv := sh["invoice"].(map[string]any)
+		line := inv["lines"].([]any)[0].(map[string]any)
+		if line["quantity"] != float64(3) || line["amount"].(map[string]any)["minor"] != float64(9_000_003) || inv["total"].(map[string]any)["minor"] != float64(9_000_003) {
+			t.Fatalf("invoice: %v", inv)
+		}
+	})
+}

@@ -115,6 +115,12 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		if err := tx.ClaimSerials(ctx, sh.ID, sh.Serials); err != nil {
 			return err
 		}
+		if err := tx.ShipFromLot(ctx, lot.ID, qty); err != nil {
+			return fmt.Errorf("lot %s: %w", lot.Number, err)
+		}
+		sh.Invoice = domain.Invoice{Number: strings.Replace(sh.Number, "SH-", "INV-", 1), IssuedAt: now,
+			Lines: []domain.InvoiceLine{{Description: fmt.Sprintf("%s, lot %s, serials %s…", product.Name, lot.Number, sh.Serials[0]), Quantity: qty, UnitPrice: in.UnitValue, Amount: value}},
+			Total: value}
 		o.Shipped += qty
 		o.UpdatedAt = now
 		if err := put(ctx, tx, store.KindOrder, false, orderDoc(o), o); err != nil {

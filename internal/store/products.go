@@ -89,3 +89,25 @@ func (t *tx) Lots(ctx context.Context, productID domain.ID) ([]domain.Lot, error
 	}
 	return out, t.queryRows(ctx, "list lots", "SELECT "+lotCols+" FROM lots WHERE product_id = ? ORDER BY available_on, number", scan, productID)
 }
+
+// ShipFromLot takes units out of a lot, refusing (ECONFLICT) to take more
+// than it has left. The check and the update are one statement, so
+// concurrent shipments can never over-use a lot on either backend.
+func (t *tx) ShipFromLot(ctx context.Context, lot domain.ID, units int64) error {
+	res, err := t.exec(ctx, "ship from lot", "UPDATE lots SET shipped = shipped + ? WHERE id = ? AND shipped + ? <= quantity", units, lot, units)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return t.s.wrap("ship from lot", err)
+	}
+	if n == 0 {
+		var qty, shipped int64
+		if err := t.queryRow(ctx, "SELECT quantity, shipped FROM lots WHERE id = ?", lot).Scan(&qty, &shipped); err != nil {
+			return t.notFound(err, "lot %s not found", lot)
+		}
+		return domain.Errorf(domain.ECONFLICT, "lot has %d of %d units left, fewer than %d", qty-shipped, qty, units)
+	}
+	return nil
+}

@@ -75,6 +75,8 @@ type Tx interface {
 	Products(ctx context.Context) ([]domain.Product, error)
 
 	CreateLot(ctx context.Context, l *domain.Lot) error
+	// ShipFromLot takes units out of a lot; ECONFLICT when it has fewer left.
+	ShipFromLot(ctx context.Context, lot domain.ID, units int64) error
 	// Lots lists the lots of a product (all products for the zero ID)
 	// ordered by availability, then number.
 	Lots(ctx context.Context, productID domain.ID) ([]domain.Lot, error)
