@@ -485,3 +485,58 @@ func TestHearingTotalsAndPrivacy(t *testing.T) {
 }
 
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// TestIdempotencyKeyUnderConcurrency: 200 clients send the same order with
+// the same key at once; exactly one order is written, and every answer is
+// that order or "still in flight".
+func TestIdempotencyKeyUnderConcurrency(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		f := e.fixtures()
+		body := `{"product":"h200","quantity":3,"requested_period":"2026-03-02","end_use":"commercial_ai"}`
+		var wg sync.WaitGroup
+		ids := make(chan string, 200)
+		statuses := make(chan int, 200)
+		for i := 0; i < 200; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+e.creds["bytedance"].Token)
+				req.Header.Set("Idempotency-Key", "burst-1")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				var o map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&o)
+				statuses <- resp.StatusCode
+				if resp.StatusCode == 201 {
+					ids <- o["id"].(string)
+				}
+			}()
+		}
+		wg.Wait()
+		close(ids)
+		close(statuses)
+		distinct := map[string]bool{}
+		for id := range ids {
+			distinct[id] = true
+		}
+		for s := range statuses {
+			if s != 201 && s != 409 {
+				t.Fatalf("status %d", s)
+			}
+		}
+		if len(distinct) != 1 {
+			t.Fatalf("%d distinct orders from one key", len(distinct))
+		}
+		lic := e.must("bytedance", "GET", "/api/v1/licenses/"+f.licenses["bytedance"], nil, 200)
+		if lic["remaining"] != float64(997) {
+			t.Fatalf("remaining = %v, want 997: the order was written more than once", lic["remaining"])
+		}
+	})
+}
