@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -44,7 +45,8 @@ func BenchmarkBrowserPages(b *testing.B) {
 		{"/auditor/verify", "auditor", "#record"},
 	} {
 		b.Run(p.path, func(b *testing.B) {
-			ctx := chromeB(b)
+			// Loose: b.N navigations on a loaded machine take minutes.
+			ctx := chromeB(b, 15*time.Minute)
 			if err := signInChrome(ctx, e, p.party); err != nil {
 				b.Fatal(err)
 			}

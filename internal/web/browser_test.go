@@ -27,7 +27,7 @@ func chrome(t *testing.T) context.Context {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("browser test skipped: %s is absent (apt-get install -y chromium to run it)", chromiumPath)
 	}
-	ctx := chromeB(t)
+	ctx := chromeB(t, 90*time.Second)
 	// Every page must run under the CSP without complaint: a refused script
 	// or style, or an uncaught exception, fails the test.
 	var mu sync.Mutex
@@ -57,8 +57,9 @@ func chrome(t *testing.T) context.Context {
 	return ctx
 }
 
-// chromeB starts chromium for a test or a benchmark.
-func chromeB(tb testing.TB) context.Context {
+// chromeB starts chromium for a test or a benchmark; its steps must be done
+// within limit.
+func chromeB(tb testing.TB, limit time.Duration) context.Context {
 	tb.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
@@ -81,7 +82,7 @@ func chromeB(tb testing.TB) context.Context {
 		cancelAlloc()
 		tb.Fatalf("starting %s: %v", chromiumPath, err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(bctx, limit)
 	tb.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
