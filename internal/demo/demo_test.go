@@ -47,6 +47,14 @@ func TestLoadIsIdempotentAndTheStoryDecides(t *testing.T) {
 			t.Errorf("%s's demo order is %s: %+v", o.Buyer, o.Status, o.Decision)
 		}
 	}
+	queue, err := svc.ReviewQueue(ctx, domain.SystemActor)
+	if err != nil || len(queue) != 1 || queue[0].Screening.Status != "potential_match" {
+		t.Fatalf("review queue: %d applications, %v", len(queue), err)
+	}
+	outlook, err := svc.Outlook(ctx, domain.Actor{Role: domain.RoleBuyer, PartySlug: "bytedance"})
+	if err != nil || len(outlook.Orders) != 1 || outlook.Orders[0].Promised == 0 {
+		t.Fatalf("bytedance's outlook: %+v, %v", outlook.Orders, err)
+	}
 	lots, err := svc.Lots(ctx, domain.SystemActor, "h200")
 	if err != nil || len(lots) != 52 {
 		t.Fatalf("%d lots, %v", len(lots), err)

@@ -116,6 +116,21 @@ func LoadStory(ctx context.Context, svc *service.Service) error {
 			}
 		}
 	}
+	// One application waits in the export authority's queue: a start-up's
+	// Shenzhen affiliate with a listed minority owner (a potential match).
+	dc, err := actor(ctx, svc, "deepcurrent-ai")
+	if err != nil {
+		return err
+	}
+	if _, err := svc.SubmitApplication(ctx, dc, service.ApplicationRequest{
+		LegalName: "DeepCurrent AI (Shenzhen) Co., Ltd.", ChineseName: "深流智能(深圳)有限公司", Country: "CN", Registered: "2023-04-11",
+		Addresses: []string{"1 Compute Campus Road, Shenzhen"}, BusinessType: domain.ClassSME, Sector: "private",
+		Owners:  []domain.Owner{{Party: "deepcurrent-ai", Share: 80}, {Name: "Huawei Technologies Co., Ltd.", Country: "CN", Share: 20}},
+		EndUses: []string{"commercial_ai"}, KYCAttested: true, Volumes: map[string]int64{"h200": 3000},
+		Sites: []domain.Site{{Address: "Data center 2, Nanshan", Country: "CN", PowerMW: 5, CloudService: false}},
+	}); err != nil {
+		return fmt.Errorf("demo: pending application: %w", err)
+	}
 	// US customers order first: China's share is capped against theirs.
 	for _, b := range buyers {
 		who, err := actor(ctx, svc, b.slug)
@@ -126,6 +141,14 @@ func LoadStory(ctx context.Context, svc *service.Service) error {
 			Period: now.AddDate(0, 1, 0).Format(time.DateOnly), EndUse: b.endUse}); err != nil {
 			return fmt.Errorf("demo: order of %s: %w", b.slug, err)
 		}
+	}
+	// The vendor plans the year, so buyers see their supply outlook.
+	nvidia, err := actor(ctx, svc, "nvidia")
+	if err != nil {
+		return err
+	}
+	if _, err := svc.RunAllocation(ctx, nvidia, service.AllocationRunRequest{}); err != nil {
+		return fmt.Errorf("demo: allocation run: %w", err)
 	}
 	return nil
 }
