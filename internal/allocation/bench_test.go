@@ -72,7 +72,7 @@ func bigProblem(nOrders, nLots, nBuyers int, seed uint64) allocation.Problem {
 }
 
 // BenchmarkRun is the target: 100,000 orders × 52 periods × 10,000
-// lots. Run with -bench Run/100k -benchmem; docs/BENCHMARKS-allocation.md
+// lots. Run with -bench Run/100k -benchmem; docs/BENCHMARKS.md
 // has the figures.
 func BenchmarkRun(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000, 1_000_000} {

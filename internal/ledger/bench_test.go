@@ -10,7 +10,7 @@ import (
 	"github.com/chipgate/chipgate/internal/ledger"
 )
 
-// Benchmarks for the targets; docs/BENCHMARKS-ledger.md has the
+// Benchmarks for the targets; docs/BENCHMARKS.md has the
 // figures and the commands. Throughputs are reported as entries/s.
 
 func reportEntries(b *testing.B, perOp int) {

@@ -67,7 +67,7 @@
 // and listed tokens one to one (Jaro-Winkler tempered by edit distance) and
 // weighs every word by how rare it is, so unmatched telling words on either
 // side lower the score. See docs/SCREENING.md for the design and
-// docs/BENCHMARKS-screening.md for accuracy and speed.
+// docs/BENCHMARKS.md for accuracy and speed.
 //
 // # Ownership
 //

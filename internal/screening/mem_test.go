@@ -9,7 +9,7 @@ import (
 
 // TestMemoryFootprint reports the live heap of every list loaded and
 // indexed (go test -run Footprint -v). It asserts only that an index was
-// built: the figure goes into docs/BENCHMARKS-screening.md, and timing or
+// built: the figure goes into docs/BENCHMARKS.md, and timing or
 // size limits in unit tests would fail on a busy machine for no fault.
 func TestMemoryFootprint(t *testing.T) {
 	if testing.Short() {

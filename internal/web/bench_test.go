@@ -11,7 +11,7 @@ import (
 
 // BenchmarkPages measures each role's page end to end over HTTP on the demo
 // data and its story: the session check, the service reads and the template.
-// docs/BENCHMARKS-web.md has the figures.
+// docs/BENCHMARKS.md has the figures.
 func BenchmarkPages(b *testing.B) {
 	e := newEnv(b)
 	for _, p := range []struct{ path, party string }{
