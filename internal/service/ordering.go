@@ -224,59 +224,60 @@ func approvalOf(st domain.ApplicationStatus) policy.Approval {
 	return policy.ApprovalPending
 }
 
-// pickLicense returns, locked, the buyer's license for the product that an
-// order would draw on: an active one valid now with the most units left;
-// failing that, the newest covering the product (so the decision can say
-// why it does not serve), or nil.
-func (s *Service) pickLicense(ctx context.Context, tx store.Tx, buyer domain.ID, product string, now time.Time) (*domain.License, error) {
-	ls, err := store.List[domain.License](ctx, tx, store.KindLicense, store.DocFilter{PartyID: buyer})
-	if err != nil {
-		return nil, err
-	}
-	var best *domain.License
-	for i := range ls {
-		l := &ls[i]
-		if !slices.Contains(l.Products, product) {
-			continue
-		}
-		usable := l.Status == domain.GrantActive && !now.Before(l.ValidFrom) && now.Before(l.ValidUntil)
-		bestUsable := best != nil && best.Status == domain.GrantActive && !now.Before(best.ValidFrom) && now.Before(best.ValidUntil)
-		switch {
-		case best == nil, usable && !bestUsable, usable == bestUsable && l.Remaining > best.Remaining:
-			best = l
-		}
-	}
-	if best == nil {
-		return nil, nil
-	}
-	l, err := store.Get[domain.License](ctx, tx, store.KindLicense, best.ID, true)
-	return &l, err
+// grantTerms is what picking a license or a permit looks at.
+type grantTerms struct {
+	id         domain.ID
+	products   []string
+	status     domain.GrantStatus
+	from, till time.Time
+	remaining  int64
 }
 
-// pickPermit is pickLicense for import permits.
-func (s *Service) pickPermit(ctx context.Context, tx store.Tx, buyer domain.ID, product string, now time.Time) (*domain.ImportPermit, error) {
-	ps, err := store.List[domain.ImportPermit](ctx, tx, store.KindPermit, store.DocFilter{PartyID: buyer, Status: []string{string(domain.GrantActive), string(domain.GrantSuspended), string(domain.GrantRevoked)}})
+func licenseTerms(l *domain.License) grantTerms {
+	return grantTerms{l.ID, l.Products, l.Status, l.ValidFrom, l.ValidUntil, l.Remaining}
+}
+
+func permitTerms(p *domain.ImportPermit) grantTerms {
+	return grantTerms{p.ID, p.Products, p.Status, p.ValidFrom, p.ValidUntil, p.Remaining}
+}
+
+// pickGrant returns, locked, the grant of kind an order for product would
+// draw on: an active one valid now with the most units left; failing that,
+// one covering the product (so the decision can say why it does not
+// serve), or nil.
+func pickGrant[T any](ctx context.Context, tx store.Tx, kind store.Kind, f store.DocFilter, terms func(*T) grantTerms, product string, now time.Time) (*T, error) {
+	all, err := store.List[T](ctx, tx, kind, f)
 	if err != nil {
 		return nil, err
 	}
-	var best *domain.ImportPermit
-	for i := range ps {
-		p := &ps[i]
-		if !slices.Contains(p.Products, product) {
+	usable := func(g grantTerms) bool {
+		return g.status == domain.GrantActive && !now.Before(g.from) && now.Before(g.till)
+	}
+	var best *grantTerms
+	for i := range all {
+		g := terms(&all[i])
+		if !slices.Contains(g.products, product) {
 			continue
 		}
-		usable := p.Status == domain.GrantActive && !now.Before(p.ValidFrom) && now.Before(p.ValidUntil)
-		bestUsable := best != nil && best.Status == domain.GrantActive && !now.Before(best.ValidFrom) && now.Before(best.ValidUntil)
 		switch {
-		case best == nil, usable && !bestUsable, usable == bestUsable && p.Remaining > best.Remaining:
-			best = p
+		case best == nil, usable(g) && !usable(*best), usable(g) == usable(*best) && g.remaining > best.remaining:
+			best = &g
 		}
 	}
 	if best == nil {
 		return nil, nil
 	}
-	p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, best.ID, true)
-	return &p, err
+	v, err := store.Get[T](ctx, tx, kind, best.id, true)
+	return &v, err
+}
+
+func (s *Service) pickLicense(ctx context.Context, tx store.Tx, buyer domain.ID, product string, now time.Time) (*domain.License, error) {
+	return pickGrant(ctx, tx, store.KindLicense, store.DocFilter{PartyID: buyer}, licenseTerms, product, now)
+}
+
+func (s *Service) pickPermit(ctx context.Context, tx store.Tx, buyer domain.ID, product string, now time.Time) (*domain.ImportPermit, error) {
+	return pickGrant(ctx, tx, store.KindPermit, store.DocFilter{PartyID: buyer, Status: []string{string(domain.GrantActive), string(domain.GrantSuspended), string(domain.GrantRevoked)}},
+		permitTerms, product, now)
 }
 
 // condition returns the compiled CEL condition, compiling each expression
