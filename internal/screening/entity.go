@@ -206,6 +206,11 @@ func cleanListName(raw string) (name string, aliases []string, remark string) {
 		}
 	}
 	s = strings.TrimSpace(strings.TrimRight(s, ";"))
+	if s == "" {
+		// Cleaning that leaves nothing ("and any successor" alone) was not
+		// noise around a name: keep the name as the list prints it.
+		s = strings.TrimSpace(reSpace.ReplaceAllString(raw, " "))
+	}
 	return s, aliases, remark
 }
 
