@@ -29,6 +29,11 @@ type sqlStore struct {
 	// parser was the largest cost of an order). pgx caches on its own.
 	stmts     sync.Map // stmtKey → *sql.Stmt
 	preparing sync.Map // stmtKey → true while a background prepare runs
+	// bgMu guards closed and bg: Close waits for background prepares, and
+	// none starts once it has begun (a late one would reopen the file).
+	bgMu   sync.Mutex
+	closed bool
+	bg     sync.WaitGroup
 }
 
 type stmtKey struct {
@@ -46,8 +51,9 @@ func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if v, ok := t.s.stmts.Load(k); ok {
 		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
 	}
-	if _, busy := t.s.preparing.LoadOrStore(k, true); !busy {
+	if _, busy := t.s.preparing.LoadOrStore(k, true); !busy && t.s.startBackground() {
 		go func() {
+			defer t.s.bg.Done()
 			defer t.s.preparing.Delete(k)
 			st, err := k.db.Prepare(query)
 			if err != nil {
@@ -69,7 +75,22 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 	return s.wrap("ping", s.writer.PingContext(ctx))
 }
 
+// startBackground registers a background task unless the store is closing.
+func (s *sqlStore) startBackground() bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.bg.Add(1)
+	return true
+}
+
 func (s *sqlStore) Close() error {
+	s.bgMu.Lock()
+	s.closed = true
+	s.bgMu.Unlock()
+	s.bg.Wait()
 	if s.group != nil {
 		s.group.close()
 	}
