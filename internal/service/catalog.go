@@ -50,6 +50,46 @@ func productByRef(ctx context.Context, tx store.Tx, ref string) (domain.Product,
 	return tx.ProductBySlug(ctx, ref)
 }
 
+// committedProduct returns a product by id or slug from committed data,
+// from the cache when it has been read before. Orders, the hottest command,
+// look their product up here before they queue for the writer.
+func (s *Service) committedProduct(ctx context.Context, ref string) (domain.Product, error) {
+	if p, ok := s.products.Load(ref); ok {
+		return p.(domain.Product), nil
+	}
+	var p domain.Product
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = productByRef(ctx, tx, ref)
+		return err
+	})
+	if err != nil {
+		return domain.Product{}, err
+	}
+	s.products.Store(p.Slug, p)
+	s.products.Store(p.ID.String(), p)
+	return p, nil
+}
+
+// committedParty returns a party from committed data, from the cache when
+// it has been read before.
+func (s *Service) committedParty(ctx context.Context, id domain.ID) (domain.Party, error) {
+	if p, ok := s.parties.Load(id); ok {
+		return p.(domain.Party), nil
+	}
+	var p domain.Party
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = tx.Party(ctx, id)
+		return err
+	})
+	if err != nil {
+		return domain.Party{}, err
+	}
+	s.parties.Store(id, p)
+	return p, nil
+}
+
 // ProductRequest registers a product in the catalog.
 type ProductRequest struct {
 	Slug       string      `json:"slug"`

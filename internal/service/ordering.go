@@ -58,12 +58,24 @@ func (s *Service) PlaceOrder(ctx context.Context, who domain.Actor, in OrderRequ
 	if pol == nil {
 		return domain.Order{}, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
 	}
+	// The buyer and the product never change once added: they are read
+	// before the order queues for the writer, from committed data.
+	buyer, err := s.committedParty(ctx, who.PartyID)
+	if err != nil {
+		return domain.Order{}, err
+	}
+	product, err := s.committedProduct(ctx, in.Product)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return domain.Order{}, domain.Invalid("product", "no product %q", in.Product)
+	} else if err != nil {
+		return domain.Order{}, err
+	}
 	now := s.Now()
 	rules := pol.At(now)
 	o := domain.Order{ID: newID(), BuyerID: who.PartyID, Buyer: who.PartySlug, Product: in.Product, Quantity: in.Quantity,
 		Period: in.Period, Site: in.Site, EndUse: in.EndUse, PlacedAt: now, UpdatedAt: now}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		facts, lic, permit, err := s.orderFacts(ctx, tx, pol, who, in, now)
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		facts, lic, permit, err := s.orderFacts(ctx, tx, pol, buyer, product, in, now)
 		if err != nil {
 			return err
 		}
@@ -128,19 +140,12 @@ func orderDoc(o domain.Order) store.Doc {
 	return store.Doc{ID: o.ID, PartyID: o.BuyerID, Ref: ref, Status: string(o.Status), CreatedAt: o.PlacedAt, UpdatedAt: o.UpdatedAt}
 }
 
-// orderFacts gathers, in the order's transaction, everything the decision
-// looks at, locking the license, the permit and the volume counters it may
-// change.
-func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Policy, who domain.Actor, in OrderRequest, now time.Time) (policy.OrderFacts, *domain.License, *domain.ImportPermit, error) {
+// orderFacts gathers, in the order's transaction, what the decision looks
+// at besides the buyer and the product (which never change): the buyer's
+// application, its license and permit with what remains of them, and the
+// volume counters, locking those it may change.
+func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Policy, buyer domain.Party, product domain.Product, in OrderRequest, now time.Time) (policy.OrderFacts, *domain.License, *domain.ImportPermit, error) {
 	var f policy.OrderFacts
-	buyer, err := tx.Party(ctx, who.PartyID)
-	if err != nil {
-		return f, nil, nil, err
-	}
-	product, err := productByRef(ctx, tx, in.Product)
-	if err != nil {
-		return f, nil, nil, domain.Invalid("product", "no product %q", in.Product)
-	}
 	f = policy.OrderFacts{At: now, Product: product.Slug, Spec: product.Spec, Quantity: in.Quantity, LaunchDate: product.LaunchDate,
 		Buyer: buyer.Slug, BuyerClass: string(buyer.Class), BuyerHQ: buyer.Country, Destination: buyer.Country,
 		SiteCountry: buyer.Country, EndUse: in.EndUse}

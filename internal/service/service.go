@@ -34,6 +34,13 @@ type Service struct {
 	matchScore float64
 	// conds caches compiled CEL conditions of licenses and permits.
 	conds sync.Map
+	// products caches committed products by slug and by id. The catalog
+	// only grows and a product never changes once added, so an entry read
+	// from committed data never goes stale.
+	products sync.Map
+	// parties caches committed parties by id; like products, a party never
+	// changes once added.
+	parties sync.Map
 }
 
 // Options configure a Service. Zero values take defaults.
