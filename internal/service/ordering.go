@@ -231,7 +231,6 @@ func approvalOf(st domain.ApplicationStatus) policy.Approval {
 
 // grantTerms is what picking a license or a permit looks at.
 type grantTerms struct {
-	id         domain.ID
 	products   []string
 	status     domain.GrantStatus
 	from, till time.Time
@@ -239,18 +238,20 @@ type grantTerms struct {
 }
 
 func licenseTerms(l *domain.License) grantTerms {
-	return grantTerms{l.ID, l.Products, l.Status, l.ValidFrom, l.ValidUntil, l.Remaining}
+	return grantTerms{l.Products, l.Status, l.ValidFrom, l.ValidUntil, l.Remaining}
 }
 
 func permitTerms(p *domain.ImportPermit) grantTerms {
-	return grantTerms{p.ID, p.Products, p.Status, p.ValidFrom, p.ValidUntil, p.Remaining}
+	return grantTerms{p.Products, p.Status, p.ValidFrom, p.ValidUntil, p.Remaining}
 }
 
 // pickGrant returns, locked, the grant of kind an order for product would
 // draw on: an active one valid now with the most units left; failing that,
 // one covering the product (so the decision can say why it does not
-// serve), or nil.
+// serve), or nil. The buyer's grants are read locked, so the one picked is
+// current and stays so until the transaction ends.
 func pickGrant[T any](ctx context.Context, tx store.Tx, kind store.Kind, f store.DocFilter, terms func(*T) grantTerms, product string, now time.Time) (*T, error) {
+	f.ForUpdate = true
 	all, err := store.List[T](ctx, tx, kind, f)
 	if err != nil {
 		return nil, err
@@ -258,22 +259,19 @@ func pickGrant[T any](ctx context.Context, tx store.Tx, kind store.Kind, f store
 	usable := func(g grantTerms) bool {
 		return g.status == domain.GrantActive && !now.Before(g.from) && now.Before(g.till)
 	}
-	var best *grantTerms
+	var best *T
+	var bestTerms grantTerms
 	for i := range all {
 		g := terms(&all[i])
 		if !slices.Contains(g.products, product) {
 			continue
 		}
 		switch {
-		case best == nil, usable(g) && !usable(*best), usable(g) == usable(*best) && g.remaining > best.remaining:
-			best = &g
+		case best == nil, usable(g) && !usable(bestTerms), usable(g) == usable(bestTerms) && g.remaining > bestTerms.remaining:
+			best, bestTerms = &all[i], g
 		}
 	}
-	if best == nil {
-		return nil, nil
-	}
-	v, err := store.Get[T](ctx, tx, kind, best.id, true)
-	return &v, err
+	return best, nil
 }
 
 func (s *Service) pickLicense(ctx context.Context, tx store.Tx, buyer domain.ID, product string, now time.Time) (*domain.License, error) {

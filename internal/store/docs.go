@@ -53,6 +53,11 @@ type DocFilter struct {
 	Ref     string
 	// Limit caps the result; 0 means 1000. Results are oldest first.
 	Limit int
+	// ForUpdate locks the documents listed until the transaction ends
+	// (PostgreSQL's FOR UPDATE; SQLite's one writer excludes the others
+	// already), so that a command may change what it read without reading it
+	// again.
+	ForUpdate bool
 }
 
 const docCols = "id, party_id, ref, status, created_at, updated_at, doc"
@@ -129,6 +134,9 @@ func (t *tx) ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error
 	}
 	q += " ORDER BY created_at, id LIMIT ?"
 	args = append(args, limit)
+	if f.ForUpdate && t.s.dialect == "postgres" {
+		q += " FOR UPDATE"
+	}
 	var out []Doc
 	err := t.queryRows(ctx, "list "+string(kind), q, func(r *sql.Rows) error {
 		d, err := scanDoc(r)
