@@ -98,10 +98,17 @@ func (s *Service) PlaceOrder(ctx context.Context, who domain.Actor, in OrderRequ
 		if permit != nil {
 			o.PermitID = &permit.ID
 		}
-		if err := put(ctx, tx, store.KindOrder, true, orderDoc(o), o); err != nil {
+		// One encoding serves as the order's document and its record.
+		body, err := domain.CanonicalJSON(o)
+		if err != nil {
 			return err
 		}
-		return s.record(ctx, tx, who, now, "order."+string(o.Status), "order", o.ID.String(), o)
+		doc := orderDoc(o)
+		doc.Body = body
+		if err := tx.PutDoc(ctx, store.KindOrder, doc, true); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, who, now, "order."+string(o.Status), "order", o.ID.String(), canonicalJSON(body))
 	})
 	return o, err
 }
