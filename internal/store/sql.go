@@ -51,6 +51,17 @@ func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if v, ok := t.s.stmts.Load(k); ok {
 		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
 	}
+	t.prepareLater(query)
+	return t.tx.PrepareContext(ctx, query)
+}
+
+// prepareLater prepares query on the pool in the background and caches it,
+// for SQLite, unless that is under way already.
+func (t *tx) prepareLater(query string) {
+	k := stmtKey{t.db, query}
+	if t.s.dialect != "sqlite" {
+		return
+	}
 	if _, busy := t.s.preparing.LoadOrStore(k, true); !busy && t.s.startBackground() {
 		go func() {
 			defer t.s.bg.Done()
@@ -64,7 +75,6 @@ func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 			}
 		}()
 	}
-	return t.tx.PrepareContext(ctx, query)
 }
 
 var _ Store = (*sqlStore)(nil)
@@ -114,6 +124,10 @@ func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) error {
 
 func (s *sqlStore) View(ctx context.Context, fn func(Tx) error) error {
 	return s.run(ctx, s.reader, &sql.TxOptions{ReadOnly: s.dialect == "postgres"}, fn)
+}
+
+func (s *sqlStore) Principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error) {
+	return (&tx{s: s, db: s.reader}).Principal(ctx, hash)
 }
 
 func (s *sqlStore) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(Tx) error) (err error) {
@@ -226,6 +240,13 @@ func (r row) Scan(dest ...any) error {
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) row {
+	if t.tx == nil { // a statement on its own (Store.Principal)
+		if v, ok := t.s.stmts.Load(stmtKey{t.db, query}); ok {
+			return row{r: v.(*sql.Stmt).QueryRowContext(ctx, args...)}
+		}
+		t.prepareLater(query)
+		return row{r: t.db.QueryRowContext(ctx, t.q(query), args...)}
+	}
 	if t.s.dialect == "sqlite" {
 		st, err := t.prepared(ctx, query)
 		if err != nil {

@@ -27,6 +27,10 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
+	// Principal is Tx.Principal outside any transaction: one statement,
+	// which reads one snapshot on its own. Every request authenticates, so
+	// it saves the cost of a transaction's begin and end.
+	Principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error)
 	// Dialect names the backend: "sqlite" or "postgres".
 	Dialect() string
 	// Ping checks that the database answers.

@@ -135,6 +135,18 @@ func TestConformance(t *testing.T) {
 				}
 				return nil
 			})
+			// The transaction-free lookup every request makes sees the
+			// revocation and joins the user and the party.
+			for range 2 { // once unprepared, once from the statement cache
+				gk, gu, gp, err := st.Principal(ctx, k.Hash)
+				if err != nil || gk.ID != k.ID || gk.RevokedAt == nil || gu.ID != u.ID || gp.ID != p.ID || gp.Role != domain.RoleLab {
+					t.Fatalf("Principal = %+v %+v %+v, %v", gk, gu, gp, err)
+				}
+				time.Sleep(10 * time.Millisecond) // let the background prepare land
+			}
+			if _, _, _, err := st.Principal(ctx, bytes.Repeat([]byte{8}, 32)); domain.ErrorCode(err) != domain.ENOTFOUND {
+				t.Fatalf("Principal(unknown) = %v, want not_found", err)
+			}
 			err := st.InTx(ctx, func(tx store.Tx) error { return tx.RevokeToken(ctx, uuid.Must(uuid.NewV7()), t0) })
 			if domain.ErrorCode(err) != domain.ENOTFOUND {
 				t.Fatalf("revoke unknown token: %v", err)
