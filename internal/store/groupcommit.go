@@ -102,30 +102,33 @@ func (g *groupCommit) commit(group []*pendingTx) {
 		return
 	}
 	t := &tx{tx: sqlTx, s: g.s, db: g.s.writer}
+	// The savepoint statements are prepared once and cached like every
+	// other statement: each command of a group runs three of them.
+	bg := context.Background()
 	ran := 0
 	for i, p := range group {
 		if err := p.ctx.Err(); err != nil {
 			results[i] = g.s.wrap("begin", err)
 			continue
 		}
-		if _, err := sqlTx.Exec("SAVEPOINT cmd"); err != nil {
-			results[i] = g.s.wrap("savepoint", err)
+		if _, err := t.exec(bg, "savepoint", "SAVEPOINT cmd"); err != nil {
+			results[i] = err
 			continue
 		}
 		results[i] = runOne(p, t)
 		if results[i] != nil {
-			if _, err := sqlTx.Exec("ROLLBACK TO cmd"); err != nil {
+			if _, err := t.exec(bg, "rollback to savepoint", "ROLLBACK TO cmd"); err != nil {
 				// The transaction is in an unknown state: fail the group.
 				_ = sqlTx.Rollback()
-				fail(errors.Join(results[i], g.s.wrap("rollback to savepoint", err)))
+				fail(errors.Join(results[i], err))
 				return
 			}
 		} else {
 			ran++
 		}
-		if _, err := sqlTx.Exec("RELEASE cmd"); err != nil {
+		if _, err := t.exec(bg, "release savepoint", "RELEASE cmd"); err != nil {
 			_ = sqlTx.Rollback()
-			fail(g.s.wrap("release savepoint", err))
+			fail(err)
 			return
 		}
 	}
