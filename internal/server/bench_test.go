@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
@@ -47,6 +49,27 @@ func BenchmarkPlaceOrderHTTP(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+}
+
+// BenchmarkPlaceOrderSerial is one order command at a time, without HTTP:
+// the latency of the command itself (decision, depletion, commit with its
+// audit record). Set beside BenchmarkCommandLedgerCost's absolute cost of a
+// record, it gives the ledger's share of an order's latency.
+func BenchmarkPlaceOrderSerial(b *testing.B) {
+	e := newBenchEnv(b)
+	ctx := context.Background()
+	who, err := e.svc.Authenticate(ctx, e.creds["bytedance"].Token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := service.OrderRequest{Product: "h200", Quantity: 1, Period: "2026-03-02", EndUse: "commercial_ai"}
+	b.ResetTimer()
+	for b.Loop() {
+		o, err := e.svc.PlaceOrder(ctx, who, req)
+		if err != nil || o.Status != domain.OrderAccepted {
+			b.Fatalf("order %s: %v", o.Status, err)
+		}
+	}
 }
 
 // BenchmarkBareSQLiteInsert is the floor to compare with: the same row
