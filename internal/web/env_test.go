@@ -46,7 +46,7 @@ type env struct {
 	atLab, inTransit, delivered domain.Shipment
 	// alert is the export authority's open alert: a serial that was never
 	// shipped checked in.
-	alert domain.Alert
+	alert   domain.Alert
 	serials int
 }
 

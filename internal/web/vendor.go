@@ -19,9 +19,9 @@ type vendorData struct {
 	Runs, Periods, Buyers, Tiers *table
 	// Shipments are all the vendor's shipments.
 	Shipments *table
-	Latest                       *service.AllocationRun
-	Chart                        string
-	Start                        string
+	Latest    *service.AllocationRun
+	Chart     string
+	Start     string
 }
 
 // vendorView gathers the allocation runs and, for the latest, supply and
