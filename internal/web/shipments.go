@@ -133,17 +133,24 @@ func newestFirst(svs []service.ShipmentView) {
 type eventRow struct {
 	Shipment string
 	Event    domain.CustodyEvent
+	seq      int // the event's place in its shipment's record
 }
 
-// eventsOf lists the shipments' custody events, newest first.
+// eventsOf lists the shipments' custody events, newest first; of events
+// recorded at the same moment, the later one first.
 func eventsOf(svs []service.ShipmentView) []eventRow {
 	var out []eventRow
 	for _, sv := range svs {
-		for _, ev := range sv.Events {
-			out = append(out, eventRow{sv.Number, ev})
+		for i, ev := range sv.Events {
+			out = append(out, eventRow{sv.Number, ev, i})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b eventRow) int { return b.Event.At.Compare(a.Event.At) })
+	slices.SortStableFunc(out, func(a, b eventRow) int {
+		if c := b.Event.At.Compare(a.Event.At); c != 0 {
+			return c
+		}
+		return b.seq - a.seq
+	})
 	return out
 }
 
