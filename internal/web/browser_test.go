@@ -292,6 +292,7 @@ func TestBrowserPhoneWidth(t *testing.T) {
 		{"bytedance", "/buyer", ".chart .uplot canvas"}, {"us-commerce", "/export", "#cn-gauge"},
 		{"cn-mofcom", "/import", "#permit-h"}, {"nvidia", "/vendor", ".chart .uplot canvas"},
 		{"auditor", "/auditor", "#cp-h"}, {"auditor", "/auditor/verify", "#record"},
+		{"us-testlab", "/lab", "#bandwidth"}, {"carrier", "/carrier", "#event-place"},
 	} {
 		if err := signInChrome(ctx, e, p.party); err != nil {
 			t.Fatal(err)
@@ -353,5 +354,65 @@ func TestBrowserKeyboard(t *testing.T) {
 	)
 	if why := text(t, ctx, "#placed"); !strings.Contains(why, "77 × h200") {
 		t.Fatalf("the keyboard order: %q", why)
+	}
+}
+
+func TestBrowserLabRecordsTest(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "us-testlab")
+	do(t, ctx, "lab-queue",
+		chromedp.WaitVisible(css("#queue")),
+		chromedp.WaitVisible(css("#lab-shipment")),
+	)
+	if q := text(t, ctx, "#queue"); !strings.Contains(q, e.atLab.Number) {
+		t.Fatalf("the queue lacks %s: %q", e.atLab.Number, q)
+	}
+	do(t, ctx, "lab-test",
+		chromedp.SetValue(css("#lab-shipment"), e.atLab.ID.String()),
+		chromedp.SendKeys(css("#tops-8"), "1979"),
+		chromedp.SendKeys(css("#tops-16"), "989.5"),
+		chromedp.SendKeys(css("#bandwidth"), "4800"),
+		chromedp.Click(css(`form[action="/lab/tests"] button[type=submit]`)),
+		chromedp.WaitVisible(css(".notice")),
+		chromedp.WaitVisible(css("#tests")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.atLab.Number+" passed its test") {
+		t.Fatalf("notice %q", notice)
+	}
+	if row := text(t, ctx, "#tests tbody tr"); !strings.Contains(row, e.atLab.Number) || !strings.Contains(row, "pass") {
+		t.Fatalf("the tests table: %q", row)
+	}
+	if sv := e.shipmentOf(e.atLab.ID); sv.Test == nil || !sv.Test.Pass {
+		t.Fatalf("the test recorded: %+v", sv.Test)
+	}
+}
+
+func TestBrowserCarrierRecordsEvent(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "carrier")
+	do(t, ctx, "carrier-custody",
+		chromedp.WaitVisible(css("#custody")),
+		chromedp.WaitVisible(css("#event-shipment")),
+	)
+	// Later than the events the env recorded, so that it heads the table.
+	e.clock.Add(time.Minute)
+	do(t, ctx, "carrier-event",
+		chromedp.SetValue(css("#event-shipment"), e.inTransit.ID.String()),
+		chromedp.SetValue(css("#event-kind"), "arrived"),
+		chromedp.SendKeys(css("#event-country"), "US"),
+		chromedp.SendKeys(css("#event-place"), "Los Angeles air cargo"),
+		chromedp.Click(css(`form[action="/carrier/events"] button[type=submit]`)),
+		chromedp.WaitVisible(css(".notice")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.inTransit.Number+": arrived at a stop in US recorded") {
+		t.Fatalf("notice %q", notice)
+	}
+	if row := text(t, ctx, "#events tbody tr"); !strings.Contains(row, "Los Angeles air cargo") || !strings.Contains(row, e.inTransit.Number) {
+		t.Fatalf("the newest event: %q", row)
+	}
+	if sv := e.shipmentOf(e.inTransit.ID); sv.Status != domain.ShipArrived {
+		t.Fatalf("the shipment is %s, want arrived", sv.Status)
 	}
 }
