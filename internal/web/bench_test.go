@@ -16,8 +16,9 @@ func BenchmarkPages(b *testing.B) {
 	e := newEnv(b)
 	for _, p := range []struct{ path, party string }{
 		{"/buyer", "bytedance"}, {"/export", "us-commerce"}, {"/import", "cn-mofcom"}, {"/vendor", "nvidia"},
-		{"/auditor", "auditor"}, {"/auditor/verify", "auditor"}, {"/lab", "us-testlab"},
+		{"/auditor", "auditor"}, {"/auditor/verify", "auditor"}, {"/lab", "us-testlab"}, {"/carrier", "carrier"},
 		{"/csv/buyer/orders.csv", "bytedance"}, {"/csv/export/licenses.csv", "us-commerce"},
+		{"/csv/buyer/shipments.csv", "bytedance"}, {"/csv/export/duty.csv", "us-commerce"}, {"/csv/lab/queue.csv", "us-testlab"},
 	} {
 		br := e.browser()
 		br.signIn(p.party)
@@ -42,7 +43,7 @@ func BenchmarkBrowserPages(b *testing.B) {
 	for _, p := range []struct{ path, party, ready string }{
 		{"/buyer", "bytedance", ".chart .uplot canvas"}, {"/export", "us-commerce", "#cn-gauge"},
 		{"/import", "cn-mofcom", "#permit-h"}, {"/vendor", "nvidia", ".chart .uplot canvas"},
-		{"/auditor/verify", "auditor", "#record"},
+		{"/auditor/verify", "auditor", "#record"}, {"/lab", "us-testlab", "#bandwidth"}, {"/carrier", "carrier", "#event-place"},
 	} {
 		b.Run(p.path, func(b *testing.B) {
 			// Loose: b.N navigations on a loaded machine take minutes.

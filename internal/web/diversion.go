@@ -47,12 +47,12 @@ func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, month str
 	if err != nil {
 		return err
 	}
-	number := make(map[domain.ID]service.ShipmentView, len(svs))
+	byID := make(map[domain.ID]service.ShipmentView, len(svs))
 	for _, sv := range svs {
-		number[sv.ID] = sv
+		byID[sv.ID] = sv
 	}
 	for _, e := range rep.Entries {
-		sv := number[e.ShipmentID]
+		sv := byID[e.ShipmentID]
 		d.Duty.add(fmtTime(e.AssessedAt), sv.Number, sv.Buyer, e.Rule, e.Country, e.Rate, yesNo(e.Exempt),
 			money(e.DutiableValue), money(e.Amount))
 	}
@@ -70,7 +70,7 @@ func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, month str
 	for _, a := range alerts {
 		ship := ""
 		if a.ShipmentID != nil {
-			ship = number[*a.ShipmentID].Number
+			ship = byID[*a.ShipmentID].Number
 		}
 		notes := make([]string, 0, len(a.Notes))
 		for _, n := range a.Notes {

@@ -158,10 +158,8 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		}
 	}
 	month := now.Format("2006-01")
-	if r != nil && r.Method == http.MethodGet {
-		if m := strings.TrimSpace(r.URL.Query().Get("month")); m != "" {
-			month = m
-		}
+	if m := strings.TrimSpace(r.URL.Query().Get("month")); m != "" {
+		month = m
 	}
 	if err := h.dutyAndAlerts(ctx, who, month, d); err != nil {
 		return nil, err

@@ -150,9 +150,6 @@ func parseLabTest(f url.Values) (labTestForm, error) {
 	return out, nil
 }
 
-// formErr is a form that could not be read, in words for its sender.
-func formErr(msg string) error { return domain.Errorf(domain.EINVALID, "%s", msg) }
-
 // recordLabTest records the lab's test of a shipment and shows its result.
 func (h *handler) recordLabTest(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	in, err := parseLabTest(r.PostForm)
@@ -171,20 +168,6 @@ func (h *handler) recordLabTest(w http.ResponseWriter, r *http.Request, who doma
 	}
 	h.labRender(w, r, who, csrf, http.StatusOK, "", fmt.Sprintf("Shipment %s %s its test (TPP %.0f): %s",
 		sh.Number, result, sh.Test.TPP, strings.Join(sh.Test.Reasons, "; ")))
-}
-
-// formFailed shows a form's page again with the service's refusal: a bad
-// value or a conflict with its state, or a record that does not exist (a
-// stale choice). Anything else is the service's failure.
-func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, what string, again func(status int, msg string)) {
-	switch domain.ErrorCode(err) {
-	case domain.EINVALID, domain.ECONFLICT:
-		again(statusOf(err), errorText(err))
-	case domain.ENOTFOUND:
-		again(http.StatusNotFound, "No such "+what+": choose one from the list.")
-	default:
-		h.fail(w, r, err)
-	}
 }
 
 func (h *handler) labRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {

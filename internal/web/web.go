@@ -241,6 +241,23 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.renderError(w, r, status, msg)
 }
 
+// formErr is a form that could not be read, in words for its sender.
+func formErr(msg string) error { return domain.Errorf(domain.EINVALID, "%s", msg) }
+
+// formFailed shows a form's page again with the service's refusal: a bad
+// value or a conflict with its state, or a record that does not exist (a
+// stale choice). Anything else is the service's failure.
+func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, what string, again func(status int, msg string)) {
+	switch domain.ErrorCode(err) {
+	case domain.EINVALID, domain.ECONFLICT:
+		again(statusOf(err), errorText(err))
+	case domain.ENOTFOUND:
+		again(http.StatusNotFound, "No such "+what+": choose one from the list.")
+	default:
+		h.fail(w, r, err)
+	}
+}
+
 // errorText is a client-safe error message with its field errors.
 func errorText(err error) string {
 	msg := domain.ErrorMessage(err)
