@@ -72,3 +72,31 @@ func BenchmarkBrowserPages(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPagesManyShipments measures the pages that list shipments when
+// there are many: 400 more shipments of two units, half of them cleared in
+// the US and waiting at the lab (each with its duty and queue ETA), on top
+// of the demo data. docs/BENCHMARKS.md has the figures.
+func BenchmarkPagesManyShipments(b *testing.B) {
+	e := newEnv(b)
+	buyers := []string{"bytedance", "alibaba", "tencent", "us-cloud-a", "us-cloud-b"}
+	for i := range 400 {
+		sh := e.ship(buyers[i%len(buyers)], 2)
+		if i%2 == 0 {
+			e.move(sh, "picked_up TW", "arrived US", "customs_cleared US")
+		}
+	}
+	for _, p := range []struct{ path, party string }{
+		{"/lab", "us-testlab"}, {"/carrier", "carrier"}, {"/vendor", "nvidia"}, {"/buyer", "bytedance"}, {"/export", "us-commerce"},
+	} {
+		br := e.browser()
+		br.signIn(p.party)
+		b.Run(p.path, func(b *testing.B) {
+			for b.Loop() {
+				if r := br.get(p.path); r.status != http.StatusOK {
+					b.Fatalf("%s: %d", p.path, r.status)
+				}
+			}
+		})
+	}
+}
