@@ -31,7 +31,7 @@ func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, month str
 	d.Duty = newTable(path, "duty", "Duty assessed in "+month, "Assessed", "Shipment", "Buyer", "Rule", "Country", "Rate", "Exempt",
 		"Dutiable value", "Duty").numeric(7, 8)
 	d.DutyTotals = newTable(path, "duty-totals", "Duty to remit for "+month, "Currency", "Entries", "Dutiable value", "Duty").numeric(1, 2, 3)
-	d.Alerts = newTable(path, "alerts", "Diversion alerts", "Raised", "Kind", "Serial", "Shipment", "Buyer", "State", "Evidence", "Notes")
+	d.Alerts = newTable(path, "alerts", "All diversion alerts", "Raised", "Kind", "Serial", "Shipment", "Buyer", "State", "Evidence", "Notes")
 	d.Duty.Empty, d.DutyTotals.Empty, d.Alerts.Empty = "No duty assessed in "+month+".", "Nothing to remit for "+month+".", "No alert raised."
 	if month != h.svc.Now().Format("2006-01") {
 		// The download is of the month on the page.
