@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -414,5 +415,53 @@ func TestBrowserCarrierRecordsEvent(t *testing.T) {
 	}
 	if sv := e.shipmentOf(e.inTransit.ID); sv.Status != domain.ShipArrived {
 		t.Fatalf("the shipment is %s, want arrived", sv.Status)
+	}
+}
+
+// TestBrowserLabKeyboard: the lab records a test with the keyboard alone —
+// Tab to the first throughput field, type, Tab through the next fields,
+// Enter.
+func TestBrowserLabKeyboard(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "us-testlab")
+	do(t, ctx, "lab-keyboard-start", chromedp.Navigate(e.url+"/lab"), chromedp.WaitVisible(css("#tops-8")))
+	focused := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.activeElement.id || document.activeElement.tagName)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var path []string
+	for range 20 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		if f := focused(); f == "tops-8" {
+			break
+		} else {
+			path = append(path, f)
+		}
+	}
+	if f := focused(); f != "tops-8" {
+		t.Fatalf("Tab never reached the 8-bit throughput field; it went %v", path)
+	}
+	if !slices.Contains(path, "lab-shipment") {
+		t.Errorf("Tab skipped the shipment choice: %v", path)
+	}
+	do(t, ctx, "lab-keyboard-test",
+		chromedp.KeyEvent("1979\t989.5\t"),
+	)
+	if f := focused(); f != "bandwidth" {
+		t.Fatalf("after the throughput fields the focus is on %q, want the bandwidth", f)
+	}
+	do(t, ctx, "lab-keyboard-done",
+		chromedp.KeyEvent("4800\r"),
+		chromedp.WaitVisible(css(".notice")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.atLab.Number+" passed its test") {
+		t.Fatalf("notice %q", notice)
 	}
 }
