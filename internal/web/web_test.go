@@ -950,6 +950,13 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 		if r.status != http.StatusOK || !strings.Contains(r.body, "Nothing to remit for 2026-01") || !strings.Contains(r.body, `href="/csv/export/duty.csv?month=2026-01"`) {
 			t.Fatalf("January: %d", r.status)
 		}
+		// The download is of the month asked for.
+		if r := b.get("/csv/export/duty-totals.csv?month=2026-01"); r.status != http.StatusOK || strings.Contains(r.body, "USD") {
+			t.Fatalf("January's duty totals CSV: %d\n%s", r.status, r.body)
+		}
+		if r := b.get("/csv/export/duty-totals.csv?month=" + month); !strings.Contains(r.body, "USD 112500.00") {
+			t.Fatalf("%s's duty totals CSV: %s", month, r.body)
+		}
 		if r := b.get("/export?month=last+year"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "YYYY-MM") {
 			t.Fatalf("a bad month: %d", r.status)
 		}
