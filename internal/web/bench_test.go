@@ -16,8 +16,9 @@ func BenchmarkPages(b *testing.B) {
 	e := newEnv(b)
 	for _, p := range []struct{ path, party string }{
 		{"/buyer", "bytedance"}, {"/export", "us-commerce"}, {"/import", "cn-mofcom"}, {"/vendor", "nvidia"},
-		{"/auditor", "auditor"}, {"/auditor/verify", "auditor"}, {"/lab", "us-testlab"},
+		{"/auditor", "auditor"}, {"/auditor/verify", "auditor"}, {"/lab", "us-testlab"}, {"/carrier", "carrier"},
 		{"/csv/buyer/orders.csv", "bytedance"}, {"/csv/export/licenses.csv", "us-commerce"},
+		{"/csv/buyer/shipments.csv", "bytedance"}, {"/csv/export/duty.csv", "us-commerce"}, {"/csv/lab/queue.csv", "us-testlab"},
 	} {
 		br := e.browser()
 		br.signIn(p.party)
@@ -42,7 +43,7 @@ func BenchmarkBrowserPages(b *testing.B) {
 	for _, p := range []struct{ path, party, ready string }{
 		{"/buyer", "bytedance", ".chart .uplot canvas"}, {"/export", "us-commerce", "#cn-gauge"},
 		{"/import", "cn-mofcom", "#permit-h"}, {"/vendor", "nvidia", ".chart .uplot canvas"},
-		{"/auditor/verify", "auditor", "#record"},
+		{"/auditor/verify", "auditor", "#record"}, {"/lab", "us-testlab", "#bandwidth"}, {"/carrier", "carrier", "#event-place"},
 	} {
 		b.Run(p.path, func(b *testing.B) {
 			// Loose: b.N navigations on a loaded machine take minutes.
@@ -68,6 +69,34 @@ func BenchmarkBrowserPages(b *testing.B) {
 			b.ReportMetric(resp/n, "response-ms")
 			b.ReportMetric(dom/n, "dom-ms")
 			b.ReportMetric(load/n, "load-ms")
+		})
+	}
+}
+
+// BenchmarkPagesManyShipments measures the pages that list shipments when
+// there are many: 400 more shipments of two units, half of them cleared in
+// the US and waiting at the lab (each with its duty and queue ETA), on top
+// of the demo data. docs/BENCHMARKS.md has the figures.
+func BenchmarkPagesManyShipments(b *testing.B) {
+	e := newEnv(b)
+	buyers := []string{"bytedance", "alibaba", "tencent", "us-cloud-a", "us-cloud-b"}
+	for i := range 400 {
+		sh := e.ship(buyers[i%len(buyers)], 2)
+		if i%2 == 0 {
+			e.move(sh, "picked_up TW", "arrived US", "customs_cleared US")
+		}
+	}
+	for _, p := range []struct{ path, party string }{
+		{"/lab", "us-testlab"}, {"/carrier", "carrier"}, {"/vendor", "nvidia"}, {"/buyer", "bytedance"}, {"/export", "us-commerce"},
+	} {
+		br := e.browser()
+		br.signIn(p.party)
+		b.Run(p.path, func(b *testing.B) {
+			for b.Loop() {
+				if r := br.get(p.path); r.status != http.StatusOK {
+					b.Fatalf("%s: %d", p.path, r.status)
+				}
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -292,6 +293,7 @@ func TestBrowserPhoneWidth(t *testing.T) {
 		{"bytedance", "/buyer", ".chart .uplot canvas"}, {"us-commerce", "/export", "#cn-gauge"},
 		{"cn-mofcom", "/import", "#permit-h"}, {"nvidia", "/vendor", ".chart .uplot canvas"},
 		{"auditor", "/auditor", "#cp-h"}, {"auditor", "/auditor/verify", "#record"},
+		{"us-testlab", "/lab", "#bandwidth"}, {"carrier", "/carrier", "#event-place"},
 	} {
 		if err := signInChrome(ctx, e, p.party); err != nil {
 			t.Fatal(err)
@@ -353,5 +355,113 @@ func TestBrowserKeyboard(t *testing.T) {
 	)
 	if why := text(t, ctx, "#placed"); !strings.Contains(why, "77 × h200") {
 		t.Fatalf("the keyboard order: %q", why)
+	}
+}
+
+func TestBrowserLabRecordsTest(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "us-testlab")
+	do(t, ctx, "lab-queue",
+		chromedp.WaitVisible(css("#queue")),
+		chromedp.WaitVisible(css("#lab-shipment")),
+	)
+	if q := text(t, ctx, "#queue"); !strings.Contains(q, e.atLab.Number) {
+		t.Fatalf("the queue lacks %s: %q", e.atLab.Number, q)
+	}
+	do(t, ctx, "lab-test",
+		chromedp.SetValue(css("#lab-shipment"), e.atLab.ID.String()),
+		chromedp.SendKeys(css("#tops-8"), "1979"),
+		chromedp.SendKeys(css("#tops-16"), "989.5"),
+		chromedp.SendKeys(css("#bandwidth"), "4800"),
+		chromedp.Click(css(`form[action="/lab/tests"] button[type=submit]`)),
+		chromedp.WaitVisible(css(".notice")),
+		chromedp.WaitVisible(css("#tests")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.atLab.Number+" passed its test") {
+		t.Fatalf("notice %q", notice)
+	}
+	if row := text(t, ctx, "#tests tbody tr"); !strings.Contains(row, e.atLab.Number) || !strings.Contains(row, "pass") {
+		t.Fatalf("the tests table: %q", row)
+	}
+	if sv := e.shipmentOf(e.atLab.ID); sv.Test == nil || !sv.Test.Pass {
+		t.Fatalf("the test recorded: %+v", sv.Test)
+	}
+}
+
+func TestBrowserCarrierRecordsEvent(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "carrier")
+	do(t, ctx, "carrier-custody",
+		chromedp.WaitVisible(css("#custody")),
+		chromedp.WaitVisible(css("#event-shipment")),
+	)
+	// Later than the events the env recorded, so that it heads the table.
+	e.clock.Add(time.Minute)
+	do(t, ctx, "carrier-event",
+		chromedp.SetValue(css("#event-shipment"), e.inTransit.ID.String()),
+		chromedp.SetValue(css("#event-kind"), "arrived"),
+		chromedp.SendKeys(css("#event-country"), "US"),
+		chromedp.SendKeys(css("#event-place"), "Los Angeles air cargo"),
+		chromedp.Click(css(`form[action="/carrier/events"] button[type=submit]`)),
+		chromedp.WaitVisible(css(".notice")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.inTransit.Number+": arrived at a stop in US recorded") {
+		t.Fatalf("notice %q", notice)
+	}
+	if row := text(t, ctx, "#events tbody tr"); !strings.Contains(row, "Los Angeles air cargo") || !strings.Contains(row, e.inTransit.Number) {
+		t.Fatalf("the newest event: %q", row)
+	}
+	if sv := e.shipmentOf(e.inTransit.ID); sv.Status != domain.ShipArrived {
+		t.Fatalf("the shipment is %s, want arrived", sv.Status)
+	}
+}
+
+// TestBrowserLabKeyboard: the lab records a test with the keyboard alone —
+// Tab to the first throughput field, type, Tab through the next fields,
+// Enter.
+func TestBrowserLabKeyboard(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	signInBrowser(t, ctx, e, "us-testlab")
+	do(t, ctx, "lab-keyboard-start", chromedp.Navigate(e.url+"/lab"), chromedp.WaitVisible(css("#tops-8")))
+	focused := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.activeElement.id || document.activeElement.tagName)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var path []string
+	for range 20 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		if f := focused(); f == "tops-8" {
+			break
+		} else {
+			path = append(path, f)
+		}
+	}
+	if f := focused(); f != "tops-8" {
+		t.Fatalf("Tab never reached the 8-bit throughput field; it went %v", path)
+	}
+	if !slices.Contains(path, "lab-shipment") {
+		t.Errorf("Tab skipped the shipment choice: %v", path)
+	}
+	do(t, ctx, "lab-keyboard-test",
+		chromedp.KeyEvent("1979\t989.5\t"),
+	)
+	if f := focused(); f != "bandwidth" {
+		t.Fatalf("after the throughput fields the focus is on %q, want the bandwidth", f)
+	}
+	do(t, ctx, "lab-keyboard-done",
+		chromedp.KeyEvent("4800\r"),
+		chromedp.WaitVisible(css(".notice")),
+	)
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.atLab.Number+" passed its test") {
+		t.Fatalf("notice %q", notice)
 	}
 }

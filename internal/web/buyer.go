@@ -20,6 +20,8 @@ import (
 // buyerData is the buyer's home page.
 type buyerData struct {
 	Applications, Licenses, Permits, Orders, Outlook *table
+	// Shipments are the buyer's shipments; Events their custody events.
+	Shipments, Events *table
 	// Placed is the order just placed, shown with its decision.
 	Placed *orderDecision
 	Chart  string // the outlook chart's data, JSON
@@ -104,8 +106,12 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		Permits:      newTable(path, "permits", "Import permits", "Number", "Products", "Quantity", "Remaining", "Valid from", "Valid until", "Status", "Restrictions").numeric(2, 3),
 		Orders:       newTable(path, "orders", "Orders", "Placed", "Order", "Product", "Quantity", "Wanted from", "Status", "Reasons").numeric(3),
 		Outlook:      newTable(path, "outlook", "Supply outlook", "Order", "Quantity", "Promised", "Last planned period", "P50 arrival", "P90 arrival").numeric(1, 2),
-		Period:       h.svc.Now().AddDate(0, 1, 0).Format(time.DateOnly),
+		Shipments: newTable(path, "shipments", "Shipments", "Shipment", "Order", "Product", "Units", "Route", "Where",
+			"Lab test", "Lab test by (ETA)", "Invoice").numeric(3),
+		Events: newTable(path, "events", "Custody events", "At", "Shipment", "Event", "Country", "Place"),
+		Period: h.svc.Now().AddDate(0, 1, 0).Format(time.DateOnly),
 	}
+	d.Shipments.Empty, d.Events.Empty = "No shipment yet.", "No custody event yet."
 	apps, err := h.svc.Applications(ctx, who, nil)
 	if err != nil {
 		return nil, err
@@ -159,6 +165,18 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 			}
 		}
 	}
+	svs, err := h.svc.Shipments(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	newestFirst(svs)
+	for _, sv := range svs {
+		d.Shipments.add(sv.Number, shortID(sv.OrderID.String()), sv.Product, itoa64(sv.Quantity), routeText(sv.Shipment),
+			whereText(sv.Shipment), labText(sv), labETA(sv), money(sv.Invoice.Total))
+	}
+	for _, ev := range eventsOf(svs) {
+		d.Events.add(fmtTime(ev.Event.At), ev.Shipment, eventLabel(ev.Event.Kind), ev.Event.Country, ev.Event.Place)
+	}
 	if d.Products, err = h.svc.Products(ctx, who); err != nil {
 		return nil, err
 	}
@@ -174,7 +192,7 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		}
 		d.Chart = outlookChart(out)
 	}
-	return &view{Title: "Buyer", Data: d, Tables: []*table{d.Applications, d.Licenses, d.Permits, d.Orders, d.Outlook}}, nil
+	return &view{Title: "Buyer", Data: d, Tables: []*table{d.Applications, d.Licenses, d.Permits, d.Orders, d.Outlook, d.Shipments, d.Events}}, nil
 }
 
 // shortID is the last 8 hex digits of a UUID: its random part. The first

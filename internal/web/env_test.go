@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,6 +40,14 @@ type env struct {
 	clock  *clock
 	// pending is newco's application, waiting for the export authority.
 	pending domain.Application
+	// Shipments on the road: bytedance's cleared in the US and waiting at
+	// the lab (duty assessed), alibaba's picked up in Taiwan, us-cloud-a's
+	// delivered in the US (duty assessed).
+	atLab, inTransit, delivered domain.Shipment
+	// alert is the export authority's open alert: a serial that was never
+	// shipped checked in.
+	alert   domain.Alert
+	serials int
 }
 
 // clock is a settable test clock.
@@ -135,6 +144,8 @@ func newEnv(t testing.TB) *env {
 	if _, err := svc.RunAllocation(ctx, vendor, service.AllocationRunRequest{}); err != nil {
 		t.Fatal(err)
 	}
+
+	e.shipDemo()
 
 	skey, vkey, err := ledger.GenerateKey("test.chipgate/ledger")
 	if err != nil {
@@ -247,4 +258,63 @@ func (b *browser) signIn(party string) string {
 		t.Fatalf("GET %s: %d\n%s", r.header.Get("Location"), home.status, home.body)
 	}
 	return csrfOf(t, home.body)
+}
+
+// actor is the demo party's first user.
+func (e *env) actor(party string) domain.Actor {
+	e.t.Helper()
+	who, err := e.svc.Authenticate(context.Background(), e.creds[party].Token)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return who
+}
+
+// ship puts n units of the buyer's first accepted order into a shipment
+// from the first demo lot, at USD 30,000.00 a unit.
+func (e *env) ship(buyer string, n int) domain.Shipment {
+	e.t.Helper()
+	ctx := context.Background()
+	orders, err := e.svc.Orders(ctx, e.actor(buyer), []string{string(domain.OrderAccepted)})
+	if err != nil || len(orders) == 0 {
+		e.t.Fatalf("%s has no accepted order (%v)", buyer, err)
+	}
+	sns := make([]string, n)
+	for i := range sns {
+		e.serials++
+		sns[i] = fmt.Sprintf("SN-%06d", e.serials)
+	}
+	sh, err := e.svc.CreateShipment(ctx, e.actor("nvidia"), service.ShipmentRequest{Order: orders[0].ID.String(),
+		Lot: demo.H200Lots()[0].Number, Serials: sns, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+	if err != nil {
+		e.t.Fatalf("shipping for %s: %v", buyer, err)
+	}
+	return sh
+}
+
+// move records the carrier's events on a shipment, each "kind country".
+func (e *env) move(sh domain.Shipment, events ...string) domain.Shipment {
+	e.t.Helper()
+	for _, ev := range events {
+		kind, country, _ := strings.Cut(ev, " ")
+		var err error
+		if sh, err = e.svc.RecordEvent(context.Background(), e.actor("carrier"), sh.ID,
+			service.EventRequest{Kind: kind, Country: country, Place: "hub " + country}); err != nil {
+			e.t.Fatalf("%s on %s: %v", ev, sh.Number, err)
+		}
+	}
+	return sh
+}
+
+// shipDemo puts three shipments on the road and raises one alert.
+func (e *env) shipDemo() {
+	e.t.Helper()
+	e.atLab = e.move(e.ship("bytedance", 10), "picked_up TW", "arrived US", "customs_cleared US")
+	e.inTransit = e.move(e.ship("alibaba", 4), "picked_up TW")
+	e.delivered = e.move(e.ship("us-cloud-a", 5), "picked_up TW", "arrived US", "customs_cleared US", "delivered US")
+	_, alerts, err := e.svc.CheckIn(context.Background(), e.actor("bytedance"), service.CheckInRequest{Serial: "SN-NEVER-SHIPPED", Country: "CN"})
+	if err != nil || len(alerts) != 1 {
+		e.t.Fatalf("check-in of an unshipped serial: %v %v", alerts, err)
+	}
+	e.alert = alerts[0]
 }

@@ -18,6 +18,11 @@ import (
 // exportData is the export authority's home page.
 type exportData struct {
 	Queue, Hits, Flags, Licenses, Held, Volumes *table
+	// Duty, DutyTotals and Alerts are the shipments' duty for Month and the
+	// diversion watch's alerts; Actionable the alerts still open to a move.
+	Duty, DutyTotals, Alerts *table
+	Month                    string
+	Actionable               []alertCard
 	// Pending are the applications to decide, in full.
 	Pending []pendingApp
 	Vendors []domain.Party
@@ -46,9 +51,10 @@ type volumeGauge struct {
 	Over        bool
 }
 
-// exportView gathers the review queue, licenses, held orders and the
-// CN-vs-US volumes.
-func (h *handler) exportView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
+// exportView gathers the review queue, licenses, held orders, the
+// CN-vs-US volumes, the duty of a month (?month=YYYY-MM, this month by
+// default) and the diversion alerts.
+func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Request) (*view, error) {
 	const path = "/export"
 	now := h.svc.Now()
 	d := &exportData{
@@ -151,7 +157,14 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, _ *http.Requ
 			d.Vendors = append(d.Vendors, p)
 		}
 	}
-	return &view{Title: "Export authority", Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes}}, nil
+	month := now.Format("2006-01")
+	if m := strings.TrimSpace(r.URL.Query().Get("month")); m != "" {
+		month = m
+	}
+	if err := h.dutyAndAlerts(ctx, who, month, d); err != nil {
+		return nil, err
+	}
+	return &view{Title: "Export authority", Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes, d.Alerts, d.Duty, d.DutyTotals}}, nil
 }
 
 // decideApplication approves (with one license), denies or asks for

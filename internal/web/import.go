@@ -131,10 +131,3 @@ func (h *handler) importRender(w http.ResponseWriter, r *http.Request, who domai
 	w.Header().Set("HX-Push-Url", "/import")
 	h.render(w, r, status, "import", v)
 }
-
-// placeholderView is the page of a role whose work arrives with shipments.
-func (h *handler) placeholderView(title, what string) func(context.Context, domain.Actor, *http.Request) (*view, error) {
-	return func(context.Context, domain.Actor, *http.Request) (*view, error) {
-		return &view{Title: title, Data: what}, nil
-	}
-}

@@ -54,8 +54,8 @@ func pageTable(h *handler) []page {
 		{"/export", domain.RoleExportAuthority, "export", h.exportView},
 		{"/import", domain.RoleImportAuthority, "import", h.importView},
 		{"/vendor", domain.RoleVendor, "vendor", h.vendorView},
-		{"/lab", domain.RoleLab, "placeholder", h.placeholderView("Test lab", "The lab records each shipment's test results (measured specs, TPP).")},
-		{"/carrier", domain.RoleCarrier, "placeholder", h.placeholderView("Carrier and customs", "The carrier records custody and border events on shipments.")},
+		{"/lab", domain.RoleLab, "lab", h.labView},
+		{"/carrier", domain.RoleCarrier, "carrier", h.carrierView},
 		{"/auditor", domain.RoleAuditor, "auditor", h.auditorView},
 		{"/auditor/verify", domain.RoleAuditor, "verify", h.auditorView},
 	}
@@ -181,7 +181,7 @@ func mustParsePages() map[string]*template.Template {
 		"isnum":    func(t *table, i int) bool { return t.Numeric[i] },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "buyer", "export", "import", "vendor", "placeholder", "auditor", "verify"} {
+	for _, name := range []string{"signin", "error", "buyer", "export", "import", "vendor", "lab", "carrier", "auditor", "verify"} {
 		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 		out[name] = t
 	}

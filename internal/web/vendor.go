@@ -17,9 +17,11 @@ import (
 // vendorData is the vendor's home page.
 type vendorData struct {
 	Runs, Periods, Buyers, Tiers *table
-	Latest                       *service.AllocationRun
-	Chart                        string
-	Start                        string
+	// Shipments are all the vendor's shipments.
+	Shipments *table
+	Latest    *service.AllocationRun
+	Chart     string
+	Start     string
 }
 
 // vendorView gathers the allocation runs and, for the latest, supply and
@@ -35,6 +37,19 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 		Start:   now.Truncate(24*time.Hour).AddDate(0, 0, -int((now.Weekday()+6)%7)).Format(time.DateOnly),
 	}
 	d.Periods.Empty, d.Buyers.Empty, d.Tiers.Empty = "No run yet.", "No run yet.", "No run yet."
+	d.Shipments = newTable(path, "shipments", "Shipments", "Created", "Shipment", "Buyer", "Product", "Lot", "Units", "Route", "Status",
+		"Where", "Lab test", "Lab test by (ETA)", "Invoice").numeric(5)
+	d.Shipments.Empty = "No shipment yet."
+	svs, err := h.svc.Shipments(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	newestFirst(svs)
+	for _, sv := range svs {
+		d.Shipments.add(fmtTime(sv.CreatedAt), sv.Number, sv.Buyer, sv.Product, sv.Lot, itoa64(sv.Quantity), routeText(sv.Shipment),
+			strings.ReplaceAll(string(sv.Status), "_", " "), whereText(sv.Shipment), labText(sv), labETA(sv), money(sv.Invoice.Total))
+	}
+	tables := []*table{d.Runs, d.Periods, d.Buyers, d.Tiers, d.Shipments}
 	runs, err := h.svc.AllocationRuns(ctx, who)
 	if err != nil {
 		return nil, err
@@ -46,7 +61,7 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 			itoa64(r.Metrics.Demand), itoa64(r.Metrics.Allocated), strconv.FormatFloat(r.Metrics.HHI, 'f', 0, 64))
 	}
 	if len(runs) == 0 {
-		return &view{Title: "Vendor", Data: d, Tables: []*table{d.Runs, d.Periods, d.Buyers, d.Tiers}}, nil
+		return &view{Title: "Vendor", Data: d, Tables: tables}, nil
 	}
 	run, err := h.svc.AllocationRunByID(ctx, who, runs[len(runs)-1].ID)
 	if err != nil {
@@ -132,7 +147,7 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 		d.Tiers.add(strconv.Itoa(i+1), strings.Join(t.Regions, " "), itoa64(t.Demand), itoa64(t.Allocated), itoa64(t.Reserved),
 			strconv.FormatFloat(t.Jain, 'f', 3, 64))
 	}
-	return &view{Title: "Vendor", Data: d, Tables: []*table{d.Runs, d.Periods, d.Buyers, d.Tiers}}, nil
+	return &view{Title: "Vendor", Data: d, Tables: tables}, nil
 }
 
 // runAllocation starts an allocation run and shows the page with it.

@@ -86,32 +86,70 @@ func New(svc *service.Service, opts Options) http.Handler {
 	return secureHeaders(cop.Handler(h.mux))
 }
 
-// routes is the dashboard's route table.
-func (h *handler) routes() *http.ServeMux {
-	mux := http.NewServeMux()
+// route is one route of the dashboard. Every route is declared here once:
+// the mux is built from this table, and so is the authorization matrix test,
+// which fails for a route it has no entry for.
+type route struct {
+	method, path string
+	// role owns the route; "" means any signed-in role, or anyone when
+	// public is set.
+	role   domain.Role
+	public bool
+	serve  http.Handler
+}
+
+// key is the route's mux pattern, "METHOD /path".
+func (rt route) key() string { return rt.method + " " + rt.path }
+
+// routeTable lists the dashboard's routes: each page and its CSV tables,
+// each form, and the public sign-in and static assets.
+func (h *handler) routeTable() []route {
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err)
 	}
-	mux.Handle("GET /static/", cacheFor(24*time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
-	mux.HandleFunc("GET /{$}", h.home)
-	mux.HandleFunc("GET /signin", h.signinForm)
-	mux.HandleFunc("POST /signin", h.signin)
-	mux.HandleFunc("POST /signout", h.authed("", h.signout))
-
-	for _, p := range pageTable(h) {
-		mux.HandleFunc("GET "+p.path, h.authed(p.role, h.showPage(p)))
-		mux.HandleFunc("GET /csv"+p.path+"/{table}", h.authed(p.role, h.downloadCSV(p)))
+	rs := []route{
+		{method: "GET", path: "/static/", public: true, serve: cacheFor(24*time.Hour, http.StripPrefix("/static/", http.FileServerFS(static)))},
+		{method: "GET", path: "/{$}", public: true, serve: http.HandlerFunc(h.home)},
+		{method: "GET", path: "/signin", public: true, serve: http.HandlerFunc(h.signinForm)},
+		{method: "POST", path: "/signin", public: true, serve: http.HandlerFunc(h.signin)},
+		{method: "POST", path: "/signout", serve: h.authed("", h.signout)},
 	}
-	mux.HandleFunc("POST /buyer/orders", h.authed(domain.RoleBuyer, h.placeOrder))
-	mux.HandleFunc("POST /buyer/orders/cancel", h.authed(domain.RoleBuyer, h.cancelOrder))
-	mux.HandleFunc("POST /export/licenses", h.authed(domain.RoleExportAuthority, h.changeLicense))
-	mux.HandleFunc("POST /export/applications/{id}", h.authed(domain.RoleExportAuthority, h.decideApplication))
-	mux.HandleFunc("POST /export/applications/{id}/hits/{hit}", h.authed(domain.RoleExportAuthority, h.reviewHit))
-	mux.HandleFunc("POST /export/orders/{id}", h.authed(domain.RoleExportAuthority, h.reviewOrder))
-	mux.HandleFunc("POST /import/permits", h.authed(domain.RoleImportAuthority, h.decidePermit))
-	mux.HandleFunc("POST /vendor/runs", h.authed(domain.RoleVendor, h.runAllocation))
-	mux.HandleFunc("GET /auditor/proof", h.authed(domain.RoleAuditor, h.proof))
+	for _, p := range pageTable(h) {
+		rs = append(rs,
+			route{method: "GET", path: p.path, role: p.role, serve: h.authed(p.role, h.showPage(p))},
+			route{method: "GET", path: "/csv" + p.path + "/{table}", role: p.role, serve: h.authed(p.role, h.downloadCSV(p))})
+	}
+	for _, f := range []struct {
+		method, path string
+		role         domain.Role
+		serve        authedHandler
+	}{
+		{"POST", "/buyer/orders", domain.RoleBuyer, h.placeOrder},
+		{"POST", "/buyer/orders/cancel", domain.RoleBuyer, h.cancelOrder},
+		{"POST", "/export/licenses", domain.RoleExportAuthority, h.changeLicense},
+		{"POST", "/export/applications/{id}", domain.RoleExportAuthority, h.decideApplication},
+		{"POST", "/export/applications/{id}/hits/{hit}", domain.RoleExportAuthority, h.reviewHit},
+		{"POST", "/export/orders/{id}", domain.RoleExportAuthority, h.reviewOrder},
+		{"POST", "/export/alerts/{id}", domain.RoleExportAuthority, h.changeAlert},
+		{"POST", "/export/alerts/sweep", domain.RoleExportAuthority, h.sweepSilence},
+		{"POST", "/import/permits", domain.RoleImportAuthority, h.decidePermit},
+		{"POST", "/vendor/runs", domain.RoleVendor, h.runAllocation},
+		{"POST", "/lab/tests", domain.RoleLab, h.recordLabTest},
+		{"POST", "/carrier/events", domain.RoleCarrier, h.recordEvent},
+		{"GET", "/auditor/proof", domain.RoleAuditor, h.proof},
+	} {
+		rs = append(rs, route{method: f.method, path: f.path, role: f.role, serve: h.authed(f.role, f.serve)})
+	}
+	return rs
+}
+
+// routes builds the dashboard's mux from its route table.
+func (h *handler) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range h.routeTable() {
+		mux.Handle(rt.key(), rt.serve)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "There is no page here.")
 	})
@@ -201,6 +239,23 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.ErrorContext(r.Context(), "web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	h.renderError(w, r, status, msg)
+}
+
+// formErr is a form that could not be read, in words for its sender.
+func formErr(msg string) error { return domain.Errorf(domain.EINVALID, "%s", msg) }
+
+// formFailed shows a form's page again with the service's refusal: a bad
+// value or a conflict with its state, or a record that does not exist (a
+// stale choice). Anything else is the service's failure.
+func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, what string, again func(status int, msg string)) {
+	switch domain.ErrorCode(err) {
+	case domain.EINVALID, domain.ECONFLICT:
+		again(statusOf(err), errorText(err))
+	case domain.ENOTFOUND:
+		again(http.StatusNotFound, "No such "+what+": choose one from the list.")
+	default:
+		h.fail(w, r, err)
+	}
 }
 
 // errorText is a client-safe error message with its field errors.

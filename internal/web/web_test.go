@@ -17,6 +17,7 @@ import (
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
 	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/store"
 )
 
 func TestSignInAndOut(t *testing.T) {
@@ -647,4 +648,413 @@ func TestExportAuthorityChangesLicense(t *testing.T) {
 	if r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"reinstate"}}); r.status != http.StatusUnprocessableEntity {
 		t.Fatalf("reinstating without a reason: %d", r.status)
 	}
+}
+
+// shipmentOf reads a shipment back through the service.
+func (e *env) shipmentOf(id domain.ID) service.ShipmentView {
+	e.t.Helper()
+	svs, err := e.svc.Shipments(context.Background(), domain.SystemActor)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, sv := range svs {
+		if sv.ID == id {
+			return sv
+		}
+	}
+	e.t.Fatalf("no shipment %s", id)
+	return service.ShipmentView{}
+}
+
+// auditSize is the number of audit records: a refused form adds none.
+func (e *env) auditSize() int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.svc.Store().View(context.Background(), func(tx store.Tx) error {
+		var err error
+		n, err = tx.AuditSize(context.Background())
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// tableRows is the text of a table's rows on a page, one string per row.
+func tableRows(t *testing.T, body, id string) []string {
+	t.Helper()
+	i := strings.Index(body, `<table id="`+id+`">`)
+	if i < 0 {
+		return nil
+	}
+	end := strings.Index(body[i:], "</table>")
+	var rows []string
+	for _, tr := range strings.Split(body[i:i+end], "<tr>")[2:] {
+		rows = append(rows, html.UnescapeString(tagsRe.ReplaceAllString(tr, "|")))
+	}
+	return rows
+}
+
+var tagsRe = regexp.MustCompile(`(<[^>]+>)+`)
+
+// rowWith is the first row of a table that contains s.
+func rowWith(t *testing.T, body, id, s string) string {
+	t.Helper()
+	for _, r := range tableRows(t, body, id) {
+		if strings.Contains(r, s) {
+			return r
+		}
+	}
+	return ""
+}
+
+func TestLabRecordsTest(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("us-testlab")
+	page := b.get("/lab")
+	sv := e.shipmentOf(e.atLab.ID)
+	if sv.LabQueue == nil {
+		t.Fatal("the shipment at the lab is not in the lab's queue")
+	}
+	row := rowWith(t, page.body, "queue", e.atLab.Number)
+	if row == "" || !strings.Contains(row, sv.LabQueue.TestedBy.Format(time.DateOnly)) {
+		t.Fatalf("the queue does not show %s with its ETA %s: %q", e.atLab.Number, sv.LabQueue.TestedBy.Format(time.DateOnly), row)
+	}
+	// alibaba's shipment is on its way to the lab, not yet testable.
+	if row := rowWith(t, page.body, "queue", e.inTransit.Number); !strings.Contains(row, "on its way") {
+		t.Fatalf("the shipment in transit: %q", row)
+	}
+	for _, want := range []string{`<label for="lab-shipment">`, `<label for="tops-8">`, `<label for="bandwidth">`, `value="` + e.atLab.ID.String() + `"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the lab's page lacks %q", want)
+		}
+	}
+	if strings.Contains(page.body, `<option value="`+e.inTransit.ID.String()+`"`) {
+		t.Error("a shipment not yet at the lab is offered for a test")
+	}
+	id := e.atLab.ID.String()
+	for name, c := range map[string]struct {
+		form   url.Values
+		status int
+		says   string
+	}{
+		"ErrTOPSNotANumber":  {url.Values{"shipment": {id}, "tops_8": {"fast"}, "bandwidth_gbps": {"4800"}}, 422, "Dense TOPS at 8 bits must be a number"},
+		"ErrBandwidth":       {url.Values{"shipment": {id}, "tops_8": {"1979"}, "bandwidth_gbps": {"4.8 TB/s"}}, 422, "Bandwidth must be a whole number"},
+		"ErrNoThroughput":    {url.Values{"shipment": {id}, "bandwidth_gbps": {"4800"}}, 422, "throughput"},
+		"ErrBits":            {url.Values{"shipment": {id}, "tops_7": {"100"}, "bandwidth_gbps": {"4800"}}, 422, "must be 4, 8, 16, 32 or 64"},
+		"ErrNoShipment":      {url.Values{"tops_8": {"1979"}, "bandwidth_gbps": {"4800"}}, 422, "Choose a shipment to test"},
+		"ErrUnknownShipment": {url.Values{"shipment": {"0190a000-0000-7000-8000-000000000000"}, "tops_8": {"1979"}, "bandwidth_gbps": {"4800"}}, 404, "No such shipment"},
+		"ErrNotAtLab":        {url.Values{"shipment": {e.inTransit.ID.String()}, "tops_8": {"1979"}, "bandwidth_gbps": {"4800"}}, 409, "tested once cleared in US"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := e.auditSize()
+			c.form.Set("csrf", csrf)
+			r := b.post("/lab/tests", c.form)
+			if r.status != c.status || !strings.Contains(html.UnescapeString(r.body), c.says) || !strings.Contains(r.body, `role="alert"`) {
+				t.Fatalf("%d, want %d saying %q:\n%.3000s", r.status, c.status, c.says, r.body)
+			}
+			if after := e.auditSize(); after != before {
+				t.Fatalf("a refused form wrote %d records", after-before)
+			}
+		})
+	}
+	if e.shipmentOf(e.atLab.ID).Test != nil {
+		t.Fatal("a refused form recorded a test")
+	}
+	t.Run("OK", func(t *testing.T) {
+		r := b.post("/lab/tests", url.Values{"csrf": {csrf}, "shipment": {id}, "tops_8": {"1979"}, "tops_16": {"989.5"}, "bandwidth_gbps": {"4800"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, e.atLab.Number+" passed its test (TPP 15832)") {
+			t.Fatalf("record a test: %d\n%.3000s", r.status, r.body)
+		}
+		got := e.shipmentOf(e.atLab.ID).Test
+		if got == nil || !got.Pass || got.By != "us-testlab" || len(got.Measured.Throughput) != 2 || got.Measured.BandwidthGBps != 4800 {
+			t.Fatalf("the test recorded: %+v", got)
+		}
+		row := rowWith(t, b.get("/lab").body, "tests", e.atLab.Number)
+		for _, want := range []string{"|pass|", "8-bit 1979 TOPS; 16-bit 989.5 TOPS", "|15832|", "|4800|"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("the tests table's row %q lacks %q", row, want)
+			}
+		}
+		if rowWith(t, b.get("/lab").body, "queue", e.atLab.Number) != "" {
+			t.Error("a tested shipment stays in the queue")
+		}
+		csvBody := b.get("/csv/lab/tests.csv").body
+		if !strings.Contains(csvBody, e.atLab.Number) || !strings.Contains(csvBody, "pass") {
+			t.Errorf("the tests CSV lacks the test:\n%s", csvBody)
+		}
+	})
+	t.Run("ErrTestedTwice", func(t *testing.T) {
+		r := b.post("/lab/tests", url.Values{"csrf": {csrf}, "shipment": {id}, "tops_8": {"4500"}, "bandwidth_gbps": {"8000"}})
+		if r.status != http.StatusConflict || !strings.Contains(r.body, "a test is final") {
+			t.Fatalf("a second test: %d", r.status)
+		}
+		if !e.shipmentOf(e.atLab.ID).Test.Pass {
+			t.Fatal("the second test replaced the first")
+		}
+	})
+}
+
+func TestCarrierRecordsEvent(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("carrier")
+	page := b.get("/carrier")
+	if row := rowWith(t, page.body, "custody", e.inTransit.Number); !strings.Contains(row, "in transit TW → US") || !strings.Contains(row, "Arrived at a stop in US") {
+		t.Fatalf("the custody table's row for the shipment in transit: %q", row)
+	}
+	if rowWith(t, page.body, "custody", e.delivered.Number) != "" {
+		t.Error("a delivered shipment is listed in custody")
+	}
+	if row := rowWith(t, page.body, "custody", e.atLab.Number); !strings.Contains(row, "a passing lab test in US") {
+		t.Errorf("the shipment at the lab does not say it waits for its test: %q", row)
+	}
+	for _, want := range []string{`<label for="event-shipment">`, `<label for="event-kind">`, `<label for="event-country">`, `<label for="event-place">`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the carrier's page lacks %q", want)
+		}
+	}
+	id := e.inTransit.ID.String()
+	for name, c := range map[string]struct {
+		form   url.Values
+		status int
+		says   string
+	}{
+		"ErrCountry":         {url.Values{"shipment": {id}, "kind": {"arrived"}, "country": {"USA"}, "place": {"JFK"}}, 422, "ISO 3166-1"},
+		"ErrPlace":           {url.Values{"shipment": {id}, "kind": {"arrived"}, "country": {"US"}, "place": {"  "}}, 422, "place"},
+		"ErrKind":            {url.Values{"shipment": {id}, "kind": {"teleported"}, "country": {"US"}, "place": {"JFK"}}, 422, "must be picked_up, arrived"},
+		"ErrOutOfOrder":      {url.Values{"shipment": {id}, "kind": {"delivered"}, "country": {"CN"}, "place": {"Beijing"}}, 409, "only a shipment cleared at its destination"},
+		"ErrWrongCountry":    {url.Values{"shipment": {id}, "kind": {"arrived"}, "country": {"CN"}, "place": {"Shanghai"}}, 409, "must be in US"},
+		"ErrNoShipment":      {url.Values{"shipment": {"SH-1"}, "kind": {"arrived"}, "country": {"US"}, "place": {"JFK"}}, 422, "Choose a shipment"},
+		"ErrUnknownShipment": {url.Values{"shipment": {"0190a000-0000-7000-8000-000000000000"}, "kind": {"arrived"}, "country": {"US"}, "place": {"JFK"}}, 404, "No such shipment"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := e.auditSize()
+			c.form.Set("csrf", csrf)
+			r := b.post("/carrier/events", c.form)
+			if r.status != c.status || !strings.Contains(html.UnescapeString(r.body), c.says) || !strings.Contains(r.body, `role="alert"`) {
+				t.Fatalf("%d, want %d saying %q:\n%.3000s", r.status, c.status, c.says, r.body)
+			}
+			if after := e.auditSize(); after != before {
+				t.Fatalf("a refused form wrote %d records", after-before)
+			}
+		})
+	}
+	if got := e.shipmentOf(e.inTransit.ID); len(got.Events) != 1 || got.Status != domain.ShipInTransit {
+		t.Fatalf("refused forms changed the shipment: %s with %d events", got.Status, len(got.Events))
+	}
+	t.Run("OK", func(t *testing.T) {
+		// The country in lower case is read as its code.
+		r := b.post("/carrier/events", url.Values{"csrf": {csrf}, "shipment": {id}, "kind": {"arrived"}, "country": {"us"}, "place": {"Los Angeles air cargo"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, e.inTransit.Number+": arrived at a stop in US recorded; now arrived in US.") {
+			t.Fatalf("record an event: %d\n%.3000s", r.status, r.body)
+		}
+		got := e.shipmentOf(e.inTransit.ID)
+		if got.Status != domain.ShipArrived || len(got.Events) != 2 || got.Events[1].Place != "Los Angeles air cargo" || got.Events[1].By != "carrier" {
+			t.Fatalf("the shipment after the event: %s %+v", got.Status, got.Events)
+		}
+		page := b.get("/carrier")
+		if row := rowWith(t, page.body, "events", "Los Angeles air cargo"); !strings.Contains(row, e.inTransit.Number) || !strings.Contains(row, "Arrived at a stop") {
+			t.Fatalf("the events table: %q", row)
+		}
+		if row := rowWith(t, page.body, "custody", e.inTransit.Number); !strings.Contains(row, "Cleared customs in US") {
+			t.Fatalf("the next event after arrival: %q", row)
+		}
+	})
+	t.Run("CustomsAssessesDuty", func(t *testing.T) {
+		r := b.post("/carrier/events", url.Values{"csrf": {csrf}, "shipment": {id}, "kind": {"customs_cleared"}, "country": {"US"}, "place": {"LAX customs"}})
+		// 4 units × USD 30,000.00 × 25%.
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Duty assessed: USD 30000.00 (25%, duty.section-232)") {
+			t.Fatalf("clearing US customs: %d\n%.3000s", r.status, r.body)
+		}
+	})
+}
+
+func TestBuyerSeesOnlyItsShipments(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn("bytedance")
+	page := b.get("/buyer")
+	sv := e.shipmentOf(e.atLab.ID)
+	row := rowWith(t, page.body, "shipments", e.atLab.Number)
+	for _, want := range []string{"TW → US → CN", "cleared in US", "in the lab's queue", sv.LabQueue.TestedBy.Format(time.DateOnly), "USD 300000.00"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the buyer's shipment row %q lacks %q", row, want)
+		}
+	}
+	if n := len(tableRows(t, page.body, "events")); n != 3 {
+		t.Errorf("the buyer sees %d custody events, want its shipment's 3", n)
+	}
+	// Newest first: the last event recorded heads the table.
+	if rows := tableRows(t, page.body, "events"); len(rows) == 0 || !strings.Contains(rows[0], "|Cleared customs|US|hub US|") {
+		t.Errorf("custody events: %q", rows)
+	}
+	for _, other := range []domain.Shipment{e.inTransit, e.delivered} {
+		if strings.Contains(page.body, other.Number) {
+			t.Errorf("bytedance sees %s's shipment %s", other.Buyer, other.Number)
+		}
+		if csvBody := b.get("/csv/buyer/shipments.csv").body; strings.Contains(csvBody, other.Number) {
+			t.Errorf("bytedance's shipments CSV holds %s's shipment", other.Buyer)
+		}
+	}
+	// And the other way round.
+	o := e.browser()
+	o.signIn("alibaba")
+	if body := o.get("/buyer").body; !strings.Contains(body, e.inTransit.Number) || strings.Contains(body, e.atLab.Number) {
+		t.Error("alibaba does not see exactly its own shipment")
+	}
+}
+
+func TestVendorSeesShipments(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn("nvidia")
+	page := b.get("/vendor")
+	if n := len(tableRows(t, page.body, "shipments")); n != 3 {
+		t.Fatalf("the vendor sees %d shipments, want 3", n)
+	}
+	sv := e.shipmentOf(e.atLab.ID)
+	for number, want := range map[string][]string{
+		e.atLab.Number:     {"bytedance", "|cleared|", sv.LabQueue.TestedBy.Format(time.DateOnly), "USD 300000.00"},
+		e.inTransit.Number: {"alibaba", "|in transit|", "due in US"},
+		e.delivered.Number: {"us-cloud-a", "|delivered|", "not required", "USD 150000.00"},
+	} {
+		row := rowWith(t, page.body, "shipments", number)
+		for _, w := range want {
+			if !strings.Contains(row, w) {
+				t.Errorf("the vendor's row for %s %q lacks %q", number, row, w)
+			}
+		}
+	}
+}
+
+func TestExportAuthorityDutyAndAlerts(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("us-commerce")
+	page := b.get("/export")
+	month := e.clock.Now().Format("2006-01")
+	// 10 and 5 units at USD 30,000.00, 25% each: 75,000.00 + 37,500.00.
+	if row := rowWith(t, page.body, "duty-totals", "USD"); !strings.Contains(row, "|2|USD 450000.00|USD 112500.00|") {
+		t.Errorf("the duty totals of %s: %q", month, row)
+	}
+	if row := rowWith(t, page.body, "duty", e.atLab.Number); !strings.Contains(row, "duty.section-232") || !strings.Contains(row, "USD 75000.00") || !strings.Contains(row, "bytedance") {
+		t.Errorf("bytedance's duty entry: %q", row)
+	}
+	if csvBody := b.get("/csv/export/duty-totals.csv").body; !strings.Contains(csvBody, "USD 112500.00") {
+		t.Errorf("the duty totals CSV: %s", csvBody)
+	}
+	t.Run("AnotherMonth", func(t *testing.T) {
+		r := b.get("/export?month=2026-01")
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Nothing to remit for 2026-01") || !strings.Contains(r.body, `href="/csv/export/duty.csv?month=2026-01"`) {
+			t.Fatalf("January: %d", r.status)
+		}
+		// The download is of the month asked for.
+		if r := b.get("/csv/export/duty-totals.csv?month=2026-01"); r.status != http.StatusOK || strings.Contains(r.body, "USD") {
+			t.Fatalf("January's duty totals CSV: %d\n%s", r.status, r.body)
+		}
+		if r := b.get("/csv/export/duty-totals.csv?month=" + month); !strings.Contains(r.body, "USD 112500.00") {
+			t.Fatalf("%s's duty totals CSV: %s", month, r.body)
+		}
+		if r := b.get("/export?month=last+year"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "YYYY-MM") {
+			t.Fatalf("a bad month: %d", r.status)
+		}
+	})
+	if row := rowWith(t, page.body, "alerts", "SN-NEVER-SHIPPED"); !strings.Contains(row, "unshipped serial") || !strings.Contains(row, "|open|") {
+		t.Fatalf("the alert: %q", row)
+	}
+	action := "/export/alerts/" + e.alert.ID.String()
+	if !strings.Contains(page.body, `action="`+action+`"`) || !strings.Contains(page.body, `<label for="alert-note-`+e.alert.ID.String()+`">`) {
+		t.Fatal("the open alert has no labeled form")
+	}
+	stateOf := func() domain.AlertState {
+		as, err := e.svc.Alerts(context.Background(), e.actor("us-commerce"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.ID == e.alert.ID {
+				return a.State
+			}
+		}
+		t.Fatal("the alert is gone")
+		return ""
+	}
+	for name, c := range map[string]struct {
+		path   string
+		form   url.Values
+		status int
+		says   string
+	}{
+		"ErrNoNote":     {action, url.Values{"state": {"escalated"}}, 422, "note"},
+		"ErrState":      {action, url.Values{"state": {"open"}, "note": {"x"}}, 422, "must be explained or escalated"},
+		"ErrBadID":      {"/export/alerts/not-an-id", url.Values{"state": {"escalated"}, "note": {"x"}}, 422, "No such alert"},
+		"ErrUnknownID":  {"/export/alerts/0190a000-0000-7000-8000-000000000000", url.Values{"state": {"escalated"}, "note": {"x"}}, 404, "No such alert"},
+		"ErrEmptyState": {action, url.Values{"note": {"x"}}, 422, "state"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := e.auditSize()
+			c.form.Set("csrf", csrf)
+			r := b.post(c.path, c.form)
+			if r.status != c.status || !strings.Contains(r.body, c.says) || !strings.Contains(r.body, `role="alert"`) {
+				t.Fatalf("%d, want %d saying %q:\n%.2000s", r.status, c.status, c.says, r.body)
+			}
+			if after := e.auditSize(); after != before {
+				t.Fatalf("a refused form wrote %d records", after-before)
+			}
+		})
+	}
+	if s := stateOf(); s != domain.AlertOpen {
+		t.Fatalf("refused forms moved the alert to %s", s)
+	}
+	t.Run("Escalate", func(t *testing.T) {
+		r := b.post(action, url.Values{"csrf": {csrf}, "state": {"escalated"}, "note": {"referred to enforcement"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Alert on serial SN-NEVER-SHIPPED (unshipped serial): escalated") {
+			t.Fatalf("escalate: %d\n%.2000s", r.status, r.body)
+		}
+		if s := stateOf(); s != domain.AlertEscalated {
+			t.Fatalf("the alert is %s", s)
+		}
+		if row := rowWith(t, r.body, "alerts", "SN-NEVER-SHIPPED"); !strings.Contains(row, "us-commerce escalated: referred to enforcement") {
+			t.Errorf("the note is not shown: %q", row)
+		}
+		// An escalated alert may only be explained next.
+		if !regexp.MustCompile(`name="state"><option value="explained">explained</option></select>`).MatchString(r.body) {
+			t.Error("the escalated alert's form offers moves the lifecycle forbids")
+		}
+	})
+	t.Run("ErrEscalateTwice", func(t *testing.T) {
+		if r := b.post(action, url.Values{"csrf": {csrf}, "state": {"escalated"}, "note": {"again"}}); r.status != http.StatusConflict {
+			t.Fatalf("escalating twice: %d", r.status)
+		}
+	})
+	t.Run("Explain", func(t *testing.T) {
+		r := b.post(action, url.Values{"csrf": {csrf}, "state": {"explained"}, "note": {"a test device of the vendor"}})
+		if r.status != http.StatusOK || stateOf() != domain.AlertExplained || strings.Contains(r.body, `action="`+action+`"`) {
+			t.Fatalf("explain: %d, alert %s", r.status, stateOf())
+		}
+	})
+	t.Run("SilenceSweep", func(t *testing.T) {
+		if r := b.post("/export/alerts/sweep", url.Values{"csrf": {csrf}}); r.status != http.StatusOK || !strings.Contains(r.body, "Silence sweep: 0 new alert(s)") {
+			t.Fatalf("a sweep right after delivery: %d", r.status)
+		}
+		// Past the watch's 30 days of silence (and the session: sign in anew).
+		e.clock.Add(31 * 24 * time.Hour)
+		b := e.browser()
+		csrf := b.signIn("us-commerce")
+		r := b.post("/export/alerts/sweep", url.Values{"csrf": {csrf}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Silence sweep: 5 new alert(s)") {
+			t.Fatalf("a sweep 31 days after delivery: %d\n%.2000s", r.status, r.body)
+		}
+		silent := 0
+		for _, row := range tableRows(t, r.body, "alerts") {
+			if strings.Contains(row, "|silent serial|") && strings.Contains(row, "us-cloud-a") {
+				silent++
+			}
+		}
+		if silent != 5 {
+			t.Fatalf("%d silent serials of us-cloud-a listed, want its 5", silent)
+		}
+	})
 }
