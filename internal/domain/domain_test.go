@@ -74,6 +74,27 @@ func TestParseRate(t *testing.T) {
 	}
 }
 
+func TestMoneyTimes(t *testing.T) {
+	unit := domain.Money{Minor: 3_200_000, Currency: "USD"} // USD 32,000.00 a chip
+	if got, err := unit.Times(21_000); err != nil || got != (domain.Money{Minor: 67_200_000_000, Currency: "USD"}) {
+		t.Errorf("32,000.00 × 21,000 = %v, %v", got, err)
+	}
+	if got, err := unit.Times(0); err != nil || got.Minor != 0 || got.Currency != "USD" {
+		t.Errorf("× 0 = %v, %v", got, err)
+	}
+	if got, err := (domain.Money{Minor: -7, Currency: "EUR"}).Times(3); err != nil || got.Minor != -21 {
+		t.Errorf("-7 × 3 = %v, %v", got, err)
+	}
+	for _, c := range []struct{ minor, n int64 }{{math.MaxInt64, 2}, {1 << 32, 1 << 31}, {math.MinInt64, -1}} {
+		if _, err := (domain.Money{Minor: c.minor, Currency: "USD"}).Times(c.n); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("%d × %d: err = %v, want an overflow", c.minor, c.n, err)
+		}
+	}
+	if got, err := (domain.Money{Minor: math.MaxInt64, Currency: "USD"}).Times(1); err != nil || got.Minor != math.MaxInt64 {
+		t.Errorf("max × 1 = %v, %v", got, err)
+	}
+}
+
 func TestMoneyApplyRoundsHalfAwayFromZero(t *testing.T) {
 	r25, _ := domain.ParseRate("25%")
 	r12_5, _ := domain.ParseRate("12.5%")

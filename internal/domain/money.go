@@ -72,6 +72,16 @@ func (m Money) Apply(r Rate) (Money, error) {
 	return Money{Minor: q.Int64(), Currency: m.Currency}, nil
 }
 
+// Times returns m × n exactly (a unit price times a quantity); a product
+// that does not fit int64 minor units is an error rather than a wrong amount.
+func (m Money) Times(n int64) (Money, error) {
+	p := new(big.Int).Mul(big.NewInt(m.Minor), big.NewInt(n))
+	if !p.IsInt64() {
+		return Money{}, Errorf(EINVALID, "amount overflows int64 minor units")
+	}
+	return Money{Minor: p.Int64(), Currency: m.Currency}, nil
+}
+
 // Add returns m + o; the currencies must match and the sum must fit.
 func (m Money) Add(o Money) (Money, error) {
 	if m.Currency != o.Currency {

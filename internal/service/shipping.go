@@ -56,7 +56,7 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		return domain.Shipment{}, domain.Invalid("unit_value", "a positive amount in minor units with an ISO 4217 currency")
 	}
 	qty := int64(len(in.Serials))
-	value, err := mulMoney(in.UnitValue, qty)
+	value, err := in.UnitValue.Times(qty)
 	if err != nil {
 		return domain.Shipment{}, domain.Invalid("unit_value", "%s", domain.ErrorMessage(err))
 	}
@@ -135,26 +135,6 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		return s.patternAlerts(ctx, tx, who, sh, now)
 	})
 	return sh, err
-}
-
-func mulMoney(m domain.Money, n int64) (domain.Money, error) {
-	out := domain.Money{Currency: m.Currency}
-	for i := int64(0); i < 63 && n > 0; i++ { // double and add: exact, overflow checked
-		if n&1 == 1 {
-			var err error
-			if out, err = out.Add(m); err != nil {
-				return out, err
-			}
-		}
-		n >>= 1
-		if n > 0 {
-			var err error
-			if m, err = m.Add(m); err != nil {
-				return out, err
-			}
-		}
-	}
-	return out, nil
 }
 
 func shipmentDoc(sh domain.Shipment) store.Doc {
