@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/store/storetest"
@@ -92,8 +93,11 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 			e.event(us, ev[0], ev[1])
 		}
 		id := e.shipmentOf("bytedance", 10, 3_000_000) // USD 30,000.00 a unit
-		sh := e.must("bytedance", "GET", "/api/v1/shipments", nil, 200)
-		_ = sh
+		// A buyer lists its own shipments only: not us-cloud-a's.
+		var views []map[string]any
+		if _, raw, _ := e.do("bytedance", "GET", "/api/v1/shipments", nil); jsonUnmarshal(raw, &views) != nil || len(views) != 1 || views[0]["id"] != id {
+			t.Fatalf("bytedance's shipments before the lab: %s", raw)
+		}
 		// The route is the policy's: TW → US → CN.
 		got := e.event(id, "picked_up", "TW")
 		if fmt.Sprint(got["route"]) != "[TW US CN]" || got["route_rule"] != "shipment.route" {
@@ -113,13 +117,29 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 		if status, body, _ := e.do("carrier", "POST", "/api/v1/shipments/"+id+"/events", map[string]any{"kind": "picked_up", "country": "US", "place": "JFK"}); status != 409 || !strings.Contains(string(body), "lab test") {
 			t.Fatalf("export before the test: %d %s", status, body)
 		}
-		// The queue gives the buyer an ETA.
-		var views []map[string]any
-		mine := e.must("bytedance", "GET", "/api/v1/shipments", nil, 200)
-		_ = mine
+		// The queue gives the buyer an ETA: first in line, tested within
+		// the week the lab's capacity allows.
 		_, raw, _ := e.do("bytedance", "GET", "/api/v1/shipments", nil)
-		if err := jsonUnmarshal(raw, &views); err != nil || len(views) != 1 || views[0]["lab_queue"] == nil {
+		if err := jsonUnmarshal(raw, &views); err != nil || len(views) != 1 {
 			t.Fatalf("buyer's shipments: %s", raw)
+		}
+		if q, _ := views[0]["lab_queue"].(map[string]any); q == nil || q["units_ahead"] != float64(0) || q["tested_by"] == nil {
+			t.Fatalf("buyer's lab queue: %s", raw)
+		}
+		// Alibaba's shipment reaches the lab next: ByteDance's ten units
+		// are ahead of it, though Alibaba cannot see ByteDance's shipment.
+		next := e.shipmentOf("alibaba", 5, 3_000_000)
+		for _, ev := range [][2]string{{"picked_up", "TW"}, {"arrived", "US"}, {"customs_cleared", "US"}} {
+			e.clock.Set(e.clock.Now().Add(time.Minute)) // arrives after ByteDance's
+			e.event(next, ev[0], ev[1])
+		}
+		var theirs []map[string]any
+		_, raw, _ = e.do("alibaba", "GET", "/api/v1/shipments", nil)
+		if err := jsonUnmarshal(raw, &theirs); err != nil || len(theirs) != 1 || theirs[0]["id"] != next {
+			t.Fatalf("alibaba's shipments: %s", raw)
+		}
+		if q, _ := theirs[0]["lab_queue"].(map[string]any); q == nil || q["units_ahead"] != float64(10) {
+			t.Fatalf("alibaba's lab queue: %s", raw)
 		}
 		got = e.must("us-testlab", "POST", "/api/v1/shipments/"+id+"/lab-tests", map[string]any{"throughput": []map[string]any{{"bits": 8, "dense_tops": 1979}}, "bandwidth_gbps": 4800}, 200)
 		if got["test"].(map[string]any)["pass"] != true || got["test"].(map[string]any)["tpp"] != float64(15832) {
