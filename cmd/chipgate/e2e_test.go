@@ -55,9 +55,18 @@ func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	found := make(chan string, 1)
+	var mu sync.Mutex
+	var printed []string // the server's last lines, for a failure message
+	var scanners sync.WaitGroup
 	scan := func(r io.Reader) {
+		defer scanners.Done()
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
+			mu.Lock()
+			if printed = append(printed, sc.Text()); len(printed) > 40 {
+				printed = printed[1:]
+			}
+			mu.Unlock()
 			if u := urlRe.FindString(sc.Text()); u != "" {
 				select {
 				case found <- u:
@@ -66,13 +75,28 @@ func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 			}
 		}
 	}
+	scanners.Add(2)
 	go scan(stdout)
 	go scan(stderr)
+	exited := make(chan struct{})
+	go func() { scanners.Wait(); close(exited) }()
+	said := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(printed, "\n")
+	}
 	select {
 	case u := <-found:
 		return cmd, u
+	case <-exited: // both pipes closed: the server ended without a URL
+		select {
+		case u := <-found:
+			return cmd, u
+		default:
+		}
+		t.Fatalf("%s %s ended without printing a URL:\n%s", filepath.Base(bin), strings.Join(args, " "), said())
 	case <-time.After(60 * time.Second):
-		t.Fatal("the server printed no URL within 60 s")
+		t.Fatalf("the server printed no URL within 60 s:\n%s", said())
 	}
 	return nil, ""
 }
