@@ -223,11 +223,8 @@ func (s *Service) AllocationRuns(ctx context.Context, who domain.Actor) ([]RunSu
 	if err := authorize(who, ActAllocationRead); err != nil {
 		return nil, err
 	}
-	var runs []AllocationRun
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		runs, err = store.List[AllocationRun](ctx, tx, store.KindAllocation, store.DocFilter{})
-		return err
+	runs, err := viewOf(ctx, s.store, func(tx store.Tx) ([]AllocationRun, error) {
+		return store.List[AllocationRun](ctx, tx, store.KindAllocation, store.DocFilter{})
 	})
 	out := make([]RunSummary, len(runs))
 	for i, r := range runs {
@@ -242,13 +239,9 @@ func (s *Service) AllocationRunByID(ctx context.Context, who domain.Actor, id do
 	if err := authorize(who, ActAllocationRead); err != nil {
 		return AllocationRun{}, err
 	}
-	var r AllocationRun
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		r, err = store.Get[AllocationRun](ctx, tx, store.KindAllocation, id, false)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) (AllocationRun, error) {
+		return store.Get[AllocationRun](ctx, tx, store.KindAllocation, id, false)
 	})
-	return r, err
 }
 
 // OutlookView is the supply outlook of the latest run as one reader may see

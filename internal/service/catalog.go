@@ -16,13 +16,9 @@ func (s *Service) Products(ctx context.Context, who domain.Actor) ([]domain.Prod
 	if err := authorize(who, ActProductRead); err != nil {
 		return nil, err
 	}
-	var out []domain.Product
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.Products(ctx)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Product, error) {
+		return tx.Products(ctx)
 	})
-	return out, err
 }
 
 // Product returns a product by id or slug. Callers: every role. Returns
@@ -31,13 +27,9 @@ func (s *Service) Product(ctx context.Context, who domain.Actor, idOrSlug string
 	if err := authorize(who, ActProductRead); err != nil {
 		return domain.Product{}, err
 	}
-	var p domain.Product
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		p, err = productByRef(ctx, tx, idOrSlug)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Product, error) {
+		return productByRef(ctx, tx, idOrSlug)
 	})
-	return p, err
 }
 
 func productByRef(ctx context.Context, tx store.Tx, ref string) (domain.Product, error) {
@@ -57,11 +49,8 @@ func (s *Service) committedProduct(ctx context.Context, ref string) (domain.Prod
 	if p, ok := s.products.Load(ref); ok {
 		return p.(domain.Product), nil
 	}
-	var p domain.Product
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		p, err = productByRef(ctx, tx, ref)
-		return err
+	p, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Product, error) {
+		return productByRef(ctx, tx, ref)
 	})
 	if err != nil {
 		return domain.Product{}, err
@@ -77,11 +66,8 @@ func (s *Service) committedParty(ctx context.Context, id domain.ID) (domain.Part
 	if p, ok := s.parties.Load(id); ok {
 		return p.(domain.Party), nil
 	}
-	var p domain.Party
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		p, err = tx.Party(ctx, id)
-		return err
+	p, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Party, error) {
+		return tx.Party(ctx, id)
 	})
 	if err != nil {
 		return domain.Party{}, err

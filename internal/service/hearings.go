@@ -156,11 +156,8 @@ func (s *Service) Hearing(ctx context.Context, who domain.Actor, id domain.ID) (
 	if err := authorize(who, ActHearingRead); err != nil {
 		return HearingView{}, err
 	}
-	var h domain.Hearing
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		h, err = store.Get[domain.Hearing](ctx, tx, store.KindHearing, id, false)
-		return err
+	h, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Hearing, error) {
+		return store.Get[domain.Hearing](ctx, tx, store.KindHearing, id, false)
 	})
 	return s.hearingView(who, h), err
 }

@@ -266,13 +266,9 @@ func (s *Service) VerifierKey(ctx context.Context, who domain.Actor) (string, er
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return "", err
 	}
-	var vkey string
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		vkey, err = tx.LedgerMeta(ctx, "verifier_key")
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) (string, error) {
+		return tx.LedgerMeta(ctx, "verifier_key")
 	})
-	return vkey, err
 }
 
 // treeSize returns size, or the tree's size when size is 0, and checks it
@@ -401,11 +397,8 @@ func (s *Service) records(ctx context.Context, size int64) iter.Seq2[domain.Audi
 	return func(yield func(domain.AuditRecord, error) bool) {
 		const batch = 5000
 		for from := int64(0); from < size; from += batch {
-			var recs []domain.AuditRecord
-			err := s.store.View(ctx, func(tx store.Tx) error {
-				var err error
-				recs, err = tx.AuditRecords(ctx, from, min(from+batch, size))
-				return err
+			recs, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.AuditRecord, error) {
+				return tx.AuditRecords(ctx, from, min(from+batch, size))
 			})
 			if err != nil {
 				yield(domain.AuditRecord{}, err)

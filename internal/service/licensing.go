@@ -203,13 +203,9 @@ func (s *Service) Licenses(ctx context.Context, who domain.Actor) ([]domain.Lice
 	case domain.RoleVendor:
 		f.Ref = who.PartyID.String()
 	}
-	var out []domain.License
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = store.List[domain.License](ctx, tx, store.KindLicense, f)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.License, error) {
+		return store.List[domain.License](ctx, tx, store.KindLicense, f)
 	})
-	return out, err
 }
 
 // License returns one license to those who may see it (ENOTFOUND otherwise).
@@ -217,11 +213,8 @@ func (s *Service) License(ctx context.Context, who domain.Actor, id domain.ID) (
 	if err := authorize(who, ActLicenseRead); err != nil {
 		return domain.License{}, err
 	}
-	var l domain.License
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		l, err = store.Get[domain.License](ctx, tx, store.KindLicense, id, false)
-		return err
+	l, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.License, error) {
+		return store.Get[domain.License](ctx, tx, store.KindLicense, id, false)
 	})
 	if err != nil {
 		return l, err

@@ -152,8 +152,7 @@ func orderDoc(o domain.Order) store.Doc {
 // application, its license and permit with what remains of them, and the
 // volume counters, locking those it may change.
 func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Policy, buyer domain.Party, product domain.Product, in OrderRequest, now time.Time) (policy.OrderFacts, *domain.License, *domain.ImportPermit, error) {
-	var f policy.OrderFacts
-	f = policy.OrderFacts{At: now, Product: product.Slug, Spec: product.Spec, Quantity: in.Quantity, LaunchDate: product.LaunchDate,
+	f := policy.OrderFacts{At: now, Product: product.Slug, Spec: product.Spec, Quantity: in.Quantity, LaunchDate: product.LaunchDate,
 		Buyer: buyer.Slug, BuyerClass: string(buyer.Class), BuyerHQ: buyer.Country, Destination: buyer.Country,
 		SiteCountry: buyer.Country, EndUse: in.EndUse}
 
@@ -498,13 +497,9 @@ func (s *Service) Orders(ctx context.Context, who domain.Actor, states []string)
 	if grants[ActOrderRead][who.Role] == own {
 		f.PartyID = who.PartyID
 	}
-	var out []domain.Order
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = store.List[domain.Order](ctx, tx, store.KindOrder, f)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Order, error) {
+		return store.List[domain.Order](ctx, tx, store.KindOrder, f)
 	})
-	return out, err
 }
 
 // Order returns one order to those who may see it (ENOTFOUND otherwise).
@@ -512,11 +507,8 @@ func (s *Service) Order(ctx context.Context, who domain.Actor, id domain.ID) (do
 	if err := authorize(who, ActOrderRead); err != nil {
 		return domain.Order{}, err
 	}
-	var o domain.Order
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		o, err = store.Get[domain.Order](ctx, tx, store.KindOrder, id, false)
-		return err
+	o, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Order, error) {
+		return store.Get[domain.Order](ctx, tx, store.KindOrder, id, false)
 	})
 	if err != nil {
 		return o, err

@@ -48,11 +48,8 @@ func (s *Service) Party(ctx context.Context, who domain.Actor, idOrSlug string) 
 	if err := authorize(who, ActPartyRead); err != nil {
 		return domain.Party{}, err
 	}
-	var p domain.Party
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		p, err = partyByRef(ctx, tx, idOrSlug)
-		return err
+	p, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Party, error) {
+		return partyByRef(ctx, tx, idOrSlug)
 	})
 	if err != nil {
 		return domain.Party{}, err
@@ -69,11 +66,8 @@ func (s *Service) Parties(ctx context.Context, who domain.Actor) ([]domain.Party
 	if err := authorize(who, ActPartyRead); err != nil {
 		return nil, err
 	}
-	var ps []domain.Party
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		ps, err = tx.Parties(ctx)
-		return err
+	ps, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Party, error) {
+		return tx.Parties(ctx)
 	})
 	out := ps[:0]
 	for _, p := range ps {
@@ -208,13 +202,9 @@ func (s *Service) Tokens(ctx context.Context, who domain.Actor) ([]domain.Token,
 	if err := authorize(who, ActTokenManage); err != nil {
 		return nil, err
 	}
-	var out []domain.Token
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.Tokens(ctx, who.UserID)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Token, error) {
+		return tx.Tokens(ctx, who.UserID)
 	})
-	return out, err
 }
 
 // Authenticate returns the actor a bearer secret stands for. Returns

@@ -139,11 +139,7 @@ func (s *Service) Permits(ctx context.Context, who domain.Actor) ([]domain.Impor
 	if grants[ActPermitRead][who.Role] == own {
 		f.PartyID = who.PartyID
 	}
-	var out []domain.ImportPermit
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = store.List[domain.ImportPermit](ctx, tx, store.KindPermit, f)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.ImportPermit, error) {
+		return store.List[domain.ImportPermit](ctx, tx, store.KindPermit, f)
 	})
-	return out, err
 }

@@ -127,3 +127,14 @@ func actorUser(who domain.Actor) string {
 	}
 	return who.UserID.String()
 }
+
+// viewOf runs read in a read-only transaction and returns what it read.
+func viewOf[T any](ctx context.Context, st store.Store, read func(store.Tx) (T, error)) (T, error) {
+	var v T
+	err := st.View(ctx, func(tx store.Tx) error {
+		var err error
+		v, err = read(tx)
+		return err
+	})
+	return v, err
+}

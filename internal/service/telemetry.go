@@ -249,13 +249,9 @@ func (s *Service) Alerts(ctx context.Context, who domain.Actor, states []string)
 	if err := authorize(who, ActAlertManage); err != nil {
 		return nil, err
 	}
-	var out []domain.Alert
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = store.List[domain.Alert](ctx, tx, store.KindAlert, store.DocFilter{Status: states, Limit: 100000})
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Alert, error) {
+		return store.List[domain.Alert](ctx, tx, store.KindAlert, store.DocFilter{Status: states, Limit: 100000})
 	})
-	return out, err
 }
 
 // ChangeAlert marks an alert explained or escalated, with a note. Callers:

@@ -366,13 +366,9 @@ func (s *Service) Applications(ctx context.Context, who domain.Actor, states []s
 	if grants[ActApplicationRead][who.Role] == own {
 		f.PartyID = who.PartyID
 	}
-	var out []domain.Application
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = store.List[domain.Application](ctx, tx, store.KindApplication, f)
-		return err
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Application, error) {
+		return store.List[domain.Application](ctx, tx, store.KindApplication, f)
 	})
-	return out, err
 }
 
 // Application returns one application. Callers: its buyer, the authorities
@@ -381,11 +377,8 @@ func (s *Service) Application(ctx context.Context, who domain.Actor, id domain.I
 	if err := authorize(who, ActApplicationRead); err != nil {
 		return domain.Application{}, err
 	}
-	var a domain.Application
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		a, err = store.Get[domain.Application](ctx, tx, store.KindApplication, id, false)
-		return err
+	a, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Application, error) {
+		return store.Get[domain.Application](ctx, tx, store.KindApplication, id, false)
 	})
 	if err != nil {
 		return a, err
