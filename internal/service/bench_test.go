@@ -16,6 +16,26 @@ import (
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
+// benchPayload is a party's record of a usual size.
+var benchPayload, _ = domain.CanonicalJSON(map[string]any{"slug": "x", "name": "A party name of usual length", "role": "buyer", "country": "CN"})
+
+// createParty is the benchmarks' tiny command: create the i-th party, with
+// its audit record or without.
+func createParty(ctx context.Context, i int64, withRecord bool) func(store.Tx) error {
+	return func(tx store.Tx) error {
+		p := domain.Party{ID: uuid.Must(uuid.NewV7()), Slug: fmt.Sprintf("p-%d", i), Name: "A party", Role: domain.RoleBuyer, Country: "CN"}
+		if err := tx.CreateParty(ctx, &p); err != nil {
+			return err
+		}
+		if !withRecord {
+			return nil
+		}
+		rec := domain.AuditRecord{ID: uuid.Must(uuid.NewV7()), ActorUser: "u", ActorParty: "p", ActorRole: "buyer",
+			Action: "party.created", SubjectType: "party", SubjectID: p.ID.String(), Payload: benchPayload}
+		return tx.AppendAudit(ctx, &rec)
+	}
+}
+
 // BenchmarkCommandLedgerCost compares one durable command (creating a
 // party) with and without its audit record: what the ledger adds to a
 // command's latency now that sequencing is one row and integration runs in
@@ -25,25 +45,13 @@ import (
 func BenchmarkCommandLedgerCost(b *testing.B) {
 	st, _ := storetest.OpenSQLite(b)
 	ctx := context.Background()
-	payload, _ := domain.CanonicalJSON(map[string]any{"slug": "x", "name": "A party name of usual length", "role": "buyer", "country": "CN"})
 	var spent [2]time.Duration
 	var count [2]int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		withRecord := i%2 == 1
 		start := time.Now()
-		err := st.InTx(ctx, func(tx store.Tx) error {
-			p := domain.Party{ID: uuid.Must(uuid.NewV7()), Slug: fmt.Sprintf("p-%d", i), Name: "A party", Role: domain.RoleBuyer, Country: "CN"}
-			if err := tx.CreateParty(ctx, &p); err != nil {
-				return err
-			}
-			if !withRecord {
-				return nil
-			}
-			rec := domain.AuditRecord{ID: uuid.Must(uuid.NewV7()), ActorUser: "u", ActorParty: "p", ActorRole: "buyer",
-				Action: "party.created", SubjectType: "party", SubjectID: p.ID.String(), Payload: payload}
-			return tx.AppendAudit(ctx, &rec)
-		})
+		err := st.InTx(ctx, createParty(ctx, int64(i), withRecord))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -66,25 +74,13 @@ func BenchmarkCommandLedgerCostConcurrent(b *testing.B) {
 		b.Run(fmt.Sprintf("record=%v", withRecord), func(b *testing.B) {
 			st, _ := storetest.OpenSQLite(b)
 			ctx := context.Background()
-			payload, _ := domain.CanonicalJSON(map[string]any{"slug": "x", "name": "A party name of usual length", "role": "buyer", "country": "CN"})
 			var n atomic.Int64
 			b.SetParallelism(4)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					i := n.Add(1)
-					err := st.InTx(ctx, func(tx store.Tx) error {
-						p := domain.Party{ID: uuid.Must(uuid.NewV7()), Slug: fmt.Sprintf("p-%d", i), Name: "A party", Role: domain.RoleBuyer, Country: "CN"}
-						if err := tx.CreateParty(ctx, &p); err != nil {
-							return err
-						}
-						if !withRecord {
-							return nil
-						}
-						rec := domain.AuditRecord{ID: uuid.Must(uuid.NewV7()), ActorUser: "u", ActorParty: "p", ActorRole: "buyer",
-							Action: "party.created", SubjectType: "party", SubjectID: p.ID.String(), Payload: payload}
-						return tx.AppendAudit(ctx, &rec)
-					})
+					err := st.InTx(ctx, createParty(ctx, i, withRecord))
 					if err != nil {
 						b.Error(err)
 						return
