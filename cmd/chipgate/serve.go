@@ -56,6 +56,7 @@ func newServeCmd() *cobra.Command {
 	addr := cmd.Flags().String("addr", "127.0.0.1:8080", "listen address")
 	pf := addProgramFlags(cmd)
 	lf := addLedgerFlags(cmd)
+	wf := addWebFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		opts, err := pf.options(log)
@@ -66,12 +67,16 @@ func newServeCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		wo, err := wf.options(*db, log)
+		if err != nil {
+			return err
+		}
 		st, err := openStore(cmd.Context(), *db)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		return run(cmd.Context(), service.New(st, opts), pf, signer, lf.interval, *addr, log, func(url string) {
+		return run(cmd.Context(), service.New(st, opts), pf, signer, lf.interval, *addr, log, wo, func(url string) {
 			log.Info("listening", "url", url, "database", st.Dialect())
 		})
 	}
@@ -80,8 +85,8 @@ func newServeCmd() *cobra.Command {
 
 // run serves the API on addr until ctx is done. ready is called with the
 // base URL once the listener is bound.
-func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *service.LedgerSigner, every time.Duration, addr string, log *slog.Logger, ready func(url string)) error {
-	srv := server.New(svc, server.Options{Log: log, Version: version, RateLimit: pf.rateLimit, Pages: web.New(svc, web.Options{Log: log}), ReloadLists: func(context.Context) (*screening.Index, error) {
+func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *service.LedgerSigner, every time.Duration, addr string, log *slog.Logger, wo web.Options, ready func(url string)) error {
+	srv := server.New(svc, server.Options{Log: log, Version: version, RateLimit: pf.rateLimit, Pages: web.New(svc, wo), ReloadLists: func(context.Context) (*screening.Index, error) {
 		return loadScreening(pf.lists, log)
 	}})
 	ln, err := net.Listen("tcp", addr)
@@ -133,6 +138,7 @@ func newDemoCmd() *cobra.Command {
 	tokensFile := cmd.Flags().String("tokens-file", "", "also write the demo tokens to FILE as JSON {slug: {role, token}}")
 	pf := addProgramFlags(cmd)
 	lf := addLedgerFlags(cmd)
+	wf := addWebFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -141,6 +147,10 @@ func newDemoCmd() *cobra.Command {
 			return err
 		}
 		signer, err := lf.signer(*db)
+		if err != nil {
+			return err
+		}
+		wo, err := wf.options(*db, log)
 		if err != nil {
 			return err
 		}
@@ -167,7 +177,7 @@ func newDemoCmd() *cobra.Command {
 			}
 		}
 		out := cmd.OutOrStdout()
-		return run(ctx, svc, pf, signer, lf.interval, *addr, log, func(url string) {
+		return run(ctx, svc, pf, signer, lf.interval, *addr, log, wo, func(url string) {
 			printDemo(out, url, *db, created, creds)
 		})
 	}

@@ -42,14 +42,17 @@ func (h *handler) startSession(w http.ResponseWriter, r *http.Request, token str
 	exp := strconv.FormatInt(h.now().Add(h.ttl).Unix(), 10)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: exp + "." + token + "." + h.mac("session", exp, token), Path: "/",
-		MaxAge: int(h.ttl.Seconds()), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(h.ttl.Seconds()), HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 
+// secureCookie tells whether cookies set in answer to r are Secure.
+func (h *handler) secureCookie(r *http.Request) bool { return h.secure || r.TLS != nil }
+
 // clearSession removes the session cookie.
-func clearSession(w http.ResponseWriter, r *http.Request) {
+func (h *handler) clearSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode})
 }
 
 // session returns the signed-in actor and the session's CSRF token, or
@@ -97,7 +100,7 @@ func (h *handler) signinCSRF(w http.ResponseWriter, r *http.Request) string {
 	}
 	v := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: v, Path: "/signin", MaxAge: 3600,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode})
 	return v
 }
 
@@ -136,13 +139,13 @@ func (h *handler) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	h.startSession(w, r, token)
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/signin", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, homeOf[who.Role], http.StatusSeeOther)
 }
 
 // signout ends the session. The API token itself stays valid: it is the
 // party's credential, which only its owner or the operator revokes.
 func (h *handler) signout(w http.ResponseWriter, r *http.Request, _ domain.Actor, _ string) {
-	clearSession(w, r)
+	h.clearSession(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }

@@ -43,23 +43,29 @@ type Options struct {
 	Key []byte
 	// Now is the clock for session expiry; time.Now when nil.
 	Now func() time.Time
+	// SecureCookies marks cookies Secure on every request, for a server
+	// behind a proxy that terminates TLS; otherwise they are Secure when
+	// the request came over TLS.
+	SecureCookies bool
 }
 
 // handler serves the dashboard.
 type handler struct {
-	svc   *service.Service
-	log   *slog.Logger
-	ttl   time.Duration
-	key   []byte
-	now   func() time.Time
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	svc *service.Service
+	log *slog.Logger
+	ttl time.Duration
+	key []byte
+	now func() time.Time
+	// secure forces the Secure attribute on cookies (Options.SecureCookies).
+	secure bool
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
 }
 
 // New returns the dashboard's handler for svc. It serves every path it is
 // given; the API server hands it the paths outside /api/.
 func New(svc *service.Service, opts Options) http.Handler {
-	h := &handler{svc: svc, log: opts.Log, ttl: opts.SessionTTL, key: opts.Key, now: opts.Now}
+	h := &handler{svc: svc, log: opts.Log, ttl: opts.SessionTTL, key: opts.Key, now: opts.Now, secure: opts.SecureCookies}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -83,7 +89,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusForbidden, "This form was sent from another site and was refused.")
 	}))
-	return secureHeaders(cop.Handler(h.mux))
+	return secureHeaders(h.secure, cop.Handler(h.mux))
 }
 
 // route is one route of the dashboard. Every route is declared here once:
@@ -191,7 +197,7 @@ func (h *handler) authed(role domain.Role, next authedHandler) http.HandlerFunc 
 				h.fail(w, r, err)
 				return
 			}
-			clearSession(w, r)
+			h.clearSession(w, r)
 			if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
 				http.Redirect(w, r, "/signin", http.StatusSeeOther)
 				return
@@ -277,7 +283,7 @@ func statusOf(err error) int {
 
 // secureHeaders sets the headers every response carries. The CSP allows
 // scripts and styles from this origin only: no inline script, no eval.
-func secureHeaders(next http.Handler) http.Handler {
+func secureHeaders(behindTLS bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
@@ -286,7 +292,7 @@ func secureHeaders(next http.Handler) http.Handler {
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if r.TLS != nil {
+		if behindTLS || r.TLS != nil {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/chipgate/chipgate/internal/ledger"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
+	"github.com/chipgate/chipgate/internal/web"
 )
 
 func TestSignInAndOut(t *testing.T) {
@@ -85,6 +87,57 @@ func TestSignInAndOut(t *testing.T) {
 			t.Fatalf("GET /buyer after sign-out = %d, want 303", r.status)
 		}
 	})
+}
+
+// TestSessionsAcrossReplicasAndBehindTLS: dashboards that share a session
+// key (replicas behind one address) accept each other's sessions, one with
+// another key does not, and a dashboard told it sits behind a TLS proxy
+// marks its cookies Secure and sends HSTS although the request came over
+// plain HTTP.
+func TestSessionsAcrossReplicasAndBehindTLS(t *testing.T) {
+	e := newEnv(t)
+	replica := func(key string, secure bool) *env {
+		hs := httptest.NewServer(web.New(e.svc, web.Options{Key: []byte(key), Now: e.clock.Now, SecureCookies: secure}))
+		t.Cleanup(hs.Close)
+		r := *e
+		r.url = hs.URL
+		return &r
+	}
+	proxied := replica("test key, 32 bytes long, really", true) // the same key as e's
+	b := proxied.browser()
+	page := b.get("/signin")
+	r := b.post("/signin", url.Values{"csrf": {csrfOf(t, page.body)}, "token": {e.creds["bytedance"].Token}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("sign-in behind the proxy: %d", r.status)
+	}
+	var session *http.Cookie
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "chipgate_session" {
+			session = c
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly {
+		t.Fatalf("session cookie behind a TLS proxy: %+v, want Secure and HttpOnly", session)
+	}
+	if r.header.Get("Strict-Transport-Security") == "" {
+		t.Fatal("no HSTS header behind a TLS proxy")
+	}
+	home := func(replica *env) int {
+		req, _ := http.NewRequest("GET", replica.url+"/buyer", nil)
+		req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := home(e); got != http.StatusOK {
+		t.Fatalf("the session on a replica with the same key: %d, want 200", got)
+	}
+	if got := home(replica("another key, also 32 bytes long", false)); got != http.StatusSeeOther {
+		t.Fatalf("the session on a dashboard with another key: %d, want 303 to sign in", got)
+	}
 }
 
 func hasCookie(r response, name string) bool {
