@@ -42,6 +42,9 @@ var urlRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
 func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	// Defaults relative to the working directory (key files beside a
+	// PostgreSQL server's process) land in a temporary one, not the tree.
+	cmd.Dir = t.TempDir()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
