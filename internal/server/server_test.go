@@ -466,6 +466,22 @@ func TestTokensRevokedAndUnknown(t *testing.T) {
 	if status, _, _ := e.do("bogus", "GET", "/api/v1/me", nil); status != 401 {
 		t.Fatalf("unknown token: %d, want 401", status)
 	}
+	// An expiring token, used (and so held by the server's principal cache),
+	// is refused from the instant it expires.
+	status, body, _ = e.do("alibaba", "POST", "/api/v1/tokens", map[string]any{"label": "an hour", "ttl_hours": 1})
+	if status != 201 || json.Unmarshal(body, &tok) != nil {
+		t.Fatalf("%d %s", status, body)
+	}
+	e.creds["hour"] = demo.Credential{Role: domain.RoleBuyer, Token: tok.Secret}
+	for range 2 {
+		if status, _, _ := e.do("hour", "GET", "/api/v1/me", nil); status != 200 {
+			t.Fatalf("fresh expiring token: %d", status)
+		}
+	}
+	e.clock.Set(e.clock.Now().Add(time.Hour))
+	if status, _, _ := e.do("hour", "GET", "/api/v1/me", nil); status != 401 {
+		t.Fatalf("expired token: %d, want 401", status)
+	}
 }
 
 func TestOpenAPIListsEveryRoute(t *testing.T) {

@@ -216,7 +216,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (domain.Actor
 		return domain.Actor{}, denied
 	}
 	h := hashToken(secret)
-	k, u, p, err := s.store.Principal(ctx, h)
+	k, u, p, err := s.principal(ctx, h)
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		return domain.Actor{}, denied
 	} else if err != nil {
@@ -228,6 +228,45 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (domain.Actor
 		return domain.Actor{}, denied
 	}
 	return domain.Actor{UserID: u.ID, UserName: u.Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role}, nil
+}
+
+// cachedPrincipal is a token's principal as read when the token epoch was
+// epoch.
+type cachedPrincipal struct {
+	epoch int64
+	token domain.Token
+	user  domain.User
+	party domain.Party
+}
+
+// maxCachedPrincipals bounds the principal cache; past it, the cache starts
+// over.
+const maxCachedPrincipals = 100_000
+
+// principal returns the token hashing to hash with its user and party. A
+// principal read earlier serves while the token epoch has not moved since:
+// tokens, users and parties never change but for revocation, which moves
+// the epoch in its own transaction, so a revoked token is refused from the
+// moment its revocation commits, by every replica.
+func (s *Service) principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error) {
+	epoch, err := s.store.TokenEpoch(ctx)
+	if err != nil {
+		return domain.Token{}, domain.User{}, domain.Party{}, err
+	}
+	if c, ok := s.principals.Load(string(hash)); ok && c.(cachedPrincipal).epoch == epoch {
+		c := c.(cachedPrincipal)
+		return c.token, c.user, c.party, nil
+	}
+	k, u, p, err := s.store.Principal(ctx, hash)
+	if err != nil {
+		return k, u, p, err
+	}
+	if s.principalCount.Add(1) > maxCachedPrincipals {
+		s.principals.Clear()
+		s.principalCount.Store(1)
+	}
+	s.principals.Store(string(hash), cachedPrincipal{epoch: epoch, token: k, user: u, party: p})
+	return k, u, p, nil
 }
 
 func hashToken(secret string) []byte {

@@ -41,6 +41,10 @@ type Service struct {
 	// parties caches committed parties by id; like products, a party never
 	// changes once added.
 	parties sync.Map
+	// principals caches authenticated tokens under the token epoch (see
+	// principal); principalCount bounds it.
+	principals     sync.Map
+	principalCount atomic.Int64
 }
 
 // Options configure a Service. Zero values take defaults.

@@ -131,11 +131,12 @@ func (t *tx) RevokeToken(ctx context.Context, id domain.ID, at time.Time) error 
 	if n, err := res.RowsAffected(); err != nil {
 		return t.s.wrap("revoke token", err)
 	} else if n == 0 {
-		if _, err := t.Token(ctx, id); err != nil {
-			return err
-		}
+		_, err := t.Token(ctx, id)
+		return err // revoked already: the epoch moved then
 	}
-	return nil
+	// Principals cached before this commit are stale from it on.
+	_, err = t.exec(ctx, "revoke token", "UPDATE token_epoch SET n = n + 1 WHERE id = 1")
+	return err
 }
 
 // Principal returns the token whose secret hashes to hash with its user and

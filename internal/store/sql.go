@@ -130,6 +130,12 @@ func (s *sqlStore) Principal(ctx context.Context, hash []byte) (domain.Token, do
 	return (&tx{s: s, db: s.reader}).Principal(ctx, hash)
 }
 
+func (s *sqlStore) TokenEpoch(ctx context.Context) (int64, error) {
+	var n int64
+	err := (&tx{s: s, db: s.reader}).queryRow(ctx, "SELECT n FROM token_epoch WHERE id = 1").Scan(&n)
+	return n, s.wrap("token epoch", err)
+}
+
 func (s *sqlStore) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(Tx) error) (err error) {
 	sqlTx, err := db.BeginTx(ctx, opts)
 	if err != nil {

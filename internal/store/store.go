@@ -31,6 +31,10 @@ type Store interface {
 	// which reads one snapshot on its own. Every request authenticates, so
 	// it saves the cost of a transaction's begin and end.
 	Principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error)
+	// TokenEpoch counts token revocations (one statement, outside any
+	// transaction): a principal read after the epoch was n stays valid
+	// while the epoch is n. Tx.RevokeToken advances it.
+	TokenEpoch(ctx context.Context) (int64, error)
 	// Dialect names the backend: "sqlite" or "postgres".
 	Dialect() string
 	// Ping checks that the database answers.

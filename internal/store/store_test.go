@@ -151,6 +151,15 @@ func TestConformance(t *testing.T) {
 			if domain.ErrorCode(err) != domain.ENOTFOUND {
 				t.Fatalf("revoke unknown token: %v", err)
 			}
+			// The revocation moved the token epoch once; revoking again, or
+			// an unknown token, does not move it.
+			if n, err := st.TokenEpoch(ctx); err != nil || n != 1 {
+				t.Fatalf("token epoch after one revocation = %d, %v; want 1", n, err)
+			}
+			mustTx(t, st, func(tx store.Tx) error { return tx.RevokeToken(ctx, k.ID, t0.Add(time.Hour)) })
+			if n, err := st.TokenEpoch(ctx); err != nil || n != 1 {
+				t.Fatalf("token epoch after revoking a revoked token = %d, %v; want 1", n, err)
+			}
 		})
 
 		t.Run("ProductsAndLots", func(t *testing.T) {
