@@ -173,19 +173,30 @@ type Idempotent struct {
 	Response    []byte
 }
 
+// ClaimIdempotency inserts the claim first and reads the earlier request
+// only when the key is taken. (Reading first let two concurrent claims on
+// PostgreSQL both find nothing, and the second insert then failed with a
+// bare unique violation instead of answering with the first request.) On
+// PostgreSQL the insert waits for a concurrent claim of the key to commit
+// or roll back; the read that follows sees the committed claim.
 func (t *tx) ClaimIdempotency(ctx context.Context, party domain.ID, key string, hash []byte, at time.Time) (*Idempotent, error) {
-	var prev Idempotent
-	err := t.queryRow(ctx, "SELECT request_hash, status, response FROM idempotency WHERE party_id = ? AND key = ?", party, key).
-		Scan(&prev.RequestHash, &prev.Status, &prev.Response)
-	if err == nil {
-		return &prev, nil
+	res, err := t.exec(ctx, "idempotency", "INSERT INTO idempotency (party_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, 0, NULL, ?) ON CONFLICT DO NOTHING",
+		party, key, hash, t.time(at))
+	if err != nil {
+		return nil, err
 	}
-	if err != sql.ErrNoRows {
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, t.s.wrap("idempotency", err)
+	} else if n == 1 {
+		return nil, nil
+	}
+	var prev Idempotent
+	err = t.queryRow(ctx, "SELECT request_hash, status, response FROM idempotency WHERE party_id = ? AND key = ?", party, key).
+		Scan(&prev.RequestHash, &prev.Status, &prev.Response)
+	if err != nil {
 		return nil, t.s.wrap("idempotency", err)
 	}
-	_, err = t.exec(ctx, "idempotency", "INSERT INTO idempotency (party_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, 0, NULL, ?)",
-		party, key, hash, t.time(at))
-	return nil, err
+	return &prev, nil
 }
 
 func (t *tx) CompleteIdempotency(ctx context.Context, party domain.ID, key string, status int, response []byte) error {

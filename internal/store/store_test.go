@@ -239,6 +239,50 @@ func TestConformance(t *testing.T) {
 			})
 		})
 
+		t.Run("IdempotencyClaimUnderConcurrency", func(t *testing.T) {
+			// Many claims of one key at once: exactly one claims it, every
+			// other gets the claim back (not a unique violation).
+			st, _ := b.Open(t)
+			party, hash := uuid.Must(uuid.NewV7()), []byte("request hash")
+			const claims = 50
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			won, seen := 0, 0
+			errs := make(chan error, claims)
+			for i := 0; i < claims; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var prev *store.Idempotent
+					err := st.InTx(ctx, func(tx store.Tx) error {
+						var err error
+						prev, err = tx.ClaimIdempotency(ctx, party, "key-1", hash, t0)
+						return err
+					})
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err != nil:
+						errs <- err
+					case prev == nil:
+						won++
+					case bytes.Equal(prev.RequestHash, hash) && prev.Status == 0:
+						seen++
+					default:
+						errs <- fmt.Errorf("claim returned %+v", prev)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if won != 1 || seen != claims-1 {
+				t.Fatalf("%d claims won and %d saw the claim, want 1 and %d", won, seen, claims-1)
+			}
+		})
+
 		t.Run("ColdConcurrentReadsAndWrites", func(t *testing.T) {
 			// More concurrent transactions than pooled connections, on a
 			// cold statement cache: none may wait for a connection another
