@@ -166,49 +166,6 @@ func List[T any](ctx context.Context, tx Tx, kind Kind, f DocFilter) ([]T, error
 	return out, nil
 }
 
-// Idempotent is a stored response to a request with an Idempotency-Key.
-type Idempotent struct {
-	RequestHash []byte
-	Status      int // 0 while the first request is in flight
-	Response    []byte
-}
-
-// ClaimIdempotency inserts the claim first and reads the earlier request
-// only when the key is taken. (Reading first let two concurrent claims on
-// PostgreSQL both find nothing, and the second insert then failed with a
-// bare unique violation instead of answering with the first request.) On
-// PostgreSQL the insert waits for a concurrent claim of the key to commit
-// or roll back; the read that follows sees the committed claim.
-func (t *tx) ClaimIdempotency(ctx context.Context, party domain.ID, key string, hash []byte, at time.Time) (*Idempotent, error) {
-	res, err := t.exec(ctx, "idempotency", "INSERT INTO idempotency (party_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, 0, NULL, ?) ON CONFLICT DO NOTHING",
-		party, key, hash, t.time(at))
-	if err != nil {
-		return nil, err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, t.s.wrap("idempotency", err)
-	} else if n == 1 {
-		return nil, nil
-	}
-	var prev Idempotent
-	err = t.queryRow(ctx, "SELECT request_hash, status, response FROM idempotency WHERE party_id = ? AND key = ?", party, key).
-		Scan(&prev.RequestHash, &prev.Status, &prev.Response)
-	if err != nil {
-		return nil, t.s.wrap("idempotency", err)
-	}
-	return &prev, nil
-}
-
-func (t *tx) CompleteIdempotency(ctx context.Context, party domain.ID, key string, status int, response []byte) error {
-	_, err := t.exec(ctx, "idempotency", "UPDATE idempotency SET status = ?, response = ? WHERE party_id = ? AND key = ?", status, response, party, key)
-	return err
-}
-
-func (t *tx) ReleaseIdempotency(ctx context.Context, party domain.ID, key string) error {
-	_, err := t.exec(ctx, "idempotency", "DELETE FROM idempotency WHERE party_id = ? AND key = ? AND status = 0", party, key)
-	return err
-}
-
 // Counter names a table of units per product and region.
 type Counter string
 
