@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +19,11 @@ import (
 // shippingLoad is the crash test's shipping workload: the vendor puts units
 // of two accepted orders (a US and a Chinese buyer's) into shipments, the
 // carrier and the lab move every shipment along its route, and the vendor's
-// telemetry checks delivered devices in. It remembers every acknowledged
-// write, so that after the crashes the test can ask for each of them.
+// telemetry checks devices in. Every request carries an Idempotency-Key;
+// one that got no answer (the server died) is retried with its key after
+// the restart, as a client would, until it gets a definitive one. The load
+// remembers every acknowledged write, so that after the crashes the test
+// can ask for each of them.
 type shippingLoad struct {
 	url    string
 	tokens map[string]string // party slug → bearer token
@@ -36,57 +40,171 @@ type shippingLoad struct {
 	events   map[domain.ID]int
 	tested   map[domain.ID]bool
 	checkins map[domain.ID]bool
+	// pending are the requests that got no answer, to retry with their key.
+	pending []request
+	// ghosts are the check-ins of never-shipped serials (one serial per
+	// request), by serial: true once a retry or the first attempt was
+	// answered "done" (stored exactly once), false while unanswered or
+	// refused (stored at most once).
+	ghosts map[string]bool
+	// retried counts the retries by outcome.
+	retried map[string]int
+}
+
+// request is one POST of the load.
+type request struct {
+	party, path, key string
+	body             map[string]any
 }
 
 func newShippingLoad(tokens map[string]string) *shippingLoad {
 	return &shippingLoad{tokens: tokens, client: &http.Client{Timeout: 20 * time.Second},
 		lots:  []string{"TW-H200-2025-12-01", "TW-H200-2025-12-08", "TW-H200-2025-12-15"},
 		known: map[domain.ID]domain.Shipment{}, created: map[domain.ID]domain.Shipment{}, events: map[domain.ID]int{},
-		tested: map[domain.ID]bool{}, checkins: map[domain.ID]bool{}}
+		tested: map[domain.ID]bool{}, checkins: map[domain.ID]bool{}, ghosts: map[string]bool{}, retried: map[string]int{}}
 }
 
 // call sends a request as party; err is set only when no answer came (the
 // server died under the request: nothing was acknowledged).
-func (l *shippingLoad) call(party, method, path string, body any, out any) (int, error) {
+func (l *shippingLoad) call(party, method, path, key string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, l.url+path, rd)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	req.Header.Set("Authorization", "Bearer "+l.tokens[party])
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, err // a cut-off answer acknowledges nothing
+		return 0, nil, err // a cut-off answer acknowledges nothing
 	}
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return 0, fmt.Errorf("%s %s: %w", method, path, err)
+	return resp.StatusCode, raw, nil
+}
+
+// get reads path as the vendor into out.
+func (l *shippingLoad) get(path string, out any) error {
+	status, raw, err := l.call("nvidia", "GET", path, "", nil)
+	if err != nil {
+		return err
+	}
+	if status != 200 {
+		return fmt.Errorf("GET %s: status %d", path, status)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// post sends r; on no answer it keeps r to retry after the restart, and
+// reports false.
+func (l *shippingLoad) post(r request) (int, []byte, bool) {
+	status, raw, err := l.call(r.party, "POST", r.path, r.key, r.body)
+	if err != nil {
+		l.mu.Lock()
+		l.pending = append(l.pending, r)
+		l.mu.Unlock()
+		return 0, nil, false
+	}
+	if status < 300 {
+		l.acknowledged(r, raw)
+	}
+	return status, raw, true
+}
+
+// acknowledged records what a 2xx answer to r says was written.
+func (l *shippingLoad) acknowledged(r request, raw []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.path == "/api/v1/checkins" {
+		var res struct{ CheckIn domain.CheckIn }
+		if json.Unmarshal(raw, &res) == nil {
+			l.checkins[res.CheckIn.ID] = true
+			if _, ok := l.ghosts[res.CheckIn.Serial]; ok {
+				l.ghosts[res.CheckIn.Serial] = true
+			}
 		}
+		return
 	}
-	return resp.StatusCode, nil
+	var sh domain.Shipment
+	if json.Unmarshal(raw, &sh) != nil {
+		return
+	}
+	if r.path == "/api/v1/shipments" {
+		l.created[sh.ID] = sh
+	}
+	if prev, ok := l.known[sh.ID]; !ok || len(sh.Events) >= len(prev.Events) {
+		l.known[sh.ID] = sh
+	}
+	l.events[sh.ID] = max(l.events[sh.ID], len(sh.Events))
+	if sh.Test != nil {
+		l.tested[sh.ID] = true
+	}
+}
+
+// retry resends every request that got no answer, with its key. It reports
+// false when the server died again.
+func (l *shippingLoad) retry() bool {
+	l.mu.Lock()
+	todo := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	for i, r := range todo {
+		status, raw, err := l.call(r.party, "POST", r.path, r.key, r.body)
+		outcome := ""
+		switch {
+		case err != nil:
+			l.mu.Lock()
+			l.pending = append(l.pending, todo[i:]...)
+			l.mu.Unlock()
+			return false
+		case status < 300:
+			l.acknowledged(r, raw)
+			outcome = "answered"
+		case status == 409 && strings.Contains(string(raw), "still in flight"):
+			l.mu.Lock()
+			l.pending = append(l.pending, r) // the lease has not run out
+			l.mu.Unlock()
+			outcome = "in flight"
+		case status == 409 && strings.Contains(string(raw), "was carried out"):
+			outcome = "carried out"
+			if serial, ok := r.body["serial"].(string); ok {
+				l.mu.Lock()
+				if _, ghost := l.ghosts[serial]; ghost {
+					l.ghosts[serial] = true
+				}
+				l.mu.Unlock()
+			}
+		default:
+			outcome = "refused"
+		}
+		l.mu.Lock()
+		l.retried[outcome]++
+		l.mu.Unlock()
+	}
+	return true
 }
 
 // setUp finds the accepted orders to ship from (once, on the first start).
 func (l *shippingLoad) setUp(t *testing.T) {
 	t.Helper()
 	var orders []domain.Order
-	if status, err := l.call("nvidia", "GET", "/api/v1/orders?status=accepted", nil, &orders); err != nil || status != 200 {
-		t.Fatalf("accepted orders: %d %v", status, err)
+	if err := l.get("/api/v1/orders?status=accepted", &orders); err != nil {
+		t.Fatalf("accepted orders: %v", err)
 	}
 	for _, buyer := range []string{"us-cloud-a", "bytedance"} {
 		i := slices.IndexFunc(orders, func(o domain.Order) bool { return o.Buyer == buyer && o.Quantity > 10000 })
@@ -101,12 +219,8 @@ func (l *shippingLoad) setUp(t *testing.T) {
 // may have committed.
 func (l *shippingLoad) refresh() error {
 	var all []domain.Shipment
-	status, err := l.call("nvidia", "GET", "/api/v1/shipments", nil, &all)
-	if err != nil {
+	if err := l.get("/api/v1/shipments", &all); err != nil {
 		return err
-	}
-	if status != 200 {
-		return fmt.Errorf("shipments: status %d", status)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -116,12 +230,12 @@ func (l *shippingLoad) refresh() error {
 	return nil
 }
 
-// run drives the workload until the deadline or the server's death: one
-// vendor creating shipments, two carriers (each with its half of the
-// shipments, taking the lab's part when a shipment waits for its test) and
-// one device checking in.
+// run drives the workload until the deadline or the server's death: first
+// the retries of what got no answer, then one vendor creating shipments,
+// two carriers (each with its half of the shipments, taking the lab's part
+// when a shipment waits for its test) and one device checking in.
 func (l *shippingLoad) run(round int, until time.Time) {
-	if l.refresh() != nil {
+	if !l.retry() || l.refresh() != nil {
 		return
 	}
 	var wg sync.WaitGroup
@@ -145,28 +259,23 @@ func (l *shippingLoad) ship(round int, until time.Time) {
 		for k := range serials {
 			serials[k] = fmt.Sprintf("CR-%d-%d-%d", round, i, k)
 		}
-		var sh domain.Shipment
-		status, err := l.call("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o.ID, "lot": l.lots[i%len(l.lots)],
-			"serials": serials, "unit_value": map[string]any{"minor": 2_500_000 + i, "currency": "USD"}}, &sh)
-		if err != nil {
+		if _, _, ok := l.post(request{"nvidia", "/api/v1/shipments", fmt.Sprintf("ship-%d-%d", round, i), map[string]any{"order": o.ID, "lot": l.lots[i%len(l.lots)],
+			"serials": serials, "unit_value": map[string]any{"minor": 2_500_000 + i, "currency": "USD"}}}); !ok {
 			return
-		}
-		if status == 201 {
-			l.mu.Lock()
-			l.created[sh.ID], l.known[sh.ID] = sh, sh
-			l.mu.Unlock()
 		}
 	}
 }
 
 // step is the next request that moves a shipment along: a custody event,
 // or the lab's test; ok is false when the shipment has arrived for good (or
-// failed its test).
-func step(sh domain.Shipment) (party, path string, body map[string]any, ok bool) {
+// failed its test). Its key names the shipment and the step, so that a
+// client resending a step after a restart uses the same key.
+func step(sh domain.Shipment) (request, bool) {
 	last := len(sh.Route) - 1
 	here := sh.Route[sh.Leg]
-	event := func(kind, country string) (string, string, map[string]any, bool) {
-		return "carrier", "/api/v1/shipments/" + sh.ID.String() + "/events", map[string]any{"kind": kind, "country": country, "place": "crash hub " + country}, true
+	event := func(kind, country string) (request, bool) {
+		return request{"carrier", "/api/v1/shipments/" + sh.ID.String() + "/events", fmt.Sprintf("%s-%d-%s", sh.ID, len(sh.Events), kind),
+			map[string]any{"kind": kind, "country": country, "place": "crash hub " + country}}, true
 	}
 	switch sh.Status {
 	case domain.ShipAtOrigin:
@@ -181,16 +290,16 @@ func step(sh domain.Shipment) (party, path string, body map[string]any, ok bool)
 		}
 		if sh.LabRequired != "" && here == sh.LabCountry {
 			if sh.Test == nil {
-				return "us-testlab", "/api/v1/shipments/" + sh.ID.String() + "/lab-tests",
-					map[string]any{"throughput": []map[string]any{{"bits": 8, "dense_tops": 1979}}, "bandwidth_gbps": 4800}, true
+				return request{"us-testlab", "/api/v1/shipments/" + sh.ID.String() + "/lab-tests", sh.ID.String() + "-test",
+					map[string]any{"throughput": []map[string]any{{"bits": 8, "dense_tops": 1979}}, "bandwidth_gbps": 4800}}, true
 			}
 			if !sh.Test.Pass {
-				return "", "", nil, false
+				return request{}, false
 			}
 		}
 		return event("picked_up", here)
 	}
-	return "", "", nil, false
+	return request{}, false
 }
 
 // carry moves the shipments of one half along, one step at a time.
@@ -200,7 +309,7 @@ func (l *shippingLoad) carry(half int, until time.Time) {
 		var todo []domain.Shipment
 		for id, sh := range l.known {
 			if int(id[15])%2 == half {
-				if _, _, _, ok := step(sh); ok {
+				if _, ok := step(sh); ok {
 					todo = append(todo, sh)
 				}
 			}
@@ -216,24 +325,13 @@ func (l *shippingLoad) carry(half int, until time.Time) {
 			if !time.Now().Before(until) {
 				return
 			}
-			party, path, body, _ := step(sh)
-			var got domain.Shipment
-			status, err := l.call(party, "POST", path, body, &got)
-			if err != nil {
+			r, _ := step(sh)
+			status, _, ok := l.post(r)
+			if !ok {
 				return
 			}
-			switch status {
-			case 200:
-				l.mu.Lock()
-				l.known[got.ID] = got
-				l.events[got.ID] = max(l.events[got.ID], len(got.Events))
-				if got.Test != nil {
-					l.tested[got.ID] = true
-				}
-				l.mu.Unlock()
-			case 409:
-				stale = true // a refused check, or a state this load never heard of
-			}
+			// A refused check, or a state this load never heard of.
+			stale = stale || status == 409
 		}
 		if stale && l.refresh() != nil {
 			return
@@ -247,25 +345,21 @@ func (l *shippingLoad) carry(half int, until time.Time) {
 func (l *shippingLoad) checkIn(round int, until time.Time) {
 	for i := 0; time.Now().Before(until); i++ {
 		serial, country := fmt.Sprintf("GHOST-%d-%d", round, i), "CN"
+		l.mu.Lock()
 		if i%4 != 0 {
-			l.mu.Lock()
 			for _, sh := range l.known {
 				if sh.Status == domain.ShipDelivered {
 					serial, country = sh.Serials[i%len(sh.Serials)], sh.Destination
 					break
 				}
 			}
-			l.mu.Unlock()
 		}
-		var res struct{ CheckIn domain.CheckIn }
-		status, err := l.call("nvidia", "POST", "/api/v1/checkins", map[string]any{"serial": serial, "site": 0, "country": country}, &res)
-		if err != nil {
+		if strings.HasPrefix(serial, "GHOST-") {
+			l.ghosts[serial] = false
+		}
+		l.mu.Unlock()
+		if _, _, ok := l.post(request{"nvidia", "/api/v1/checkins", fmt.Sprintf("checkin-%d-%d", round, i), map[string]any{"serial": serial, "site": 0, "country": country}}); !ok {
 			return
-		}
-		if status == 201 {
-			l.mu.Lock()
-			l.checkins[res.CheckIn.ID] = true
-			l.mu.Unlock()
 		}
 	}
 }
@@ -275,8 +369,8 @@ func (l *shippingLoad) checkIn(round int, until time.Time) {
 func (l *shippingLoad) checkAcknowledged(t *testing.T) {
 	t.Helper()
 	var all []domain.Shipment
-	if status, err := l.call("nvidia", "GET", "/api/v1/shipments", nil, &all); err != nil || status != 200 {
-		t.Fatalf("shipments after the crashes: %d %v", status, err)
+	if err := l.get("/api/v1/shipments", &all); err != nil {
+		t.Fatalf("shipments after the crashes: %v", err)
 	}
 	byID := map[domain.ID]domain.Shipment{}
 	for _, sh := range all {
@@ -312,17 +406,18 @@ func (l *shippingLoad) counts() string {
 			delivered++
 		}
 	}
-	return fmt.Sprintf("%d shipments (%d delivered), %d custody events, %d lab tests, %d check-ins",
-		len(l.created), delivered, events, len(l.tested), len(l.checkins))
+	return fmt.Sprintf("%d shipments (%d delivered), %d custody events, %d lab tests, %d check-ins; retries with the key: %v",
+		len(l.created), delivered, events, len(l.tested), len(l.checkins), l.retried)
 }
 
 // checkShippingConsistent reads the stopped server's database directly and
 // checks that no shipping write is half there: every shipment, custody
 // event, lab test, check-in and alert has its audit record and every such
 // record its state; serials, lots, orders, licenses, permits and the
-// export counters all agree with the shipments; and every acknowledged
-// check-in is stored.
-func checkShippingConsistent(t *testing.T, db *sql.DB, checkins map[domain.ID]bool) {
+// export counters all agree with the shipments; every acknowledged
+// check-in is stored; and no check-in was stored twice however often its
+// request was retried (ghosts: serial → answered "done").
+func checkShippingConsistent(t *testing.T, db *sql.DB, checkins map[domain.ID]bool, ghosts map[string]bool) {
 	t.Helper()
 	rows := func(q string, scan func(*sql.Rows) error) {
 		t.Helper()
@@ -508,6 +603,18 @@ func checkShippingConsistent(t *testing.T, db *sql.DB, checkins map[domain.ID]bo
 		stored[id] = true
 		return err
 	})
+	perSerial := map[string]int{}
+	rows("SELECT serial FROM checkins", func(r *sql.Rows) error {
+		var s string
+		err := r.Scan(&s)
+		perSerial[s]++
+		return err
+	})
+	for serial, done := range ghosts {
+		if n := perSerial[serial]; n > 1 || (done && n != 1) {
+			t.Errorf("the check-in of %s is stored %d times; its request was answered done: %v", serial, n, done)
+		}
+	}
 	received := 0
 	for _, rec := range records {
 		received += rec["checkin.received"]

@@ -65,11 +65,14 @@ func TestCrashSafety(t *testing.T) {
 				bearers[slug] = c.Token
 			}
 			load := newShippingLoad(bearers)
+			// A short idempotency lease, so that retries after a restart
+			// take over what the killed server left in flight.
+			const lease = 100 * time.Millisecond
 			acked := map[string]bool{}
 			var mu sync.Mutex
 			r := rand.New(rand.NewPCG(1, 2))
 			for round := 0; round < 20; round++ {
-				srv, url := start(t, bin, append([]string{"serve"}, args...)...)
+				srv, url := start(t, bin, append([]string{"serve", "--idempotency-lease", lease.String()}, args...)...)
 				load.url = url
 				if round == 0 {
 					load.setUp(t)
@@ -110,8 +113,15 @@ func TestCrashSafety(t *testing.T) {
 				_ = srv.Wait()
 				wg.Wait()
 			}
-			// Restart once more: everything acknowledged is there.
-			srv, url := start(t, bin, append([]string{"serve"}, args...)...)
+			// Restart once more: everything acknowledged is there, and every
+			// request that got no answer gets a definitive one when retried
+			// with its key after the lease.
+			srv, url := start(t, bin, append([]string{"serve", "--idempotency-lease", lease.String()}, args...)...)
+			load.url = url
+			time.Sleep(lease)
+			if !load.retry() || len(load.pending) > 0 {
+				t.Fatalf("%d requests retried with their Idempotency-Key got no definitive answer", len(load.pending))
+			}
 			req, _ := http.NewRequest("GET", url+"/api/v1/tokens", nil)
 			req.Header.Set("Authorization", "Bearer "+bearer)
 			resp, err := http.DefaultClient.Do(req)
@@ -136,7 +146,6 @@ func TestCrashSafety(t *testing.T) {
 			if len(acked) < 20 || missing > 0 {
 				t.Fatalf("%d acknowledged writes, %d missing after 20 kills", len(acked), missing)
 			}
-			load.url = url
 			load.checkAcknowledged(t)
 			stop(t, srv)
 			// Nothing half-written: every token has its audit record and
@@ -159,7 +168,7 @@ func TestCrashSafety(t *testing.T) {
 			if orphanTokens != 0 || orphanRecords != 0 {
 				t.Fatalf("half-written: %d tokens without a record, %d records without a token", orphanTokens, orphanRecords)
 			}
-			checkShippingConsistent(t, db, load.checkins)
+			checkShippingConsistent(t, db, load.checkins, load.ghosts)
 			out, err := exec.Command(bin, "ledger", "verify", "--db", dsn).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "ledger verify OK") {
 				t.Fatalf("ledger verify after the crashes: %v\n%s", err, out)
