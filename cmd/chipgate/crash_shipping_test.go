@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +50,8 @@ type shippingLoad struct {
 	ghosts map[string]bool
 	// retried counts the retries by outcome.
 	retried map[string]int
+	// attempts numbers the custody-event and lab-test requests.
+	attempts atomic.Int64
 }
 
 // request is one POST of the load.
@@ -268,8 +271,9 @@ func (l *shippingLoad) ship(round int, until time.Time) {
 
 // step is the next request that moves a shipment along: a custody event,
 // or the lab's test; ok is false when the shipment has arrived for good (or
-// failed its test). Its key names the shipment and the step, so that a
-// client resending a step after a restart uses the same key.
+// failed its test). Its key names the shipment and the step; each attempt
+// adds its own number (a refused step, such as a pick-up over the CN+MO
+// cap, is tried again later as a new request).
 func step(sh domain.Shipment) (request, bool) {
 	last := len(sh.Route) - 1
 	here := sh.Route[sh.Leg]
@@ -326,6 +330,7 @@ func (l *shippingLoad) carry(half int, until time.Time) {
 				return
 			}
 			r, _ := step(sh)
+			r.key += fmt.Sprintf("-%d", l.attempts.Add(1))
 			status, _, ok := l.post(r)
 			if !ok {
 				return
