@@ -25,6 +25,14 @@ import (
 // that every acknowledged write is there, that no write is half there (a
 // token without its audit record, or the reverse), and that the ledger
 // verifies. On SQLite and, when configured, PostgreSQL.
+//
+// Besides tokens, the clients ship: the vendor creates shipments from
+// accepted orders, the carrier and the lab move them along their routes
+// (custody events, lab tests, the export and import checks), and devices
+// check in. After the crashes every acknowledged shipment, event, test and
+// check-in is there, and checkShippingConsistent finds nothing half there:
+// no shipment without its lot draw-down, serials or records, no lot, order,
+// license, permit or export counter that disagrees with the shipments.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -52,14 +60,31 @@ func TestCrashSafety(t *testing.T) {
 				t.Fatal(err)
 			}
 			bearer := creds["us-commerce"].Token
+			bearers := map[string]string{}
+			for slug, c := range creds {
+				bearers[slug] = c.Token
+			}
+			load := newShippingLoad(bearers)
+			// A short idempotency lease, so that retries after a restart
+			// take over what the killed server left in flight.
+			const lease = 100 * time.Millisecond
 			acked := map[string]bool{}
 			var mu sync.Mutex
 			r := rand.New(rand.NewPCG(1, 2))
 			for round := 0; round < 20; round++ {
-				srv, url := start(t, bin, append([]string{"serve"}, args...)...)
+				srv, url := start(t, bin, append([]string{"serve", "--idempotency-lease", lease.String()}, args...)...)
+				load.url = url
+				if round == 0 {
+					load.setUp(t)
+				}
 				stopAt := time.Now().Add(time.Duration(50+r.IntN(400)) * time.Millisecond)
 				var wg sync.WaitGroup
-				for c := 0; c < 4; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					load.run(round, stopAt.Add(200*time.Millisecond))
+				}()
+				for c := 0; c < 2; c++ {
 					wg.Add(1)
 					go func(c int) {
 						defer wg.Done()
@@ -88,8 +113,15 @@ func TestCrashSafety(t *testing.T) {
 				_ = srv.Wait()
 				wg.Wait()
 			}
-			// Restart once more: everything acknowledged is there.
-			srv, url := start(t, bin, append([]string{"serve"}, args...)...)
+			// Restart once more: everything acknowledged is there, and every
+			// request that got no answer gets a definitive one when retried
+			// with its key after the lease.
+			srv, url := start(t, bin, append([]string{"serve", "--idempotency-lease", lease.String()}, args...)...)
+			load.url = url
+			time.Sleep(lease)
+			if !load.retry() || len(load.pending) > 0 {
+				t.Fatalf("%d requests retried with their Idempotency-Key got no definitive answer", len(load.pending))
+			}
 			req, _ := http.NewRequest("GET", url+"/api/v1/tokens", nil)
 			req.Header.Set("Authorization", "Bearer "+bearer)
 			resp, err := http.DefaultClient.Do(req)
@@ -114,6 +146,7 @@ func TestCrashSafety(t *testing.T) {
 			if len(acked) < 20 || missing > 0 {
 				t.Fatalf("%d acknowledged writes, %d missing after 20 kills", len(acked), missing)
 			}
+			load.checkAcknowledged(t)
 			stop(t, srv)
 			// Nothing half-written: every token has its audit record and
 			// every token record its token.
@@ -135,11 +168,12 @@ func TestCrashSafety(t *testing.T) {
 			if orphanTokens != 0 || orphanRecords != 0 {
 				t.Fatalf("half-written: %d tokens without a record, %d records without a token", orphanTokens, orphanRecords)
 			}
+			checkShippingConsistent(t, db, load.checkins, load.ghosts)
 			out, err := exec.Command(bin, "ledger", "verify", "--db", dsn).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "ledger verify OK") {
 				t.Fatalf("ledger verify after the crashes: %v\n%s", err, out)
 			}
-			t.Logf("%d acknowledged writes survived 20 SIGKILLs; %s", len(acked), strings.Fields(string(out))[4])
+			t.Logf("%d acknowledged token writes and %s survived 20 SIGKILLs; %s", len(acked), load.counts(), strings.Fields(string(out))[4])
 		})
 	}
 }

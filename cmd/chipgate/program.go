@@ -11,15 +11,17 @@ import (
 	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/screening/fallback"
+	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/policies"
 )
 
 // programFlags are the rules and lists a server runs with.
 type programFlags struct {
-	policy    string
-	lists     string
-	rateLimit float64
+	policy           string
+	lists            string
+	rateLimit        float64
+	idempotencyLease time.Duration
 }
 
 func addProgramFlags(cmd *cobra.Command) *programFlags {
@@ -27,6 +29,7 @@ func addProgramFlags(cmd *cobra.Command) *programFlags {
 	cmd.Flags().StringVar(&f.policy, "policy", "", "policy file (default: the embedded policies/default.yaml)")
 	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 0, "requests a second each user may make (bursts of twice that); 0 for the default, negative for none")
 	cmd.Flags().StringVar(&f.lists, "lists", os.Getenv("CHIPGATE_LISTS"), "directory of restricted-party list files (env CHIPGATE_LISTS; default: the embedded 2022-04 Consolidated Screening List)")
+	cmd.Flags().DurationVar(&f.idempotencyLease, "idempotency-lease", server.DefaultIdempotencyLease, "how long a request with an Idempotency-Key may stay in flight before a retry may take it over (after a crash)")
 	return f
 }
 

@@ -37,10 +37,18 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 // idempotent runs handle at most once per (party, key): the key is claimed in
-// its own transaction before the command runs, the response is stored after,
-// and a retry with the same key and body gets the stored response. A retry
-// while the first request is in flight gets 409; the same key with another
-// body gets 422. A 5xx response releases the key so that a retry runs again.
+// its own transaction before the command runs, the command's transaction
+// marks the claim committed (store.WithIdempotencyClaim), the response is
+// stored after, and a retry with the same key and body gets the stored
+// response. A retry while the first request is in flight gets 409; the same
+// key with another body gets 422. A 5xx response releases the key so that a
+// retry runs again.
+//
+// A crash between the steps leaves the key in flight. A retry after the
+// idempotency lease takes such a claim over and runs the request, unless
+// its command had committed (then it gets 409 saying so: the effect is
+// there, the response was lost); the takeover fences the first claimant,
+// whose command can no longer commit should it still be running.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.Actor, key string, handle func(http.ResponseWriter, *http.Request) error) error {
 	if len(key) == 0 || len(key) > 200 {
 		return domain.Invalid(IdempotencyHeader, "must be 1 to 200 characters")
@@ -56,10 +64,11 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.A
 	hash := h.Sum(nil)
 
 	st := s.svc.Store()
+	claimedAt := s.svc.Now()
 	var prev *store.Idempotent
 	if err := st.InTx(r.Context(), func(tx store.Tx) error {
 		var err error
-		prev, err = tx.ClaimIdempotency(r.Context(), who.PartyID, key, hash, s.svc.Now())
+		prev, err = tx.ClaimIdempotency(r.Context(), who.PartyID, key, hash, claimedAt)
 		return err
 	}); err != nil {
 		return err
@@ -68,22 +77,37 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.A
 		switch {
 		case !bytes.Equal(prev.RequestHash, hash):
 			return domain.Invalid(IdempotencyHeader, "was used for a different request")
-		case prev.Status == 0:
+		case prev.Status <= 0 && claimedAt.Sub(prev.ClaimedAt) < s.idempotencyLease:
 			return domain.Errorf(domain.ECONFLICT, "a request with this Idempotency-Key is still in flight; retry later")
+		case prev.Status == store.IdempotencyCommitted:
+			return domain.Errorf(domain.ECONFLICT, "the request with this Idempotency-Key was carried out, but its response was lost when the server stopped; read the result instead of retrying")
+		case prev.Status == 0:
+			var took bool
+			if err := st.InTx(r.Context(), func(tx store.Tx) error {
+				var err error
+				took, err = tx.TakeOverIdempotency(r.Context(), who.PartyID, key, prev.ClaimedAt, claimedAt)
+				return err
+			}); err != nil {
+				return err
+			}
+			if !took {
+				return domain.Errorf(domain.ECONFLICT, "a request with this Idempotency-Key is still in flight; retry later")
+			}
+		default:
+			ct := "application/json"
+			if prev.Status >= 400 {
+				ct = "application/problem+json"
+			}
+			w.Header().Set("Content-Type", ct)
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(prev.Status)
+			_, err := w.Write(prev.Response)
+			return err
 		}
-		ct := "application/json"
-		if prev.Status >= 400 {
-			ct = "application/problem+json"
-		}
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Idempotent-Replayed", "true")
-		w.WriteHeader(prev.Status)
-		_, err := w.Write(prev.Response)
-		return err
 	}
 
 	rec := &recorder{header: w.Header()}
-	if err := handle(rec, r); err != nil {
+	if err := handle(rec, r.WithContext(store.WithIdempotencyClaim(r.Context(), who.PartyID, key, claimedAt))); err != nil {
 		writeProblem(rec, r, s.log, err)
 	}
 	if rec.status == 0 {
@@ -93,10 +117,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.A
 	ctx := context.WithoutCancel(r.Context())
 	var finish error
 	if rec.status >= 500 {
-		finish = st.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseIdempotency(ctx, who.PartyID, key) })
+		finish = st.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseIdempotency(ctx, who.PartyID, key, claimedAt) })
 	} else {
 		finish = st.InTx(ctx, func(tx store.Tx) error {
-			return tx.CompleteIdempotency(ctx, who.PartyID, key, rec.status, rec.body.Bytes())
+			return tx.CompleteIdempotency(ctx, who.PartyID, key, claimedAt, rec.status, rec.body.Bytes())
 		})
 	}
 	if finish != nil {

@@ -65,6 +65,9 @@ type Server struct {
 
 	reloadLists func(ctx context.Context) (*screening.Index, error)
 	limit       *limiter
+	// idempotencyLease is how long a claimed Idempotency-Key may stay in
+	// flight before a retry may take it over.
+	idempotencyLease time.Duration
 }
 
 // Options configure a Server.
@@ -83,7 +86,16 @@ type Options struct {
 	// (RateBurst at once); 0 means DefaultRateLimit, negative no limit.
 	RateLimit float64
 	RateBurst int
+	// IdempotencyLease is how long a request with an Idempotency-Key may
+	// stay in flight (its process may have died) before a retry with the
+	// key may take it over; 0 means DefaultIdempotencyLease. A takeover
+	// is safe at any lease (the first attempt can no longer commit); a
+	// short lease only fails slow first attempts.
+	IdempotencyLease time.Duration
 }
+
+// DefaultIdempotencyLease is the idempotency lease unless configured.
+const DefaultIdempotencyLease = time.Minute
 
 // DefaultRateLimit and DefaultRateBurst bound each user's requests.
 const (
@@ -93,7 +105,10 @@ const (
 
 // New returns a Server for svc with every route registered.
 func New(svc *service.Service, opt Options) *Server {
-	s := &Server{svc: svc, log: opt.Log, reg: prometheus.NewRegistry(), reloadLists: opt.ReloadLists}
+	s := &Server{svc: svc, log: opt.Log, reg: prometheus.NewRegistry(), reloadLists: opt.ReloadLists, idempotencyLease: opt.IdempotencyLease}
+	if s.idempotencyLease <= 0 {
+		s.idempotencyLease = DefaultIdempotencyLease
+	}
 	if opt.RateLimit >= 0 {
 		rate, burst := opt.RateLimit, opt.RateBurst
 		if rate == 0 {

@@ -421,9 +421,10 @@ func (s *Service) orderDestination(ctx context.Context, tx store.Tx, o domain.Or
 	return p.Country, err
 }
 
-// CancelOrder cancels a held or accepted order; an accepted one gives its
-// units back to the license, the permit and the volume counts. Callers: the
-// buyer that placed it.
+// CancelOrder cancels a held or accepted order; an accepted one gives the
+// units it has not shipped back to the license, the permit and the volume
+// counts (units already in shipments stay counted: they are on their way
+// and must not be ordered a second time). Callers: the buyer that placed it.
 func (s *Service) CancelOrder(ctx context.Context, who domain.Actor, id domain.ID, reason string) (domain.Order, error) {
 	if err := authorize(who, ActOrderCancel); err != nil {
 		return domain.Order{}, err
@@ -442,13 +443,13 @@ func (s *Service) CancelOrder(ctx context.Context, who domain.Actor, id domain.I
 			return err
 		}
 		now := s.Now()
-		if o.Status == domain.OrderAccepted {
+		if unshipped := o.Quantity - o.Shipped; o.Status == domain.OrderAccepted && unshipped > 0 {
 			if o.LicenseID != nil {
 				l, err := store.Get[domain.License](ctx, tx, store.KindLicense, *o.LicenseID, true)
 				if err != nil {
 					return err
 				}
-				l.Remaining, l.UpdatedAt = l.Remaining+o.Quantity, now
+				l.Remaining, l.UpdatedAt = l.Remaining+unshipped, now
 				if err := put(ctx, tx, store.KindLicense, false, licenseDoc(l), l); err != nil {
 					return err
 				}
@@ -458,7 +459,7 @@ func (s *Service) CancelOrder(ctx context.Context, who domain.Actor, id domain.I
 				if err != nil {
 					return err
 				}
-				p.Remaining, p.UpdatedAt = p.Remaining+o.Quantity, now
+				p.Remaining, p.UpdatedAt = p.Remaining+unshipped, now
 				if err := put(ctx, tx, store.KindPermit, false, permitDoc(p), p); err != nil {
 					return err
 				}
@@ -470,7 +471,7 @@ func (s *Service) CancelOrder(ctx context.Context, who domain.Actor, id domain.I
 			if _, err := tx.Volumes(ctx, store.Ordered, o.Product, orderedRegions); err != nil {
 				return err
 			}
-			if err := tx.AddVolume(ctx, store.Ordered, o.Product, s.policy.Load().At(now).Region(dest), -o.Quantity); err != nil {
+			if err := tx.AddVolume(ctx, store.Ordered, o.Product, s.policy.Load().At(now).Region(dest), -unshipped); err != nil {
 				return err
 			}
 		}

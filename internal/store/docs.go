@@ -174,38 +174,6 @@ func List[T any](ctx context.Context, tx Tx, kind Kind, f DocFilter) ([]T, error
 	return out, nil
 }
 
-// Idempotent is a stored response to a request with an Idempotency-Key.
-type Idempotent struct {
-	RequestHash []byte
-	Status      int // 0 while the first request is in flight
-	Response    []byte
-}
-
-func (t *tx) ClaimIdempotency(ctx context.Context, party domain.ID, key string, hash []byte, at time.Time) (*Idempotent, error) {
-	var prev Idempotent
-	err := t.queryRow(ctx, "SELECT request_hash, status, response FROM idempotency WHERE party_id = ? AND key = ?", party, key).
-		Scan(&prev.RequestHash, &prev.Status, &prev.Response)
-	if err == nil {
-		return &prev, nil
-	}
-	if err != sql.ErrNoRows {
-		return nil, t.s.wrap("idempotency", err)
-	}
-	_, err = t.exec(ctx, "idempotency", "INSERT INTO idempotency (party_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, 0, NULL, ?)",
-		party, key, hash, t.time(at))
-	return nil, err
-}
-
-func (t *tx) CompleteIdempotency(ctx context.Context, party domain.ID, key string, status int, response []byte) error {
-	_, err := t.exec(ctx, "idempotency", "UPDATE idempotency SET status = ?, response = ? WHERE party_id = ? AND key = ?", status, response, party, key)
-	return err
-}
-
-func (t *tx) ReleaseIdempotency(ctx context.Context, party domain.ID, key string) error {
-	_, err := t.exec(ctx, "idempotency", "DELETE FROM idempotency WHERE party_id = ? AND key = ? AND status = 0", party, key)
-	return err
-}
-
 // Counter names a table of units per product and region.
 type Counter string
 

@@ -116,6 +116,7 @@ func (s *sqlStore) Close() error {
 }
 
 func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) error {
+	fn = markClaim(ctx, fn)
 	if s.group != nil {
 		return s.group.run(ctx, fn)
 	}

@@ -139,14 +139,21 @@ type Tx interface {
 	SetLedgerMeta(ctx context.Context, name, value string) error
 
 	// ClaimIdempotency records that party's request with key and hash is in
-	// flight and returns nil, or returns the earlier request's record when
-	// the key was used before.
+	// flight since at and returns nil, or returns the earlier request's
+	// record when the key was used before.
 	ClaimIdempotency(ctx context.Context, party domain.ID, key string, hash []byte, at time.Time) (*Idempotent, error)
-	// CompleteIdempotency stores the response of the request with key.
-	CompleteIdempotency(ctx context.Context, party domain.ID, key string, status int, response []byte) error
+	// TakeOverIdempotency moves an abandoned in-flight claim (made at
+	// claimedAt, its command never committed) to a new claim made at at;
+	// false when the claim changed meanwhile. The first claimant's command
+	// can then no longer commit (see WithIdempotencyClaim).
+	TakeOverIdempotency(ctx context.Context, party domain.ID, key string, claimedAt, at time.Time) (bool, error)
+	// CompleteIdempotency stores the response of the request with key,
+	// unless its claim made at claimedAt was taken over.
+	CompleteIdempotency(ctx context.Context, party domain.ID, key string, claimedAt time.Time, status int, response []byte) error
 	// ReleaseIdempotency forgets an in-flight key whose request failed in a
-	// way worth retrying, so that a retry runs again.
-	ReleaseIdempotency(ctx context.Context, party domain.ID, key string) error
+	// way worth retrying (and whose command did not commit), so that a
+	// retry runs again.
+	ReleaseIdempotency(ctx context.Context, party domain.ID, key string, claimedAt time.Time) error
 }
 
 // Open opens the store named by dsn: a postgres:// or postgresql:// URL, or

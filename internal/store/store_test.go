@@ -260,6 +260,155 @@ func TestConformance(t *testing.T) {
 			})
 		})
 
+		t.Run("IdempotencyClaimUnderConcurrency", func(t *testing.T) {
+			// Many claims of one key at once: exactly one claims it, every
+			// other gets the claim back (not a unique violation).
+			st, _ := b.Open(t)
+			party, hash := uuid.Must(uuid.NewV7()), []byte("request hash")
+			const claims = 50
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			won, seen := 0, 0
+			errs := make(chan error, claims)
+			for i := 0; i < claims; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var prev *store.Idempotent
+					err := st.InTx(ctx, func(tx store.Tx) error {
+						var err error
+						prev, err = tx.ClaimIdempotency(ctx, party, "key-1", hash, t0)
+						return err
+					})
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err != nil:
+						errs <- err
+					case prev == nil:
+						won++
+					case bytes.Equal(prev.RequestHash, hash) && prev.Status == 0:
+						seen++
+					default:
+						errs <- fmt.Errorf("claim returned %+v", prev)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if won != 1 || seen != claims-1 {
+				t.Fatalf("%d claims won and %d saw the claim, want 1 and %d", won, seen, claims-1)
+			}
+		})
+
+		t.Run("IdempotencyClaimFencing", func(t *testing.T) {
+			// A write transaction under a claim marks it committed; once a
+			// retry has taken the claim over, the first claimant's writes
+			// can no longer commit, and its completion changes nothing.
+			st, _ := b.Open(t)
+			party, hash := uuid.Must(uuid.NewV7()), []byte("h")
+			t1, t2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
+			claim := func(key string, at time.Time) *store.Idempotent {
+				var prev *store.Idempotent
+				mustTx(t, st, func(tx store.Tx) error {
+					var err error
+					prev, err = tx.ClaimIdempotency(ctx, party, key, hash, at)
+					return err
+				})
+				return prev
+			}
+			write := func(key string, at time.Time, subject string) error {
+				return st.InTx(store.WithIdempotencyClaim(ctx, party, key, at), func(tx store.Tx) error {
+					rec := audit("test.write", subject)
+					return tx.AppendAudit(ctx, &rec)
+				})
+			}
+			// Committed under its claim: a later claim sees it committed.
+			claim("done", t0)
+			if err := write("done", t0, "done"); err != nil {
+				t.Fatal(err)
+			}
+			if prev := claim("done", t1); prev == nil || prev.Status != store.IdempotencyCommitted || !prev.ClaimedAt.Equal(t0) {
+				t.Fatalf("after the command committed: %+v", prev)
+			}
+			// Taken over before committing: the first claimant is fenced.
+			claim("slow", t0)
+			var took bool
+			mustTx(t, st, func(tx store.Tx) error {
+				var err error
+				took, err = tx.TakeOverIdempotency(ctx, party, "slow", t0, t1)
+				return err
+			})
+			if !took {
+				t.Fatal("an in-flight claim was not taken over")
+			}
+			var before int64
+			mustView(t, st, func(tx store.Tx) (err error) { before, err = tx.AuditSize(ctx); return err })
+			if err := write("slow", t0, "fenced"); domain.ErrorCode(err) != domain.ECONFLICT {
+				t.Fatalf("the fenced claimant's write: %v", err)
+			}
+			mustTx(t, st, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, party, "slow", t0, 201, []byte("first")) })
+			if err := write("slow", t1, "taken over"); err != nil {
+				t.Fatal(err)
+			}
+			mustTx(t, st, func(tx store.Tx) error { return tx.CompleteIdempotency(ctx, party, "slow", t1, 201, []byte("second")) })
+			mustTx(t, st, func(tx store.Tx) error { return tx.ReleaseIdempotency(ctx, party, "slow", t0) })
+			if prev := claim("slow", t2); prev == nil || prev.Status != 201 || string(prev.Response) != "second" {
+				t.Fatalf("after the takeover: %+v", prev)
+			}
+			mustView(t, st, func(tx store.Tx) error {
+				n, err := tx.AuditSize(ctx)
+				if n != before+1 {
+					t.Errorf("%d records written under the claims, want 1", n-before)
+				}
+				return err
+			})
+			// A committed claim is not taken over.
+			mustTx(t, st, func(tx store.Tx) error {
+				var err error
+				took, err = tx.TakeOverIdempotency(ctx, party, "done", t0, t2)
+				return err
+			})
+			if took {
+				t.Fatal("a committed claim was taken over")
+			}
+		})
+
+		t.Run("ShipFromLotUnderConcurrency", func(t *testing.T) {
+			// 200 one-unit draws on a 50-unit lot at once: exactly 50.
+			st, _ := b.Open(t)
+			p := domain.Product{ID: uuid.Must(uuid.NewV7()), Slug: "h200", Name: "NVIDIA H200", Family: "hopper",
+				Spec:       domain.Spec{Throughput: []domain.Throughput{{Bits: 8, DenseTOPS: 1979}}, DieAreaMM2: 814, MemoryGB: 141, BandwidthGBps: 4800},
+				LaunchDate: t0, CreatedAt: t0}
+			l := domain.Lot{ID: uuid.Must(uuid.NewV7()), ProductID: p.ID, Number: "TW-0001", Quantity: 50, Origin: "TW", MadeOn: t0, AvailableOn: t0, CreatedAt: t0}
+			mustTx(t, st, func(tx store.Tx) error {
+				if err := tx.CreateProduct(ctx, &p); err != nil {
+					return err
+				}
+				return tx.CreateLot(ctx, &l)
+			})
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			outcomes := map[string]int{}
+			for i := 0; i < 200; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					err := st.InTx(ctx, func(tx store.Tx) error { return tx.ShipFromLot(ctx, l.ID, 1) })
+					mu.Lock()
+					outcomes[domain.ErrorCode(err)]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if outcomes[""] != 50 || outcomes[domain.ECONFLICT] != 150 {
+				t.Fatalf("outcomes by error code %v, want 50 shipped and 150 refused", outcomes)
+			}
+		})
+
 		t.Run("ColdConcurrentReadsAndWrites", func(t *testing.T) {
 			// More concurrent transactions than pooled connections, on a
 			// cold statement cache: none may wait for a connection another
