@@ -152,8 +152,7 @@ func orderDoc(o domain.Order) store.Doc {
 // application, its license and permit with what remains of them, and the
 // volume counters, locking those it may change.
 func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Policy, buyer domain.Party, product domain.Product, in OrderRequest, now time.Time) (policy.OrderFacts, *domain.License, *domain.ImportPermit, error) {
-	var f policy.OrderFacts
-	f = policy.OrderFacts{At: now, Product: product.Slug, Spec: product.Spec, Quantity: in.Quantity, LaunchDate: product.LaunchDate,
+	f := policy.OrderFacts{At: now, Product: product.Slug, Spec: product.Spec, Quantity: in.Quantity, LaunchDate: product.LaunchDate,
 		Buyer: buyer.Slug, BuyerClass: string(buyer.Class), BuyerHQ: buyer.Country, Destination: buyer.Country,
 		SiteCountry: buyer.Country, EndUse: in.EndUse}
 
