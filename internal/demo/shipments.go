@@ -41,8 +41,9 @@ var consignments = []consignment{
 	{"tencent", 16, atLab},
 }
 
-// UnitValue is the customs value the vendor declares for one demo H200.
-var UnitValue = domain.Money{Minor: 3_000_000, Currency: "USD"}
+// unitValue is the customs value the vendor declares for one demo H200,
+// USD 30,000.00: a price, not a rule, so it is not in the policy.
+var unitValue = domain.Money{Minor: 3_000_000, Currency: "USD"}
 
 // SerialPrefix starts every serial number the demo ships, so that they do
 // not collide with serials made up elsewhere.
@@ -72,10 +73,12 @@ func journey(sh domain.Shipment) []step {
 	var out []step
 	last := len(sh.Route) - 1
 	for i, c := range sh.Route {
+		if i > 0 {
+			out = append(out, step{"arrived", c})
+		}
+		// Customs at every stop after the origin; a domestic shipment
+		// (a route of one country) clears where it starts.
 		if i > 0 || last == 0 {
-			if i > 0 {
-				out = append(out, step{"arrived", c})
-			}
 			out = append(out, step{"customs_cleared", c})
 		}
 		if i == last {
@@ -161,7 +164,7 @@ func LoadShipments(ctx context.Context, svc *service.Service) error {
 			serial++
 			sns[j] = fmt.Sprintf("%s%05d", SerialPrefix, serial)
 		}
-		sh, err := svc.CreateShipment(ctx, vendor, service.ShipmentRequest{Order: orders[i].ID.String(), Lot: lot.Number, Serials: sns, UnitValue: UnitValue})
+		sh, err := svc.CreateShipment(ctx, vendor, service.ShipmentRequest{Order: orders[i].ID.String(), Lot: lot.Number, Serials: sns, UnitValue: unitValue})
 		if err != nil {
 			return fmt.Errorf("demo: shipment for %s: %w", c.buyer, err)
 		}
