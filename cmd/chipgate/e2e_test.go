@@ -175,6 +175,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if status, _ := get(t, url+"/api/v1/me", ""); status != 401 {
 		t.Fatalf("me without a token: %d", status)
 	}
+	story := storyOnTheRoad(t, url, creds["nvidia"].Token, creds["us-commerce"].Token)
 	stop(t, cmd)
 
 	// A second start reuses the database and replaces the tokens.
@@ -192,7 +193,60 @@ func TestDemoEndToEnd(t *testing.T) {
 	if status != 200 || json.Unmarshal(body, &parties) != nil || len(parties) != len(want) {
 		t.Fatalf("parties after restart: %d, %d parties", status, len(parties))
 	}
+	// The restart shipped nothing more and raised no alert.
+	if again := storyOnTheRoad(t, url2, creds2["nvidia"].Token, creds2["us-commerce"].Token); again != story {
+		t.Errorf("after a restart: %+v, before: %+v", again, story)
+	}
 	stop(t, cmd2)
+}
+
+// onTheRoad counts what the demo story put on the road.
+type onTheRoad struct {
+	Shipments, Delivered, DutyEntries, Alerts int
+}
+
+// storyOnTheRoad reads through the API the demo's shipments (as the
+// vendor), the duty assessed in their month and the alerts (as the export
+// authority), and checks there are some of each.
+func storyOnTheRoad(t *testing.T, url, vendor, authority string) onTheRoad {
+	t.Helper()
+	var got onTheRoad
+	status, body := get(t, url+"/api/v1/shipments", vendor)
+	var ships []struct {
+		Status string
+		Duty   *struct {
+			AssessedAt time.Time `json:"assessed_at"`
+		}
+	}
+	if status != 200 || json.Unmarshal(body, &ships) != nil || len(ships) < 4 {
+		t.Fatalf("shipments: %d, %d shipments\n%s", status, len(ships), body)
+	}
+	got.Shipments = len(ships)
+	var month string
+	for _, s := range ships {
+		if s.Status == "delivered" {
+			got.Delivered++
+		}
+		if s.Duty != nil {
+			month = s.Duty.AssessedAt.Format("2006-01")
+		}
+	}
+	if got.Delivered < 2 || month == "" {
+		t.Fatalf("%d shipments delivered, duty assessed in %q", got.Delivered, month)
+	}
+	status, body = get(t, url+"/api/v1/duty/remittance?month="+month, authority)
+	var duty struct{ Entries []json.RawMessage }
+	if status != 200 || json.Unmarshal(body, &duty) != nil || len(duty.Entries) == 0 {
+		t.Fatalf("duty of %s: %d\n%s", month, status, body)
+	}
+	got.DutyEntries = len(duty.Entries)
+	status, body = get(t, url+"/api/v1/alerts", authority)
+	var alerts []json.RawMessage
+	if status != 200 || json.Unmarshal(body, &alerts) != nil || len(alerts) == 0 {
+		t.Fatalf("alerts: %d\n%s", status, body)
+	}
+	got.Alerts = len(alerts)
+	return got
 }
 
 func TestOperatorSetupAndServe(t *testing.T) {

@@ -54,12 +54,26 @@ func actor(ctx context.Context, svc *service.Service, slug string) (domain.Actor
 	return who, err
 }
 
-// LoadStory runs the program's first months on a fresh demo database: the
-// buyers apply and are screened, the export authority approves them with
-// licenses, China's regulators hold a demand hearing and grant permits, and
-// the buyers place their first orders, decided under the rules in force now.
-// It does nothing when applications exist already.
+// siteAddress is every demo buyer's one data center.
+const siteAddress = "Data center 1, Compute Campus"
+
+// LoadStory runs the program's first months on a demo database: the buyers
+// apply and are screened, the export authority approves them with
+// licenses, China's regulators hold a demand hearing and grant permits, the
+// buyers place their first orders, decided under the rules in force now;
+// then the first shipments take the road (see LoadShipments). Each part
+// does nothing when its records exist already (applications, shipments), so
+// that a restart adds nothing.
 func LoadStory(ctx context.Context, svc *service.Service) error {
+	if err := loadFirstMonths(ctx, svc); err != nil {
+		return err
+	}
+	return LoadShipments(ctx, svc)
+}
+
+// loadFirstMonths runs the story up to the first orders and the vendor's
+// allocation run. It does nothing when applications exist already.
+func loadFirstMonths(ctx context.Context, svc *service.Service) error {
 	exists := false
 	if err := svc.Store().View(ctx, func(tx store.Tx) error {
 		docs, err := tx.ListDocs(ctx, store.KindApplication, store.DocFilter{Limit: 1})
@@ -92,7 +106,7 @@ func LoadStory(ctx context.Context, svc *service.Service) error {
 			LegalName: b.legal, ChineseName: b.chinese, Country: b.country, Registered: "2012-03-09",
 			Addresses: []string{"1 Compute Campus Road, " + b.country}, BusinessType: b.class, Sector: "private",
 			EndUses: []string{b.endUse}, KYCAttested: true, Volumes: map[string]int64{"h200": b.volume},
-			Sites: []domain.Site{{Address: "Data center 1, Compute Campus", Country: b.country, PowerMW: b.powerMW, CloudService: b.cloud}},
+			Sites: []domain.Site{{Address: siteAddress, Country: b.country, PowerMW: b.powerMW, CloudService: b.cloud}},
 		})
 		if err != nil {
 			return fmt.Errorf("demo: application of %s: %w", b.slug, err)

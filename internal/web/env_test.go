@@ -48,6 +48,9 @@ type env struct {
 	// shipped checked in.
 	alert   domain.Alert
 	serials int
+	// story is the shipments of the demo story, on the road an hour before
+	// the env's own.
+	story []service.ShipmentView
 }
 
 // clock is a settable test clock.
@@ -107,6 +110,11 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, svc: svc, creds: creds, clock: c}
+	if e.story, err = svc.Shipments(ctx, domain.SystemActor); err != nil {
+		t.Fatal(err)
+	}
+	// What follows happens after the story: newest first is the env's.
+	c.Add(time.Hour)
 
 	// A new buyer whose application waits for the export authority.
 	sys := domain.SystemActor
@@ -306,7 +314,20 @@ func (e *env) move(sh domain.Shipment, events ...string) domain.Shipment {
 	return sh
 }
 
-// shipDemo puts three shipments on the road and raises one alert.
+// storyOf is the demo story's shipments of a buyer, or of every buyer
+// when buyer is empty.
+func (e *env) storyOf(buyer string) []service.ShipmentView {
+	var out []service.ShipmentView
+	for _, sv := range e.story {
+		if buyer == "" || sv.Buyer == buyer {
+			out = append(out, sv)
+		}
+	}
+	return out
+}
+
+// shipDemo puts three shipments on the road besides the story's and raises
+// one alert.
 func (e *env) shipDemo() {
 	e.t.Helper()
 	e.atLab = e.move(e.ship("bytedance", 10), "picked_up TW", "arrived US", "customs_cleared US")

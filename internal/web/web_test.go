@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -936,14 +937,28 @@ func TestBuyerSeesOnlyItsShipments(t *testing.T) {
 			t.Errorf("the buyer's shipment row %q lacks %q", row, want)
 		}
 	}
-	if n := len(tableRows(t, page.body, "events")); n != 3 {
-		t.Errorf("the buyer sees %d custody events, want its shipment's 3", n)
+	// Its shipment's 3 events and those of its shipments in the demo story.
+	want := 3
+	for _, sv := range e.storyOf("bytedance") {
+		want += len(sv.Events)
+	}
+	if n := len(tableRows(t, page.body, "events")); n != want {
+		t.Errorf("the buyer sees %d custody events, want its shipments' %d", n, want)
 	}
 	// Newest first: the last event recorded heads the table.
-	if rows := tableRows(t, page.body, "events"); len(rows) == 0 || !strings.Contains(rows[0], "|Cleared customs|US|hub US|") {
+	if rows := tableRows(t, page.body, "events"); len(rows) == 0 || !strings.Contains(rows[0], "|"+e.atLab.Number+"|Cleared customs|US|hub US|") {
 		t.Errorf("custody events: %q", rows)
 	}
-	for _, other := range []domain.Shipment{e.inTransit, e.delivered} {
+	others := []domain.Shipment{e.inTransit, e.delivered}
+	for _, sv := range e.storyOf("") {
+		if sv.Buyer != "bytedance" {
+			others = append(others, sv.Shipment)
+		}
+	}
+	if len(others) < 3 {
+		t.Fatal("no shipment of another buyer in the demo story")
+	}
+	for _, other := range others {
 		if strings.Contains(page.body, other.Number) {
 			t.Errorf("bytedance sees %s's shipment %s", other.Buyer, other.Number)
 		}
@@ -964,8 +979,13 @@ func TestVendorSeesShipments(t *testing.T) {
 	b := e.browser()
 	b.signIn("nvidia")
 	page := b.get("/vendor")
-	if n := len(tableRows(t, page.body, "shipments")); n != 3 {
-		t.Fatalf("the vendor sees %d shipments, want 3", n)
+	if n, want := len(tableRows(t, page.body, "shipments")), 3+len(e.story); n != want {
+		t.Fatalf("the vendor sees %d shipments, want the env's 3 and the story's %d", n, len(e.story))
+	}
+	for _, sv := range e.story {
+		if row := rowWith(t, page.body, "shipments", sv.Number); !strings.Contains(row, sv.Buyer) || !strings.Contains(row, "|"+strings.ReplaceAll(string(sv.Status), "_", " ")+"|") {
+			t.Errorf("the vendor's row for the story's %s (%s, %s): %q", sv.Number, sv.Buyer, sv.Status, row)
+		}
 	}
 	sv := e.shipmentOf(e.atLab.ID)
 	for number, want := range map[string][]string{
@@ -988,14 +1008,31 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 	csrf := b.signIn("us-commerce")
 	page := b.get("/export")
 	month := e.clock.Now().Format("2006-01")
-	// 10 and 5 units at USD 30,000.00, 25% each: 75,000.00 + 37,500.00.
-	if row := rowWith(t, page.body, "duty-totals", "USD"); !strings.Contains(row, "|2|USD 450000.00|USD 112500.00|") {
-		t.Errorf("the duty totals of %s: %q", month, row)
+	// The env's 10 and 5 units at USD 30,000.00, 25% each: 75,000.00 +
+	// 37,500.00; and the duty on the story's shipments, assessed this month.
+	entries, dutiable, duty := 2, domain.Money{Minor: 45_000_000, Currency: "USD"}, domain.Money{Minor: 11_250_000, Currency: "USD"}
+	for _, sv := range e.storyOf("") {
+		if sv.Duty == nil || sv.Duty.AssessedAt.Format("2006-01") != month {
+			continue
+		}
+		var err1, err2 error
+		entries++
+		dutiable, err1 = dutiable.Add(sv.Duty.DutiableValue)
+		duty, err2 = duty.Add(sv.Duty.Amount)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+	}
+	if entries == 2 {
+		t.Fatal("the demo story assessed no duty this month")
+	}
+	if row := rowWith(t, page.body, "duty-totals", "USD"); !strings.Contains(row, fmt.Sprintf("|%d|%s|%s|", entries, dutiable, duty)) {
+		t.Errorf("the duty totals of %s: %q, want %d entries, %s dutiable, %s duty", month, row, entries, dutiable, duty)
 	}
 	if row := rowWith(t, page.body, "duty", e.atLab.Number); !strings.Contains(row, "duty.section-232") || !strings.Contains(row, "USD 75000.00") || !strings.Contains(row, "bytedance") {
 		t.Errorf("bytedance's duty entry: %q", row)
 	}
-	if csvBody := b.get("/csv/export/duty-totals.csv").body; !strings.Contains(csvBody, "USD 112500.00") {
+	if csvBody := b.get("/csv/export/duty-totals.csv").body; !strings.Contains(csvBody, duty.String()) {
 		t.Errorf("the duty totals CSV: %s", csvBody)
 	}
 	t.Run("AnotherMonth", func(t *testing.T) {
@@ -1007,7 +1044,7 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 		if r := b.get("/csv/export/duty-totals.csv?month=2026-01"); r.status != http.StatusOK || strings.Contains(r.body, "USD") {
 			t.Fatalf("January's duty totals CSV: %d\n%s", r.status, r.body)
 		}
-		if r := b.get("/csv/export/duty-totals.csv?month=" + month); !strings.Contains(r.body, "USD 112500.00") {
+		if r := b.get("/csv/export/duty-totals.csv?month=" + month); !strings.Contains(r.body, duty.String()) {
 			t.Fatalf("%s's duty totals CSV: %s", month, r.body)
 		}
 		if r := b.get("/export?month=last+year"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "YYYY-MM") {
@@ -1096,9 +1133,20 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 		e.clock.Add(31 * 24 * time.Hour)
 		b := e.browser()
 		csrf := b.signIn("us-commerce")
+		// us-cloud-a's 5 serials, and those the story delivered (whose
+		// devices checked in then).
+		all, cloudA := 5, 5
+		for _, sv := range e.storyOf("") {
+			if sv.Status == domain.ShipDelivered {
+				all += len(sv.Serials)
+				if sv.Buyer == "us-cloud-a" {
+					cloudA += len(sv.Serials)
+				}
+			}
+		}
 		r := b.post("/export/alerts/sweep", url.Values{"csrf": {csrf}})
-		if r.status != http.StatusOK || !strings.Contains(r.body, "Silence sweep: 5 new alert(s)") {
-			t.Fatalf("a sweep 31 days after delivery: %d\n%.2000s", r.status, r.body)
+		if r.status != http.StatusOK || !strings.Contains(r.body, fmt.Sprintf("Silence sweep: %d new alert(s)", all)) {
+			t.Fatalf("a sweep 31 days after delivery, want %d alerts: %d\n%.2000s", all, r.status, r.body)
 		}
 		silent := 0
 		for _, row := range tableRows(t, r.body, "alerts") {
@@ -1106,8 +1154,8 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 				silent++
 			}
 		}
-		if silent != 5 {
-			t.Fatalf("%d silent serials of us-cloud-a listed, want its 5", silent)
+		if silent != cloudA {
+			t.Fatalf("%d silent serials of us-cloud-a listed, want its %d", silent, cloudA)
 		}
 	})
 }
