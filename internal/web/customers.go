@@ -38,8 +38,13 @@ type customer struct {
 }
 
 // customerMoves are the customer actions an application in state from
-// allows: those whose state ApplicationMoves lets it move to.
+// allows: none unless it is a customer (approved or suspended; approving a
+// submitted application is the review queue's form), else those whose
+// state ApplicationMoves lets it move to.
 func customerMoves(from domain.ApplicationStatus) []string {
+	if from != domain.AppApproved && from != domain.AppSuspended {
+		return nil
+	}
 	var out []string
 	for _, a := range customerActions {
 		// Reinstating leads back to approved, so it is a move only out of
@@ -55,9 +60,6 @@ func customerMoves(from domain.ApplicationStatus) []string {
 func customersOf(apps []domain.Application) []customer {
 	var out []customer
 	for _, a := range apps {
-		if a.Status != domain.AppApproved && a.Status != domain.AppSuspended {
-			continue
-		}
 		if moves := customerMoves(a.Status); len(moves) > 0 {
 			out = append(out, customer{a, moves})
 		}

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"math"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
 )
 
 func TestCSVCellDefusesFormulas(t *testing.T) {
@@ -116,6 +120,68 @@ func TestParseLabTest(t *testing.T) {
 	} {
 		if _, err := parseLabTest(f); domain.ErrorCode(err) != domain.EINVALID || domain.ErrorMessage(err) != name {
 			t.Errorf("%v: %v, want EINVALID %q", f, err, name)
+		}
+	}
+}
+
+func TestParseAmount(t *testing.T) {
+	for in, want := range map[string]int64{
+		"30000": 3_000_000, "30000.00": 3_000_000, "30000.5": 3_000_050, " 12.34 ": 1234, ".5": 50, "1.": 100,
+		// Half away from zero, as domain.Money.Apply rounds: half a cent is a cent.
+		"0.005": 1, "12.345": 1235, "12.3449999": 1234, "1.995": 200, "29999.995": 3_000_000,
+		"92233720368547758.07": math.MaxInt64,
+	} {
+		got, err := parseAmount(in)
+		if err != nil || got != want {
+			t.Errorf("parseAmount(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", " ", ".", "abc", "30,000", "30000,50", "1e5", "-1", "+1", "1.2.3", "0", "0.00", "0.0049",
+		"92233720368547758.08", "1/2", "0x10", "Inf", "NaN", "١٢"} {
+		if got, err := parseAmount(in); err == nil || domain.ErrorCode(err) != domain.EINVALID || !strings.HasPrefix(domain.ErrorMessage(err), "Unit value") {
+			t.Errorf("parseAmount(%q) = %d, %v; want an EINVALID naming the unit value", in, got, err)
+		}
+	}
+}
+
+func TestParseShipment(t *testing.T) {
+	id := "0190a000-0000-7000-8000-000000000000"
+	f := url.Values{"order": {id}, "lot": {" TW-1 "}, "serials": {"SN-1\r\n\r\n  SN-2  \nSN-3\n"}, "unit_value": {"100.005"}, "currency": {"usd"}}
+	got, err := parseShipment(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := service.ShipmentRequest{Order: id, Lot: "TW-1", Serials: []string{"SN-1", "SN-2", "SN-3"}, UnitValue: domain.Money{Minor: 10001, Currency: "USD"}}
+	if got.Read != 3 || got.Request.Order != want.Order || got.Request.Lot != want.Lot || !slices.Equal(got.Request.Serials, want.Serials) || got.Request.UnitValue != want.UnitValue {
+		t.Fatalf("parseShipment = %+v, want %+v", got, want)
+	}
+	for field, bad := range map[string]url.Values{
+		"Order":          {"order": {"SH-1"}},
+		"Lot":            {"lot": {" "}},
+		"Serial numbers": {"serials": {"\n \n"}},
+		"Currency":       {"currency": {"US$"}},
+		"Unit value":     {"unit_value": {"1,5"}},
+	} {
+		g := url.Values{}
+		for k, v := range f {
+			g[k] = v
+		}
+		for k, v := range bad {
+			g[k] = v
+		}
+		if _, err := parseShipment(g); err == nil || !strings.HasPrefix(domain.ErrorMessage(err), field+":") {
+			t.Errorf("bad %s: %v", field, err)
+		}
+	}
+}
+
+func TestCustomerMovesFollowTheLifecycle(t *testing.T) {
+	for from, want := range map[domain.ApplicationStatus][]string{
+		domain.AppApproved: {"suspend", "revoke"}, domain.AppSuspended: {"reinstate", "revoke"},
+		domain.AppRevoked: nil, domain.AppSubmitted: nil,
+	} {
+		if got := customerMoves(from); !slices.Equal(got, want) {
+			t.Errorf("customerMoves(%s) = %v, want %v", from, got, want)
 		}
 	}
 }

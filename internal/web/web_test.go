@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
 	"github.com/chipgate/chipgate/internal/service"
@@ -1110,4 +1112,159 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 			t.Fatalf("%d silent serials of us-cloud-a listed, want its 5", silent)
 		}
 	})
+}
+
+// refusal is a form the handler or the service refuses: its status, what
+// the message says, and nothing written.
+type refusal struct {
+	form   url.Values
+	status int
+	says   string
+}
+
+// refuse sends each refused form as b and checks the message (role=alert),
+// the status and that no audit record was written.
+func refuse(t *testing.T, e *env, b *browser, csrf, path string, cases map[string]refusal, kept ...string) {
+	t.Helper()
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := e.auditSize()
+			c.form.Set("csrf", csrf)
+			r := b.post(path, c.form)
+			body := html.UnescapeString(r.body)
+			if r.status != c.status || !strings.Contains(body, c.says) || !strings.Contains(r.body, `role="alert"`) {
+				t.Fatalf("%d, want %d saying %q:\n%.3000s", r.status, c.status, c.says, r.body)
+			}
+			if after := e.auditSize(); after != before {
+				t.Fatalf("a refused form wrote %d records", after-before)
+			}
+			// The form comes back as sent.
+			for _, k := range kept {
+				if v := c.form.Get(k); v != "" && !strings.Contains(body, v) {
+					t.Errorf("the page lost the %s sent, %q", k, v)
+				}
+			}
+		})
+	}
+}
+
+// otherRoleRefused checks that a party of another role is refused the form
+// with 403 and writes nothing.
+func otherRoleRefused(t *testing.T, e *env, party, path string, form url.Values) {
+	t.Helper()
+	b := e.browser()
+	form.Set("csrf", b.signIn(party))
+	before := e.auditSize()
+	if r := b.post(path, form); r.status != http.StatusForbidden {
+		t.Errorf("%s posting %s: %d, want 403", party, path, r.status)
+	}
+	if e.auditSize() != before {
+		t.Errorf("%s's refused %s wrote to the ledger", party, path)
+	}
+}
+
+func TestVendorShipsOrder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.browser()
+	csrf := b.signIn("nvidia")
+	page := b.get("/vendor")
+	for _, want := range []string{`action="/vendor/shipments"`, `<label for="ship-order">`, `<label for="ship-lot">`, `<label for="ship-serials">`,
+		`<label for="ship-value">`, `<label for="ship-currency">`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the vendor's page lacks %s", want)
+		}
+	}
+	// The accepted order with the fewest units left, and one that is not
+	// accepted any more.
+	accepted, err := e.svc.Orders(ctx, e.actor("nvidia"), []string{string(domain.OrderAccepted)})
+	if err != nil || len(accepted) < 2 {
+		t.Fatalf("accepted orders: %d, %v", len(accepted), err)
+	}
+	slices.SortFunc(accepted, func(a, b domain.Order) int { return int((a.Quantity - a.Shipped) - (b.Quantity - b.Shipped)) })
+	order := accepted[0]
+	left := order.Quantity - order.Shipped
+	if left <= 0 || left >= service.MaxShipmentUnits {
+		t.Fatalf("order %s has %d units left", order.ID, left)
+	}
+	if !strings.Contains(page.body, `<option value="`+order.ID.String()+`">`+order.Buyer+` · h200 · `+itoa(left)+` of `+itoa(order.Quantity)+` left`) {
+		t.Errorf("the order choice of %s with %d left is missing", order.ID, left)
+	}
+	cancelled := accepted[len(accepted)-1]
+	if _, err := e.svc.CancelOrder(ctx, e.actor(cancelled.Buyer), cancelled.ID, "plans changed"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.get("/vendor").body, `<option value="`+cancelled.ID.String()+`"`) {
+		t.Error("a cancelled order is offered")
+	}
+	lot := demo.H200Lots()[0].Number
+	form := func(orderID, serials, value, currency string) url.Values {
+		return url.Values{"order": {orderID}, "lot": {lot}, "serials": {serials}, "unit_value": {value}, "currency": {currency}}
+	}
+	tooMany := make([]string, left+1)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprintf("SN-OVER-%05d", i)
+	}
+	id := order.ID.String()
+	bad := form(id, "SN-W-1\nSN-W-2", "30000.00", "USD")
+	bad.Set("lot", "TW-NO-SUCH-LOT")
+	refuse(t, e, b, csrf, "/vendor/shipments", map[string]refusal{
+		"ErrNoOrder":       {form("", "SN-W-1", "30000.00", "USD"), 422, "Order: choose an accepted order"},
+		"ErrUnknownOrder":  {form("0190a000-0000-7000-8000-000000000000", "SN-W-1", "30000.00", "USD"), 404, "No such order"},
+		"ErrNoSerials":     {form(id, "\n  \n", "30000.00", "USD"), 422, "Serial numbers: enter at least one"},
+		"ErrSerialFormat":  {form(id, "SN-W-1\nSN W 2\nSN-W-3", "30000.00", "USD"), 422, "serials[1]: must be 1-64 letters, digits or dashes (3 serial numbers read.)"},
+		"ErrSerialTwice":   {form(id, "SN-W-1\nSN-W-1", "30000.00", "USD"), 422, "is listed twice"},
+		"ErrValueComma":    {form(id, "SN-W-1", "30,000", "USD"), 422, "Unit value: an amount in the currency's major units"},
+		"ErrValueNegative": {form(id, "SN-W-1", "-30000", "USD"), 422, "Unit value"},
+		"ErrValueZero":     {form(id, "SN-W-1", "0.004", "USD"), 422, "Unit value: must be at least 0.01"},
+		"ErrCurrency":      {form(id, "SN-W-1", "30000.00", "dollars"), 422, "Currency: a three-letter ISO 4217 code"},
+		"ErrLot":           {bad, 422, `no h200 lot "TW-NO-SUCH-LOT"`},
+		"ErrOverShipping":  {form(id, strings.Join(tooMany, "\n"), "30000.00", "USD"), 409, fmt.Sprintf("order has %d units left to ship, fewer than %d", left, left+1)},
+		"ErrNotAccepted":   {form(cancelled.ID.String(), "SN-W-1", "30000.00", "USD"), 409, "order is cancelled; only an accepted order ships"},
+		"ErrSerialShipped": {form(id, "SN-000001", "30000.00", "USD"), 409, "SN-000001"},
+	}, "unit_value", "currency", "serials")
+	if n := len(tableRows(t, b.get("/vendor").body, "shipments")); n != 3 {
+		t.Fatalf("refused forms made shipments: %d", n)
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		// 29999.995 is USD 30000.00, rounded half away from zero; blank lines
+		// and spaces around a serial are skipped.
+		r := b.post("/vendor/shipments", url.Values{"csrf": {csrf}, "order": {id}, "lot": {lot}, "serials": {"SN-W-1\r\n\r\n  SN-W-2 \nSN-W-3\n"},
+			"unit_value": {"29999.995"}, "currency": {"usd"}})
+		if r.status != http.StatusOK {
+			t.Fatalf("ship: %d\n%.3000s", r.status, r.body)
+		}
+		svs, err := e.svc.Shipments(ctx, e.actor("nvidia"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(svs, func(sv service.ShipmentView) bool { return sv.OrderID == order.ID && slices.Contains(sv.Serials, "SN-W-2") })
+		if i < 0 {
+			t.Fatal("no shipment was created")
+		}
+		sh := svs[i]
+		if !slices.Equal(sh.Serials, []string{"SN-W-1", "SN-W-2", "SN-W-3"}) || sh.UnitValue != (domain.Money{Minor: 3_000_000, Currency: "USD"}) ||
+			sh.Invoice.Total != (domain.Money{Minor: 9_000_000, Currency: "USD"}) || sh.Lot != lot {
+			t.Fatalf("the shipment: %+v", sh.Shipment)
+		}
+		body := html.UnescapeString(r.body)
+		for _, want := range []string{"Shipment " + sh.Number + " created: 3 × h200 of lot " + lot + " for " + order.Buyer + " (3 serial numbers read); unit value USD 30000.00; invoice " + sh.Invoice.Number + ", total USD 90000.00.",
+			`id="shipped"`, `class="invoice-total">USD 90000.00<`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		if row := rowWith(t, r.body, "shipments", sh.Number); !strings.Contains(row, order.Buyer) || !strings.Contains(row, "|3|") || !strings.Contains(row, "USD 90000.00") {
+			t.Errorf("the shipments table: %q", row)
+		}
+		after, err := e.svc.Order(ctx, e.actor("nvidia"), order.ID)
+		if err != nil || after.Shipped != order.Shipped+3 {
+			t.Fatalf("the order shipped %d after, %d before (%v)", after.Shipped, order.Shipped, err)
+		}
+		if !strings.Contains(r.body, itoa(left-3)+` of `+itoa(order.Quantity)+` left`) {
+			t.Error("the order's choice does not count the units shipped")
+		}
+	})
+	otherRoleRefused(t, e, "bytedance", "/vendor/shipments", form(id, "SN-X-1", "1.00", "USD"))
 }
