@@ -1268,3 +1268,230 @@ func TestVendorShipsOrder(t *testing.T) {
 	})
 	otherRoleRefused(t, e, "bytedance", "/vendor/shipments", form(id, "SN-X-1", "1.00", "USD"))
 }
+
+func TestImportAuthorityHearings(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("cn-mofcom")
+	page := b.get("/import")
+	for _, want := range []string{`action="/import/hearings"`, `<label for="hearing-title">`, `<label for="hearing-product">`, `<label for="hearing-start">`,
+		`<label for="hearing-end">`, `action="/import/hearings/close"`, `<label for="close-hearing">`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the import authority's page lacks %s", want)
+		}
+	}
+	open := func(title, product, from, until string) url.Values {
+		return url.Values{"title": {title}, "product": {product}, "period_start": {from}, "period_end": {until}}
+	}
+	refuse(t, e, b, csrf, "/import/hearings", map[string]refusal{
+		"ErrNoTitle":   {open(" ", "h200", "2026-04-01", "2026-07-01"), 422, "title: required"},
+		"ErrProduct":   {open("Q2 demand", "h900", "2026-04-01", "2026-07-01"), 422, `product: no product "h900"`},
+		"ErrStartDate": {open("Q2 demand", "h200", "April", "2026-07-01"), 422, "period_start: must be a date YYYY-MM-DD"},
+		"ErrPeriod":    {open("Q2 demand", "h200", "2026-07-01", "2026-04-01"), 422, "period_end: must be after period_start"},
+	}, "title", "period_start", "period_end")
+
+	var opened domain.ID
+	t.Run("Open", func(t *testing.T) {
+		r := b.post("/import/hearings", url.Values{"csrf": {csrf}, "title": {"Q2 H200 demand"}, "product": {"h200"}, "period_start": {"2026-04-01"}, "period_end": {"2026-07-01"}})
+		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Hearing “Q2 H200 demand” opened for h200, 2026-04-01 to 2026-07-01") {
+			t.Fatalf("open: %d\n%.2000s", r.status, r.body)
+		}
+		if row := rowWith(t, r.body, "hearings", "Q2 H200 demand"); !strings.Contains(row, "|h200|2026-04-01|2026-07-01|open|0|") {
+			t.Errorf("the hearings table: %q", row)
+		}
+		hs, err := e.svc.Hearings(context.Background(), e.actor("cn-mofcom"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(hs, func(h service.HearingView) bool { return h.Title == "Q2 H200 demand" })
+		if i < 0 {
+			t.Fatal("no hearing was opened")
+		}
+		opened = hs[i].ID
+		if !strings.Contains(r.body, `<option value="`+opened.String()+`">Q2 H200 demand · h200 · 0 filing(s)</option>`) {
+			t.Error("the new hearing cannot be closed from the page")
+		}
+	})
+	refuse(t, e, b, csrf, "/import/hearings/close", map[string]refusal{
+		"ErrCloseNoHearing": {url.Values{"hearing": {"Q2"}}, 422, "Hearing: choose a hearing to close"},
+		"ErrCloseUnknown":   {url.Values{"hearing": {"0190a000-0000-7000-8000-000000000000"}}, 404, "No such hearing"},
+	})
+	t.Run("Close", func(t *testing.T) {
+		r := b.post("/import/hearings/close", url.Values{"csrf": {csrf}, "hearing": {opened.String()}})
+		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Hearing “Q2 H200 demand” closed with 0 filing(s).") {
+			t.Fatalf("close: %d\n%.2000s", r.status, r.body)
+		}
+		if row := rowWith(t, r.body, "hearings", "Q2 H200 demand"); !strings.Contains(row, "|closed|") {
+			t.Errorf("the hearings table: %q", row)
+		}
+		if strings.Contains(r.body, `<option value="`+opened.String()+`"`) {
+			t.Error("a closed hearing is offered to close")
+		}
+	})
+	refuse(t, e, b, csrf, "/import/hearings/close", map[string]refusal{
+		"ErrCloseTwice": {url.Values{"hearing": {opened.String()}}, 409, "hearing is closed; it cannot be closed"},
+	})
+	otherRoleRefused(t, e, "bytedance", "/import/hearings", open("Mine", "h200", "2026-04-01", "2026-07-01"))
+	otherRoleRefused(t, e, "us-commerce", "/import/hearings/close", url.Values{"hearing": {opened.String()}})
+}
+
+func TestBuyerFilesDemand(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	hs, err := e.svc.Hearings(ctx, e.actor("cn-mofcom"))
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("the demo's hearing: %d, %v", len(hs), err)
+	}
+	hearing := hs[0]
+	b := e.browser()
+	csrf := b.signIn("bytedance")
+	page := b.get("/buyer")
+	for _, want := range []string{`action="/buyer/filings"`, `<label for="filing-hearing">`, `<label for="filing-units">`, `<label for="filing-uses">`, `<label for="filing-justification">`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the buyer's page lacks %s", want)
+		}
+	}
+	// The demo filed bytedance's demand: its own filing is listed, no other.
+	if rows := tableRows(t, page.body, "filings"); len(rows) != 1 || !strings.Contains(rows[0], hearing.Title+"|h200|") || !strings.Contains(rows[0], "|open|") {
+		t.Fatalf("bytedance's filings: %q", rows)
+	}
+	id := hearing.ID.String()
+	file := func(hid, units, uses string) url.Values {
+		return url.Values{"hearing": {hid}, "forecast_units": {units}, "uses": {uses}, "justification": {"two new clusters"}}
+	}
+	refuse(t, e, b, csrf, "/buyer/filings", map[string]refusal{
+		"ErrNoHearing":      {file("", "4000", "commercial_ai"), 422, "Hearing: choose an open hearing"},
+		"ErrUnknownHearing": {file("0190a000-0000-7000-8000-000000000000", "4000", "commercial_ai"), 404, "No such hearing"},
+		"ErrUnits":          {file(id, "four thousand", "commercial_ai"), 422, "Forecast units: a whole number"},
+		"ErrNegativeUnits":  {file(id, "-1", "commercial_ai"), 422, "forecast_units: must be between 0 and"},
+		"ErrNoUses":         {file(id, "4000", " , "), 422, "uses: between 1 and 20 required"},
+	}, "forecast_units", "justification")
+
+	t.Run("File", func(t *testing.T) {
+		r := b.post("/buyer/filings", url.Values{"csrf": {csrf}, "hearing": {id}, "forecast_units": {"4242"}, "uses": {"commercial_ai, recommendation"},
+			"justification": {"two new clusters"}})
+		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Demand filed in “"+hearing.Title+"”: 4242 units for commercial_ai, recommendation.") {
+			t.Fatalf("file: %d\n%.2000s", r.status, r.body)
+		}
+		// The new filing replaces the old one.
+		if rows := tableRows(t, r.body, "filings"); len(rows) != 1 || !strings.Contains(rows[0], "|4242|commercial_ai, recommendation|two new clusters|") {
+			t.Fatalf("the filings after filing: %q", rows)
+		}
+		h, err := e.svc.Hearing(ctx, e.actor("cn-mofcom"), hearing.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := slices.DeleteFunc(slices.Clone(h.Filings), func(f domain.Filing) bool { return f.Buyer != "bytedance" })
+		if len(mine) != 1 || mine[0].Units != 4242 || !slices.Equal(mine[0].Uses, []string{"commercial_ai", "recommendation"}) {
+			t.Fatalf("bytedance's filings: %+v", mine)
+		}
+	})
+	// Another buyer sees its own filing, not bytedance's.
+	o := e.browser()
+	o.signIn("alibaba")
+	if body := o.get("/buyer").body; strings.Contains(body, "4242") || len(tableRows(t, body, "filings")) != 1 {
+		t.Error("alibaba sees another buyer's filing")
+	}
+	otherRoleRefused(t, e, "cn-mofcom", "/buyer/filings", file(id, "1", "x"))
+
+	if _, err := e.svc.CloseHearing(ctx, e.actor("cn-mofcom"), hearing.ID); err != nil {
+		t.Fatal(err)
+	}
+	refuse(t, e, b, csrf, "/buyer/filings", map[string]refusal{
+		"ErrClosed": {file(id, "5000", "commercial_ai"), 409, "hearing is closed; filings are closed"},
+	})
+	if body := b.get("/buyer").body; strings.Contains(body, `action="/buyer/filings"`) || !strings.Contains(body, "No hearing is open for filings.") {
+		t.Error("the filing form is offered with no hearing open")
+	}
+}
+
+func TestExportAuthorityChangesCustomer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	apps, err := e.svc.Applications(ctx, e.actor("us-commerce"), []string{string(domain.AppApproved)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(apps, func(a domain.Application) bool { return a.Buyer == "tencent" })
+	if i < 0 {
+		t.Fatal("tencent is not an approved customer")
+	}
+	app := apps[i]
+	id := app.ID.String()
+	b := e.browser()
+	csrf := b.signIn("us-commerce")
+	page := b.get("/export")
+	for _, want := range []string{`action="/export/customers"`, `<label for="cust-application">`, `<label for="cust-action">`, `<label for="cust-reason">`,
+		`<option value="` + id + `">` + app.LegalName + ` · tencent · approved · may: suspend, revoke</option>`} {
+		if !strings.Contains(html.UnescapeString(page.body), html.UnescapeString(want)) {
+			t.Fatalf("the export authority's page lacks %s", want)
+		}
+	}
+	state := func() (domain.ApplicationStatus, []domain.GrantStatus) {
+		t.Helper()
+		a, err := e.svc.Application(ctx, e.actor("us-commerce"), app.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ls []domain.GrantStatus
+		for _, lid := range a.LicenseIDs {
+			l, err := e.svc.License(ctx, e.actor("us-commerce"), lid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls = append(ls, l.Status)
+		}
+		return a.Status, ls
+	}
+	change := func(action, reason string) url.Values {
+		return url.Values{"application": {id}, "action": {action}, "reason": {reason}}
+	}
+	refuse(t, e, b, csrf, "/export/customers", map[string]refusal{
+		"ErrNoCustomer":  {url.Values{"application": {"tencent"}, "action": {"suspend"}, "reason": {"x"}}, 422, "Customer: choose an approved or suspended customer"},
+		"ErrUnknown":     {url.Values{"application": {"0190a000-0000-7000-8000-000000000000"}, "action": {"suspend"}, "reason": {"x"}}, 404, "No such customer"},
+		"ErrAction":      {change("approve", "x"), 422, "Action: choose suspend, reinstate or revoke"},
+		"ErrNoReason":    {change("suspend", "  "), 422, "reason: required to suspend"},
+		"ErrReinstate":   {change("reinstate", "all clear"), 409, "application is approved; it cannot become approved"},
+		"ErrPendingApps": {url.Values{"application": {e.pending.ID.String()}, "action": {"suspend"}, "reason": {"x"}}, 409, "application is submitted; it cannot become suspended"},
+	})
+	if s, ls := state(); s != domain.AppApproved || slices.Contains(ls, domain.GrantSuspended) {
+		t.Fatalf("refused forms changed the customer: %s %v", s, ls)
+	}
+	for _, step := range []struct {
+		action string
+		status int
+		app    domain.ApplicationStatus
+		lic    domain.GrantStatus
+		moves  string
+	}{
+		{"suspend", 200, domain.AppSuspended, domain.GrantSuspended, "suspended · may: reinstate, revoke"},
+		{"suspend", 409, domain.AppSuspended, domain.GrantSuspended, "suspended · may: reinstate, revoke"},
+		{"reinstate", 200, domain.AppApproved, domain.GrantActive, "approved · may: suspend, revoke"},
+		{"revoke", 200, domain.AppRevoked, domain.GrantRevoked, ""},
+		{"revoke", 409, domain.AppRevoked, domain.GrantRevoked, ""},
+	} {
+		before := e.auditSize()
+		r := b.post("/export/customers", url.Values{"csrf": {csrf}, "application": {id}, "action": {step.action}, "reason": {"end-use check " + step.action}})
+		if r.status != step.status {
+			t.Fatalf("%s: %d, want %d\n%.2000s", step.action, r.status, step.status, r.body)
+		}
+		if s, ls := state(); s != step.app || len(ls) == 0 || slices.ContainsFunc(ls, func(g domain.GrantStatus) bool { return g != step.lic }) {
+			t.Fatalf("after %s: %s with licenses %v", step.action, s, ls)
+		}
+		body := html.UnescapeString(r.body)
+		if step.status == 200 && !strings.Contains(body, app.LegalName+" (tencent): "+string(step.app)+"; the licenses issued with the approval follow.") {
+			t.Errorf("%s: no notice", step.action)
+		}
+		if step.status != 200 && (e.auditSize() != before || !strings.Contains(r.body, `role="alert"`)) {
+			t.Errorf("a refused %s wrote to the ledger or said nothing", step.action)
+		}
+		option := `<option value="` + id + `">`
+		if step.moves == "" && strings.Contains(body, option) {
+			t.Errorf("after %s the revoked customer is still offered", step.action)
+		}
+		if step.moves != "" && !strings.Contains(body, option+app.LegalName+" · tencent · "+step.moves) {
+			t.Errorf("after %s the customer's choice does not offer %q", step.action, step.moves)
+		}
+	}
+	otherRoleRefused(t, e, "cn-mofcom", "/export/customers", change("suspend", "x"))
+}
