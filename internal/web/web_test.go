@@ -1239,7 +1239,9 @@ func TestVendorShipsOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := slices.IndexFunc(svs, func(sv service.ShipmentView) bool { return sv.OrderID == order.ID && slices.Contains(sv.Serials, "SN-W-2") })
+		i := slices.IndexFunc(svs, func(sv service.ShipmentView) bool {
+			return sv.OrderID == order.ID && slices.Contains(sv.Serials, "SN-W-2")
+		})
 		if i < 0 {
 			t.Fatal("no shipment was created")
 		}
