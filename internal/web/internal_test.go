@@ -2,6 +2,7 @@ package web
 
 import (
 	"math"
+	"math/big"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -184,4 +185,37 @@ func TestCustomerMovesFollowTheLifecycle(t *testing.T) {
 			t.Errorf("customerMoves(%s) = %v, want %v", from, got, want)
 		}
 	}
+}
+
+// FuzzParseAmount: whatever is typed, an amount read is positive, within
+// half a cent of the decimal typed, and reads back the same from the way
+// the pages write it.
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"30000", "0.005", "12.345", "1.", ".5", "92233720368547758.07", "1e5", "-1", "0.0049", "00000.0050000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		minor, err := parseAmount(s)
+		if err != nil {
+			if domain.ErrorCode(err) != domain.EINVALID {
+				t.Fatalf("parseAmount(%q): %v", s, err)
+			}
+			return
+		}
+		if minor <= 0 {
+			t.Fatalf("parseAmount(%q) = %d", s, minor)
+		}
+		typed, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+		if !ok {
+			t.Fatalf("parseAmount(%q) read what big.Rat does not", s)
+		}
+		diff := new(big.Rat).Sub(typed.Mul(typed, big.NewRat(minorPerMajor, 1)), new(big.Rat).SetInt64(minor))
+		if diff.Abs(diff).Cmp(big.NewRat(1, 2)) > 0 {
+			t.Fatalf("parseAmount(%q) = %d minor units, %s away", s, minor, diff.FloatString(4))
+		}
+		written := domain.Money{Minor: minor, Currency: "USD"}.String()
+		if back, err := parseAmount(strings.TrimPrefix(written, "USD ")); err != nil || back != minor {
+			t.Fatalf("%q read as %d, written %q, read back as %d (%v)", s, minor, written, back, err)
+		}
+	})
 }
