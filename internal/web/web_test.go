@@ -1226,6 +1226,11 @@ func TestVendorShipsOrder(t *testing.T) {
 	if n := len(tableRows(t, b.get("/vendor").body, "shipments")); n != 3 {
 		t.Fatalf("refused forms made shipments: %d", n)
 	}
+	// Another form's refusal leaves the shipment form's defaults alone.
+	if r := b.post("/vendor/runs", url.Values{"csrf": {csrf}, "periods": {"9999"}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `pattern="[A-Za-z]{3}" autocapitalize="characters" value="USD">`) {
+		t.Errorf("after a refused run the currency is not USD: %d", r.status)
+	}
 
 	t.Run("OK", func(t *testing.T) {
 		// 29999.995 is USD 30000.00, rounded half away from zero; blank lines
