@@ -219,3 +219,13 @@ func FuzzParseAmount(f *testing.F) {
 		}
 	})
 }
+
+func TestErrorTextNamesEachFieldOnce(t *testing.T) {
+	if got := errorText(domain.Invalid("reason", "required to suspend")); got != "reason: required to suspend" {
+		t.Errorf("one field: %q", got)
+	}
+	err := &domain.Error{Code: domain.EINVALID, Message: "2 problems", Fields: []domain.FieldError{{Path: "a", Message: "x"}, {Path: "b", Message: "y"}}}
+	if got := errorText(err); got != "2 problems; a: x; b: y" {
+		t.Errorf("two fields: %q", got)
+	}
+}

@@ -104,7 +104,7 @@ func parseShipment(f url.Values) (shipmentForm, error) {
 		return out, formErr("Serial numbers: enter at least one, one per line.")
 	}
 	if out.Read > service.MaxShipmentUnits {
-		return out, formErr(fmt.Sprintf("Serial numbers: %d read; a shipment holds at most %d.", out.Read, service.MaxShipmentUnits))
+		return out, formErr(fmt.Sprintf("Serial numbers: a shipment holds at most %d.", service.MaxShipmentUnits))
 	}
 	cur := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
 	if len(cur) != 3 || strings.Trim(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
@@ -163,12 +163,25 @@ func (h *handler) createShipment(w http.ResponseWriter, r *http.Request, who dom
 	sh, err := h.svc.CreateShipment(r.Context(), who, in.Request)
 	if err != nil {
 		h.formFailed(w, r, err, "order", func(status int, msg string) {
-			h.vendorRender(w, r, who, csrf, status, msg+readText(in.Read), "")
+			h.vendorRender(w, r, who, csrf, status, msg+whichSerial(err, in.Request.Serials)+readText(in.Read), "")
 		})
 		return
 	}
-	h.vendorShipped(w, r, who, csrf, sh, fmt.Sprintf("Shipment %s created: %d × %s of lot %s for %s (%d serial numbers read); unit value %s; invoice %s, total %s.",
-		sh.Number, sh.Quantity, sh.Product, sh.Lot, sh.Buyer, in.Read, money(sh.UnitValue), sh.Invoice.Number, money(sh.Invoice.Total)))
+	h.vendorShipped(w, r, who, csrf, sh, fmt.Sprintf("Shipment %s created: %d × %s of lot %s for %s (%s); unit value %s; invoice %s, total %s.",
+		sh.Number, sh.Quantity, sh.Product, sh.Lot, sh.Buyer, serialsRead(in.Read), money(sh.UnitValue), sh.Invoice.Number, money(sh.Invoice.Total)))
+}
+
+// whichSerial names the serial number the service refused, which it
+// counts from 0 among the non-blank lines, as the person who typed them
+// counts: from 1.
+func whichSerial(err error, serials []string) string {
+	for _, f := range domain.ErrorFields(err) {
+		var i int
+		if _, e := fmt.Sscanf(f.Path, "serials[%d]", &i); e == nil && i >= 0 && i < len(serials) {
+			return fmt.Sprintf("; serial number %d is %q", i+1, serials[i])
+		}
+	}
+	return ""
 }
 
 // readText says how many serial numbers a refused form held.
@@ -176,5 +189,13 @@ func readText(n int) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d serial numbers read.)", n)
+	return " (" + serialsRead(n) + ".)"
+}
+
+// serialsRead is "1 serial number read" or "n serial numbers read".
+func serialsRead(n int) string {
+	if n == 1 {
+		return "1 serial number read"
+	}
+	return fmt.Sprintf("%d serial numbers read", n)
 }

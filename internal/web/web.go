@@ -273,7 +273,10 @@ func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, 
 func errorText(err error) string {
 	msg := domain.ErrorMessage(err)
 	for _, f := range domain.ErrorFields(err) {
-		msg += "; " + f.Path + ": " + f.Message
+		// domain.Invalid's message is its one field already.
+		if field := f.Path + ": " + f.Message; !strings.Contains(msg, field) {
+			msg += "; " + field
+		}
 	}
 	return msg
 }

@@ -1212,7 +1212,7 @@ func TestVendorShipsOrder(t *testing.T) {
 		"ErrNoOrder":       {form("", "SN-W-1", "30000.00", "USD"), 422, "Order: choose an accepted order"},
 		"ErrUnknownOrder":  {form("0190a000-0000-7000-8000-000000000000", "SN-W-1", "30000.00", "USD"), 404, "No such order"},
 		"ErrNoSerials":     {form(id, "\n  \n", "30000.00", "USD"), 422, "Serial numbers: enter at least one"},
-		"ErrSerialFormat":  {form(id, "SN-W-1\nSN W 2\nSN-W-3", "30000.00", "USD"), 422, "serials[1]: must be 1-64 letters, digits or dashes (3 serial numbers read.)"},
+		"ErrSerialFormat":  {form(id, "SN-W-1\nSN W 2\nSN-W-3", "30000.00", "USD"), 422, `role="alert">serials[1]: must be 1-64 letters, digits or dashes; serial number 2 is "SN W 2" (3 serial numbers read.)</p>`},
 		"ErrSerialTwice":   {form(id, "SN-W-1\nSN-W-1", "30000.00", "USD"), 422, "is listed twice"},
 		"ErrValueComma":    {form(id, "SN-W-1", "30,000", "USD"), 422, "Unit value: an amount in the currency's major units"},
 		"ErrValueNegative": {form(id, "SN-W-1", "-30000", "USD"), 422, "Unit value"},
