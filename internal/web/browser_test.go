@@ -475,3 +475,62 @@ func TestBrowserLabKeyboard(t *testing.T) {
 		t.Fatalf("notice %q, want %s passed", notice, number)
 	}
 }
+
+// TestBrowserVendorShips: the vendor ships units of an accepted order from
+// the form, reaching its fields in order with Tab, and sees the shipment
+// with its invoice total.
+func TestBrowserVendorShips(t *testing.T) {
+	ctx := chrome(t)
+	e := newEnv(t)
+	orders, err := e.svc.Orders(context.Background(), e.actor("nvidia"), []string{string(domain.OrderAccepted)})
+	if err != nil || len(orders) == 0 {
+		t.Fatalf("no accepted order: %v", err)
+	}
+	order := orders[0]
+	signInBrowser(t, ctx, e, "nvidia")
+	// Later than the shipments the env made, so that it heads the table.
+	e.clock.Add(time.Minute)
+	do(t, ctx, "vendor-ship-form",
+		chromedp.Navigate(e.url+"/vendor"),
+		chromedp.WaitVisible(css("#ship-order")),
+		chromedp.SetValue(css("#ship-order"), order.ID.String()),
+		chromedp.Focus(css("#ship-order")),
+	)
+	var path []string
+	for range 4 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path = append(path, id)
+	}
+	if want := []string{"ship-lot", "ship-value", "ship-currency", "ship-serials"}; !slices.Equal(path, want) {
+		t.Fatalf("Tab from the order went %v, want %v", path, want)
+	}
+	do(t, ctx, "vendor-ship-serials",
+		chromedp.KeyEvent("SN-B-1\rSN-B-2\r"),
+		chromedp.WaitVisible(css("#ship-serials-count")),
+	)
+	if n := text(t, ctx, "#ship-serials-count"); n != "2 serial numbers read." {
+		t.Fatalf("the count under the serial numbers: %q", n)
+	}
+	do(t, ctx, "vendor-ship",
+		chromedp.SendKeys(css("#ship-value"), "30000.00"),
+		chromedp.Click(css(`form[action="/vendor/shipments"] button[type=submit]`)),
+		chromedp.WaitVisible(css("#shipped")),
+	)
+	shipped := text(t, ctx, "#shipped")
+	if !strings.Contains(shipped, "USD 60000.00") || !strings.Contains(shipped, "2 × h200") || !strings.Contains(shipped, order.Buyer) {
+		t.Fatalf("the shipment shown: %q", shipped)
+	}
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, "(2 serial numbers read)") {
+		t.Fatalf("notice %q", notice)
+	}
+	number := strings.Fields(text(t, ctx, "#shipped-h"))[1]
+	if row := text(t, ctx, "#shipments tbody tr"); !strings.Contains(row, number) {
+		t.Fatalf("the newest shipment row %q is not %s", row, number)
+	}
+}

@@ -33,6 +33,17 @@ type buyerData struct {
 	Form     url.Values // the form as sent, when it failed
 	// Cancellable are the orders the buyer may still cancel.
 	Cancellable []domain.Order
+	// Hearings are the demand hearings open to a filing, Filings the
+	// buyer's own filings in every hearing.
+	Hearings []openHearing
+	Filings  *table
+}
+
+// openHearing is a hearing the buyer may file in, with its filing there
+// if it made one (a new filing replaces it).
+type openHearing struct {
+	Hearing service.HearingView
+	Mine    *domain.Filing
 }
 
 // siteChoice is a deployment site in the order form.
@@ -109,9 +120,11 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		Shipments: newTable(path, "shipments", "Shipments", "Shipment", "Order", "Product", "Units", "Route", "Where",
 			"Lab test", "Lab test by (ETA)", "Invoice").numeric(3),
 		Events: newTable(path, "events", "Custody events", "At", "Shipment", "Event", "Country", "Place"),
+		Filings: newTable(path, "filings", "Your demand filings", "Hearing", "Product", "Period start", "Period end", "Hearing status",
+			"Forecast units", "Uses", "Justification", "Filed").numeric(5),
 		Period: h.svc.Now().AddDate(0, 1, 0).Format(time.DateOnly),
 	}
-	d.Shipments.Empty, d.Events.Empty = "No shipment yet.", "No custody event yet."
+	d.Shipments.Empty, d.Events.Empty, d.Filings.Empty = "No shipment yet.", "No custody event yet.", "No filing yet."
 	apps, err := h.svc.Applications(ctx, who, nil)
 	if err != nil {
 		return nil, err
@@ -180,6 +193,24 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 	if d.Products, err = h.svc.Products(ctx, who); err != nil {
 		return nil, err
 	}
+	hs, err := h.svc.Hearings(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	for _, hv := range hs {
+		var mine *domain.Filing
+		for i, f := range hv.Filings {
+			if f.BuyerID != who.PartyID {
+				continue
+			}
+			mine = &hv.Filings[i]
+			d.Filings.add(hv.Title, hv.Product, fmtDate(hv.PeriodStart), fmtDate(hv.PeriodEnd), hv.Status,
+				itoa64(f.Units), strings.Join(f.Uses, ", "), f.Justification, fmtTime(f.FiledAt))
+		}
+		if hv.Status == hearingOpen {
+			d.Hearings = append(d.Hearings, openHearing{hv, mine})
+		}
+	}
 	out, err := h.svc.Outlook(ctx, who)
 	switch {
 	case domain.ErrorCode(err) == domain.ENOTFOUND:
@@ -192,7 +223,7 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		}
 		d.Chart = outlookChart(out)
 	}
-	return &view{Title: "Buyer", Data: d, Tables: []*table{d.Applications, d.Licenses, d.Permits, d.Orders, d.Outlook, d.Shipments, d.Events}}, nil
+	return &view{Title: "Buyer", Data: d, Tables: []*table{d.Applications, d.Licenses, d.Permits, d.Orders, d.Outlook, d.Shipments, d.Events, d.Filings}}, nil
 }
 
 // shortID is the last 8 hex digits of a UUID: its random part. The first
@@ -329,12 +360,21 @@ func (h *handler) cancelOrder(w http.ResponseWriter, r *http.Request, who domain
 
 // formError shows the buyer's page again with the error and the form as sent.
 func (h *handler) formError(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf, msg string) {
+	h.buyerRender(w, r, who, csrf, http.StatusUnprocessableEntity, msg, "")
+}
+
+// buyerRender shows the buyer's page with a form's error (and the form as
+// sent) or its notice.
+func (h *handler) buyerRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
 	v, err := h.buyerView(r.Context(), who, r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v.Data.(*buyerData).Form = r.PostForm
-	v.Who, v.CSRF, v.Error = &who, csrf, msg
-	h.render(w, r, http.StatusUnprocessableEntity, "buyer", v)
+	if errMsg != "" {
+		v.Data.(*buyerData).Form = r.PostForm
+	}
+	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
+	w.Header().Set("HX-Push-Url", "/buyer")
+	h.render(w, r, status, "buyer", v)
 }

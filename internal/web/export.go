@@ -28,9 +28,13 @@ type exportData struct {
 	Vendors []domain.Party
 	// AllLicenses are the choices of the license form.
 	AllLicenses []domain.License
-	Gauge       *volumeGauge
-	Today       string
-	YearOn      string
+	// Customers are the approved and suspended applications, for the form
+	// that suspends, reinstates or revokes an approval.
+	Customers []customer
+	Actions   []customerAction
+	Gauge     *volumeGauge
+	Today     string
+	YearOn    string
 }
 
 // pendingApp is an application in the review queue with the approval
@@ -107,6 +111,11 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 	}
 	d.Queue.Empty, d.Hits.Empty, d.Flags.Empty = "No application waits for a decision.", "No screening hits in the queue.", "No red flags in the queue."
 
+	approved, err := h.svc.Applications(ctx, who, []string{string(domain.AppApproved), string(domain.AppSuspended)})
+	if err != nil {
+		return nil, err
+	}
+	d.Customers, d.Actions = customersOf(approved), customerActions
 	lics, err := h.svc.Licenses(ctx, who)
 	if err != nil {
 		return nil, err

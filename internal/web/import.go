@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,10 @@ type importData struct {
 	Buyers        []domain.Party
 	Products      []domain.Product
 	Today, YearOn string
+	// Open are the hearings still taking filings, for the form that closes
+	// one; Form is the form as sent when it failed.
+	Open []service.HearingView
+	Form url.Values
 }
 
 // importView gathers the hearings with their demand per buyer, and the
@@ -40,6 +45,9 @@ func (h *handler) importView(ctx context.Context, who domain.Actor, _ *http.Requ
 	for _, hv := range hs {
 		d.Hearings.add(hv.Title, hv.Product, fmtDate(hv.PeriodStart), fmtDate(hv.PeriodEnd), hv.Status,
 			itoa64(int64(len(hv.Filings))), itoa64(hv.TotalUnits))
+		if hv.Status == hearingOpen {
+			d.Open = append(d.Open, hv)
+		}
 		for _, f := range hv.Filings {
 			d.Filings.add(hv.Title, f.Buyer, itoa64(f.Units), strings.Join(f.Uses, ", "), f.Justification, fmtDate(f.FiledAt))
 			units[f.Buyer] += f.Units
@@ -126,6 +134,9 @@ func (h *handler) importRender(w http.ResponseWriter, r *http.Request, who domai
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if errMsg != "" {
+		v.Data.(*importData).Form = r.PostForm
 	}
 	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
 	w.Header().Set("HX-Push-Url", "/import")

@@ -1,12 +1,17 @@
 package web
 
 import (
+	"math"
+	"math/big"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
 )
 
 func TestCSVCellDefusesFormulas(t *testing.T) {
@@ -117,5 +122,110 @@ func TestParseLabTest(t *testing.T) {
 		if _, err := parseLabTest(f); domain.ErrorCode(err) != domain.EINVALID || domain.ErrorMessage(err) != name {
 			t.Errorf("%v: %v, want EINVALID %q", f, err, name)
 		}
+	}
+}
+
+func TestParseAmount(t *testing.T) {
+	for in, want := range map[string]int64{
+		"30000": 3_000_000, "30000.00": 3_000_000, "30000.5": 3_000_050, " 12.34 ": 1234, ".5": 50, "1.": 100,
+		// Half away from zero, as domain.Money.Apply rounds: half a cent is a cent.
+		"0.005": 1, "12.345": 1235, "12.3449999": 1234, "1.995": 200, "29999.995": 3_000_000,
+		"92233720368547758.07": math.MaxInt64,
+	} {
+		got, err := parseAmount(in)
+		if err != nil || got != want {
+			t.Errorf("parseAmount(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", " ", ".", "abc", "30,000", "30000,50", "1e5", "-1", "+1", "1.2.3", "0", "0.00", "0.0049",
+		"92233720368547758.08", "1/2", "0x10", "Inf", "NaN", "١٢"} {
+		if got, err := parseAmount(in); err == nil || domain.ErrorCode(err) != domain.EINVALID || !strings.HasPrefix(domain.ErrorMessage(err), "Unit value") {
+			t.Errorf("parseAmount(%q) = %d, %v; want an EINVALID naming the unit value", in, got, err)
+		}
+	}
+}
+
+func TestParseShipment(t *testing.T) {
+	id := "0190a000-0000-7000-8000-000000000000"
+	f := url.Values{"order": {id}, "lot": {" TW-1 "}, "serials": {"SN-1\r\n\r\n  SN-2  \nSN-3\n"}, "unit_value": {"100.005"}, "currency": {"usd"}}
+	got, err := parseShipment(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := service.ShipmentRequest{Order: id, Lot: "TW-1", Serials: []string{"SN-1", "SN-2", "SN-3"}, UnitValue: domain.Money{Minor: 10001, Currency: "USD"}}
+	if got.Read != 3 || got.Request.Order != want.Order || got.Request.Lot != want.Lot || !slices.Equal(got.Request.Serials, want.Serials) || got.Request.UnitValue != want.UnitValue {
+		t.Fatalf("parseShipment = %+v, want %+v", got, want)
+	}
+	for field, bad := range map[string]url.Values{
+		"Order":          {"order": {"SH-1"}},
+		"Lot":            {"lot": {" "}},
+		"Serial numbers": {"serials": {"\n \n"}},
+		"Currency":       {"currency": {"US$"}},
+		"Unit value":     {"unit_value": {"1,5"}},
+	} {
+		g := url.Values{}
+		for k, v := range f {
+			g[k] = v
+		}
+		for k, v := range bad {
+			g[k] = v
+		}
+		if _, err := parseShipment(g); err == nil || !strings.HasPrefix(domain.ErrorMessage(err), field+":") {
+			t.Errorf("bad %s: %v", field, err)
+		}
+	}
+}
+
+func TestCustomerMovesFollowTheLifecycle(t *testing.T) {
+	for from, want := range map[domain.ApplicationStatus][]string{
+		domain.AppApproved: {"suspend", "revoke"}, domain.AppSuspended: {"reinstate", "revoke"},
+		domain.AppRevoked: nil, domain.AppSubmitted: nil,
+	} {
+		if got := customerMoves(from); !slices.Equal(got, want) {
+			t.Errorf("customerMoves(%s) = %v, want %v", from, got, want)
+		}
+	}
+}
+
+// FuzzParseAmount: whatever is typed, an amount read is positive, within
+// half a cent of the decimal typed, and reads back the same from the way
+// the pages write it.
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"30000", "0.005", "12.345", "1.", ".5", "92233720368547758.07", "1e5", "-1", "0.0049", "00000.0050000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		minor, err := parseAmount(s)
+		if err != nil {
+			if domain.ErrorCode(err) != domain.EINVALID {
+				t.Fatalf("parseAmount(%q): %v", s, err)
+			}
+			return
+		}
+		if minor <= 0 {
+			t.Fatalf("parseAmount(%q) = %d", s, minor)
+		}
+		typed, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+		if !ok {
+			t.Fatalf("parseAmount(%q) read what big.Rat does not", s)
+		}
+		diff := new(big.Rat).Sub(typed.Mul(typed, big.NewRat(minorPerMajor, 1)), new(big.Rat).SetInt64(minor))
+		if diff.Abs(diff).Cmp(big.NewRat(1, 2)) > 0 {
+			t.Fatalf("parseAmount(%q) = %d minor units, %s away", s, minor, diff.FloatString(4))
+		}
+		written := domain.Money{Minor: minor, Currency: "USD"}.String()
+		if back, err := parseAmount(strings.TrimPrefix(written, "USD ")); err != nil || back != minor {
+			t.Fatalf("%q read as %d, written %q, read back as %d (%v)", s, minor, written, back, err)
+		}
+	})
+}
+
+func TestErrorTextNamesEachFieldOnce(t *testing.T) {
+	if got := errorText(domain.Invalid("reason", "required to suspend")); got != "reason: required to suspend" {
+		t.Errorf("one field: %q", got)
+	}
+	err := &domain.Error{Code: domain.EINVALID, Message: "2 problems", Fields: []domain.FieldError{{Path: "a", Message: "x"}, {Path: "b", Message: "y"}}}
+	if got := errorText(err); got != "2 problems; a: x; b: y" {
+		t.Errorf("two fields: %q", got)
 	}
 }

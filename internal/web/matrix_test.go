@@ -57,6 +57,21 @@ var webMatrix = map[string]func(e *env) webProbe{
 	"POST /buyer/orders/cancel": func(*env) webProbe {
 		return webProbe{path: "/buyer/orders/cancel", form: url.Values{"order": {"none"}}, want: 422}
 	},
+	"POST /buyer/filings": func(*env) webProbe {
+		return webProbe{path: "/buyer/filings", form: url.Values{"hearing": {"none"}, "forecast_units": {"10"}, "uses": {"x"}}, want: 422}
+	},
+	"POST /export/customers": func(*env) webProbe {
+		return webProbe{path: "/export/customers", form: url.Values{"application": {"none"}, "action": {"suspend"}, "reason": {"x"}}, want: 422}
+	},
+	"POST /import/hearings": func(*env) webProbe {
+		return webProbe{path: "/import/hearings", form: url.Values{"title": {""}, "product": {"h200"}}, want: 422}
+	},
+	"POST /import/hearings/close": func(*env) webProbe {
+		return webProbe{path: "/import/hearings/close", form: url.Values{"hearing": {"none"}}, want: 422}
+	},
+	"POST /vendor/shipments": func(*env) webProbe {
+		return webProbe{path: "/vendor/shipments", form: url.Values{"order": {"none"}, "lot": {"x"}, "serials": {"SN-1"}, "unit_value": {"1"}, "currency": {"USD"}}, want: 422}
+	},
 	"POST /export/licenses": func(*env) webProbe {
 		return webProbe{path: "/export/licenses", form: url.Values{"license": {"none"}, "action": {"suspend"}}, want: 422}
 	},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,13 @@ type vendorData struct {
 	Latest    *service.AllocationRun
 	Chart     string
 	Start     string
+	// The shipment form's choices: accepted orders and lots with units
+	// left; Form is the form as sent when it failed, Shipped the shipment
+	// it just created.
+	Orders  []shippableOrder
+	Lots    []lotChoice
+	Form    url.Values
+	Shipped *domain.Shipment
 }
 
 // vendorView gathers the allocation runs and, for the latest, supply and
@@ -48,6 +56,9 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 	for _, sv := range svs {
 		d.Shipments.add(fmtTime(sv.CreatedAt), sv.Number, sv.Buyer, sv.Product, sv.Lot, itoa64(sv.Quantity), routeText(sv.Shipment),
 			strings.ReplaceAll(string(sv.Status), "_", " "), whereText(sv.Shipment), labText(sv), labETA(sv), money(sv.Invoice.Total))
+	}
+	if d.Orders, d.Lots, err = h.shipmentChoices(ctx, who, svs); err != nil {
+		return nil, err
 	}
 	tables := []*table{d.Runs, d.Periods, d.Buyers, d.Tiers, d.Shipments}
 	runs, err := h.svc.AllocationRuns(ctx, who)
@@ -187,7 +198,23 @@ func (h *handler) vendorRender(w http.ResponseWriter, r *http.Request, who domai
 		h.fail(w, r, err)
 		return
 	}
+	if errMsg != "" {
+		v.Data.(*vendorData).Form = r.PostForm
+	}
 	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
 	w.Header().Set("HX-Push-Url", "/vendor")
 	h.render(w, r, status, "vendor", v)
+}
+
+// vendorShipped shows the page with the shipment just created.
+func (h *handler) vendorShipped(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, sh domain.Shipment, notice string) {
+	v, err := h.vendorView(r.Context(), who, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v.Data.(*vendorData).Shipped = &sh
+	v.Who, v.CSRF, v.Notice = &who, csrf, notice
+	w.Header().Set("HX-Push-Url", "/vendor")
+	h.render(w, r, http.StatusOK, "vendor", v)
 }

@@ -133,14 +133,19 @@ func (h *handler) routeTable() []route {
 	}{
 		{"POST", "/buyer/orders", domain.RoleBuyer, h.placeOrder},
 		{"POST", "/buyer/orders/cancel", domain.RoleBuyer, h.cancelOrder},
+		{"POST", "/buyer/filings", domain.RoleBuyer, h.fileDemand},
 		{"POST", "/export/licenses", domain.RoleExportAuthority, h.changeLicense},
 		{"POST", "/export/applications/{id}", domain.RoleExportAuthority, h.decideApplication},
+		{"POST", "/export/customers", domain.RoleExportAuthority, h.changeCustomer},
 		{"POST", "/export/applications/{id}/hits/{hit}", domain.RoleExportAuthority, h.reviewHit},
 		{"POST", "/export/orders/{id}", domain.RoleExportAuthority, h.reviewOrder},
 		{"POST", "/export/alerts/{id}", domain.RoleExportAuthority, h.changeAlert},
 		{"POST", "/export/alerts/sweep", domain.RoleExportAuthority, h.sweepSilence},
 		{"POST", "/import/permits", domain.RoleImportAuthority, h.decidePermit},
+		{"POST", "/import/hearings", domain.RoleImportAuthority, h.openHearing},
+		{"POST", "/import/hearings/close", domain.RoleImportAuthority, h.closeHearing},
 		{"POST", "/vendor/runs", domain.RoleVendor, h.runAllocation},
+		{"POST", "/vendor/shipments", domain.RoleVendor, h.createShipment},
 		{"POST", "/lab/tests", domain.RoleLab, h.recordLabTest},
 		{"POST", "/carrier/events", domain.RoleCarrier, h.recordEvent},
 		{"GET", "/auditor/proof", domain.RoleAuditor, h.proof},
@@ -268,7 +273,10 @@ func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, 
 func errorText(err error) string {
 	msg := domain.ErrorMessage(err)
 	for _, f := range domain.ErrorFields(err) {
-		msg += "; " + f.Path + ": " + f.Message
+		// domain.Invalid's message is its one field already.
+		if field := f.Path + ": " + f.Message; !strings.Contains(msg, field) {
+			msg += "; " + field
+		}
 	}
 	return msg
 }

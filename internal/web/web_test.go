@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
 	"github.com/chipgate/chipgate/internal/service"
@@ -1158,4 +1159,393 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 			t.Fatalf("%d silent serials of us-cloud-a listed, want its %d", silent, cloudA)
 		}
 	})
+}
+
+// refusal is a form the handler or the service refuses: its status, what
+// the message says, and nothing written.
+type refusal struct {
+	form   url.Values
+	status int
+	says   string
+}
+
+// refuse sends each refused form as b and checks the message (role=alert),
+// the status and that no audit record was written.
+func refuse(t *testing.T, e *env, b *browser, csrf, path string, cases map[string]refusal, kept ...string) {
+	t.Helper()
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := e.auditSize()
+			c.form.Set("csrf", csrf)
+			r := b.post(path, c.form)
+			body := html.UnescapeString(r.body)
+			if r.status != c.status || !strings.Contains(body, c.says) || !strings.Contains(r.body, `role="alert"`) {
+				t.Fatalf("%d, want %d saying %q:\n%.3000s", r.status, c.status, c.says, r.body)
+			}
+			if after := e.auditSize(); after != before {
+				t.Fatalf("a refused form wrote %d records", after-before)
+			}
+			// The form comes back as sent.
+			for _, k := range kept {
+				if v := c.form.Get(k); v != "" && !strings.Contains(body, v) {
+					t.Errorf("the page lost the %s sent, %q", k, v)
+				}
+			}
+		})
+	}
+}
+
+// otherRoleRefused checks that a party of another role is refused the form
+// with 403 and writes nothing.
+func otherRoleRefused(t *testing.T, e *env, party, path string, form url.Values) {
+	t.Helper()
+	b := e.browser()
+	form.Set("csrf", b.signIn(party))
+	before := e.auditSize()
+	if r := b.post(path, form); r.status != http.StatusForbidden {
+		t.Errorf("%s posting %s: %d, want 403", party, path, r.status)
+	}
+	if e.auditSize() != before {
+		t.Errorf("%s's refused %s wrote to the ledger", party, path)
+	}
+}
+
+func TestVendorShipsOrder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.browser()
+	csrf := b.signIn("nvidia")
+	page := b.get("/vendor")
+	for _, want := range []string{`action="/vendor/shipments"`, `<label for="ship-order">`, `<label for="ship-lot">`, `<label for="ship-serials">`,
+		`<label for="ship-value">`, `<label for="ship-currency">`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the vendor's page lacks %s", want)
+		}
+	}
+	// The accepted order with the fewest units left, and one that is not
+	// accepted any more.
+	accepted, err := e.svc.Orders(ctx, e.actor("nvidia"), []string{string(domain.OrderAccepted)})
+	if err != nil || len(accepted) < 2 {
+		t.Fatalf("accepted orders: %d, %v", len(accepted), err)
+	}
+	slices.SortFunc(accepted, func(a, b domain.Order) int { return int((a.Quantity - a.Shipped) - (b.Quantity - b.Shipped)) })
+	order := accepted[0]
+	left := order.Quantity - order.Shipped
+	if left <= 0 || left >= service.MaxShipmentUnits {
+		t.Fatalf("order %s has %d units left", order.ID, left)
+	}
+	if !strings.Contains(page.body, `<option value="`+order.ID.String()+`">`+order.Buyer+` · h200 · `+itoa(left)+` of `+itoa(order.Quantity)+` left`) {
+		t.Errorf("the order choice of %s with %d left is missing", order.ID, left)
+	}
+	cancelled := accepted[len(accepted)-1]
+	if _, err := e.svc.CancelOrder(ctx, e.actor(cancelled.Buyer), cancelled.ID, "plans changed"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.get("/vendor").body, `<option value="`+cancelled.ID.String()+`"`) {
+		t.Error("a cancelled order is offered")
+	}
+	lot := demo.H200Lots()[0].Number
+	form := func(orderID, serials, value, currency string) url.Values {
+		return url.Values{"order": {orderID}, "lot": {lot}, "serials": {serials}, "unit_value": {value}, "currency": {currency}}
+	}
+	tooMany := make([]string, left+1)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprintf("SN-OVER-%05d", i)
+	}
+	id := order.ID.String()
+	bad := form(id, "SN-W-1\nSN-W-2", "30000.00", "USD")
+	bad.Set("lot", "TW-NO-SUCH-LOT")
+	refuse(t, e, b, csrf, "/vendor/shipments", map[string]refusal{
+		"ErrNoOrder":       {form("", "SN-W-1", "30000.00", "USD"), 422, "Order: choose an accepted order"},
+		"ErrUnknownOrder":  {form("0190a000-0000-7000-8000-000000000000", "SN-W-1", "30000.00", "USD"), 404, "No such order"},
+		"ErrNoSerials":     {form(id, "\n  \n", "30000.00", "USD"), 422, "Serial numbers: enter at least one"},
+		"ErrSerialFormat":  {form(id, "SN-W-1\nSN W 2\nSN-W-3", "30000.00", "USD"), 422, `role="alert">serials[1]: must be 1-64 letters, digits or dashes; serial number 2 is "SN W 2" (3 serial numbers read.)</p>`},
+		"ErrSerialTwice":   {form(id, "SN-W-1\nSN-W-1", "30000.00", "USD"), 422, "is listed twice"},
+		"ErrValueComma":    {form(id, "SN-W-1", "30,000", "USD"), 422, "Unit value: an amount in the currency's major units"},
+		"ErrValueNegative": {form(id, "SN-W-1", "-30000", "USD"), 422, "Unit value"},
+		"ErrValueZero":     {form(id, "SN-W-1", "0.004", "USD"), 422, "Unit value: must be at least 0.01"},
+		"ErrCurrency":      {form(id, "SN-W-1", "30000.00", "dollars"), 422, "Currency: a three-letter ISO 4217 code"},
+		"ErrLot":           {bad, 422, `no h200 lot "TW-NO-SUCH-LOT"`},
+		"ErrOverShipping":  {form(id, strings.Join(tooMany, "\n"), "30000.00", "USD"), 409, fmt.Sprintf("order has %d units left to ship, fewer than %d", left, left+1)},
+		"ErrNotAccepted":   {form(cancelled.ID.String(), "SN-W-1", "30000.00", "USD"), 409, "order is cancelled; only an accepted order ships"},
+		"ErrSerialShipped": {form(id, "SN-000001", "30000.00", "USD"), 409, "SN-000001"},
+	}, "unit_value", "currency", "serials")
+	if n := len(tableRows(t, b.get("/vendor").body, "shipments")); n != 3 {
+		t.Fatalf("refused forms made shipments: %d", n)
+	}
+	// Another form's refusal leaves the shipment form's defaults alone.
+	if r := b.post("/vendor/runs", url.Values{"csrf": {csrf}, "periods": {"9999"}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `pattern="[A-Za-z]{3}" autocapitalize="characters" value="USD">`) {
+		t.Errorf("after a refused run the currency is not USD: %d", r.status)
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		// 29999.995 is USD 30000.00, rounded half away from zero; blank lines
+		// and spaces around a serial are skipped.
+		r := b.post("/vendor/shipments", url.Values{"csrf": {csrf}, "order": {id}, "lot": {lot}, "serials": {"SN-W-1\r\n\r\n  SN-W-2 \nSN-W-3\n"},
+			"unit_value": {"29999.995"}, "currency": {"usd"}})
+		if r.status != http.StatusOK {
+			t.Fatalf("ship: %d\n%.3000s", r.status, r.body)
+		}
+		svs, err := e.svc.Shipments(ctx, e.actor("nvidia"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(svs, func(sv service.ShipmentView) bool {
+			return sv.OrderID == order.ID && slices.Contains(sv.Serials, "SN-W-2")
+		})
+		if i < 0 {
+			t.Fatal("no shipment was created")
+		}
+		sh := svs[i]
+		if !slices.Equal(sh.Serials, []string{"SN-W-1", "SN-W-2", "SN-W-3"}) || sh.UnitValue != (domain.Money{Minor: 3_000_000, Currency: "USD"}) ||
+			sh.Invoice.Total != (domain.Money{Minor: 9_000_000, Currency: "USD"}) || sh.Lot != lot {
+			t.Fatalf("the shipment: %+v", sh.Shipment)
+		}
+		body := html.UnescapeString(r.body)
+		for _, want := range []string{"Shipment " + sh.Number + " created: 3 × h200 of lot " + lot + " for " + order.Buyer + " (3 serial numbers read); unit value USD 30000.00; invoice " + sh.Invoice.Number + ", total USD 90000.00.",
+			`id="shipped"`, `class="invoice-total">USD 90000.00<`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		if row := rowWith(t, r.body, "shipments", sh.Number); !strings.Contains(row, order.Buyer) || !strings.Contains(row, "|3|") || !strings.Contains(row, "USD 90000.00") {
+			t.Errorf("the shipments table: %q", row)
+		}
+		after, err := e.svc.Order(ctx, e.actor("nvidia"), order.ID)
+		if err != nil || after.Shipped != order.Shipped+3 {
+			t.Fatalf("the order shipped %d after, %d before (%v)", after.Shipped, order.Shipped, err)
+		}
+		if !strings.Contains(r.body, itoa(left-3)+` of `+itoa(order.Quantity)+` left`) {
+			t.Error("the order's choice does not count the units shipped")
+		}
+	})
+	otherRoleRefused(t, e, "bytedance", "/vendor/shipments", form(id, "SN-X-1", "1.00", "USD"))
+}
+
+func TestImportAuthorityHearings(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn("cn-mofcom")
+	page := b.get("/import")
+	for _, want := range []string{`action="/import/hearings"`, `<label for="hearing-title">`, `<label for="hearing-product">`, `<label for="hearing-start">`,
+		`<label for="hearing-end">`, `action="/import/hearings/close"`, `<label for="close-hearing">`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the import authority's page lacks %s", want)
+		}
+	}
+	open := func(title, product, from, until string) url.Values {
+		return url.Values{"title": {title}, "product": {product}, "period_start": {from}, "period_end": {until}}
+	}
+	refuse(t, e, b, csrf, "/import/hearings", map[string]refusal{
+		"ErrNoTitle":   {open(" ", "h200", "2026-04-01", "2026-07-01"), 422, "title: required"},
+		"ErrProduct":   {open("Q2 demand", "h900", "2026-04-01", "2026-07-01"), 422, `product: no product "h900"`},
+		"ErrStartDate": {open("Q2 demand", "h200", "April", "2026-07-01"), 422, "period_start: must be a date YYYY-MM-DD"},
+		"ErrPeriod":    {open("Q2 demand", "h200", "2026-07-01", "2026-04-01"), 422, "period_end: must be after period_start"},
+	}, "title", "period_start", "period_end")
+
+	var opened domain.ID
+	t.Run("Open", func(t *testing.T) {
+		r := b.post("/import/hearings", url.Values{"csrf": {csrf}, "title": {"Q2 H200 demand"}, "product": {"h200"}, "period_start": {"2026-04-01"}, "period_end": {"2026-07-01"}})
+		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Hearing “Q2 H200 demand” opened for h200, 2026-04-01 to 2026-07-01") {
+			t.Fatalf("open: %d\n%.2000s", r.status, r.body)
+		}
+		if row := rowWith(t, r.body, "hearings", "Q2 H200 demand"); !strings.Contains(row, "|h200|2026-04-01|2026-07-01|open|0|") {
+			t.Errorf("the hearings table: %q", row)
+		}
+		hs, err := e.svc.Hearings(context.Background(), e.actor("cn-mofcom"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(hs, func(h service.HearingView) bool { return h.Title == "Q2 H200 demand" })
+		if i < 0 {
+			t.Fatal("no hearing was opened")
+		}
+		opened = hs[i].ID
+		if !strings.Contains(r.body, `<option value="`+opened.String()+`">Q2 H200 demand · h200 · 0 filing(s)</option>`) {
+			t.Error("the new hearing cannot be closed from the page")
+		}
+	})
+	refuse(t, e, b, csrf, "/import/hearings/close", map[string]refusal{
+		"ErrCloseNoHearing": {url.Values{"hearing": {"Q2"}}, 422, "Hearing: choose a hearing to close"},
+		"ErrCloseUnknown":   {url.Values{"hearing": {"0190a000-0000-7000-8000-000000000000"}}, 404, "No such hearing"},
+	})
+	t.Run("Close", func(t *testing.T) {
+		r := b.post("/import/hearings/close", url.Values{"csrf": {csrf}, "hearing": {opened.String()}})
+		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Hearing “Q2 H200 demand” closed with 0 filing(s).") {
+			t.Fatalf("close: %d\n%.2000s", r.status, r.body)
+		}
+		if row := rowWith(t, r.body, "hearings", "Q2 H200 demand"); !strings.Contains(row, "|closed|") {
+			t.Errorf("the hearings table: %q", row)
+		}
+		if strings.Contains(r.body, `<option value="`+opened.String()+`"`) {
+			t.Error("a closed hearing is offered to close")
+		}
+	})
+	refuse(t, e, b, csrf, "/import/hearings/close", map[string]refusal{
+		"ErrCloseTwice": {url.Values{"hearing": {opened.String()}}, 409, "hearing is closed; it cannot be closed"},
+	})
+	otherRoleRefused(t, e, "bytedance", "/import/hearings", open("Mine", "h200", "2026-04-01", "2026-07-01"))
+	otherRoleRefused(t, e, "us-commerce", "/import/hearings/close", url.Values{"hearing": {opened.String()}})
+}
+
+func TestBuyerFilesDemand(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	hs, err := e.svc.Hearings(ctx, e.actor("cn-mofcom"))
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("the demo's hearing: %d, %v", len(hs), err)
+	}
+	hearing := hs[0]
+	b := e.browser()
+	csrf := b.signIn("bytedance")
+	page := b.get("/buyer")
+	for _, want := range []string{`action="/buyer/filings"`, `<label for="filing-hearing">`, `<label for="filing-units">`, `<label for="filing-uses">`, `<label for="filing-justification">`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the buyer's page lacks %s", want)
+		}
+	}
+	// The demo filed bytedance's demand: its own filing is listed, no other.
+	if rows := tableRows(t, page.body, "filings"); len(rows) != 1 || !strings.Contains(rows[0], hearing.Title+"|h200|") || !strings.Contains(rows[0], "|open|") {
+		t.Fatalf("bytedance's filings: %q", rows)
+	}
+	id := hearing.ID.String()
+	file := func(hid, units, uses string) url.Values {
+		return url.Values{"hearing": {hid}, "forecast_units": {units}, "uses": {uses}, "justification": {"two new clusters"}}
+	}
+	refuse(t, e, b, csrf, "/buyer/filings", map[string]refusal{
+		"ErrNoHearing":      {file("", "4000", "commercial_ai"), 422, "Hearing: choose an open hearing"},
+		"ErrUnknownHearing": {file("0190a000-0000-7000-8000-000000000000", "4000", "commercial_ai"), 404, "No such hearing"},
+		"ErrUnits":          {file(id, "four thousand", "commercial_ai"), 422, "Forecast units: a whole number"},
+		"ErrNegativeUnits":  {file(id, "-1", "commercial_ai"), 422, "forecast_units: must be between 0 and"},
+		"ErrNoUses":         {file(id, "4000", " , "), 422, "uses: between 1 and 20 required"},
+	}, "forecast_units", "justification")
+
+	t.Run("File", func(t *testing.T) {
+		r := b.post("/buyer/filings", url.Values{"csrf": {csrf}, "hearing": {id}, "forecast_units": {"4242"}, "uses": {"commercial_ai, recommendation"},
+			"justification": {"two new clusters"}})
+		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Demand filed in “"+hearing.Title+"”: 4242 units for commercial_ai, recommendation.") {
+			t.Fatalf("file: %d\n%.2000s", r.status, r.body)
+		}
+		// The new filing replaces the old one.
+		if rows := tableRows(t, r.body, "filings"); len(rows) != 1 || !strings.Contains(rows[0], "|4242|commercial_ai, recommendation|two new clusters|") {
+			t.Fatalf("the filings after filing: %q", rows)
+		}
+		h, err := e.svc.Hearing(ctx, e.actor("cn-mofcom"), hearing.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := slices.DeleteFunc(slices.Clone(h.Filings), func(f domain.Filing) bool { return f.Buyer != "bytedance" })
+		if len(mine) != 1 || mine[0].Units != 4242 || !slices.Equal(mine[0].Uses, []string{"commercial_ai", "recommendation"}) {
+			t.Fatalf("bytedance's filings: %+v", mine)
+		}
+	})
+	// Another buyer sees its own filing, not bytedance's.
+	o := e.browser()
+	o.signIn("alibaba")
+	if body := o.get("/buyer").body; strings.Contains(body, "4242") || len(tableRows(t, body, "filings")) != 1 {
+		t.Error("alibaba sees another buyer's filing")
+	}
+	otherRoleRefused(t, e, "cn-mofcom", "/buyer/filings", file(id, "1", "x"))
+
+	if _, err := e.svc.CloseHearing(ctx, e.actor("cn-mofcom"), hearing.ID); err != nil {
+		t.Fatal(err)
+	}
+	refuse(t, e, b, csrf, "/buyer/filings", map[string]refusal{
+		"ErrClosed": {file(id, "5000", "commercial_ai"), 409, "hearing is closed; filings are closed"},
+	})
+	if body := b.get("/buyer").body; strings.Contains(body, `action="/buyer/filings"`) || !strings.Contains(body, "No hearing is open for filings.") {
+		t.Error("the filing form is offered with no hearing open")
+	}
+}
+
+func TestExportAuthorityChangesCustomer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	apps, err := e.svc.Applications(ctx, e.actor("us-commerce"), []string{string(domain.AppApproved)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(apps, func(a domain.Application) bool { return a.Buyer == "tencent" })
+	if i < 0 {
+		t.Fatal("tencent is not an approved customer")
+	}
+	app := apps[i]
+	id := app.ID.String()
+	b := e.browser()
+	csrf := b.signIn("us-commerce")
+	page := b.get("/export")
+	for _, want := range []string{`action="/export/customers"`, `<label for="cust-application">`, `<label for="cust-action">`, `<label for="cust-reason">`,
+		`<option value="` + id + `">` + app.LegalName + ` · tencent · approved · may: suspend, revoke</option>`} {
+		if !strings.Contains(html.UnescapeString(page.body), html.UnescapeString(want)) {
+			t.Fatalf("the export authority's page lacks %s", want)
+		}
+	}
+	state := func() (domain.ApplicationStatus, []domain.GrantStatus) {
+		t.Helper()
+		a, err := e.svc.Application(ctx, e.actor("us-commerce"), app.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ls []domain.GrantStatus
+		for _, lid := range a.LicenseIDs {
+			l, err := e.svc.License(ctx, e.actor("us-commerce"), lid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls = append(ls, l.Status)
+		}
+		return a.Status, ls
+	}
+	change := func(action, reason string) url.Values {
+		return url.Values{"application": {id}, "action": {action}, "reason": {reason}}
+	}
+	refuse(t, e, b, csrf, "/export/customers", map[string]refusal{
+		"ErrNoCustomer":  {url.Values{"application": {"tencent"}, "action": {"suspend"}, "reason": {"x"}}, 422, "Customer: choose an approved or suspended customer"},
+		"ErrUnknown":     {url.Values{"application": {"0190a000-0000-7000-8000-000000000000"}, "action": {"suspend"}, "reason": {"x"}}, 404, "No such customer"},
+		"ErrAction":      {change("approve", "x"), 422, "Action: choose suspend, reinstate or revoke"},
+		"ErrNoReason":    {change("suspend", "  "), 422, "reason: required to suspend"},
+		"ErrReinstate":   {change("reinstate", "all clear"), 409, "application is approved; it cannot become approved"},
+		"ErrPendingApps": {url.Values{"application": {e.pending.ID.String()}, "action": {"suspend"}, "reason": {"x"}}, 409, "application is submitted; it cannot become suspended"},
+	})
+	if s, ls := state(); s != domain.AppApproved || slices.Contains(ls, domain.GrantSuspended) {
+		t.Fatalf("refused forms changed the customer: %s %v", s, ls)
+	}
+	for _, step := range []struct {
+		action string
+		status int
+		app    domain.ApplicationStatus
+		lic    domain.GrantStatus
+		moves  string
+	}{
+		{"suspend", 200, domain.AppSuspended, domain.GrantSuspended, "suspended · may: reinstate, revoke"},
+		{"suspend", 409, domain.AppSuspended, domain.GrantSuspended, "suspended · may: reinstate, revoke"},
+		{"reinstate", 200, domain.AppApproved, domain.GrantActive, "approved · may: suspend, revoke"},
+		{"revoke", 200, domain.AppRevoked, domain.GrantRevoked, ""},
+		{"revoke", 409, domain.AppRevoked, domain.GrantRevoked, ""},
+	} {
+		before := e.auditSize()
+		r := b.post("/export/customers", url.Values{"csrf": {csrf}, "application": {id}, "action": {step.action}, "reason": {"end-use check " + step.action}})
+		if r.status != step.status {
+			t.Fatalf("%s: %d, want %d\n%.2000s", step.action, r.status, step.status, r.body)
+		}
+		if s, ls := state(); s != step.app || len(ls) == 0 || slices.ContainsFunc(ls, func(g domain.GrantStatus) bool { return g != step.lic }) {
+			t.Fatalf("after %s: %s with licenses %v", step.action, s, ls)
+		}
+		body := html.UnescapeString(r.body)
+		if step.status == 200 && !strings.Contains(body, app.LegalName+" (tencent): "+string(step.app)+"; the licenses issued with the approval follow.") {
+			t.Errorf("%s: no notice", step.action)
+		}
+		if step.status != 200 && (e.auditSize() != before || !strings.Contains(r.body, `role="alert"`)) {
+			t.Errorf("a refused %s wrote to the ledger or said nothing", step.action)
+		}
+		option := `<option value="` + id + `">`
+		if step.moves == "" && strings.Contains(body, option) {
+			t.Errorf("after %s the revoked customer is still offered", step.action)
+		}
+		if step.moves != "" && !strings.Contains(body, option+app.LegalName+" · tencent · "+step.moves) {
+			t.Errorf("after %s the customer's choice does not offer %q", step.action, step.moves)
+		}
+	}
+	otherRoleRefused(t, e, "cn-mofcom", "/export/customers", change("suspend", "x"))
 }

@@ -261,9 +261,26 @@
     });
   }
 
+  // ---- line counts (the vendor's serial numbers) ----
+
+  // countLines says under a textarea how many non-blank lines it holds, the
+  // count the server reads; the server says it again on submission.
+  function countLines(out) {
+    const area = document.getElementById(out.dataset.countLines);
+    if (!area || out.dataset.ready) return;
+    out.dataset.ready = "1";
+    const update = () => {
+      const n = area.value.split("\n").filter((l) => l.trim() !== "").length;
+      out.textContent = n === 1 ? "1 serial number read." : n + " serial numbers read.";
+    };
+    area.addEventListener("input", update);
+    if (area.value) update();
+  }
+
   function setup(scope) {
     const root = scope && scope.querySelectorAll ? scope : document;
     root.querySelectorAll("[data-chart]").forEach(drawChart);
+    root.querySelectorAll("[data-count-lines]").forEach(countLines);
     setupVerify(document);
   }
 
