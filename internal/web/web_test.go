@@ -1216,6 +1216,7 @@ func TestVendorShipsOrder(t *testing.T) {
 	b := e.browser()
 	csrf := b.signIn("nvidia")
 	page := b.get("/vendor")
+	shipments := len(tableRows(t, page.body, "shipments"))
 	for _, want := range []string{`action="/vendor/shipments"`, `<label for="ship-order">`, `<label for="ship-lot">`, `<label for="ship-serials">`,
 		`<label for="ship-value">`, `<label for="ship-currency">`} {
 		if !strings.Contains(page.body, want) {
@@ -1270,8 +1271,8 @@ func TestVendorShipsOrder(t *testing.T) {
 		"ErrNotAccepted":   {form(cancelled.ID.String(), "SN-W-1", "30000.00", "USD"), 409, "order is cancelled; only an accepted order ships"},
 		"ErrSerialShipped": {form(id, "SN-000001", "30000.00", "USD"), 409, "SN-000001"},
 	}, "unit_value", "currency", "serials")
-	if n := len(tableRows(t, b.get("/vendor").body, "shipments")); n != 3 {
-		t.Fatalf("refused forms made shipments: %d", n)
+	if n := len(tableRows(t, b.get("/vendor").body, "shipments")); n != shipments {
+		t.Fatalf("refused forms made shipments: %d, were %d", n, shipments)
 	}
 	// Another form's refusal leaves the shipment form's defaults alone.
 	if r := b.post("/vendor/runs", url.Values{"csrf": {csrf}, "periods": {"9999"}}); r.status != http.StatusUnprocessableEntity ||
