@@ -104,6 +104,10 @@ type Lot struct {
 	MadeOn      time.Time `json:"made_on"`
 	AvailableOn time.Time `json:"available_on"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Shipped counts the units shipped from the lot so far; the store keeps
+	// it (a shipment draws on it in its transaction) and it never exceeds
+	// Quantity.
+	Shipped int64 `json:"shipped"`
 }
 
 // Validate returns EINVALID naming the first bad field.

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -325,6 +326,15 @@ func TestLotsNeverOverShipped(t *testing.T) {
 		wg.Wait()
 		if shipped.Load() != 10 || refused.Load() != 10 {
 			t.Fatalf("shipped %d, refused %d; want 10 and 10", shipped.Load(), refused.Load())
+		}
+		// The lot tells how much of it has shipped.
+		var lots []domain.Lot
+		_, raw, _ := e.do("nvidia", "GET", "/api/v1/lots?product=h200", nil)
+		if err := jsonUnmarshal(raw, &lots); err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(lots, func(l domain.Lot) bool { return l.Number == "TW-SMALL-1" }); i < 0 || lots[i].Shipped != 10 || lots[i].Quantity != 10 {
+			t.Fatalf("lot TW-SMALL-1 after shipping it all: %s", raw)
 		}
 		sh := e.must("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-H200-2025-12-01", "serials": serials(3),
 			"unit_value": map[string]any{"minor": 3_000_001, "currency": "USD"}}, 201)

@@ -60,10 +60,13 @@ func (t *tx) Products(ctx context.Context) ([]domain.Product, error) {
 
 const lotCols = "id, product_id, number, quantity, origin, made_on, available_on, created_at"
 
+// lotReadCols are lotCols and the units shipped, which only shipments write.
+const lotReadCols = lotCols + ", shipped"
+
 func scanLot(sc interface{ Scan(...any) error }) (domain.Lot, error) {
 	var l domain.Lot
 	var made, avail, created dbTime
-	err := sc.Scan(&l.ID, &l.ProductID, &l.Number, &l.Quantity, &l.Origin, &made, &avail, &created)
+	err := sc.Scan(&l.ID, &l.ProductID, &l.Number, &l.Quantity, &l.Origin, &made, &avail, &created, &l.Shipped)
 	l.MadeOn, l.AvailableOn, l.CreatedAt = made.T, avail.T, created.T
 	return l, err
 }
@@ -85,9 +88,9 @@ func (t *tx) Lots(ctx context.Context, productID domain.ID) ([]domain.Lot, error
 		return err
 	}
 	if productID == (domain.ID{}) {
-		return out, t.queryRows(ctx, "list lots", "SELECT "+lotCols+" FROM lots ORDER BY available_on, number", scan)
+		return out, t.queryRows(ctx, "list lots", "SELECT "+lotReadCols+" FROM lots ORDER BY available_on, number", scan)
 	}
-	return out, t.queryRows(ctx, "list lots", "SELECT "+lotCols+" FROM lots WHERE product_id = ? ORDER BY available_on, number", scan, productID)
+	return out, t.queryRows(ctx, "list lots", "SELECT "+lotReadCols+" FROM lots WHERE product_id = ? ORDER BY available_on, number", scan, productID)
 }
 
 // ShipFromLot takes units out of a lot, refusing (ECONFLICT) to take more

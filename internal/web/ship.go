@@ -31,11 +31,9 @@ type lotChoice struct {
 	Later bool
 }
 
-// shipmentChoices are the shipment form's orders and lots. Units left in a
-// lot are its quantity less the units of the shipments the vendor sees from
-// it: the service keeps the count, and refuses a shipment beyond it whatever
-// the form offered.
-func (h *handler) shipmentChoices(ctx context.Context, who domain.Actor, shipments []service.ShipmentView) ([]shippableOrder, []lotChoice, error) {
+// shipmentChoices are the shipment form's orders and lots with units left
+// (the service refuses a shipment beyond them whatever the form offered).
+func (h *handler) shipmentChoices(ctx context.Context, who domain.Actor) ([]shippableOrder, []lotChoice, error) {
 	orders, err := h.svc.Orders(ctx, who, []string{string(domain.OrderAccepted)})
 	if err != nil {
 		return nil, nil, err
@@ -58,15 +56,11 @@ func (h *handler) shipmentChoices(ctx context.Context, who domain.Actor, shipmen
 	if err != nil {
 		return nil, nil, err
 	}
-	shipped := map[[2]string]int64{}
-	for _, sv := range shipments {
-		shipped[[2]string{sv.Product, sv.Lot}] += sv.Quantity
-	}
 	now := h.svc.Now()
 	var choices []lotChoice
 	for _, l := range lots {
 		slug := slugOf[l.ProductID]
-		if left := l.Quantity - shipped[[2]string{slug, l.Number}]; left > 0 {
+		if left := l.Quantity - l.Shipped; left > 0 {
 			choices = append(choices, lotChoice{Lot: l, Product: slug, Left: left, Later: now.Before(l.AvailableOn)})
 		}
 	}

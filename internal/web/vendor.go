@@ -57,7 +57,7 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 		d.Shipments.add(fmtTime(sv.CreatedAt), sv.Number, sv.Buyer, sv.Product, sv.Lot, itoa64(sv.Quantity), routeText(sv.Shipment),
 			strings.ReplaceAll(string(sv.Status), "_", " "), whereText(sv.Shipment), labText(sv), labETA(sv), money(sv.Invoice.Total))
 	}
-	if d.Orders, d.Lots, err = h.shipmentChoices(ctx, who, svs); err != nil {
+	if d.Orders, d.Lots, err = h.shipmentChoices(ctx, who); err != nil {
 		return nil, err
 	}
 	tables := []*table{d.Runs, d.Periods, d.Buyers, d.Tiers, d.Shipments}
