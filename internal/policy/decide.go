@@ -175,6 +175,11 @@ type Decision struct {
 	Status      Status   `json:"status"`
 	// Duty is the import duty the route incurs, when a duty rule covers it.
 	Duty *Duty `json:"duty,omitempty"`
+	// UsesLicense and UsesPermit tell whether the rules required the
+	// export license and the import permit for this order: only then was
+	// the grant checked, and only then does an accepted order draw on it.
+	UsesLicense bool `json:"uses_license,omitempty"`
+	UsesPermit  bool `json:"uses_permit,omitempty"`
 }
 
 // Blocking returns the reasons that rejected or held the order.
@@ -326,6 +331,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		}
 	}
 	if st == LicenseRequired {
+		x.d.UsesLicense = true
 		r.checkLicense(x, destRule, &f)
 	}
 
@@ -373,6 +379,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		}
 	}
 	if e := s.importPermit; e != nil && regionIn(e.doc.ImportPermit.Regions, region) && slices.Contains(e.doc.ImportPermit.ECCNs, eccn) {
+		x.d.UsesPermit = true
 		r.checkPermit(x, e, &f)
 	}
 	if e := s.lotAge; e != nil && f.LotAssigned && regionIn(e.doc.LotAge.Regions, region) && f.LotAgeDays < e.doc.LotAge.MinDays {

@@ -166,6 +166,23 @@ func TestAcceptedOrderCarriesObligationsAndDuty(t *testing.T) {
 	}
 }
 
+// TestDecisionSaysWhichGrantsItUses: an H200 order to China needs the export
+// license and the import permit; the same order to a US site needs neither,
+// however many grants the buyer holds.
+func TestDecisionSaysWhichGrantsItUses(t *testing.T) {
+	rules := mustDefault(t)
+	cn := rules.DecideOrder(h200CN(t, day("2026-02-01")))
+	if !cn.UsesLicense || !cn.UsesPermit {
+		t.Fatalf("CN order: uses license %v, permit %v; want both", cn.UsesLicense, cn.UsesPermit)
+	}
+	f := h200CN(t, day("2026-02-01"))
+	f.Destination, f.SiteCountry, f.BuyerHQ, f.ParentHQ, f.Buyer = "US", "US", "US", "US", "us-cloud-a"
+	us := rules.DecideOrder(f)
+	if us.Outcome != policy.Accepted || us.UsesLicense || us.UsesPermit {
+		t.Fatalf("US order: %s, uses license %v, permit %v; want accepted using neither", us.Outcome, us.UsesLicense, us.UsesPermit)
+	}
+}
+
 func TestDecisionJSON(t *testing.T) {
 	f := h200CN(t, day("2026-02-01"))
 	f.EndUse = "military"

@@ -416,6 +416,38 @@ func TestConcurrentOrdersNeverOverDeplete(t *testing.T) {
 	})
 }
 
+// TestOrdersDrawOnlyOnRequiredGrants: a US customer that holds an export
+// license (approved like any customer) orders for a US site: no license is
+// required for a domestic sale, so the order neither draws on the license
+// nor fails when the license is spent; a Chinese order draws on both its
+// license and its permit.
+func TestOrdersDrawOnlyOnRequiredGrants(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		f := e.fixtures()
+		us := e.approve(f.apps["us-cloud-a"], 5)
+		for range 2 {
+			o := e.order("us-cloud-a", "h200", 20, "commercial_ai")
+			if o["status"] != "accepted" || o["license_id"] != nil || o["permit_id"] != nil {
+				t.Fatalf("US order with a 5-unit license: %v", o)
+			}
+			if d := o["decision"].(map[string]any); d["uses_license"] != nil || d["uses_permit"] != nil {
+				t.Fatalf("US order's decision draws on grants: %v", d)
+			}
+		}
+		if lic := e.must("us-commerce", "GET", "/api/v1/licenses/"+us, nil, 200); lic["remaining"] != float64(5) {
+			t.Fatalf("the US customer's license after domestic orders: %v", lic["remaining"])
+		}
+		o := e.order("bytedance", "h200", 7, "commercial_ai")
+		if o["status"] != "accepted" || o["license_id"] != f.licenses["bytedance"] || o["permit_id"] == nil {
+			t.Fatalf("CN order: %v", o)
+		}
+		if lic := e.must("us-commerce", "GET", "/api/v1/licenses/"+f.licenses["bytedance"], nil, 200); lic["remaining"] != float64(1000-7) {
+			t.Fatalf("bytedance's license after a 7-unit order: %v", lic["remaining"])
+		}
+	})
+}
+
 func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t, storetest.Backends()[0])
 	f := e.fixtures()

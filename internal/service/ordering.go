@@ -81,6 +81,14 @@ func (s *Service) PlaceOrder(ctx context.Context, who domain.Actor, in OrderRequ
 		}
 		d := rules.DecideOrder(facts)
 		o.Decision = d
+		// An order draws only on the grants the rules required of it: a
+		// US customer's export license is no business of a domestic sale.
+		if !d.UsesLicense {
+			lic = nil
+		}
+		if !d.UsesPermit {
+			permit = nil
+		}
 		switch d.Outcome {
 		case policy.Accepted:
 			o.Status = domain.OrderAccepted
