@@ -73,11 +73,13 @@ func (s *Service) DecideApplication(ctx context.Context, who domain.Actor, id do
 		if err != nil {
 			return err
 		}
-		if err := domain.Transition("application", a.Status, to, domain.ApplicationMoves); err != nil {
-			return err
-		}
+		// Reinstating says so in its own words: the lifecycle would only say
+		// that an approved application cannot become approved.
 		if in.Decision == "reinstate" && a.Status != domain.AppSuspended {
 			return domain.Errorf(domain.ECONFLICT, "application is %s; only a suspended one can be reinstated", a.Status)
+		}
+		if err := domain.Transition("application", a.Status, to, domain.ApplicationMoves); err != nil {
+			return err
 		}
 		if in.Decision == "approve" {
 			for i, g := range in.Licenses {

@@ -1506,7 +1506,7 @@ func TestExportAuthorityChangesCustomer(t *testing.T) {
 		"ErrUnknown":     {url.Values{"application": {"0190a000-0000-7000-8000-000000000000"}, "action": {"suspend"}, "reason": {"x"}}, 404, "No such customer"},
 		"ErrAction":      {change("approve", "x"), 422, "Action: choose suspend, reinstate or revoke"},
 		"ErrNoReason":    {change("suspend", "  "), 422, "reason: required to suspend"},
-		"ErrReinstate":   {change("reinstate", "all clear"), 409, "application is approved; it cannot become approved"},
+		"ErrReinstate":   {change("reinstate", "all clear"), 409, "application is approved; only a suspended one can be reinstated"},
 		"ErrPendingApps": {url.Values{"application": {e.pending.ID.String()}, "action": {"suspend"}, "reason": {"x"}}, 409, "application is submitted; it cannot become suspended"},
 	})
 	if s, ls := state(); s != domain.AppApproved || slices.Contains(ls, domain.GrantSuspended) {
