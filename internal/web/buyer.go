@@ -328,11 +328,7 @@ func (h *handler) placeOrder(w http.ResponseWriter, r *http.Request, who domain.
 	o, err := h.svc.PlaceOrder(r.Context(), who, service.OrderRequest{Product: f.Get("product"), Quantity: qty,
 		Period: f.Get("requested_period"), Site: site, EndUse: strings.TrimSpace(f.Get("end_use"))})
 	if err != nil {
-		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
-			h.formError(w, r, who, csrf, errorText(err))
-			return
-		}
-		h.fail(w, r, err)
+		h.formFailed(w, r, err, "product", func(status int, msg string) { h.buyerRender(w, r, who, csrf, status, msg, "") })
 		return
 	}
 	// Post/redirect/get: a reload does not order twice.
@@ -348,11 +344,7 @@ func (h *handler) cancelOrder(w http.ResponseWriter, r *http.Request, who domain
 	}
 	o, err := h.svc.CancelOrder(r.Context(), who, id, strings.TrimSpace(r.PostForm.Get("reason")))
 	if err != nil {
-		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
-			h.formError(w, r, who, csrf, errorText(err))
-			return
-		}
-		h.fail(w, r, err)
+		h.formFailed(w, r, err, "order", func(status int, msg string) { h.buyerRender(w, r, who, csrf, status, msg, "") })
 		return
 	}
 	http.Redirect(w, r, "/buyer?order="+o.ID.String()+"#placed", http.StatusSeeOther)

@@ -676,6 +676,11 @@ func TestBuyerCancelsOrder(t *testing.T) {
 	if shown := b.get(r.header.Get("Location")); !strings.Contains(shown.body, `class="outcome">cancelled<`) {
 		t.Fatalf("the cancelled order is not shown:\n%.3000s", shown.body)
 	}
+	// Cancelling it again is a conflict with the order's state, kept on the page.
+	if r := b.post("/buyer/orders/cancel", url.Values{"csrf": {csrf}, "order": {accepted[0].ID.String()}, "reason": {"again"}}); r.status != http.StatusConflict ||
+		!strings.Contains(r.body, `role="alert"`) || !strings.Contains(r.body, "cancelled") {
+		t.Fatalf("cancelling a cancelled order: %d\n%.2000s", r.status, r.body)
+	}
 	// Another buyer's order is not found, whatever its id.
 	other := e.browser()
 	ocsrf := other.signIn("alibaba")
