@@ -129,6 +129,16 @@ func TestMoneyApplyRoundsHalfAwayFromZero(t *testing.T) {
 	if s := (domain.Money{Minor: -1234, Currency: "USD"}).String(); s != "USD -12.34" {
 		t.Errorf("String = %q", s)
 	}
+	// Each currency with its own minor unit (ISO 4217).
+	for m, want := range map[domain.Money]string{
+		{Minor: 4_500_000, Currency: "JPY"}: "JPY 4500000", {Minor: 1235, Currency: "KWD"}: "KWD 1.235",
+		{Minor: -5, Currency: "BHD"}: "BHD -0.005", {Minor: 7, Currency: "CNY"}: "CNY 0.07", {Minor: 12345, Currency: "CLF"}: "CLF 1.2345",
+		{Minor: math.MinInt64, Currency: "JPY"}: "JPY -9223372036854775808",
+	} {
+		if got := m.String(); got != want {
+			t.Errorf("%+v.String() = %q, want %q", m, got, want)
+		}
+	}
 }
 
 func TestCanonicalJSON(t *testing.T) {

@@ -93,7 +93,26 @@ func (m Money) Add(o Money) (Money, error) {
 	return Money{Minor: m.Minor + o.Minor, Currency: m.Currency}, nil
 }
 
-// String formats two-decimal currencies as "USD 1234.56".
+// minorDigits lists the ISO 4217 currencies whose minor unit is not the
+// hundredth: the yen has none, the Kuwaiti dinar has thousandths.
+var minorDigits = map[string]int{
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+	"RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+	"CLF": 4, "UYW": 4,
+}
+
+// MinorDigits is how many decimal digits the currency's minor unit has
+// (ISO 4217): 2 for USD, EUR and CNY, 0 for JPY, 3 for KWD.
+func MinorDigits(currency string) int {
+	if d, ok := minorDigits[currency]; ok {
+		return d
+	}
+	return 2
+}
+
+// String formats the amount in major units with the currency's own number
+// of decimals: "USD 1234.56", "JPY 1235", "KWD 1.235".
 func (m Money) String() string {
 	sign := ""
 	v := m.Minor
@@ -104,5 +123,10 @@ func (m Money) String() string {
 	if v < 0 {
 		u = uint64(-(v + 1)) + 1
 	}
-	return fmt.Sprintf("%s %s%d.%02d", m.Currency, sign, u/100, u%100)
+	d := MinorDigits(m.Currency)
+	if d == 0 {
+		return fmt.Sprintf("%s %s%d", m.Currency, sign, u)
+	}
+	scale := uint64(math.Pow10(d))
+	return fmt.Sprintf("%s %s%d.%0*d", m.Currency, sign, u/scale, d, u%scale)
 }

@@ -132,14 +132,27 @@ func TestParseAmount(t *testing.T) {
 		"0.005": 1, "12.345": 1235, "12.3449999": 1234, "1.995": 200, "29999.995": 3_000_000,
 		"92233720368547758.07": math.MaxInt64,
 	} {
-		got, err := parseAmount(in)
+		got, err := parseAmount(in, 2)
 		if err != nil || got != want {
 			t.Errorf("parseAmount(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
+	// The currency's own minor unit: yen have none, Kuwaiti dinars thousandths.
+	for _, c := range []struct {
+		in     string
+		digits int
+		want   int64
+	}{{"4500000", 0, 4_500_000}, {"4500000.5", 0, 4_500_001}, {"1.2345", 3, 1235}, {"0.0005", 3, 1}} {
+		if got, err := parseAmount(c.in, c.digits); err != nil || got != c.want {
+			t.Errorf("parseAmount(%q, %d) = %d, %v; want %d", c.in, c.digits, got, err, c.want)
+		}
+	}
+	if _, err := parseAmount("0.4", 0); err == nil || !strings.Contains(domain.ErrorMessage(err), "at least 1 ") {
+		t.Errorf("0.4 yen: %v", err)
+	}
 	for _, in := range []string{"", " ", ".", "abc", "30,000", "30000,50", "1e5", "-1", "+1", "1.2.3", "0", "0.00", "0.0049",
 		"92233720368547758.08", "1/2", "0x10", "Inf", "NaN", "١٢"} {
-		if got, err := parseAmount(in); err == nil || domain.ErrorCode(err) != domain.EINVALID || !strings.HasPrefix(domain.ErrorMessage(err), "Unit value") {
+		if got, err := parseAmount(in, 2); err == nil || domain.ErrorCode(err) != domain.EINVALID || !strings.HasPrefix(domain.ErrorMessage(err), "Unit value") {
 			t.Errorf("parseAmount(%q) = %d, %v; want an EINVALID naming the unit value", in, got, err)
 		}
 	}
@@ -191,11 +204,15 @@ func TestCustomerMovesFollowTheLifecycle(t *testing.T) {
 // half a cent of the decimal typed, and reads back the same from the way
 // the pages write it.
 func FuzzParseAmount(f *testing.F) {
-	for _, s := range []string{"30000", "0.005", "12.345", "1.", ".5", "92233720368547758.07", "1e5", "-1", "0.0049", "00000.0050000"} {
-		f.Add(s)
+	for i, s := range []string{"30000", "0.005", "12.345", "1.", ".5", "92233720368547758.07", "1e5", "-1", "0.0049", "00000.0050000"} {
+		f.Add(s, uint8(i))
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		minor, err := parseAmount(s)
+	// A currency for each number of decimals ISO 4217 uses.
+	currencies := []string{"JPY", "USD", "KWD", "CLF"}
+	f.Fuzz(func(t *testing.T, s string, pick uint8) {
+		currency := currencies[int(pick)%len(currencies)]
+		digits := domain.MinorDigits(currency)
+		minor, err := parseAmount(s, digits)
 		if err != nil {
 			if domain.ErrorCode(err) != domain.EINVALID {
 				t.Fatalf("parseAmount(%q): %v", s, err)
@@ -209,12 +226,13 @@ func FuzzParseAmount(f *testing.F) {
 		if !ok {
 			t.Fatalf("parseAmount(%q) read what big.Rat does not", s)
 		}
-		diff := new(big.Rat).Sub(typed.Mul(typed, big.NewRat(minorPerMajor, 1)), new(big.Rat).SetInt64(minor))
+		scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil)
+		diff := new(big.Rat).Sub(typed.Mul(typed, new(big.Rat).SetInt(scale)), new(big.Rat).SetInt64(minor))
 		if diff.Abs(diff).Cmp(big.NewRat(1, 2)) > 0 {
-			t.Fatalf("parseAmount(%q) = %d minor units, %s away", s, minor, diff.FloatString(4))
+			t.Fatalf("parseAmount(%q, %d) = %d minor units, %s away", s, digits, minor, diff.FloatString(4))
 		}
-		written := domain.Money{Minor: minor, Currency: "USD"}.String()
-		if back, err := parseAmount(strings.TrimPrefix(written, "USD ")); err != nil || back != minor {
+		written := domain.Money{Minor: minor, Currency: currency}.String()
+		if back, err := parseAmount(strings.TrimPrefix(written, currency+" "), digits); err != nil || back != minor {
 			t.Fatalf("%q read as %d, written %q, read back as %d (%v)", s, minor, written, back, err)
 		}
 	})

@@ -104,7 +104,7 @@ func parseShipment(f url.Values) (shipmentForm, error) {
 	if len(cur) != 3 || strings.Trim(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return out, formErr("Currency: a three-letter ISO 4217 code such as USD.")
 	}
-	minor, err := parseAmount(f.Get("unit_value"))
+	minor, err := parseAmount(f.Get("unit_value"), domain.MinorDigits(cur))
 	if err != nil {
 		return out, err
 	}
@@ -112,17 +112,13 @@ func parseShipment(f url.Values) (shipmentForm, error) {
 	return out, nil
 }
 
-// minorPerMajor is how many minor units make one major unit. The pages
-// write every amount with two decimals (domain.Money.String), so the form
-// reads them the same way.
-const minorPerMajor = 100
-
 // parseAmount reads a unit value written in major units ("30000",
-// "30000.5") exactly, and rounds it to minor units half away from zero, the
-// one rounding rule of chipgate (domain.Money.Apply): 0.005 is a cent. No
-// float touches it. A comma is refused rather than guessed at: "30,000" and
-// "30000,50" mean different things in different countries.
-func parseAmount(s string) (int64, error) {
+// "30000.5") exactly, and rounds it to minor units of digits decimals (the
+// currency's, as domain.Money.String writes it) half away from zero, the
+// one rounding rule of chipgate (domain.Money.Apply): 0.005 USD is a cent.
+// No float touches it. A comma is refused rather than guessed at: "30,000"
+// and "30000,50" mean different things in different countries.
+func parseAmount(s string, digits int) (int64, error) {
 	t := strings.TrimSpace(s)
 	bad := formErr("Unit value: an amount in the currency's major units with a point for decimals, such as 30000.00.")
 	if t == "" || strings.Trim(t, "0123456789.") != "" || strings.Count(t, ".") > 1 || strings.Trim(t, ".") == "" || len(t) > 40 {
@@ -132,14 +128,18 @@ func parseAmount(s string) (int64, error) {
 	if !ok {
 		return 0, bad
 	}
-	r.Mul(r, big.NewRat(minorPerMajor, 1))
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil)))
 	// Half away from zero; the amount is not negative (no sign was read).
 	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
 	if m.Lsh(m, 1).Cmp(r.Denom()) >= 0 {
 		q.Add(q, big.NewInt(1))
 	}
 	if q.Sign() <= 0 {
-		return 0, formErr("Unit value: must be at least 0.01 once rounded to the cent.")
+		smallest := "1"
+		if digits > 0 {
+			smallest = "0." + strings.Repeat("0", digits-1) + "1"
+		}
+		return 0, formErr("Unit value: must be at least " + smallest + " once rounded to the currency's minor unit.")
 	}
 	if !q.IsInt64() {
 		return 0, formErr("Unit value: too large.")
