@@ -13,6 +13,14 @@ func (t *tx) AppendAudit(ctx context.Context, rec *domain.AuditRecord) error {
 	// Taking the next index by updating the head row locks it until this
 	// transaction ends: the next writer waits, so indexes follow commit order
 	// and a rolled-back writer leaves no gap.
+	if t.s.dialect == "sqlite" {
+		// One statement: the index is the head's size, and a trigger
+		// advances the head (migration 0011); the one writer keeps indexes
+		// gapless and in commit order.
+		err := t.queryRow(ctx, "INSERT INTO audit_log ("+auditCols+") VALUES ((SELECT size FROM ledger_head WHERE id = 1), ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING idx",
+			rec.ID, t.time(rec.At), rec.ActorUser, rec.ActorParty, rec.ActorRole, rec.Action, rec.SubjectType, rec.SubjectID, rec.Payload).Scan(&rec.Index)
+		return t.s.wrap("append audit", err)
+	}
 	var size int64
 	if err := t.queryRow(ctx, "UPDATE ledger_head SET size = size + 1 WHERE id = 1 RETURNING size").Scan(&size); err != nil {
 		return t.s.wrap("append audit", err)
