@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -59,10 +60,38 @@ func newEnv() (*cel.Env, error) {
 	return cel.NewEnv(opts...)
 }
 
+// MaxExprBytes bounds a CEL expression's source, and MaxExprCost its
+// worst-case evaluation cost (CEL's cost units, about one per operation):
+// license conditions are typed in by people, and every order evaluates
+// them, so one must not be able to stall the decisions with a huge or
+// nested-comprehension expression. Real conditions cost tens.
+const (
+	MaxExprBytes = 2000
+	MaxExprCost  = 10_000
+)
+
+// factSizes tells the cost estimator that every fact is small: the string
+// facts are slugs, codes and short words.
+type factSizes struct{}
+
+func (factSizes) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	if len(n.Path()) == 1 { // a fact variable
+		return &cost.SizeEstimate{Min: 0, Max: 256}
+	}
+	return nil
+}
+
+func (factSizes) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNode) *cost.CallEstimate {
+	return nil
+}
+
 // compileBool compiles a CEL expression that must yield a bool.
 func compileBool(env *cel.Env, expr string) (cel.Program, error) {
 	if strings.TrimSpace(expr) == "" {
 		return nil, fmt.Errorf("empty CEL expression")
+	}
+	if len(expr) > MaxExprBytes {
+		return nil, fmt.Errorf("CEL expression of %d bytes; at most %d", len(expr), MaxExprBytes)
 	}
 	ast, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
@@ -74,6 +103,11 @@ func compileBool(env *cel.Env, expr string) (cel.Program, error) {
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("CEL: %q yields %s, want bool", expr, ast.OutputType())
+	}
+	if est, err := env.EstimateCost(ast, factSizes{}); err != nil {
+		return nil, fmt.Errorf("CEL %q: %v", expr, err)
+	} else if est.Max > MaxExprCost {
+		return nil, fmt.Errorf("CEL %q: could cost %d to evaluate; at most %d", expr, est.Max, MaxExprCost)
 	}
 	// OptOptimize folds constants at plan time; the program is then
 	// evaluated many times and never recompiled.

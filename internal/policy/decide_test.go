@@ -276,6 +276,12 @@ func TestCompileCondition(t *testing.T) {
 		{`quantity <`, false},    // syntax
 		{``, false},              // empty
 		{`tpp < 21000`, false},   // double compared with int: CEL has no implicit conversion
+		{`end_use.startsWith("commercial") && buyer.contains("-") && size(destination) == 2`, true},
+		{`[1, 2, 3].exists(x, x == quantity)`, true},
+		// Nested comprehensions over literal lists: cheap to type, ruinous
+		// to evaluate for every order.
+		{`[` + strings.Repeat("0,", 99) + `0].all(a, [` + strings.Repeat("0,", 99) + `0].all(b, [` + strings.Repeat("0,", 99) + `0].all(c, a + b + c >= 0)))`, false},
+		{`quantity > 0 || ` + strings.Repeat(`end_use == "x" || `, 150) + `false`, false}, // over MaxExprBytes
 	}
 	for _, tc := range tests {
 		c, err := policy.CompileCondition(tc.expr)

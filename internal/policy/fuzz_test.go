@@ -29,3 +29,32 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCompileCondition: a license condition is typed in by a person. Any
+// text either fails to compile with an error or compiles within the size
+// and cost bounds, and a license carrying it decides orders without
+// panicking, the same way twice.
+func FuzzCompileCondition(f *testing.F) {
+	for _, s := range []string{`end_use != "surveillance" && site_country == "CN"`, `quantity <= 1000 && tpp < 21000.0`,
+		`[1, 2, 3].exists(x, x == quantity)`, `end_use.matches("^comm")`, `now < timestamp("2027-01-01T00:00:00Z")`,
+		`quantity / 0 == 1`, `size(buyer) > 2 ? true : false`, `quantity`, `)`} {
+		f.Add(s)
+	}
+	p := mustDefault(f)
+	f.Fuzz(func(t *testing.T, expr string) {
+		c, err := p.CompileCondition(expr)
+		if err != nil {
+			return
+		}
+		if len(expr) > policy.MaxExprBytes {
+			t.Fatalf("compiled a %d-byte expression", len(expr))
+		}
+		facts := h200CN(t, day("2026-02-01"))
+		facts.License.Conditions = []policy.Condition{c}
+		rules := p.At(facts.At)
+		first, again := rules.DecideOrder(facts), rules.DecideOrder(facts)
+		if first.Outcome == "" || first.Outcome != again.Outcome {
+			t.Fatalf("condition %q: outcomes %q then %q", expr, first.Outcome, again.Outcome)
+		}
+	})
+}
