@@ -358,15 +358,7 @@ func (h *handler) formError(w http.ResponseWriter, r *http.Request, who domain.A
 // buyerRender shows the buyer's page with a form's error (and the form as
 // sent) or its notice.
 func (h *handler) buyerRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	v, err := h.buyerView(r.Context(), who, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if errMsg != "" {
-		v.Data.(*buyerData).Form = r.PostForm
-	}
-	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
-	w.Header().Set("HX-Push-Url", "/buyer")
-	h.render(w, r, status, "buyer", v)
+	h.again(w, r, who, csrf, status, errMsg, notice, "/buyer", "buyer", h.buyerView)
 }
+
+func (d *buyerData) keepForm(f url.Values) { d.Form = f }

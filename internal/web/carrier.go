@@ -91,15 +91,7 @@ func (h *handler) recordEvent(w http.ResponseWriter, r *http.Request, who domain
 }
 
 func (h *handler) carrierRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	v, err := h.carrierView(r.Context(), who, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if errMsg != "" {
-		v.Data.(*carrierData).Form = r.PostForm
-	}
-	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
-	w.Header().Set("HX-Push-Url", "/carrier")
-	h.render(w, r, status, "carrier", v)
+	h.again(w, r, who, csrf, status, errMsg, notice, "/carrier", "carrier", h.carrierView)
 }
+
+func (d *carrierData) keepForm(f url.Values) { d.Form = f }

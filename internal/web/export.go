@@ -289,12 +289,5 @@ func (h *handler) exportError(w http.ResponseWriter, r *http.Request, who domain
 }
 
 func (h *handler) exportRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	v, err := h.exportView(r.Context(), who, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
-	w.Header().Set("HX-Push-Url", "/export")
-	h.render(w, r, status, "export", v)
+	h.again(w, r, who, csrf, status, errMsg, notice, "/export", "export", h.exportView)
 }

@@ -130,15 +130,7 @@ func words(s string) []string {
 }
 
 func (h *handler) importRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	v, err := h.importView(r.Context(), who, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if errMsg != "" {
-		v.Data.(*importData).Form = r.PostForm
-	}
-	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
-	w.Header().Set("HX-Push-Url", "/import")
-	h.render(w, r, status, "import", v)
+	h.again(w, r, who, csrf, status, errMsg, notice, "/import", "import", h.importView)
 }
+
+func (d *importData) keepForm(f url.Values) { d.Form = f }

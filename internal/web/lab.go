@@ -171,15 +171,7 @@ func (h *handler) recordLabTest(w http.ResponseWriter, r *http.Request, who doma
 }
 
 func (h *handler) labRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	v, err := h.labView(r.Context(), who, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if errMsg != "" {
-		v.Data.(*labData).Form = r.PostForm
-	}
-	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
-	w.Header().Set("HX-Push-Url", "/lab")
-	h.render(w, r, status, "lab", v)
+	h.again(w, r, who, csrf, status, errMsg, notice, "/lab", "lab", h.labView)
 }
+
+func (d *labData) keepForm(f url.Values) { d.Form = f }

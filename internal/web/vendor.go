@@ -193,18 +193,10 @@ func (h *handler) runAllocation(w http.ResponseWriter, r *http.Request, who doma
 }
 
 func (h *handler) vendorRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	v, err := h.vendorView(r.Context(), who, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if errMsg != "" {
-		v.Data.(*vendorData).Form = r.PostForm
-	}
-	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
-	w.Header().Set("HX-Push-Url", "/vendor")
-	h.render(w, r, status, "vendor", v)
+	h.again(w, r, who, csrf, status, errMsg, notice, "/vendor", "vendor", h.vendorView)
 }
+
+func (d *vendorData) keepForm(f url.Values) { d.Form = f }
 
 // vendorShipped shows the page with the shipment just created.
 func (h *handler) vendorShipped(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, sh domain.Shipment, notice string) {

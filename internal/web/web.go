@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -267,6 +268,27 @@ func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, 
 	default:
 		h.fail(w, r, err)
 	}
+}
+
+// formPage is a page's data that can show a failed form as it was sent.
+type formPage interface{ keepForm(url.Values) }
+
+// again renders a page after one of its forms ran: with the form's error
+// (and the form as sent, so nothing typed is lost) or with its notice.
+// build is the page's view; path its URL, page its template.
+func (h *handler) again(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice, path, page string,
+	build func(context.Context, domain.Actor, *http.Request) (*view, error)) {
+	v, err := build(r.Context(), who, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if d, ok := v.Data.(formPage); ok && errMsg != "" {
+		d.keepForm(r.PostForm)
+	}
+	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
+	w.Header().Set("HX-Push-Url", path)
+	h.render(w, r, status, page, v)
 }
 
 // errorText is a client-safe error message with its field errors.
