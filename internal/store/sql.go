@@ -58,10 +58,10 @@ func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 // prepareLater prepares query on the pool in the background and caches it,
 // for SQLite, unless that is under way already.
 func (t *tx) prepareLater(query string) {
-	k := stmtKey{t.db, query}
 	if t.s.dialect != "sqlite" {
 		return
 	}
+	k := stmtKey{t.db, query}
 	if _, busy := t.s.preparing.LoadOrStore(k, true); !busy && t.s.startBackground() {
 		go func() {
 			defer t.s.bg.Done()
@@ -197,7 +197,7 @@ func (s *sqlStore) wrap(op string, err error) error {
 
 // tx implements Tx.
 type tx struct {
-	tx *sql.Tx
+	tx *sql.Tx // nil for a single statement outside any transaction (queryRow only)
 	s  *sqlStore
 	db *sql.DB // the pool the transaction runs on
 }
@@ -247,7 +247,7 @@ func (r row) Scan(dest ...any) error {
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) row {
-	if t.tx == nil { // a statement on its own (Store.Principal)
+	if t.tx == nil { // a statement on its own (Store.Principal, Store.TokenEpoch)
 		if v, ok := t.s.stmts.Load(stmtKey{t.db, query}); ok {
 			return row{r: v.(*sql.Stmt).QueryRowContext(ctx, args...)}
 		}
