@@ -72,6 +72,31 @@ func BenchmarkPlaceOrderSerial(b *testing.B) {
 	}
 }
 
+// BenchmarkIssueTokenHTTP is the smallest command over the API, one at a
+// time: a buyer issues itself a token (one row and its audit record). Set
+// beside BenchmarkCommandLedgerCost's cost of a record, it gives the
+// ledger's share of the smallest command's latency as a client sees it.
+func BenchmarkIssueTokenHTTP(b *testing.B) {
+	e := newBenchEnv(b)
+	client := &http.Client{}
+	body := []byte(`{"label":"bench"}`)
+	b.ResetTimer()
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", e.url+"/api/v1/tokens", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.creds["alibaba"].Token)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
+
 // BenchmarkBareSQLiteInsert is the floor to compare with: the same row
 // count inserted into a bare table with the same durability
 // (synchronous=FULL, one transaction per row), 8 writers.
