@@ -76,3 +76,12 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseDuplicateKeyOneLine: the YAML decoder reports a key given twice
+// on a line of its own; the scenario error stays one line and says where.
+func TestParseDuplicateKeyOneLine(t *testing.T) {
+	_, err := sim.Parse([]byte("name: a\nname: b\n"))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), `"name" already defined`) {
+		t.Fatalf("duplicate key: %q", err)
+	}
+}

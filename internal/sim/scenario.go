@@ -206,7 +206,7 @@ func Load(path string) (*Scenario, error) {
 func Parse(data []byte) (*Scenario, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, domain.Errorf(domain.EINVALID, "%s", yamlProblem(err))
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, domain.Errorf(domain.EINVALID, "empty scenario")
@@ -223,12 +223,22 @@ func Parse(data []byte) (*Scenario, error) {
 	dec.KnownFields(true)
 	var s Scenario
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return nil, domain.Errorf(domain.EINVALID, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, domain.Errorf(domain.EINVALID, "%s", yamlProblem(err))
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// yamlProblem is a YAML error on one line, as the CLI reports errors: the
+// decoder lists several problems (a key defined twice, say) one per line.
+func yamlProblem(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		return strings.Join(te.Errors, "; ")
+	}
+	return strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "yaml: ")), " ")
 }
 
 // checkShape walks a YAML node against the Go type it decodes into and
