@@ -253,19 +253,12 @@ func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Ru
 		return err
 	}
 	if o.LicenseID != nil {
-		l, err := store.Get[domain.License](ctx, tx, store.KindLicense, *o.LicenseID, true)
+		err := drawAtBorder(ctx, tx, store.KindLicense, *o.LicenseID, sh.Quantity, now, licenseDoc,
+			func(l *domain.License) borderDraw {
+				return borderDraw{l.Number, l.Status, &l.Exported, l.Quantity, &l.UpdatedAt}
+			},
+			"license %s is %s: the export leg cannot start", "license %s has exported %d of %d units; %d more exceed it")
 		if err != nil {
-			return err
-		}
-		if l.Status != domain.GrantActive {
-			return domain.Errorf(domain.ECONFLICT, "license %s is %s: the export leg cannot start", l.Number, l.Status)
-		}
-		if l.Exported+sh.Quantity > l.Quantity {
-			return domain.Errorf(domain.ECONFLICT, "license %s has exported %d of %d units; %d more exceed it", l.Number, l.Exported, l.Quantity, sh.Quantity)
-		}
-		l.Exported += sh.Quantity
-		l.UpdatedAt = now
-		if err := put(ctx, tx, store.KindLicense, false, licenseDoc(l), l); err != nil {
 			return err
 		}
 	}
@@ -313,24 +306,46 @@ func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.R
 			return err
 		}
 		if o.PermitID != nil {
-			p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, *o.PermitID, true)
-			if err != nil {
-				return err
-			}
-			if p.Status != domain.GrantActive {
-				return domain.Errorf(domain.ECONFLICT, "import permit %s is %s", p.Number, p.Status)
-			}
-			if p.Imported+sh.Quantity > p.Quantity {
-				return domain.Errorf(domain.ECONFLICT, "import permit %s has admitted %d of %d units; %d more exceed it", p.Number, p.Imported, p.Quantity, sh.Quantity)
-			}
-			p.Imported += sh.Quantity
-			p.UpdatedAt = now
-			if err := put(ctx, tx, store.KindPermit, false, permitDoc(p), p); err != nil {
-				return err
-			}
+			return drawAtBorder(ctx, tx, store.KindPermit, *o.PermitID, sh.Quantity, now, permitDoc,
+				func(p *domain.ImportPermit) borderDraw {
+					return borderDraw{p.Number, p.Status, &p.Imported, p.Quantity, &p.UpdatedAt}
+				},
+				"import permit %s is %s", "import permit %s has admitted %d of %d units; %d more exceed it")
 		}
 	}
 	return nil
+}
+
+// borderDraw is what a shipment crossing a border touches on a grant: the
+// units it has let through (a license's exported, a permit's imported)
+// against its quantity.
+type borderDraw struct {
+	number   string
+	status   domain.GrantStatus
+	through  *int64
+	quantity int64
+	updated  *time.Time
+}
+
+// drawAtBorder locks the grant of kind with id and lets n more units
+// through it, refusing (ECONFLICT, with the messages given) a grant not
+// active or one whose quantity the units would exceed.
+func drawAtBorder[T any](ctx context.Context, tx store.Tx, kind store.Kind, id domain.ID, n int64, now time.Time,
+	doc func(T) store.Doc, fields func(*T) borderDraw, inactive, exceeded string) error {
+	g, err := store.Get[T](ctx, tx, kind, id, true)
+	if err != nil {
+		return err
+	}
+	f := fields(&g)
+	if f.status != domain.GrantActive {
+		return domain.Errorf(domain.ECONFLICT, inactive, f.number, f.status)
+	}
+	if *f.through+n > f.quantity {
+		return domain.Errorf(domain.ECONFLICT, exceeded, f.number, *f.through, f.quantity, n)
+	}
+	*f.through += n
+	*f.updated = now
+	return put(ctx, tx, kind, false, doc(g), g)
 }
 
 // LabTestRequest is what the lab measured on a shipment's units.
