@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,15 @@ func TestRulesAccessors(t *testing.T) {
 	}
 	if share, id, ok := r.VolumeCap("MO"); !ok || share != 500_000 || id != "volume.cn-mo-cap" {
 		t.Errorf("volume cap %v %s %v", share, id, ok)
+	}
+	// The limit is half the US units, rounded down, exact at any size.
+	for us, want := range map[int64]int64{0: 0, 1: 0, 3: 1, 1000: 500, math.MaxInt64: math.MaxInt64 / 2, -5: 0} {
+		if limit, _, id, ok := r.VolumeLimit("CN", us); !ok || limit != want || id != "volume.cn-mo-cap" {
+			t.Errorf("VolumeLimit(CN, %d) = %d, %v; want %d", us, limit, ok, want)
+		}
+	}
+	if _, _, _, ok := r.VolumeLimit("US", 1000); ok {
+		t.Error("a volume limit for the US")
 	}
 	if th, ok := r.AffiliatesThreshold(); !ok || th != 500_000 {
 		t.Errorf("affiliates threshold %v", th)

@@ -290,6 +290,17 @@ func (r Rules) VolumeCap(country string) (share domain.Rate, rule string, ok boo
 	return e.doc.VolumeCap.ShareOfUS.Rate(), e.ID, true
 }
 
+// VolumeLimit is the most units the volume cap lets country's region reach
+// when us units have gone to US end users: share × us, rounded down (exact
+// in 128 bits). ok is false when no cap applies to the region.
+func (r Rules) VolumeLimit(country string, us int64) (limit int64, share domain.Rate, rule string, ok bool) {
+	share, rule, ok = r.VolumeCap(country)
+	if !ok {
+		return 0, 0, "", false
+	}
+	return int64(mulDiv(uint64(max(us, 0)), uint64(share), domain.RateScale)), share, rule, true
+}
+
 // AffiliatesThreshold is the share of ownership by listed parties at which
 // an entity is treated as listed itself; ok is false when no rule is in force.
 func (r Rules) AffiliatesThreshold() (domain.Rate, bool) {

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"regexp"
 	"slices"
 	"strings"
@@ -267,14 +266,10 @@ func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Ru
 	if err != nil {
 		return err
 	}
-	if share, rule, ok := rules.VolumeCap(sh.Destination); ok {
-		us := vols[rules.Region("US")]
-		after := vols[region] + sh.Quantity
-		// The cap is "at most share × US units": the limit rounds down.
-		limit := new(big.Int).Mul(big.NewInt(us), big.NewInt(int64(share)))
-		limit.Quo(limit, big.NewInt(domain.RateScale))
-		if big.NewInt(after).Cmp(limit) > 0 {
-			return domain.Errorf(domain.ECONFLICT, "%s: %s units exported would be %d, above %s of the %d exported to US end users (%s)",
+	us := vols[rules.Region("US")]
+	if limit, share, rule, ok := rules.VolumeLimit(sh.Destination, us); ok {
+		if after := vols[region] + sh.Quantity; after > limit {
+			return domain.Errorf(domain.ECONFLICT, "%s: %s units exported would be %d, above %s of the %d exported to US end users (%d)",
 				rule, region, after, share, us, limit)
 		}
 	}

@@ -148,10 +148,10 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		d.Volumes.add(r, itoa64(byRegion[r]))
 	}
 	if rules, err := h.svc.RulesAt(ctx, who, ""); err == nil {
-		if share, rule, ok := rules.VolumeCap("CN"); ok {
-			g := &volumeGauge{CN: byRegion[rules.Region("CN")], US: byRegion[rules.Region("US")], Rule: rule,
+		us := byRegion[rules.Region("US")]
+		if limit, share, rule, ok := rules.VolumeLimit("CN", us); ok {
+			g := &volumeGauge{CN: byRegion[rules.Region("CN")], US: us, Cap: limit, Rule: rule,
 				Share: strconv.FormatFloat(float64(share)/float64(domain.RateScale)*100, 'f', -1, 64)}
-			g.Cap = g.US * int64(share) / domain.RateScale
 			g.High = g.Cap * 9 / 10
 			g.Over = g.CN > g.Cap
 			d.Gauge = g
