@@ -38,7 +38,8 @@ func TestCrashSafety(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildBinary(t)
-	lists, _ := filepath.Abs("../../../shared/data/lists/us_csl_sample_2025")
+	// The small cut of the real lists in the repository (testdata/README.md).
+	lists, _ := filepath.Abs("../../testdata/lists")
 	dir := t.TempDir()
 	dsns := map[string]string{"sqlite": filepath.Join(dir, "crash.db")}
 	if os.Getenv("CHIPGATE_TEST_POSTGRES") != "" {

@@ -2,6 +2,7 @@ package listfetch_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,44 +13,61 @@ import (
 	"github.com/chipgate/chipgate/internal/listfetch"
 )
 
-// lists is the shared list directory the tests serve over a local server.
-func lists(t *testing.T) string {
-	dir, err := filepath.Abs("../../../shared/data/lists")
+// fixture is the small cut of the real lists in the repository's testdata.
+const fixture = "../../testdata/lists"
+
+// versions serves two versions of the OFAC SDN files and the CSL over a
+// local server: v1 holds the fixture's first 150 SDN entries, v2 all but
+// its first 10, so going from v1 to v2 adds and removes entities. The
+// addresses, aliases and remarks files are the fixture's in both.
+func versions(t *testing.T) (*httptest.Server, *bool) {
+	t.Helper()
+	sdn, err := os.ReadFile(filepath.Join(fixture, "ofac_sdn", "sdn.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("no list files at %s", dir)
+	lines := strings.SplitAfter(string(sdn), "\n")
+	files := map[string]string{
+		"/v1/sdn.csv": strings.Join(lines[:150], ""),
+		"/v2/sdn.csv": strings.Join(lines[10:], ""),
 	}
-	return dir
-}
-
-func TestFetchReplacesAtomicallyAndKeepsLastGoodCopy(t *testing.T) {
-	src := lists(t)
-	// serve maps a URL path to a file of the shared lists, or a failure.
 	var broken bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if broken && strings.HasSuffix(r.URL.Path, "consolidated.csv") {
 			http.Error(w, "upstream down", http.StatusBadGateway)
 			return
 		}
-		http.ServeFile(w, r, filepath.Join(src, filepath.FromSlash(strings.TrimPrefix(r.URL.Path, "/"))))
+		if body, ok := files[r.URL.Path]; ok {
+			io.WriteString(w, body)
+			return
+		}
+		// /v1/add.csv → ofac_sdn/add.csv; /csl/… and /README.md as they are.
+		rel := strings.TrimPrefix(r.URL.Path, "/")
+		if v, name, ok := strings.Cut(rel, "/"); ok && (v == "v1" || v == "v2") {
+			rel = "ofac_sdn/" + name
+		}
+		http.ServeFile(w, r, filepath.Join(fixture, filepath.FromSlash(rel)))
 	}))
-	defer srv.Close()
-	sources := func(sdnDir string) []listfetch.Source {
+	t.Cleanup(srv.Close)
+	return srv, &broken
+}
+
+func TestFetchReplacesAtomicallyAndKeepsLastGoodCopy(t *testing.T) {
+	srv, broken := versions(t)
+	sources := func(v string) []listfetch.Source {
 		return []listfetch.Source{
-			{Name: "ofac/sdn.csv", URL: srv.URL + "/" + sdnDir + "/sdn.csv"},
-			{Name: "ofac/add.csv", URL: srv.URL + "/" + sdnDir + "/add.csv"},
-			{Name: "ofac/alt.csv", URL: srv.URL + "/" + sdnDir + "/alt.csv"},
-			{Name: "ofac/sdn_comments.csv", URL: srv.URL + "/" + sdnDir + "/sdn_comments.csv"},
-			{Name: "csl/consolidated.csv", URL: srv.URL + "/us_csl_sample_2025/consolidated.csv"},
+			{Name: "ofac/sdn.csv", URL: srv.URL + "/" + v + "/sdn.csv"},
+			{Name: "ofac/add.csv", URL: srv.URL + "/" + v + "/add.csv"},
+			{Name: "ofac/alt.csv", URL: srv.URL + "/" + v + "/alt.csv"},
+			{Name: "ofac/sdn_comments.csv", URL: srv.URL + "/" + v + "/sdn_comments.csv"},
+			{Name: "csl/consolidated.csv", URL: srv.URL + "/us_csl/consolidated.csv"},
 		}
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
 
-	// First fetch: the small 2025 SDN subset.
-	rep, err := listfetch.Fetch(ctx, srv.Client(), dir, sources("ofac_sdn_subset_2025"))
+	// First fetch: v1.
+	rep, err := listfetch.Fetch(ctx, srv.Client(), dir, sources("v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,13 +76,13 @@ func TestFetchReplacesAtomicallyAndKeepsLastGoodCopy(t *testing.T) {
 	}
 	first := rep.Entities
 
-	// Second: the 2021 SDN list: thousands added, the 2025 subset's
-	// newest entries removed.
-	rep, err = listfetch.Fetch(ctx, srv.Client(), dir, sources("ofac_sdn_2021-07"))
+	// Second: v2 adds SDN entries and removes some (those not also on the
+	// CSL, which folds with the SDN by OFAC number).
+	rep, err = listfetch.Fetch(ctx, srv.Client(), dir, sources("v2"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Entities < 8000 || len(rep.Added) < 8000 || len(rep.Removed) == 0 {
+	if len(rep.Added) == 0 || len(rep.Removed) == 0 || rep.Entities != first+len(rep.Added)-len(rep.Removed) {
 		t.Fatalf("second fetch: %d entities, %d added, %d removed", rep.Entities, len(rep.Added), len(rep.Removed))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "previous", "ofac", "sdn.csv")); err != nil {
@@ -72,9 +90,9 @@ func TestFetchReplacesAtomicallyAndKeepsLastGoodCopy(t *testing.T) {
 	}
 
 	// A failing download leaves the current copy as it was.
-	broken = true
+	*broken = true
 	before, _ := os.ReadFile(filepath.Join(dir, "current", "ofac", "sdn.csv"))
-	if _, err := listfetch.Fetch(ctx, srv.Client(), dir, sources("ofac_sdn_subset_2025")); err == nil || !strings.Contains(err.Error(), "502") {
+	if _, err := listfetch.Fetch(ctx, srv.Client(), dir, sources("v1")); err == nil || !strings.Contains(err.Error(), "502") {
 		t.Fatalf("fetch with a failing source: %v", err)
 	}
 	after, _ := os.ReadFile(filepath.Join(dir, "current", "ofac", "sdn.csv"))
@@ -82,9 +100,9 @@ func TestFetchReplacesAtomicallyAndKeepsLastGoodCopy(t *testing.T) {
 		t.Fatal("a failed fetch changed the current copy")
 	}
 	// A file that parses to nothing is refused too.
-	broken = false
-	bad := sources("ofac_sdn_subset_2025")
-	bad[4].URL = srv.URL + "/SOURCES.md"
+	*broken = false
+	bad := sources("v1")
+	bad[4].URL = srv.URL + "/ofac_sdn/sdn_comments.csv"
 	if _, err := listfetch.Fetch(ctx, srv.Client(), dir, bad); err == nil {
 		t.Fatal("a non-list file was accepted as the CSL")
 	}
@@ -94,5 +112,4 @@ func TestFetchReplacesAtomicallyAndKeepsLastGoodCopy(t *testing.T) {
 			t.Fatalf("left behind %s", e.Name())
 		}
 	}
-	_ = first
 }
