@@ -154,6 +154,9 @@ func newDemoCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// Loading the cast and the story takes seconds on a fresh
+		// database: say so at once, the banner follows when it serves.
+		fmt.Fprintf(cmd.ErrOrStderr(), "chipgate demo: loading the demo into %s …\n", *db)
 		st, err := openStore(ctx, *db)
 		if err != nil {
 			return err

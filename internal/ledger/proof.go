@@ -44,16 +44,6 @@ func VerifyConsistency(size1, size2 uint64, path []Hash, root1, root2 Hash) erro
 	return nil
 }
 
-// RootFromInclusion returns the root implied by an audit path, for callers
-// that want to compare it with several checkpoints.
-func RootFromInclusion(index, size uint64, leaf Hash, path []Hash) (Hash, error) {
-	r, err := proof.RootFromInclusionProof(hasher, index, size, leaf[:], hashSlices(path))
-	if err != nil {
-		return Hash{}, fmt.Errorf("ledger: inclusion of leaf %d in tree of size %d: %w", index, size, err)
-	}
-	return HashFromBytes(r)
-}
-
 func hashSlices(hs []Hash) [][]byte {
 	out := make([][]byte, len(hs))
 	for i := range hs {

@@ -111,21 +111,6 @@ func NewVerifier(checkpoints []Checkpoint, tiles TileReader) (*Verifier, error) 
 // Size returns the number of entries verified so far.
 func (v *Verifier) Size() uint64 { return v.b.cr.size }
 
-// AddRecord verifies the next record: its index must be Size(), its leaf
-// hash must match the stored tree's, and if a checkpoint has this size the
-// root must match it.
-func (v *Verifier) AddRecord(ctx context.Context, rec *domain.AuditRecord) error {
-	i := v.b.cr.size
-	if rec.Index < 0 || uint64(rec.Index) != i {
-		return &VerifyError{Index: i, Reason: fmt.Sprintf("the record at this position has index %d: entries are missing, repeated or out of order", rec.Index)}
-	}
-	h, err := v.lh.Hash(rec)
-	if err != nil {
-		return &VerifyError{Index: i, Reason: err.Error()}
-	}
-	return v.AddLeaf(ctx, h)
-}
-
 // AddLeaf verifies the next leaf hash, for callers that hold hashes rather
 // than records (an auditor, who never sees payloads).
 func (v *Verifier) AddLeaf(ctx context.Context, h Hash) error {

@@ -154,16 +154,3 @@ func authorizeFor(who domain.Actor, action Action, owner domain.ID, what string)
 	}
 	return domain.Errorf(domain.ENOTFOUND, "%s not found", what)
 }
-
-// Grants returns a copy of the authorization matrix, for documentation and
-// the matrix test.
-func Grants() map[Action]map[domain.Role]string {
-	out := map[Action]map[domain.Role]string{}
-	for a, m := range grants {
-		out[a] = map[domain.Role]string{}
-		for r, s := range m {
-			out[a][r] = [...]string{"none", "own", "all"}[s]
-		}
-	}
-	return out
-}
