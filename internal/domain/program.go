@@ -132,6 +132,9 @@ type License struct {
 	Destinations  []string `json:"destinations,omitempty"`
 	Quantity      int64    `json:"quantity"`
 	Remaining     int64    `json:"remaining"`
+	// Jurisdiction is the regime that issued the license ("us-ear"); it
+	// answers only that regime's license requirement.
+	Jurisdiction string `json:"jurisdiction,omitempty"`
 	// Exported counts the units actually exported under the license; it
 	// never exceeds Quantity.
 	Exported   int64       `json:"exported"`
@@ -157,15 +160,17 @@ const (
 
 // ImportPermit is the importing authority's permit or quota for a buyer.
 type ImportPermit struct {
-	ID              ID          `json:"id"`
-	Number          string      `json:"number"`
-	AuthorityID     ID          `json:"authority_id"`
-	BuyerID         ID          `json:"buyer_id"`
-	Buyer           string      `json:"buyer"`
-	Products        []string    `json:"products"`
-	Quantity        int64       `json:"quantity"`
-	Remaining       int64       `json:"remaining"`
-	Imported        int64       `json:"imported"` // units actually imported under the permit
+	ID          ID       `json:"id"`
+	Number      string   `json:"number"`
+	AuthorityID ID       `json:"authority_id"`
+	BuyerID     ID       `json:"buyer_id"`
+	Buyer       string   `json:"buyer"`
+	Products    []string `json:"products"`
+	Quantity    int64    `json:"quantity"`
+	Remaining   int64    `json:"remaining"`
+	Imported    int64    `json:"imported"` // units actually imported under the permit
+	// Jurisdiction is the regime that issued the permit ("cn-import").
+	Jurisdiction    string      `json:"jurisdiction,omitempty"`
 	ValidFrom       time.Time   `json:"valid_from"`
 	ValidUntil      time.Time   `json:"valid_until"`
 	AllowedUses     []string    `json:"allowed_uses,omitempty"`
@@ -206,22 +211,36 @@ type Filing struct {
 
 // Order is a buyer's order with the decision taken on it.
 type Order struct {
-	ID        ID          `json:"id"`
-	BuyerID   ID          `json:"buyer_id"`
-	Buyer     string      `json:"buyer"`
-	Product   string      `json:"product"`
-	Quantity  int64       `json:"quantity"`
-	Shipped   int64       `json:"shipped"`          // units put into shipments
-	Period    string      `json:"requested_period"` // YYYY-MM-DD: not served before this day
-	Site      int         `json:"site"`             // index into the application's sites
-	EndUse    string      `json:"end_use"`
-	Status    OrderStatus `json:"status"`
-	Decision  any         `json:"decision"` // the policy engine's decision, as taken
-	LicenseID *ID         `json:"license_id,omitempty"`
-	PermitID  *ID         `json:"permit_id,omitempty"`
-	PlacedAt  time.Time   `json:"placed_at"`
-	UpdatedAt time.Time   `json:"updated_at"`
-	Notes     []Note      `json:"notes,omitempty"`
+	ID       ID          `json:"id"`
+	BuyerID  ID          `json:"buyer_id"`
+	Buyer    string      `json:"buyer"`
+	Product  string      `json:"product"`
+	Quantity int64       `json:"quantity"`
+	Shipped  int64       `json:"shipped"`          // units put into shipments
+	Period   string      `json:"requested_period"` // YYYY-MM-DD: not served before this day
+	Site     int         `json:"site"`             // index into the application's sites
+	EndUse   string      `json:"end_use"`
+	Status   OrderStatus `json:"status"`
+	Decision Decision    `json:"decision"` // the policy engine's decision, as taken
+	// LicenseID and PermitID are the export license and import permit an
+	// accepted order drew its units from, when the rules required them.
+	LicenseID *ID `json:"license_id,omitempty"`
+	PermitID  *ID `json:"permit_id,omitempty"`
+	// Releases are the authorities' releases of the order while it was
+	// held; each lifted only its own jurisdiction's releasable holds.
+	Releases   []Release  `json:"releases,omitempty"`
+	PlacedAt   time.Time  `json:"placed_at"`
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	Notes      []Note     `json:"notes,omitempty"`
+}
+
+// Release is an authority's release of a held order after review.
+type Release struct {
+	Jurisdiction string    `json:"jurisdiction"`
+	By           string    `json:"by"` // the authority's party slug
+	At           time.Time `json:"at"`
+	Reason       string    `json:"reason"`
 }
 
 // OrderStatus is a state of the order lifecycle.
@@ -233,6 +252,9 @@ const (
 	OrderHeld      OrderStatus = "held_for_review"
 	OrderRejected  OrderStatus = "rejected"
 	OrderCancelled OrderStatus = "cancelled"
+	// OrderFulfilled is final: every unit shipped and every shipment
+	// delivered.
+	OrderFulfilled OrderStatus = "fulfilled"
 )
 
 // Transition checks a lifecycle move against a table of allowed moves and
@@ -262,9 +284,11 @@ var GrantMoves = map[GrantStatus][]GrantStatus{
 }
 
 // OrderMoves is the order state machine.
+// An accepted order goes back to held when a change elsewhere (a US
+// cancellation shrinking the volume cap's room) means it no longer fits.
 var OrderMoves = map[OrderStatus][]OrderStatus{
 	OrderHeld:     {OrderAccepted, OrderRejected, OrderCancelled},
-	OrderAccepted: {OrderCancelled},
+	OrderAccepted: {OrderCancelled, OrderHeld, OrderFulfilled},
 }
 
 // CleanList trims entries and drops empty ones.

@@ -51,7 +51,6 @@ type Verifier struct {
 	next     int          // cps[next] is the next checkpoint to reach
 	lastGood uint64       // size of the last checkpoint that matched
 	b        *tileBuilder
-	lh       LeafHasher
 
 	window      [][]Hash // stored leaf tiles windowStart, windowStart+1, ...
 	windowStart uint64

@@ -25,8 +25,8 @@ func benchFacts(b *testing.B, p *policy.Policy) policy.OrderFacts {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f.License.Conditions = []policy.Condition{lc}
-	f.Permit.Conditions = []policy.Condition{pc}
+	f.Licenses[0].Conditions = []policy.Condition{lc}
+	f.Permits[0].Conditions = []policy.Condition{pc}
 	if d := p.DecideOrder(f); d.Outcome != policy.Accepted {
 		b.Fatalf("bench order not accepted: %s", messages(d.Reasons))
 	}
@@ -137,7 +137,7 @@ func BenchmarkCELBaseline(b *testing.B) {
 func BenchmarkDecideOrderNoConditions(b *testing.B) {
 	p := mustDefault(b)
 	f := benchFacts(b, p)
-	f.License.Conditions, f.Permit.Conditions = nil, nil
+	f.Licenses[0].Conditions, f.Permits[0].Conditions = nil, nil
 	rules := p.At(f.At)
 	b.ReportAllocs()
 	b.ResetTimer()

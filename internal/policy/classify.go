@@ -207,12 +207,7 @@ func (r Rules) destination(country string) *entry {
 // that set the status, which a license must then satisfy.
 func (r Rules) destinationStatus(sk *sink, wantIDs bool, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
 	if !r.controlled(eccn) {
-		rule, src := "", ""
-		if e := r.rs().classification; e != nil {
-			rule, src = e.ID, e.Source
-		}
-		sk.push(Reason{Rule: rule, Source: src, Outcome: Accepted,
-			Message: eccnLabel(eccn) + ": not controlled under the classification rule; no license required"})
+		sk.push(r.rs().classification.reason(Accepted, eccnLabel(eccn)+": not controlled under the classification rule; no license required", ""))
 		return NoLicenseRequired, nil, nil
 	}
 	st = LicenseRequired
@@ -226,9 +221,9 @@ func (r Rules) destinationStatus(sk *sink, wantIDs bool, eccn string, tpp float6
 		}
 		var msg string
 		st, msg = r.destinationText(e, eccn, tpp, bandwidth, availableInUS, country)
-		sk.push(Reason{Rule: e.ID, Source: e.Source, Outcome: statusOutcome(st), Message: msg})
+		sk.push(e.reason(statusOutcome(st), msg, ""))
 	}
-	if p := r.rs().parentHQ; p != nil && st.rank() < p.doc.ParentHQ.Status.rank() {
+	if p := r.rs().parentHQ; p != nil && st.Rank() < p.doc.ParentHQ.Status.Rank() {
 		g := p.doc.ParentHQ.CountryGroup
 		for _, hq := range [2]string{parentHQ, buyerHQ} {
 			if hq != "" && r.rs().groups[g][hq] {
@@ -237,8 +232,7 @@ func (r Rules) destinationStatus(sk *sink, wantIDs bool, eccn string, tpp float6
 					ids = append(ids, p.ID)
 				}
 				by = p
-				sk.push(Reason{Rule: p.ID, Source: p.Source, Outcome: statusOutcome(st),
-					Message: "buyer or its parent headquartered in " + hq + " (Country Group " + g + "): " + string(st) + " wherever it operates"})
+				sk.push(p.reason(statusOutcome(st), "buyer or its parent headquartered in "+hq+" (Country Group "+g+"): "+string(st)+" wherever it operates", ""))
 				break
 			}
 		}

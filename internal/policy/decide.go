@@ -47,8 +47,12 @@ const (
 
 // License is an export license as the decision needs it.
 type License struct {
-	ID     string      `json:"id"`
-	Status GrantStatus `json:"status"`
+	ID string `json:"id"`
+	// Jurisdiction is the regime that issued it; a license answers only its
+	// own regime's requirement ("" is read as any, for stored licenses
+	// issued before licenses named their regime).
+	Jurisdiction string      `json:"jurisdiction,omitempty"`
+	Status       GrantStatus `json:"status"`
 	// Products are the product slugs covered.
 	Products []string `json:"products"`
 	// Destinations are the ISO countries covered; empty means any.
@@ -65,11 +69,13 @@ type License struct {
 
 // ImportPermit is the importing authority's permit or quota.
 type ImportPermit struct {
-	ID         string      `json:"id"`
-	Status     GrantStatus `json:"status"`
-	Remaining  int64       `json:"remaining"`
-	ValidFrom  time.Time   `json:"valid_from"`
-	ValidUntil time.Time   `json:"valid_until"`
+	ID string `json:"id"`
+	// Jurisdiction is the regime that issued it (see License.Jurisdiction).
+	Jurisdiction string      `json:"jurisdiction,omitempty"`
+	Status       GrantStatus `json:"status"`
+	Remaining    int64       `json:"remaining"`
+	ValidFrom    time.Time   `json:"valid_from"`
+	ValidUntil   time.Time   `json:"valid_until"`
 	// AllowedUses are the end uses permitted; empty means any not excluded.
 	AllowedUses []string `json:"allowed_uses,omitempty"`
 	// CloudOnly allows only deployments offered as a cloud service.
@@ -141,69 +147,54 @@ type OrderFacts struct {
 	ShippedCNMO int64 `json:"shipped_cn_mo"`
 	ShippedUS   int64 `json:"shipped_us"`
 
-	License *License      `json:"license,omitempty"`
-	Permit  *ImportPermit `json:"permit,omitempty"`
+	// Licenses and Permits are the buyer's grants that could serve the
+	// order, at most one per jurisdiction (the workflow picks the one with
+	// the most units left); the engine checks the one of the jurisdiction
+	// whose rule requires it.
+	Licenses []License      `json:"licenses,omitempty"`
+	Permits  []ImportPermit `json:"permits,omitempty"`
+
+	// Released lists the authorities that released the order after
+	// review: each lifts the releasable holds of its own jurisdiction, and
+	// no other.
+	Released []Release `json:"released,omitempty"`
 }
 
-// Reason is one rule's say on an order: which rule, its source, what it
-// implies, and a message that shows the values compared.
-type Reason struct {
-	Rule   string `json:"rule"`
-	Source string `json:"source,omitempty"`
-	// Outcome is what this reason alone implies for an order; empty in a
-	// classification, which decides no order.
-	Outcome Outcome `json:"outcome,omitempty"`
-	Message string  `json:"message"`
-	// Ref names the license or permit involved, if any.
-	Ref string `json:"ref,omitempty"`
+// Release is an authority's release of a held order: the jurisdiction it
+// speaks for and who it is.
+type Release struct {
+	Jurisdiction string `json:"jurisdiction"`
+	By           string `json:"by"`
 }
 
-// Decision is the engine's verdict on an order. Its Obligations and Duty
-// are shared with every decision alike under the same rules (they are
-// remembered, not rebuilt, to keep a decision within about a microsecond):
-// read them, marshal them, but do not modify them in place.
-type Decision struct {
-	Outcome Outcome `json:"outcome"`
-	// Reasons lists every rule that had a say: those that rejected or held
-	// the order, and for the rest the basis on which it passed.
-	Reasons []Reason `json:"reasons"`
-	// Obligations are what shipping the order must do (lab test, route).
-	Obligations []Reason `json:"obligations,omitempty"`
-	ECCN        string   `json:"eccn"`
-	TPP         float64  `json:"tpp"`
-	Region      string   `json:"region"`
-	Status      Status   `json:"status"`
-	// Duty is the import duty the route incurs, when a duty rule covers it.
-	Duty *Duty `json:"duty,omitempty"`
-	// UsesLicense and UsesPermit tell whether the rules required the
-	// export license and the import permit for this order: only then was
-	// the grant checked, and only then does an accepted order draw on it.
-	UsesLicense bool `json:"uses_license,omitempty"`
-	UsesPermit  bool `json:"uses_permit,omitempty"`
-}
-
-// Blocking returns the reasons that rejected or held the order.
-func (d Decision) Blocking() []Reason {
-	var out []Reason
-	for _, r := range d.Reasons {
-		if r.Outcome != Accepted {
-			out = append(out, r)
+// license returns the license of jurisdiction j among the facts, if any.
+func (f *OrderFacts) license(j string) *License {
+	for i := range f.Licenses {
+		if l := &f.Licenses[i]; l.Jurisdiction == j || l.Jurisdiction == "" {
+			return l
 		}
 	}
-	return out
+	return nil
 }
 
-// Rules returns the ids of the rules behind the outcome: the blocking ones,
-// or all when the order is accepted.
-func (d Decision) Rules() []string {
-	var out []string
-	for _, r := range d.Reasons {
-		if (d.Outcome == Accepted || r.Outcome != Accepted) && r.Rule != "" && !slices.Contains(out, r.Rule) {
-			out = append(out, r.Rule)
+// permit returns the import permit of jurisdiction j among the facts, if any.
+func (f *OrderFacts) permit(j string) *ImportPermit {
+	for i := range f.Permits {
+		if p := &f.Permits[i]; p.Jurisdiction == j || p.Jurisdiction == "" {
+			return p
 		}
 	}
-	return out
+	return nil
 }
+
+// Reason is one rule's say in a decision (domain.Reason).
+type Reason = domain.Reason
+
+// Decision is the engine's verdict on an order (domain.Decision). Its
+// Obligations and Duty are shared with every decision alike under the same
+// rules (they are remembered, not rebuilt, to keep a decision within about
+// a microsecond): read them, marshal them, but do not modify them in place.
+type Decision = domain.Decision
 
 // sink collects reasons. Messages on the accepted path are written into one
 // buffer and turned into strings in one allocation by finish: a decision
@@ -254,19 +245,27 @@ type decider struct {
 	reasonArr [6]Reason
 	bufArr    [320]byte
 	spanArr   [6]msgSpan
+	grants    []domain.GrantUse
+	grantArr  [3]domain.GrantUse
 }
 
 func (x *decider) add(o Outcome, e *entry, msg, ref string) {
-	r := Reason{Outcome: o, Message: msg, Ref: ref}
-	if e != nil {
-		r.Rule, r.Source = e.ID, e.Source
-	}
-	x.push(r)
+	x.push(e.reason(o, msg, ref))
 	x.raise(o)
 }
 
+// reason is a reason of rule e (nil for the program's own checks).
+func (e *entry) reason(o Outcome, msg, ref string) Reason {
+	r := Reason{Outcome: o, Message: msg, Ref: ref}
+	if e != nil {
+		r.Rule, r.Source, r.Jurisdiction = e.ID, e.Source, e.Jurisdiction
+		r.Releasable = e.Releasable && o == HeldForReview
+	}
+	return r
+}
+
 func (x *decider) raise(o Outcome) {
-	if o.rank() > x.d.Outcome.rank() {
+	if o.Rank() > x.d.Outcome.Rank() {
 		x.d.Outcome = o
 	}
 }
@@ -277,9 +276,31 @@ func (r Rules) newDecider() *decider {
 	if x == nil {
 		x = new(decider)
 	}
-	x.reasons, x.buf, x.spans = x.reasonArr[:0], x.bufArr[:0], x.spanArr[:0]
+	x.reasons, x.buf, x.spans, x.grants = x.reasonArr[:0], x.bufArr[:0], x.spanArr[:0], x.grantArr[:0]
 	x.d = Decision{Outcome: Accepted}
 	return x
+}
+
+// release lifts the releasable holds of the jurisdictions whose
+// authorities released the order, and no other, then takes the outcome
+// again as the worst of the reasons.
+func (x *decider) release(released []Release) {
+	if len(released) == 0 {
+		return
+	}
+	x.d.Outcome = Accepted
+	for i := range x.reasons {
+		r := &x.reasons[i]
+		if r.Outcome == HeldForReview && r.Releasable {
+			for _, rel := range released {
+				if rel.Jurisdiction == r.Jurisdiction {
+					r.Outcome, r.ReleasedBy = Accepted, rel.By
+					break
+				}
+			}
+		}
+		x.raise(r.Outcome)
+	}
 }
 
 // result finishes the messages, copies the decision out of the scratch space
@@ -288,6 +309,9 @@ func (r Rules) result(x *decider) Decision {
 	x.finish()
 	d := x.d
 	d.Reasons = slices.Clone(x.reasons)
+	if d.Outcome == Accepted && len(x.grants) > 0 {
+		d.Grants = slices.Clone(x.grants)
+	}
 	// The scratch space keeps the last order's facts until it is reused:
 	// clearing a kilobyte per decision costs more than the memory is worth.
 	r.rs().pool.Put(x)
@@ -356,6 +380,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	}
 	if !controlled {
 		r.checks(x, &f)
+		x.release(f.Released)
 		return r.result(x)
 	}
 	if e := s.approved; e != nil && regionIn(e.doc.ApprovedCustomer.Regions, region) {
@@ -404,6 +429,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		x.add(e.doc.ConsigneeKYC.OnMissing, e, "the consignee has not certified KYC that blocks unauthorized remote access", "")
 	}
 	r.checks(x, &f)
+	x.release(f.Released)
 
 	if x.d.Outcome != Rejected {
 		x.d.Obligations = r.obligations(f.Destination, region)
@@ -426,10 +452,10 @@ func (r Rules) obligations(destination, region string) []Reason {
 	}
 	var o []Reason
 	if e := s.labTest; e != nil && regionIn(e.doc.LabTest.Regions, region) {
-		o = append(o, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted, Message: e.text})
+		o = append(o, e.reason(Accepted, e.text, ""))
 	}
 	if e := s.route; e != nil && regionIn(e.doc.Route.Regions, region) {
-		o = append(o, Reason{Rule: e.ID, Source: e.Source, Outcome: Accepted, Message: e.text + destination})
+		o = append(o, e.reason(Accepted, e.text+destination, ""))
 	}
 	o = slices.Clip(o)
 	s.obligations.put(h, destination, o)
@@ -478,7 +504,7 @@ func validAt(t, from, until time.Time) bool {
 }
 
 func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts) {
-	l := f.License
+	l := f.license(e.jurisdiction())
 	if l == nil {
 		x.add(HeldForReview, e, "license required for "+f.Product+" to "+f.Destination+"; no license on file (case-by-case review)", "")
 		return
@@ -503,13 +529,10 @@ func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts) {
 		m := appendInt(append(append(append(x.buf, "license "...), l.ID...), " covers "...), f.Quantity)
 		m = appendInt(append(m, " of remaining "...), l.Remaining)
 		x.buf = append(append(append(append(m, ' '), f.Product...), " to "...), f.Destination...)
-		r := Reason{Outcome: Accepted, Ref: l.ID}
-		if e != nil {
-			r.Rule, r.Source = e.ID, e.Source
-		}
-		x.done(at, r)
+		x.done(at, e.reason(Accepted, "", l.ID))
+		x.grants = append(x.grants, domain.GrantUse{Kind: domain.GrantLicense, Jurisdiction: e.jurisdiction(), Ref: l.ID, Units: f.Quantity})
 	}
-	if before.rank() > x.d.Outcome.rank() {
+	if before.Rank() > x.d.Outcome.Rank() {
 		x.d.Outcome = before
 	}
 }
@@ -543,11 +566,12 @@ func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts) {
 	if m := ip.DomesticRatioMin; m != nil && f.DomesticChipRatio < m.Rate() {
 		x.add(Rejected, e, "domestic-chip ratio "+f.DomesticChipRatio.String()+" < "+m.Rate().String(), "")
 	}
-	p := f.Permit
+	p := f.permit(e.Jurisdiction)
 	if p == nil {
 		x.add(HeldForReview, e, "import permit required for "+f.Destination+"; none on file", "")
 		return
 	}
+	before := len(x.reasons)
 	switch {
 	case p.Status != GrantActive:
 		x.add(Rejected, e, "import permit "+p.ID+" is "+string(p.Status), p.ID)
@@ -566,6 +590,22 @@ func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts) {
 		x.add(Rejected, e, "import permit "+p.ID+" excludes sector "+f.Sector, p.ID)
 	}
 	conditions(x, f, e, "import permit "+p.ID, p.ID, p.Conditions)
+	if len(x.reasons) == before {
+		// The permit serves: say so, as the license's reason does.
+		at := x.start()
+		m := appendInt(append(append(append(x.buf, "import permit "...), p.ID...), " covers "...), f.Quantity)
+		x.buf = appendInt(append(m, " of remaining "...), p.Remaining)
+		x.done(at, e.reason(Accepted, "", p.ID))
+		x.grants = append(x.grants, domain.GrantUse{Kind: domain.GrantPermit, Jurisdiction: e.Jurisdiction, Ref: p.ID, Units: f.Quantity})
+	}
+}
+
+// jurisdiction is the rule's jurisdiction, "" for no rule.
+func (e *entry) jurisdiction() string {
+	if e == nil {
+		return ""
+	}
+	return e.Jurisdiction
 }
 
 func span(from, until time.Time) string {

@@ -39,7 +39,7 @@ func TestDecideOrder(t *testing.T) {
 		{"H200 on 2026-01-28: permits issued", day("2026-01-28"), nil, policy.Accepted, "", ""},
 		{"B200 denied", feb, func(f *policy.OrderFacts) {
 			f.Product, f.Spec = "b200", product(t, "b200").Spec
-			f.License.Products = []string{"b200"}
+			f.Licenses[0].Products = []string{"b200"}
 		}, policy.Rejected, "dest.cn-mo", "TPP 36,000 ≥ 21,000"},
 		{"TPP just below 21,000", feb, func(f *policy.OrderFacts) { f.Spec = spec(20992, 1000, 4800) }, policy.Accepted, "", ""},
 		{"TPP at 21,000", feb, func(f *policy.OrderFacts) { f.Spec = spec(21000, 1000, 4800) }, policy.Rejected, "dest.cn-mo", "TPP 21,000 ≥ 21,000"},
@@ -47,19 +47,19 @@ func TestDecideOrder(t *testing.T) {
 		{"launched after 2026-01-15", feb, func(f *policy.OrderFacts) { f.LaunchDate = day("2026-01-16") }, policy.Rejected, "dest.cn-mo", "after 2026-01-15"},
 
 		// The license.
-		{"no license", feb, func(f *policy.OrderFacts) { f.License = nil }, policy.HeldForReview, "dest.cn-mo", "no license on file"},
-		{"license revoked", feb, func(f *policy.OrderFacts) { f.License.Status = policy.GrantRevoked }, policy.Rejected, "dest.cn-mo", "license L-1 is revoked"},
-		{"license expired the instant before", feb, func(f *policy.OrderFacts) { f.License.ValidUntil = feb }, policy.Rejected, "dest.cn-mo", "not valid on 2026-02-01"},
-		{"license valid from the order's instant", feb, func(f *policy.OrderFacts) { f.License.ValidFrom = feb }, policy.Accepted, "", ""},
-		{"license for another product", feb, func(f *policy.OrderFacts) { f.License.Products = []string{"h20"} }, policy.Rejected, "dest.cn-mo", "does not cover product h200"},
-		{"license for another destination", feb, func(f *policy.OrderFacts) { f.License.Destinations = []string{"MO"} }, policy.Rejected, "dest.cn-mo", "does not cover destination CN"},
-		{"license remaining one short", feb, func(f *policy.OrderFacts) { f.License.Remaining = 99 }, policy.Rejected, "dest.cn-mo", "quantity 100 > license L-1 remaining 99"},
-		{"license remaining exactly enough", feb, func(f *policy.OrderFacts) { f.License.Remaining = 100 }, policy.Accepted, "", ""},
+		{"no license", feb, func(f *policy.OrderFacts) { f.Licenses = nil }, policy.HeldForReview, "dest.cn-mo", "no license on file"},
+		{"license revoked", feb, func(f *policy.OrderFacts) { f.Licenses[0].Status = policy.GrantRevoked }, policy.Rejected, "dest.cn-mo", "license L-1 is revoked"},
+		{"license expired the instant before", feb, func(f *policy.OrderFacts) { f.Licenses[0].ValidUntil = feb }, policy.Rejected, "dest.cn-mo", "not valid on 2026-02-01"},
+		{"license valid from the order's instant", feb, func(f *policy.OrderFacts) { f.Licenses[0].ValidFrom = feb }, policy.Accepted, "", ""},
+		{"license for another product", feb, func(f *policy.OrderFacts) { f.Licenses[0].Products = []string{"h20"} }, policy.Rejected, "dest.cn-mo", "does not cover product h200"},
+		{"license for another destination", feb, func(f *policy.OrderFacts) { f.Licenses[0].Destinations = []string{"MO"} }, policy.Rejected, "dest.cn-mo", "does not cover destination CN"},
+		{"license remaining one short", feb, func(f *policy.OrderFacts) { f.Licenses[0].Remaining = 99 }, policy.Rejected, "dest.cn-mo", "quantity 100 > license L-1 remaining 99"},
+		{"license remaining exactly enough", feb, func(f *policy.OrderFacts) { f.Licenses[0].Remaining = 100 }, policy.Accepted, "", ""},
 		{"license condition holds", feb, func(f *policy.OrderFacts) {
-			f.License.Conditions = []policy.Condition{mustCond(`site_country == "CN" && quantity <= 500`)}
+			f.Licenses[0].Conditions = []policy.Condition{mustCond(`site_country == "CN" && quantity <= 500`)}
 		}, policy.Accepted, "", ""},
 		{"license condition fails", feb, func(f *policy.OrderFacts) {
-			f.License.Conditions = []policy.Condition{mustCond(`quantity <= 50`)}
+			f.Licenses[0].Conditions = []policy.Condition{mustCond(`quantity <= 50`)}
 		}, policy.Rejected, "dest.cn-mo", "condition not met: quantity <= 50"},
 
 		// Buyers.
@@ -85,33 +85,33 @@ func TestDecideOrder(t *testing.T) {
 		{"site power exactly enough", feb, func(f *policy.OrderFacts) { f.SitePowerKW = 120 }, policy.Accepted, "", ""},
 
 		// China's import side.
-		{"no import permit", feb, func(f *policy.OrderFacts) { f.Permit = nil }, policy.HeldForReview, "cn.import-permit", "import permit required"},
+		{"no import permit", feb, func(f *policy.OrderFacts) { f.Permits = nil }, policy.HeldForReview, "cn.import-permit", "import permit required"},
 		{"state-owned buyer", feb, func(f *policy.OrderFacts) { f.Sector = "soe" }, policy.Rejected, "cn.import-permit", "sector soe is excluded"},
 		{"critical-infrastructure buyer", feb, func(f *policy.OrderFacts) { f.Sector = "critical_infrastructure" }, policy.Rejected, "cn.import-permit", "excluded"},
-		{"permit remaining one short", feb, func(f *policy.OrderFacts) { f.Permit.Remaining = 99 }, policy.Rejected, "cn.import-permit", "quantity 100 > import permit P-1 remaining 99"},
-		{"permit not yet valid", feb, func(f *policy.OrderFacts) { f.Permit.ValidFrom = day("2026-02-02") }, policy.Rejected, "cn.import-permit", "not valid on 2026-02-01"},
-		{"permit cloud only, on-premises site", feb, func(f *policy.OrderFacts) { f.Permit.CloudOnly, f.CloudService = true, false }, policy.Rejected, "cn.import-permit", "only cloud-service"},
-		{"permit use not allowed", feb, func(f *policy.OrderFacts) { f.Permit.AllowedUses = []string{"research"} }, policy.Rejected, "cn.import-permit", "does not allow end use commercial_ai"},
+		{"permit remaining one short", feb, func(f *policy.OrderFacts) { f.Permits[0].Remaining = 99 }, policy.Rejected, "cn.import-permit", "quantity 100 > import permit P-1 remaining 99"},
+		{"permit not yet valid", feb, func(f *policy.OrderFacts) { f.Permits[0].ValidFrom = day("2026-02-02") }, policy.Rejected, "cn.import-permit", "not valid on 2026-02-01"},
+		{"permit cloud only, on-premises site", feb, func(f *policy.OrderFacts) { f.Permits[0].CloudOnly, f.CloudService = true, false }, policy.Rejected, "cn.import-permit", "only cloud-service"},
+		{"permit use not allowed", feb, func(f *policy.OrderFacts) { f.Permits[0].AllowedUses = []string{"research"} }, policy.Rejected, "cn.import-permit", "does not allow end use commercial_ai"},
 		{"permit condition fails", feb, func(f *policy.OrderFacts) {
-			f.Permit.Conditions = []policy.Condition{mustCond(`buyer_class != "platform"`)}
+			f.Permits[0].Conditions = []policy.Condition{mustCond(`buyer_class != "platform"`)}
 		}, policy.Rejected, "cn.import-permit", "condition not met"},
 
 		// Other destinations and items.
 		{"H20 to CN needs nothing", feb, func(f *policy.OrderFacts) {
-			f.Product, f.Spec, f.License, f.Permit, f.Approval, f.KYCRemoteAccess, f.SitePowerKW = "h20", product(t, "h20").Spec, nil, nil, "", false, 0
+			f.Product, f.Spec, f.Licenses, f.Permits, f.Approval, f.KYCRemoteAccess, f.SitePowerKW = "h20", product(t, "h20").Spec, nil, nil, "", false, 0
 		}, policy.Accepted, "", ""},
 		{"H20 for military use", feb, func(f *policy.OrderFacts) { f.Product, f.Spec, f.EndUse = "h20", product(t, "h20").Spec, "military" }, policy.Rejected, "end-use.prohibited", "military"},
 		{"H200 to the US needs no license", feb, func(f *policy.OrderFacts) {
-			f.Destination, f.SiteCountry, f.License, f.Permit, f.Approval, f.BuyerHQ, f.ParentHQ = "US", "US", nil, nil, "", "US", "US"
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.Approval, f.BuyerHQ, f.ParentHQ = "US", "US", nil, nil, "", "US", "US"
 		}, policy.Accepted, "", ""},
 		{"B200 to Malaysia, CN parent, 2026-05-30", day("2026-05-30"), func(f *policy.OrderFacts) {
-			f.Product, f.Spec, f.Destination, f.SiteCountry, f.License, f.Permit = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
+			f.Product, f.Spec, f.Destination, f.SiteCountry, f.Licenses, f.Permits = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
 		}, policy.Accepted, "", ""},
 		{"B200 to Malaysia, CN parent, 2026-05-31", day("2026-05-31"), func(f *policy.OrderFacts) {
-			f.Product, f.Spec, f.Destination, f.SiteCountry, f.License, f.Permit = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
+			f.Product, f.Spec, f.Destination, f.SiteCountry, f.Licenses, f.Permits = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
 		}, policy.HeldForReview, "end-user.parent-d5", "no license on file"},
 		{"H200 to Russia needs a license", feb, func(f *policy.OrderFacts) {
-			f.Destination, f.SiteCountry, f.License, f.Permit = "RU", "RU", nil, nil
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits = "RU", "RU", nil, nil
 		}, policy.HeldForReview, "dest.d5", "no license on file"},
 		{"zero quantity", feb, func(f *policy.OrderFacts) { f.Quantity = 0 }, policy.Rejected, "", "must be positive"},
 	}
@@ -337,6 +337,7 @@ func TestDecisionsRepeatable(t *testing.T) {
 const celCheck = `
   - id: check.large-order
     source: S5
+    jurisdiction: us-ear
     from: 2026-01-15
     check:
       if: 'quantity > 10000 && region == "CN"'
@@ -359,7 +360,7 @@ func TestCELCheckRule(t *testing.T) {
 	}
 	for _, tc := range tests {
 		f := h200CN(t, day(tc.at))
-		f.Quantity, f.License.Remaining, f.Permit.Remaining, f.ShippedUS, f.SitePowerKW = tc.qty, 1e6, 1e6, 1e6, 1e6
+		f.Quantity, f.Licenses[0].Remaining, f.Permits[0].Remaining, f.ShippedUS, f.SitePowerKW = tc.qty, 1e6, 1e6, 1e6, 1e6
 		d := p.DecideOrder(f)
 		if d.Outcome != tc.want || (tc.want != policy.Accepted && !blockedBy(d, "check.large-order")) {
 			t.Errorf("quantity %d: %s, want %s:%s", tc.qty, d.Outcome, tc.want, messages(d.Reasons))
@@ -389,7 +390,7 @@ func TestConditionSeesEveryFact(t *testing.T) {
 		}
 		f := h200CN(t, day("2026-02-01"))
 		f.DomesticChipRatio = 250_000
-		f.License.Conditions = []policy.Condition{c}
+		f.Licenses[0].Conditions = []policy.Condition{c}
 		if d := p.DecideOrder(f); d.Outcome != policy.Accepted {
 			t.Errorf("%s: %s:%s", expr, d.Outcome, messages(d.Reasons))
 		}
@@ -397,7 +398,7 @@ func TestConditionSeesEveryFact(t *testing.T) {
 	// And a false one is reported with the license and its expression.
 	c, _ := p.CompileCondition(`now < timestamp("2026-01-31T00:00:00Z")`)
 	f := h200CN(t, day("2026-02-01"))
-	f.License.Conditions = []policy.Condition{c}
+	f.Licenses[0].Conditions = []policy.Condition{c}
 	d := p.DecideOrder(f)
 	if d.Outcome != policy.Rejected || !strings.Contains(messages(d.Blocking()), "license L-1 condition not met: now < timestamp") || d.Blocking()[0].Ref != "L-1" {
 		t.Errorf("false condition: %s:%s", d.Outcome, messages(d.Reasons))
@@ -408,14 +409,14 @@ func TestObligationsPerDestination(t *testing.T) {
 	p := mustDefault(t)
 	for _, dest := range []string{"CN", "MO", "CN"} {
 		f := h200CN(t, day("2026-02-01"))
-		f.Destination, f.SiteCountry, f.License.Destinations = dest, dest, []string{dest}
+		f.Destination, f.SiteCountry, f.Licenses[0].Destinations = dest, dest, []string{dest}
 		d := p.DecideOrder(f)
 		if d.Outcome != policy.Accepted || !strings.Contains(messages(d.Obligations), "route TW → US → "+dest) {
 			t.Errorf("%s: %s, obligations:%s", dest, d.Outcome, messages(d.Obligations))
 		}
 	}
 	f := h200CN(t, day("2026-02-01"))
-	f.Destination, f.SiteCountry, f.License, f.Permit = "US", "US", nil, nil
+	f.Destination, f.SiteCountry, f.Licenses, f.Permits = "US", "US", nil, nil
 	if d := p.DecideOrder(f); len(d.Obligations) != 0 {
 		t.Errorf("US order obligations:%s", messages(d.Obligations))
 	}

@@ -6,31 +6,8 @@ import (
 	"github.com/chipgate/chipgate/internal/domain"
 )
 
-// Duty is the import duty on a chip under the rules in force.
-type Duty struct {
-	// Rule and Source identify the duty rule ("" when none is in force).
-	Rule   string `json:"rule"`
-	Source string `json:"source,omitempty"`
-	// ImportingCountry collects the duty.
-	ImportingCountry string `json:"importing_country,omitempty"`
-	// Covered is true when the chip falls inside a window of the rule.
-	Covered bool `json:"covered"`
-	// Exempt is true when the end use is exempt; no duty is then due.
-	Exempt bool `json:"exempt"`
-	// Rate is the rate due: the rule's rate when covered and not exempt,
-	// else 0.
-	Rate domain.Rate `json:"rate_ppm"`
-	// RateText is Rate as a percentage, "25%".
-	RateText string `json:"rate"`
-	Message  string `json:"message"`
-}
-
-// Apply returns the duty on a customs value: value × Rate in minor units,
-// rounded half away from zero (domain.Money.Apply), per line. A duty that is
-// not due is zero in the value's currency.
-func (d Duty) Apply(value domain.Money) (domain.Money, error) {
-	return value.Apply(d.Rate)
-}
+// Duty is the import duty on a chip under the rules in force (domain.Duty).
+type Duty = domain.Duty
 
 // DutyFor returns the import duty due on a chip entering the duty rule's
 // importing country for the declared end use.

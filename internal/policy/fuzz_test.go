@@ -11,8 +11,9 @@ import (
 // panics, and a policy it returns answers At without panicking.
 func FuzzLoad(f *testing.F) {
 	f.Add(policies.Default)
-	f.Add([]byte("policy: x\nsources: [{id: S1, title: t}]\nrules:\n- id: a\n  source: S1\n  from: 2026-01-01\n  end_use: {prohibited: [military]}\n"))
-	f.Add([]byte("policy: x\nsources: [{id: S1, title: t}]\nrules:\n- id: c\n  source: S1\n  from: 2026-01-01\n  check: {if: 'quantity > 1', outcome: rejected, message: m}\n"))
+	const head = "policy: x\nsources: [{id: S1, title: t}]\njurisdictions: [{id: j, name: J, authority: {role: export_authority, countries: [US]}}]\nrules:\n"
+	f.Add([]byte(head + "- id: a\n  source: S1\n  jurisdiction: j\n  from: 2026-01-01\n  end_use: {prohibited: [military]}\n"))
+	f.Add([]byte(head + "- id: c\n  source: S1\n  jurisdiction: j\n  releasable: true\n  from: 2026-01-01\n  check: {if: 'quantity > 1', outcome: held_for_review, message: m}\n"))
 	f.Add([]byte("rules: [{id: a, from: 2026-99-01}]"))
 	f.Add([]byte("{"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -50,7 +51,7 @@ func FuzzCompileCondition(f *testing.F) {
 			t.Fatalf("compiled a %d-byte expression", len(expr))
 		}
 		facts := h200CN(t, day("2026-02-01"))
-		facts.License.Conditions = []policy.Condition{c}
+		facts.Licenses[0].Conditions = []policy.Condition{c}
 		rules := p.At(facts.At)
 		first, again := rules.DecideOrder(facts), rules.DecideOrder(facts)
 		if first.Outcome == "" || first.Outcome != again.Outcome {

@@ -78,13 +78,13 @@ func h200CN(tb testing.TB, at time.Time) policy.OrderFacts {
 		EndUse: "commercial_ai", SiteCountry: "CN", CloudService: true, SitePowerKW: 1000,
 		KYCRemoteAccess: true,
 		ShippedUS:       100_000, ShippedCNMO: 0,
-		License: &policy.License{
-			ID: "L-1", Status: policy.GrantActive, Products: []string{"h200"}, Destinations: []string{"CN"},
+		Licenses: []policy.License{{
+			ID: "L-1", Jurisdiction: "us-ear", Status: policy.GrantActive, Products: []string{"h200"}, Destinations: []string{"CN"},
 			Remaining: 1000, ValidFrom: day("2026-01-15"), ValidUntil: day("2027-01-15"),
-		},
-		Permit: &policy.ImportPermit{
-			ID: "P-1", Status: policy.GrantActive, Remaining: 1000, ValidFrom: day("2026-01-28"), ValidUntil: day("2027-01-28"),
-		},
+		}},
+		Permits: []policy.ImportPermit{{
+			ID: "P-1", Jurisdiction: "cn-import", Status: policy.GrantActive, Remaining: 1000, ValidFrom: day("2026-01-28"), ValidUntil: day("2027-01-28"),
+		}},
 	}
 }
 

@@ -24,10 +24,29 @@ const MaxFileSize = 1 << 20
 
 // fileDoc is the policy file as written.
 type fileDoc struct {
-	Policy      string      `yaml:"policy"`
-	Description string      `yaml:"description"`
-	Sources     []sourceDoc `yaml:"sources"`
-	Rules       []ruleDoc   `yaml:"rules"`
+	Policy        string         `yaml:"policy"`
+	Description   string         `yaml:"description"`
+	Sources       []sourceDoc    `yaml:"sources"`
+	Jurisdictions []Jurisdiction `yaml:"jurisdictions"`
+	Rules         []ruleDoc      `yaml:"rules"`
+}
+
+// Jurisdiction is a legal regime whose rules the program applies: the US
+// Export Administration Regulations, China's import regime. Each rule that
+// decides belongs to one, and only that regime's authority may release a
+// hold its rules give or issue the grants its rules ask for.
+type Jurisdiction struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+	// Authority is who speaks for the regime in the program: parties of
+	// that role located in one of the countries.
+	Authority JurisdictionAuthority `yaml:"authority" json:"authority"`
+}
+
+// JurisdictionAuthority names the parties that act for a jurisdiction.
+type JurisdictionAuthority struct {
+	Role      string   `yaml:"role" json:"role"`
+	Countries []string `yaml:"countries" json:"countries"`
 }
 
 type sourceDoc struct {
@@ -38,12 +57,16 @@ type sourceDoc struct {
 // ruleDoc is one version of a rule: an id, its dates, its source and
 // exactly one parameter block, whose key names the rule's kind.
 type ruleDoc struct {
-	ID      string `yaml:"id"`
-	Source  string `yaml:"source"`
-	From    *Date  `yaml:"from"`
-	Until   *Date  `yaml:"until"`
-	Summary string `yaml:"summary"`
-	Note    string `yaml:"note"`
+	ID           string `yaml:"id"`
+	Source       string `yaml:"source"`
+	Jurisdiction string `yaml:"jurisdiction"`
+	// Releasable lets the jurisdiction's authority release, after review,
+	// an order this rule holds.
+	Releasable bool   `yaml:"releasable"`
+	From       *Date  `yaml:"from"`
+	Until      *Date  `yaml:"until"`
+	Summary    string `yaml:"summary"`
+	Note       string `yaml:"note"`
 
 	Classification   *ClassificationParams   `yaml:"classification"`
 	Regions          *RegionParams           `yaml:"regions"`
@@ -90,6 +113,14 @@ const (
 	KindGeolocation      = "geolocation"
 	KindAllocation       = "allocation"
 )
+
+// decidingKinds are the kinds whose rules give reasons in decisions: each
+// must name its jurisdiction.
+var decidingKinds = map[string]bool{
+	KindDestination: true, KindParentHQ: true, KindApprovedCustomer: true, KindEndUse: true, KindEndUser: true,
+	KindVolumeCap: true, KindLabTest: true, KindRoute: true, KindCheck: true, KindReExport: true, KindConsigneeKYC: true,
+	KindDuty: true, KindImportPermit: true, KindLotAge: true, KindRedFlags: true,
+}
 
 // multiKinds may have several rules (ids) in force at once; every other kind
 // has one id whose versions follow each other in time.
@@ -138,10 +169,16 @@ type Rule struct {
 	Kind        string `json:"kind"`
 	Source      string `json:"source"`
 	SourceTitle string `json:"source_title"`
-	From        Date   `json:"from"`
-	Until       *Date  `json:"until,omitempty"`
-	Summary     string `json:"summary,omitempty"`
-	Note        string `json:"note,omitempty"`
+	// Jurisdiction is the regime the rule belongs to ("" for the program's
+	// own geography and settings, which decide nothing by themselves).
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	// Releasable: its jurisdiction's authority may release an order the
+	// rule holds.
+	Releasable bool   `json:"releasable,omitempty"`
+	From       Date   `json:"from"`
+	Until      *Date  `json:"until,omitempty"`
+	Summary    string `json:"summary,omitempty"`
+	Note       string `json:"note,omitempty"`
 	// Params is the kind's parameter block, e.g. *DestinationParams.
 	Params any `json:"params"`
 	// Line is where the rule starts in the policy file.
@@ -165,12 +202,13 @@ type entry struct {
 // Policy is a loaded, validated policy file. It is immutable and safe for
 // concurrent use; reloading means loading a new Policy and swapping it in.
 type Policy struct {
-	name     string
-	file     string
-	sources  []Source
-	entries  []*entry
-	segments []segment
-	env      *cel.Env
+	name          string
+	file          string
+	sources       []Source
+	jurisdictions []Jurisdiction
+	entries       []*entry
+	segments      []segment
+	env           *cel.Env
 }
 
 // segment is a stretch of time in which the same rule versions are in force.
@@ -432,6 +470,27 @@ func (l *loader) validate(doc *fileDoc, p *Policy) {
 	if len(doc.Rules) == 0 {
 		l.add(0, "", "no rules")
 	}
+	jurisdictions := map[string]bool{}
+	for _, j := range doc.Jurisdictions {
+		switch {
+		case !vocabularyRe.MatchString(j.ID):
+			l.add(0, "", "jurisdiction %q: id must be lower-case words joined by - or _", j.ID)
+		case jurisdictions[j.ID]:
+			l.add(0, "", "jurisdiction %s listed twice", j.ID)
+		case strings.TrimSpace(j.Name) == "":
+			l.add(0, "", "jurisdiction %s: name required", j.ID)
+		case !domain.Role(j.Authority.Role).Valid():
+			l.add(0, "", "jurisdiction %s: authority.role %q is not a role", j.ID, j.Authority.Role)
+		default:
+			jurisdictions[j.ID] = true
+			p.jurisdictions = append(p.jurisdictions, j)
+		}
+		for _, c := range j.Authority.Countries {
+			if !countryRe.MatchString(c) {
+				l.add(0, "", "jurisdiction %s: authority.countries: %q is not an ISO 3166-1 alpha-2 code", j.ID, c)
+			}
+		}
+	}
 
 	// Names other rules refer to: regions and country groups.
 	regions := map[string]bool{}
@@ -475,8 +534,17 @@ func (l *loader) validate(doc *fileDoc, p *Policy) {
 			}
 			continue
 		}
+		switch {
+		case r.Jurisdiction == "" && decidingKinds[kinds[0]]:
+			l.add(line, id, "jurisdiction: required for a %s rule (one of the file's jurisdictions)", kinds[0])
+		case r.Jurisdiction != "" && !jurisdictions[r.Jurisdiction]:
+			l.add(l.keyLine(i, "jurisdiction"), id, "jurisdiction: unknown jurisdiction %q (declare it under jurisdictions)", r.Jurisdiction)
+		}
+		if r.Releasable && r.Jurisdiction == "" {
+			l.add(l.keyLine(i, "releasable"), id, "releasable: only a rule of a jurisdiction can be released by its authority")
+		}
 		e := &entry{doc: r, Rule: Rule{
-			ID: id, Kind: kinds[0], Source: r.Source, SourceTitle: known[r.Source],
+			ID: id, Kind: kinds[0], Source: r.Source, SourceTitle: known[r.Source], Jurisdiction: r.Jurisdiction, Releasable: r.Releasable,
 			Until: r.Until, Summary: r.Summary, Note: r.Note, Params: params[0], Line: l.keyLine(i, "id"),
 		}}
 		if r.From != nil {
@@ -578,6 +646,20 @@ func (p *Policy) buildSegments(l *loader) {
 
 // Name is the policy's name from its file.
 func (p *Policy) Name() string { return p.name }
+
+// Jurisdictions lists the regimes the file declares.
+func (p *Policy) Jurisdictions() []Jurisdiction { return slices.Clone(p.jurisdictions) }
+
+// JurisdictionOf returns the jurisdiction a party of role in country speaks
+// for, if any: the issuer of its grants and the releaser of its holds.
+func (p *Policy) JurisdictionOf(role domain.Role, country string) (Jurisdiction, bool) {
+	for _, j := range p.jurisdictions {
+		if j.Authority.Role == string(role) && slices.Contains(j.Authority.Countries, country) {
+			return j, true
+		}
+	}
+	return Jurisdiction{}, false
+}
 
 // Sources lists the sources the file declares.
 func (p *Policy) Sources() []Source { return slices.Clone(p.sources) }

@@ -290,6 +290,23 @@ func (r Rules) VolumeCap(country string) (share domain.Rate, rule string, ok boo
 	return e.doc.VolumeCap.ShareOfUS.Rate(), e.ID, true
 }
 
+// VolumeCapRule returns the volume cap in force and its rule; ok is false
+// when no cap is in force.
+func (r Rules) VolumeCapRule() (p VolumeCapParams, rule Rule, ok bool) {
+	e := r.rs().volumeCap
+	if e == nil {
+		return VolumeCapParams{}, Rule{}, false
+	}
+	return *e.doc.VolumeCap, e.Rule, true
+}
+
+// ShareOf returns share × units rounded down, exact in 128 bits: the most
+// units a cap of that share lets through when units went to its
+// denominator.
+func ShareOf(share domain.Rate, units int64) int64 {
+	return int64(mulDiv(uint64(max(units, 0)), uint64(max(share, 0)), domain.RateScale))
+}
+
 // VolumeLimit is the most units the volume cap lets country's region reach
 // when us units have gone to US end users: share × us, rounded down (exact
 // in 128 bits). ok is false when no cap applies to the region.
@@ -298,7 +315,7 @@ func (r Rules) VolumeLimit(country string, us int64) (limit int64, share domain.
 	if !ok {
 		return 0, 0, "", false
 	}
-	return int64(mulDiv(uint64(max(us, 0)), uint64(share), domain.RateScale)), share, rule, true
+	return ShareOf(share, us), share, rule, true
 }
 
 // AffiliatesThreshold is the share of ownership by listed parties at which

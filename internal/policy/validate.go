@@ -59,13 +59,13 @@ func (v *kindValidator) words(key string, ws []string, required bool) {
 }
 
 func (v *kindValidator) outcome(key string, o Outcome) {
-	if !o.valid() {
+	if !o.Valid() {
 		v.bad(key, "%q: want accepted, held_for_review or rejected", o)
 	}
 }
 
 func (v *kindValidator) status(key string, s Status) {
-	if !s.valid() {
+	if !s.Valid() {
 		v.bad(key, "%q: want no_license_required, license_required or denied", s)
 	}
 }

@@ -68,48 +68,23 @@ func (p Percent) MarshalJSON() ([]byte, error) { return json.Marshal(domain.Rate
 // Rate returns the proportion as a domain.Rate.
 func (p Percent) Rate() domain.Rate { return domain.Rate(p) }
 
-// Status is what an export of an item to a destination needs.
-type Status string
+// Status is what an export of an item to a destination needs
+// (domain.ExportStatus).
+type Status = domain.ExportStatus
 
 // Destination statuses, from least to most restrictive.
 const (
-	NoLicenseRequired Status = "no_license_required"
-	LicenseRequired   Status = "license_required" // case-by-case review
-	Denied            Status = "denied"           // presumption of denial, or prohibited
+	NoLicenseRequired = domain.NoLicenseRequired
+	LicenseRequired   = domain.LicenseRequired
+	Denied            = domain.Denied
 )
 
-func (s Status) valid() bool {
-	return s == NoLicenseRequired || s == LicenseRequired || s == Denied
-}
-
-func (s Status) rank() int {
-	switch s {
-	case LicenseRequired:
-		return 1
-	case Denied:
-		return 2
-	}
-	return 0
-}
-
-// Outcome is the decision on an order.
-type Outcome string
+// Outcome is the decision on an order (domain.Outcome).
+type Outcome = domain.Outcome
 
 // Order outcomes, from best to worst.
 const (
-	Accepted      Outcome = "accepted"
-	HeldForReview Outcome = "held_for_review"
-	Rejected      Outcome = "rejected"
+	Accepted      = domain.Accepted
+	HeldForReview = domain.HeldForReview
+	Rejected      = domain.Rejected
 )
-
-func (o Outcome) valid() bool { return o == Accepted || o == HeldForReview || o == Rejected }
-
-func (o Outcome) rank() int {
-	switch o {
-	case HeldForReview:
-		return 1
-	case Rejected:
-		return 2
-	}
-	return 0
-}

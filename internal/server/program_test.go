@@ -233,7 +233,10 @@ var programMatrix = map[string]matrixEntry{
 			if o["status"] != "held_for_review" {
 				e.t.Fatalf("order without an application: %v", o)
 			}
-			return probe{"POST", "/api/v1/orders/" + o["id"].(string) + "/review", map[string]any{"decision": "reject", "reason": "no application"}, only(200, domain.RoleExportAuthority)}
+			// The import authority speaks for cn-import, which has no say
+			// in a US order: 409, not 403.
+			return probe{"POST", "/api/v1/orders/" + o["id"].(string) + "/review", map[string]any{"decision": "reject", "reason": "no application"},
+				only2(map[domain.Role]int{domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 409})}
 		}
 		return mk(), mk()
 	},

@@ -100,7 +100,8 @@ var grants = map[Action]map[domain.Role]scope{
 	ActOrderRead: {
 		domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleVendor: all, domain.RoleBuyer: own,
 	},
-	ActOrderReview: {domain.RoleExportAuthority: all},
+	// Each authority releases only its own jurisdiction's holds (ReviewOrder).
+	ActOrderReview: {domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActOrderCancel: {domain.RoleBuyer: own},
 	ActLedgerRead: {
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,

@@ -64,10 +64,20 @@ func (s *Service) DecideApplication(ctx context.Context, who domain.Actor, id do
 	if in.Decision != "approve" && len(in.Licenses) > 0 {
 		return domain.Application{}, nil, domain.Invalid("licenses", "only an approval issues licenses")
 	}
+	pol := s.policy.Load()
+	if pol == nil {
+		return domain.Application{}, nil, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
+	}
+	// The licenses answer the requirements of the regime the authority
+	// speaks for, and no other's.
+	jur, err := s.authorityJurisdiction(ctx, pol, who, domain.RoleExportAuthority)
+	if err != nil {
+		return domain.Application{}, nil, err
+	}
 	now := s.Now()
 	var a domain.Application
 	var issued []domain.License
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		a, err = store.Get[domain.Application](ctx, tx, store.KindApplication, id, true)
 		if err != nil {
@@ -87,6 +97,7 @@ func (s *Service) DecideApplication(ctx context.Context, who domain.Actor, id do
 				if err != nil {
 					return err
 				}
+				l.Jurisdiction = jur
 				if err := put(ctx, tx, store.KindLicense, true, licenseDoc(l), l); err != nil {
 					return err
 				}

@@ -40,16 +40,26 @@ func (s *Service) DecidePermit(ctx context.Context, who domain.Actor, in PermitR
 	if len(in.Reason) > 4000 {
 		return domain.ImportPermit{}, domain.Invalid("reason", "at most 4000 bytes")
 	}
+	pol := s.policy.Load()
+	if pol == nil {
+		return domain.ImportPermit{}, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
+	}
+	// The permit answers the requirement of the regime the authority
+	// speaks for, and no other's.
+	jur, err := s.authorityJurisdiction(ctx, pol, who, domain.RoleImportAuthority)
+	if err != nil {
+		return domain.ImportPermit{}, err
+	}
 	now := s.Now()
 	var p domain.ImportPermit
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		buyer, err := requireParty(ctx, tx, in.Buyer, domain.RoleBuyer)
 		if err != nil {
 			return domain.Invalid("buyer", "%s", domain.ErrorMessage(err))
 		}
 		id := newID()
 		p = domain.ImportPermit{ID: id, Number: fmt.Sprintf("IP-%d-%s", now.Year(), strings.ToUpper(id.String()[24:])),
-			AuthorityID: who.PartyID, BuyerID: buyer.ID, Buyer: buyer.Slug, Reason: strings.TrimSpace(in.Reason), IssuedAt: now, UpdatedAt: now}
+			AuthorityID: who.PartyID, Jurisdiction: jur, BuyerID: buyer.ID, Buyer: buyer.Slug, Reason: strings.TrimSpace(in.Reason), IssuedAt: now, UpdatedAt: now}
 		if in.Decision == "deny" {
 			p.Status = domain.GrantDenied
 		} else {

@@ -239,52 +239,111 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 		if err := put(ctx, tx, store.KindShipment, false, shipmentDoc(sh), sh); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, who, now, "shipment."+in.Kind, "shipment", sh.ID.String(), ev)
+		if err := s.record(ctx, tx, who, now, "shipment."+in.Kind, "shipment", sh.ID.String(), ev); err != nil {
+			return err
+		}
+		if sh.Status == domain.ShipDelivered {
+			return s.fulfil(ctx, tx, who, sh.OrderID, now)
+		}
+		return nil
 	})
 	return sh, err
 }
 
-// exportChecks run when a shipment leaves for its destination: the
-// license's exported units, and the volume cap against units exported.
+// fulfil makes an accepted order fulfilled, a final state, once every unit
+// is shipped and every shipment of it delivered.
+func (s *Service) fulfil(ctx context.Context, tx store.Tx, who domain.Actor, id domain.ID, now time.Time) error {
+	o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, id, true)
+	if err != nil {
+		return err
+	}
+	if o.Status != domain.OrderAccepted || o.Shipped < o.Quantity {
+		return nil
+	}
+	shipments, err := store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Ref: id.String(), Limit: maxScan})
+	if err != nil {
+		return err
+	}
+	for _, sh := range shipments {
+		if sh.Status != domain.ShipDelivered {
+			return nil
+		}
+	}
+	o.Status, o.UpdatedAt = domain.OrderFulfilled, now
+	if err := put(ctx, tx, store.KindOrder, false, orderDoc(o), o); err != nil {
+		return err
+	}
+	return s.record(ctx, tx, who, now, "order.fulfilled", "order", o.ID.String(), o)
+}
+
+// exportChecks run when a shipment leaves for its destination: the policy
+// decides the export (policy.Rules.DecideExport: the license the
+// destination requires, the volume cap on units actually exported, the lab
+// test), and the units go through the license it names and into the
+// exported count.
 func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
 	o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
 	if err != nil {
 		return err
 	}
+	product, err := tx.ProductBySlug(ctx, sh.Product)
+	if err != nil {
+		return err
+	}
+	f := policy.ExportFacts{At: now, Product: sh.Product, Spec: product.Spec, LaunchDate: product.LaunchDate, Destination: sh.Destination,
+		Units: sh.Quantity, LabPassed: sh.Test != nil && sh.Test.Pass}
+	if buyer, err := tx.Party(ctx, sh.BuyerID); err != nil {
+		return err
+	} else {
+		f.BuyerHQ = buyer.Country
+	}
+	if app, ok, err := customerApplication(ctx, tx, sh.BuyerID); err != nil {
+		return err
+	} else if ok {
+		f.ParentHQ = app.ParentCountry
+	}
+	var lic *domain.License
 	if o.LicenseID != nil {
-		err := drawAtBorder(ctx, tx, store.KindLicense, *o.LicenseID, sh.Quantity, now, licenseDoc,
-			func(l *domain.License) borderDraw {
-				return borderDraw{l.Number, l.Status, &l.Exported, l.Quantity, &l.UpdatedAt}
-			},
-			"license %s is %s: the export leg cannot start", "license %s has exported %d of %d units; %d more exceed it")
+		l, err := store.Get[domain.License](ctx, tx, store.KindLicense, *o.LicenseID, true)
 		if err != nil {
 			return err
 		}
+		lic = &l
+		f.License = &policy.BorderGrant{Number: l.Number, Jurisdiction: l.Jurisdiction, Status: l.Status, Through: l.Exported, Quantity: l.Quantity}
 	}
 	region := rules.Region(sh.Destination)
 	vols, err := tx.Volumes(ctx, store.Shipped, sh.Product, orderedRegions)
 	if err != nil {
 		return err
 	}
-	us := vols[rules.Region("US")]
-	if limit, share, rule, ok := rules.VolumeLimit(sh.Destination, us); ok {
-		if after := vols[region] + sh.Quantity; after > limit {
-			return domain.Errorf(domain.ECONFLICT, "%s: %s units exported would be %d, above %s of the %d exported to US end users (%d)",
-				rule, region, after, share, us, limit)
+	f.ExportedRegion, f.ExportedUS = vols[region], vols[rules.Region("US")]
+	d := rules.DecideExport(f)
+	if d.Outcome != domain.Accepted {
+		return domain.Errorf(domain.ECONFLICT, "export leg refused: %s", reasonsText(d.Blocking()))
+	}
+	for _, g := range d.Grants {
+		if g.Kind == domain.GrantLicense && lic != nil {
+			lic.Exported += g.Units
+			lic.UpdatedAt = now
+			if err := put(ctx, tx, store.KindLicense, false, licenseDoc(*lic), *lic); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.AddVolume(ctx, store.Shipped, sh.Product, region, sh.Quantity)
 }
 
 // customsChecks run when a shipment clears customs: the duty in the duty's
-// importing country, the import permit at the destination.
+// importing country; at the destination, the importing regime's decision
+// (policy.Rules.DecideImport): where it requires a permit, the order's
+// permit lets the units in, and nothing else can.
 func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
 	here := sh.Route[sh.Leg]
+	product, err := tx.ProductBySlug(ctx, sh.Product)
+	if err != nil {
+		return err
+	}
 	if sh.Duty == nil {
-		product, err := tx.ProductBySlug(ctx, sh.Product)
-		if err != nil {
-			return err
-		}
 		d := rules.DutyFor(product.Spec, sh.EndUse)
 		if d.Rule != "" && d.ImportingCountry == here {
 			amount, err := d.Apply(sh.Value)
@@ -295,52 +354,37 @@ func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.R
 				Exempt: d.Exempt, DutiableValue: sh.Value, Amount: amount, AssessedAt: now, Message: d.Message}
 		}
 	}
-	if sh.Leg == len(sh.Route)-1 {
-		o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
-		if err != nil {
-			return err
-		}
-		if o.PermitID != nil {
-			return drawAtBorder(ctx, tx, store.KindPermit, *o.PermitID, sh.Quantity, now, permitDoc,
-				func(p *domain.ImportPermit) borderDraw {
-					return borderDraw{p.Number, p.Status, &p.Imported, p.Quantity, &p.UpdatedAt}
-				},
-				"import permit %s is %s", "import permit %s has admitted %d of %d units; %d more exceed it")
-		}
+	if sh.Leg != len(sh.Route)-1 {
+		return nil
 	}
-	return nil
-}
-
-// borderDraw is what a shipment crossing a border touches on a grant: the
-// units it has let through (a license's exported, a permit's imported)
-// against its quantity.
-type borderDraw struct {
-	number   string
-	status   domain.GrantStatus
-	through  *int64
-	quantity int64
-	updated  *time.Time
-}
-
-// drawAtBorder locks the grant of kind with id and lets n more units
-// through it, refusing (ECONFLICT, with the messages given) a grant not
-// active or one whose quantity the units would exceed.
-func drawAtBorder[T any](ctx context.Context, tx store.Tx, kind store.Kind, id domain.ID, n int64, now time.Time,
-	doc func(T) store.Doc, fields func(*T) borderDraw, inactive, exceeded string) error {
-	g, err := store.Get[T](ctx, tx, kind, id, true)
+	o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
 	if err != nil {
 		return err
 	}
-	f := fields(&g)
-	if f.status != domain.GrantActive {
-		return domain.Errorf(domain.ECONFLICT, inactive, f.number, f.status)
+	f := policy.ImportFacts{At: now, Spec: product.Spec, Destination: sh.Destination, Units: sh.Quantity}
+	var permit *domain.ImportPermit
+	if o.PermitID != nil {
+		p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, *o.PermitID, true)
+		if err != nil {
+			return err
+		}
+		permit = &p
+		f.Permit = &policy.BorderGrant{Number: p.Number, Jurisdiction: p.Jurisdiction, Status: p.Status, Through: p.Imported, Quantity: p.Quantity}
 	}
-	if *f.through+n > f.quantity {
-		return domain.Errorf(domain.ECONFLICT, exceeded, f.number, *f.through, f.quantity, n)
+	d := rules.DecideImport(f)
+	if d.Outcome != domain.Accepted {
+		return domain.Errorf(domain.ECONFLICT, "customs clearance refused: %s", reasonsText(d.Blocking()))
 	}
-	*f.through += n
-	*f.updated = now
-	return put(ctx, tx, kind, false, doc(g), g)
+	for _, g := range d.Grants {
+		if g.Kind == domain.GrantPermit && permit != nil {
+			permit.Imported += g.Units
+			permit.UpdatedAt = now
+			if err := put(ctx, tx, store.KindPermit, false, permitDoc(*permit), *permit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // LabTestRequest is what the lab measured on a shipment's units.

@@ -158,8 +158,8 @@ type variantSim struct {
 	delays                 map[string][]delay
 	out                    VariantResult
 	dutyLines              int
-	license                policy.License
-	permit                 policy.ImportPermit
+	license                [1]policy.License
+	permit                 [1]policy.ImportPermit
 }
 
 type delay struct {
@@ -303,15 +303,15 @@ func (v *variantSim) decide(rules policy.Rules, t time.Time, oi int) int {
 	// scratch copy each serves every decision (held orders are decided
 	// again every week: this is the simulation's hottest loop).
 	if b.license >= 0 {
-		v.license = b.licenseDoc
-		v.license.Remaining = v.licLeft[o.buyer]
-		f.License = &v.license
+		v.license[0] = b.licenseDoc
+		v.license[0].Remaining = v.licLeft[o.buyer]
+		f.Licenses = v.license[:]
 	}
 	_, permitApplies := rules.ImportPermit(b.Country)
 	if b.permit >= 0 {
-		v.permit = b.permitDoc
-		v.permit.Remaining = v.permitLeft[o.buyer]
-		f.Permit = &v.permit
+		v.permit[0] = b.permitDoc
+		v.permit[0].Remaining = v.permitLeft[o.buyer]
+		f.Permits = v.permit[:]
 	}
 	d := rules.DecideOrder(f)
 	switch d.Outcome {
@@ -320,10 +320,10 @@ func (v *variantSim) decide(rules policy.Rules, t time.Time, oi int) int {
 		st.remaining = o.qty
 		st.dutiable = d.Duty != nil
 		st.rules = nil
-		if d.Status == policy.LicenseRequired && f.License != nil {
+		if d.Status == policy.LicenseRequired && len(f.Licenses) > 0 {
 			v.licLeft[o.buyer] -= o.qty
 		}
-		if permitApplies && f.Permit != nil {
+		if permitApplies && len(f.Permits) > 0 {
 			v.permitLeft[o.buyer] -= o.qty
 		}
 		switch b.Region {

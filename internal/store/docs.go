@@ -224,6 +224,21 @@ func (t *tx) Volumes(ctx context.Context, c Counter, product string, regions []s
 	return out, nil
 }
 
+func (t *tx) ReadVolumes(ctx context.Context, c Counter, product string) (map[string]int64, error) {
+	if !c.valid() {
+		return nil, fmt.Errorf("store: unknown counter %q", c)
+	}
+	out := map[string]int64{}
+	err := t.queryRows(ctx, "volumes", "SELECT region, units FROM "+string(c)+" WHERE product = ?", func(r *sql.Rows) error {
+		var region string
+		var units int64
+		err := r.Scan(&region, &units)
+		out[region] = units
+		return err
+	}, product)
+	return out, err
+}
+
 func (t *tx) AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error {
 	if !c.valid() {
 		return fmt.Errorf("store: unknown counter %q", c)

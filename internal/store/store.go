@@ -111,6 +111,9 @@ type Tx interface {
 	// region (accepted orders, or units exported), creating zero rows for
 	// regions and locking the product's rows until the transaction ends.
 	Volumes(ctx context.Context, c Counter, product string, regions []string) (map[string]int64, error)
+	// ReadVolumes returns a counter's units of the product per region as
+	// committed, without locking or creating rows: for readers.
+	ReadVolumes(ctx context.Context, c Counter, product string) (map[string]int64, error)
 	// AddVolume adds delta units to the product's region (after Volumes).
 	AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error
 	// ClaimSerials records that the serials travel in the shipment;

@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/chipgate/chipgate/internal/domain"
-	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/service"
 )
 
@@ -55,27 +54,17 @@ type siteChoice struct {
 // orderDecision is an order with its decision spelled out.
 type orderDecision struct {
 	Order       domain.Order
-	Decision    policy.Decision
-	Blocking    []policy.Reason
-	Passed      []policy.Reason
-	Obligations []policy.Reason
-}
-
-// decisionOf reads the policy decision an order carries. Orders read back
-// from the store hold it as decoded JSON, so it goes through JSON either way.
-func decisionOf(o domain.Order) policy.Decision {
-	var d policy.Decision
-	if raw, err := json.Marshal(o.Decision); err == nil {
-		_ = json.Unmarshal(raw, &d)
-	}
-	return d
+	Decision    domain.Decision
+	Blocking    []domain.Reason
+	Passed      []domain.Reason
+	Obligations []domain.Reason
 }
 
 func explain(o domain.Order) *orderDecision {
-	d := decisionOf(o)
+	d := o.Decision
 	od := &orderDecision{Order: o, Decision: d, Obligations: d.Obligations}
 	for _, r := range d.Reasons {
-		if r.Outcome != policy.Accepted {
+		if r.Outcome != domain.Accepted {
 			od.Blocking = append(od.Blocking, r)
 		} else {
 			od.Passed = append(od.Passed, r)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -48,6 +49,8 @@ type pendingApp struct {
 // volumeGauge is China's accepted units against the cap, a share of the
 // US units.
 type volumeGauge struct {
+	Product     string
+	Region      string // the capped region
 	CN, US, Cap int64
 	Share       string // the cap as a percentage of US units
 	High        int64  // where the gauge turns to a warning: 90% of the cap
@@ -67,7 +70,7 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		Flags:    newTable(path, "flags", "Red flags", "Buyer", "Code", "Rule", "Evidence"),
 		Licenses: newTable(path, "licenses", "Licenses", "Number", "Buyer", "Vendor", "Products", "Quantity", "Remaining", "Valid until", "Status", "Conditions").numeric(4, 5),
 		Held:     newTable(path, "held", "Orders held for review", "Placed", "Order", "Buyer", "Product", "Quantity", "Reasons").numeric(4),
-		Volumes:  newTable(path, "volumes", "Accepted units by destination region", "Region", "Accepted units").numeric(1),
+		Volumes:  newTable(path, "volumes", "Units by product and destination region", "Product", "Region", "Accepted units", "Exported units").numeric(2, 3),
 		Today:    now.Format(time.DateOnly),
 		YearOn:   now.AddDate(1, 0, 0).Format(time.DateOnly),
 	}
@@ -129,33 +132,34 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 	if err != nil {
 		return nil, err
 	}
-	byRegion := map[string]int64{}
 	for _, o := range orders {
-		switch o.Status {
-		case domain.OrderHeld:
+		if o.Status == domain.OrderHeld {
 			d.Held.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), o.ID.String(), o.Buyer, o.Product, itoa64(o.Quantity), reasonText(o))
-		case domain.OrderAccepted:
-			byRegion[decisionOf(o).Region] += o.Quantity
 		}
 	}
 	d.Held.Empty = "No order is held."
-	regions := make([]string, 0, len(byRegion))
-	for r := range byRegion {
-		regions = append(regions, r)
+	// The gauge reads the counters the decisions read, not a sum of its
+	// own: they stay one reading after cancellations and shipments.
+	gauges, err := h.svc.VolumeGauges(ctx, who)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(regions)
-	for _, r := range regions {
-		d.Volumes.add(r, itoa64(byRegion[r]))
-	}
-	if rules, err := h.svc.RulesAt(ctx, who, ""); err == nil {
-		us := byRegion[rules.Region("US")]
-		if limit, share, rule, ok := rules.VolumeLimit("CN", us); ok {
-			g := &volumeGauge{CN: byRegion[rules.Region("CN")], US: us, Cap: limit, Rule: rule,
-				Share: strconv.FormatFloat(float64(share)/float64(domain.RateScale)*100, 'f', -1, 64)}
-			g.High = g.Cap * 9 / 10
-			g.Over = g.CN > g.Cap
-			d.Gauge = g
+	for _, g := range gauges {
+		regions := slices.Sorted(maps.Keys(g.Accepted))
+		for _, r := range regions {
+			if g.Accepted[r] != 0 || g.Exported[r] != 0 {
+				d.Volumes.add(g.Product, r, itoa64(g.Accepted[r]), itoa64(g.Exported[r]))
+			}
 		}
+		// The gauge shows the product whose capped region uses the most.
+		if g.Rule == "" || g.Accepted[g.Region] == 0 || (d.Gauge != nil && g.Accepted[g.Region] <= d.Gauge.CN) {
+			continue
+		}
+		gv := &volumeGauge{Product: g.Product, Region: g.Region, CN: g.Accepted[g.Region], US: g.Accepted["US"], Cap: g.AcceptedLimit, Rule: g.Rule,
+			Share: strconv.FormatFloat(float64(g.Share)/float64(domain.RateScale)*100, 'f', -1, 64)}
+		gv.High = gv.Cap * 9 / 10
+		gv.Over = gv.CN > gv.Cap
+		d.Gauge = gv
 	}
 	parties, err := h.svc.Parties(ctx, who)
 	if err != nil {

@@ -1243,7 +1243,15 @@ func TestVendorShipsOrder(t *testing.T) {
 	if !strings.Contains(page.body, `<option value="`+order.ID.String()+`">`+order.Buyer+` · h200 · `+itoa(left)+` of `+itoa(order.Quantity)+` left`) {
 		t.Errorf("the order choice of %s with %d left is missing", order.ID, left)
 	}
+	// A Chinese order: cancelling a US one would shrink China's room under
+	// the volume cap and send the newest Chinese acceptances back to held.
 	cancelled := accepted[len(accepted)-1]
+	for i := len(accepted) - 1; i > 0 && cancelled.Decision.Region == "US"; i-- {
+		cancelled = accepted[i-1]
+	}
+	if cancelled.ID == order.ID || cancelled.Decision.Region == "US" {
+		t.Fatalf("no second, non-US accepted order to cancel")
+	}
 	if _, err := e.svc.CancelOrder(ctx, e.actor(cancelled.Buyer), cancelled.ID, "plans changed"); err != nil {
 		t.Fatal(err)
 	}
