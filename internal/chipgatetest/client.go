@@ -36,6 +36,12 @@ type Response struct {
 	Header http.Header
 }
 
+// Decode decodes the body's first JSON value into v, as a client reading
+// the answer from the connection would: what follows it is not read.
+func (r Response) Decode(v any) error {
+	return json.NewDecoder(bytes.NewReader(r.Body)).Decode(v)
+}
+
 // RequestOption changes a request after the Client has set its headers.
 type RequestOption func(*http.Request)
 

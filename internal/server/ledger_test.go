@@ -8,24 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
-	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
 // lastIndex returns the index of the newest audit record.
 func (e *env) lastIndex() int64 {
 	e.t.Helper()
-	var n int64
-	if err := e.st.View(context.Background(), func(tx store.Tx) error {
-		var err error
-		n, err = tx.AuditSize(context.Background())
-		return err
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	return n - 1
+	return chipgatetest.AuditSize(e.t, e.st) - 1
 }
 
 func everyRole(status int) func(domain.Role) int { return every(status) }

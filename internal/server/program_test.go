@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
@@ -452,18 +453,10 @@ func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t, storetest.Backends()[0])
 	f := e.fixtures()
 	send := func(body string, key string) (int, map[string]any, http.Header) {
-		req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+e.creds["bytedance"].Token)
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp := e.api.Do("bytedance", "POST", "/api/v1/orders", body, chipgatetest.IdempotencyKey(key))
 		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out, resp.Header
+		_ = resp.Decode(&out)
+		return resp.Status, out, resp.Header
 	}
 	body := `{"product":"h200","quantity":7,"requested_period":"2026-03-02","end_use":"commercial_ai"}`
 	s1, o1, _ := send(body, "order-42")
@@ -480,19 +473,11 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	// Another party may use the same key for its own request.
 	e.creds["alibaba-key"] = e.creds["alibaba"]
-	req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.creds["alibaba"].Token)
-	req.Header.Set("Idempotency-Key", "order-42")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.api.Do("alibaba", "POST", "/api/v1/orders", body, chipgatetest.IdempotencyKey("order-42"))
 	var o3 map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&o3)
-	resp.Body.Close()
-	if resp.StatusCode != 201 || o3["id"] == o1["id"] || o3["buyer"] != "alibaba" {
-		t.Fatalf("other party, same key: %d %v", resp.StatusCode, o3)
+	_ = resp.Decode(&o3)
+	if resp.Status != 201 || o3["id"] == o1["id"] || o3["buyer"] != "alibaba" {
+		t.Fatalf("other party, same key: %d %v", resp.Status, o3)
 	}
 }
 
@@ -533,20 +518,15 @@ func TestIdempotencyKeyUnderConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+e.creds["bytedance"].Token)
-				req.Header.Set("Idempotency-Key", "burst-1")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := e.api.Send("bytedance", "POST", "/api/v1/orders", body, chipgatetest.IdempotencyKey("burst-1"))
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				defer resp.Body.Close()
 				var o map[string]any
-				_ = json.NewDecoder(resp.Body).Decode(&o)
-				statuses <- resp.StatusCode
-				if resp.StatusCode == 201 {
+				_ = resp.Decode(&o)
+				statuses <- resp.Status
+				if resp.Status == 201 {
 					ids <- o["id"].(string)
 				}
 			}()
