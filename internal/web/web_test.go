@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
@@ -99,13 +99,11 @@ func TestSignInAndOut(t *testing.T) {
 func TestSessionsAcrossReplicasAndBehindTLS(t *testing.T) {
 	e := newEnv(t)
 	replica := func(key string, secure bool) *env {
-		hs := httptest.NewServer(web.New(e.svc, web.Options{Key: []byte(key), Now: e.clock.Now, SecureCookies: secure}))
-		t.Cleanup(hs.Close)
 		r := *e
-		r.url = hs.URL
+		r.url = chipgatetest.Listen(t, e.kit.Dashboard(web.Options{Key: []byte(key), SecureCookies: secure}))
 		return &r
 	}
-	proxied := replica("test key, 32 bytes long, really", true) // the same key as e's
+	proxied := replica(sessionKey, true) // the same key as e's
 	b := proxied.browser()
 	page := b.get("/signin")
 	r := b.post("/signin", url.Values{"csrf": {csrfOf(t, page.body)}, "token": {e.creds["bytedance"].Token}})
