@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
 )
@@ -17,10 +18,7 @@ import (
 func writeExport(t *testing.T, n int) string {
 	t.Helper()
 	ctx := context.Background()
-	skey, vkey, err := ledger.GenerateKey("chipgate.test/cli")
-	if err != nil {
-		t.Fatal(err)
-	}
+	skey, vkey := chipgatetest.LedgerKey(t, "chipgate.test/cli")
 	signer, err := ledger.ParseSignerKey(skey)
 	if err != nil {
 		t.Fatal(err)
