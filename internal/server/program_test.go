@@ -132,14 +132,8 @@ func otherBuyerHidden(r domain.Role) int {
 }
 
 var programMatrix = map[string]matrixEntry{
-	"POST /api/v1/applications": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/applications", applicationBody("Beijing ByteDance Technology Co., Ltd.", "CN", "platform"), only(201, domain.RoleBuyer)}
-		return p, p
-	},
-	"GET /api/v1/applications": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/applications?status=submitted,approved", nil, only2(readers)}
-		return p, p
-	},
+	"POST /api/v1/applications": same(probe{"POST", "/api/v1/applications", applicationBody("Beijing ByteDance Technology Co., Ltd.", "CN", "platform"), only(201, domain.RoleBuyer)}),
+	"GET /api/v1/applications":  same(probe{"GET", "/api/v1/applications?status=submitted,approved", nil, only2(readers)}),
 	"GET /api/v1/applications/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		return probe{"GET", "/api/v1/applications/" + e.apply("bytedance"), nil, only2(readers)},
 			probe{"GET", "/api/v1/applications/" + e.apply("alibaba"), nil, otherBuyerHidden}
@@ -166,10 +160,7 @@ var programMatrix = map[string]matrixEntry{
 		p := probe{"POST", "/api/v1/applications/" + id + "/hit-reviews", map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "confirmed"}}}, only(200, domain.RoleExportAuthority)}
 		return p, p
 	},
-	"GET /api/v1/licenses": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/licenses", nil, only2(readers)}
-		return p, p
-	},
+	"GET /api/v1/licenses": same(probe{"GET", "/api/v1/licenses", nil, only2(readers)}),
 	"GET /api/v1/licenses/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		return probe{"GET", "/api/v1/licenses/" + e.approve(e.apply("bytedance"), 10), nil, only2(readers)},
 			probe{"GET", "/api/v1/licenses/" + e.approve(e.apply("alibaba"), 10), nil, otherBuyerHidden}
@@ -180,28 +171,16 @@ var programMatrix = map[string]matrixEntry{
 		}
 		return mk("bytedance"), mk("alibaba")
 	},
-	"POST /api/v1/permits": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/permits", map[string]any{"buyer": "tencent", "decision": "deny", "reason": "no hearing filing"}, only(201, domain.RoleImportAuthority)}
-		return p, p
-	},
-	"GET /api/v1/permits": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/permits", nil, only2(readers)}
-		return p, p
-	},
+	"POST /api/v1/permits": same(probe{"POST", "/api/v1/permits", map[string]any{"buyer": "tencent", "decision": "deny", "reason": "no hearing filing"}, only(201, domain.RoleImportAuthority)}),
+	"GET /api/v1/permits":  same(probe{"GET", "/api/v1/permits", nil, only2(readers)}),
 	"POST /api/v1/permits/{id}/revoke": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func(buyer string) probe {
 			return probe{"POST", "/api/v1/permits/" + e.permit(buyer, 5) + "/revoke", map[string]any{"reason": "SOE use found"}, only(200, domain.RoleImportAuthority)}
 		}
 		return mk("tencent"), mk("alibaba")
 	},
-	"POST /api/v1/hearings": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/hearings", map[string]any{"title": "Q2 H200 demand", "product": "h200", "period_start": "2026-04-01", "period_end": "2026-07-01"}, only(201, domain.RoleImportAuthority)}
-		return p, p
-	},
-	"GET /api/v1/hearings": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/hearings", nil, only2(map[domain.Role]int{domain.RoleImportAuthority: 200, domain.RoleBuyer: 200})}
-		return p, p
-	},
+	"POST /api/v1/hearings": same(probe{"POST", "/api/v1/hearings", map[string]any{"title": "Q2 H200 demand", "product": "h200", "period_start": "2026-04-01", "period_end": "2026-07-01"}, only(201, domain.RoleImportAuthority)}),
+	"GET /api/v1/hearings":  same(probe{"GET", "/api/v1/hearings", nil, only2(map[domain.Role]int{domain.RoleImportAuthority: 200, domain.RoleBuyer: 200})}),
 	"GET /api/v1/hearings/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		p := probe{"GET", "/api/v1/hearings/" + e.hearing(), nil, only2(map[domain.Role]int{domain.RoleImportAuthority: 200, domain.RoleBuyer: 200})}
 		return p, p
@@ -216,14 +195,8 @@ var programMatrix = map[string]matrixEntry{
 		}
 		return mk(), mk()
 	},
-	"POST /api/v1/orders": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/orders", map[string]any{"product": "h200", "quantity": 1, "requested_period": "2026-03-02", "site": 0, "end_use": "commercial_ai"}, only(201, domain.RoleBuyer)}
-		return p, p
-	},
-	"GET /api/v1/orders": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/orders?status=held_for_review", nil, only2(readers)}
-		return p, p
-	},
+	"POST /api/v1/orders": same(probe{"POST", "/api/v1/orders", map[string]any{"product": "h200", "quantity": 1, "requested_period": "2026-03-02", "site": 0, "end_use": "commercial_ai"}, only(201, domain.RoleBuyer)}),
+	"GET /api/v1/orders":  same(probe{"GET", "/api/v1/orders?status=held_for_review", nil, only2(readers)}),
 	"GET /api/v1/orders/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		return probe{"GET", "/api/v1/orders/" + e.order("bytedance", "h200", 1, "commercial_ai")["id"].(string), nil, only2(readers)},
 			probe{"GET", "/api/v1/orders/" + e.order("alibaba", "h200", 1, "commercial_ai")["id"].(string), nil, otherBuyerHidden}

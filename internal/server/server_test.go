@@ -83,6 +83,12 @@ type probe struct {
 	want         func(role domain.Role) int
 }
 
+// same is the matrix entry of a route whose probe does not depend on the
+// caller: one request, the same for its own party's records and another's.
+func same(p probe) func(*env, domain.Role) (probe, probe) {
+	return func(*env, domain.Role) (probe, probe) { return p, p }
+}
+
 func every(status int) func(domain.Role) int { return func(domain.Role) int { return status } }
 
 func only(ok int, roles ...domain.Role) func(domain.Role) int {
@@ -109,39 +115,18 @@ var seq atomic.Int64
 // matrix lists, for every route, the probes against the caller's own party's
 // records and another party's. A route missing here fails the test.
 var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
-	"GET /healthz": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/healthz", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/openapi.json": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/openapi.json", nil, every(200)}
-		return p, p
-	},
-	"GET /metrics": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/metrics", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/me": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/me", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/parties": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/parties", nil, every(200)}
-		return p, p
-	},
+	"GET /healthz":             same(probe{"GET", "/healthz", nil, every(200)}),
+	"GET /api/v1/openapi.json": same(probe{"GET", "/api/v1/openapi.json", nil, every(200)}),
+	"GET /metrics":             same(probe{"GET", "/metrics", nil, every(200)}),
+	"GET /api/v1/me":           same(probe{"GET", "/api/v1/me", nil, every(200)}),
+	"GET /api/v1/parties":      same(probe{"GET", "/api/v1/parties", nil, every(200)}),
 	"GET /api/v1/parties/{ref}": func(e *env, role domain.Role) (probe, probe) {
 		other := "alibaba"
 		return probe{"GET", "/api/v1/parties/" + actorOf[role], nil, every(200)},
 			probe{"GET", "/api/v1/parties/" + other, nil, seeAll}
 	},
-	"GET /api/v1/tokens": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/tokens", nil, every(200)}
-		return p, p
-	},
-	"POST /api/v1/tokens": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/tokens", map[string]any{"label": "matrix", "ttl_hours": 1}, every(201)}
-		return p, p
-	},
+	"GET /api/v1/tokens":  same(probe{"GET", "/api/v1/tokens", nil, every(200)}),
+	"POST /api/v1/tokens": same(probe{"POST", "/api/v1/tokens", map[string]any{"label": "matrix", "ttl_hours": 1}, every(201)}),
 	"DELETE /api/v1/tokens/{id}": func(e *env, role domain.Role) (probe, probe) {
 		own := e.issue(actorOf[role])
 		other := e.issue("alibaba")
@@ -151,22 +136,10 @@ var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
 		return probe{"DELETE", "/api/v1/tokens/" + own, nil, every(204)},
 			probe{"DELETE", "/api/v1/tokens/" + other, nil, every(404)}
 	},
-	"GET /api/v1/products": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/products", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/products/{ref}": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/products/h200", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/products/{ref}/classification": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/products/b200/classification?at=2026-02-01", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/policy": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/policy?at=2026-01-15", nil, every(200)}
-		return p, p
-	},
+	"GET /api/v1/products":                      same(probe{"GET", "/api/v1/products", nil, every(200)}),
+	"GET /api/v1/products/{ref}":                same(probe{"GET", "/api/v1/products/h200", nil, every(200)}),
+	"GET /api/v1/products/{ref}/classification": same(probe{"GET", "/api/v1/products/b200/classification?at=2026-02-01", nil, every(200)}),
+	"GET /api/v1/policy":                        same(probe{"GET", "/api/v1/policy?at=2026-01-15", nil, every(200)}),
 	"POST /api/v1/products": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {
 			return probe{"POST", "/api/v1/products", map[string]any{
@@ -176,10 +149,7 @@ var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
 		}
 		return mk(), mk()
 	},
-	"GET /api/v1/lots": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/lots?product=h200", nil, only(200, domain.RoleVendor, domain.RoleExportAuthority, domain.RoleImportAuthority)}
-		return p, p
-	},
+	"GET /api/v1/lots": same(probe{"GET", "/api/v1/lots?product=h200", nil, only(200, domain.RoleVendor, domain.RoleExportAuthority, domain.RoleImportAuthority)}),
 	"POST /api/v1/lots": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {
 			return probe{"POST", "/api/v1/lots", map[string]any{
