@@ -52,16 +52,6 @@ func writeExport(t *testing.T, n int) string {
 	return dir
 }
 
-func runCLI(args ...string) (string, error) {
-	var out bytes.Buffer
-	cmd := newRootCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
-}
-
 func TestLedgerAuditCmd(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -93,7 +83,7 @@ func TestLedgerAuditCmd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeExport(t, 10)
 			tt.tamper(t, dir)
-			out, err := runCLI("ledger", "audit", dir)
+			out, err := runChipgate(t, "ledger", "audit", dir)
 			if tt.wantCode == 0 {
 				if err != nil || !strings.Contains(out, tt.wantOut) {
 					t.Fatalf("out %q, err %v", out, err)
@@ -105,7 +95,7 @@ func TestLedgerAuditCmd(t *testing.T) {
 			}
 		})
 	}
-	if _, err := runCLI("ledger", "audit"); err == nil {
+	if _, err := runChipgate(t, "ledger", "audit"); err == nil {
 		t.Error("audit without a directory succeeded")
 	}
 }
