@@ -12,15 +12,8 @@ import (
 
 func runAllocate(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	cmd := newAllocateCmd()
 	var out bytes.Buffer
-	cmd.SetIn(strings.NewReader(stdin))
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	cmd.SilenceUsage = true
-	cmd.SilenceErrors = true
-	err := cmd.Execute()
+	err := execute(newAllocateCmd(), stdin, &out, &out, args...)
 	return out.String(), err
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,18 +8,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// runChipgate runs the command line in-process and returns its output.
-func runChipgate(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.Execute()
-	return out.String(), err
-}
 
 func TestClassifyJSON(t *testing.T) {
 	out, err := runChipgate(t, "classify", "--json", "--at", "2026-02-01", "h20", "h200", "b200")

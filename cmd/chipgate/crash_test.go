@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
@@ -52,14 +52,7 @@ func TestCrashSafety(t *testing.T) {
 			args := []string{"--db", dsn, "--addr", "127.0.0.1:0", "--ledger-key", key, "--lists", lists}
 			cmd, _ := start(t, bin, append([]string{"demo", "--tokens-file", tokens}, args...)...)
 			stop(t, cmd)
-			raw, err := os.ReadFile(tokens)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var creds map[string]struct{ Token string }
-			if err := json.Unmarshal(raw, &creds); err != nil {
-				t.Fatal(err)
-			}
+			creds := chipgatetest.ReadTokens(t, tokens)
 			bearer := creds["us-commerce"].Token
 			bearers := map[string]string{}
 			for slug, c := range creds {
@@ -123,17 +116,10 @@ func TestCrashSafety(t *testing.T) {
 			if !load.retry() || len(load.pending) > 0 {
 				t.Fatalf("%d requests retried with their Idempotency-Key got no definitive answer", len(load.pending))
 			}
-			req, _ := http.NewRequest("GET", url+"/api/v1/tokens", nil)
-			req.Header.Set("Authorization", "Bearer "+bearer)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var listed []struct{ Label string }
-			if err := json.NewDecoder(resp.Body).Decode(&listed); err != nil {
+			if err := (&chipgatetest.Client{TB: t, URL: url, Creds: creds}).Do("us-commerce", "GET", "/api/v1/tokens", nil).Decode(&listed); err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
 			present := map[string]bool{}
 			for _, k := range listed {
 				present[k.Label] = true

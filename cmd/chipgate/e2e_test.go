@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,9 @@ import (
 
 	_ "modernc.org/sqlite" // to tamper with a stored record
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
+	"github.com/chipgate/chipgate/internal/demo"
+	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
@@ -104,21 +106,6 @@ func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
-func get(t *testing.T, url, token string) (int, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, body
-}
-
 // stop sends SIGTERM and expects a clean exit.
 func stop(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
@@ -147,14 +134,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	tokens := filepath.Join(dir, "tokens.json")
 	cmd, url := start(t, bin, "demo", "--addr", "127.0.0.1:0", "--db", db, "--tokens-file", tokens)
 
-	raw, err := os.ReadFile(tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var creds map[string]struct{ Role, Token string }
-	if err := json.Unmarshal(raw, &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := chipgatetest.ReadTokens(t, tokens)
 	want := []string{"nvidia", "us-commerce", "cn-mofcom", "bytedance", "alibaba", "tencent", "cn-university-lab",
 		"deepcurrent-ai", "us-cloud-a", "us-cloud-b", "eu-research", "us-testlab", "carrier", "auditor"}
 	for _, slug := range want {
@@ -165,36 +145,33 @@ func TestDemoEndToEnd(t *testing.T) {
 	if st, err := os.Stat(tokens); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("tokens file mode = %v, want 0600", st.Mode().Perm())
 	}
-	if status, body := get(t, url+"/healthz", ""); status != 200 || !strings.Contains(string(body), `"ok"`) {
-		t.Fatalf("healthz: %d %s", status, body)
+	api := &chipgatetest.Client{TB: t, URL: url, Creds: creds}
+	if r := api.Do("", "GET", "/healthz", nil); r.Status != 200 || !strings.Contains(string(r.Body), `"ok"`) {
+		t.Fatalf("healthz: %d %s", r.Status, r.Body)
 	}
-	status, body := get(t, url+"/api/v1/me", creds["bytedance"].Token)
-	if status != 200 || !strings.Contains(string(body), `"party_slug":"bytedance"`) || !strings.Contains(string(body), `"role":"buyer"`) {
-		t.Fatalf("me: %d %s", status, body)
+	r := api.Do("bytedance", "GET", "/api/v1/me", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"party_slug":"bytedance"`) || !strings.Contains(string(r.Body), `"role":"buyer"`) {
+		t.Fatalf("me: %d %s", r.Status, r.Body)
 	}
-	if status, _ := get(t, url+"/api/v1/me", ""); status != 401 {
-		t.Fatalf("me without a token: %d", status)
+	if r := api.Do("", "GET", "/api/v1/me", nil); r.Status != 401 {
+		t.Fatalf("me without a token: %d", r.Status)
 	}
-	story := storyOnTheRoad(t, url, creds["nvidia"].Token, creds["us-commerce"].Token)
+	story := storyOnTheRoad(t, api)
 	stop(t, cmd)
 
 	// A second start reuses the database and replaces the tokens.
 	cmd2, url2 := start(t, bin, "demo", "--addr", "127.0.0.1:0", "--db", db, "--tokens-file", tokens)
-	if status, _ := get(t, url2+"/api/v1/me", creds["bytedance"].Token); status != 401 {
-		t.Errorf("an old demo token still works after a restart: %d", status)
+	if r := (&chipgatetest.Client{TB: t, URL: url2, Creds: creds}).Do("bytedance", "GET", "/api/v1/me", nil); r.Status != 401 {
+		t.Errorf("an old demo token still works after a restart: %d", r.Status)
 	}
-	raw, _ = os.ReadFile(tokens)
-	var creds2 map[string]struct{ Role, Token string }
-	if err := json.Unmarshal(raw, &creds2); err != nil {
-		t.Fatal(err)
-	}
-	status, body = get(t, url2+"/api/v1/parties", creds2["us-commerce"].Token)
+	api2 := &chipgatetest.Client{TB: t, URL: url2, Creds: chipgatetest.ReadTokens(t, tokens)}
+	r = api2.Do("us-commerce", "GET", "/api/v1/parties", nil)
 	var parties []map[string]any
-	if status != 200 || json.Unmarshal(body, &parties) != nil || len(parties) != len(want) {
-		t.Fatalf("parties after restart: %d, %d parties", status, len(parties))
+	if r.Status != 200 || json.Unmarshal(r.Body, &parties) != nil || len(parties) != len(want) {
+		t.Fatalf("parties after restart: %d, %d parties", r.Status, len(parties))
 	}
 	// The restart shipped nothing more and raised no alert.
-	if again := storyOnTheRoad(t, url2, creds2["nvidia"].Token, creds2["us-commerce"].Token); again != story {
+	if again := storyOnTheRoad(t, api2); again != story {
 		t.Errorf("after a restart: %+v, before: %+v", again, story)
 	}
 	stop(t, cmd2)
@@ -208,18 +185,18 @@ type onTheRoad struct {
 // storyOnTheRoad reads through the API the demo's shipments (as the
 // vendor), the duty assessed in their month and the alerts (as the export
 // authority), and checks there are some of each.
-func storyOnTheRoad(t *testing.T, url, vendor, authority string) onTheRoad {
+func storyOnTheRoad(t *testing.T, api *chipgatetest.Client) onTheRoad {
 	t.Helper()
 	var got onTheRoad
-	status, body := get(t, url+"/api/v1/shipments", vendor)
+	r := api.Do("nvidia", "GET", "/api/v1/shipments", nil)
 	var ships []struct {
 		Status string
 		Duty   *struct {
 			AssessedAt time.Time `json:"assessed_at"`
 		}
 	}
-	if status != 200 || json.Unmarshal(body, &ships) != nil || len(ships) < 4 {
-		t.Fatalf("shipments: %d, %d shipments\n%s", status, len(ships), body)
+	if r.Status != 200 || json.Unmarshal(r.Body, &ships) != nil || len(ships) < 4 {
+		t.Fatalf("shipments: %d, %d shipments\n%s", r.Status, len(ships), r.Body)
 	}
 	got.Shipments = len(ships)
 	var month string
@@ -234,16 +211,16 @@ func storyOnTheRoad(t *testing.T, url, vendor, authority string) onTheRoad {
 	if got.Delivered < 2 || month == "" {
 		t.Fatalf("%d shipments delivered, duty assessed in %q", got.Delivered, month)
 	}
-	status, body = get(t, url+"/api/v1/duty/remittance?month="+month, authority)
+	r = api.Do("us-commerce", "GET", "/api/v1/duty/remittance?month="+month, nil)
 	var duty struct{ Entries []json.RawMessage }
-	if status != 200 || json.Unmarshal(body, &duty) != nil || len(duty.Entries) == 0 {
-		t.Fatalf("duty of %s: %d\n%s", month, status, body)
+	if r.Status != 200 || json.Unmarshal(r.Body, &duty) != nil || len(duty.Entries) == 0 {
+		t.Fatalf("duty of %s: %d\n%s", month, r.Status, r.Body)
 	}
 	got.DutyEntries = len(duty.Entries)
-	status, body = get(t, url+"/api/v1/alerts", authority)
+	r = api.Do("us-commerce", "GET", "/api/v1/alerts", nil)
 	var alerts []json.RawMessage
-	if status != 200 || json.Unmarshal(body, &alerts) != nil || len(alerts) == 0 {
-		t.Fatalf("alerts: %d\n%s", status, body)
+	if r.Status != 200 || json.Unmarshal(r.Body, &alerts) != nil || len(alerts) == 0 {
+		t.Fatalf("alerts: %d\n%s", r.Status, r.Body)
 	}
 	got.Alerts = len(alerts)
 	return got
@@ -289,13 +266,14 @@ func TestOperatorSetupAndServe(t *testing.T) {
 				t.Fatalf("bad role: err %v, output %q", err, out)
 			}
 			srv, url := start(t, bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0")
-			status, body := get(t, url+"/api/v1/me", tok.Token)
-			if status != 200 || !strings.Contains(string(body), `"party_slug":"acme-lab"`) {
-				t.Fatalf("me: %d %s", status, body)
+			api := &chipgatetest.Client{TB: t, URL: url, Creds: map[string]demo.Credential{"acme-lab": {Role: domain.RoleLab, Token: tok.Token}}}
+			r := api.Do("acme-lab", "GET", "/api/v1/me", nil)
+			if r.Status != 200 || !strings.Contains(string(r.Body), `"party_slug":"acme-lab"`) {
+				t.Fatalf("me: %d %s", r.Status, r.Body)
 			}
 			run("token", "revoke", "--id", tok.ID)
-			if status, _ := get(t, url+"/api/v1/me", tok.Token); status != 401 {
-				t.Fatalf("revoked token: %d", status)
+			if r := api.Do("acme-lab", "GET", "/api/v1/me", nil); r.Status != 401 {
+				t.Fatalf("revoked token: %d", r.Status)
 			}
 			stop(t, srv)
 		})
@@ -324,8 +302,8 @@ func TestLedgerVerifyExportAuditAndTamper(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "demo.db")
 	cmd, url := start(t, bin, "demo", "--addr", "127.0.0.1:0", "--db", db, "--tokens-file", filepath.Join(dir, "tokens.json"))
-	if status, body := get(t, url+"/api/v1/ledger/key", ""); status != 401 {
-		t.Fatalf("ledger key without a token: %d %s", status, body)
+	if r := (&chipgatetest.Client{TB: t, URL: url}).Do("", "GET", "/api/v1/ledger/key", nil); r.Status != 401 {
+		t.Fatalf("ledger key without a token: %d %s", r.Status, r.Body)
 	}
 	stop(t, cmd)
 	if _, err := os.Stat(filepath.Join(dir, "chipgate-ledger.key")); err != nil {
@@ -381,11 +359,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	// The first replica loads the demo (and creates the shared key).
 	demoCmd, _ := start(t, bin, "demo", "--addr", "127.0.0.1:0", "--db", dsn, "--ledger-key", key, "--tokens-file", filepath.Join(dir, "tokens.json"))
 	stop(t, demoCmd)
-	raw, _ := os.ReadFile(filepath.Join(dir, "tokens.json"))
-	var creds map[string]struct{ Role, Token string }
-	if err := json.Unmarshal(raw, &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := chipgatetest.ReadTokens(t, filepath.Join(dir, "tokens.json"))
 	a, urlA := start(t, bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0", "--ledger-key", key, "--checkpoint-every", "200ms")
 	b, urlB := start(t, bin, "serve", "--db", dsn, "--addr", "127.0.0.1:0", "--ledger-key", key, "--checkpoint-every", "200ms")
 	var wg sync.WaitGroup
@@ -394,19 +368,15 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			url := []string{urlA, urlB}[i%2]
+			api := &chipgatetest.Client{URL: []string{urlA, urlB}[i%2], Creds: creds}
 			body := fmt.Sprintf(`{"label":"replica write %d"}`, i)
-			req, _ := http.NewRequest("POST", url+"/api/v1/tokens", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+creds["us-commerce"].Token)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := api.Send("us-commerce", "POST", "/api/v1/tokens", body)
 			if err != nil {
 				errs <- err
 				return
 			}
-			resp.Body.Close()
-			if resp.StatusCode != 201 {
-				errs <- fmt.Errorf("write %d: status %d", i, resp.StatusCode)
+			if resp.Status != 201 {
+				errs <- fmt.Errorf("write %d: status %d", i, resp.Status)
 			}
 		}(i)
 	}

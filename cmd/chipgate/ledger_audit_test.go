@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
 )
@@ -17,10 +18,7 @@ import (
 func writeExport(t *testing.T, n int) string {
 	t.Helper()
 	ctx := context.Background()
-	skey, vkey, err := ledger.GenerateKey("chipgate.test/cli")
-	if err != nil {
-		t.Fatal(err)
-	}
+	skey, vkey := chipgatetest.LedgerKey(t, "chipgate.test/cli")
 	signer, err := ledger.ParseSignerKey(skey)
 	if err != nil {
 		t.Fatal(err)
@@ -54,16 +52,6 @@ func writeExport(t *testing.T, n int) string {
 	return dir
 }
 
-func runCLI(args ...string) (string, error) {
-	var out bytes.Buffer
-	cmd := newRootCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
-}
-
 func TestLedgerAuditCmd(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -95,7 +83,7 @@ func TestLedgerAuditCmd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeExport(t, 10)
 			tt.tamper(t, dir)
-			out, err := runCLI("ledger", "audit", dir)
+			out, err := runChipgate(t, "ledger", "audit", dir)
 			if tt.wantCode == 0 {
 				if err != nil || !strings.Contains(out, tt.wantOut) {
 					t.Fatalf("out %q, err %v", out, err)
@@ -107,7 +95,7 @@ func TestLedgerAuditCmd(t *testing.T) {
 			}
 		})
 	}
-	if _, err := runCLI("ledger", "audit"); err == nil {
+	if _, err := runChipgate(t, "ledger", "audit"); err == nil {
 		t.Error("audit without a directory succeeded")
 	}
 }

@@ -12,14 +12,8 @@ import (
 // runScreen runs `chipgate screen args...` in-process and returns stdout.
 func runScreen(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	cmd := newScreenCmd()
 	var out, errOut bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetIn(strings.NewReader(stdin))
-	cmd.SetArgs(args)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.Execute()
+	err := execute(newScreenCmd(), stdin, &out, &errOut, args...)
 	return out.String(), err
 }
 

@@ -10,14 +10,8 @@ import (
 
 func runSimulate(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newSimulateCmd()
 	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	cmd.SilenceUsage = true
-	cmd.SilenceErrors = true
-	err := cmd.Execute()
+	err := execute(newSimulateCmd(), "", &out, &out, args...)
 	return out.String(), err
 }
 

@@ -8,28 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
-	"github.com/chipgate/chipgate/internal/screening"
-	"github.com/chipgate/chipgate/internal/screening/fallback"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
-	"github.com/chipgate/chipgate/policies"
 )
 
 func TestLoadIsIdempotentAndTheStoryDecides(t *testing.T) {
 	st, _ := storetest.OpenSQLite(t)
-	pol, err := policy.Load("default.yaml", policies.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := fallback.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, service.Options{Policy: pol, Screening: screening.NewIndex(ds.Entities)})
+	svc := chipgatetest.NewService(t, st, nil)
 	ctx := context.Background()
 	var sizes []int64
 	for i, want := range []int{len(demo.Cast), 0} {
@@ -40,7 +30,7 @@ func TestLoadIsIdempotentAndTheStoryDecides(t *testing.T) {
 		if err := demo.LoadStory(ctx, svc); err != nil {
 			t.Fatalf("story %d: %v", i, err)
 		}
-		sizes = append(sizes, auditSize(t, svc))
+		sizes = append(sizes, chipgatetest.AuditSize(t, st))
 	}
 	// The second load writes nothing: no second shipment, check-in or alert.
 	if sizes[1] != sizes[0] {
@@ -70,7 +60,7 @@ func TestLoadIsIdempotentAndTheStoryDecides(t *testing.T) {
 	if err != nil || len(lots) != 52 {
 		t.Fatalf("%d lots, %v", len(lots), err)
 	}
-	t.Run("Shipments", func(t *testing.T) { checkShipments(t, svc, pol) })
+	t.Run("Shipments", func(t *testing.T) { checkShipments(t, svc, svc.Policy()) })
 }
 
 // checkShipments checks the story's shipments after two loads: one of each
@@ -203,18 +193,4 @@ func checkShipments(t *testing.T, svc *service.Service, pol *policy.Policy) {
 	if len(alerts) != 2 || kinds["site_mismatch"] != 1 || kinds["two_places"] != 1 {
 		t.Fatalf("alerts after two loads: %v, want one site mismatch and one device in two places", kinds)
 	}
-}
-
-// auditSize is the number of audit records.
-func auditSize(t *testing.T, svc *service.Service) int64 {
-	t.Helper()
-	var n int64
-	if err := svc.Store().View(context.Background(), func(tx store.Tx) error {
-		var err error
-		n, err = tx.AuditSize(context.Background())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -10,14 +10,8 @@ import (
 var allocationReaders = map[domain.Role]int{domain.RoleVendor: 200, domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 200}
 
 var allocationMatrix = map[string]matrixEntry{
-	"POST /api/v1/allocation-runs": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/allocation-runs", map[string]any{"periods": 8, "start": "2026-02-02"}, only(201, domain.RoleVendor)}
-		return p, p
-	},
-	"GET /api/v1/allocation-runs": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/allocation-runs", nil, only2(allocationReaders)}
-		return p, p
-	},
+	"POST /api/v1/allocation-runs": same(probe{"POST", "/api/v1/allocation-runs", map[string]any{"periods": 8, "start": "2026-02-02"}, only(201, domain.RoleVendor)}),
+	"GET /api/v1/allocation-runs":  same(probe{"GET", "/api/v1/allocation-runs", nil, only2(allocationReaders)}),
 	"GET /api/v1/allocation-runs/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		id := e.must("nvidia", "POST", "/api/v1/allocation-runs", map[string]any{"periods": 4}, 201)["id"].(string)
 		p := probe{"GET", "/api/v1/allocation-runs/" + id, nil, only2(allocationReaders)}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
@@ -26,10 +26,7 @@ func TestIdempotencyKeyAfterCrash(t *testing.T) {
 		e.usCustomer()
 		ctx := context.Background()
 		order := e.order("us-cloud-a", "h200", 100, "commercial_ai")["id"].(string)
-		nvidia, err := e.svc.Authenticate(ctx, e.creds["nvidia"].Token)
-		if err != nil {
-			t.Fatal(err)
-		}
+		nvidia := e.kit.Actor("nvidia")
 		// body is a shipment request; claim claims its key as a process
 		// that is about to die would have.
 		body := func(serial string) (string, service.ShipmentRequest) {
@@ -50,18 +47,10 @@ func TestIdempotencyKeyAfterCrash(t *testing.T) {
 			}
 		}
 		post := func(key, raw string) (int, map[string]any) {
-			req, _ := http.NewRequest("POST", e.url+"/api/v1/shipments", strings.NewReader(raw))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+e.creds["nvidia"].Token)
-			req.Header.Set("Idempotency-Key", key)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp := e.api.Do("nvidia", "POST", "/api/v1/shipments", raw, chipgatetest.IdempotencyKey(key))
 			var out map[string]any
-			_ = json.NewDecoder(resp.Body).Decode(&out)
-			return resp.StatusCode, out
+			_ = resp.Decode(&out)
+			return resp.Status, out
 		}
 		shipments := func() int { return len(e.shipmentsOf(order)) }
 		later := func() { e.clock.Set(e.clock.Now().Add(server.DefaultIdempotencyLease)) }

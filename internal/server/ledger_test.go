@@ -8,49 +8,26 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
-	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
 // lastIndex returns the index of the newest audit record.
 func (e *env) lastIndex() int64 {
 	e.t.Helper()
-	var n int64
-	if err := e.st.View(context.Background(), func(tx store.Tx) error {
-		var err error
-		n, err = tx.AuditSize(context.Background())
-		return err
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	return n - 1
+	return chipgatetest.AuditSize(e.t, e.st) - 1
 }
 
 func everyRole(status int) func(domain.Role) int { return every(status) }
 
 var ledgerMatrix = map[string]matrixEntry{
-	"GET /api/v1/ledger/checkpoint": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/ledger/checkpoint", nil, everyRole(200)}
-		return p, p
-	},
-	"GET /api/v1/ledger/key": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/ledger/key", nil, everyRole(200)}
-		return p, p
-	},
-	"GET /api/v1/ledger/proofs/inclusion": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/ledger/proofs/inclusion?index=3", nil, everyRole(200)}
-		return p, p
-	},
-	"GET /api/v1/ledger/proofs/consistency": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/ledger/proofs/consistency?from=3", nil, everyRole(200)}
-		return p, p
-	},
-	"GET /api/v1/ledger/leaves": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/ledger/leaves?start=0&end=10", nil, everyRole(200)}
-		return p, p
-	},
+	"GET /api/v1/ledger/checkpoint":         same(probe{"GET", "/api/v1/ledger/checkpoint", nil, everyRole(200)}),
+	"GET /api/v1/ledger/key":                same(probe{"GET", "/api/v1/ledger/key", nil, everyRole(200)}),
+	"GET /api/v1/ledger/proofs/inclusion":   same(probe{"GET", "/api/v1/ledger/proofs/inclusion?index=3", nil, everyRole(200)}),
+	"GET /api/v1/ledger/proofs/consistency": same(probe{"GET", "/api/v1/ledger/proofs/consistency?from=3", nil, everyRole(200)}),
+	"GET /api/v1/ledger/leaves":             same(probe{"GET", "/api/v1/ledger/leaves?start=0&end=10", nil, everyRole(200)}),
 	"GET /api/v1/ledger/entries/{index}": func(e *env, role domain.Role) (probe, probe) {
 		// An entry the role's own party wrote, and one the operator wrote.
 		e.must(actorOf[role], "POST", "/api/v1/tokens", map[string]any{"label": "ledger matrix"}, 201)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
@@ -131,14 +132,8 @@ func otherBuyerHidden(r domain.Role) int {
 }
 
 var programMatrix = map[string]matrixEntry{
-	"POST /api/v1/applications": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/applications", applicationBody("Beijing ByteDance Technology Co., Ltd.", "CN", "platform"), only(201, domain.RoleBuyer)}
-		return p, p
-	},
-	"GET /api/v1/applications": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/applications?status=submitted,approved", nil, only2(readers)}
-		return p, p
-	},
+	"POST /api/v1/applications": same(probe{"POST", "/api/v1/applications", applicationBody("Beijing ByteDance Technology Co., Ltd.", "CN", "platform"), only(201, domain.RoleBuyer)}),
+	"GET /api/v1/applications":  same(probe{"GET", "/api/v1/applications?status=submitted,approved", nil, only2(readers)}),
 	"GET /api/v1/applications/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		return probe{"GET", "/api/v1/applications/" + e.apply("bytedance"), nil, only2(readers)},
 			probe{"GET", "/api/v1/applications/" + e.apply("alibaba"), nil, otherBuyerHidden}
@@ -165,10 +160,7 @@ var programMatrix = map[string]matrixEntry{
 		p := probe{"POST", "/api/v1/applications/" + id + "/hit-reviews", map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "confirmed"}}}, only(200, domain.RoleExportAuthority)}
 		return p, p
 	},
-	"GET /api/v1/licenses": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/licenses", nil, only2(readers)}
-		return p, p
-	},
+	"GET /api/v1/licenses": same(probe{"GET", "/api/v1/licenses", nil, only2(readers)}),
 	"GET /api/v1/licenses/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		return probe{"GET", "/api/v1/licenses/" + e.approve(e.apply("bytedance"), 10), nil, only2(readers)},
 			probe{"GET", "/api/v1/licenses/" + e.approve(e.apply("alibaba"), 10), nil, otherBuyerHidden}
@@ -179,28 +171,16 @@ var programMatrix = map[string]matrixEntry{
 		}
 		return mk("bytedance"), mk("alibaba")
 	},
-	"POST /api/v1/permits": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/permits", map[string]any{"buyer": "tencent", "decision": "deny", "reason": "no hearing filing"}, only(201, domain.RoleImportAuthority)}
-		return p, p
-	},
-	"GET /api/v1/permits": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/permits", nil, only2(readers)}
-		return p, p
-	},
+	"POST /api/v1/permits": same(probe{"POST", "/api/v1/permits", map[string]any{"buyer": "tencent", "decision": "deny", "reason": "no hearing filing"}, only(201, domain.RoleImportAuthority)}),
+	"GET /api/v1/permits":  same(probe{"GET", "/api/v1/permits", nil, only2(readers)}),
 	"POST /api/v1/permits/{id}/revoke": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func(buyer string) probe {
 			return probe{"POST", "/api/v1/permits/" + e.permit(buyer, 5) + "/revoke", map[string]any{"reason": "SOE use found"}, only(200, domain.RoleImportAuthority)}
 		}
 		return mk("tencent"), mk("alibaba")
 	},
-	"POST /api/v1/hearings": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/hearings", map[string]any{"title": "Q2 H200 demand", "product": "h200", "period_start": "2026-04-01", "period_end": "2026-07-01"}, only(201, domain.RoleImportAuthority)}
-		return p, p
-	},
-	"GET /api/v1/hearings": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/hearings", nil, only2(map[domain.Role]int{domain.RoleImportAuthority: 200, domain.RoleBuyer: 200})}
-		return p, p
-	},
+	"POST /api/v1/hearings": same(probe{"POST", "/api/v1/hearings", map[string]any{"title": "Q2 H200 demand", "product": "h200", "period_start": "2026-04-01", "period_end": "2026-07-01"}, only(201, domain.RoleImportAuthority)}),
+	"GET /api/v1/hearings":  same(probe{"GET", "/api/v1/hearings", nil, only2(map[domain.Role]int{domain.RoleImportAuthority: 200, domain.RoleBuyer: 200})}),
 	"GET /api/v1/hearings/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		p := probe{"GET", "/api/v1/hearings/" + e.hearing(), nil, only2(map[domain.Role]int{domain.RoleImportAuthority: 200, domain.RoleBuyer: 200})}
 		return p, p
@@ -215,14 +195,8 @@ var programMatrix = map[string]matrixEntry{
 		}
 		return mk(), mk()
 	},
-	"POST /api/v1/orders": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/orders", map[string]any{"product": "h200", "quantity": 1, "requested_period": "2026-03-02", "site": 0, "end_use": "commercial_ai"}, only(201, domain.RoleBuyer)}
-		return p, p
-	},
-	"GET /api/v1/orders": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/orders?status=held_for_review", nil, only2(readers)}
-		return p, p
-	},
+	"POST /api/v1/orders": same(probe{"POST", "/api/v1/orders", map[string]any{"product": "h200", "quantity": 1, "requested_period": "2026-03-02", "site": 0, "end_use": "commercial_ai"}, only(201, domain.RoleBuyer)}),
+	"GET /api/v1/orders":  same(probe{"GET", "/api/v1/orders?status=held_for_review", nil, only2(readers)}),
 	"GET /api/v1/orders/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		return probe{"GET", "/api/v1/orders/" + e.order("bytedance", "h200", 1, "commercial_ai")["id"].(string), nil, only2(readers)},
 			probe{"GET", "/api/v1/orders/" + e.order("alibaba", "h200", 1, "commercial_ai")["id"].(string), nil, otherBuyerHidden}
@@ -455,18 +429,10 @@ func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t, storetest.Backends()[0])
 	f := e.fixtures()
 	send := func(body string, key string) (int, map[string]any, http.Header) {
-		req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+e.creds["bytedance"].Token)
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp := e.api.Do("bytedance", "POST", "/api/v1/orders", body, chipgatetest.IdempotencyKey(key))
 		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out, resp.Header
+		_ = resp.Decode(&out)
+		return resp.Status, out, resp.Header
 	}
 	body := `{"product":"h200","quantity":7,"requested_period":"2026-03-02","end_use":"commercial_ai"}`
 	s1, o1, _ := send(body, "order-42")
@@ -483,19 +449,11 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	// Another party may use the same key for its own request.
 	e.creds["alibaba-key"] = e.creds["alibaba"]
-	req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.creds["alibaba"].Token)
-	req.Header.Set("Idempotency-Key", "order-42")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := e.api.Do("alibaba", "POST", "/api/v1/orders", body, chipgatetest.IdempotencyKey("order-42"))
 	var o3 map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&o3)
-	resp.Body.Close()
-	if resp.StatusCode != 201 || o3["id"] == o1["id"] || o3["buyer"] != "alibaba" {
-		t.Fatalf("other party, same key: %d %v", resp.StatusCode, o3)
+	_ = resp.Decode(&o3)
+	if resp.Status != 201 || o3["id"] == o1["id"] || o3["buyer"] != "alibaba" {
+		t.Fatalf("other party, same key: %d %v", resp.Status, o3)
 	}
 }
 
@@ -536,20 +494,15 @@ func TestIdempotencyKeyUnderConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req, _ := http.NewRequest("POST", e.url+"/api/v1/orders", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+e.creds["bytedance"].Token)
-				req.Header.Set("Idempotency-Key", "burst-1")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := e.api.Send("bytedance", "POST", "/api/v1/orders", body, chipgatetest.IdempotencyKey("burst-1"))
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				defer resp.Body.Close()
 				var o map[string]any
-				_ = json.NewDecoder(resp.Body).Decode(&o)
-				statuses <- resp.StatusCode
-				if resp.StatusCode == 201 {
+				_ = resp.Decode(&o)
+				statuses <- resp.Status
+				if resp.Status == 201 {
 					ids <- o["id"].(string)
 				}
 			}()

@@ -13,22 +13,10 @@ import (
 var screeners = map[domain.Role]int{domain.RoleVendor: 200, domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 200}
 
 var screeningMatrix = map[string]matrixEntry{
-	"GET /api/v1/screen": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/screen?name=Harbin+Institute+of+Technology&country=CN", nil, only2(screeners)}
-		return p, p
-	},
-	"POST /api/v1/screen": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "Huawei Technologies"}, {"name": "华为技术有限公司"}}}, only2(screeners)}
-		return p, p
-	},
-	"POST /api/v1/lists/reload": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/lists/reload", nil, only(200, domain.RoleExportAuthority)}
-		return p, p
-	},
-	"GET /api/v1/screening/reviews": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/screening/reviews", nil, only(200, domain.RoleExportAuthority)}
-		return p, p
-	},
+	"GET /api/v1/screen":            same(probe{"GET", "/api/v1/screen?name=Harbin+Institute+of+Technology&country=CN", nil, only2(screeners)}),
+	"POST /api/v1/screen":           same(probe{"POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "Huawei Technologies"}, {"name": "华为技术有限公司"}}}, only2(screeners)}),
+	"POST /api/v1/lists/reload":     same(probe{"POST", "/api/v1/lists/reload", nil, only(200, domain.RoleExportAuthority)}),
+	"GET /api/v1/screening/reviews": same(probe{"GET", "/api/v1/screening/reviews", nil, only(200, domain.RoleExportAuthority)}),
 }
 
 func TestScreenAPI(t *testing.T) {

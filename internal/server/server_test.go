@@ -1,44 +1,39 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
-	"github.com/chipgate/chipgate/internal/ledger"
-	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/screening"
-	"github.com/chipgate/chipgate/internal/screening/fallback"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
-	"github.com/chipgate/chipgate/policies"
 )
 
-// env is a running server over a demo database, with the default policy,
-// the embedded screening list and a clock the test sets.
+// env is a running server over a demo database (chipgatetest.Env) with
+// what the server's tests add: the lists a reload loads, and fixtures set
+// up once per env. Its fields name the kit's parts as the tests use them.
 type env struct {
-	t      testing.TB
-	url    string
-	creds  map[string]demo.Credential
-	srv    *server.Server
-	st     store.Store
-	svc    *service.Service
-	clock  *clock
-	signer *service.LedgerSigner
+	t     testing.TB
+	kit   *chipgatetest.Env
+	api   *chipgatetest.Client
+	url   string
+	creds map[string]demo.Credential
+	srv   *server.Server
+	st    store.Store
+	svc   *service.Service
+	clock *chipgatetest.Clock
 	// lists is what POST /api/v1/lists/reload loads.
 	mu    sync.Mutex
 	lists *screening.Index
@@ -46,76 +41,18 @@ type env struct {
 	usReady, cnReady bool
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-
-var (
-	indexOnce sync.Once
-	index     *screening.Index
-	indexErr  error
-)
-
-// screeningIndex builds the index of the embedded list once per test binary.
-func screeningIndex(t testing.TB) *screening.Index {
-	indexOnce.Do(func() {
-		ds, err := fallback.Load()
-		if err != nil {
-			indexErr = err
-			return
-		}
-		index = screening.NewIndex(ds.Entities)
-	})
-	if indexErr != nil {
-		t.Fatal(indexErr)
-	}
-	return index
-}
-
-func defaultPolicy(t testing.TB) *policy.Policy {
-	pol, err := policy.Load("default.yaml", policies.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pol
-}
-
+// newEnv serves the demo on b without a rate limit (the concurrency tests
+// send hundreds of requests at once) and signs a first checkpoint.
 func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
-	st, _ := b.Open(t)
-	ctx := context.Background()
-	c := &clock{now: time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := service.New(st, service.Options{Log: quiet, Now: c.Now, Policy: defaultPolicy(t), Screening: screeningIndex(t)})
-	if _, err := demo.Load(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
-	creds, err := demo.IssueTokens(ctx, svc, 24*time.Hour*365)
-	if err != nil {
-		t.Fatal(err)
-	}
-	skey, vkey, err := ledger.GenerateKey("test.chipgate/ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := service.NewLedgerSigner(skey, vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, creds: creds, st: st, svc: svc, clock: c, signer: signer, lists: screeningIndex(t)}
-	srv := server.New(svc, server.Options{Log: quiet, Version: "test", RateLimit: -1, ReloadLists: func(context.Context) (*screening.Index, error) {
+	kit := chipgatetest.New(t, chipgatetest.OnBackend(b))
+	e := &env{t: t, kit: kit, creds: kit.Creds, st: kit.Store, svc: kit.Service, clock: kit.Clock, lists: chipgatetest.ScreeningIndex(t)}
+	e.api = kit.Serve(server.Options{RateLimit: -1, ReloadLists: func(context.Context) (*screening.Index, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return e.lists, nil
 	}})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	e.url, e.srv = hs.URL, srv
+	e.url, e.srv = e.api.URL, kit.Server
 	e.sign()
 	return e
 }
@@ -123,48 +60,14 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 // sign signs a checkpoint of the log as it is.
 func (e *env) sign() {
 	e.t.Helper()
-	if _, err := e.svc.SignCheckpoint(context.Background(), e.signer); err != nil {
-		e.t.Fatal(err)
-	}
+	e.kit.Sign()
 }
 
 // do sends a request as the party (no token for ""), returning status and body.
 func (e *env) do(party, method, path string, body any) (int, []byte, http.Header) {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, e.url+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if party != "" {
-		req.Header.Set("Authorization", "Bearer "+e.creds[party].Token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp.StatusCode, out, resp.Header
+	r := e.api.Do(party, method, path, body)
+	return r.Status, r.Body, r.Header
 }
 
 // actorOf is the demo party that plays each role in the matrix.
@@ -178,6 +81,12 @@ type probe struct {
 	method, path string
 	body         any
 	want         func(role domain.Role) int
+}
+
+// same is the matrix entry of a route whose probe does not depend on the
+// caller: one request, the same for its own party's records and another's.
+func same(p probe) func(*env, domain.Role) (probe, probe) {
+	return func(*env, domain.Role) (probe, probe) { return p, p }
 }
 
 func every(status int) func(domain.Role) int { return func(domain.Role) int { return status } }
@@ -206,39 +115,18 @@ var seq atomic.Int64
 // matrix lists, for every route, the probes against the caller's own party's
 // records and another party's. A route missing here fails the test.
 var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
-	"GET /healthz": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/healthz", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/openapi.json": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/openapi.json", nil, every(200)}
-		return p, p
-	},
-	"GET /metrics": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/metrics", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/me": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/me", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/parties": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/parties", nil, every(200)}
-		return p, p
-	},
+	"GET /healthz":             same(probe{"GET", "/healthz", nil, every(200)}),
+	"GET /api/v1/openapi.json": same(probe{"GET", "/api/v1/openapi.json", nil, every(200)}),
+	"GET /metrics":             same(probe{"GET", "/metrics", nil, every(200)}),
+	"GET /api/v1/me":           same(probe{"GET", "/api/v1/me", nil, every(200)}),
+	"GET /api/v1/parties":      same(probe{"GET", "/api/v1/parties", nil, every(200)}),
 	"GET /api/v1/parties/{ref}": func(e *env, role domain.Role) (probe, probe) {
 		other := "alibaba"
 		return probe{"GET", "/api/v1/parties/" + actorOf[role], nil, every(200)},
 			probe{"GET", "/api/v1/parties/" + other, nil, seeAll}
 	},
-	"GET /api/v1/tokens": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/tokens", nil, every(200)}
-		return p, p
-	},
-	"POST /api/v1/tokens": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/tokens", map[string]any{"label": "matrix", "ttl_hours": 1}, every(201)}
-		return p, p
-	},
+	"GET /api/v1/tokens":  same(probe{"GET", "/api/v1/tokens", nil, every(200)}),
+	"POST /api/v1/tokens": same(probe{"POST", "/api/v1/tokens", map[string]any{"label": "matrix", "ttl_hours": 1}, every(201)}),
 	"DELETE /api/v1/tokens/{id}": func(e *env, role domain.Role) (probe, probe) {
 		own := e.issue(actorOf[role])
 		other := e.issue("alibaba")
@@ -248,22 +136,10 @@ var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
 		return probe{"DELETE", "/api/v1/tokens/" + own, nil, every(204)},
 			probe{"DELETE", "/api/v1/tokens/" + other, nil, every(404)}
 	},
-	"GET /api/v1/products": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/products", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/products/{ref}": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/products/h200", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/products/{ref}/classification": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/products/b200/classification?at=2026-02-01", nil, every(200)}
-		return p, p
-	},
-	"GET /api/v1/policy": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/policy?at=2026-01-15", nil, every(200)}
-		return p, p
-	},
+	"GET /api/v1/products":                      same(probe{"GET", "/api/v1/products", nil, every(200)}),
+	"GET /api/v1/products/{ref}":                same(probe{"GET", "/api/v1/products/h200", nil, every(200)}),
+	"GET /api/v1/products/{ref}/classification": same(probe{"GET", "/api/v1/products/b200/classification?at=2026-02-01", nil, every(200)}),
+	"GET /api/v1/policy":                        same(probe{"GET", "/api/v1/policy?at=2026-01-15", nil, every(200)}),
 	"POST /api/v1/products": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {
 			return probe{"POST", "/api/v1/products", map[string]any{
@@ -273,10 +149,7 @@ var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
 		}
 		return mk(), mk()
 	},
-	"GET /api/v1/lots": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/lots?product=h200", nil, only(200, domain.RoleVendor, domain.RoleExportAuthority, domain.RoleImportAuthority)}
-		return p, p
-	},
+	"GET /api/v1/lots": same(probe{"GET", "/api/v1/lots?product=h200", nil, only(200, domain.RoleVendor, domain.RoleExportAuthority, domain.RoleImportAuthority)}),
 	"POST /api/v1/lots": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {
 			return probe{"POST", "/api/v1/lots", map[string]any{
@@ -366,17 +239,7 @@ func TestPartiesAreFilteredByRole(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	e := newEnv(t, storetest.Backends()[0])
-	auditSize := func() int64 {
-		var n int64
-		if err := e.st.View(context.Background(), func(tx store.Tx) error {
-			var err error
-			n, err = tx.AuditSize(context.Background())
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	auditSize := func() int64 { return chipgatetest.AuditSize(t, e.st) }
 	lot := `{"product":"h200","number":"X-1","quantity":5,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`
 	cases := []struct {
 		name   string
@@ -403,22 +266,16 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := auditSize()
-			req, _ := http.NewRequest("POST", e.url+"/api/v1/lots", strings.NewReader(c.body))
-			if c.ct != "" {
-				req.Header.Set("Content-Type", c.ct)
-			}
-			req.Header.Set("Authorization", "Bearer "+e.creds["nvidia"].Token)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := e.api.Send("nvidia", "POST", "/api/v1/lots", c.body, chipgatetest.Header("Content-Type", c.ct))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
 			var p server.Problem
-			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+			if err := resp.Decode(&p); err != nil {
 				t.Fatalf("body is not a problem: %v", err)
 			}
-			if resp.StatusCode != c.status || p.Status != c.status || resp.Header.Get("Content-Type") != "application/problem+json" {
-				t.Fatalf("status %d (problem %d, %q): %+v; want %d", resp.StatusCode, p.Status, resp.Header.Get("Content-Type"), p, c.status)
+			if resp.Status != c.status || p.Status != c.status || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("status %d (problem %d, %q): %+v; want %d", resp.Status, p.Status, resp.Header.Get("Content-Type"), p, c.status)
 			}
 			if c.field != "" && (len(p.Errors) == 0 || p.Errors[0].Path != c.field) {
 				t.Fatalf("errors = %+v, want the field %q named", p.Errors, c.field)
@@ -566,22 +423,12 @@ func TestUnknownRouteIsProblem(t *testing.T) {
 }
 
 func TestLockedDatabaseGives503(t *testing.T) {
-	b := storetest.Backends()[0]
-	st, dsn := b.Open(t)
-	svc := service.New(st, service.Options{})
-	if _, err := demo.Load(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
-	creds, err := demo.IssueTokens(context.Background(), svc, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(server.New(svc, server.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}))
-	defer hs.Close()
+	kit := chipgatetest.New(t)
+	api := kit.Serve(server.Options{})
 
 	// Another process holds the write lock (as a stuck backup or a second
 	// server would); the server must answer 503, not hang or crash.
-	other, err := store.Open(context.Background(), dsn)
+	other, err := store.Open(context.Background(), kit.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,40 +448,17 @@ func TestLockedDatabaseGives503(t *testing.T) {
 	}()
 	<-locked
 	defer close(release)
-	req, _ := http.NewRequest("POST", hs.URL+"/api/v1/lots", strings.NewReader(`{"product":"h200","number":"L-1","quantity":1,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+creds["nvidia"].Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("locked database: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	resp := api.Do("nvidia", "POST", "/api/v1/lots", `{"product":"h200","number":"L-1","quantity":1,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`)
+	if resp.Status != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("locked database: %d (Retry-After %q), want 503 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
 	}
 }
 
 func TestRateLimitPerUser(t *testing.T) {
-	st, _ := storetest.OpenSQLite(t)
-	svc := service.New(st, service.Options{})
-	if _, err := demo.Load(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
-	creds, err := demo.IssueTokens(context.Background(), svc, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(server.New(svc, server.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), RateLimit: 0.5, RateBurst: 3}))
-	defer hs.Close()
+	api := chipgatetest.New(t).Serve(server.Options{RateLimit: 0.5, RateBurst: 3})
 	get := func(party string) (int, http.Header) {
-		req, _ := http.NewRequest("GET", hs.URL+"/api/v1/me", nil)
-		req.Header.Set("Authorization", "Bearer "+creds[party].Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header
+		resp := api.Do(party, "GET", "/api/v1/me", nil)
+		return resp.Status, resp.Header
 	}
 	for i := 0; i < 3; i++ {
 		if status, _ := get("bytedance"); status != 200 {

@@ -2,10 +2,10 @@ package server_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store/storetest"
@@ -100,19 +100,13 @@ func TestBadInputOnShippingRoutes(t *testing.T) {
 	}
 	post := func(t *testing.T, r route, path, ct, body string) (int, server.Problem, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", e.url+path, strings.NewReader(body))
-		if ct != "" {
-			req.Header.Set("Content-Type", ct)
-		}
-		req.Header.Set("Authorization", "Bearer "+e.creds[r.party].Token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := e.api.Send(r.party, "POST", path, body, chipgatetest.Header("Content-Type", ct))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
 		var p server.Problem
-		_ = json.NewDecoder(resp.Body).Decode(&p)
-		return resp.StatusCode, p, resp.Header.Get("Content-Type")
+		_ = resp.Decode(&p)
+		return resp.Status, p, resp.Header.Get("Content-Type")
 	}
 	// written is what a refused request must leave alone.
 	type state struct{ audit, shipments, events, tests int64 }

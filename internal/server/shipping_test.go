@@ -52,11 +52,8 @@ var shippingMatrix = map[string]matrixEntry{
 		}
 		return mk(), mk()
 	},
-	"GET /api/v1/shipments": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/shipments", nil, only2(map[domain.Role]int{domain.RoleVendor: 200, domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 200,
-			domain.RoleLab: 200, domain.RoleCarrier: 200, domain.RoleBuyer: 200})}
-		return p, p
-	},
+	"GET /api/v1/shipments": same(probe{"GET", "/api/v1/shipments", nil, only2(map[domain.Role]int{domain.RoleVendor: 200, domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 200,
+		domain.RoleLab: 200, domain.RoleCarrier: 200, domain.RoleBuyer: 200})}),
 	"POST /api/v1/shipments/{id}/events": func(e *env, _ domain.Role) (probe, probe) {
 		e.usCustomer()
 		mk := func() probe {
@@ -75,10 +72,7 @@ var shippingMatrix = map[string]matrixEntry{
 		}
 		return mk(), mk()
 	},
-	"GET /api/v1/duty/remittance": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/duty/remittance?month=2026-02&format=csv", nil, only2(map[domain.Role]int{domain.RoleVendor: 200, domain.RoleExportAuthority: 200})}
-		return p, p
-	},
+	"GET /api/v1/duty/remittance": same(probe{"GET", "/api/v1/duty/remittance?month=2026-02&format=csv", nil, only2(map[domain.Role]int{domain.RoleVendor: 200, domain.RoleExportAuthority: 200})}),
 }
 
 // TestShipmentTaiwanUSChina follows a ByteDance shipment along the policy's

@@ -11,15 +11,9 @@ import (
 )
 
 var watchMatrix = map[string]matrixEntry{
-	"POST /api/v1/checkins": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/checkins", map[string]any{"serial": "GRAY-0001", "site": 0, "country": "CN"},
-			only2(map[domain.Role]int{domain.RoleBuyer: 201, domain.RoleVendor: 201})}
-		return p, p
-	},
-	"GET /api/v1/alerts": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"GET", "/api/v1/alerts?status=open", nil, only(200, domain.RoleExportAuthority)}
-		return p, p
-	},
+	"POST /api/v1/checkins": same(probe{"POST", "/api/v1/checkins", map[string]any{"serial": "GRAY-0001", "site": 0, "country": "CN"},
+		only2(map[domain.Role]int{domain.RoleBuyer: 201, domain.RoleVendor: 201})}),
+	"GET /api/v1/alerts": same(probe{"GET", "/api/v1/alerts?status=open", nil, only(200, domain.RoleExportAuthority)}),
 	"POST /api/v1/alerts/{id}/state": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {
 			out := e.must("bytedance", "POST", "/api/v1/checkins", map[string]any{"serial": fmt.Sprintf("GRAY-%d", serialSeq.Add(1)), "site": 0, "country": "CN"}, 201)
@@ -28,10 +22,7 @@ var watchMatrix = map[string]matrixEntry{
 		}
 		return mk(), mk()
 	},
-	"POST /api/v1/alerts/sweep": func(e *env, _ domain.Role) (probe, probe) {
-		p := probe{"POST", "/api/v1/alerts/sweep", nil, only(200, domain.RoleExportAuthority)}
-		return p, p
-	},
+	"POST /api/v1/alerts/sweep": same(probe{"POST", "/api/v1/alerts/sweep", nil, only(200, domain.RoleExportAuthority)}),
 }
 
 func alertKinds(out map[string]any) []string {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
-	"github.com/chipgate/chipgate/internal/ledger"
 )
 
 // chromiumPath is Debian's chromium, which CI installs.
@@ -256,10 +256,7 @@ func TestBrowserAuditorVerifiesInclusion(t *testing.T) {
 
 	// The genuine record against a key of the same name that did not sign
 	// the checkpoint: the browser refuses the checkpoint itself.
-	_, otherKey, err := ledger.GenerateKey("test.chipgate/ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, otherKey := chipgatetest.LedgerKey(t, chipgatetest.LedgerOrigin)
 	do(t, ctx, "auditor-wrong-key",
 		chromedp.SetValue(css("#vkey"), otherKey),
 		chromedp.SetValue(css("#record"), string(line)),

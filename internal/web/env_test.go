@@ -4,40 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
-	"github.com/chipgate/chipgate/internal/ledger"
-	"github.com/chipgate/chipgate/internal/policy"
-	"github.com/chipgate/chipgate/internal/screening"
-	"github.com/chipgate/chipgate/internal/screening/fallback"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
-	"github.com/chipgate/chipgate/internal/store/storetest"
 	"github.com/chipgate/chipgate/internal/web"
-	"github.com/chipgate/chipgate/policies"
 )
 
 // env is the API server with the dashboard mounted, over the demo data and
-// its story, one pending application (of the party "newco"), one allocation
-// run and a signed checkpoint.
+// its story (chipgatetest.Env), one pending application (of the party
+// "newco"), one allocation run and a signed checkpoint. Its fields name
+// the kit's parts as the tests use them.
 type env struct {
-	t      testing.TB
-	url    string
-	svc    *service.Service
-	creds  map[string]demo.Credential
-	signer *service.LedgerSigner
-	clock  *clock
+	t     testing.TB
+	kit   *chipgatetest.Env
+	url   string
+	svc   *service.Service
+	creds map[string]demo.Credential
+	clock *chipgatetest.Clock
 	// pending is newco's application, waiting for the export authority.
 	pending domain.Application
 	// Shipments on the road: bytedance's cleared in the US and waiting at
@@ -53,63 +46,17 @@ type env struct {
 	story []service.ShipmentView
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-var (
-	indexOnce sync.Once
-	index     *screening.Index
-	indexErr  error
-)
-
-// screeningIndex builds the index of the embedded list once per test binary.
-func screeningIndex(t testing.TB) *screening.Index {
-	indexOnce.Do(func() {
-		ds, err := fallback.Load()
-		if err != nil {
-			indexErr = err
-			return
-		}
-		index = screening.NewIndex(ds.Entities)
-	})
-	if indexErr != nil {
-		t.Fatal(indexErr)
-	}
-	return index
-}
+// sessionKey is the dashboard's session key; a replica given the same key
+// accepts the env's sessions.
+const sessionKey = "test key, 32 bytes long, really"
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	st, _ := storetest.OpenSQLite(t)
+	kit := chipgatetest.New(t, chipgatetest.WithStory())
 	ctx := context.Background()
-	c := &clock{now: time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pol, err := policy.Load("default.yaml", policies.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, service.Options{Log: quiet, Now: c.Now, Policy: pol, Screening: screeningIndex(t)})
-	if _, err := demo.Load(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
-	if err := demo.LoadStory(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
-	creds, err := demo.IssueTokens(ctx, svc, 24*time.Hour*365)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, svc: svc, creds: creds, clock: c}
+	svc, creds, c := kit.Service, kit.Creds, kit.Clock
+	e := &env{t: t, kit: kit, svc: svc, creds: creds, clock: c}
+	var err error
 	if e.story, err = svc.Shipments(ctx, domain.SystemActor); err != nil {
 		t.Fatal(err)
 	}
@@ -125,16 +72,12 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := svc.IssueToken(ctx, sys, u.ID, "test", 24*time.Hour*365)
+	tok, err := svc.IssueToken(ctx, sys, u.ID, "test", chipgatetest.TokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	creds["newco"] = demo.Credential{Role: domain.RoleBuyer, Token: tok.Secret}
-	newco, err := svc.Authenticate(ctx, tok.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pending, err = svc.SubmitApplication(ctx, newco, service.ApplicationRequest{
+	e.pending, err = svc.SubmitApplication(ctx, e.actor("newco"), service.ApplicationRequest{
 		LegalName: "NewCo Compute (Shanghai) Ltd.", Country: "CN", Registered: "2023-05-01",
 		Addresses: []string{"88 Century Avenue, Shanghai"}, BusinessType: domain.ClassSME, Sector: "private",
 		EndUses: []string{"commercial_ai"}, KYCAttested: true, Volumes: map[string]int64{"h200": 3000},
@@ -145,38 +88,21 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vendor, err := svc.Authenticate(ctx, creds["nvidia"].Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.RunAllocation(ctx, vendor, service.AllocationRunRequest{}); err != nil {
+	if _, err := svc.RunAllocation(ctx, e.actor("nvidia"), service.AllocationRunRequest{}); err != nil {
 		t.Fatal(err)
 	}
 
 	e.shipDemo()
 
-	skey, vkey, err := ledger.GenerateKey("test.chipgate/ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.signer, err = service.NewLedgerSigner(skey, vkey); err != nil {
-		t.Fatal(err)
-	}
 	e.sign()
-	pages := web.New(svc, web.Options{Log: quiet, Now: c.Now, Key: []byte("test key, 32 bytes long, really")})
-	srv := server.New(svc, server.Options{Log: quiet, Version: "test", Pages: pages})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	e.url = hs.URL
+	e.url = kit.Serve(server.Options{Pages: kit.Dashboard(web.Options{Key: []byte(sessionKey)})}).URL
 	return e
 }
 
 // sign signs a checkpoint of the log as it is.
 func (e *env) sign() {
 	e.t.Helper()
-	if _, err := e.svc.SignCheckpoint(context.Background(), e.signer); err != nil {
-		e.t.Fatal(err)
-	}
+	e.kit.Sign()
 }
 
 // browser is an HTTP client with a cookie jar that does not follow
@@ -271,11 +197,7 @@ func (b *browser) signIn(party string) string {
 // actor is the demo party's first user.
 func (e *env) actor(party string) domain.Actor {
 	e.t.Helper()
-	who, err := e.svc.Authenticate(context.Background(), e.creds[party].Token)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return who
+	return e.kit.Actor(party)
 }
 
 // ship puts n units of the buyer's first accepted order into a shipment
