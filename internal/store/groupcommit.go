@@ -39,17 +39,35 @@ func newGroupCommit(s *sqlStore) *groupCommit {
 
 // run queues fn and waits for its group to commit.
 func (g *groupCommit) run(ctx context.Context, fn func(Tx) error) error {
+	closed := func() error { return g.s.wrap("begin", errors.New("sql: database is closed")) }
+	select {
+	case <-g.stop: // checked first: the queue may have room after the loop has ended
+		return closed()
+	default:
+	}
 	p := &pendingTx{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case g.queue <- p:
 	case <-g.stop:
-		return g.s.wrap("begin", errors.New("sql: database is closed"))
+		return closed()
 	case <-ctx.Done():
 		return g.s.wrap("begin", ctx.Err())
 	}
 	// Once queued, the command runs or fails with its group; waiting for
 	// the outcome even past ctx's end keeps "acknowledged" meaning durable.
-	return <-p.done
+	// A command queued as the store closed, after the loop's last look at
+	// the queue, never runs: the loop's end says so.
+	select {
+	case err := <-p.done:
+		return err
+	case <-g.done:
+		select {
+		case err := <-p.done:
+			return err
+		default:
+			return closed()
+		}
+	}
 }
 
 func (g *groupCommit) close() {

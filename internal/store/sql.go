@@ -106,6 +106,7 @@ func (s *sqlStore) Close() error {
 	}
 	s.stmts.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()
+		s.stmts.Delete(k) // a statement on its own then meets the closed pool: EUNAVAILABLE
 		return true
 	})
 	err := s.writer.Close()
@@ -175,9 +176,11 @@ func (s *sqlStore) wrap(op string, err error) error {
 		code = domain.EUNAVAILABLE
 	case errors.Is(err, context.Canceled):
 		code = domain.EUNAVAILABLE
-	case strings.Contains(err.Error(), "sql: database is closed"):
-		// database/sql has no exported sentinel for this; a closed pool
+	case strings.Contains(err.Error(), "sql: database is closed"), strings.Contains(err.Error(), "sql: statement is closed"):
+		// database/sql has no exported sentinel for these; a closed pool
 		// is a database that is not there, as far as a client can tell.
+		// (Only Close closes the cached statements, and a statement taken
+		// from the cache as the store closes meets a closed statement.)
 		code = domain.EUNAVAILABLE
 	default:
 		if c := s.classify(err); c != "" {

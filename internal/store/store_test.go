@@ -466,6 +466,58 @@ func TestConformance(t *testing.T) {
 			})
 		})
 
+		t.Run("ClosedStoreUnavailable", func(t *testing.T) {
+			// Every call on a closed store is EUNAVAILABLE: InTx on SQLite
+			// could queue its command after the group commit had stopped
+			// and wait forever; Principal met a closed cached statement
+			// (EINTERNAL).
+			st, _ := b.Open(t)
+			p := newParty("us-testlab", domain.RoleLab)
+			u := domain.User{ID: uuid.Must(uuid.NewV7()), PartyID: p.ID, Name: "lab operator", CreatedAt: t0}
+			k := domain.Token{ID: uuid.Must(uuid.NewV7()), UserID: u.ID, Hash: bytes.Repeat([]byte{7}, 32), Label: "ci", CreatedAt: t0}
+			mustTx(t, st, func(tx store.Tx) error {
+				if err := tx.CreateParty(ctx, &p); err != nil {
+					return err
+				}
+				if err := tx.CreateUser(ctx, &u); err != nil {
+					return err
+				}
+				return tx.CreateToken(ctx, &k)
+			})
+			for range 3 { // warm the statement cache
+				if _, _, _, err := st.Principal(ctx, k.Hash); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			for i := range 20 {
+				done := make(chan error, 1)
+				go func() { done <- st.InTx(dctx, func(store.Tx) error { return nil }) }()
+				select {
+				case err := <-done:
+					if domain.ErrorCode(err) != domain.EUNAVAILABLE {
+						t.Fatalf("InTx #%d on a closed store: %v", i, err)
+					}
+				case <-dctx.Done():
+					t.Fatalf("InTx #%d on a closed store never returned", i)
+				}
+			}
+			if err := st.View(ctx, func(store.Tx) error { return nil }); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+				t.Fatalf("View on a closed store: %v", err)
+			}
+			if _, _, _, err := st.Principal(ctx, k.Hash); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+				t.Fatalf("Principal on a closed store: %v", err)
+			}
+			if _, err := st.TokenEpoch(ctx); domain.ErrorCode(err) != domain.EUNAVAILABLE {
+				t.Fatalf("TokenEpoch on a closed store: %v", err)
+			}
+		})
+
 		t.Run("ReopenKeepsCommits", func(t *testing.T) {
 			st, dsn := b.Open(t)
 			p := newParty("auditor", domain.RoleAuditor)
