@@ -100,6 +100,37 @@ func TestConformance(t *testing.T) {
 			})
 		})
 
+		t.Run("PanicRollsBack", func(t *testing.T) {
+			// A panic in fn rolls the command back and reaches InTx's
+			// caller with its value on both backends (SQLite's group
+			// commit turned it into an error).
+			st, _ := b.Open(t)
+			type boom struct{ n int }
+			got := func() (v any) {
+				defer func() { v = recover() }()
+				_ = st.InTx(ctx, func(tx store.Tx) error {
+					p := newParty("alibaba", domain.RoleBuyer)
+					if err := tx.CreateParty(ctx, &p); err != nil {
+						return err
+					}
+					panic(boom{7})
+				})
+				return nil
+			}()
+			if got != (boom{7}) {
+				t.Fatalf("InTx's caller recovered %v, want fn's panic value", got)
+			}
+			mustView(t, st, func(tx store.Tx) error {
+				ps, err := tx.Parties(ctx)
+				if len(ps) != 0 {
+					t.Errorf("after a panic: parties %+v", ps)
+				}
+				return err
+			})
+			p := newParty("nvidia", domain.RoleVendor) // the store works on
+			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
+		})
+
 		t.Run("TokenLifecycle", func(t *testing.T) {
 			st, _ := b.Open(t)
 			p := newParty("us-testlab", domain.RoleLab)
