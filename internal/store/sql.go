@@ -292,12 +292,14 @@ func (t *tx) queryRows(ctx context.Context, op, query string, scan func(*sql.Row
 }
 
 // time encodes an instant for the dialect: TEXT in fixed-width RFC 3339 UTC
-// for SQLite (so that it sorts), a timestamptz for PostgreSQL.
+// for SQLite (so that it sorts), a timestamptz for PostgreSQL. Both keep
+// microseconds: PostgreSQL's precision, to which pgx truncates, so SQLite
+// truncates too and an instant reads back the same from either.
 func (t *tx) time(v time.Time) any {
 	if t.s.dialect == "postgres" {
 		return v.UTC()
 	}
-	return v.UTC().Format(sqliteTime)
+	return v.UTC().Truncate(time.Microsecond).Format(sqliteTime)
 }
 
 func (t *tx) timePtr(v *time.Time) any {

@@ -131,6 +131,24 @@ func TestConformance(t *testing.T) {
 			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
 		})
 
+		t.Run("InstantsKeepMicroseconds", func(t *testing.T) {
+			// PostgreSQL's timestamptz holds microseconds (pgx truncates);
+			// SQLite's text held nanoseconds, so a value read back
+			// differently on the two backends.
+			st, _ := b.Open(t)
+			p := newParty("nvidia", domain.RoleVendor)
+			p.CreatedAt = time.Date(2026, 1, 15, 9, 30, 0, 123456789, time.FixedZone("CET", 3600))
+			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
+			mustView(t, st, func(tx store.Tx) error {
+				got, err := tx.Party(ctx, p.ID)
+				want := time.Date(2026, 1, 15, 8, 30, 0, 123456000, time.UTC)
+				if !got.CreatedAt.Equal(want) || got.CreatedAt.Location() != time.UTC {
+					t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want)
+				}
+				return err
+			})
+		})
+
 		t.Run("TokenLifecycle", func(t *testing.T) {
 			st, _ := b.Open(t)
 			p := newParty("us-testlab", domain.RoleLab)
