@@ -224,11 +224,15 @@ func (t *tx) Volumes(ctx context.Context, c Counter, product string, regions []s
 	return out, nil
 }
 
+// AddVolume upserts: an UPDATE alone silently dropped the units of a region
+// that Volumes had not created (one a policy names but the caller did not
+// ask for), and the cap's counter would then be short.
 func (t *tx) AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error {
 	if !c.valid() {
 		return fmt.Errorf("store: unknown counter %q", c)
 	}
-	_, err := t.exec(ctx, "volumes", "UPDATE "+string(c)+" SET units = units + ? WHERE product = ? AND region = ?", delta, product, region)
+	_, err := t.exec(ctx, "volumes", "INSERT INTO "+string(c)+" (product, region, units) VALUES (?, ?, ?) ON CONFLICT (product, region) DO UPDATE SET units = "+string(c)+".units + excluded.units",
+		product, region, delta)
 	return err
 }
 

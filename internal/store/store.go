@@ -111,7 +111,8 @@ type Tx interface {
 	// region (accepted orders, or units exported), creating zero rows for
 	// regions and locking the product's rows until the transaction ends.
 	Volumes(ctx context.Context, c Counter, product string, regions []string) (map[string]int64, error)
-	// AddVolume adds delta units to the product's region (after Volumes).
+	// AddVolume adds delta units to the product's region (after Volumes,
+	// for the lock), creating the region's row when Volumes did not.
 	AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error
 	// ClaimSerials records that the serials travel in the shipment;
 	// ECONFLICT naming a serial already shipped.

@@ -149,6 +149,21 @@ func TestConformance(t *testing.T) {
 			})
 		})
 
+		t.Run("AddVolumeWithoutVolumes", func(t *testing.T) {
+			// A region Volumes never created still counts: the UPDATE
+			// alone dropped the units, and a cap's counter fell short.
+			st, _ := b.Open(t)
+			mustTx(t, st, func(tx store.Tx) error { return tx.AddVolume(ctx, store.Shipped, "b200", "EU", 4) })
+			mustTx(t, st, func(tx store.Tx) error { return tx.AddVolume(ctx, store.Shipped, "b200", "EU", 2) })
+			mustTx(t, st, func(tx store.Tx) error {
+				v, err := tx.Volumes(ctx, store.Shipped, "b200", nil)
+				if v["EU"] != 6 || len(v) != 1 {
+					t.Errorf("Volumes = %v, want EU 6", v)
+				}
+				return err
+			})
+		})
+
 		t.Run("TokenLifecycle", func(t *testing.T) {
 			st, _ := b.Open(t)
 			p := newParty("us-testlab", domain.RoleLab)
