@@ -291,6 +291,16 @@ func (t *tx) queryRows(ctx context.Context, op, query string, scan func(*sql.Row
 	return t.s.wrap(op, rows.Err())
 }
 
+// byteOrder returns col to ORDER BY in byte order, as SQLite orders text.
+// PostgreSQL orders by the database's collation, which under a locale's puts
+// "tw-0001" before "TW-0002" and, with glibc's, "aa" before "a-b".
+func (t *tx) byteOrder(col string) string {
+	if t.s.dialect == "postgres" {
+		return col + ` COLLATE "C"`
+	}
+	return col
+}
+
 // time encodes an instant for the dialect: TEXT in fixed-width RFC 3339 UTC
 // for SQLite (so that it sorts), a timestamptz for PostgreSQL. Both keep
 // microseconds: PostgreSQL's precision, to which pgx truncates, so SQLite

@@ -3,8 +3,10 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,6 +164,63 @@ func TestConformance(t *testing.T) {
 				}
 				return err
 			})
+		})
+
+		t.Run("TextInByteOrder", func(t *testing.T) {
+			// Lists ordered by text order it byte by byte, as SQLite does,
+			// whatever the collation of a PostgreSQL database: under an
+			// English one, "tw-a" sorted before "tw-B".
+			st, dsn := b.Open(t)
+			if b.Name == "postgres" {
+				linguistic(t, dsn, "parties.slug", "products.slug", "lots.number")
+			}
+			var first domain.Product
+			mustTx(t, st, func(tx store.Tx) error {
+				for i, slug := range []string{"b", "a-b", "B", "aa", "a"} {
+					p := newParty(slug, domain.RoleBuyer)
+					if err := tx.CreateParty(ctx, &p); err != nil {
+						return err
+					}
+					prod := domain.Product{ID: uuid.Must(uuid.NewV7()), Slug: slug, Name: slug, Family: "hopper", LaunchDate: t0, CreatedAt: t0}
+					if err := tx.CreateProduct(ctx, &prod); err != nil {
+						return err
+					}
+					if i == 0 {
+						first = prod
+					}
+					l := domain.Lot{ID: uuid.Must(uuid.NewV7()), ProductID: first.ID, Number: "tw-" + slug, Quantity: 10, Origin: "TW", MadeOn: t0, AvailableOn: t0, CreatedAt: t0}
+					if err := tx.CreateLot(ctx, &l); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			var slugs, prodSlugs, numbers []string
+			mustView(t, st, func(tx store.Tx) error {
+				ps, err := tx.Parties(ctx)
+				if err != nil {
+					return err
+				}
+				for _, p := range ps {
+					slugs = append(slugs, p.Slug)
+				}
+				prods, err := tx.Products(ctx)
+				if err != nil {
+					return err
+				}
+				for _, p := range prods {
+					prodSlugs = append(prodSlugs, p.Slug)
+				}
+				ls, err := tx.Lots(ctx, first.ID)
+				for _, l := range ls {
+					numbers = append(numbers, l.Number)
+				}
+				return err
+			})
+			want := fmt.Sprint([]string{"B", "a", "a-b", "aa", "b"})
+			if fmt.Sprint(slugs) != want || fmt.Sprint(prodSlugs) != want || fmt.Sprint(numbers) != fmt.Sprint([]string{"tw-B", "tw-a", "tw-a-b", "tw-aa", "tw-b"}) {
+				t.Fatalf("parties %v, products %v, lots %v; want %s in byte order", slugs, prodSlugs, numbers, want)
+			}
 		})
 
 		t.Run("TokenLifecycle", func(t *testing.T) {
@@ -612,6 +671,31 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 	_, err := store.Open(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
 	if domain.ErrorCode(err) != domain.EUNAVAILABLE {
 		t.Fatalf("err = %v (code %q), want unavailable", err, domain.ErrorCode(err))
+	}
+}
+
+// linguistic gives the PostgreSQL columns (table.column) an English
+// collation, as a database created under an English locale has, or skips the
+// test when the server has none.
+func linguistic(t *testing.T, dsn string, columns ...string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_collation WHERE collname = 'en-x-icu'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Skip("the PostgreSQL server has no ICU collation en-x-icu")
+	}
+	for _, c := range columns {
+		table, column, _ := strings.Cut(c, ".")
+		if _, err := db.ExecContext(t.Context(), `ALTER TABLE `+table+` ALTER COLUMN `+column+` TYPE text COLLATE "en-x-icu"`); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
