@@ -56,7 +56,7 @@ type DocFilter struct {
 	// ForUpdate locks the documents listed until the transaction ends
 	// (PostgreSQL's FOR UPDATE; SQLite's one writer excludes the others
 	// already), so that a command may change what it read without reading it
-	// again.
+	// again. Only in InTx: in a View it is EINTERNAL.
 	ForUpdate bool
 }
 
@@ -96,6 +96,11 @@ func (t *tx) GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool
 	if !kind.valid() {
 		return Doc{}, fmt.Errorf("store: unknown kind %q", kind)
 	}
+	if forUpdate {
+		if err := t.refuseInView("read " + string(kind) + " for update"); err != nil {
+			return Doc{}, err
+		}
+	}
 	q := "SELECT " + docCols + " FROM " + string(kind) + " WHERE id = ?"
 	if forUpdate && t.s.dialect == "postgres" {
 		q += " FOR UPDATE" // SQLite has one writer at a time already
@@ -107,6 +112,11 @@ func (t *tx) GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool
 func (t *tx) ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error) {
 	if !kind.valid() {
 		return nil, fmt.Errorf("store: unknown kind %q", kind)
+	}
+	if f.ForUpdate {
+		if err := t.refuseInView("list " + string(kind) + " for update"); err != nil {
+			return nil, err
+		}
 	}
 	var where []string
 	var args []any
@@ -188,6 +198,9 @@ func (c Counter) valid() bool { return c == Ordered || c == Shipped }
 func (t *tx) Volumes(ctx context.Context, c Counter, product string, regions []string) (map[string]int64, error) {
 	if !c.valid() {
 		return nil, fmt.Errorf("store: unknown counter %q", c)
+	}
+	if err := t.refuseInView("volumes"); err != nil { // they lock
+		return nil, err
 	}
 	q := "SELECT region, units FROM " + string(c) + " WHERE product = ?"
 	if t.s.dialect == "postgres" {

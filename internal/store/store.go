@@ -25,7 +25,8 @@ type Store interface {
 	// nil; otherwise it rolls back and returns fn's error. Writers are
 	// serialized where the backend requires it (SQLite).
 	InTx(ctx context.Context, fn func(Tx) error) error
-	// View runs fn in a read-only transaction.
+	// View runs fn in a read-only transaction. A write or a locking read
+	// (GetDoc for update, DocFilter.ForUpdate, Volumes) in it is EINTERNAL.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Principal is Tx.Principal outside any transaction: one statement,
 	// which reads one snapshot on its own. Every request authenticates, so

@@ -223,6 +223,49 @@ func TestConformance(t *testing.T) {
 			}
 		})
 
+		t.Run("WriteInViewInternal", func(t *testing.T) {
+			// A write, or a locking read, in a View is a bug of the caller:
+			// EINTERNAL on both backends, and nothing is written. SQLite's
+			// query_only readers called a write busy (EUNAVAILABLE: retry)
+			// and took a locking read without locking, where PostgreSQL
+			// refuses both.
+			st, _ := b.Open(t)
+			p := newParty("nvidia", domain.RoleVendor)
+			mustTx(t, st, func(tx store.Tx) error { return tx.CreateParty(ctx, &p) })
+			d := store.Doc{ID: uuid.Must(uuid.NewV7()), PartyID: p.ID, Status: "open", CreatedAt: t0, UpdatedAt: t0, Body: []byte(`{}`)}
+			mustTx(t, st, func(tx store.Tx) error { return tx.PutDoc(ctx, store.KindOrder, d, true) })
+			for name, fn := range map[string]func(tx store.Tx) error{
+				"CreateParty": func(tx store.Tx) error { q := newParty("amd", domain.RoleVendor); return tx.CreateParty(ctx, &q) },
+				"AppendAudit": func(tx store.Tx) error { rec := audit("test.write", "x"); return tx.AppendAudit(ctx, &rec) },
+				"AddVolume":   func(tx store.Tx) error { return tx.AddVolume(ctx, store.Ordered, "h200", "CN", 1) },
+				"ClaimIdempotency": func(tx store.Tx) error {
+					_, err := tx.ClaimIdempotency(ctx, p.ID, "k", []byte("h"), t0)
+					return err
+				},
+				"GetDoc(forUpdate)": func(tx store.Tx) error { _, err := tx.GetDoc(ctx, store.KindOrder, d.ID, true); return err },
+				"ListDocs(ForUpdate)": func(tx store.Tx) error {
+					_, err := tx.ListDocs(ctx, store.KindOrder, store.DocFilter{ForUpdate: true})
+					return err
+				},
+				"Volumes": func(tx store.Tx) error { _, err := tx.Volumes(ctx, store.Ordered, "h200", []string{"CN"}); return err },
+			} {
+				if err := st.View(ctx, fn); domain.ErrorCode(err) != domain.EINTERNAL {
+					t.Errorf("%s in a View: %v, want internal", name, err)
+				}
+			}
+			mustView(t, st, func(tx store.Tx) error {
+				ps, err := tx.Parties(ctx)
+				if err != nil {
+					return err
+				}
+				n, err := tx.AuditSize(ctx)
+				if len(ps) != 1 || n != 0 {
+					t.Errorf("after writes in a View: %d parties, audit size %d", len(ps), n)
+				}
+				return err
+			})
+		})
+
 		t.Run("TokenLifecycle", func(t *testing.T) {
 			st, _ := b.Open(t)
 			p := newParty("us-testlab", domain.RoleLab)
