@@ -14,7 +14,8 @@ import (
 // Kind names a table of documents.
 type Kind string
 
-// The document kinds. Only these reach SQL as table names.
+// The document kinds. Only these reach SQL as table names: any other is
+// EINTERNAL.
 const (
 	KindApplication Kind = "applications"
 	KindLicense     Kind = "licenses"
@@ -184,7 +185,8 @@ func List[T any](ctx context.Context, tx Tx, kind Kind, f DocFilter) ([]T, error
 	return out, nil
 }
 
-// Counter names a table of units per product and region.
+// Counter names a table of units per product and region. Only these reach
+// SQL as table names: any other is EINTERNAL.
 type Counter string
 
 // The unit counters: accepted orders, and units actually exported.
