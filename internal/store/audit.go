@@ -10,6 +10,9 @@ import (
 const auditCols = "idx, id, at, actor_user, actor_party, actor_role, action, subject_type, subject_id, payload"
 
 func (t *tx) AppendAudit(ctx context.Context, rec *domain.AuditRecord) error {
+	if err := t.refuseInView("append audit"); err != nil {
+		return err
+	}
 	// Taking the next index by updating the head row locks it until this
 	// transaction ends: the next writer waits, so indexes follow commit order
 	// and a rolled-back writer leaves no gap.

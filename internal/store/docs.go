@@ -14,7 +14,8 @@ import (
 // Kind names a table of documents.
 type Kind string
 
-// The document kinds. Only these reach SQL as table names.
+// The document kinds. Only these reach SQL as table names: any other is
+// EINTERNAL.
 const (
 	KindApplication Kind = "applications"
 	KindLicense     Kind = "licenses"
@@ -56,7 +57,7 @@ type DocFilter struct {
 	// ForUpdate locks the documents listed until the transaction ends
 	// (PostgreSQL's FOR UPDATE; SQLite's one writer excludes the others
 	// already), so that a command may change what it read without reading it
-	// again.
+	// again. Only in InTx: in a View it is EINTERNAL.
 	ForUpdate bool
 }
 
@@ -96,6 +97,11 @@ func (t *tx) GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool
 	if !kind.valid() {
 		return Doc{}, fmt.Errorf("store: unknown kind %q", kind)
 	}
+	if forUpdate {
+		if err := t.refuseInView("read " + string(kind) + " for update"); err != nil {
+			return Doc{}, err
+		}
+	}
 	q := "SELECT " + docCols + " FROM " + string(kind) + " WHERE id = ?"
 	if forUpdate && t.s.dialect == "postgres" {
 		q += " FOR UPDATE" // SQLite has one writer at a time already
@@ -107,6 +113,11 @@ func (t *tx) GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool
 func (t *tx) ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error) {
 	if !kind.valid() {
 		return nil, fmt.Errorf("store: unknown kind %q", kind)
+	}
+	if f.ForUpdate {
+		if err := t.refuseInView("list " + string(kind) + " for update"); err != nil {
+			return nil, err
+		}
 	}
 	var where []string
 	var args []any
@@ -174,7 +185,8 @@ func List[T any](ctx context.Context, tx Tx, kind Kind, f DocFilter) ([]T, error
 	return out, nil
 }
 
-// Counter names a table of units per product and region.
+// Counter names a table of units per product and region. Only these reach
+// SQL as table names: any other is EINTERNAL.
 type Counter string
 
 // The unit counters: accepted orders, and units actually exported.
@@ -188,6 +200,9 @@ func (c Counter) valid() bool { return c == Ordered || c == Shipped }
 func (t *tx) Volumes(ctx context.Context, c Counter, product string, regions []string) (map[string]int64, error) {
 	if !c.valid() {
 		return nil, fmt.Errorf("store: unknown counter %q", c)
+	}
+	if err := t.refuseInView("volumes"); err != nil { // they lock
+		return nil, err
 	}
 	q := "SELECT region, units FROM " + string(c) + " WHERE product = ?"
 	if t.s.dialect == "postgres" {
@@ -239,11 +254,15 @@ func (t *tx) ReadVolumes(ctx context.Context, c Counter, product string) (map[st
 	return out, err
 }
 
+// AddVolume upserts: an UPDATE alone silently dropped the units of a region
+// that Volumes had not created (one a policy names but the caller did not
+// ask for), and the cap's counter would then be short.
 func (t *tx) AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error {
 	if !c.valid() {
 		return fmt.Errorf("store: unknown counter %q", c)
 	}
-	_, err := t.exec(ctx, "volumes", "UPDATE "+string(c)+" SET units = units + ? WHERE product = ? AND region = ?", delta, product, region)
+	_, err := t.exec(ctx, "volumes", "INSERT INTO "+string(c)+" (product, region, units) VALUES (?, ?, ?) ON CONFLICT (product, region) DO UPDATE SET units = "+string(c)+".units + excluded.units",
+		product, region, delta)
 	return err
 }
 

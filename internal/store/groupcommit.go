@@ -26,6 +26,9 @@ type pendingTx struct {
 	ctx  context.Context
 	fn   func(Tx) error
 	done chan error
+	// panicked is what fn panicked with, if it did, set before done is
+	// sent: run panics with it again in the caller's goroutine.
+	panicked any
 }
 
 // maxGroup bounds how many commands share one commit.
@@ -37,19 +40,42 @@ func newGroupCommit(s *sqlStore) *groupCommit {
 	return g
 }
 
-// run queues fn and waits for its group to commit.
+// run queues fn and waits for its group to commit. If fn panicked, run
+// panics with the same value once the command is rolled back, as InTx does
+// without a group.
 func (g *groupCommit) run(ctx context.Context, fn func(Tx) error) error {
+	closed := func() error { return g.s.wrap("begin", errors.New("sql: database is closed")) }
+	select {
+	case <-g.stop: // checked first: the queue may have room after the loop has ended
+		return closed()
+	default:
+	}
 	p := &pendingTx{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case g.queue <- p:
 	case <-g.stop:
-		return g.s.wrap("begin", errors.New("sql: database is closed"))
+		return closed()
 	case <-ctx.Done():
 		return g.s.wrap("begin", ctx.Err())
 	}
 	// Once queued, the command runs or fails with its group; waiting for
 	// the outcome even past ctx's end keeps "acknowledged" meaning durable.
-	return <-p.done
+	// A command queued as the store closed, after the loop's last look at
+	// the queue, never runs: the loop's end says so.
+	var err error
+	select {
+	case err = <-p.done:
+	case <-g.done:
+		select {
+		case err = <-p.done:
+		default:
+			return closed()
+		}
+	}
+	if p.panicked != nil {
+		panic(p.panicked)
+	}
+	return err
 }
 
 func (g *groupCommit) close() {
@@ -144,10 +170,12 @@ func (g *groupCommit) commit(group []*pendingTx) {
 }
 
 // runOne runs one command, turning a panic into its error so that the
-// group's other commands are not lost with it.
+// group's other commands are not lost with it; the command's caller panics
+// with the value again (see run).
 func runOne(p *pendingTx, t *tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			p.panicked = r
 			err = fmt.Errorf("store: command panicked: %v", r)
 		}
 	}()

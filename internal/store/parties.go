@@ -39,7 +39,7 @@ func (t *tx) PartyBySlug(ctx context.Context, slug string) (domain.Party, error)
 
 func (t *tx) Parties(ctx context.Context) ([]domain.Party, error) {
 	var out []domain.Party
-	err := t.queryRows(ctx, "list parties", "SELECT "+partyCols+" FROM parties ORDER BY slug", func(r *sql.Rows) error {
+	err := t.queryRows(ctx, "list parties", "SELECT "+partyCols+" FROM parties ORDER BY "+t.byteOrder("slug"), func(r *sql.Rows) error {
 		p, err := scanParty(r)
 		out = append(out, p)
 		return err

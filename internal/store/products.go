@@ -50,7 +50,7 @@ func (t *tx) ProductBySlug(ctx context.Context, slug string) (domain.Product, er
 
 func (t *tx) Products(ctx context.Context) ([]domain.Product, error) {
 	var out []domain.Product
-	err := t.queryRows(ctx, "list products", "SELECT "+productCols+" FROM products ORDER BY launch_date, slug", func(r *sql.Rows) error {
+	err := t.queryRows(ctx, "list products", "SELECT "+productCols+" FROM products ORDER BY launch_date, "+t.byteOrder("slug"), func(r *sql.Rows) error {
 		p, err := scanProduct(r)
 		out = append(out, p)
 		return err
@@ -88,9 +88,9 @@ func (t *tx) Lots(ctx context.Context, productID domain.ID) ([]domain.Lot, error
 		return err
 	}
 	if productID == (domain.ID{}) {
-		return out, t.queryRows(ctx, "list lots", "SELECT "+lotReadCols+" FROM lots ORDER BY available_on, number", scan)
+		return out, t.queryRows(ctx, "list lots", "SELECT "+lotReadCols+" FROM lots ORDER BY available_on, "+t.byteOrder("number"), scan)
 	}
-	return out, t.queryRows(ctx, "list lots", "SELECT "+lotReadCols+" FROM lots WHERE product_id = ? ORDER BY available_on, number", scan, productID)
+	return out, t.queryRows(ctx, "list lots", "SELECT "+lotReadCols+" FROM lots WHERE product_id = ? ORDER BY available_on, "+t.byteOrder("number"), scan, productID)
 }
 
 // ShipFromLot takes units out of a lot, refusing (ECONFLICT) to take more

@@ -106,6 +106,7 @@ func (s *sqlStore) Close() error {
 	}
 	s.stmts.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()
+		s.stmts.Delete(k) // a statement on its own then meets the closed pool: EUNAVAILABLE
 		return true
 	})
 	err := s.writer.Close()
@@ -120,11 +121,11 @@ func (s *sqlStore) InTx(ctx context.Context, fn func(Tx) error) error {
 	if s.group != nil {
 		return s.group.run(ctx, fn)
 	}
-	return s.run(ctx, s.writer, &sql.TxOptions{}, fn)
+	return s.run(ctx, s.writer, false, fn)
 }
 
 func (s *sqlStore) View(ctx context.Context, fn func(Tx) error) error {
-	return s.run(ctx, s.reader, &sql.TxOptions{ReadOnly: s.dialect == "postgres"}, fn)
+	return s.run(ctx, s.reader, true, fn)
 }
 
 func (s *sqlStore) Principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error) {
@@ -137,8 +138,9 @@ func (s *sqlStore) TokenEpoch(ctx context.Context) (int64, error) {
 	return n, s.wrap("token epoch", err)
 }
 
-func (s *sqlStore) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(Tx) error) (err error) {
-	sqlTx, err := db.BeginTx(ctx, opts)
+func (s *sqlStore) run(ctx context.Context, db *sql.DB, readOnly bool, fn func(Tx) error) (err error) {
+	// SQLite's readers are query_only connections already.
+	sqlTx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && s.dialect == "postgres"})
 	if err != nil {
 		return s.wrap("begin", err)
 	}
@@ -148,7 +150,7 @@ func (s *sqlStore) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn 
 			panic(p)
 		}
 	}()
-	if err := fn(&tx{tx: sqlTx, s: s, db: db}); err != nil {
+	if err := fn(&tx{tx: sqlTx, s: s, db: db, readOnly: readOnly}); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, s.wrap("rollback", rbErr))
 		}
@@ -175,9 +177,11 @@ func (s *sqlStore) wrap(op string, err error) error {
 		code = domain.EUNAVAILABLE
 	case errors.Is(err, context.Canceled):
 		code = domain.EUNAVAILABLE
-	case strings.Contains(err.Error(), "sql: database is closed"):
-		// database/sql has no exported sentinel for this; a closed pool
+	case strings.Contains(err.Error(), "sql: database is closed"), strings.Contains(err.Error(), "sql: statement is closed"):
+		// database/sql has no exported sentinel for these; a closed pool
 		// is a database that is not there, as far as a client can tell.
+		// (Only Close closes the cached statements, and a statement taken
+		// from the cache as the store closes meets a closed statement.)
 		code = domain.EUNAVAILABLE
 	default:
 		if c := s.classify(err); c != "" {
@@ -200,6 +204,22 @@ type tx struct {
 	tx *sql.Tx // nil for a single statement outside any transaction (queryRow only)
 	s  *sqlStore
 	db *sql.DB // the pool the transaction runs on
+	// readOnly marks a View's transaction, where writes and locking reads
+	// fail (see refuseInView).
+	readOnly bool
+}
+
+// refuseInView returns EINTERNAL for a write or a locking read (op) in a
+// View, before it reaches the database: a bug of the caller, reported alike
+// on both backends. (PostgreSQL's read-only transaction refuses both, as an
+// internal error; SQLite's query_only readers called a write busy, which
+// says retry, and took a locking read without locking.)
+func (t *tx) refuseInView(op string) error {
+	if !t.readOnly {
+		return nil
+	}
+	return &domain.Error{Code: domain.EINTERNAL, Message: "store: " + op,
+		Err: fmt.Errorf("store: %s in a read-only transaction (View)", op)}
 }
 
 func (t *tx) q(query string) string {
@@ -221,6 +241,9 @@ func (t *tx) q(query string) string {
 }
 
 func (t *tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	if err := t.refuseInView(op); err != nil {
+		return nil, err
+	}
 	if t.s.dialect == "sqlite" {
 		st, err := t.prepared(ctx, query)
 		if err != nil {
@@ -288,13 +311,25 @@ func (t *tx) queryRows(ctx context.Context, op, query string, scan func(*sql.Row
 	return t.s.wrap(op, rows.Err())
 }
 
+// byteOrder returns col to ORDER BY in byte order, as SQLite orders text.
+// PostgreSQL orders by the database's collation, which under a locale's puts
+// "tw-0001" before "TW-0002" and, with glibc's, "aa" before "a-b".
+func (t *tx) byteOrder(col string) string {
+	if t.s.dialect == "postgres" {
+		return col + ` COLLATE "C"`
+	}
+	return col
+}
+
 // time encodes an instant for the dialect: TEXT in fixed-width RFC 3339 UTC
-// for SQLite (so that it sorts), a timestamptz for PostgreSQL.
+// for SQLite (so that it sorts), a timestamptz for PostgreSQL. Both keep
+// microseconds: PostgreSQL's precision, to which pgx truncates, so SQLite
+// truncates too and an instant reads back the same from either.
 func (t *tx) time(v time.Time) any {
 	if t.s.dialect == "postgres" {
 		return v.UTC()
 	}
-	return v.UTC().Format(sqliteTime)
+	return v.UTC().Truncate(time.Microsecond).Format(sqliteTime)
 }
 
 func (t *tx) timePtr(v *time.Time) any {

@@ -7,8 +7,15 @@
 // run in Store.View, on a separate read-only pool where the backend allows.
 //
 // Errors: methods return domain errors with codes ENOTFOUND (no such row),
-// ECONFLICT (a unique key is taken), EUNAVAILABLE (the database is busy,
-// locked or unreachable: retry) and EINTERNAL for anything else.
+// ECONFLICT (a unique key is taken), EINVALID (a row referred to does not
+// exist, or a check fails), EUNAVAILABLE (the database is busy, locked,
+// unreachable or closed, or the context ended: retry) and EINTERNAL for
+// anything else.
+//
+// Both backends keep instants to the microsecond, read them back in UTC,
+// and order text byte by byte, whatever the database's collation. The
+// conformance suite (the package's tests, run by storetest against every
+// backend) checks each method group's contract.
 package store
 
 import (
@@ -22,33 +29,47 @@ import (
 // Store opens transactions. It is safe for concurrent use.
 type Store interface {
 	// InTx runs fn in a read-write transaction and commits when fn returns
-	// nil; otherwise it rolls back and returns fn's error. Writers are
-	// serialized where the backend requires it (SQLite).
+	// nil; otherwise it rolls back and returns fn's error unchanged. If fn
+	// panics, InTx rolls back and panics with the same value. Writers are
+	// serialized where the backend requires it: SQLite runs the calls that
+	// wait together in one transaction, each in a savepoint of its own, so
+	// that a failing one rolls back alone (and fn may run on another
+	// goroutine). A call whose ctx ends before fn starts returns
+	// EUNAVAILABLE without running fn.
 	InTx(ctx context.Context, fn func(Tx) error) error
-	// View runs fn in a read-only transaction.
+	// View runs fn in a read-only transaction. A write or a locking read
+	// (GetDoc for update, DocFilter.ForUpdate, Volumes) in it is EINTERNAL.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Principal is Tx.Principal outside any transaction: one statement,
 	// which reads one snapshot on its own. Every request authenticates, so
 	// it saves the cost of a transaction's begin and end.
 	Principal(ctx context.Context, hash []byte) (domain.Token, domain.User, domain.Party, error)
 	// TokenEpoch counts token revocations (one statement, outside any
-	// transaction): a principal read after the epoch was n stays valid
-	// while the epoch is n. Tx.RevokeToken advances it.
+	// transaction), from 0: a principal read after the epoch was n stays
+	// valid while the epoch is n. Tx.RevokeToken advances it when it
+	// commits.
 	TokenEpoch(ctx context.Context) (int64, error)
 	// Dialect names the backend: "sqlite" or "postgres".
 	Dialect() string
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
-	// Close releases the database.
+	// Close releases the database; later transactions and statements are
+	// EUNAVAILABLE.
 	Close() error
 	// Leader runs fn while this process is the one leader named name among
-	// the processes sharing the database; ok is false when another leads.
+	// the processes sharing the database, and returns fn's error; ok is
+	// false, at once and without running fn, when another leads. (On
+	// SQLite, one process owns the database and always leads.)
 	Leader(ctx context.Context, name string, fn func(ctx context.Context) error) (ok bool, err error)
 }
 
 // Tx is one transaction's view of the state. Its methods must not be used
-// after the function given to InTx or View returns.
+// after the function given to InTx or View returns. A transaction sees its
+// own writes. After a method fails on the database (ECONFLICT, EINVALID),
+// the function must return an error: PostgreSQL cannot go on with the
+// transaction, and on SQLite its earlier writes would commit.
 type Tx interface {
+	// CreateParty stores a party; ECONFLICT when its slug or id is taken.
 	CreateParty(ctx context.Context, p *domain.Party) error
 	// Party returns the party with the id, or ENOTFOUND.
 	Party(ctx context.Context, id domain.ID) (domain.Party, error)
@@ -57,12 +78,16 @@ type Tx interface {
 	// Parties lists every party ordered by slug.
 	Parties(ctx context.Context) ([]domain.Party, error)
 
+	// CreateUser stores a user; ECONFLICT when its id is taken, EINVALID
+	// when its party does not exist.
 	CreateUser(ctx context.Context, u *domain.User) error
 	// User returns the user with the id, or ENOTFOUND.
 	User(ctx context.Context, id domain.ID) (domain.User, error)
-	// Users lists the users of a party ordered by creation.
+	// Users lists the users of a party ordered by creation, then id.
 	Users(ctx context.Context, partyID domain.ID) ([]domain.User, error)
 
+	// CreateToken stores a token; ECONFLICT when its hash or id is taken,
+	// EINVALID when its user does not exist.
 	CreateToken(ctx context.Context, t *domain.Token) error
 	// Principal returns the token whose secret hashes to hash, with its
 	// user and party, or ENOTFOUND.
@@ -71,19 +96,29 @@ type Tx interface {
 	TokenByHash(ctx context.Context, hash []byte) (domain.Token, error)
 	// Token returns the token with the id, or ENOTFOUND.
 	Token(ctx context.Context, id domain.ID) (domain.Token, error)
-	// Tokens lists a user's tokens, newest first.
+	// Tokens lists a user's tokens, newest first (then by id, descending).
 	Tokens(ctx context.Context, userID domain.ID) ([]domain.Token, error)
-	// RevokeToken marks the token revoked at the instant; ENOTFOUND if absent.
+	// RevokeToken marks the token revoked at the instant and advances the
+	// token epoch; a token revoked already keeps its first instant, and
+	// the epoch does not move. ENOTFOUND if absent.
 	RevokeToken(ctx context.Context, id domain.ID, at time.Time) error
 
+	// CreateProduct stores a product; ECONFLICT when its slug or id is taken.
 	CreateProduct(ctx context.Context, p *domain.Product) error
+	// Product returns the product with the id, or ENOTFOUND.
 	Product(ctx context.Context, id domain.ID) (domain.Product, error)
+	// ProductBySlug returns the product with the slug, or ENOTFOUND.
 	ProductBySlug(ctx context.Context, slug string) (domain.Product, error)
 	// Products lists the catalog ordered by launch date, then slug.
 	Products(ctx context.Context) ([]domain.Product, error)
 
+	// CreateLot stores a lot with nothing shipped; ECONFLICT when its
+	// product has a lot of its number (or its id is taken), EINVALID when
+	// the product does not exist or the quantity is below 1.
 	CreateLot(ctx context.Context, l *domain.Lot) error
-	// ShipFromLot takes units out of a lot; ECONFLICT when it has fewer left.
+	// ShipFromLot takes units out of a lot; ECONFLICT, taking none, when it
+	// has fewer left; ENOTFOUND when there is no such lot. Concurrent draws
+	// never take more than the lot holds.
 	ShipFromLot(ctx context.Context, lot domain.ID, units int64) error
 	// Lots lists the lots of a product (all products for the zero ID)
 	// ordered by availability, then number.
@@ -93,42 +128,54 @@ type Tx interface {
 	// it. The index is gapless and in commit order: the call holds the log's
 	// head until the transaction ends.
 	AppendAudit(ctx context.Context, rec *domain.AuditRecord) error
-	// AuditSize returns the number of audit records committed.
+	// AuditSize returns the number of audit records committed (and, to
+	// the transaction, those it appended).
 	AuditSize(ctx context.Context) (int64, error)
-	// AuditRecords returns the records with from <= index < to, in order.
+	// AuditRecords returns the records with from <= index < to, in order;
+	// none when the range is empty.
 	AuditRecords(ctx context.Context, from, to int64) ([]domain.AuditRecord, error)
 
-	// PutDoc inserts (create) or replaces a document; ECONFLICT when an
-	// inserted id exists, ENOTFOUND when a replaced one does not.
+	// PutDoc inserts (create) or replaces a document. Replacing changes its
+	// ref, status, update time and body, and keeps its party and creation
+	// time. ECONFLICT when an inserted id exists, ENOTFOUND when a replaced
+	// one does not, EINVALID when the party does not exist.
 	PutDoc(ctx context.Context, kind Kind, d Doc, create bool) error
-	// GetDoc reads a document, locking its row until the transaction ends
-	// when forUpdate is set (so read-modify-write commands serialize).
+	// GetDoc reads a document, or ENOTFOUND, locking its row until the
+	// transaction ends when forUpdate is set (so read-modify-write commands
+	// serialize).
 	GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool) (Doc, error)
-	// ListDocs lists documents, oldest first.
+	// ListDocs lists the documents f selects, oldest first (then by id).
 	ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error)
 
 	// Volumes returns a counter's units of the product per destination
-	// region (accepted orders, or units exported), creating zero rows for
-	// regions and locking the product's rows until the transaction ends.
+	// region (accepted orders, or units exported): every region counted
+	// for the product, and the regions asked for, created at zero. It locks
+	// the product's rows until the transaction ends, so that a cap checked
+	// against them holds until the command commits.
 	Volumes(ctx context.Context, c Counter, product string, regions []string) (map[string]int64, error)
 	// ReadVolumes returns a counter's units of the product per region as
-	// committed, without locking or creating rows: for readers.
+	// committed, without locking or creating rows: for readers (it works
+	// in a View).
 	ReadVolumes(ctx context.Context, c Counter, product string) (map[string]int64, error)
-	// AddVolume adds delta units to the product's region (after Volumes).
+	// AddVolume adds delta units to the product's region (after Volumes,
+	// for the lock), creating the region's row when Volumes did not.
 	AddVolume(ctx context.Context, c Counter, product, region string, delta int64) error
 	// ClaimSerials records that the serials travel in the shipment;
-	// ECONFLICT naming a serial already shipped.
+	// ECONFLICT naming a serial already shipped or listed twice (the
+	// serials before it are claimed: return the error to roll back).
 	ClaimSerials(ctx context.Context, shipment domain.ID, serials []string) error
 	// SerialShipment returns the shipment a serial travelled in, or ENOTFOUND.
 	SerialShipment(ctx context.Context, serial string) (domain.ID, error)
-	// AddCheckIn stores a device check-in; LastCheckIn returns the newest
-	// one of a serial, or ENOTFOUND.
+	// AddCheckIn stores a device check-in; ECONFLICT when its id is taken.
+	// LastCheckIn returns the newest one of a serial by its instant (then
+	// by id), or ENOTFOUND.
 	AddCheckIn(ctx context.Context, id domain.ID, serial string, at time.Time, doc []byte) error
 	LastCheckIn(ctx context.Context, serial string) ([]byte, error)
 
-	// ReadTiles returns the ledger tiles' hashes for keys, nil for a tile
-	// never written; WriteTiles upserts tiles. Both in the transaction that
-	// appends the records, so the tree and the records never disagree.
+	// ReadTiles returns the ledger tiles' hashes for keys, one entry per
+	// key in the keys' order, nil for a tile never written; WriteTiles
+	// upserts tiles. Both in the transaction that appends the records, so
+	// the tree and the records never disagree.
 	ReadTiles(ctx context.Context, keys []TileKey) ([][]byte, error)
 	WriteTiles(ctx context.Context, tiles []TileBlob) error
 	// AddCheckpoint stores a signed checkpoint; ECONFLICT if one of its size exists.
@@ -137,13 +184,15 @@ type Tx interface {
 	Checkpoints(ctx context.Context) ([]StoredCheckpoint, error)
 	// LatestCheckpoint returns the largest checkpoint, or ENOTFOUND.
 	LatestCheckpoint(ctx context.Context) (StoredCheckpoint, error)
-	// LedgerMeta reads a ledger setting (ENOTFOUND when unset); SetLedgerMeta writes one.
+	// LedgerMeta reads a ledger setting (ENOTFOUND when unset); SetLedgerMeta
+	// writes one, replacing its value.
 	LedgerMeta(ctx context.Context, name string) (string, error)
 	SetLedgerMeta(ctx context.Context, name, value string) error
 
 	// ClaimIdempotency records that party's request with key and hash is in
 	// flight since at and returns nil, or returns the earlier request's
-	// record when the key was used before.
+	// record when the party used the key before. Concurrent claims of a key
+	// get nil once.
 	ClaimIdempotency(ctx context.Context, party domain.ID, key string, hash []byte, at time.Time) (*Idempotent, error)
 	// TakeOverIdempotency moves an abandoned in-flight claim (made at
 	// claimedAt, its command never committed) to a new claim made at at;
@@ -151,11 +200,11 @@ type Tx interface {
 	// can then no longer commit (see WithIdempotencyClaim).
 	TakeOverIdempotency(ctx context.Context, party domain.ID, key string, claimedAt, at time.Time) (bool, error)
 	// CompleteIdempotency stores the response of the request with key,
-	// unless its claim made at claimedAt was taken over.
+	// unless its claim made at claimedAt was taken over or completed.
 	CompleteIdempotency(ctx context.Context, party domain.ID, key string, claimedAt time.Time, status int, response []byte) error
 	// ReleaseIdempotency forgets an in-flight key whose request failed in a
 	// way worth retrying (and whose command did not commit), so that a
-	// retry runs again.
+	// retry runs again; a claim taken over, committed or completed stays.
 	ReleaseIdempotency(ctx context.Context, party domain.ID, key string, claimedAt time.Time) error
 }
 
