@@ -85,8 +85,9 @@ type ProductRequest struct {
 	LaunchDate string      `json:"launch_date"` // YYYY-MM-DD
 }
 
-// CreateProduct adds a product. Callers: the vendor and the operator. Returns
-// EINVALID for a bad spec, ECONFLICT for a taken slug.
+// CreateProduct adds a product. Callers: the vendor and the operator;
+// EFORBIDDEN for anyone else. Returns EINVALID naming the field (slug, name,
+// family, launch_date, spec.…), ECONFLICT for a taken slug.
 func (s *Service) CreateProduct(ctx context.Context, who domain.Actor, in ProductRequest) (domain.Product, error) {
 	if err := authorize(who, ActProductCreate); err != nil {
 		return domain.Product{}, err
@@ -118,9 +119,10 @@ type LotRequest struct {
 	AvailableOn string `json:"available_on"` // YYYY-MM-DD
 }
 
-// CreateLot registers a production lot. Callers: the vendor and the operator.
-// Returns ENOTFOUND for an unknown product, EINVALID for a bad lot, ECONFLICT
-// for a lot number already used for the product.
+// CreateLot registers a production lot. Callers: the vendor and the operator;
+// EFORBIDDEN for anyone else. Returns EINVALID naming the field for a bad
+// lot, ENOTFOUND for an unknown product, ECONFLICT for a lot number already
+// used for the product.
 func (s *Service) CreateLot(ctx context.Context, who domain.Actor, in LotRequest) (domain.Lot, error) {
 	if err := authorize(who, ActLotCreate); err != nil {
 		return domain.Lot{}, err
@@ -156,7 +158,8 @@ func (s *Service) CreateLot(ctx context.Context, who domain.Actor, in LotRequest
 }
 
 // Lots lists production lots, of one product or of all (ref ""). Callers:
-// the vendor and the authorities.
+// the vendor and the authorities; EFORBIDDEN for anyone else. Returns
+// ENOTFOUND for an unknown product.
 func (s *Service) Lots(ctx context.Context, who domain.Actor, productRef string) ([]domain.Lot, error) {
 	if err := authorize(who, ActLotRead); err != nil {
 		return nil, err
