@@ -39,10 +39,14 @@ var decisionTarget = map[string]domain.ApplicationStatus{
 
 // DecideApplication moves an application through its lifecycle. Approving
 // makes the buyer an approved customer and issues the licenses; suspending,
-// reinstating and revoking carry over to the licenses issued with it.
-// Callers: the export authority. Returns ECONFLICT naming the current state
+// reinstating and revoking carry over to the licenses issued with it
+// (suspending its active ones, reinstating its suspended ones, revoking
+// both). Callers: the export authority; EFORBIDDEN for anyone else. Returns
+// ENOTFOUND for an unknown application, ECONFLICT naming the current state
 // for a move the lifecycle does not allow (a blocked application cannot be
-// approved), EINVALID naming the field for a bad license.
+// approved), EINVALID naming the field for a bad decision, a missing
+// reason (every decision but approve needs one) or a bad license
+// (licenses[i].…); nothing is issued when one license is bad.
 func (s *Service) DecideApplication(ctx context.Context, who domain.Actor, id domain.ID, in ApplicationDecision) (domain.Application, []domain.License, error) {
 	if err := authorize(who, ActApplicationDecide); err != nil {
 		return domain.Application{}, nil, err
