@@ -327,3 +327,19 @@ func (e *env) genuine(t testing.TB) service.LabTestRequest {
 	must(t, err)
 	return service.LabTestRequest{Throughput: p.Spec.Throughput, BandwidthGBps: p.Spec.BandwidthGBps}
 }
+
+// newActor registers a party beyond the demo cast with one user and
+// returns its actor, authenticated from a fresh token.
+func (e *env) newActor(t testing.TB, in service.PartyRequest) domain.Actor {
+	t.Helper()
+	sys := domain.SystemActor
+	_, err := e.svc.CreateParty(e.ctx, sys, in)
+	must(t, err)
+	u, err := e.svc.CreateUser(e.ctx, sys, service.UserRequest{Party: in.Slug, Name: in.Slug + " user"})
+	must(t, err)
+	tok, err := e.svc.IssueToken(e.ctx, sys, u.ID, "test", 0)
+	must(t, err)
+	who, err := e.svc.Authenticate(e.ctx, tok.Secret)
+	must(t, err)
+	return who
+}

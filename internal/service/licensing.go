@@ -197,7 +197,8 @@ func licenseDoc(l domain.License) store.Doc {
 }
 
 // Licenses lists licenses: all for the authorities, the vendor's own
-// exports for a vendor, its own for a buyer.
+// exports for a vendor, its own for a buyer. Callers: those; EFORBIDDEN for
+// the lab, carriers and auditors.
 func (s *Service) Licenses(ctx context.Context, who domain.Actor) ([]domain.License, error) {
 	if err := authorize(who, ActLicenseRead); err != nil {
 		return nil, err
@@ -214,7 +215,10 @@ func (s *Service) Licenses(ctx context.Context, who domain.Actor) ([]domain.Lice
 	})
 }
 
-// License returns one license to those who may see it (ENOTFOUND otherwise).
+// License returns one license. Callers: the authorities, the vendor that
+// exports under it and the buyer it is issued to (ENOTFOUND for another
+// vendor or buyer); EFORBIDDEN for the lab, carriers and auditors. Returns
+// ENOTFOUND for an unknown license.
 func (s *Service) License(ctx context.Context, who domain.Actor, id domain.ID) (domain.License, error) {
 	if err := authorize(who, ActLicenseRead); err != nil {
 		return domain.License{}, err
@@ -232,7 +236,9 @@ func (s *Service) License(ctx context.Context, who domain.Actor, id domain.ID) (
 }
 
 // ChangeLicense suspends, reinstates or revokes one license. Callers: the
-// export authority. Returns ECONFLICT naming the state for a disallowed move.
+// export authority; EFORBIDDEN for anyone else. Returns EINVALID naming
+// action or reason, ENOTFOUND for an unknown license, ECONFLICT naming the
+// state for a disallowed move.
 func (s *Service) ChangeLicense(ctx context.Context, who domain.Actor, id domain.ID, action, reason string) (domain.License, error) {
 	if err := authorize(who, ActLicenseManage); err != nil {
 		return domain.License{}, err
