@@ -100,6 +100,9 @@ func (s *Service) CreateProduct(ctx context.Context, who domain.Actor, in Produc
 	if err := p.Validate(); err != nil {
 		return domain.Product{}, err
 	}
+	if err := storable("name", p.Name, "family", p.Family); err != nil {
+		return domain.Product{}, err
+	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateProduct(ctx, &p); err != nil {
 			return err
@@ -140,6 +143,9 @@ func (s *Service) CreateLot(ctx context.Context, who domain.Actor, in LotRequest
 		return domain.Lot{}, err
 	}
 	l := domain.Lot{ID: newID(), Number: strings.TrimSpace(in.Number), Quantity: in.Quantity, Origin: in.Origin, MadeOn: made, AvailableOn: avail, CreatedAt: s.Now()}
+	if err := storable("number", l.Number); err != nil {
+		return domain.Lot{}, err
+	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		p, err := productByRef(ctx, tx, in.Product)
 		if err != nil {

@@ -94,6 +94,8 @@ func TestCreateProduct(t *testing.T) {
 			{"ErrSlugInvalid", bad(func(r *service.ProductRequest) { r.Slug = "H20/Y" }), "slug"},
 			{"ErrNameRequired", bad(func(r *service.ProductRequest) { r.Name = " " }), "name"},
 			{"ErrFamilyRequired", bad(func(r *service.ProductRequest) { r.Family = "" }), "family"},
+			{"ErrNameNUL", bad(func(r *service.ProductRequest) { r.Name = "H20\x00" }), "name"},
+			{"ErrFamilyNUL", bad(func(r *service.ProductRequest) { r.Family = "Hop\x00per" }), "family"},
 			{"ErrThroughputRequired", bad(func(r *service.ProductRequest) { r.Spec.Throughput = nil }), "spec.throughput"},
 			{"ErrBitsInvalid", bad(func(r *service.ProductRequest) { r.Spec.Throughput[0].Bits = 7 }), "spec.throughput[0].bits"},
 			{"ErrDieAreaInvalid", bad(func(r *service.ProductRequest) { r.Spec.DieAreaMM2 = 0 }), "spec.die_area_mm2"},
@@ -161,6 +163,7 @@ func TestCreateLot(t *testing.T) {
 			{"ErrAvailableOnInvalid", func(r *service.LotRequest) { r.AvailableOn = "15/02/2026" }, "available_on"},
 			{"ErrAvailableBeforeMade", func(r *service.LotRequest) { r.AvailableOn = "2026-01-31" }, "available_on"},
 			{"ErrNumberRequired", func(r *service.LotRequest) { r.Number = " " }, "number"},
+			{"ErrNumberNUL", func(r *service.LotRequest) { r.Number = "TW-\x00" }, "number"},
 			{"ErrQuantityInvalid", func(r *service.LotRequest) { r.Quantity = 0 }, "quantity"},
 			{"ErrOriginInvalid", func(r *service.LotRequest) { r.Origin = "Taiwan" }, "origin"},
 		} {

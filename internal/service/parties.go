@@ -33,6 +33,9 @@ func (s *Service) CreateParty(ctx context.Context, who domain.Actor, in PartyReq
 	if err := p.Validate(); err != nil {
 		return domain.Party{}, err
 	}
+	if err := storable("name", p.Name); err != nil {
+		return domain.Party{}, err
+	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateParty(ctx, &p); err != nil {
 			return err
@@ -103,6 +106,9 @@ func (s *Service) CreateUser(ctx context.Context, who domain.Actor, in UserReque
 		return domain.User{}, err
 	}
 	u := domain.User{ID: newID(), Name: strings.TrimSpace(in.Name), CreatedAt: s.Now()}
+	if err := storable("name", u.Name); err != nil {
+		return domain.User{}, err
+	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		p, err := partyByRef(ctx, tx, in.Party)
 		if err != nil {
@@ -145,6 +151,9 @@ func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domai
 	label = strings.TrimSpace(label)
 	if label == "" || len(label) > 100 {
 		return IssuedToken{}, domain.Invalid("label", "required, at most 100 bytes")
+	}
+	if err := storable("label", label); err != nil {
+		return IssuedToken{}, err
 	}
 	if ttl < 0 {
 		return IssuedToken{}, domain.Invalid("ttl", "must not be negative")

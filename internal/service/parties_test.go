@@ -45,6 +45,7 @@ func TestCreateParty(t *testing.T) {
 			{"ErrSlugInvalid", service.PartyRequest{Slug: "Not A Slug", Name: "X", Role: domain.RoleBuyer, Country: "CN"}, "slug"},
 			{"ErrNameRequired", service.PartyRequest{Slug: "x1", Name: " ", Role: domain.RoleBuyer, Country: "CN"}, "name"},
 			{"ErrNameTooLong", service.PartyRequest{Slug: "x1", Name: strings.Repeat("n", 301), Role: domain.RoleBuyer, Country: "CN"}, "name"},
+			{"ErrNameNUL", service.PartyRequest{Slug: "x1", Name: "Null\x00Corp", Role: domain.RoleBuyer, Country: "CN"}, "name"},
 			{"ErrRoleInvalid", service.PartyRequest{Slug: "x1", Name: "X", Role: "smuggler", Country: "CN"}, "role"},
 			{"ErrCountryInvalid", service.PartyRequest{Slug: "x1", Name: "X", Role: domain.RoleBuyer, Country: "China"}, "country"},
 			{"ErrClassInvalid", service.PartyRequest{Slug: "x1", Name: "X", Role: domain.RoleBuyer, Country: "CN", Class: "giant"}, "class"},
@@ -168,6 +169,12 @@ func TestCreateUser(t *testing.T) {
 			_, err := e.svc.CreateUser(e.ctx, sys, service.UserRequest{Party: "alibaba", Name: strings.Repeat("n", 201)})
 			wantInvalid(t, err, "name")
 		})
+		t.Run("ErrNameNUL", func(t *testing.T) {
+			// PostgreSQL cannot store a NUL in a text column; SQLite can.
+			// Both refuse it as bad input, not as an internal error.
+			_, err := e.svc.CreateUser(e.ctx, sys, service.UserRequest{Party: "alibaba", Name: "bot\x00"})
+			wantInvalid(t, err, "name")
+		})
 	})
 }
 
@@ -219,6 +226,12 @@ func TestIssueToken(t *testing.T) {
 		t.Run("ErrLabelTooLong", func(t *testing.T) {
 			_, err := e.svc.IssueToken(e.ctx, who, who.UserID, strings.Repeat("l", 101), 0)
 			wantInvalid(t, err, "label")
+		})
+		t.Run("ErrLabelNUL", func(t *testing.T) {
+			before := e.auditSize(t)
+			_, err := e.svc.IssueToken(e.ctx, who, who.UserID, "lap\x00top", 0)
+			wantInvalid(t, err, "label")
+			e.unchanged(t, before)
 		})
 		t.Run("ErrTTLNegative", func(t *testing.T) {
 			_, err := e.svc.IssueToken(e.ctx, who, who.UserID, "x", -time.Second)
