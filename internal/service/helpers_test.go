@@ -99,8 +99,11 @@ func newEnv(t *testing.T, b storetest.Backend) *env {
 	return e
 }
 
-// run runs fn as a subtest per backend, each with a fresh env.
+// run runs fn as a subtest per backend, each with a fresh env, in
+// parallel with the other tests that use run: each has a store of its own,
+// and most of a test's time is spent waiting for the database.
 func run(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, b storetest.Backend) { fn(t, newEnv(t, b)) })
 }
 
