@@ -466,7 +466,8 @@ func (s *Service) checkpoints(ctx context.Context) ([]ledger.Checkpoint, [][]byt
 
 // VerifyLog recomputes every leaf and node of the ledger from the stored
 // records and checks the stored tree and every checkpoint against them. It
-// returns a *ledger.VerifyError naming the first bad index.
+// returns a *ledger.VerifyError naming the first bad index. Callers:
+// operator commands (`chipgate ledger verify`); it takes no actor.
 func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 	cps, _, _, err := s.checkpoints(ctx)
 	if err != nil {
@@ -497,7 +498,9 @@ func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 }
 
 // ExportLog writes the whole ledger (records, checkpoints, verifier key) to
-// dir for offline audit with `chipgate ledger audit`.
+// dir for offline audit with `chipgate ledger audit`. Callers: operator
+// commands; it takes no actor. Returns ECONFLICT before the first
+// checkpoint, when there is no verifier key to export.
 func (s *Service) ExportLog(ctx context.Context, dir string) (int64, error) {
 	_, notes, vkey, err := s.checkpoints(ctx)
 	if err != nil {
