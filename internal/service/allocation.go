@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -54,7 +55,9 @@ type RunSummary struct {
 // RunAllocation allocates the lots to the accepted orders over a horizon
 // under the policy in force (tiers, the CN volume cap, the minimum lot age,
 // the reserve for small buyers), computes the supply outlook, and stores and
-// ledgers the run. Callers: the vendor. A failed run stores nothing.
+// ledgers the run. Callers: the vendor; EFORBIDDEN for anyone else. Returns
+// EINVALID naming the field (start, periods, period_days, uncertainty.…). A
+// failed run stores nothing.
 func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in AllocationRunRequest) (AllocationRun, error) {
 	if err := authorize(who, ActAllocationRun); err != nil {
 		return AllocationRun{}, err
@@ -84,6 +87,13 @@ func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in Alloca
 	if err != nil {
 		return AllocationRun{}, err
 	}
+	u := defaultUncertainty(rules, in.PeriodDays)
+	if in.Uncertainty != nil {
+		u = *in.Uncertainty
+		if err := u.Validate(); err != nil {
+			return AllocationRun{}, withinField("uncertainty", err)
+		}
+	}
 	run := AllocationRun{ID: newID(), At: now, By: who.PartySlug}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		p, err := s.allocationProblem(ctx, tx, rules, start, in.Periods, in.PeriodDays)
@@ -92,13 +102,6 @@ func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in Alloca
 		}
 		res, err := allocation.Run(p)
 		if err != nil {
-			return err
-		}
-		u := defaultUncertainty(rules, in.PeriodDays)
-		if in.Uncertainty != nil {
-			u = *in.Uncertainty
-		}
-		if err := u.Validate(); err != nil {
 			return err
 		}
 		out, err := allocation.Outlook(p, res, u)
@@ -117,6 +120,21 @@ func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in Alloca
 		return s.record(ctx, tx, who, now, "allocation.run", "allocation_run", run.ID.String(), RunSummary{ID: run.ID, At: now, InputsHash: run.InputsHash, Metrics: res.Metrics})
 	})
 	return run, err
+}
+
+// withinField prefixes the paths of an EINVALID error's fields with the
+// request field they are part of, so that they name what the caller sent
+// ("uncertainty.runs", not "runs").
+func withinField(field string, err error) error {
+	var e *domain.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	pr := make(domain.Problems, len(e.Fields))
+	for i, f := range e.Fields {
+		pr[i] = domain.FieldError{Path: field + "." + f.Path, Message: f.Message}
+	}
+	return pr.Err()
 }
 
 // defaultUncertainty: the US lab's weekly capacity from the policy, ±20%,
@@ -218,7 +236,7 @@ func (s *Service) allocationProblem(ctx context.Context, tx store.Tx, rules poli
 }
 
 // AllocationRuns lists the runs, newest last, without their bulk.
-// Callers: the vendor and the authorities.
+// Callers: the vendor and the authorities; EFORBIDDEN for anyone else.
 func (s *Service) AllocationRuns(ctx context.Context, who domain.Actor) ([]RunSummary, error) {
 	if err := authorize(who, ActAllocationRead); err != nil {
 		return nil, err
@@ -234,7 +252,8 @@ func (s *Service) AllocationRuns(ctx context.Context, who domain.Actor) ([]RunSu
 }
 
 // AllocationRunByID returns one run in full. Callers: the vendor and the
-// authorities.
+// authorities; EFORBIDDEN for anyone else. Returns ENOTFOUND for an unknown
+// run.
 func (s *Service) AllocationRunByID(ctx context.Context, who domain.Actor, id domain.ID) (AllocationRun, error) {
 	if err := authorize(who, ActAllocationRead); err != nil {
 		return AllocationRun{}, err
@@ -256,8 +275,10 @@ type OutlookView struct {
 	Unmet      []allocation.Unmet        `json:"unmet"`
 }
 
-// Outlook returns the supply outlook of the latest allocation run. Returns
-// ENOTFOUND before the first run.
+// Outlook returns the supply outlook of the latest allocation run. Callers:
+// the vendor and the authorities (every order), buyers (their own orders);
+// EFORBIDDEN for the lab, carriers and auditors. Returns ENOTFOUND before
+// the first run.
 func (s *Service) Outlook(ctx context.Context, who domain.Actor) (OutlookView, error) {
 	if err := authorize(who, ActOutlookRead); err != nil {
 		return OutlookView{}, err

@@ -85,8 +85,9 @@ type ProductRequest struct {
 	LaunchDate string      `json:"launch_date"` // YYYY-MM-DD
 }
 
-// CreateProduct adds a product. Callers: the vendor and the operator. Returns
-// EINVALID for a bad spec, ECONFLICT for a taken slug.
+// CreateProduct adds a product. Callers: the vendor and the operator;
+// EFORBIDDEN for anyone else. Returns EINVALID naming the field (slug, name,
+// family, launch_date, spec.…), ECONFLICT for a taken slug.
 func (s *Service) CreateProduct(ctx context.Context, who domain.Actor, in ProductRequest) (domain.Product, error) {
 	if err := authorize(who, ActProductCreate); err != nil {
 		return domain.Product{}, err
@@ -97,6 +98,9 @@ func (s *Service) CreateProduct(ctx context.Context, who domain.Actor, in Produc
 	}
 	p := domain.Product{ID: newID(), Slug: in.Slug, Name: strings.TrimSpace(in.Name), Family: strings.TrimSpace(in.Family), Spec: in.Spec, LaunchDate: launch, CreatedAt: s.Now()}
 	if err := p.Validate(); err != nil {
+		return domain.Product{}, err
+	}
+	if err := storable("name", p.Name, "family", p.Family); err != nil {
 		return domain.Product{}, err
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
@@ -118,9 +122,10 @@ type LotRequest struct {
 	AvailableOn string `json:"available_on"` // YYYY-MM-DD
 }
 
-// CreateLot registers a production lot. Callers: the vendor and the operator.
-// Returns ENOTFOUND for an unknown product, EINVALID for a bad lot, ECONFLICT
-// for a lot number already used for the product.
+// CreateLot registers a production lot. Callers: the vendor and the operator;
+// EFORBIDDEN for anyone else. Returns EINVALID naming the field for a bad
+// lot, ENOTFOUND for an unknown product, ECONFLICT for a lot number already
+// used for the product.
 func (s *Service) CreateLot(ctx context.Context, who domain.Actor, in LotRequest) (domain.Lot, error) {
 	if err := authorize(who, ActLotCreate); err != nil {
 		return domain.Lot{}, err
@@ -138,6 +143,9 @@ func (s *Service) CreateLot(ctx context.Context, who domain.Actor, in LotRequest
 		return domain.Lot{}, err
 	}
 	l := domain.Lot{ID: newID(), Number: strings.TrimSpace(in.Number), Quantity: in.Quantity, Origin: in.Origin, MadeOn: made, AvailableOn: avail, CreatedAt: s.Now()}
+	if err := storable("number", l.Number); err != nil {
+		return domain.Lot{}, err
+	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		p, err := productByRef(ctx, tx, in.Product)
 		if err != nil {
@@ -156,7 +164,8 @@ func (s *Service) CreateLot(ctx context.Context, who domain.Actor, in LotRequest
 }
 
 // Lots lists production lots, of one product or of all (ref ""). Callers:
-// the vendor and the authorities.
+// the vendor and the authorities; EFORBIDDEN for anyone else. Returns
+// ENOTFOUND for an unknown product.
 func (s *Service) Lots(ctx context.Context, who domain.Actor, productRef string) ([]domain.Lot, error) {
 	if err := authorize(who, ActLotRead); err != nil {
 		return nil, err

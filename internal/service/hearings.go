@@ -17,7 +17,9 @@ type HearingRequest struct {
 	PeriodEnd   string `json:"period_end"`
 }
 
-// OpenHearing opens a demand hearing. Callers: the importing authority.
+// OpenHearing opens a demand hearing. Callers: the importing authority;
+// EFORBIDDEN for anyone else. Returns EINVALID naming the field (product for
+// an unknown product).
 func (s *Service) OpenHearing(ctx context.Context, who domain.Actor, in HearingRequest) (domain.Hearing, error) {
 	if err := authorize(who, ActHearingManage); err != nil {
 		return domain.Hearing{}, err
@@ -64,7 +66,9 @@ type FilingRequest struct {
 }
 
 // FileDemand records a buyer's forecast in an open hearing, replacing its
-// earlier filing. Callers: buyers. Returns ECONFLICT once the hearing closed.
+// earlier filing. Callers: buyers; EFORBIDDEN for other roles. Returns
+// EINVALID naming the field, ENOTFOUND for an unknown hearing, ECONFLICT
+// once the hearing closed.
 func (s *Service) FileDemand(ctx context.Context, who domain.Actor, id domain.ID, in FilingRequest) (domain.Filing, error) {
 	if err := authorize(who, ActHearingFile); err != nil {
 		return domain.Filing{}, err
@@ -99,7 +103,9 @@ func (s *Service) FileDemand(ctx context.Context, who domain.Actor, id domain.ID
 	return f, err
 }
 
-// CloseHearing closes a hearing to filings. Callers: the importing authority.
+// CloseHearing closes a hearing to filings. Callers: the importing
+// authority; EFORBIDDEN for anyone else. Returns ENOTFOUND for an unknown
+// hearing, ECONFLICT for one closed already.
 func (s *Service) CloseHearing(ctx context.Context, who domain.Actor, id domain.ID) (domain.Hearing, error) {
 	if err := authorize(who, ActHearingManage); err != nil {
 		return domain.Hearing{}, err
@@ -132,6 +138,7 @@ type HearingView struct {
 }
 
 // Hearings lists the hearings with what the reader may see of them.
+// Callers: the importing authority and buyers; EFORBIDDEN for other roles.
 func (s *Service) Hearings(ctx context.Context, who domain.Actor) ([]HearingView, error) {
 	if err := authorize(who, ActHearingRead); err != nil {
 		return nil, err
@@ -151,7 +158,9 @@ func (s *Service) Hearings(ctx context.Context, who domain.Actor) ([]HearingView
 	return out, nil
 }
 
-// Hearing returns one hearing as the reader may see it.
+// Hearing returns one hearing as the reader may see it. Callers: the
+// importing authority and buyers; EFORBIDDEN for other roles. Returns
+// ENOTFOUND for an unknown hearing.
 func (s *Service) Hearing(ctx context.Context, who domain.Actor, id domain.ID) (HearingView, error) {
 	if err := authorize(who, ActHearingRead); err != nil {
 		return HearingView{}, err

@@ -145,7 +145,9 @@ func (l *LedgerSigner) VerifierKey() string { return l.vkey }
 // SignCheckpoint integrates the records committed since the last
 // checkpoint into the tree and signs a checkpoint of it, if it grew. It refuses to sign a tree inconsistent with the last
 // signed checkpoint, and a key other than the one the log was first signed
-// with. It reports the new checkpoint, or nil when there was nothing new.
+// with (ECONFLICT). It reports the new checkpoint, or nil when there was
+// nothing new. Callers: the leader's checkpoint loop and operator commands;
+// it takes no actor.
 func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*ledger.Checkpoint, error) {
 	var out *ledger.Checkpoint
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
@@ -231,7 +233,8 @@ type CheckpointView struct {
 	Signed string `json:"checkpoint"`
 }
 
-// LatestCheckpoint returns the latest signed checkpoint. Callers: every role.
+// LatestCheckpoint returns the latest signed checkpoint. Callers: every
+// role. Returns ENOTFOUND before the first checkpoint.
 func (s *Service) LatestCheckpoint(ctx context.Context, who domain.Actor) (CheckpointView, error) {
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return CheckpointView{}, err
@@ -272,8 +275,9 @@ func (s *Service) VerifierKey(ctx context.Context, who domain.Actor) (string, er
 }
 
 // treeSize returns size, or the tree's size when size is 0, and checks it
-// against the records integrated into the tree so far.
-func treeSize(ctx context.Context, tx store.Tx, size int64) (uint64, error) {
+// against the records integrated into the tree so far; a bad size is
+// EINVALID naming field, the parameter it came in.
+func treeSize(ctx context.Context, tx store.Tx, size int64, field string) (uint64, error) {
 	n, err := integratedSize(ctx, tx)
 	if err != nil {
 		return 0, err
@@ -282,23 +286,27 @@ func treeSize(ctx context.Context, tx store.Tx, size int64) (uint64, error) {
 		size = n
 	}
 	if size < 0 || size > n {
-		return 0, domain.Invalid("tree_size", "must be between 1 and the tree's size %d (newer entries join the tree with the next checkpoint)", n)
+		return 0, domain.Invalid(field, "must be between 1 and the tree's size %d (newer entries join the tree with the next checkpoint)", n)
 	}
 	return uint64(size), nil
 }
 
 // InclusionProof proves that the entry at index is in the tree of size
 // (the whole log when size is 0). Callers: every role; proofs carry hashes,
-// never payloads.
+// never payloads. Returns EINVALID naming index or tree_size for one outside
+// the tree (which holds the entries of the last checkpoint).
 func (s *Service) InclusionProof(ctx context.Context, who domain.Actor, index, size int64) (ledger.InclusionProofJSON, error) {
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return ledger.InclusionProofJSON{}, err
 	}
 	var out ledger.InclusionProofJSON
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		n, err := treeSize(ctx, tx, size)
+		n, err := treeSize(ctx, tx, size, "tree_size")
 		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return domain.Invalid("index", "the tree is empty: entries join it with the first checkpoint")
 		}
 		if index < 0 || uint64(index) >= n {
 			return domain.Invalid("index", "must be between 0 and %d", n-1)
@@ -319,14 +327,16 @@ func (s *Service) InclusionProof(ctx context.Context, who domain.Actor, index, s
 }
 
 // ConsistencyProof proves that the tree of size1 is a prefix of the tree of
-// size2. There is no proof from size 0. Callers: every role.
+// size2 (the whole log when size2 is 0). There is no proof from size 0.
+// Callers: every role. Returns EINVALID naming from or to for a size outside
+// the tree.
 func (s *Service) ConsistencyProof(ctx context.Context, who domain.Actor, size1, size2 int64) (ledger.ConsistencyProofJSON, error) {
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return ledger.ConsistencyProofJSON{}, err
 	}
 	var out ledger.ConsistencyProofJSON
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		n, err := treeSize(ctx, tx, size2)
+		n, err := treeSize(ctx, tx, size2, "to")
 		if err != nil {
 			return err
 		}
@@ -342,11 +352,16 @@ func (s *Service) ConsistencyProof(ctx context.Context, who domain.Actor, size1,
 
 // LeafHashes returns the leaf hashes of entries [start, end). Callers:
 // every role; this is what an auditor checks without seeing payloads.
+// Returns EINVALID naming start or end for a range outside the tree or of
+// more than 10,000 entries.
 func (s *Service) LeafHashes(ctx context.Context, who domain.Actor, start, end int64) ([]ledger.Hash, error) {
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return nil, err
 	}
-	if end-start > 10000 || end < start || start < 0 {
+	if start < 0 {
+		return nil, domain.Invalid("start", "must not be negative")
+	}
+	if end-start > 10000 || end < start {
 		return nil, domain.Invalid("end", "the range must hold 0 to 10,000 entries")
 	}
 	var out []ledger.Hash
@@ -365,8 +380,9 @@ func (s *Service) LeafHashes(ctx context.Context, who domain.Actor, start, end i
 }
 
 // Entry returns one audit record with its payload to those who may see it:
-// the export authority sees every entry; other parties (never the auditor)
-// the entries their own party wrote. Others get ENOTFOUND.
+// the export authority sees every entry; other parties the entries their
+// own party wrote (ENOTFOUND for another's); auditors none (EFORBIDDEN).
+// Returns ENOTFOUND for an index with no entry.
 func (s *Service) Entry(ctx context.Context, who domain.Actor, index int64) (domain.AuditRecord, error) {
 	if err := authorize(who, ActLedgerEntries); err != nil {
 		return domain.AuditRecord{}, err
@@ -450,7 +466,8 @@ func (s *Service) checkpoints(ctx context.Context) ([]ledger.Checkpoint, [][]byt
 
 // VerifyLog recomputes every leaf and node of the ledger from the stored
 // records and checks the stored tree and every checkpoint against them. It
-// returns a *ledger.VerifyError naming the first bad index.
+// returns a *ledger.VerifyError naming the first bad index. Callers:
+// operator commands (`chipgate ledger verify`); it takes no actor.
 func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 	cps, _, _, err := s.checkpoints(ctx)
 	if err != nil {
@@ -481,7 +498,9 @@ func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 }
 
 // ExportLog writes the whole ledger (records, checkpoints, verifier key) to
-// dir for offline audit with `chipgate ledger audit`.
+// dir for offline audit with `chipgate ledger audit`. Callers: operator
+// commands; it takes no actor. Returns ECONFLICT before the first
+// checkpoint, when there is no verifier key to export.
 func (s *Service) ExportLog(ctx context.Context, dir string) (int64, error) {
 	_, notes, vkey, err := s.checkpoints(ctx)
 	if err != nil {

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -13,6 +16,7 @@ import (
 	"github.com/chipgate/chipgate/internal/ledger"
 	"github.com/chipgate/chipgate/internal/ledger/ledgertest"
 	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
@@ -71,4 +75,286 @@ func TestVerifyLogWithUnintegratedTailAndDeletedTail(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Index != 6 {
 		t.Fatalf("verify after deleting the tail: %v, want a VerifyError at 6", err)
 	}
+}
+
+// signer returns a fresh checkpoint signer.
+func signer(t testing.TB) *service.LedgerSigner {
+	t.Helper()
+	skey, vkey, err := ledger.GenerateKey("test.chipgate/ledger")
+	must(t, err)
+	s, err := service.NewLedgerSigner(skey, vkey)
+	must(t, err)
+	return s
+}
+
+// sign signs a checkpoint of the log as it is and fails unless there was
+// something new to sign.
+func (e *env) sign(t testing.TB, s *service.LedgerSigner) ledger.Checkpoint {
+	t.Helper()
+	cp, err := e.svc.SignCheckpoint(e.ctx, s)
+	must(t, err)
+	if cp == nil {
+		t.Fatal("nothing new to sign")
+	}
+	return *cp
+}
+
+// record returns the audit record at index.
+func (e *env) record(t testing.TB, index int64) domain.AuditRecord {
+	t.Helper()
+	var recs []domain.AuditRecord
+	must(t, e.st.View(e.ctx, func(tx store.Tx) (err error) { recs, err = tx.AuditRecords(e.ctx, index, index+1); return err }))
+	if len(recs) != 1 {
+		t.Fatalf("no record %d", index)
+	}
+	return recs[0]
+}
+
+func TestSignCheckpoint(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		s := signer(t)
+		t.Run("OK", func(t *testing.T) {
+			size := e.auditSize(t)
+			cp := e.sign(t, s)
+			if int64(cp.Size) != size || cp.Origin != "test.chipgate/ledger" {
+				t.Fatalf("checkpoint %+v, want size %d", cp, size)
+			}
+			// Signing writes no audit record.
+			e.unchanged(t, size)
+			if again, err := e.svc.SignCheckpoint(e.ctx, s); err != nil || again != nil {
+				t.Fatalf("nothing new, yet signed %+v, %v", again, err)
+			}
+			e.apply(t, "bytedance")
+			next := e.sign(t, s)
+			if next.Size != cp.Size+1 {
+				t.Fatalf("next checkpoint of size %d, want %d", next.Size, cp.Size+1)
+			}
+			p, err := e.svc.ConsistencyProof(e.ctx, e.as("auditor"), int64(cp.Size), int64(next.Size))
+			must(t, err)
+			must(t, ledger.VerifyConsistency(cp.Size, next.Size, p.Hashes, cp.Root, next.Root))
+		})
+		t.Run("ErrOtherKey", func(t *testing.T) {
+			e.apply(t, "alibaba")
+			_, err := e.svc.SignCheckpoint(e.ctx, signer(t))
+			wantCode(t, err, domain.ECONFLICT)
+		})
+	})
+}
+
+func TestLatestCheckpoint(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		t.Run("ErrNotFoundBeforeFirst", func(t *testing.T) {
+			_, err := e.svc.LatestCheckpoint(e.ctx, e.as("auditor"))
+			wantCode(t, err, domain.ENOTFOUND)
+			_, err = e.svc.VerifierKey(e.ctx, e.as("auditor"))
+			wantCode(t, err, domain.ENOTFOUND)
+		})
+		s := signer(t)
+		cp := e.sign(t, s)
+		t.Run("OK", func(t *testing.T) {
+			for _, r := range everyRole {
+				who := e.as(castOf[r])
+				v, err := e.svc.LatestCheckpoint(e.ctx, who)
+				if err != nil || v.Size != cp.Size || v.Root != cp.Root || !strings.HasPrefix(v.Signed, "test.chipgate/ledger\n") {
+					t.Fatalf("%s: %+v, %v", r, v, err)
+				}
+				if k, err := e.svc.VerifierKey(e.ctx, who); err != nil || k != s.VerifierKey() {
+					t.Fatalf("%s: key %q, %v", r, k, err)
+				}
+			}
+		})
+	})
+}
+
+func TestInclusionProof(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		t.Run("ErrEmptyTree", func(t *testing.T) {
+			_, err := e.svc.InclusionProof(e.ctx, e.as("auditor"), 0, 0)
+			wantInvalid(t, err, "index")
+			if msg := domain.ErrorMessage(err); strings.Contains(msg, "18446744073709551615") {
+				t.Fatalf("message %q", msg)
+			}
+		})
+		first := e.sign(t, signer(t))
+		e.apply(t, "bytedance") // not yet in the tree
+		t.Run("OK", func(t *testing.T) {
+			for _, r := range everyRole {
+				for _, c := range []struct{ index, size int64 }{{0, 0}, {5, 0}, {int64(first.Size) - 1, int64(first.Size)}, {3, 10}} {
+					p, err := e.svc.InclusionProof(e.ctx, e.as(castOf[r]), c.index, c.size)
+					must(t, err)
+					if p.TreeSize != first.Size && c.size != 10 {
+						t.Fatalf("%s: proof in a tree of %d, want %d", r, p.TreeSize, first.Size)
+					}
+					leaf, err := ledger.LeafHash(ptr(e.record(t, c.index)))
+					must(t, err)
+					if *p.LeafHash != leaf {
+						t.Fatalf("%s: leaf hash of %d differs from the record's", r, c.index)
+					}
+					if p.TreeSize == first.Size {
+						must(t, ledger.VerifyInclusion(p.Index, p.TreeSize, leaf, p.Hashes, first.Root))
+					}
+				}
+			}
+		})
+		for _, c := range []struct {
+			name        string
+			index, size int64
+			path        string
+		}{
+			{"ErrIndexNegative", -1, 0, "index"},
+			{"ErrIndexBeyondTree", int64(first.Size), 0, "index"},
+			{"ErrIndexBeyondSize", 10, 10, "index"},
+			{"ErrTreeSizeBeyondTree", 0, int64(first.Size) + 1, "tree_size"},
+			{"ErrTreeSizeNegative", 0, -1, "tree_size"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				_, err := e.svc.InclusionProof(e.ctx, e.as("auditor"), c.index, c.size)
+				wantInvalid(t, err, c.path)
+			})
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestConsistencyProof(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		s := signer(t)
+		first := e.sign(t, s)
+		e.apply(t, "bytedance")
+		e.apply(t, "alibaba")
+		second := e.sign(t, s)
+		t.Run("OK", func(t *testing.T) {
+			for _, r := range everyRole {
+				p, err := e.svc.ConsistencyProof(e.ctx, e.as(castOf[r]), int64(first.Size), 0) // to the whole tree
+				must(t, err)
+				if p.Size1 != first.Size || p.Size2 != second.Size {
+					t.Fatalf("%s: proof from %d to %d", r, p.Size1, p.Size2)
+				}
+				must(t, ledger.VerifyConsistency(p.Size1, p.Size2, p.Hashes, first.Root, second.Root))
+			}
+		})
+		for _, c := range []struct {
+			name     string
+			from, to int64
+			path     string
+		}{
+			{"ErrFromZero", 0, 0, "from"},
+			{"ErrFromBeyondTo", 11, 10, "from"},
+			{"ErrToBeyondTree", 1, int64(second.Size) + 1, "to"},
+			{"ErrToNegative", 1, -1, "to"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				_, err := e.svc.ConsistencyProof(e.ctx, e.as("auditor"), c.from, c.to)
+				wantInvalid(t, err, c.path)
+			})
+		}
+	})
+}
+
+func TestLeafHashes(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		cp := e.sign(t, signer(t))
+		t.Run("OK", func(t *testing.T) {
+			for _, r := range everyRole {
+				hs, err := e.svc.LeafHashes(e.ctx, e.as(castOf[r]), 2, 5)
+				must(t, err)
+				if len(hs) != 3 {
+					t.Fatalf("%s: %d hashes", r, len(hs))
+				}
+				for i, h := range hs {
+					if leaf, err := ledger.LeafHash(ptr(e.record(t, int64(2+i)))); err != nil || h != leaf {
+						t.Fatalf("%s: hash %d differs from its record's, %v", r, 2+i, err)
+					}
+				}
+			}
+			if hs, err := e.svc.LeafHashes(e.ctx, e.as("auditor"), 3, 3); err != nil || len(hs) != 0 {
+				t.Fatalf("an empty range: %d, %v", len(hs), err)
+			}
+		})
+		for _, c := range []struct {
+			name       string
+			start, end int64
+			path       string
+		}{
+			{"ErrStartNegative", -1, 5, "start"},
+			{"ErrEndBeforeStart", 5, 4, "end"},
+			{"ErrRangeTooLong", 0, 10001, "end"},
+			{"ErrEndBeyondTree", 0, int64(cp.Size) + 1, "end"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				_, err := e.svc.LeafHashes(e.ctx, e.as("auditor"), c.start, c.end)
+				wantInvalid(t, err, c.path)
+			})
+		}
+	})
+}
+
+func TestEntry(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		before := e.auditSize(t)
+		mine := e.apply(t, "bytedance")
+		index := before // the application's record
+		readers := []domain.Role{domain.RoleVendor, domain.RoleExportAuthority, domain.RoleImportAuthority, domain.RoleBuyer, domain.RoleLab, domain.RoleCarrier}
+		t.Run("OK", func(t *testing.T) {
+			for _, slug := range []string{"bytedance", "us-commerce"} {
+				rec, err := e.svc.Entry(e.ctx, e.as(slug), index)
+				if err != nil || rec.SubjectID != mine.ID.String() || rec.Action != "application.submitted" || len(rec.Payload) == 0 {
+					t.Fatalf("%s reads entry %d: %+v, %v", slug, index, rec, err)
+				}
+			}
+			// The operator's records: the export authority sees them.
+			if rec, err := e.svc.Entry(e.ctx, e.as("us-commerce"), 0); err != nil || rec.ActorParty != "system" {
+				t.Fatalf("entry 0: %+v, %v", rec, err)
+			}
+		})
+		t.Run("ErrOtherPartysEntryNotFound", func(t *testing.T) {
+			for _, slug := range []string{"alibaba", "nvidia", "cn-mofcom", "us-testlab", "carrier"} {
+				_, err := e.svc.Entry(e.ctx, e.as(slug), index)
+				wantCode(t, err, domain.ENOTFOUND)
+			}
+		})
+		t.Run("ErrNotFound", func(t *testing.T) {
+			for _, i := range []int64{-1, before + 1, 1 << 40} {
+				_, err := e.svc.Entry(e.ctx, e.as("us-commerce"), i)
+				wantCode(t, err, domain.ENOTFOUND)
+			}
+		})
+		t.Run("ErrForbidden", func(t *testing.T) {
+			e.refused(t, readers, func(who domain.Actor) error {
+				_, err := e.svc.Entry(e.ctx, who, index)
+				return err
+			})
+		})
+	})
+}
+
+func TestVerifyAndExportLog(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		dir := filepath.Join(t.TempDir(), "export")
+		t.Run("ErrExportBeforeFirstCheckpoint", func(t *testing.T) {
+			_, err := e.svc.ExportLog(e.ctx, dir)
+			wantCode(t, err, domain.ECONFLICT)
+		})
+		e.sign(t, signer(t))
+		e.apply(t, "bytedance") // after the checkpoint
+		t.Run("OK", func(t *testing.T) {
+			size := e.auditSize(t)
+			sum, err := e.svc.VerifyLog(e.ctx)
+			if err != nil || int64(sum.Size) != size {
+				t.Fatalf("verify: %+v, %v", sum, err)
+			}
+			n, err := e.svc.ExportLog(e.ctx, dir)
+			if err != nil || n != size {
+				t.Fatalf("export: %d, %v", n, err)
+			}
+			if _, err := os.Stat(dir); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := ledger.Audit(dir)
+			if err != nil || int64(rep.Size) != size {
+				t.Fatalf("audit of the export: %+v, %v", rep, err)
+			}
+		})
+	})
 }

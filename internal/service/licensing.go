@@ -39,10 +39,14 @@ var decisionTarget = map[string]domain.ApplicationStatus{
 
 // DecideApplication moves an application through its lifecycle. Approving
 // makes the buyer an approved customer and issues the licenses; suspending,
-// reinstating and revoking carry over to the licenses issued with it.
-// Callers: the export authority. Returns ECONFLICT naming the current state
+// reinstating and revoking carry over to the licenses issued with it
+// (suspending its active ones, reinstating its suspended ones, revoking
+// both). Callers: the export authority; EFORBIDDEN for anyone else. Returns
+// ENOTFOUND for an unknown application, ECONFLICT naming the current state
 // for a move the lifecycle does not allow (a blocked application cannot be
-// approved), EINVALID naming the field for a bad license.
+// approved), EINVALID naming the field for a bad decision, a missing
+// reason (every decision but approve needs one) or a bad license
+// (licenses[i].…); nothing is issued when one license is bad.
 func (s *Service) DecideApplication(ctx context.Context, who domain.Actor, id domain.ID, in ApplicationDecision) (domain.Application, []domain.License, error) {
 	if err := authorize(who, ActApplicationDecide); err != nil {
 		return domain.Application{}, nil, err
@@ -204,7 +208,8 @@ func licenseDoc(l domain.License) store.Doc {
 }
 
 // Licenses lists licenses: all for the authorities, the vendor's own
-// exports for a vendor, its own for a buyer.
+// exports for a vendor, its own for a buyer. Callers: those; EFORBIDDEN for
+// the lab, carriers and auditors.
 func (s *Service) Licenses(ctx context.Context, who domain.Actor) ([]domain.License, error) {
 	if err := authorize(who, ActLicenseRead); err != nil {
 		return nil, err
@@ -221,7 +226,10 @@ func (s *Service) Licenses(ctx context.Context, who domain.Actor) ([]domain.Lice
 	})
 }
 
-// License returns one license to those who may see it (ENOTFOUND otherwise).
+// License returns one license. Callers: the authorities, the vendor that
+// exports under it and the buyer it is issued to (ENOTFOUND for another
+// vendor or buyer); EFORBIDDEN for the lab, carriers and auditors. Returns
+// ENOTFOUND for an unknown license.
 func (s *Service) License(ctx context.Context, who domain.Actor, id domain.ID) (domain.License, error) {
 	if err := authorize(who, ActLicenseRead); err != nil {
 		return domain.License{}, err
@@ -239,7 +247,9 @@ func (s *Service) License(ctx context.Context, who domain.Actor, id domain.ID) (
 }
 
 // ChangeLicense suspends, reinstates or revokes one license. Callers: the
-// export authority. Returns ECONFLICT naming the state for a disallowed move.
+// export authority; EFORBIDDEN for anyone else. Returns EINVALID naming
+// action or reason, ENOTFOUND for an unknown license, ECONFLICT naming the
+// state for a disallowed move.
 func (s *Service) ChangeLicense(ctx context.Context, who domain.Actor, id domain.ID, action, reason string) (domain.License, error) {
 	if err := authorize(who, ActLicenseManage); err != nil {
 		return domain.License{}, err

@@ -33,6 +33,9 @@ func (s *Service) CreateParty(ctx context.Context, who domain.Actor, in PartyReq
 	if err := p.Validate(); err != nil {
 		return domain.Party{}, err
 	}
+	if err := storable("name", p.Name); err != nil {
+		return domain.Party{}, err
+	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateParty(ctx, &p); err != nil {
 			return err
@@ -42,8 +45,9 @@ func (s *Service) CreateParty(ctx context.Context, who domain.Actor, in PartyReq
 	return p, err
 }
 
-// Party returns a party by id or slug. Callers: roles that see every party;
-// others only their own (ENOTFOUND for another's).
+// Party returns a party by id or slug. Callers: the vendor and the
+// authorities, any party; every other role only its own (ENOTFOUND for
+// another's). Returns ENOTFOUND for an unknown party.
 func (s *Service) Party(ctx context.Context, who domain.Actor, idOrSlug string) (domain.Party, error) {
 	if err := authorize(who, ActPartyRead); err != nil {
 		return domain.Party{}, err
@@ -61,7 +65,7 @@ func (s *Service) Party(ctx context.Context, who domain.Actor, idOrSlug string) 
 }
 
 // Parties lists the parties who may see: all of them for the vendor and the
-// authorities, its own for everyone else.
+// authorities (and the operator), its own for every other role.
 func (s *Service) Parties(ctx context.Context, who domain.Actor) ([]domain.Party, error) {
 	if err := authorize(who, ActPartyRead); err != nil {
 		return nil, err
@@ -94,13 +98,17 @@ type UserRequest struct {
 	Name  string `json:"name"`
 }
 
-// CreateUser adds a user to a party. Callers: the operator. Returns ENOTFOUND
-// for an unknown party, EINVALID for a bad name.
+// CreateUser adds a user to a party. Callers: the operator; EFORBIDDEN for
+// anyone else. Returns ENOTFOUND for an unknown party, EINVALID for a bad
+// name.
 func (s *Service) CreateUser(ctx context.Context, who domain.Actor, in UserRequest) (domain.User, error) {
 	if err := authorize(who, ActUserCreate); err != nil {
 		return domain.User{}, err
 	}
 	u := domain.User{ID: newID(), Name: strings.TrimSpace(in.Name), CreatedAt: s.Now()}
+	if err := storable("name", u.Name); err != nil {
+		return domain.User{}, err
+	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		p, err := partyByRef(ctx, tx, in.Party)
 		if err != nil {
@@ -130,7 +138,9 @@ type IssuedToken struct {
 
 // IssueToken creates a bearer token for a user: 32 random bytes, of which
 // only the SHA-256 hash is stored. Callers: the operator for any user; a user
-// for itself. ttl 0 means no expiry.
+// of any role for itself (ENOTFOUND for another user). ttl 0 means no
+// expiry. Returns EINVALID for a missing or long label or a negative ttl,
+// ENOTFOUND for an unknown user.
 func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domain.ID, label string, ttl time.Duration) (IssuedToken, error) {
 	if err := authorize(who, ActTokenManage); err != nil {
 		return IssuedToken{}, err
@@ -141,6 +151,9 @@ func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domai
 	label = strings.TrimSpace(label)
 	if label == "" || len(label) > 100 {
 		return IssuedToken{}, domain.Invalid("label", "required, at most 100 bytes")
+	}
+	if err := storable("label", label); err != nil {
+		return IssuedToken{}, err
 	}
 	if ttl < 0 {
 		return IssuedToken{}, domain.Invalid("ttl", "must not be negative")
@@ -172,7 +185,9 @@ func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domai
 }
 
 // RevokeToken revokes a token at once. Callers: the operator for any token; a
-// user for its own (ENOTFOUND for another's).
+// user of any role for its own (ENOTFOUND for another's). Returns ENOTFOUND
+// for an unknown token; revoking a revoked token again is no error and
+// writes no second record.
 func (s *Service) RevokeToken(ctx context.Context, who domain.Actor, tokenID domain.ID) error {
 	if err := authorize(who, ActTokenManage); err != nil {
 		return err
@@ -197,7 +212,8 @@ func (s *Service) RevokeToken(ctx context.Context, who domain.Actor, tokenID dom
 	})
 }
 
-// Tokens lists the caller's own tokens (never their secrets).
+// Tokens lists the caller's own tokens, newest first (never their
+// secrets). Callers: a user of any role.
 func (s *Service) Tokens(ctx context.Context, who domain.Actor) ([]domain.Token, error) {
 	if err := authorize(who, ActTokenManage); err != nil {
 		return nil, err

@@ -26,7 +26,8 @@ type PermitRequest struct {
 }
 
 // DecidePermit grants an import permit or records a denial. Callers: the
-// importing authority. Returns EINVALID naming the field.
+// importing authority; EFORBIDDEN for anyone else. Returns EINVALID naming
+// the field (buyer for a party that is not a registered buyer).
 func (s *Service) DecidePermit(ctx context.Context, who domain.Actor, in PermitRequest) (domain.ImportPermit, error) {
 	if err := authorize(who, ActPermitManage); err != nil {
 		return domain.ImportPermit{}, err
@@ -113,7 +114,9 @@ func permitDoc(p domain.ImportPermit) store.Doc {
 	return store.Doc{ID: p.ID, PartyID: p.BuyerID, Status: string(p.Status), CreatedAt: p.IssuedAt, UpdatedAt: p.UpdatedAt}
 }
 
-// RevokePermit revokes an active permit. Callers: the importing authority.
+// RevokePermit revokes an active permit. Callers: the importing authority;
+// EFORBIDDEN for anyone else. Returns EINVALID for a missing reason,
+// ENOTFOUND for an unknown permit, ECONFLICT for a permit revoked or denied.
 func (s *Service) RevokePermit(ctx context.Context, who domain.Actor, id domain.ID, reason string) (domain.ImportPermit, error) {
 	if err := authorize(who, ActPermitManage); err != nil {
 		return domain.ImportPermit{}, err
@@ -140,7 +143,8 @@ func (s *Service) RevokePermit(ctx context.Context, who domain.Actor, id domain.
 	return p, err
 }
 
-// Permits lists import permits: a buyer's own; all for the authorities and the vendor.
+// Permits lists import permits: a buyer's own; all for the authorities and
+// the vendor. Callers: those; EFORBIDDEN for the lab, carriers and auditors.
 func (s *Service) Permits(ctx context.Context, who domain.Actor) ([]domain.ImportPermit, error) {
 	if err := authorize(who, ActPermitRead); err != nil {
 		return nil, err

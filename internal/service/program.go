@@ -44,8 +44,8 @@ func put(ctx context.Context, tx store.Tx, kind store.Kind, create bool, d store
 	return tx.PutDoc(ctx, kind, d, create)
 }
 
-// requireRole returns EFORBIDDEN unless who acts in one of roles (or is the
-// system actor).
+// requireParty returns the party with the slug (or id), EINVALID when it
+// is not a party of role, ENOTFOUND when there is none.
 func requireParty(ctx context.Context, tx store.Tx, slug string, role domain.Role) (domain.Party, error) {
 	p, err := partyByRef(ctx, tx, slug)
 	if err != nil {
@@ -75,7 +75,8 @@ func (s *Service) atOrNow(at string) (time.Time, error) {
 
 // Classification classifies a catalog product under the rules in force at
 // an instant (at "" for now): TPP, PD, ECCN and the status per destination
-// with the rule ids behind it. Callers: every role.
+// with the rule ids behind it. Callers: every role. Returns ENOTFOUND for an
+// unknown product, EINVALID for a bad instant.
 func (s *Service) Classification(ctx context.Context, who domain.Actor, productRef, at string) (policy.Classification, error) {
 	p, err := s.Product(ctx, who, productRef)
 	if err != nil {
@@ -93,7 +94,8 @@ func (s *Service) Classification(ctx context.Context, who domain.Actor, productR
 }
 
 // RulesAt returns the rules in force at an instant, with their sources.
-// Callers: every role: the program's rules are public.
+// Callers: every role: the program's rules are public. Returns EINVALID for
+// a bad instant.
 func (s *Service) RulesAt(ctx context.Context, who domain.Actor, at string) (policy.Rules, error) {
 	if err := authorize(who, ActProductRead); err != nil {
 		return policy.Rules{}, err

@@ -195,7 +195,8 @@ func sameHits(a, b []domain.ScreeningHit) bool {
 }
 
 // ReviewQueue lists the applications with screening hits nobody reviewed
-// yet: the export authority's screening work. Callers: the export authority.
+// yet: the export authority's screening work, denied and revoked ones
+// left out. Callers: the export authority; EFORBIDDEN for anyone else.
 func (s *Service) ReviewQueue(ctx context.Context, who domain.Actor) ([]domain.Application, error) {
 	if err := authorize(who, ActApplicationDecide); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +120,21 @@ func (s *Service) record(ctx context.Context, tx store.Tx, who domain.Actor, at 
 	// commits. The ledger's leader integrates it into the Merkle tree and
 	// signs a checkpoint over it shortly after (see Integrate).
 	return tx.AppendAudit(ctx, &rec)
+}
+
+// storable returns EINVALID naming the first field whose text holds a NUL
+// character, given pairs of path and value. PostgreSQL cannot store a NUL
+// in a text column and fails the statement (SQLite stores it): without this
+// check the backends would disagree, and PostgreSQL would report bad input
+// as an internal error. Text that goes into documents and records is JSON,
+// where a NUL is escaped, and needs no check.
+func storable(pathValue ...string) error {
+	for i := 0; i+1 < len(pathValue); i += 2 {
+		if strings.ContainsRune(pathValue[i+1], 0) {
+			return domain.Invalid(pathValue[i], "must not contain a NUL character")
+		}
+	}
+	return nil
 }
 
 // canonicalJSON is a payload already in domain.CanonicalJSON's form, for a

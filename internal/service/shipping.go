@@ -27,9 +27,13 @@ var serialRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
 const MaxShipmentUnits = 10000
 
 // CreateShipment puts serial-numbered units of an accepted order into a
-// shipment on the route the policy sets for its destination. Callers: the
-// vendor. Returns ECONFLICT for an order that is not accepted, units beyond
-// what it ordered, or a serial already shipped; EINVALID naming the field.
+// shipment on the route the policy sets for its destination, and raises an
+// enforcement-pattern alert when its consignee or route matches a diversion
+// case. Callers: the vendor; EFORBIDDEN for anyone else. Returns EINVALID
+// naming the field (lot for a lot number the product does not have),
+// ENOTFOUND for an unknown order, ECONFLICT for an order that is not
+// accepted, units beyond what it ordered, a serial already shipped, or a
+// lot not yet available or with fewer units left.
 func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in ShipmentRequest) (domain.Shipment, error) {
 	if err := authorize(who, ActShipmentCreate); err != nil {
 		return domain.Shipment{}, err
@@ -151,9 +155,12 @@ type EventRequest struct {
 // leaving the lab country needs a passing lab test; the export leg depletes
 // the license and counts toward the CN+MO cap against units exported to US
 // end users; clearing customs in the duty's country assesses the duty;
-// clearing customs at the destination depletes the import permit. Callers:
-// the carrier. Returns ECONFLICT naming the state for an event out of order
-// or a check that fails.
+// clearing customs at the destination depletes the import permit. A route
+// of one country (a domestic shipment) clears customs and is delivered
+// where it starts; it is never picked up. Callers: carriers; EFORBIDDEN for
+// anyone else. Returns EINVALID naming kind, country or place, ENOTFOUND for
+// an unknown shipment, ECONFLICT naming the state for an event out of order
+// or in the wrong country, or a check that fails.
 func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.ID, in EventRequest) (domain.Shipment, error) {
 	if err := authorize(who, ActShipmentEvent); err != nil {
 		return domain.Shipment{}, err
@@ -184,7 +191,10 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 		}
 		switch in.Kind {
 		case "picked_up":
-			if !(sh.Status == domain.ShipAtOrigin || (sh.Status == domain.ShipCleared && sh.Leg < last)) {
+			// A shipment at its destination has no leg left: a route of
+			// one country (a domestic shipment) clears and is delivered
+			// where it starts.
+			if !(sh.Status == domain.ShipAtOrigin || sh.Status == domain.ShipCleared) || sh.Leg == last {
 				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; it cannot be picked up", sh.Status, here)
 			}
 			if in.Country != here {
@@ -200,7 +210,7 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 			}
 			sh.Status = domain.ShipInTransit
 		case "arrived":
-			if sh.Status != domain.ShipInTransit {
+			if sh.Status != domain.ShipInTransit || sh.Leg == last {
 				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; it cannot arrive", sh.Status, here)
 			}
 			if in.Country != sh.Route[sh.Leg+1] {
@@ -397,7 +407,11 @@ type LabTestRequest struct {
 // in the lab country. It passes when the measured chip is the licensed
 // product (no faster, no more bandwidth than its specification) and its
 // classification for the destination is not denied under the rules in
-// force. Callers: the lab. A test is final.
+// force. Callers: the lab; EFORBIDDEN for anyone else. A test is final.
+// Returns ENOTFOUND for an unknown shipment, ECONFLICT for a shipment whose
+// destination needs no test, one tested already or one not cleared in the
+// lab's country, EINVALID naming throughput[i].… or bandwidth_gbps for a
+// measurement that is no chip's.
 func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain.ID, in LabTestRequest) (domain.Shipment, error) {
 	if err := authorize(who, ActShipmentTest); err != nil {
 		return domain.Shipment{}, err
@@ -480,7 +494,8 @@ type LabQueue struct {
 // Shipments lists shipments: a buyer's own; all for the vendor, the
 // authorities, the lab and the carrier; each waiting for a test with its
 // place in the lab's queue (first come, first tested) and the date it will
-// be tested by at the policy's weekly capacity.
+// be tested by at the policy's weekly capacity. Callers: those; EFORBIDDEN
+// for auditors.
 func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentView, error) {
 	if err := authorize(who, ActShipmentRead); err != nil {
 		return nil, err
@@ -559,7 +574,8 @@ type DutyTotal struct {
 }
 
 // Duty returns the duty assessed in a month (YYYY-MM). Callers: the vendor
-// and the export authority. Each entry's duty is its dutiable value × rate
+// and the export authority; EFORBIDDEN for anyone else. Returns EINVALID
+// naming month. Each entry's duty is its dutiable value × rate
 // rounded half away from zero to the minor unit; the totals are the sums of
 // the entries, exactly.
 func (s *Service) Duty(ctx context.Context, who domain.Actor, month string) (DutyReport, error) {

@@ -24,9 +24,12 @@ type CheckInRequest struct {
 // CheckIn records a device check-in and raises alerts for the export
 // authority when the serial was never shipped, checks in from a site other
 // than its licensed one, reports round-trip times that make its claimed
-// site impossible, or appears at two places. Callers: the buyer whose
-// devices report (for any serial: an unknown serial is itself a signal),
-// and the vendor's telemetry.
+// site impossible, or appears at two places; the check-in and its alerts
+// commit together. Callers: the buyer whose devices report (for any serial:
+// an unknown serial is itself a signal), and the vendor's telemetry;
+// EFORBIDDEN for other roles. Returns EINVALID naming serial, country, site,
+// rtt_ms (more than 50) or rtt_ms.<landmark> (unknown, or not a round-trip
+// time).
 func (s *Service) CheckIn(ctx context.Context, who domain.Actor, in CheckInRequest) (domain.CheckIn, []domain.Alert, error) {
 	if err := authorize(who, ActCheckIn); err != nil {
 		return domain.CheckIn{}, nil, err
@@ -37,8 +40,11 @@ func (s *Service) CheckIn(ctx context.Context, who domain.Actor, in CheckInReque
 	if !domain.ValidCountry(in.Country) {
 		return domain.CheckIn{}, nil, domain.Invalid("country", "must be an ISO 3166-1 alpha-2 code")
 	}
-	if in.Site < 0 || len(in.RTTs) > 50 {
-		return domain.CheckIn{}, nil, domain.Invalid("site", "must not be negative (and at most 50 round-trip times)")
+	if in.Site < 0 {
+		return domain.CheckIn{}, nil, domain.Invalid("site", "must not be negative")
+	}
+	if len(in.RTTs) > 50 {
+		return domain.CheckIn{}, nil, domain.Invalid("rtt_ms", "at most 50 round-trip times")
 	}
 	watch, err := telemetry.Load()
 	if err != nil {
@@ -188,8 +194,9 @@ func (s *Service) patternAlerts(ctx context.Context, tx store.Tx, who domain.Act
 
 // SweepSilence raises an alert for every delivered serial that has not
 // checked in for the watch's silence period (from its delivery or its last
-// check-in), once per serial while the alert is open. Callers: the export
-// authority and the operator. Returns the alerts raised.
+// check-in), once per serial while the alert is open or escalated. Callers:
+// the export authority and the operator; EFORBIDDEN for anyone else. Returns
+// the alerts raised.
 func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.Alert, error) {
 	if err := authorize(who, ActAlertManage); err != nil {
 		return nil, err
@@ -244,7 +251,7 @@ func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.
 }
 
 // Alerts lists alerts, optionally in the given states. Callers: the export
-// authority.
+// authority; EFORBIDDEN for anyone else.
 func (s *Service) Alerts(ctx context.Context, who domain.Actor, states []string) ([]domain.Alert, error) {
 	if err := authorize(who, ActAlertManage); err != nil {
 		return nil, err
@@ -255,8 +262,9 @@ func (s *Service) Alerts(ctx context.Context, who domain.Actor, states []string)
 }
 
 // ChangeAlert marks an alert explained or escalated, with a note. Callers:
-// the export authority. Returns ECONFLICT naming the state for a move the
-// lifecycle does not allow.
+// the export authority; EFORBIDDEN for anyone else. Returns EINVALID naming
+// state or note, ENOTFOUND for an unknown alert, ECONFLICT naming the state
+// for a move the lifecycle does not allow.
 func (s *Service) ChangeAlert(ctx context.Context, who domain.Actor, id domain.ID, state domain.AlertState, note string) (domain.Alert, error) {
 	if err := authorize(who, ActAlertManage); err != nil {
 		return domain.Alert{}, err

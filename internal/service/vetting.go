@@ -41,7 +41,9 @@ func (in ApplicationRequest) fill(a *domain.Application) {
 
 // SubmitApplication files a buyer's application, screens its names and
 // owners and checks the red flags. A screening match blocks it at once.
-// Callers: buyers, for their own party. Returns EINVALID naming the field.
+// Callers: buyers, for their own party; EFORBIDDEN for other roles. Returns
+// EINVALID naming the field (owners[i].party for an owner that is no
+// registered party).
 func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in ApplicationRequest) (domain.Application, error) {
 	if err := authorize(who, ActApplicationSubmit); err != nil {
 		return domain.Application{}, err
@@ -70,7 +72,9 @@ func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in Ap
 
 // ResubmitApplication replaces the answers of an application the export
 // authority asked about (or one blocked, after a correction) and vets it
-// again. Callers: the buyer that filed it. Returns ECONFLICT in any other state.
+// again. Callers: the buyer that filed it (ENOTFOUND for another buyer);
+// EFORBIDDEN for other roles. Returns ENOTFOUND for an unknown application,
+// ECONFLICT in any other state, EINVALID naming the field.
 func (s *Service) ResubmitApplication(ctx context.Context, who domain.Actor, id domain.ID, in ApplicationRequest) (domain.Application, error) {
 	if err := authorize(who, ActApplicationSubmit); err != nil {
 		return domain.Application{}, err
@@ -358,6 +362,7 @@ func redFlags(rules policy.Rules, a *domain.Application) []domain.RedFlag {
 
 // Applications lists applications: a buyer's own, or all of them for the
 // authorities and the vendor; optionally only those in the states given.
+// Callers: those; EFORBIDDEN for the lab, carriers and auditors.
 func (s *Service) Applications(ctx context.Context, who domain.Actor, states []string) ([]domain.Application, error) {
 	if err := authorize(who, ActApplicationRead); err != nil {
 		return nil, err
@@ -371,8 +376,9 @@ func (s *Service) Applications(ctx context.Context, who domain.Actor, states []s
 	})
 }
 
-// Application returns one application. Callers: its buyer, the authorities
-// and the vendor; ENOTFOUND for anyone else.
+// Application returns one application. Callers: its buyer (ENOTFOUND for
+// another buyer), the authorities and the vendor; EFORBIDDEN for other
+// roles. Returns ENOTFOUND for an unknown application.
 func (s *Service) Application(ctx context.Context, who domain.Actor, id domain.ID) (domain.Application, error) {
 	if err := authorize(who, ActApplicationRead); err != nil {
 		return domain.Application{}, err
@@ -394,7 +400,10 @@ type HitReview struct {
 
 // ReviewHits records the export authority's calls on screening hits and
 // re-derives the screening status: a blocked application whose every match
-// is a false positive goes back to submitted. Callers: the export authority.
+// is a false positive goes back to submitted, one not yet decided with a
+// confirmed hit is blocked. Callers: the export authority; EFORBIDDEN for
+// anyone else. Returns ENOTFOUND for an unknown application, EINVALID naming
+// reviews[i].hit or reviews[i].decision.
 func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID, reviews []HitReview) (domain.Application, error) {
 	if err := authorize(who, ActApplicationDecide); err != nil {
 		return domain.Application{}, err
