@@ -155,7 +155,7 @@ func heldBy(o domain.Order, rule string) bool {
 	return false
 }
 
-func wantCode(t *testing.T, err error, code string, contains string) {
+func wantError(t *testing.T, err error, code string, contains string) {
 	t.Helper()
 	if domain.ErrorCode(err) != code || !strings.Contains(domain.ErrorMessage(err), contains) {
 		t.Fatalf("error %v: want %s containing %q", err, code, contains)
@@ -177,7 +177,7 @@ func TestReleaseNeverWaivesAnotherJurisdiction(t *testing.T) {
 			t.Fatalf("order without a permit: %s %+v", o.Status, o.Decision.Blocking())
 		}
 		_, err := p.svc.ReviewOrder(p.ctx, p.actor("us-commerce"), o.ID, "release", "looks fine")
-		wantCode(t, err, domain.ECONFLICT, "cn.import-permit")
+		wantError(t, err, domain.ECONFLICT, "cn.import-permit")
 		if got := p.get(o.ID); got.Status != domain.OrderHeld || len(got.Releases) != 0 || got.PermitID != nil {
 			t.Fatalf("after the US release: %s releases %v permit %v", got.Status, got.Releases, got.PermitID)
 		}
@@ -229,7 +229,7 @@ func TestVolumeCapOnReleaseAndCancel(t *testing.T) {
 		}
 		// The cap is not the authority's to waive.
 		_, err := p.svc.ReviewOrder(p.ctx, p.actor("us-commerce"), capped.ID, "release", "please")
-		wantCode(t, err, domain.ECONFLICT, "volume.cn-mo-cap")
+		wantError(t, err, domain.ECONFLICT, "volume.cn-mo-cap")
 
 		// More US units make room: the release decides again and accepts.
 		us2 := p.order("us-cloud-a", 100)
@@ -297,7 +297,7 @@ func TestFulfilledOrderIsFinal(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = p.svc.CancelOrder(p.ctx, p.actor("us-cloud-a"), o.ID, "too late")
-		wantCode(t, err, domain.ECONFLICT, "every unit")
+		wantError(t, err, domain.ECONFLICT, "every unit")
 		for _, ev := range []service.EventRequest{{Kind: "picked_up", Country: "TW"}, {Kind: "arrived", Country: "US"},
 			{Kind: "customs_cleared", Country: "US"}, {Kind: "delivered", Country: "US"}} {
 			ev.Place = "somewhere"
@@ -309,7 +309,7 @@ func TestFulfilledOrderIsFinal(t *testing.T) {
 			t.Fatalf("delivered order is %s", got.Status)
 		}
 		_, err = p.svc.CancelOrder(p.ctx, p.actor("us-cloud-a"), o.ID, "oops")
-		wantCode(t, err, domain.ECONFLICT, "fulfilled")
+		wantError(t, err, domain.ECONFLICT, "fulfilled")
 	})
 }
 
@@ -371,7 +371,7 @@ func TestCustomsNeedsTheImportPermit(t *testing.T) {
 		if _, err := p.svc.RevokePermit(p.ctx, p.actor("cn-mofcom"), ip.ID, "conditions breached"); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, move("customs_cleared", "CN"), domain.ECONFLICT, "cn.import-permit")
+		wantError(t, move("customs_cleared", "CN"), domain.ECONFLICT, "cn.import-permit")
 		permits, err := p.svc.Permits(p.ctx, domain.SystemActor)
 		if err != nil {
 			t.Fatal(err)

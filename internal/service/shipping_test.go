@@ -267,11 +267,20 @@ func TestRecordEvent(t *testing.T) {
 				if s := stored[domain.Shipment](t, e, store.KindShipment, sh.ID); s.Status != step.status {
 					t.Fatalf("%s was not stored", step.kind)
 				}
-				rec := e.recorded(t, before, carrier, "shipment."+step.kind)[0]
+				actions := []string{"shipment." + step.kind}
+				if step.kind == "delivered" {
+					// The shipment carried every unit of its order: the
+					// order is fulfilled, a final state, in the same command.
+					actions = append(actions, "order.fulfilled")
+				}
+				rec := e.recorded(t, before, carrier, actions...)[0]
 				if ev := payload[domain.CustodyEvent](t, rec); rec.SubjectID != sh.ID.String() || ev.Kind != step.kind || ev.Country != step.country || ev.By != "carrier" {
 					t.Fatalf("record %s", rec.Payload)
 				}
 				sh = got
+			}
+			if o := stored[domain.Order](t, e, store.KindOrder, sh.OrderID); o.Status != domain.OrderFulfilled {
+				t.Fatalf("the delivered order is %s", o.Status)
 			}
 			// Clearing US customs assessed the Section 232 duty: 25% of
 			// 4 × USD 30,000.00.
@@ -425,7 +434,7 @@ func TestExportCap(t *testing.T) {
 		before := e.auditSize(t)
 		_, err := e.svc.RecordEvent(e.ctx, e.as("carrier"), over.ID, service.EventRequest{Kind: "picked_up", Country: "US", Place: "LAX"})
 		wantCode(t, err, domain.ECONFLICT)
-		if !strings.Contains(domain.ErrorMessage(err), "above") {
+		if !strings.Contains(domain.ErrorMessage(err), "would be 21 against 50% of the 40") {
 			t.Fatalf("message %q", domain.ErrorMessage(err))
 		}
 		e.unchanged(t, before)
