@@ -36,7 +36,7 @@ func newClassifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "classify [--json] [--at DATE] [--policy FILE] PRODUCT... | --spec FILE",
 		Short: "Classify chips: TPP, performance density, ECCN and status per destination",
-		Long: `Classify catalog products (h20, h200, b200, rubin) or a chip described in JSON
+		Long: `Classify catalog products (h20, h200, b200, rubin, hgx-h200) or a chip described in JSON
 under the rules in force at --at (default now): TPP (the highest dense TOPS × bit
 length), performance density (TPP / die area), ECCN, and for the destinations US,
 CN, MO and default the status no_license_required, license_required (case-by-case

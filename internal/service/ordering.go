@@ -155,6 +155,31 @@ func orderDoc(o domain.Order) store.Doc {
 	return store.Doc{ID: o.ID, PartyID: o.BuyerID, Ref: ref, Status: string(o.Status), CreatedAt: o.PlacedAt, UpdatedAt: o.UpdatedAt}
 }
 
+// listedOwners are the owners screening found on a list, by owner path,
+// for the ownership rules the decision applies at the order's instant:
+// confirmed hits and unreviewed ones scoring at least the match score. Each
+// hit names its primary list only (SDN before EL before the others).
+func (s *Service) listedOwners(hits []domain.ScreeningHit) []policy.ListedOwner {
+	var out []policy.ListedOwner
+	at := map[string]int{}
+	for _, h := range hits {
+		if h.Share <= 0 || h.Review == "false_positive" || (h.Review != "confirmed" && h.Score < s.matchScore) {
+			continue
+		}
+		share := domain.Rate(h.Share * domain.RateScale / 100)
+		if i, ok := at[h.Via]; ok {
+			if !slices.Contains(out[i].Lists, h.List) {
+				out[i].Lists = append(out[i].Lists, h.List)
+			}
+			out[i].Share = max(out[i].Share, share)
+			continue
+		}
+		at[h.Via] = len(out)
+		out = append(out, policy.ListedOwner{Lists: []string{h.List}, Share: share})
+	}
+	return out
+}
+
 // orderFacts gathers, in the order's transaction, what the decision looks
 // at besides the buyer and the product (which never change): the buyer's
 // application, its license and permit with what remains of them, and the
@@ -180,11 +205,7 @@ func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Polic
 		if app.Screening.Status == "pending" {
 			f.Screening = policy.ScreeningPending
 		}
-		for _, h := range app.Screening.Hits {
-			if h.Inherited && h.Review != "false_positive" {
-				f.ListedOwnership = max(f.ListedOwnership, domain.Rate(h.Share*domain.RateScale/100))
-			}
-		}
+		f.ListedOwners = s.listedOwners(app.Screening.Hits)
 	} else if in.Site != 0 {
 		return f, nil, nil, domain.Invalid("site", "the buyer has filed no application with sites")
 	}
