@@ -403,7 +403,15 @@ func (l *loader) indexLines(root *yaml.Node) {
 					// The line of a CEL expression, for its type errors.
 					if v := r.Content[j+1]; v.Kind == yaml.MappingNode {
 						for k := 0; k+1 < len(v.Content); k += 2 {
-							rl.keys[r.Content[j].Value+"."+v.Content[k].Value] = v.Content[k].Line
+							key := r.Content[j].Value + "." + v.Content[k].Value
+							rl.keys[key] = v.Content[k].Line
+							// The line of each item of a list (a duty
+							// window, a category), for its problems.
+							if items := v.Content[k+1]; items.Kind == yaml.SequenceNode {
+								for n, it := range items.Content {
+									rl.keys[key+"["+strconv.Itoa(n)+"]"] = it.Line
+								}
+							}
 						}
 					}
 				}

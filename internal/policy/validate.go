@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"cel.dev/cel-go/cel"
 )
@@ -18,6 +19,12 @@ type kindValidator struct {
 
 func (v *kindValidator) bad(key, format string, args ...any) {
 	v.l.add(v.line(key), v.id, "%s: %s", key, fmt.Sprintf(format, args...))
+}
+
+// badItem reports a problem with item i of the list under key, at the
+// item's line: "windows[1]: ...".
+func (v *kindValidator) badItem(key string, i int, format string, args ...any) {
+	v.bad(key+"["+strconv.Itoa(i)+"]", format, args...)
 }
 
 func (v *kindValidator) countries(key string, cs []string, required bool) {
@@ -77,12 +84,14 @@ func (v *kindValidator) nonNeg(key string, f *float64) {
 }
 
 // criterion checks one conjunction of bounds of a classification.
-func (v *kindValidator) criterion(key, what string, cr Criterion) {
+func (v *kindValidator) criterion(key string, i int, what string, cr Criterion) {
 	if cr.TPPMin == nil && cr.TPPBelow == nil && cr.PDMin == nil && cr.PDBelow == nil && cr.BandwidthDensityAbove == nil && cr.DataCenter == nil {
-		v.bad(key, "%s: an empty criterion would match everything", what)
+		v.badItem(key, i, "%s: an empty criterion would match everything", what)
 	}
 	for _, f := range []*float64{cr.TPPMin, cr.TPPBelow, cr.PDMin, cr.PDBelow, cr.BandwidthDensityAbove} {
-		v.nonNeg(key, f)
+		if f != nil && !(*f >= 0 && *f < math.Inf(1)) {
+			v.badItem(key, i, "%s: bounds must be non-negative numbers", what)
+		}
 	}
 }
 
@@ -113,39 +122,39 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 			}
 		}
 		seen := map[string]bool{}
-		for _, cat := range c.Categories {
+		for i, cat := range c.Categories {
 			if cat.ECCN == "" {
-				v.bad("categories", "eccn required")
+				v.badItem("categories", i, "eccn required")
 			} else if seen[cat.ECCN] {
-				v.bad("categories", "%s listed twice", cat.ECCN)
+				v.badItem("categories", i, "%s listed twice", cat.ECCN)
 			}
 			seen[cat.ECCN] = true
 			switch cat.AppliesTo {
 			case "", "accelerator", "memory":
 				if cat.Contains != "" {
-					v.bad("categories", "%s: contains is for applies_to: system", cat.ECCN)
+					v.badItem("categories", i, "%s: contains is for applies_to: system", cat.ECCN)
 				}
 				if len(cat.Any) == 0 {
-					v.bad("categories", "%s: at least one criterion under any", cat.ECCN)
+					v.badItem("categories", i, "%s: at least one criterion under any", cat.ECCN)
 				}
 				for _, cr := range cat.Any {
-					v.criterion("categories", cat.ECCN, cr)
+					v.criterion("categories", i, cat.ECCN, cr)
 				}
 			case "system":
 				if len(cat.Any) > 0 {
-					v.bad("categories", "%s: a system paragraph classifies by the ICs it contains (contains), not by any", cat.ECCN)
+					v.badItem("categories", i, "%s: a system paragraph classifies by the ICs it contains (contains), not by any", cat.ECCN)
 				}
 				if !ics[cat.Contains] {
-					v.bad("categories", "%s: contains %q: want the eccn of an accelerator category of this rule", cat.ECCN, cat.Contains)
+					v.badItem("categories", i, "%s: contains %q: want the eccn of an accelerator category of this rule", cat.ECCN, cat.Contains)
 				}
 			default:
-				v.bad("categories", "%s: applies_to %q: want accelerator, memory or system", cat.ECCN, cat.AppliesTo)
+				v.badItem("categories", i, "%s: applies_to %q: want accelerator, memory or system", cat.ECCN, cat.AppliesTo)
 			}
 		}
-		for _, cr := range c.Excluded {
-			v.criterion("excluded", "excluded", cr)
+		for i, cr := range c.Excluded {
+			v.criterion("excluded", i, "an exclusion", cr)
 			if cr.BandwidthDensityAbove != nil {
-				v.bad("excluded", "an exclusion applies to ICs; bandwidth_density_above is a memory figure")
+				v.badItem("excluded", i, "an exclusion applies to ICs; bandwidth_density_above is a memory figure")
 			}
 		}
 		if c.Otherwise == "" {
@@ -276,10 +285,10 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if len(d.Windows) == 0 {
 			v.bad("windows", "at least one window required")
 		}
-		for _, w := range d.Windows {
+		for i, w := range d.Windows {
 			e.figures = append(e.figures, num(w.TPPAbove), num(w.TPPBelow), inum(int64(w.BandwidthAboveGBps)), inum(int64(w.BandwidthBelowGBps)))
 			if !(w.TPPAbove >= 0 && w.TPPAbove < w.TPPBelow && w.TPPBelow < math.Inf(1)) || w.BandwidthAboveGBps < 0 || w.BandwidthAboveGBps >= w.BandwidthBelowGBps {
-				v.bad("windows", "each window needs 0 ≤ tpp_above < tpp_below and 0 ≤ bandwidth_above_gbps < bandwidth_below_gbps (open intervals)")
+				v.badItem("windows", i, "each window needs 0 ≤ tpp_above < tpp_below and 0 ≤ bandwidth_above_gbps < bandwidth_below_gbps (open intervals)")
 			}
 		}
 		v.words("exempt_end_uses", d.ExemptEndUses, false)
