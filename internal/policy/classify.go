@@ -154,7 +154,7 @@ func (r Rules) eccn(spec *domain.Spec, tpp, pd float64) (eccn, basis string) {
 			why = "TPP " + num(tpp) + ", PD " + num(pd) + ": below every " + strings.Join(categoryNames(cp), "/") + " threshold"
 		}
 	}
-	if spec.Accelerators == 0 {
+	if spec.Accelerators <= 0 {
 		return chip, why
 	}
 	ics := inum(int64(spec.Accelerators)) + " × " + chip
@@ -223,7 +223,7 @@ cats:
 			}
 		}
 	}
-	if spec.Accelerators == 0 || chip == cp.Otherwise {
+	if spec.Accelerators <= 0 || chip == cp.Otherwise {
 		return chip
 	}
 	if sys := cp.systemFor(chip); sys != "" {

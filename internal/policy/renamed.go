@@ -59,18 +59,18 @@ func decodeRenamed(unmarshal func(any) error, v any, renamed map[string]string) 
 // UnmarshalYAML decodes a window, refusing the inclusive bounds of older
 // files.
 func (w *Window) UnmarshalYAML(unmarshal func(any) error) error {
-	type plain Window
-	return decodeRenamed(unmarshal, (*plain)(w), windowRenamed)
+	type window Window // without this method; named for the decoder's messages
+	return decodeRenamed(unmarshal, (*window)(w), windowRenamed)
 }
 
 // UnmarshalYAML decodes a criterion, refusing bandwidth_density_min.
 func (c *Criterion) UnmarshalYAML(unmarshal func(any) error) error {
-	type plain Criterion
-	return decodeRenamed(unmarshal, (*plain)(c), criterionRenamed)
+	type criterion Criterion
+	return decodeRenamed(unmarshal, (*criterion)(c), criterionRenamed)
 }
 
 // UnmarshalYAML decodes an end_user block, refusing affiliates_threshold.
 func (p *EndUserParams) UnmarshalYAML(unmarshal func(any) error) error {
-	type plain EndUserParams
-	return decodeRenamed(unmarshal, (*plain)(p), endUserRenamed)
+	type endUser EndUserParams
+	return decodeRenamed(unmarshal, (*endUser)(p), endUserRenamed)
 }
