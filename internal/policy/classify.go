@@ -10,10 +10,13 @@ import (
 // Classification is what the rules in force say about a chip: its TPP and
 // performance density, its ECCN, and per destination what an export needs.
 type Classification struct {
-	Product string  `json:"product,omitempty"`
-	TPP     float64 `json:"tpp"`
-	PD      float64 `json:"pd"`
-	ECCN    string  `json:"eccn"`
+	Product string `json:"product,omitempty"`
+	// Accelerators is, for a system, how many ICs it contains; TPP and PD
+	// are then each IC's.
+	Accelerators int     `json:"accelerators,omitempty"`
+	TPP          float64 `json:"tpp"`
+	PD           float64 `json:"pd"`
+	ECCN         string  `json:"eccn"`
 	// Rule is the classification rule's id; Basis shows the comparison
 	// that decided the ECCN ("TPP 15,832 ≥ 4,800").
 	Rule  string `json:"rule,omitempty"`
@@ -93,7 +96,7 @@ func (r Rules) ClassifyProduct(p domain.Product) Classification {
 func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classification {
 	tpp, pd := Metrics(spec)
 	eccn, basis := r.eccn(&spec, tpp, pd)
-	c := Classification{TPP: tpp, PD: pd, ECCN: eccn, Basis: basis, Destinations: map[string]DestinationStatus{}}
+	c := Classification{Accelerators: max(spec.Accelerators, 0), TPP: tpp, PD: pd, ECCN: eccn, Basis: basis, Destinations: map[string]DestinationStatus{}}
 	if e := r.rs().classification; e != nil {
 		c.Rule = e.ID
 	}

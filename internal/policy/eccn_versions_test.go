@@ -139,6 +139,9 @@ func Test4A090(t *testing.T) {
 			if c.ECCN != tc.want || c.Rule != "eccn.3a090" || !strings.Contains(c.Basis, tc.basis) {
 				t.Fatalf("ECCN %s by %s (%s), want %s by eccn.3a090 with %q", c.ECCN, c.Rule, c.Basis, tc.want, tc.basis)
 			}
+			if c.Accelerators != tc.spec.Accelerators {
+				t.Errorf("accelerators %d, want %d", c.Accelerators, tc.spec.Accelerators)
+			}
 			if st := c.Destinations["CN"]; st.Status != tc.cn {
 				t.Errorf("CN: %s, want %s:%s", st.Status, tc.cn, messages(st.Reasons))
 			}
