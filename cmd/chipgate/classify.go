@@ -36,7 +36,7 @@ func newClassifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "classify [--json] [--at DATE] [--policy FILE] PRODUCT... | --spec FILE",
 		Short: "Classify chips: TPP, performance density, ECCN and status per destination",
-		Long: `Classify catalog products (h20, h200, b200, rubin) or a chip described in JSON
+		Long: `Classify catalog products (h20, h200, b200, rubin, hgx-h200) or a chip described in JSON
 under the rules in force at --at (default now): TPP (the highest dense TOPS × bit
 length), performance density (TPP / die area), ECCN, and for the destinations US,
 CN, MO and default the status no_license_required, license_required (case-by-case
@@ -46,6 +46,8 @@ review) or denied, with the rule ids behind it.
   {"product": "mychip", "throughput": [{"bits": 8, "dense_tops": 1979}],
    "die_area_mm2": 814, "memory_gb": 141, "bandwidth_gbps": 4800,
    "launch_date": "2024-06-01"}
+adding "not_data_center": true for an IC not designed or marketed for data
+centers, or "accelerators": 8 for a system of eight such ICs (4A090).
 With --json each chip is printed as one line:
   {"product": ..., "tpp": ..., "pd": ..., "eccn": ...,
    "destinations": {"CN": {"status": ..., "rules": [...], "reasons": [...]}, ...}}`,
@@ -141,7 +143,11 @@ func classifySpecFile(rules policy.Rules, path string, stdin io.Reader) (policy.
 }
 
 func printClassification(w io.Writer, c policy.Classification) {
-	fmt.Fprintf(w, "%s: TPP %s, PD %s, ECCN %s (%s)\n", c.Product, policy.Figure(c.TPP), policy.Figure(c.PD), c.ECCN, c.Basis)
+	each := ""
+	if c.Accelerators > 0 {
+		each = fmt.Sprintf(" (each of %d ICs)", c.Accelerators)
+	}
+	fmt.Fprintf(w, "%s: TPP %s, PD %s%s, ECCN %s (%s)\n", c.Product, policy.Figure(c.TPP), policy.Figure(c.PD), each, c.ECCN, c.Basis)
 	for _, d := range policy.ClassifiedDestinations {
 		st := c.Destinations[d]
 		fmt.Fprintf(w, "  %-8s %-20s %s\n", d, st.Status, joinRules(st.Rules))

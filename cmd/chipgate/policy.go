@@ -129,9 +129,9 @@ func newPolicyShowCmd() *cobra.Command {
 			for _, r := range rules.Rules {
 				until := "-"
 				if r.Until != nil {
-					until = r.Until.String()
+					until = instantText(*r.Until)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.From, until, r.Source, r.Summary)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, instantText(r.From), until, r.Source, r.Summary)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -147,6 +147,19 @@ func newPolicyShowCmd() *cobra.Command {
 	cmd.Flags().StringVar(&file, "policy", "", "policy file (default: the embedded default policy)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// instantText writes a rule's instant as the file does, with the UTC
+// instant after a zoned one: "2026-01-15T00:01 America/New_York (05:01 UTC)".
+func instantText(i policy.Instant) string {
+	if i.IsDay() {
+		return i.String()
+	}
+	u := i.UTC()
+	if l := i.Local(); l.YearDay() != u.YearDay() || l.Year() != u.Year() {
+		return i.String() + " (" + u.Format("2006-01-02 15:04") + " UTC)"
+	}
+	return i.String() + " (" + u.Format("15:04") + " UTC)"
 }
 
 // joinRules writes rule ids for the text outputs.

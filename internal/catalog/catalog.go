@@ -1,6 +1,6 @@
 // Package catalog holds the vendor's product catalog as data: the chips the
-// program names (H20, H200, B200, Rubin) with the specifications export rules
-// read. The demo loads it; `chipgate classify` looks products up in it.
+// program names (H20, H200, B200, Rubin) and an 8-GPU HGX H200 system, with
+// the specifications export rules read. The demo loads it; `chipgate classify` looks products up in it.
 package catalog
 
 import (

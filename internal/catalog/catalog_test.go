@@ -16,7 +16,7 @@ func TestProducts(t *testing.T) {
 	for _, p := range ps {
 		slugs = append(slugs, p.Slug)
 	}
-	want := []string{"h20", "h200", "b200", "rubin"}
+	want := []string{"h20", "h200", "b200", "rubin", "hgx-h200"}
 	if len(slugs) != len(want) {
 		t.Fatalf("slugs = %v, want %v", slugs, want)
 	}
@@ -31,6 +31,19 @@ func TestProducts(t *testing.T) {
 	}
 	if h200.Spec.BandwidthGBps != 4800 || h200.Spec.DieAreaMM2 != 814 || h200.Spec.Throughput[0].DenseTOPS != 1979 {
 		t.Fatalf("h200 spec = %+v", h200.Spec)
+	}
+	// The HGX board is a system of eight H200s: the same figures per IC.
+	hgx, err := catalog.Product("hgx-h200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hgx.Spec.Accelerators != 8 || hgx.Spec.BandwidthGBps != h200.Spec.BandwidthGBps || hgx.Spec.Throughput[0] != h200.Spec.Throughput[0] {
+		t.Fatalf("hgx-h200 spec = %+v", hgx.Spec)
+	}
+	for _, p := range ps {
+		if p.Spec.NotDataCenter {
+			t.Errorf("%s is marked not for data centers; every catalog product is a data-center part", p.Slug)
+		}
 	}
 	if _, err := catalog.Product("a100"); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("unknown product: err = %v, want ENOTFOUND", err)

@@ -14,7 +14,8 @@ type Throughput struct {
 	DenseTOPS float64 `json:"dense_tops" yaml:"dense_tops"`
 }
 
-// Spec is what an export rule needs to know about a chip.
+// Spec is what an export rule needs to know about a chip, or about a
+// system by the chips it contains.
 type Spec struct {
 	Throughput []Throughput `json:"throughput" yaml:"throughput"`
 	// DieAreaMM2 is the applicable die area in mm², for performance density.
@@ -22,7 +23,21 @@ type Spec struct {
 	MemoryGB   int     `json:"memory_gb" yaml:"memory_gb"`
 	// BandwidthGBps is the total DRAM bandwidth in GB/s.
 	BandwidthGBps int `json:"bandwidth_gbps" yaml:"bandwidth_gbps"`
+	// NotDataCenter is true for an IC not designed or marketed for data
+	// centers (the Note to 3A090 puts those below 4,800 TPP outside it).
+	// The zero value, a data-center part, is the conservative reading and
+	// what every spec stored before the field existed meant.
+	NotDataCenter bool `json:"not_data_center,omitempty" yaml:"not_data_center,omitempty"`
+	// Accelerators is 0 for an IC. Above 0 the product is a computer, an
+	// electronic assembly or a component containing that many ICs (ECCN
+	// 4A090, an 8-GPU HGX board), and the fields above describe each of
+	// them: rules read a system by the ICs it contains, and a lab tests
+	// one of them.
+	Accelerators int `json:"accelerators,omitempty" yaml:"accelerators,omitempty"`
 }
+
+// MaxAccelerators bounds the ICs a system spec may say it contains.
+const MaxAccelerators = 100_000
 
 // Validate returns EINVALID naming the first bad field.
 func (s *Spec) Validate() error {
@@ -59,6 +74,9 @@ func (s *Spec) problems(pr *Problems, prefix string) {
 	}
 	if s.BandwidthGBps < 0 || s.BandwidthGBps > 1e8 {
 		pr.Add(prefix+"bandwidth_gbps", "must be between 0 and 100,000,000")
+	}
+	if s.Accelerators < 0 || s.Accelerators > MaxAccelerators {
+		pr.Add(prefix+"accelerators", "must be between 0 (an IC) and 100,000")
 	}
 }
 

@@ -56,7 +56,7 @@ func (r Rules) DecideExport(f ExportFacts) domain.Decision {
 		}
 	}
 	tpp, pd := Metrics(f.Spec)
-	d.ECCN, d.TPP, d.Region = r.eccnOf(tpp, pd), tpp, r.Region(f.Destination)
+	d.ECCN, d.TPP, d.Region = r.eccnOf(&f.Spec, tpp, pd), tpp, r.Region(f.Destination)
 	st, _, by := r.destinationStatus(&sk, false, d.ECCN, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
 	d.Status = st
 	// The destination's reasons say what the export needs; whether it has
@@ -137,7 +137,7 @@ func (r Rules) DecideImport(f ImportFacts) domain.Decision {
 		}
 	}
 	tpp, pd := Metrics(f.Spec)
-	d.ECCN, d.TPP, d.Region = r.eccnOf(tpp, pd), tpp, r.Region(f.Destination)
+	d.ECCN, d.TPP, d.Region = r.eccnOf(&f.Spec, tpp, pd), tpp, r.Region(f.Destination)
 	e := r.rs().importPermit
 	if e == nil || !regionIn(e.doc.ImportPermit.Regions, d.Region) || !slices.Contains(e.doc.ImportPermit.ECCNs, d.ECCN) {
 		return d

@@ -10,10 +10,13 @@ import (
 // Classification is what the rules in force say about a chip: its TPP and
 // performance density, its ECCN, and per destination what an export needs.
 type Classification struct {
-	Product string  `json:"product,omitempty"`
-	TPP     float64 `json:"tpp"`
-	PD      float64 `json:"pd"`
-	ECCN    string  `json:"eccn"`
+	Product string `json:"product,omitempty"`
+	// Accelerators is, for a system, how many ICs it contains; TPP and PD
+	// are then each IC's.
+	Accelerators int     `json:"accelerators,omitempty"`
+	TPP          float64 `json:"tpp"`
+	PD           float64 `json:"pd"`
+	ECCN         string  `json:"eccn"`
 	// Rule is the classification rule's id; Basis shows the comparison
 	// that decided the ECCN ("TPP 15,832 ≥ 4,800").
 	Rule  string `json:"rule,omitempty"`
@@ -35,9 +38,37 @@ type DestinationStatus struct {
 // stands for a country that no destination rule names.
 var ClassifiedDestinations = []string{"US", "CN", "MO", "default"}
 
+// accelerators is how many ICs an order ships: its units, or for systems
+// its units times the ICs each contains.
+func accelerators(f *OrderFacts) int64 {
+	if f.Spec.Accelerators <= 0 {
+		return f.Quantity
+	}
+	return satMul(f.Quantity, int64(f.Spec.Accelerators))
+}
+
+// unitsText says what accelerators counted: "100 units", or "800
+// accelerators (100 systems of 8)".
+func unitsText(f *OrderFacts) string {
+	if f.Spec.Accelerators <= 0 {
+		return inum(f.Quantity) + " units"
+	}
+	return inum(accelerators(f)) + " accelerators (" + inum(f.Quantity) + " systems of " + inum(int64(f.Spec.Accelerators)) + ")"
+}
+
+// satMul is a×b for a ≥ 0, b > 0, saturating at the largest int64.
+func satMul(a, b int64) int64 {
+	if a > 0 && a > (1<<63-1)/b {
+		return 1<<63 - 1
+	}
+	return a * b
+}
+
 // Metrics returns a chip's TPP — the highest, over its bit lengths, of dense
 // TOPS × bit length (2 × MacTOPS × bits, a MAC counting as two operations) —
-// and its performance density, TPP per mm² of die.
+// and its performance density, TPP per mm² of die. For a system
+// (spec.Accelerators > 0) they are the figures of each IC it contains,
+// which is what 3A090, 4A090, the review bounds and the duty windows read.
 func Metrics(spec domain.Spec) (tpp, pd float64) {
 	for _, t := range spec.Throughput {
 		if v := t.DenseTOPS * float64(t.Bits); v > tpp {
@@ -64,8 +95,8 @@ func (r Rules) ClassifyProduct(p domain.Product) Classification {
 // fails any rule that asks (the conservative reading).
 func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classification {
 	tpp, pd := Metrics(spec)
-	eccn, basis := r.eccn(tpp, pd)
-	c := Classification{TPP: tpp, PD: pd, ECCN: eccn, Basis: basis, Destinations: map[string]DestinationStatus{}}
+	eccn, basis := r.eccn(&spec, tpp, pd)
+	c := Classification{Accelerators: max(spec.Accelerators, 0), TPP: tpp, PD: pd, ECCN: eccn, Basis: basis, Destinations: map[string]DestinationStatus{}}
 	if e := r.rs().classification; e != nil {
 		c.Rule = e.ID
 	}
@@ -89,93 +120,153 @@ func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classificatio
 	return c
 }
 
-// eccn returns the first category the metrics meet, with the comparison
-// that placed it there.
-func (r Rules) eccn(tpp, pd float64) (eccn, basis string) {
+// eccn returns the classification of spec, with the comparison that placed
+// it there.
+func (r Rules) eccn(spec *domain.Spec, tpp, pd float64) (eccn, basis string) {
 	e := r.rs().classification
 	if e == nil {
 		return "", "no classification rule in force"
 	}
 	cp := e.doc.Classification
-	for _, cat := range cp.Categories {
-		if cat.AppliesTo == "memory" {
-			continue
-		}
-		for _, cr := range cat.Any {
-			if ok, why := cr.meets(tpp, pd); ok {
-				return cat.ECCN, why
+	dc := !spec.NotDataCenter
+	chip, why := cp.Otherwise, ""
+	excluded := false
+	for _, cr := range cp.Excluded {
+		if ok, w := cr.meets(tpp, pd, dc); ok {
+			excluded, why = true, w+": outside "+strings.Join(categoryNames(cp), "/")
+			if cr.Note != "" {
+				why += " (" + cr.Note + ")"
 			}
+			break
 		}
 	}
-	return cp.Otherwise, "TPP " + num(tpp) + ", PD " + num(pd) + ": below every " + strings.Join(categoryNames(cp), "/") + " threshold"
+	if !excluded {
+	cats:
+		for _, cat := range cp.Categories {
+			if !cat.forICs() {
+				continue
+			}
+			for _, cr := range cat.Any {
+				if ok, w := cr.meets(tpp, pd, dc); ok {
+					chip, why = cat.ECCN, w
+					break cats
+				}
+			}
+		}
+		if why == "" {
+			why = "TPP " + num(tpp) + ", PD " + num(pd) + ": below every " + strings.Join(categoryNames(cp), "/") + " threshold"
+		}
+	}
+	if spec.Accelerators <= 0 {
+		return chip, why
+	}
+	ics := inum(int64(spec.Accelerators)) + " × " + chip
+	if chip == cp.Otherwise {
+		return cp.Otherwise, "a system of " + ics + " ICs (" + why + ")"
+	}
+	if sys := cp.systemFor(chip); sys != "" {
+		return sys, "a system of " + ics + " ICs (" + why + ")"
+	}
+	return chip, "a system of " + ics + " ICs (" + why + "); no system paragraph for " + chip + ", so classified as its ICs"
 }
 
+// forICs reports whether a category classifies integrated circuits: an
+// accelerator paragraph, not a memory or a system one.
+func (c *Category) forICs() bool { return c.AppliesTo == "" || c.AppliesTo == "accelerator" }
+
+// systemFor returns the system paragraph for systems containing ICs of
+// eccn ("4A090.a" for "3A090.a"), or "".
+func (cp *ClassificationParams) systemFor(eccn string) string {
+	for i := range cp.Categories {
+		if c := &cp.Categories[i]; c.AppliesTo == "system" && c.Contains == eccn {
+			return c.ECCN
+		}
+	}
+	return ""
+}
+
+// categoryNames are the IC paragraphs, for "below every 3A090.a/3A090.b
+// threshold".
 func categoryNames(cp *ClassificationParams) []string {
 	var out []string
-	for _, c := range cp.Categories {
-		if c.AppliesTo != "memory" {
+	for i := range cp.Categories {
+		if c := &cp.Categories[i]; c.forICs() {
 			out = append(out, c.ECCN)
 		}
 	}
 	return out
 }
 
-// eccnOf is eccn without the explanation, for DecideOrder's hot path.
-func (r Rules) eccnOf(tpp, pd float64) string {
+// eccnOf is eccn without the explanation, for DecideOrder's hot path. A
+// system whose ICs are controlled but that no system paragraph names is
+// classified as its ICs: wrapping a chip in a board must not decontrol it.
+func (r Rules) eccnOf(spec *domain.Spec, tpp, pd float64) string {
 	e := r.rs().classification
 	if e == nil {
 		return ""
 	}
 	cp := e.doc.Classification
+	dc := !spec.NotDataCenter
+	chip := cp.Otherwise
+	for i := range cp.Excluded {
+		if cp.Excluded[i].holds(tpp, pd, dc) {
+			return cp.Otherwise
+		}
+	}
+cats:
 	for i := range cp.Categories {
 		cat := &cp.Categories[i]
-		if cat.AppliesTo == "memory" {
+		if !cat.forICs() {
 			continue
 		}
 		for j := range cat.Any {
-			if cat.Any[j].holds(tpp, pd) {
-				return cat.ECCN
+			if cat.Any[j].holds(tpp, pd, dc) {
+				chip = cat.ECCN
+				break cats
 			}
 		}
 	}
-	return cp.Otherwise
+	if spec.Accelerators <= 0 || chip == cp.Otherwise {
+		return chip
+	}
+	if sys := cp.systemFor(chip); sys != "" {
+		return sys
+	}
+	return chip
 }
 
-// holds reports whether the metrics meet every bound.
-func (c *Criterion) holds(tpp, pd float64) bool {
-	return c.BandwidthDensityMin == nil &&
+// holds reports whether an IC's metrics meet every bound; dc is whether it
+// is designed or marketed for data centers. A memory criterion (bandwidth
+// density) never holds for an IC spec, which has no such figure.
+func (c *Criterion) holds(tpp, pd float64, dc bool) bool {
+	return c.BandwidthDensityAbove == nil && (c.DataCenter == nil || *c.DataCenter == dc) &&
 		(c.TPPMin == nil || tpp >= *c.TPPMin) && (c.TPPBelow == nil || tpp < *c.TPPBelow) &&
 		(c.PDMin == nil || pd >= *c.PDMin) && (c.PDBelow == nil || pd < *c.PDBelow)
 }
 
 // meets reports whether the metrics meet every bound, and shows them.
-func (c Criterion) meets(tpp, pd float64) (bool, string) {
-	if c.BandwidthDensityMin != nil {
-		return false, "" // a memory criterion; accelerators have no such figure
+func (c Criterion) meets(tpp, pd float64, dc bool) (bool, string) {
+	if !c.holds(tpp, pd, dc) {
+		return false, ""
 	}
 	var parts []string
-	if c.TPPMin != nil {
-		if tpp < *c.TPPMin {
-			return false, ""
+	if c.DataCenter != nil {
+		if dc {
+			parts = append(parts, "designed or marketed for data centers")
+		} else {
+			parts = append(parts, "not designed or marketed for data centers")
 		}
+	}
+	if c.TPPMin != nil {
 		parts = append(parts, "TPP "+num(tpp)+" ≥ "+num(*c.TPPMin))
 	}
 	if c.TPPBelow != nil {
-		if tpp >= *c.TPPBelow {
-			return false, ""
-		}
 		parts = append(parts, "TPP "+num(tpp)+" < "+num(*c.TPPBelow))
 	}
 	if c.PDMin != nil {
-		if pd < *c.PDMin {
-			return false, ""
-		}
 		parts = append(parts, "PD "+num(pd)+" ≥ "+num(*c.PDMin))
 	}
 	if c.PDBelow != nil {
-		if pd >= *c.PDBelow {
-			return false, ""
-		}
 		parts = append(parts, "PD "+num(pd)+" < "+num(*c.PDBelow))
 	}
 	return true, strings.Join(parts, " and ")

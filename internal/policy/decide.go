@@ -119,8 +119,13 @@ type OrderFacts struct {
 	Approval Approval `json:"approval"`
 	// Screening is the buyer's restricted-party screening status.
 	Screening Screening `json:"screening"`
-	// ListedOwnership is the share of the buyer owned, directly or not, by
-	// listed parties (the affiliates rule).
+	// ListedOwners are the buyer's owners, direct or not, that are on
+	// restricted-party lists; the ownership rules (affiliates,
+	// blocked_ownership) reach those on the lists they name.
+	ListedOwners []ListedOwner `json:"listed_owners,omitempty"`
+	// ListedOwnership is a share of the buyer owned by listed parties whose
+	// lists are not known: every ownership rule in force reaches it (the
+	// conservative reading). Prefer ListedOwners.
 	ListedOwnership domain.Rate `json:"listed_ownership"`
 
 	// EndUse is the declared end use ("commercial_ai", "research",
@@ -323,7 +328,7 @@ func (r Rules) result(x *decider) Decision {
 func (r Rules) DecideOrder(f OrderFacts) Decision {
 	x := r.newDecider()
 	tpp, pd := Metrics(f.Spec)
-	eccn := r.eccnOf(tpp, pd)
+	eccn := r.eccnOf(&f.Spec, tpp, pd)
 	region := r.Region(f.Destination)
 	x.d.ECCN, x.d.TPP, x.d.Region = eccn, tpp, region
 	// The facts are copied for CEL only when an expression is evaluated
@@ -374,10 +379,8 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		default:
 			x.add(p.OnPending, e, "buyer "+f.Buyer+" is not screened yet", "")
 		}
-		if th := p.AffiliatesThreshold.Rate(); f.ListedOwnership >= th {
-			x.add(p.OnMatch, e, "owned "+f.ListedOwnership.String()+" by listed parties ≥ "+th.String()+": treated as listed", "")
-		}
 	}
+	r.checkOwnership(x, &f)
 	if !controlled {
 		r.checks(x, &f)
 		x.release(f.Released)
@@ -412,9 +415,9 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 	}
 	if e := s.redFlags; e != nil && regionIn(e.doc.RedFlags.Regions, region) {
 		rf := e.doc.RedFlags
-		need := rf.PowerKWPerAccelerator * float64(f.Quantity)
+		need := rf.PowerKWPerAccelerator * float64(accelerators(&f))
 		if f.SitePowerKW < need {
-			x.add(rf.OnPowerShort, e, "site power "+num(f.SitePowerKW)+" kW < "+num(rf.PowerKWPerAccelerator)+" kW × "+inum(f.Quantity)+" units = "+num(need)+" kW", "")
+			x.add(rf.OnPowerShort, e, "site power "+num(f.SitePowerKW)+" kW < "+num(rf.PowerKWPerAccelerator)+" kW × "+unitsText(&f)+" = "+num(need)+" kW", "")
 		}
 	}
 	if e := s.reexport; e != nil && regionIn(e.doc.ReExport.Regions, region) {

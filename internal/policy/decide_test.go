@@ -68,7 +68,7 @@ func TestDecideOrder(t *testing.T) {
 		{"buyer on a list", feb, func(f *policy.OrderFacts) { f.Screening = policy.ScreeningMatch }, policy.Rejected, "end-user.listed", "matches a restricted-party list"},
 		{"buyer a potential match", feb, func(f *policy.OrderFacts) { f.Screening = policy.ScreeningPotentialMatch }, policy.HeldForReview, "end-user.listed", "potential match"},
 		{"buyer not screened", feb, func(f *policy.OrderFacts) { f.Screening = policy.ScreeningPending }, policy.HeldForReview, "end-user.listed", "not screened"},
-		{"owned 50% by listed parties", feb, func(f *policy.OrderFacts) { f.ListedOwnership = 500_000 }, policy.Rejected, "end-user.listed", "owned 50% by listed parties ≥ 50%"},
+		{"owned 50% by listed parties", feb, func(f *policy.OrderFacts) { f.ListedOwnership = 500_000 }, policy.Rejected, "end-user.ofac-50", "owned 50% by listed parties ≥ 50%"},
 		{"owned just under 50% by listed parties", feb, func(f *policy.OrderFacts) { f.ListedOwnership = 499_999 }, policy.Accepted, "", ""},
 		{"military end use", feb, func(f *policy.OrderFacts) { f.EndUse = "military" }, policy.Rejected, "end-use.prohibited", "end use military is prohibited"},
 		{"surveillance end use", feb, func(f *policy.OrderFacts) { f.EndUse = "surveillance" }, policy.Rejected, "end-use.prohibited", "surveillance"},

@@ -44,17 +44,20 @@ func dutyOf(e *entry, tpp float64, bw int, endUse string) (Duty, []byte) {
 	p := e.doc.Duty
 	d := Duty{Rule: e.ID, Source: e.Source, ImportingCountry: p.ImportingCountry, RateText: "0%"}
 	m := make([]byte, 0, 128)
-	m = appendNum(append(m, "TPP "...), tpp)
 	for i, w := range p.Windows {
-		if tpp >= w.TPPMin && tpp <= w.TPPMax && bw >= w.BandwidthMinGBps && bw <= w.BandwidthMaxGBps {
+		// Open intervals: "greater than 14,000 and less than 17,500" (S18).
+		if w.TPPAbove < tpp && tpp < w.TPPBelow && w.BandwidthAboveGBps < bw && bw < w.BandwidthBelowGBps {
 			d.Covered = true
-			m = append(append(m, " in "...), e.figures[2*i]...)
-			m = appendInt(append(m, " and bandwidth "...), int64(bw))
-			m = append(append(m, " in "...), e.figures[2*i+1]...)
+			f := e.figures[4*i : 4*i+4]
+			m = appendNum(append(append(append(m, "TPP "...), f[0]...), " < "...), tpp)
+			m = append(append(append(m, " < "...), f[1]...), " and bandwidth "...)
+			m = appendInt(append(append(m, f[2]...), " < "...), int64(bw))
+			m = append(append(append(m, " < "...), f[3]...), " GB/s"...)
 			break
 		}
 	}
 	if !d.Covered {
+		m = appendNum(append(m, "TPP "...), tpp)
 		return d, append(appendInt(append(m, ", bandwidth "...), int64(bw)), " GB/s: outside every window"...)
 	}
 	if slices.Contains(p.ExemptEndUses, endUse) {

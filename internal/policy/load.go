@@ -62,11 +62,11 @@ type ruleDoc struct {
 	Jurisdiction string `yaml:"jurisdiction"`
 	// Releasable lets the jurisdiction's authority release, after review,
 	// an order this rule holds.
-	Releasable bool   `yaml:"releasable"`
-	From       *Date  `yaml:"from"`
-	Until      *Date  `yaml:"until"`
-	Summary    string `yaml:"summary"`
-	Note       string `yaml:"note"`
+	Releasable bool     `yaml:"releasable"`
+	From       *Instant `yaml:"from"`
+	Until      *Instant `yaml:"until"`
+	Summary    string   `yaml:"summary"`
+	Note       string   `yaml:"note"`
 
 	Classification   *ClassificationParams   `yaml:"classification"`
 	Regions          *RegionParams           `yaml:"regions"`
@@ -76,6 +76,8 @@ type ruleDoc struct {
 	ApprovedCustomer *ApprovedCustomerParams `yaml:"approved_customer"`
 	EndUse           *EndUseParams           `yaml:"end_use"`
 	EndUser          *EndUserParams          `yaml:"end_user"`
+	Affiliates       *OwnershipParams        `yaml:"affiliates"`
+	BlockedOwnership *OwnershipParams        `yaml:"blocked_ownership"`
 	VolumeCap        *VolumeCapParams        `yaml:"volume_cap"`
 	LabTest          *LabTestParams          `yaml:"lab_test"`
 	Route            *RouteParams            `yaml:"route"`
@@ -100,6 +102,8 @@ const (
 	KindApprovedCustomer = "approved_customer"
 	KindEndUse           = "end_use"
 	KindEndUser          = "end_user"
+	KindAffiliates       = "affiliates"
+	KindBlockedOwnership = "blocked_ownership"
 	KindVolumeCap        = "volume_cap"
 	KindLabTest          = "lab_test"
 	KindRoute            = "route"
@@ -119,7 +123,7 @@ const (
 var decidingKinds = map[string]bool{
 	KindDestination: true, KindParentHQ: true, KindApprovedCustomer: true, KindEndUse: true, KindEndUser: true,
 	KindVolumeCap: true, KindLabTest: true, KindRoute: true, KindCheck: true, KindReExport: true, KindConsigneeKYC: true,
-	KindDuty: true, KindImportPermit: true, KindLotAge: true, KindRedFlags: true,
+	KindDuty: true, KindImportPermit: true, KindLotAge: true, KindRedFlags: true, KindAffiliates: true, KindBlockedOwnership: true,
 }
 
 // multiKinds may have several rules (ids) in force at once; every other kind
@@ -142,6 +146,8 @@ func (r *ruleDoc) blocks() (kinds []string, params []any) {
 	add(KindApprovedCustomer, r.ApprovedCustomer != nil, r.ApprovedCustomer)
 	add(KindEndUse, r.EndUse != nil, r.EndUse)
 	add(KindEndUser, r.EndUser != nil, r.EndUser)
+	add(KindAffiliates, r.Affiliates != nil, r.Affiliates)
+	add(KindBlockedOwnership, r.BlockedOwnership != nil, r.BlockedOwnership)
 	add(KindVolumeCap, r.VolumeCap != nil, r.VolumeCap)
 	add(KindLabTest, r.LabTest != nil, r.LabTest)
 	add(KindRoute, r.Route != nil, r.Route)
@@ -174,11 +180,11 @@ type Rule struct {
 	Jurisdiction string `json:"jurisdiction,omitempty"`
 	// Releasable: its jurisdiction's authority may release an order the
 	// rule holds.
-	Releasable bool   `json:"releasable,omitempty"`
-	From       Date   `json:"from"`
-	Until      *Date  `json:"until,omitempty"`
-	Summary    string `json:"summary,omitempty"`
-	Note       string `json:"note,omitempty"`
+	Releasable bool     `json:"releasable,omitempty"`
+	From       Instant  `json:"from"`
+	Until      *Instant `json:"until,omitempty"`
+	Summary    string   `json:"summary,omitempty"`
+	Note       string   `json:"note,omitempty"`
 	// Params is the kind's parameter block, e.g. *DestinationParams.
 	Params any `json:"params"`
 	// Line is where the rule starts in the policy file.
@@ -307,6 +313,7 @@ var (
 	sourceIDRe   = regexp.MustCompile(`^S[0-9]{1,3}$`)
 	countryRe    = regexp.MustCompile(`^[A-Z]{2}$`)
 	vocabularyRe = regexp.MustCompile(`^[a-z0-9_:.-]{1,60}$`)
+	listRe       = regexp.MustCompile(`^[A-Z][A-Z0-9-]{1,15}$`)
 )
 
 // Load parses and validates a policy file. name is used in messages
@@ -434,7 +441,15 @@ func (l *loader) indexLines(root *yaml.Node) {
 					// The line of a CEL expression, for its type errors.
 					if v := r.Content[j+1]; v.Kind == yaml.MappingNode {
 						for k := 0; k+1 < len(v.Content); k += 2 {
-							rl.keys[r.Content[j].Value+"."+v.Content[k].Value] = v.Content[k].Line
+							key := r.Content[j].Value + "." + v.Content[k].Value
+							rl.keys[key] = v.Content[k].Line
+							// The line of each item of a list (a duty
+							// window, a category), for its problems.
+							if items := v.Content[k+1]; items.Kind == yaml.SequenceNode {
+								for n, it := range items.Content {
+									rl.keys[key+"["+strconv.Itoa(n)+"]"] = it.Line
+								}
+							}
 						}
 					}
 				}
@@ -520,7 +535,7 @@ func (l *loader) validate(doc *fileDoc, p *Policy) {
 			l.add(l.keyLine(i, "source"), id, "source: unknown source id %q", r.Source)
 		}
 		if r.From == nil {
-			l.add(line, id, "from: required (YYYY-MM-DD)")
+			l.add(line, id, "from: required (YYYY-MM-DD, or YYYY-MM-DDTHH:MM Area/City where the source gives a local time)")
 		}
 		if r.From != nil && r.Until != nil && !r.Until.After(r.From.Time) {
 			l.add(l.keyLine(i, "until"), id, "until %s is not after from %s", r.Until, r.From)
@@ -562,6 +577,7 @@ func allKinds() []string {
 	var r ruleDoc
 	r.Classification, r.Regions, r.CountryGroup, r.Destination = &ClassificationParams{}, &RegionParams{}, &CountryGroupParams{}, &DestinationParams{}
 	r.ParentHQ, r.ApprovedCustomer, r.EndUse, r.EndUser = &ParentHQParams{}, &ApprovedCustomerParams{}, &EndUseParams{}, &EndUserParams{}
+	r.Affiliates, r.BlockedOwnership = &OwnershipParams{}, &OwnershipParams{}
 	r.VolumeCap, r.LabTest, r.Route, r.Check, r.Duty = &VolumeCapParams{}, &LabTestParams{}, &RouteParams{}, &CheckParams{}, &DutyParams{}
 	r.ReExport, r.ConsigneeKYC = &ReExportParams{}, &ConsigneeKYCParams{}
 	r.ImportPermit, r.LotAge, r.RedFlags, r.Geolocation, r.Allocation = &ImportPermitParams{}, &LotAgeParams{}, &RedFlagParams{}, &GeolocationParams{}, &AllocationParams{}
@@ -615,20 +631,22 @@ func (l *loader) checkTimelines(entries []*entry) {
 // buildSegments precomputes the rule set of every stretch between effective
 // dates, so that At is a binary search and a decision never filters rules.
 func (p *Policy) buildSegments(l *loader) {
-	var bounds []time.Time
+	// Bounds are instants: a day and a zoned time that name the same
+	// instant are one bound, whichever way the file wrote them.
+	var bounds []Instant
 	for _, e := range p.entries {
-		bounds = append(bounds, e.From.Time)
+		bounds = append(bounds, e.From)
 		if e.Until != nil {
-			bounds = append(bounds, e.Until.Time)
+			bounds = append(bounds, *e.Until)
 		}
 	}
-	slices.SortFunc(bounds, func(a, b time.Time) int { return a.Compare(b) })
-	bounds = slices.CompactFunc(bounds, func(a, b time.Time) bool { return a.Equal(b) })
+	slices.SortStableFunc(bounds, func(a, b Instant) int { return a.Compare(b.Time) })
+	bounds = slices.CompactFunc(bounds, func(a, b Instant) bool { return a.Equal(b.Time) })
 	seen := map[string]bool{}
 	for _, b := range bounds {
 		var in []*entry
 		for _, e := range p.entries {
-			if !e.From.After(b) && (e.Until == nil || e.Until.After(b)) {
+			if !e.From.After(b.Time) && (e.Until == nil || e.Until.After(b.Time)) {
 				in = append(in, e)
 			}
 		}
@@ -637,10 +655,10 @@ func (p *Policy) buildSegments(l *loader) {
 			key := fmt.Sprintf("%s %d %s", c.e.ID, c.e.Line, c.msg)
 			if !seen[key] {
 				seen[key] = true
-				l.add(c.e.Line, c.e.ID, "from %s: %s", b.Format(time.DateOnly), c.msg)
+				l.add(c.e.Line, c.e.ID, "from %s: %s", b, c.msg)
 			}
 		}
-		p.segments = append(p.segments, segment{start: b, set: set})
+		p.segments = append(p.segments, segment{start: b.Time, set: set})
 	}
 }
 

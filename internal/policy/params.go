@@ -6,33 +6,54 @@ package policy
 // exactly as the engine reads it.
 
 // ClassificationParams classifies an item by TPP and performance density
-// (ECCN 3A090). Categories are tried in order; the first that matches wins.
+// (ECCN 3A090), and a system by the ICs it contains (4A090). An integrated
+// circuit meeting an excluded criterion is outside every category; otherwise
+// the categories that apply to it are tried in order and the first that
+// matches wins.
 type ClassificationParams struct {
 	Categories []Category `yaml:"categories" json:"categories"`
+	// Excluded lists what the ECCN's notes put outside it, e.g. the Note to
+	// 3A090: ICs not designed or marketed for data centers with TPP below
+	// 4,800, {data_center: false, tpp_below: 4800}.
+	Excluded []Criterion `yaml:"excluded,omitempty" json:"excluded,omitempty"`
 	// Otherwise names the classification of an item no category catches.
 	Otherwise string `yaml:"otherwise" json:"otherwise"`
 }
 
-// Category is one ECCN paragraph: it matches when any criterion matches.
+// Category is one ECCN paragraph. An accelerator or memory paragraph
+// matches when any criterion matches; a system paragraph matches a system
+// (domain.Spec.Accelerators > 0) whose ICs classify as Contains.
 type Category struct {
 	ECCN string `yaml:"eccn" json:"eccn"`
-	// AppliesTo is "accelerator" (the default) or "memory". Memory paragraphs
-	// (3A090.c, high-bandwidth memory) are kept as data and not applied to
-	// accelerator specs.
+	// AppliesTo is "accelerator" (the default), "memory" or "system".
+	// Memory paragraphs (3A090.c, high-bandwidth memory) are kept as data
+	// and not applied to accelerator specs. System paragraphs (4A090.a:
+	// computers, electronic assemblies and components containing 3A090.a
+	// ICs) apply to systems only, and accelerator paragraphs to ICs only.
 	AppliesTo string      `yaml:"applies_to,omitempty" json:"applies_to,omitempty"`
-	Any       []Criterion `yaml:"any" json:"any"`
-	Note      string      `yaml:"note,omitempty" json:"note,omitempty"`
+	Any       []Criterion `yaml:"any,omitempty" json:"any,omitempty"`
+	// Contains is, for a system paragraph, the ECCN of the ICs that bring a
+	// system under it ("3A090.a").
+	Contains string `yaml:"contains,omitempty" json:"contains,omitempty"`
+	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Criterion is a conjunction of bounds; a nil bound is not checked. Minimums
-// are inclusive (≥), "below" bounds exclusive (<), as in the EAR text.
+// are inclusive (≥), "below" bounds exclusive (<), "above" bounds exclusive
+// (>), as in the EAR text.
 type Criterion struct {
 	TPPMin   *float64 `yaml:"tpp_min,omitempty" json:"tpp_min,omitempty"`
 	TPPBelow *float64 `yaml:"tpp_below,omitempty" json:"tpp_below,omitempty"`
 	PDMin    *float64 `yaml:"pd_min,omitempty" json:"pd_min,omitempty"`
 	PDBelow  *float64 `yaml:"pd_below,omitempty" json:"pd_below,omitempty"`
-	// BandwidthDensityMin is GB/s per mm² of package, for memory (3A090.c).
-	BandwidthDensityMin *float64 `yaml:"bandwidth_density_min,omitempty" json:"bandwidth_density_min,omitempty"`
+	// BandwidthDensityAbove is GB/s per mm² of package, for memory
+	// (3A090.c: "greater than 2").
+	BandwidthDensityAbove *float64 `yaml:"bandwidth_density_above,omitempty" json:"bandwidth_density_above,omitempty"`
+	// DataCenter, when set, requires the IC to be (true) or not to be
+	// (false) designed or marketed for data centers (domain.Spec.NotDataCenter).
+	DataCenter *bool `yaml:"data_center,omitempty" json:"data_center,omitempty"`
+	// Note says where the criterion comes from, e.g. "Note to 3A090".
+	Note string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // RegionParams maps countries to the regions the program reasons about: the
@@ -104,14 +125,30 @@ type EndUseParams struct {
 	Prohibited []string `yaml:"prohibited" json:"prohibited"`
 }
 
-// EndUserParams turns the buyer's screening status into an outcome and sets
-// the affiliates threshold: an entity owned at least that much by listed
-// parties is treated as listed.
+// EndUserParams turns the buyer's screening status into an outcome. Who
+// counts as listed through its owners is the business of the affiliates
+// and blocked_ownership rules.
 type EndUserParams struct {
-	OnMatch             Outcome `yaml:"on_match" json:"on_match"`
-	OnPotentialMatch    Outcome `yaml:"on_potential_match" json:"on_potential_match"`
-	OnPending           Outcome `yaml:"on_pending" json:"on_pending"`
-	AffiliatesThreshold Percent `yaml:"affiliates_threshold" json:"affiliates_threshold"`
+	OnMatch          Outcome `yaml:"on_match" json:"on_match"`
+	OnPotentialMatch Outcome `yaml:"on_potential_match" json:"on_potential_match"`
+	OnPending        Outcome `yaml:"on_pending" json:"on_pending"`
+}
+
+// OwnershipParams is an ownership rule (kinds affiliates and
+// blocked_ownership): an entity owned, directly or indirectly, individually
+// or in aggregate, at least Threshold by parties on Lists is treated as
+// listed itself. BIS's affiliates rule reaches the Entity List and the MEU
+// List; OFAC's 50 percent rule reaches blocked persons (the SDN List).
+type OwnershipParams struct {
+	// Lists are restricted-party lists by the short codes the screening
+	// index gives them: EL, MEU, SDN, ...
+	Lists     []string `yaml:"lists" json:"lists"`
+	Threshold Percent  `yaml:"threshold" json:"threshold"`
+	// OnOwned is the outcome of an order by an entity so owned.
+	OnOwned Outcome `yaml:"on_owned" json:"on_owned"`
+	// Suspended marks a version in which the rule is published but
+	// suspended: it reaches nobody, and Rules.AffiliatesThreshold says so.
+	Suspended bool `yaml:"suspended,omitempty" json:"suspended,omitempty"`
 }
 
 // VolumeCapParams caps cumulative shipments of a product to the regions at a
@@ -176,13 +213,16 @@ type DutyParams struct {
 	ExemptEndUses []string `yaml:"exempt_end_uses" json:"exempt_end_uses"`
 }
 
-// Window is a closed box of TPP and DRAM bandwidth (both ends inclusive).
+// Window is an open box of TPP and DRAM bandwidth: a chip is inside when
+// TPPAbove < TPP < TPPBelow and BandwidthAboveGBps < bandwidth <
+// BandwidthBelowGBps, every bound exclusive, as CBP wrote it ("greater than
+// 14,000 and less than 17,500", S18).
 type Window struct {
-	TPPMin           float64 `yaml:"tpp_min" json:"tpp_min"`
-	TPPMax           float64 `yaml:"tpp_max" json:"tpp_max"`
-	BandwidthMinGBps int     `yaml:"bandwidth_min_gbps" json:"bandwidth_min_gbps"`
-	BandwidthMaxGBps int     `yaml:"bandwidth_max_gbps" json:"bandwidth_max_gbps"`
-	Note             string  `yaml:"note,omitempty" json:"note,omitempty"`
+	TPPAbove           float64 `yaml:"tpp_above" json:"tpp_above"`
+	TPPBelow           float64 `yaml:"tpp_below" json:"tpp_below"`
+	BandwidthAboveGBps int     `yaml:"bandwidth_above_gbps" json:"bandwidth_above_gbps"`
+	BandwidthBelowGBps int     `yaml:"bandwidth_below_gbps" json:"bandwidth_below_gbps"`
+	Note               string  `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // ImportPermitParams is the importing side's regime for controlled items.

@@ -40,6 +40,7 @@ type ruleSet struct {
 
 	parentHQ, approved, endUse, endUser, volumeCap, labTest, route *entry
 	reexport, kyc                                                  *entry
+	affiliates, blockedOwnership                                   *entry
 	duty, importPermit, lotAge, redFlags, geolocation, allocation  *entry
 
 	checks []*entry
@@ -139,6 +140,10 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.endUse = e
 		case KindEndUser:
 			s.endUser = e
+		case KindAffiliates:
+			s.affiliates = e
+		case KindBlockedOwnership:
+			s.blockedOwnership = e
 		case KindVolumeCap:
 			s.volumeCap = e
 		case KindLabTest:
@@ -316,15 +321,6 @@ func (r Rules) VolumeLimit(country string, us int64) (limit int64, share domain.
 		return 0, 0, "", false
 	}
 	return ShareOf(share, us), share, rule, true
-}
-
-// AffiliatesThreshold is the share of ownership by listed parties at which
-// an entity is treated as listed itself; ok is false when no rule is in force.
-func (r Rules) AffiliatesThreshold() (domain.Rate, bool) {
-	if e := r.rs().endUser; e != nil {
-		return e.doc.EndUser.AffiliatesThreshold.Rate(), true
-	}
-	return 0, false
 }
 
 // RedFlags returns the diversion red-flag parameters in force.

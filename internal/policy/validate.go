@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"cel.dev/cel-go/cel"
 )
@@ -18,6 +19,12 @@ type kindValidator struct {
 
 func (v *kindValidator) bad(key, format string, args ...any) {
 	v.l.add(v.line(key), v.id, "%s: %s", key, fmt.Sprintf(format, args...))
+}
+
+// badItem reports a problem with item i of the list under key, at the
+// item's line: "windows[1]: ...".
+func (v *kindValidator) badItem(key string, i int, format string, args ...any) {
+	v.bad(key+"["+strconv.Itoa(i)+"]", format, args...)
 }
 
 func (v *kindValidator) countries(key string, cs []string, required bool) {
@@ -76,6 +83,31 @@ func (v *kindValidator) nonNeg(key string, f *float64) {
 	}
 }
 
+// criterion checks one conjunction of bounds of a classification.
+func (v *kindValidator) criterion(key string, i int, what string, cr Criterion) {
+	if cr.TPPMin == nil && cr.TPPBelow == nil && cr.PDMin == nil && cr.PDBelow == nil && cr.BandwidthDensityAbove == nil && cr.DataCenter == nil {
+		v.badItem(key, i, "%s: an empty criterion would match everything", what)
+	}
+	for _, f := range []*float64{cr.TPPMin, cr.TPPBelow, cr.PDMin, cr.PDBelow, cr.BandwidthDensityAbove} {
+		if f != nil && !(*f >= 0 && *f < math.Inf(1)) {
+			v.badItem(key, i, "%s: bounds must be non-negative numbers", what)
+		}
+	}
+}
+
+// lists checks restricted-party list codes as the screening index writes
+// them (EL, MEU, SDN, NS-MBS).
+func (v *kindValidator) lists(key string, ls []string) {
+	if len(ls) == 0 {
+		v.bad(key, "at least one list required (EL, MEU, SDN, ...)")
+	}
+	for _, l := range ls {
+		if !listRe.MatchString(l) {
+			v.bad(key, "%q: want a list's short code such as EL, MEU or SDN", l)
+		}
+	}
+}
+
 func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 	switch {
 	case r.Classification != nil:
@@ -83,27 +115,52 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if len(c.Categories) == 0 {
 			v.bad("categories", "at least one category required")
 		}
-		for _, cat := range c.Categories {
+		ics := map[string]bool{}
+		for i := range c.Categories {
+			if c.Categories[i].forICs() {
+				ics[c.Categories[i].ECCN] = true
+			}
+		}
+		seen := map[string]bool{}
+		for i, cat := range c.Categories {
 			if cat.ECCN == "" {
-				v.bad("categories", "eccn required")
+				v.badItem("categories", i, "eccn required")
+			} else if seen[cat.ECCN] {
+				v.badItem("categories", i, "%s listed twice", cat.ECCN)
 			}
-			if cat.AppliesTo != "" && cat.AppliesTo != "accelerator" && cat.AppliesTo != "memory" {
-				v.bad("categories", "%s: applies_to %q: want accelerator or memory", cat.ECCN, cat.AppliesTo)
-			}
-			if len(cat.Any) == 0 {
-				v.bad("categories", "%s: at least one criterion under any", cat.ECCN)
-			}
-			for _, cr := range cat.Any {
-				if cr.TPPMin == nil && cr.TPPBelow == nil && cr.PDMin == nil && cr.PDBelow == nil && cr.BandwidthDensityMin == nil {
-					v.bad("categories", "%s: an empty criterion would match everything", cat.ECCN)
+			seen[cat.ECCN] = true
+			switch cat.AppliesTo {
+			case "", "accelerator", "memory":
+				if cat.Contains != "" {
+					v.badItem("categories", i, "%s: contains is for applies_to: system", cat.ECCN)
 				}
-				for _, f := range []*float64{cr.TPPMin, cr.TPPBelow, cr.PDMin, cr.PDBelow, cr.BandwidthDensityMin} {
-					v.nonNeg("categories", f)
+				if len(cat.Any) == 0 {
+					v.badItem("categories", i, "%s: at least one criterion under any", cat.ECCN)
 				}
+				for _, cr := range cat.Any {
+					v.criterion("categories", i, cat.ECCN, cr)
+				}
+			case "system":
+				if len(cat.Any) > 0 {
+					v.badItem("categories", i, "%s: a system paragraph classifies by the ICs it contains (contains), not by any", cat.ECCN)
+				}
+				if !ics[cat.Contains] {
+					v.badItem("categories", i, "%s: contains %q: want the eccn of an accelerator category of this rule", cat.ECCN, cat.Contains)
+				}
+			default:
+				v.badItem("categories", i, "%s: applies_to %q: want accelerator, memory or system", cat.ECCN, cat.AppliesTo)
+			}
+		}
+		for i, cr := range c.Excluded {
+			v.criterion("excluded", i, "an exclusion", cr)
+			if cr.BandwidthDensityAbove != nil {
+				v.badItem("excluded", i, "an exclusion applies to ICs; bandwidth_density_above is a memory figure")
 			}
 		}
 		if c.Otherwise == "" {
 			v.bad("otherwise", "required (the classification of an item no category catches, e.g. EAR99)")
+		} else if seen[c.Otherwise] {
+			v.bad("otherwise", "%s is also a category", c.Otherwise)
 		}
 	case r.Regions != nil:
 		seen := map[string]bool{}
@@ -177,9 +234,16 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		v.outcome("on_match", r.EndUser.OnMatch)
 		v.outcome("on_potential_match", r.EndUser.OnPotentialMatch)
 		v.outcome("on_pending", r.EndUser.OnPending)
-		if r.EndUser.AffiliatesThreshold <= 0 {
-			v.bad("affiliates_threshold", "must be above 0%%")
+	case r.Affiliates != nil || r.BlockedOwnership != nil:
+		o := r.Affiliates
+		if o == nil {
+			o = r.BlockedOwnership
 		}
+		v.lists("lists", o.Lists)
+		if o.Threshold <= 0 {
+			v.bad("threshold", "must be above 0%%")
+		}
+		v.outcome("on_owned", o.OnOwned)
 	case r.VolumeCap != nil:
 		v.regionList("regions", r.VolumeCap.Regions)
 		v.outcome("on_exceeded", r.VolumeCap.OnExceeded)
@@ -221,10 +285,10 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if len(d.Windows) == 0 {
 			v.bad("windows", "at least one window required")
 		}
-		for _, w := range d.Windows {
-			e.figures = append(e.figures, num(w.TPPMin)+"–"+num(w.TPPMax), inum(int64(w.BandwidthMinGBps))+"–"+inum(int64(w.BandwidthMaxGBps))+" GB/s")
-			if !(w.TPPMin >= 0 && w.TPPMin <= w.TPPMax) || w.BandwidthMinGBps < 0 || w.BandwidthMinGBps > w.BandwidthMaxGBps {
-				v.bad("windows", "each window needs 0 ≤ min ≤ max for TPP and bandwidth")
+		for i, w := range d.Windows {
+			e.figures = append(e.figures, num(w.TPPAbove), num(w.TPPBelow), inum(int64(w.BandwidthAboveGBps)), inum(int64(w.BandwidthBelowGBps)))
+			if !(w.TPPAbove >= 0 && w.TPPAbove < w.TPPBelow && w.TPPBelow < math.Inf(1)) || w.BandwidthAboveGBps < 0 || w.BandwidthAboveGBps >= w.BandwidthBelowGBps {
+				v.badItem("windows", i, "each window needs 0 ≤ tpp_above < tpp_below and 0 ≤ bandwidth_above_gbps < bandwidth_below_gbps (open intervals)")
 			}
 		}
 		v.words("exempt_end_uses", d.ExemptEndUses, false)

@@ -25,14 +25,15 @@ func ParseDate(s string) (Date, error) {
 }
 
 // UnmarshalYAML reads the day from its plain text so that YAML's own
-// timestamp rules (times, time zones) cannot sneak in.
+// timestamp rules (times, time zones) cannot sneak in. A bad day is a type
+// error, so that the loader goes on and names the rule.
 func (d *Date) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a date YYYY-MM-DD", n.Line)
+		return lineError(n, "want a date YYYY-MM-DD")
 	}
 	v, err := ParseDate(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
+		return lineError(n, "%v", err)
 	}
 	*d = v
 	return nil

@@ -230,6 +230,31 @@ func (g orderGrants) permit(number string) *domain.ImportPermit {
 	return nil
 }
 
+// listedOwners are the owners screening found on a list, by owner path,
+// for the ownership rules the decision applies at the order's instant:
+// confirmed hits and unreviewed ones scoring at least the match score. Each
+// hit names its primary list only (SDN before EL before the others).
+func (s *Service) listedOwners(hits []domain.ScreeningHit) []policy.ListedOwner {
+	var out []policy.ListedOwner
+	at := map[string]int{}
+	for _, h := range hits {
+		if h.Share <= 0 || h.Review == "false_positive" || (h.Review != "confirmed" && h.Score < s.matchScore) {
+			continue
+		}
+		share := domain.Rate(h.Share * domain.RateScale / 100)
+		if i, ok := at[h.Via]; ok {
+			if !slices.Contains(out[i].Lists, h.List) {
+				out[i].Lists = append(out[i].Lists, h.List)
+			}
+			out[i].Share = max(out[i].Share, share)
+			continue
+		}
+		at[h.Via] = len(out)
+		out = append(out, policy.ListedOwner{Lists: []string{h.List}, Share: share})
+	}
+	return out
+}
+
 // orderFacts gathers, in the order's transaction, what the decision looks
 // at besides the buyer and the product (which never change): the buyer's
 // application, its licenses and permits with what remains of them, and the
@@ -256,11 +281,7 @@ func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Polic
 		if app.Screening.Status == "pending" {
 			f.Screening = policy.ScreeningPending
 		}
-		for _, h := range app.Screening.Hits {
-			if h.Inherited && h.Review != "false_positive" {
-				f.ListedOwnership = max(f.ListedOwnership, domain.Rate(h.Share*domain.RateScale/100))
-			}
-		}
+		f.ListedOwners = s.listedOwners(app.Screening.Hits)
 	} else if in.site != 0 {
 		return f, g, domain.Invalid("site", "the buyer has filed no application with sites")
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -182,12 +183,18 @@ func hasHit(hits []domain.ScreeningHit, h domain.ScreeningHit) bool {
 	return false
 }
 
+// sameHits reports whether two screenings found the same hits through the
+// same owners, inheriting alike: an ownership rule coming into force (or
+// being suspended) changes a screening as much as a new listing does.
 func sameHits(a, b []domain.ScreeningHit) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for _, h := range a {
-		if !hasHit(b, h) {
+		if !slices.ContainsFunc(b, func(o domain.ScreeningHit) bool {
+			return o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing &&
+				o.Via == h.Via && o.Share == h.Share && o.Inherited == h.Inherited
+		}) {
 			return false
 		}
 	}

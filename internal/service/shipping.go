@@ -441,7 +441,10 @@ func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain
 		if err != nil {
 			return err
 		}
-		measured := domain.Spec{Throughput: in.Throughput, DieAreaMM2: product.Spec.DieAreaMM2, MemoryGB: product.Spec.MemoryGB, BandwidthGBps: in.BandwidthGBps}
+		// The lab measures one IC; what it is part of (a system of N) and what
+		// it is made for (data centers or not) are the product's.
+		measured := domain.Spec{Throughput: in.Throughput, DieAreaMM2: product.Spec.DieAreaMM2, MemoryGB: product.Spec.MemoryGB, BandwidthGBps: in.BandwidthGBps,
+			NotDataCenter: product.Spec.NotDataCenter, Accelerators: product.Spec.Accelerators}
 		if err := measured.Validate(); err != nil {
 			return err
 		}

@@ -178,11 +178,20 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		res.Status = "pending"
 		return res, nil
 	}
-	// The affiliates rule is policy data: its threshold, and whether it is
-	// in force at all (without it, an owner's hit is reported, not inherited).
-	threshold := math.Inf(1)
-	if r, ok := rules.AffiliatesThreshold(); ok {
-		threshold = float64(r) * 100 / domain.RateScale
+	// The ownership rules are policy data: the threshold for an owner on
+	// each list, and whether a rule reaching that list is in force at all
+	// (BIS's affiliates rule for the Entity and MEU Lists was suspended
+	// 2025-11-10 to 2026-11-09; OFAC's 50 percent rule for SDN owners
+	// stands). An owner's hit no rule in force reaches is reported, not
+	// inherited.
+	threshold := func(lists []string) float64 {
+		th := math.Inf(1)
+		for _, l := range lists {
+			if r, _, ok := rules.OwnershipThreshold(l); ok {
+				th = min(th, float64(r)*100/domain.RateScale)
+			}
+		}
+		return th
 	}
 	add := func(name, via, country string, share float64) error {
 		if strings.TrimSpace(name) == "" {
@@ -201,7 +210,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 			}
 			if share > 0 {
 				sh.Share = math.Round(share*100) / 100
-				sh.Inherited = share >= threshold && h.Score >= s.matchScore
+				sh.Inherited = share >= threshold(h.Entity.Lists()) && h.Score >= s.matchScore
 			}
 			res.Hits = append(res.Hits, sh)
 		}
@@ -277,12 +286,14 @@ var (
 	forwarderWords   = []string{"logistics", "forwarding", "forwarder", "freight", "express", "shipping", "cargo", "trading"}
 	// plausibleUses lists the end uses that fit each kind of business.
 	plausibleUses = map[domain.BuyerClass][]string{
-		domain.ClassPlatform:   {"commercial_ai", "cloud_service", "research", "recommendation", "search"},
-		domain.ClassCloud:      {"commercial_ai", "cloud_service", "research", "us_datacenter"},
-		domain.ClassSME:        {"commercial_ai", "research", "cloud_service"},
-		domain.ClassResearch:   {"research", "education", "commercial_ai"},
-		domain.ClassUniversity: {"research", "education"},
-		domain.ClassGovernment: {"public_sector", "research"},
+		// The us_ words are the Section 232 duty's exempt end uses (S18),
+		// all of them uses in the US.
+		domain.ClassPlatform:   {"commercial_ai", "cloud_service", "research", "recommendation", "search", "us_datacenter", "us_research"},
+		domain.ClassCloud:      {"commercial_ai", "cloud_service", "research", "us_datacenter", "us_research"},
+		domain.ClassSME:        {"commercial_ai", "research", "cloud_service", "us_startup", "us_research"},
+		domain.ClassResearch:   {"research", "education", "commercial_ai", "us_research"},
+		domain.ClassUniversity: {"research", "education", "us_research"},
+		domain.ClassGovernment: {"public_sector", "research", "us_public_sector", "us_research"},
 	}
 )
 

@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"time"
+
 	"slices"
 	"strings"
 	"testing"
@@ -98,7 +100,16 @@ func TestSubmitApplication(t *testing.T) {
 		t.Run("OwnersMatchInherited", func(t *testing.T) {
 			in := applicationFor("bytedance")
 			in.Owners = []domain.Owner{{Name: "Huawei Technologies Co., Ltd.", Country: "CN", Share: 60}}
+			// On 2026-02-02 BIS's affiliates rule is suspended (S22, until
+			// 2026-11-09): an Entity List owner's listing is for review, not
+			// inherited.
 			a, err := e.svc.SubmitApplication(e.ctx, who, in)
+			must(t, err)
+			if a.Status != domain.AppSubmitted || a.Screening.Hits[0].Inherited || a.Screening.Status != "potential_match" {
+				t.Fatalf("during the suspension: application %s, screening %+v", a.Status, a.Screening)
+			}
+			e.clock.Add(time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
+			a, err = e.svc.SubmitApplication(e.ctx, who, in)
 			must(t, err)
 			if a.Status != domain.AppBlocked || !a.Screening.Hits[0].Inherited || a.Screening.Hits[0].Via != "owners[0]" {
 				t.Fatalf("application %s, screening %+v", a.Status, a.Screening)
