@@ -39,6 +39,22 @@ type ExportFacts struct {
 	ExportedUS     int64 `json:"exported_us"`
 	// LabPassed is true when the shipment passed the independent lab test.
 	LabPassed bool `json:"lab_passed"`
+	// From is the country the export leg leaves from.
+	From string `json:"from,omitempty"`
+	// Exceptions are the license exceptions the order was accepted under
+	// (its decision's exception grants).
+	Exceptions []domain.GrantUse `json:"exceptions,omitempty"`
+}
+
+// exception returns the reference of the order's license exception of
+// jurisdiction j, "" for none.
+func (f *ExportFacts) exception(j string) string {
+	for _, g := range f.Exceptions {
+		if g.Kind == domain.GrantException && g.Jurisdiction == j {
+			return g.Ref
+		}
+	}
+	return ""
 }
 
 // DecideExport decides whether a shipment may start its export leg under
@@ -57,34 +73,49 @@ func (r Rules) DecideExport(f ExportFacts) domain.Decision {
 	}
 	tpp, pd := Metrics(f.Spec)
 	d.ECCN, d.TPP, d.Region = r.eccnOf(&f.Spec, tpp, pd), tpp, r.Region(f.Destination)
-	st, _, by := r.destinationStatus(&sk, false, d.ECCN, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
-	d.Status = st
-	// The destination's reasons say what the export needs; whether it has
-	// it is said below.
-	for i := range sk.reasons {
-		sk.reasons[i].Outcome = domain.Accepted
-	}
+	s := r.rs()
+	q := destQuery{product: f.Product, eccn: d.ECCN, tpp: tpp, bandwidth: f.Spec.BandwidthGBps, available: f.LaunchDate,
+		country: f.Destination, parentHQ: f.ParentHQ, buyerHQ: f.BuyerHQ, path: r.pathTo(f.Destination, f.From)}
+	controlled := r.controlled(d.ECCN)
+	d.Status = NoLicenseRequired
 	units := strconv.FormatInt(f.Units, 10)
-	switch st {
-	case domain.Denied:
-		add(by, domain.Rejected, d.ECCN+" to "+f.Destination+" is denied under the rules in force on "+f.At.UTC().Format(time.DateOnly), "")
-	case domain.LicenseRequired:
-		d.UsesLicense = true
-		switch l := f.License; {
-		case l == nil:
-			add(by, domain.Rejected, "export of "+d.ECCN+" to "+f.Destination+" needs a license; the order drew on none", "")
-		case l.Jurisdiction != "" && by != nil && l.Jurisdiction != by.Jurisdiction:
-			add(by, domain.Rejected, "license "+l.Number+" is of "+l.Jurisdiction+", not of "+by.Jurisdiction, l.Number)
-		case l.Status != domain.GrantActive:
-			add(by, domain.Rejected, "license "+l.Number+" is "+string(l.Status)+": the export leg cannot start", l.Number)
-		case l.Through+f.Units > l.Quantity:
-			add(by, domain.Rejected, "license "+l.Number+" has exported "+inum(l.Through)+" of "+inum(l.Quantity)+" units; "+units+" more exceed it", l.Number)
-		default:
-			add(by, domain.Accepted, "license "+l.Number+" lets "+units+" units through ("+inum(l.Through+f.Units)+" of "+inum(l.Quantity)+" exported)", l.Number)
-			d.Grants = append(d.Grants, domain.GrantUse{Kind: domain.GrantLicense, Jurisdiction: by.jurisdiction(), Ref: l.Number, Units: f.Units})
+	for _, ix := range s.dests {
+		before := len(sk.reasons)
+		st, _, by := r.jurisdictionStatus(&sk, false, ix, &q, controlled)
+		// The destination's reasons say what the export needs; whether it
+		// has it is said below.
+		for i := before; i < len(sk.reasons); i++ {
+			sk.reasons[i].Outcome = domain.Accepted
+		}
+		if st.Rank() > d.Status.Rank() {
+			d.Status = st
+		}
+		j := by.jurisdiction()
+		switch st {
+		case domain.Denied:
+			add(by, domain.Rejected, d.ECCN+" to "+f.Destination+" is denied under the rules in force on "+f.At.UTC().Format(time.DateOnly), "")
+		case domain.LicenseRequired:
+			d.UsesLicense = true
+			l := f.License
+			if l != nil && l.Jurisdiction != "" && l.Jurisdiction != j {
+				l = nil
+			}
+			switch {
+			case l == nil && f.exception(j) != "":
+				ref := f.exception(j)
+				add(by, domain.Accepted, "license exception "+ref+" covers the export", ref)
+			case l == nil:
+				add(by, domain.Rejected, "export of "+d.ECCN+" to "+f.Destination+" needs a license of "+j+"; the order drew on none", "")
+			case l.Status != domain.GrantActive:
+				add(by, domain.Rejected, "license "+l.Number+" is "+string(l.Status)+": the export leg cannot start", l.Number)
+			case l.Through+f.Units > l.Quantity:
+				add(by, domain.Rejected, "license "+l.Number+" has exported "+inum(l.Through)+" of "+inum(l.Quantity)+" units; "+units+" more exceed it", l.Number)
+			default:
+				add(by, domain.Accepted, "license "+l.Number+" lets "+units+" units through ("+inum(l.Through+f.Units)+" of "+inum(l.Quantity)+" exported)", l.Number)
+				d.Grants = append(d.Grants, domain.GrantUse{Kind: domain.GrantLicense, Jurisdiction: j, Ref: l.Number, Units: f.Units})
+			}
 		}
 	}
-	s := r.rs()
 	if e := s.volumeCap; e != nil && regionIn(e.doc.VolumeCap.Regions, d.Region) {
 		limit := ShareOf(e.doc.VolumeCap.ShareOfUS.Rate(), f.ExportedUS)
 		after := satAdd(max(f.ExportedRegion, 0), f.Units)
@@ -139,7 +170,7 @@ func (r Rules) DecideImport(f ImportFacts) domain.Decision {
 	tpp, pd := Metrics(f.Spec)
 	d.ECCN, d.TPP, d.Region = r.eccnOf(&f.Spec, tpp, pd), tpp, r.Region(f.Destination)
 	e := r.rs().importPermit
-	if e == nil || !regionIn(e.doc.ImportPermit.Regions, d.Region) || !slices.Contains(e.doc.ImportPermit.ECCNs, d.ECCN) {
+	if e == nil || !e.doc.ImportPermit.covers(f.Destination, d.Region) || !slices.Contains(e.doc.ImportPermit.ECCNs, d.ECCN) {
 		return d
 	}
 	d.UsesPermit = true

@@ -59,3 +59,24 @@ func BenchmarkDecideOrderReleased(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }
+
+// BenchmarkRedFlagsOf measures vetting one application with two sites and
+// two addresses against every red flag.
+func BenchmarkRedFlagsOf(b *testing.B) {
+	rules := mustDefault(b).At(day("2026-06-01"))
+	a := domain.Application{
+		LegalName: "Pacific Freight Logistics Ltd.", Country: "SG", ParentCountry: "CN", Registered: "2024-02-01",
+		Addresses:    []string{"Room 1203, Apartment 7, Lane 88", "Block A, Zhongguancun Science Park"},
+		BusinessType: domain.ClassUniversity, EndUses: []string{"commercial_ai", "research"},
+		Sites:   []domain.Site{{Address: "Data Center Road 1", Country: "SG", PowerMW: 10}, {Address: "3rd Floor, Unit 5", Country: "MY", PowerMW: 1}},
+		Volumes: map[string]int64{"h200": 100000},
+	}
+	if n := len(rules.RedFlagsOf(&a)); n < 6 {
+		b.Fatalf("%d flags", n)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rules.RedFlagsOf(&a)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "applications/s")
+}

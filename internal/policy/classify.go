@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -84,7 +85,7 @@ func Metrics(spec domain.Spec) (tpp, pd float64) {
 // ClassifyProduct classifies a catalog product; its launch date stands for
 // the day it was commercially available in the US.
 func (r Rules) ClassifyProduct(p domain.Product) Classification {
-	c := r.Classify(p.Spec, p.LaunchDate)
+	c := r.classify(p.Slug, p.Spec, p.LaunchDate)
 	c.Product = p.Slug
 	return c
 }
@@ -94,19 +95,27 @@ func (r Rules) ClassifyProduct(p domain.Product) Classification {
 // commercially available in the US; the zero time means unknown, which
 // fails any rule that asks (the conservative reading).
 func (r Rules) Classify(spec domain.Spec, availableInUS time.Time) Classification {
+	return r.classify("", spec, availableInUS)
+}
+
+// classify is Classify for a product of the catalog (whose letters apply)
+// or, with product "", for a chip described by its spec.
+func (r Rules) classify(product string, spec domain.Spec, availableInUS time.Time) Classification {
 	tpp, pd := Metrics(spec)
 	eccn, basis := r.eccn(&spec, tpp, pd)
 	c := Classification{Accelerators: max(spec.Accelerators, 0), TPP: tpp, PD: pd, ECCN: eccn, Basis: basis, Destinations: map[string]DestinationStatus{}}
 	if e := r.rs().classification; e != nil {
 		c.Rule = e.ID
 	}
+	controlled := r.controlled(eccn)
 	for _, d := range ClassifiedDestinations {
 		country := d
 		if d == "default" {
 			country = ""
 		}
 		var sk sink
-		st, ids, _ := r.destinationStatus(&sk, true, eccn, tpp, spec.BandwidthGBps, availableInUS, country, "", "")
+		st, ids := r.exportStatus(&sk, &destQuery{product: product, eccn: eccn, tpp: tpp, bandwidth: spec.BandwidthGBps, available: availableInUS,
+			country: country, path: r.pathTo(country, "")}, controlled)
 		sk.finish()
 		reasons := sk.reasons
 		if c.Rule != "" {
@@ -278,58 +287,154 @@ func (r Rules) controlled(eccn string) bool {
 	return e != nil && eccn != "" && eccn != e.doc.Classification.Otherwise
 }
 
-// destination returns the destination rule governing country: an explicit
-// country list first, then a country group, then the default.
-func (r Rules) destination(country string) *entry {
-	if e, ok := r.rs().destByCountry[country]; ok {
-		return e
-	}
-	for _, e := range r.rs().destByGroup {
-		if r.rs().groups[e.doc.Destination.CountryGroup][country] {
-			return e
-		}
-	}
-	return r.rs().destDefault
+// destQuery is what deciding an export's status looks at.
+type destQuery struct {
+	product   string
+	eccn      string
+	tpp       float64
+	bandwidth int
+	available time.Time
+	country   string
+	parentHQ  string
+	buyerHQ   string
+	// path is where the goods pass before the destination: the route
+	// rule's origin and stops, or the country they ship from.
+	path route
 }
 
-// destinationStatus decides what exporting an item to country needs,
-// appending the reasons. parentHQ is the buyer's ultimate parent's country
-// ("" when unknown or not asked); buyerHQ the buyer's own. by is the rule
-// that set the status, which a license must then satisfy.
-func (r Rules) destinationStatus(sk *sink, wantIDs bool, eccn string, tpp float64, bandwidth int, availableInUS time.Time, country, parentHQ, buyerHQ string) (st Status, ids []string, by *entry) {
-	if !r.controlled(eccn) {
-		sk.push(r.rs().classification.reason(Accepted, eccnLabel(eccn)+": not controlled under the classification rule; no license required", ""))
-		return NoLicenseRequired, nil, nil
+// route is a path of countries: an origin and the stops after it.
+type route struct {
+	origin string
+	via    []string
+}
+
+func (p route) has(country string) bool {
+	return p.origin == country || slices.Contains(p.via, country)
+}
+
+// pathTo returns the path of an export to country: the route rule's when
+// one governs the country's region, else just shipFrom ("" when unknown).
+func (r Rules) pathTo(country, shipFrom string) route {
+	if e := r.rs().route; e != nil && regionIn(e.doc.Route.Regions, r.Region(country)) {
+		return route{e.doc.Route.Origin, e.doc.Route.Via}
 	}
-	st = LicenseRequired
-	e := r.destination(country)
-	by = e
-	if e == nil {
-		sk.push(Reason{Outcome: HeldForReview, Message: "no destination rule in force for " + countryLabel(country) + "; license required"})
-	} else {
-		if wantIDs {
-			ids = append(ids, e.ID)
+	return route{origin: shipFrom}
+}
+
+// destination returns the rule of one jurisdiction governing an export to
+// country along path: an explicit country list first, then the most
+// restrictive country-group rule that holds the country (and not its
+// except groups), then the default. A rule limited to exports from some
+// countries applies only when the path passes one of them. nil: no rule of
+// the jurisdiction applies.
+func (ix *destIndex) destination(s *ruleSet, country string, path route) *entry {
+	from := func(e *entry) bool {
+		ef := e.doc.Destination.ExportsFrom
+		if len(ef) == 0 {
+			return true
 		}
-		var msg string
-		st, msg = r.destinationText(e, eccn, tpp, bandwidth, availableInUS, country)
-		sk.push(e.reason(statusOutcome(st), msg, ""))
+		for _, c := range ef {
+			if path.has(c) {
+				return true
+			}
+		}
+		return false
 	}
-	if p := r.rs().parentHQ; p != nil && st.Rank() < p.doc.ParentHQ.Status.Rank() {
-		g := p.doc.ParentHQ.CountryGroup
-		for _, hq := range [2]string{parentHQ, buyerHQ} {
-			if hq != "" && r.rs().groups[g][hq] {
-				st = p.doc.ParentHQ.Status
-				if wantIDs {
-					ids = append(ids, p.ID)
+	if e, ok := ix.byCountry[country]; ok && from(e) {
+		return e
+	}
+	var best *entry
+	for _, e := range ix.byGroup {
+		d := e.doc.Destination
+		if !from(e) || !s.inAny(country, d.CountryGroups, nil) || s.inAny(country, d.ExceptGroups, nil) {
+			continue
+		}
+		if best == nil || d.Status.Rank() > best.doc.Destination.Status.Rank() {
+			best = e
+		}
+	}
+	if best != nil {
+		return best
+	}
+	if ix.def != nil && from(ix.def) {
+		return ix.def
+	}
+	return nil
+}
+
+// exportStatus combines every jurisdiction's status for the classification
+// report: the most restrictive, with every rule behind it.
+func (r Rules) exportStatus(sk *sink, q *destQuery, controlled bool) (Status, []string) {
+	st, ids := NoLicenseRequired, []string(nil)
+	if !controlled {
+		sk.push(r.rs().classification.reason(Accepted, eccnLabel(q.eccn)+": not controlled under the classification rule; no license required", ""))
+	}
+	if controlled && len(r.rs().dests) == 0 {
+		sk.push(Reason{Outcome: HeldForReview, Message: "no destination rule in force for " + countryLabel(q.country) + "; license required"})
+		return LicenseRequired, nil
+	}
+	for _, ix := range r.rs().dests {
+		js, jids, _ := r.jurisdictionStatus(sk, true, ix, q, controlled)
+		ids = append(ids, jids...)
+		if js.Rank() > st.Rank() {
+			st = js
+		}
+	}
+	return st, ids
+}
+
+// jurisdictionStatus decides what one jurisdiction requires for exporting
+// an item (controlled or not under the classification) as q describes,
+// appending the reasons: its destination rule for a controlled item,
+// raised by its parent-HQ rule (the buyer or its ultimate parent
+// headquartered in a listed group, outside the rule's excepted
+// destinations) and, for any item, by a letter naming the product. by is
+// the rule that set the status, which a license must then satisfy; nil
+// when the jurisdiction has nothing to say.
+func (r Rules) jurisdictionStatus(sk *sink, wantIDs bool, ix *destIndex, q *destQuery, controlled bool) (st Status, ids []string, by *entry) {
+	st = NoLicenseRequired
+	s := r.rs()
+	if controlled {
+		if e := ix.destination(s, q.country, q.path); e != nil {
+			if wantIDs {
+				ids = append(ids, e.ID)
+			}
+			var msg string
+			st, msg = r.destinationText(e, q.eccn, q.tpp, q.bandwidth, q.available, q.country)
+			by = e
+			sk.push(e.reason(statusOutcome(st), msg, ""))
+		}
+		if p := ix.parent; p != nil && st.Rank() < p.doc.ParentHQ.Status.Rank() && !slices.Contains(p.doc.ParentHQ.ExceptDestinations, q.country) {
+			ph := p.doc.ParentHQ
+			for _, hq := range [2]string{q.parentHQ, q.buyerHQ} {
+				if hq != "" && s.inAny(hq, ph.CountryGroups, ph.Countries) {
+					st, by = ph.Status, p
+					if wantIDs {
+						ids = append(ids, p.ID)
+					}
+					sk.push(p.reason(statusOutcome(st), "buyer or its ultimate parent headquartered in "+hq+": "+basisText(ph.Basis, st)+" wherever it operates (outside "+
+						strings.Join(ph.ExceptDestinations, ", ")+")", ""))
+					break
 				}
-				by = p
-				sk.push(p.reason(statusOutcome(st), "buyer or its parent headquartered in "+hq+" (Country Group "+g+"): "+string(st)+" wherever it operates", ""))
-				break
 			}
 		}
 	}
+	for _, e := range ix.letters {
+		lp := e.doc.Letter
+		if lp.Status.Rank() <= st.Rank() || !slices.Contains(lp.Products, q.product) || !s.inAny(q.country, lp.CountryGroups, lp.Countries) {
+			continue
+		}
+		st, by = lp.Status, e
+		if wantIDs {
+			ids = append(ids, e.ID)
+		}
+		sk.push(e.reason(statusOutcome(st), q.product+" to "+countryLabel(q.country)+": "+basisText(lp.Basis, st), ""))
+	}
 	return st, ids, by
 }
+
+// basisText writes "is-informed letter (license_required)", or the bare status.
+func basisText(basis string, st Status) string { return string(appendBasis(nil, basis, st)) }
 
 // destinationText returns the status a destination rule gives a controlled
 // chip and the message that shows why, remembered per rule set.

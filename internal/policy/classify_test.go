@@ -21,7 +21,8 @@ func TestClassifyCatalog(t *testing.T) {
 		us, cn, mo, df policy.Status
 		cnRule         string
 	}{
-		{"h20", 2368, "EAR99", policy.NoLicenseRequired, policy.NoLicenseRequired, policy.NoLicenseRequired, policy.NoLicenseRequired, "eccn.3a090"},
+		// EAR99 by its TPP, but licensed by letter to China and Macau (S21).
+		{"h20", 2368, "EAR99", policy.NoLicenseRequired, policy.LicenseRequired, policy.LicenseRequired, policy.NoLicenseRequired, "letter.h20"},
 		{"h200", 15832, "3A090.a", policy.NoLicenseRequired, policy.LicenseRequired, policy.LicenseRequired, policy.NoLicenseRequired, "dest.cn-mo"},
 		{"b200", 36000, "3A090.a", policy.NoLicenseRequired, policy.Denied, policy.Denied, policy.NoLicenseRequired, "dest.cn-mo"},
 		{"rubin", 140000, "3A090.a", policy.NoLicenseRequired, policy.Denied, policy.Denied, policy.NoLicenseRequired, "dest.cn-mo"},

@@ -163,6 +163,28 @@ type OrderFacts struct {
 	// review: each lifts the releasable holds of its own jurisdiction, and
 	// no other.
 	Released []Release `json:"released,omitempty"`
+
+	// Notifications are the license exceptions' notifications for this
+	// consignee that the authority confirmed.
+	Notifications []Notification `json:"notifications,omitempty"`
+}
+
+// Notification is a license exception's notification for the consignee
+// that the authority confirmed (NAC: the confirmation number).
+type Notification struct {
+	Exception    string `json:"exception"`
+	Confirmation string `json:"confirmation"`
+}
+
+// confirmation returns the confirmation of the exception's notification
+// among the facts, "" for none.
+func (f *OrderFacts) confirmation(code string) string {
+	for _, n := range f.Notifications {
+		if n.Exception == code && n.Confirmation != "" {
+			return n.Confirmation
+		}
+	}
+	return ""
 }
 
 // Release is an authority's release of a held order: the jurisdiction it
@@ -345,26 +367,40 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 		x.add(Rejected, nil, "quantity "+strconv.FormatInt(f.Quantity, 10)+" must be positive", "")
 	}
 
-	// What the export needs, and whether the license provides it.
-	before := len(x.reasons)
-	st, _, destRule := r.destinationStatus(&x.sink, false, eccn, tpp, f.Spec.BandwidthGBps, f.LaunchDate, f.Destination, f.ParentHQ, f.BuyerHQ)
-	x.d.Status = st
-	for i := before; i < len(x.reasons); i++ {
-		// A license requirement is settled by the license check below,
-		// not held for its own sake.
-		switch x.reasons[i].Outcome {
-		case Rejected:
-			x.raise(Rejected)
-		case HeldForReview:
-			x.reasons[i].Outcome = Accepted
+	// What each jurisdiction needs for the export, and whether the license
+	// (or a license exception) provides it.
+	s := r.rs()
+	q := destQuery{product: f.Product, eccn: eccn, tpp: tpp, bandwidth: f.Spec.BandwidthGBps, available: f.LaunchDate,
+		country: f.Destination, parentHQ: f.ParentHQ, buyerHQ: f.BuyerHQ, path: r.pathTo(f.Destination, f.ShipFrom)}
+	x.d.Status = NoLicenseRequired
+	if !controlled {
+		x.push(s.classification.reason(Accepted, eccnLabel(eccn)+": not controlled under the classification rule; no license required", ""))
+	} else if len(s.dests) == 0 {
+		x.add(HeldForReview, nil, "no destination rule in force for "+countryLabel(f.Destination)+"; license required", "")
+		x.d.Status = LicenseRequired
+	}
+	for _, ix := range s.dests {
+		before := len(x.reasons)
+		st, _, by := r.jurisdictionStatus(&x.sink, false, ix, &q, controlled)
+		for i := before; i < len(x.reasons); i++ {
+			// A license requirement is settled by the license check below,
+			// not held for its own sake.
+			switch x.reasons[i].Outcome {
+			case Rejected:
+				x.raise(Rejected)
+			case HeldForReview:
+				x.reasons[i].Outcome = Accepted
+			}
+		}
+		if st.Rank() > x.d.Status.Rank() {
+			x.d.Status = st
+		}
+		if st == LicenseRequired {
+			x.d.UsesLicense = true
+			r.checkLicense(x, ix, by, &f)
 		}
 	}
-	if st == LicenseRequired {
-		x.d.UsesLicense = true
-		r.checkLicense(x, destRule, &f)
-	}
 
-	s := r.rs()
 	if e := s.endUse; e != nil && slices.Contains(e.doc.EndUse.Prohibited, f.EndUse) {
 		x.add(Rejected, e, "end use "+f.EndUse+" is prohibited", "")
 	}
@@ -406,7 +442,7 @@ func (r Rules) DecideOrder(f OrderFacts) Decision {
 				vc.ShareOfUS.Rate().String()+" of US end-user units "+inum(us)+" = "+inum(int64(limit)), "")
 		}
 	}
-	if e := s.importPermit; e != nil && regionIn(e.doc.ImportPermit.Regions, region) && slices.Contains(e.doc.ImportPermit.ECCNs, eccn) {
+	if e := s.importPermit; e != nil && e.doc.ImportPermit.covers(f.Destination, region) && slices.Contains(e.doc.ImportPermit.ECCNs, eccn) {
 		x.d.UsesPermit = true
 		r.checkPermit(x, e, &f)
 	}
@@ -506,10 +542,17 @@ func validAt(t, from, until time.Time) bool {
 	return (from.IsZero() || !t.Before(from)) && (until.IsZero() || t.Before(until))
 }
 
-func (r Rules) checkLicense(x *decider, e *entry, f *OrderFacts) {
+func (r Rules) checkLicense(x *decider, ix *destIndex, e *entry, f *OrderFacts) {
 	l := f.license(e.jurisdiction())
 	if l == nil {
-		x.add(HeldForReview, e, "license required for "+f.Product+" to "+f.Destination+"; no license on file (case-by-case review)", "")
+		if r.exception(x, ix, f) {
+			return
+		}
+		// A missing license is cured by issuing one, never by a release.
+		rs := e.reason(HeldForReview, "license required for "+f.Product+" to "+f.Destination+"; no license on file (case-by-case review)", "")
+		rs.Releasable = false
+		x.push(rs)
+		x.raise(HeldForReview)
 		return
 	}
 	before := x.d.Outcome
@@ -601,6 +644,52 @@ func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts) {
 		x.done(at, e.reason(Accepted, "", p.ID))
 		x.grants = append(x.grants, domain.GrantUse{Kind: domain.GrantPermit, Jurisdiction: e.Jurisdiction, Ref: p.ID, Units: f.Quantity})
 	}
+}
+
+// exception looks for a license exception of the jurisdiction that covers
+// the order in place of a license: its ECCNs (data-center items of some
+// excluded), its destinations, and the notification the authority
+// confirmed when the exception requires one. It reports whether one
+// applied (accepting with the exception as the grant, or holding for the
+// missing confirmation).
+func (r Rules) exception(x *decider, ix *destIndex, f *OrderFacts) bool {
+	s := r.rs()
+	var waiting *entry // an exception that would serve once notified
+	for _, ex := range ix.exceptions {
+		p := ex.doc.Exception
+		if !slices.Contains(p.ECCNs, x.d.ECCN) || (slices.Contains(p.ExcludeDataCenter, x.d.ECCN) && !f.Spec.NotDataCenter) ||
+			!s.inAny(f.Destination, p.CountryGroups, p.Countries) || s.inAny(f.Destination, p.ExceptGroups, nil) {
+			continue
+		}
+		ref := p.Code
+		if p.Notification {
+			conf := f.confirmation(p.Code)
+			if conf == "" {
+				if waiting == nil {
+					waiting = ex
+				}
+				continue
+			}
+			ref += " " + conf
+		}
+		x.add(Accepted, ex, exceptionName(p)+" covers "+x.d.ECCN+" to "+f.Destination+" without a license ("+ref+")", ref)
+		x.grants = append(x.grants, domain.GrantUse{Kind: domain.GrantException, Jurisdiction: ex.Jurisdiction, Ref: ref})
+		return true
+	}
+	if waiting != nil {
+		x.add(HeldForReview, waiting, exceptionName(waiting.doc.Exception)+" covers "+x.d.ECCN+" to "+f.Destination+" after a notification; none is confirmed for this consignee", "")
+		return true
+	}
+	return false
+}
+
+// exceptionName writes "license exception NAC (C67)".
+func exceptionName(p *ExceptionParams) string {
+	name := "license exception " + p.Code
+	if p.AESCode != "" {
+		name += " (" + p.AESCode + ")"
+	}
+	return name
 }
 
 // jurisdiction is the rule's jurisdiction, "" for no rule.

@@ -97,22 +97,61 @@ func TestDecideOrder(t *testing.T) {
 		}, policy.Rejected, "cn.import-permit", "condition not met"},
 
 		// Other destinations and items.
-		{"H20 to CN needs nothing", feb, func(f *policy.OrderFacts) {
+		// The H20 is EAR99 by its TPP, but an is-informed letter (S21) needs
+		// a license to China from 2025-04-09.
+		{"H20 to CN needs a license by letter", feb, func(f *policy.OrderFacts) {
+			f.Product, f.Spec, f.Licenses, f.Permits, f.Approval, f.KYCRemoteAccess, f.SitePowerKW = "h20", product(t, "h20").Spec, nil, nil, "", false, 0
+		}, policy.HeldForReview, "letter.h20", "no license on file"},
+		{"H20 to CN with a license", feb, func(f *policy.OrderFacts) {
+			f.Product, f.Spec, f.Permits, f.Approval, f.KYCRemoteAccess, f.SitePowerKW = "h20", product(t, "h20").Spec, nil, "", false, 0
+			f.Licenses[0].Products = []string{"h20"}
+		}, policy.Accepted, "", ""},
+		{"H20 to CN the day before the letter", day("2025-04-08"), func(f *policy.OrderFacts) {
 			f.Product, f.Spec, f.Licenses, f.Permits, f.Approval, f.KYCRemoteAccess, f.SitePowerKW = "h20", product(t, "h20").Spec, nil, nil, "", false, 0
 		}, policy.Accepted, "", ""},
 		{"H20 for military use", feb, func(f *policy.OrderFacts) { f.Product, f.Spec, f.EndUse = "h20", product(t, "h20").Spec, "military" }, policy.Rejected, "end-use.prohibited", "military"},
 		{"H200 to the US needs no license", feb, func(f *policy.OrderFacts) {
 			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.Approval, f.BuyerHQ, f.ParentHQ = "US", "US", nil, nil, "", "US", "US"
 		}, policy.Accepted, "", ""},
-		{"B200 to Malaysia, CN parent, 2026-05-30", day("2026-05-30"), func(f *policy.OrderFacts) {
-			f.Product, f.Spec, f.Destination, f.SiteCountry, f.Licenses, f.Permits = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
+		// A Chinese parent: presumption of denial wherever the buyer is,
+		// from 2023-11-17 (S16, S17), outside China, Macau and Hong Kong.
+		{"H200 to Malaysia, CN parent, 2026-02-01", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ = "MY", "MY", nil, nil, "MY"
+		}, policy.Rejected, "end-user.parent-d5", "headquartered in CN: presumption of denial"},
+		{"H200 to Malaysia, CN parent, 2023-11-17", day("2023-11-17"), func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ = "MY", "MY", nil, nil, "MY"
+		}, policy.Rejected, "end-user.parent-d5", "presumption of denial"},
+		{"H200 to Malaysia, MY parent", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "MY", "MY", nil, nil, "MY", "MY"
 		}, policy.Accepted, "", ""},
-		{"B200 to Malaysia, CN parent, 2026-05-31", day("2026-05-31"), func(f *policy.OrderFacts) {
-			f.Product, f.Spec, f.Destination, f.SiteCountry, f.Licenses, f.Permits = "b200", product(t, "b200").Spec, "MY", "MY", nil, nil
-		}, policy.HeldForReview, "end-user.parent-d5", "no license on file"},
-		{"H200 to Russia needs a license", feb, func(f *policy.OrderFacts) {
-			f.Destination, f.SiteCountry, f.Licenses, f.Permits = "RU", "RU", nil, nil
-		}, policy.HeldForReview, "dest.d5", "no license on file"},
+		{"H200 to a US site, CN parent", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.Approval = "US", "US", nil, nil, ""
+		}, policy.Accepted, "", ""},
+		{"H200 to Russia is denied", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "RU", "RU", nil, nil, "RU", "RU"
+		}, policy.Rejected, "dest.d5", "presumption of denial"},
+		{"H200 to Hong Kong needs a license (S14)", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "HK", "HK", nil, nil, "HK", "HK"
+		}, policy.HeldForReview, "dest.cn-mo", "no license on file"},
+		{"H200 to Hong Kong needs no Chinese import permit", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Permits, f.BuyerHQ, f.ParentHQ = "HK", "HK", nil, "HK", "HK"
+			f.Licenses[0].Destinations = []string{"HK"}
+		}, policy.Accepted, "", ""},
+		{"H200 to Vietnam (D:1) needs a license", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "VN", "VN", nil, nil, "VN", "VN"
+		}, policy.HeldForReview, "dest.d1-d4", "no license on file"},
+		{"H200 to Saudi Arabia (D:4) needs a license", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "SA", "SA", nil, nil, "SA", "SA"
+		}, policy.HeldForReview, "dest.d1-d4", "no license on file"},
+		{"H200 to the UAE before it joined A:5", day("2026-07-09"), func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "AE", "AE", nil, nil, "AE", "AE"
+		}, policy.HeldForReview, "dest.d1-d4", "no license on file"},
+		{"H200 to the UAE once in A:5 (2026-07-10)", day("2026-07-10"), func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "AE", "AE", nil, nil, "AE", "AE"
+		}, policy.Accepted, "", ""},
+		{"H200 to Israel (D:4 and A:6) needs none", feb, func(f *policy.OrderFacts) {
+			f.Destination, f.SiteCountry, f.Licenses, f.Permits, f.BuyerHQ, f.ParentHQ = "IL", "IL", nil, nil, "IL", "IL"
+		}, policy.Accepted, "", ""},
 		{"zero quantity", feb, func(f *policy.OrderFacts) { f.Quantity = 0 }, policy.Rejected, "", "must be positive"},
 	}
 	for _, tc := range tests {

@@ -76,6 +76,8 @@ type ruleDoc struct {
 	ApprovedCustomer *ApprovedCustomerParams `yaml:"approved_customer"`
 	EndUse           *EndUseParams           `yaml:"end_use"`
 	EndUser          *EndUserParams          `yaml:"end_user"`
+	Letter           *LetterParams           `yaml:"license_letter"`
+	Exception        *ExceptionParams        `yaml:"license_exception"`
 	Affiliates       *OwnershipParams        `yaml:"affiliates"`
 	BlockedOwnership *OwnershipParams        `yaml:"blocked_ownership"`
 	VolumeCap        *VolumeCapParams        `yaml:"volume_cap"`
@@ -104,6 +106,8 @@ const (
 	KindEndUser          = "end_user"
 	KindAffiliates       = "affiliates"
 	KindBlockedOwnership = "blocked_ownership"
+	KindLetter           = "license_letter"
+	KindException        = "license_exception"
 	KindVolumeCap        = "volume_cap"
 	KindLabTest          = "lab_test"
 	KindRoute            = "route"
@@ -124,11 +128,12 @@ var decidingKinds = map[string]bool{
 	KindDestination: true, KindParentHQ: true, KindApprovedCustomer: true, KindEndUse: true, KindEndUser: true,
 	KindVolumeCap: true, KindLabTest: true, KindRoute: true, KindCheck: true, KindReExport: true, KindConsigneeKYC: true,
 	KindDuty: true, KindImportPermit: true, KindLotAge: true, KindRedFlags: true, KindAffiliates: true, KindBlockedOwnership: true,
+	KindLetter: true, KindException: true,
 }
 
 // multiKinds may have several rules (ids) in force at once; every other kind
 // has one id whose versions follow each other in time.
-var multiKinds = map[string]bool{KindCountryGroup: true, KindDestination: true, KindCheck: true}
+var multiKinds = map[string]bool{KindCountryGroup: true, KindDestination: true, KindCheck: true, KindLetter: true, KindException: true}
 
 // blocks returns the kinds and parameter blocks set on the rule.
 func (r *ruleDoc) blocks() (kinds []string, params []any) {
@@ -148,6 +153,8 @@ func (r *ruleDoc) blocks() (kinds []string, params []any) {
 	add(KindEndUser, r.EndUser != nil, r.EndUser)
 	add(KindAffiliates, r.Affiliates != nil, r.Affiliates)
 	add(KindBlockedOwnership, r.BlockedOwnership != nil, r.BlockedOwnership)
+	add(KindLetter, r.Letter != nil, r.Letter)
+	add(KindException, r.Exception != nil, r.Exception)
 	add(KindVolumeCap, r.VolumeCap != nil, r.VolumeCap)
 	add(KindLabTest, r.LabTest != nil, r.LabTest)
 	add(KindRoute, r.Route != nil, r.Route)
@@ -578,6 +585,7 @@ func allKinds() []string {
 	r.Classification, r.Regions, r.CountryGroup, r.Destination = &ClassificationParams{}, &RegionParams{}, &CountryGroupParams{}, &DestinationParams{}
 	r.ParentHQ, r.ApprovedCustomer, r.EndUse, r.EndUser = &ParentHQParams{}, &ApprovedCustomerParams{}, &EndUseParams{}, &EndUserParams{}
 	r.Affiliates, r.BlockedOwnership = &OwnershipParams{}, &OwnershipParams{}
+	r.Letter, r.Exception = &LetterParams{}, &ExceptionParams{}
 	r.VolumeCap, r.LabTest, r.Route, r.Check, r.Duty = &VolumeCapParams{}, &LabTestParams{}, &RouteParams{}, &CheckParams{}, &DutyParams{}
 	r.ReExport, r.ConsigneeKYC = &ReExportParams{}, &ConsigneeKYCParams{}
 	r.ImportPermit, r.LotAge, r.RedFlags, r.Geolocation, r.Allocation = &ImportPermitParams{}, &LotAgeParams{}, &RedFlagParams{}, &GeolocationParams{}, &AllocationParams{}

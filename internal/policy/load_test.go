@@ -119,10 +119,10 @@ func TestLoadRefuses(t *testing.T) {
 		{"two parameter blocks", "    end_use:\n", "    lot_age: {regions: [CN], min_days: 1}\n    end_use:\n", []string{"rule end-use.prohibited", "more than one parameter block"}},
 		{"second id for a single-instance kind", "  - id: lot-age.cn", "  - id: lot-age.china", []string{}},
 		{"a country in two destination rules", "      countries: [US]\n      status: no_license_required", "      countries: [US, CN]\n      status: no_license_required", []string{"rule dest", "also governed by rule"}},
-		{"unknown country group", `      country_group: "D:5"
-      status: license_required
-      basis`, `      country_group: "D:9"
-      status: license_required
+		{"unknown country group", `      country_groups: ["D:5"]
+      status: denied
+      basis`, `      country_groups: ["D:9"]
+      status: denied
       basis`, []string{"rule dest.d5", `unknown country group "D:9"`}},
 		{"not a country code", "[SG, MY, TH, HK]", "[SG, Malaysia]", []string{"rule vetting.red-flags", `"Malaysia" is not an ISO`}},
 		{"missing source", "    source: S9\n", "", []string{"rule vetting.red-flags", "source: required"}},

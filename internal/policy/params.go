@@ -80,12 +80,21 @@ type CountryGroupParams struct {
 // destinations needs. Uncontrolled items (the classification's otherwise)
 // need no license anywhere.
 type DestinationParams struct {
-	// Exactly one of Countries, CountryGroup and Default selects where the
-	// rule applies. An explicit country list beats a group, a group beats
-	// the default.
-	Countries    []string `yaml:"countries,omitempty" json:"countries,omitempty"`
-	CountryGroup string   `yaml:"country_group,omitempty" json:"country_group,omitempty"`
+	// Exactly one of Countries, CountryGroups (CountryGroup for one) and
+	// Default selects where the rule applies, within its jurisdiction. An
+	// explicit country list beats the groups; among group rules that match
+	// a country the most restrictive applies; the default comes last.
+	Countries     []string `yaml:"countries,omitempty" json:"countries,omitempty"`
+	CountryGroups []string `yaml:"country_groups,omitempty" json:"country_groups,omitempty"`
+	CountryGroup  string   `yaml:"country_group,omitempty" json:"country_group,omitempty"`
+	// ExceptGroups leaves out the countries also in these groups (D:1 and
+	// D:4 except those in A:5 or A:6).
+	ExceptGroups []string `yaml:"except_groups,omitempty" json:"except_groups,omitempty"`
 	Default      bool     `yaml:"default,omitempty" json:"default,omitempty"`
+	// ExportsFrom limits the rule to exports leaving from these countries
+	// (a regime that controls exports from its own territory); empty means
+	// any.
+	ExportsFrom []string `yaml:"exports_from,omitempty" json:"exports_from,omitempty"`
 	// Status applies to controlled items (when Review is set, only to those
 	// that meet it).
 	Status Status `yaml:"status" json:"status"`
@@ -106,12 +115,46 @@ type ReviewCriteria struct {
 	AvailableInUSBy *Date `yaml:"available_in_us_by,omitempty" json:"available_in_us_by,omitempty"`
 }
 
-// ParentHQParams requires a license for controlled items when the buyer or
-// its ultimate parent is headquartered in a country group, wherever the
-// buyer operates (2026-05-31 guidance).
+// ParentHQParams raises the status of controlled items when the buyer or
+// its ultimate parent is headquartered in one of the countries or groups,
+// wherever the buyer operates (S15–S17), except at the destinations listed
+// (where their own destination rule governs).
 type ParentHQParams struct {
-	CountryGroup string `yaml:"country_group" json:"country_group"`
-	Status       Status `yaml:"status" json:"status"`
+	CountryGroups []string `yaml:"country_groups,omitempty" json:"country_groups,omitempty"`
+	CountryGroup  string   `yaml:"country_group,omitempty" json:"country_group,omitempty"`
+	Countries     []string `yaml:"countries,omitempty" json:"countries,omitempty"`
+	Status        Status   `yaml:"status" json:"status"`
+	Basis         string   `yaml:"basis,omitempty" json:"basis,omitempty"`
+	// ExceptDestinations are destinations where the rule does not apply.
+	ExceptDestinations []string `yaml:"except_destinations,omitempty" json:"except_destinations,omitempty"`
+}
+
+// LetterParams is a license requirement by letter ("is informed", EAR
+// 744.21/744.23): the products named need Status to the destinations named,
+// whatever their classification.
+type LetterParams struct {
+	Products      []string `yaml:"products" json:"products"`
+	Countries     []string `yaml:"countries,omitempty" json:"countries,omitempty"`
+	CountryGroups []string `yaml:"country_groups,omitempty" json:"country_groups,omitempty"`
+	Status        Status   `yaml:"status" json:"status"`
+	Basis         string   `yaml:"basis,omitempty" json:"basis,omitempty"`
+}
+
+// ExceptionParams is a license exception (NAC, ACA): exports of the ECCNs
+// to the destinations named go without a license, after a notification
+// that the authority confirmed when Notification is set.
+type ExceptionParams struct {
+	Code string `yaml:"code" json:"code"`
+	// AESCode is the license code the export declaration carries (C67).
+	AESCode string   `yaml:"aes_code,omitempty" json:"aes_code,omitempty"`
+	ECCNs   []string `yaml:"eccns" json:"eccns"`
+	// ExcludeDataCenter lists ECCNs that the exception covers only when the
+	// item is not designed or marketed for data centers.
+	ExcludeDataCenter []string `yaml:"exclude_data_center,omitempty" json:"exclude_data_center,omitempty"`
+	Countries         []string `yaml:"countries,omitempty" json:"countries,omitempty"`
+	CountryGroups     []string `yaml:"country_groups,omitempty" json:"country_groups,omitempty"`
+	ExceptGroups      []string `yaml:"except_groups,omitempty" json:"except_groups,omitempty"`
+	Notification      bool     `yaml:"notification" json:"notification"`
 }
 
 // ApprovedCustomerParams requires an approved buyer for controlled items to
@@ -228,7 +271,10 @@ type Window struct {
 // ImportPermitParams is the importing side's regime for controlled items.
 type ImportPermitParams struct {
 	Regions []string `yaml:"regions" json:"regions"`
-	ECCNs   []string `yaml:"eccns" json:"eccns"`
+	// Countries, when set, limits the regime to these countries of the
+	// regions (a separate customs territory of a region stays outside).
+	Countries []string `yaml:"countries,omitempty" json:"countries,omitempty"`
+	ECCNs     []string `yaml:"eccns" json:"eccns"`
 	// Admitting false means customs admits no such item at all (orders are
 	// held); true means a permit is required.
 	Admitting       bool     `yaml:"admitting" json:"admitting"`
@@ -239,6 +285,12 @@ type ImportPermitParams struct {
 	// CloudOnly, when true, allows only deployments that serve the chips as
 	// a cloud service.
 	CloudOnly bool `yaml:"cloud_only" json:"cloud_only"`
+}
+
+// covers reports whether the regime applies to an import into country (of
+// region).
+func (p *ImportPermitParams) covers(country, region string) bool {
+	return regionIn(p.Regions, region) && (len(p.Countries) == 0 || regionIn(p.Countries, country))
 }
 
 // LotAgeParams is the minimum age of a lot (days since it became available)
@@ -259,6 +311,14 @@ type RedFlagParams struct {
 	CustomersRegisteredAfter Date `yaml:"customers_registered_after" json:"customers_registered_after"`
 	// TransshipmentHubs are countries diversion cases went through.
 	TransshipmentHubs []string `yaml:"transshipment_hubs" json:"transshipment_hubs"`
+	// ResidentialWords in an address suggest a home rather than a data
+	// center; ForwarderWords in a name a freight forwarder rather than an
+	// end user. Each entry is a word or a phrase of words.
+	ResidentialWords []string `yaml:"residential_words" json:"residential_words"`
+	ForwarderWords   []string `yaml:"forwarder_words" json:"forwarder_words"`
+	// PlausibleUses lists, per business type (buyer class), the end uses
+	// that fit it; a class not listed is not checked.
+	PlausibleUses map[string][]string `yaml:"plausible_uses" json:"plausible_uses"`
 }
 
 // GeolocationParams are the physics of latency-based location checks.

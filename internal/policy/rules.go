@@ -34,9 +34,10 @@ type ruleSet struct {
 	defaultRegion  string
 	groups         map[string]map[string]bool
 
-	destByCountry map[string]*entry
-	destByGroup   []*entry
-	destDefault   *entry
+	// dests are the destination rules (with the parent-HQ rule, letters
+	// and license exceptions) of each jurisdiction that has any, in file
+	// order: one index per regime, each decided on its own.
+	dests []*destIndex
 
 	parentHQ, approved, endUse, endUser, volumeCap, labTest, route *entry
 	reexport, kyc                                                  *entry
@@ -85,9 +86,8 @@ func (r Rules) boxed(s string) ref.Val {
 // that claim the same thing at the same time.
 func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 	s := &ruleSet{
-		regionOf:      map[string]string{},
-		groups:        map[string]map[string]bool{},
-		destByCountry: map[string]*entry{},
+		regionOf: map[string]string{},
+		groups:   map[string]map[string]bool{},
 	}
 	var conflicts []conflict
 	cited := map[string]bool{}
@@ -116,24 +116,32 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			}
 			s.groups[d.CountryGroup.Name] = set
 		case KindDestination:
+			ix := s.destIndex(e.Jurisdiction)
 			switch {
 			case len(d.Destination.Countries) > 0:
 				for _, c := range d.Destination.Countries {
-					if other, dup := s.destByCountry[c]; dup {
+					if other, dup := ix.byCountry[c]; dup {
 						conflicts = append(conflicts, conflict{e, fmt.Sprintf("destination %s also governed by rule %s (line %d)", c, other.ID, other.Line)})
 					}
-					s.destByCountry[c] = e
+					ix.byCountry[c] = e
 				}
-			case d.Destination.CountryGroup != "":
-				s.destByGroup = append(s.destByGroup, e)
+			case len(d.Destination.CountryGroups) > 0:
+				ix.byGroup = append(ix.byGroup, e)
 			case d.Destination.Default:
-				if s.destDefault != nil {
-					conflicts = append(conflicts, conflict{e, fmt.Sprintf("a second default destination besides rule %s (line %d)", s.destDefault.ID, s.destDefault.Line)})
+				if ix.def != nil {
+					conflicts = append(conflicts, conflict{e, fmt.Sprintf("a second default destination besides rule %s (line %d)", ix.def.ID, ix.def.Line)})
 				}
-				s.destDefault = e
+				ix.def = e
 			}
 		case KindParentHQ:
 			s.parentHQ = e
+			s.destIndex(e.Jurisdiction).parent = e
+		case KindLetter:
+			ix := s.destIndex(e.Jurisdiction)
+			ix.letters = append(ix.letters, e)
+		case KindException:
+			ix := s.destIndex(e.Jurisdiction)
+			ix.exceptions = append(ix.exceptions, e)
 		case KindApprovedCustomer:
 			s.approved = e
 		case KindEndUse:
@@ -189,19 +197,75 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.sources = append(s.sources, src)
 		}
 	}
-	// A group rule that names a group not in force at this instant can
-	// never match; say so at load rather than let it silently lapse.
-	for _, e := range s.destByGroup {
-		if _, ok := s.groups[e.doc.Destination.CountryGroup]; !ok {
-			conflicts = append(conflicts, conflict{e, "country group " + e.doc.Destination.CountryGroup + " is not in force while this rule is"})
+	// A rule that names a group not in force at this instant can never
+	// match; say so at load rather than let it silently lapse.
+	for _, ix := range s.dests {
+		var named []*entry
+		named = append(append(append(named, ix.byGroup...), ix.letters...), ix.exceptions...)
+		if ix.parent != nil {
+			named = append(named, ix.parent)
 		}
-	}
-	if s.parentHQ != nil {
-		if _, ok := s.groups[s.parentHQ.doc.ParentHQ.CountryGroup]; !ok {
-			conflicts = append(conflicts, conflict{s.parentHQ, "country group " + s.parentHQ.doc.ParentHQ.CountryGroup + " is not in force while this rule is"})
+		for _, e := range named {
+			for _, g := range e.groupsNamed() {
+				if _, ok := s.groups[g]; !ok {
+					conflicts = append(conflicts, conflict{e, "country group " + g + " is not in force while this rule is"})
+				}
+			}
 		}
 	}
 	return s, conflicts
+}
+
+// destIndex is one jurisdiction's destination rules.
+type destIndex struct {
+	jurisdiction string
+	byCountry    map[string]*entry
+	byGroup      []*entry
+	def          *entry
+	parent       *entry
+	letters      []*entry
+	exceptions   []*entry
+}
+
+// destIndex returns the index of jurisdiction j, adding it.
+func (s *ruleSet) destIndex(j string) *destIndex {
+	for _, ix := range s.dests {
+		if ix.jurisdiction == j {
+			return ix
+		}
+	}
+	ix := &destIndex{jurisdiction: j, byCountry: map[string]*entry{}}
+	s.dests = append(s.dests, ix)
+	return ix
+}
+
+// groupsNamed lists the country groups a destination-side rule names.
+func (e *entry) groupsNamed() []string {
+	d := e.doc
+	switch {
+	case d.Destination != nil:
+		return append(slices.Clone(d.Destination.CountryGroups), d.Destination.ExceptGroups...)
+	case d.ParentHQ != nil:
+		return d.ParentHQ.CountryGroups
+	case d.Letter != nil:
+		return d.Letter.CountryGroups
+	case d.Exception != nil:
+		return append(slices.Clone(d.Exception.CountryGroups), d.Exception.ExceptGroups...)
+	}
+	return nil
+}
+
+// inAny reports whether country is in one of the named groups or countries.
+func (s *ruleSet) inAny(country string, groups, countries []string) bool {
+	if slices.Contains(countries, country) {
+		return true
+	}
+	for _, g := range groups {
+		if s.groups[g][country] {
+			return true
+		}
+	}
+	return false
 }
 
 type conflict struct {
@@ -351,7 +415,7 @@ func (r Rules) Allocation() (AllocationParams, bool) {
 // ImportPermit returns the importing side's regime in force for country.
 func (r Rules) ImportPermit(country string) (ImportPermitParams, bool) {
 	e := r.rs().importPermit
-	if e == nil || !regionIn(e.doc.ImportPermit.Regions, r.Region(country)) {
+	if e == nil || !e.doc.ImportPermit.covers(country, r.Region(country)) {
 		return ImportPermitParams{}, false
 	}
 	return *e.doc.ImportPermit, true

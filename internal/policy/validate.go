@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"strings"
+
 	"fmt"
 	"math"
 	"strconv"
@@ -40,6 +42,15 @@ func (v *kindValidator) countries(key string, cs []string, required bool) {
 			v.bad(key, "%s listed twice", c)
 		}
 		seen[c] = true
+	}
+}
+
+// groupList checks that every name is a country group of the file.
+func (v *kindValidator) groupList(key string, gs []string) {
+	for _, g := range gs {
+		if !v.groups[g] {
+			v.bad(key, "unknown country group %q", g)
+		}
 	}
 }
 
@@ -191,23 +202,32 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		v.countries("countries", r.CountryGroup.Countries, true)
 	case r.Destination != nil:
 		d := r.Destination
+		if d.CountryGroup != "" {
+			d.CountryGroups = append(d.CountryGroups, d.CountryGroup)
+			d.CountryGroup = ""
+		}
 		sel := 0
 		if len(d.Countries) > 0 {
 			sel++
 			v.countries("countries", d.Countries, true)
 		}
-		if d.CountryGroup != "" {
+		if len(d.CountryGroups) > 0 {
 			sel++
-			if !v.groups[d.CountryGroup] {
-				v.bad("country_group", "unknown country group %q", d.CountryGroup)
-			}
+			v.groupList("country_groups", d.CountryGroups)
 		}
 		if d.Default {
 			sel++
 		}
 		if sel != 1 {
-			v.bad("status", "want exactly one of countries, country_group and default: true")
+			v.bad("status", "want exactly one of countries, country_groups and default: true")
 		}
+		if len(d.ExceptGroups) > 0 {
+			if len(d.CountryGroups) == 0 {
+				v.bad("except_groups", "only meaningful with country_groups")
+			}
+			v.groupList("except_groups", d.ExceptGroups)
+		}
+		v.countries("exports_from", d.ExportsFrom, false)
 		v.status("status", d.Status)
 		if d.Review != nil {
 			e.figures = []string{num(d.Review.TPPBelow), inum(int64(d.Review.BandwidthBelowGBps)) + " GB/s", ""}
@@ -222,10 +242,44 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 			v.bad("otherwise", "only meaningful with review")
 		}
 	case r.ParentHQ != nil:
-		if !v.groups[r.ParentHQ.CountryGroup] {
-			v.bad("country_group", "unknown country group %q", r.ParentHQ.CountryGroup)
+		ph := r.ParentHQ
+		if ph.CountryGroup != "" {
+			ph.CountryGroups = append(ph.CountryGroups, ph.CountryGroup)
+			ph.CountryGroup = ""
 		}
-		v.status("status", r.ParentHQ.Status)
+		if len(ph.CountryGroups) == 0 && len(ph.Countries) == 0 {
+			v.bad("country_groups", "at least one country group or country required")
+		}
+		v.groupList("country_groups", ph.CountryGroups)
+		v.countries("countries", ph.Countries, false)
+		v.countries("except_destinations", ph.ExceptDestinations, false)
+		v.status("status", ph.Status)
+	case r.Letter != nil:
+		lp := r.Letter
+		v.words("products", lp.Products, true)
+		if len(lp.Countries) == 0 && len(lp.CountryGroups) == 0 {
+			v.bad("countries", "at least one country or country group required")
+		}
+		v.countries("countries", lp.Countries, false)
+		v.groupList("country_groups", lp.CountryGroups)
+		v.status("status", lp.Status)
+		if lp.Status == NoLicenseRequired {
+			v.bad("status", "a letter imposes a requirement: license_required or denied")
+		}
+	case r.Exception != nil:
+		ex := r.Exception
+		if !vocabularyRe.MatchString(strings.ToLower(ex.Code)) {
+			v.bad("code", "required, a short code such as NAC")
+		}
+		if len(ex.ECCNs) == 0 {
+			v.bad("eccns", "at least one ECCN required")
+		}
+		if len(ex.Countries) == 0 && len(ex.CountryGroups) == 0 {
+			v.bad("countries", "at least one country or country group required")
+		}
+		v.countries("countries", ex.Countries, false)
+		v.groupList("country_groups", ex.CountryGroups)
+		v.groupList("except_groups", ex.ExceptGroups)
 	case r.ApprovedCustomer != nil:
 		v.regionList("regions", r.ApprovedCustomer.Regions)
 	case r.EndUse != nil:
@@ -296,6 +350,7 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 	case r.ImportPermit != nil:
 		ip := r.ImportPermit
 		v.regionList("regions", ip.Regions)
+		v.countries("countries", ip.Countries, false)
 		if len(ip.ECCNs) == 0 {
 			v.bad("eccns", "at least one ECCN required")
 		}

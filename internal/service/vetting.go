@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
@@ -126,7 +124,7 @@ func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *d
 	keepReviews(res.Hits, a.Screening.Hits)
 	res.Status = screeningStatus(res.Hits, s.matchScore)
 	a.Screening = res
-	a.Flags = redFlags(rules, a)
+	a.Flags = rules.RedFlagsOf(a)
 	a.Status = domain.AppSubmitted
 	if res.Status == "match" {
 		a.Status = domain.AppBlocked
@@ -277,98 +275,6 @@ func latestApplication(ctx context.Context, tx store.Tx, party domain.ID) (domai
 		return domain.Application{}, false, err
 	}
 	return apps[len(apps)-1], true, nil
-}
-
-// Words in an address or a name that suggest a home rather than a data
-// center, or a freight forwarder rather than an end user (BIS red flags, S9).
-var (
-	residentialWords = []string{"apartment", "apt", "flat", "room", "residential", "residence", "villa", "dormitory", "floor, unit", "home"}
-	forwarderWords   = []string{"logistics", "forwarding", "forwarder", "freight", "express", "shipping", "cargo", "trading"}
-	// plausibleUses lists the end uses that fit each kind of business.
-	plausibleUses = map[domain.BuyerClass][]string{
-		// The us_ words are the Section 232 duty's exempt end uses (S18),
-		// all of them uses in the US.
-		domain.ClassPlatform:   {"commercial_ai", "cloud_service", "research", "recommendation", "search", "us_datacenter", "us_research"},
-		domain.ClassCloud:      {"commercial_ai", "cloud_service", "research", "us_datacenter", "us_research"},
-		domain.ClassSME:        {"commercial_ai", "research", "cloud_service", "us_startup", "us_research"},
-		domain.ClassResearch:   {"research", "education", "commercial_ai", "us_research"},
-		domain.ClassUniversity: {"research", "education", "us_research"},
-		domain.ClassGovernment: {"public_sector", "research", "us_public_sector", "us_research"},
-	}
-)
-
-func containsWord(text string, words []string) string {
-	fields := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 0x80)
-	})
-	for _, w := range words {
-		for _, f := range fields {
-			if f == w {
-				return w
-			}
-		}
-	}
-	return ""
-}
-
-// redFlags checks an application against the BIS red flags of the policy.
-func redFlags(rules policy.Rules, a *domain.Application) []domain.RedFlag {
-	rf, ok := rules.RedFlags()
-	if !ok {
-		return nil
-	}
-	const rule = "vetting.red-flags"
-	var out []domain.RedFlag
-	if reg, err := time.Parse(time.DateOnly, a.Registered); err == nil && reg.After(rf.CustomersRegisteredAfter.Time) {
-		out = append(out, domain.RedFlag{Code: "new_customer", Rule: rule,
-			Evidence: fmt.Sprintf("registered %s, after %s", a.Registered, rf.CustomersRegisteredAfter)})
-	}
-	for i, addr := range a.Addresses {
-		if w := containsWord(addr, residentialWords); w != "" {
-			out = append(out, domain.RedFlag{Code: "residential_address", Rule: rule, Evidence: fmt.Sprintf("addresses[%d] %q has %q", i, addr, w)})
-		}
-	}
-	for i, site := range a.Sites {
-		if w := containsWord(site.Address, residentialWords); w != "" {
-			out = append(out, domain.RedFlag{Code: "residential_address", Rule: rule, Evidence: fmt.Sprintf("sites[%d] %q has %q", i, site.Address, w)})
-		}
-		if slices.Contains(rf.TransshipmentHubs, site.Country) {
-			out = append(out, domain.RedFlag{Code: "transshipment_hub", Rule: rule, Evidence: fmt.Sprintf("sites[%d] is in %s, a known transshipment hub", i, site.Country)})
-		}
-	}
-	var units int64
-	for _, n := range a.Volumes {
-		units += n
-	}
-	var powerKW float64
-	for _, site := range a.Sites {
-		powerKW += site.PowerMW * 1000
-	}
-	if units > 0 && rf.PowerKWPerAccelerator > 0 && powerKW < float64(units)*rf.PowerKWPerAccelerator {
-		out = append(out, domain.RedFlag{Code: "power_short", Rule: rule,
-			Evidence: fmt.Sprintf("sites have %.0f kW for %d accelerators; %.1f kW each needs %.0f kW", powerKW, units, rf.PowerKWPerAccelerator, float64(units)*rf.PowerKWPerAccelerator)})
-	}
-	for _, name := range append([]string{a.LegalName}, a.Aliases...) {
-		if w := containsWord(name, forwarderWords); w != "" {
-			out = append(out, domain.RedFlag{Code: "freight_forwarder", Rule: rule, Evidence: fmt.Sprintf("name %q has %q", name, w)})
-			break
-		}
-	}
-	if fits := plausibleUses[a.BusinessType]; fits != nil {
-		for _, use := range a.EndUses {
-			if !slices.Contains(fits, use) {
-				out = append(out, domain.RedFlag{Code: "end_use_mismatch", Rule: rule,
-					Evidence: fmt.Sprintf("end use %q does not fit a %s business", use, a.BusinessType)})
-			}
-		}
-	}
-	if r, ok := rules.Rule("end-user.parent-d5"); ok && a.ParentCountry != "" && a.ParentCountry != a.Country {
-		if p, ok := r.Params.(*policy.ParentHQParams); ok && rules.InCountryGroup(p.CountryGroup, a.ParentCountry) {
-			out = append(out, domain.RedFlag{Code: "parent_d5", Rule: r.ID,
-				Evidence: fmt.Sprintf("ultimate parent headquartered in %s, in Country Group %s", a.ParentCountry, p.CountryGroup)})
-		}
-	}
-	return out
 }
 
 // Applications lists applications: a buyer's own, or all of them for the

@@ -1,0 +1,65 @@
+package policy_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
+)
+
+// TestRedFlags: each red flag of the policy on both sides of its line; the
+// words and the uses that fit a business are the policy file's.
+func TestRedFlags(t *testing.T) {
+	rules := mustDefault(t).At(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	clean := func() domain.Application {
+		return domain.Application{
+			LegalName: "Beijing ByteDance Technology Co., Ltd.", Country: "CN", Registered: "2012-03-09",
+			Addresses: []string{"Block A, Zhongguancun Science Park"}, BusinessType: domain.ClassPlatform,
+			EndUses: []string{"commercial_ai"}, Sites: []domain.Site{{Address: "Data Center Road 1", Country: "CN", PowerMW: 200}},
+			Volumes: map[string]int64{"h200": 100000},
+		}
+	}
+	codes := func(a domain.Application) []string {
+		var out []string
+		for _, f := range rules.RedFlagsOf(&a) {
+			out = append(out, f.Code)
+		}
+		return out
+	}
+	if got := codes(clean()); len(got) != 0 {
+		t.Fatalf("clean application flagged: %v", got)
+	}
+	cases := []struct {
+		name string
+		edit func(a *domain.Application)
+		want string
+	}{
+		{"NewCustomer", func(a *domain.Application) { a.Registered = "2024-02-01" }, "new_customer"},
+		{"NotNewOnTheDay", func(a *domain.Application) { a.Registered = "2022-10-01" }, ""},
+		{"Residential", func(a *domain.Application) { a.Addresses = []string{"Room 1203, Apartment 7, Lane 88"} }, "residential_address"},
+		{"ResidentialPhrase", func(a *domain.Application) { a.Addresses = []string{"3rd Floor, Unit 5, 18 Harbour Road"} }, "residential_address"},
+		{"NotResidentialPart", func(a *domain.Application) { a.Addresses = []string{"Homestead Data Park, Building 3"} }, ""},
+		{"PowerShort", func(a *domain.Application) { a.Sites[0].PowerMW = 119 }, "power_short"}, // 100,000 × 1.2 kW = 120 MW
+		{"PowerEnough", func(a *domain.Application) { a.Sites[0].PowerMW = 120 }, ""},
+		{"Forwarder", func(a *domain.Application) { a.LegalName = "Pacific Freight Logistics Ltd." }, "freight_forwarder"},
+		{"EndUseMismatch", func(a *domain.Application) { a.BusinessType = domain.ClassUniversity }, "end_use_mismatch"},
+		{"Hub", func(a *domain.Application) { a.Sites[0].Country = "SG" }, "transshipment_hub"},
+		{"ParentD5", func(a *domain.Application) { a.Country, a.ParentCountry = "SG", "CN" }, "parent_d5"},
+		{"ParentMacau", func(a *domain.Application) { a.Country, a.ParentCountry = "MY", "MO" }, "parent_d5"},
+		{"ParentJapan", func(a *domain.Application) { a.Country, a.ParentCountry = "SG", "JP" }, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := clean()
+			c.edit(&a)
+			got := codes(a)
+			if c.want == "" && len(got) != 0 {
+				t.Fatalf("flags %v, want none", got)
+			}
+			if c.want != "" && !slices.Contains(got, c.want) {
+				t.Fatalf("flags %v, want %s", got, c.want)
+			}
+		})
+	}
+}
