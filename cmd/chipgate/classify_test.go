@@ -131,11 +131,18 @@ func TestPolicyShow(t *testing.T) {
 	for _, r := range got.Rules {
 		ids[r.ID] = true
 	}
-	if !ids["dest.cn-mo"] || !ids["duty.section-232"] || ids["end-user.parent-d5"] {
+	// The parent-HQ rule dates from 2023-11-17 (S17).
+	if !ids["dest.cn-mo"] || !ids["duty.section-232"] || !ids["end-user.parent-d5"] || !ids["letter.h20"] {
 		t.Errorf("rules in force on 2026-02-01: %v", ids)
 	}
 	out, err = runChipgate(t, "policy", "show", "--at", "2026-06-01")
 	if err != nil || !strings.Contains(out, "end-user.parent-d5") {
 		t.Errorf("text show: %v\n%s", err, out)
+	}
+	// Every decision with the rules in force that have a say in it.
+	for _, want := range []string{"import at customs — Rules.DecideImport", "rules in force: cn.import-permit", "cn-import  China's import regime"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text show lacks %q", want)
+		}
 	}
 }

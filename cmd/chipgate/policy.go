@@ -103,7 +103,9 @@ func newPolicyShowCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show [--at DATE] [--policy FILE] [--json]",
 		Short: "Show the rules in force at an instant",
-		Long: `Show the rules in force at an instant (default now) with their sources.
+		Long: `Show the rules in force at an instant (default now) with their sources,
+every decision the engine makes with the rules in force that have a say in
+it, and the jurisdictions.
 --json prints the same document as GET /api/v1/policy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -135,6 +137,14 @@ func newPolicyShowCmd() *cobra.Command {
 			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			fmt.Fprintln(out, "\nDecisions (internal/policy; docs/POLICY.md):")
+			for _, d := range policy.Decisions {
+				fmt.Fprintf(out, "  %s — %s\n    looks at: %s\n    rules in force: %s\n", d.Name, d.Function, d.Inputs, joinRules(rules.InForce(d)))
+			}
+			fmt.Fprintln(out, "\nJurisdictions:")
+			for _, j := range p.Jurisdictions() {
+				fmt.Fprintf(out, "  %s  %s (%s in %s)\n", j.ID, j.Name, j.Authority.Role, strings.Join(j.Authority.Countries, ", "))
 			}
 			fmt.Fprintln(out, "\nSources:")
 			for _, s := range rules.Sources {
