@@ -1458,3 +1458,36 @@ func (w *propWorld) finish() {
 	}
 	w.t.Logf("seed %d: %d steps, %d orders, %d shipments, %d records; %s", w.seed, w.step-1, len(w.orders), len(w.shipments), w.prev.auditSize, b.String())
 }
+
+// ---------------------------------------------------------------- regressions
+//
+// What the property test found, kept as small deterministic tests.
+
+// TestPropertyRegressionUncontrolledOrderOutsideTheCap (found with seed
+// 107415047): decisions apply the volume cap to controlled chips only
+// (docs/POLICY.md, Decisions), so a Chinese order for the H20, EAR99, is
+// accepted past 50% of the US units; a US cancellation used to send it back
+// to held by that very cap.
+func TestPropertyRegressionUncontrolledOrderOutsideTheCap(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		p := newProgram(t, b)
+		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)
+		p.approve("bytedance", "Beijing ByteDance Technology Co., Ltd.", "CN", 5000)
+		place := func(slug string, units int64) domain.Order {
+			t.Helper()
+			o, err := p.svc.PlaceOrder(p.ctx, p.actor(slug), service.OrderRequest{Product: "h20", Quantity: units, Period: "2026-03-01", EndUse: "commercial_ai"})
+			if err != nil || o.Status != domain.OrderAccepted {
+				t.Fatalf("H20 order of %s: %v %s %+v", slug, err, o.Status, o.Decision.Blocking())
+			}
+			return o
+		}
+		us := place("us-cloud-a", 10)
+		cn := place("bytedance", 100)
+		if _, err := p.svc.CancelOrder(p.ctx, p.actor("us-cloud-a"), us.ID, "changed plans"); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.get(cn.ID); got.Status != domain.OrderAccepted {
+			t.Fatalf("the uncontrolled CN order is %s after a US cancellation: %+v", got.Status, got.Decision.Blocking())
+		}
+	})
+}
