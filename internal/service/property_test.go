@@ -908,8 +908,9 @@ func (w *propWorld) checkAudit(cur *propState) {
 			po, o := prev.orders[id], cur.orders[id]
 			mark(po.LicenseID, po.PermitID, o.LicenseID, o.PermitID)
 		case "shipment":
-			o := cur.orders[cur.shipments[id].OrderID]
-			mark(o.LicenseID, o.PermitID)
+			sh := cur.shipments[id]
+			o := cur.orders[sh.OrderID]
+			mark(o.LicenseID, o.PermitID, sh.LicenseID, sh.PermitID)
 			if r.Action == "shipment.created" {
 				shippedFrom[o.ID] = true
 			}
@@ -1213,6 +1214,9 @@ func (w *propWorld) checkShipments(cur *propState, rules policy.Rules) {
 			if (needLicense && d.license == nil) || (needPermit && d.permit == nil) {
 				w.fail("shipment %s to %s draws on license %s and permit %s", short(id), sh.Destination, idText(d.license), idText(d.permit))
 			}
+			if !sameID(sh.LicenseID, d.license) || !sameID(sh.PermitID, d.permit) {
+				w.fail("shipment %s names license %s and permit %s; its units were drawn on %s and %s", short(id), idText(sh.LicenseID), idText(sh.PermitID), idText(d.license), idText(d.permit))
+			}
 			w.shipDraw[id] = d
 			for _, sn := range sh.Serials {
 				if other, ok := w.serialOwner[sn]; ok {
@@ -1244,23 +1248,22 @@ func (w *propWorld) checkShipments(cur *propState, rules policy.Rules) {
 				w.fail("shipment %s left for %s without a passing lab test", short(id), sh.Destination)
 			}
 			if needLicense {
-				// The units cross through the license they were drawn on.
-				if o.LicenseID == nil || !sameID(o.LicenseID, w.shipDraw[id].license) {
-					w.fail("shipment %s was exported to %s through license %s; its units were drawn on %s (order %s: %v)", short(id), sh.Destination, idText(o.LicenseID), idText(w.shipDraw[id].license), short(o.ID), w.history[o.ID])
-				}
-				w.exportedVia[id] = *o.LicenseID
+				// The units cross through the license they were drawn on
+				// (checkGrants holds each license's exported units to it).
+				w.exportedVia[id] = *w.shipDraw[id].license
 			}
 		}
 		if clearedHome(sh) && !(had && clearedHome(psh)) {
 			w.stats["cleared in "+rules.Region(sh.Destination)]++
 			if needPermit {
-				// Invariant 1: imported only under the permit its units were
-				// drawn on.
-				pm, ok := cur.permits[derefID(o.PermitID)]
-				if !ok || pm.Jurisdiction != "cn-import" || !sameID(o.PermitID, w.shipDraw[id].permit) {
-					w.fail("shipment %s cleared customs in %s under permit %s (%s); its units were drawn on %s (order %s: %v)", short(id), sh.Destination, idText(o.PermitID), pm.Jurisdiction, idText(w.shipDraw[id].permit), short(o.ID), w.history[o.ID])
+				// Invariant 1: imported only under the cn-import permit its
+				// units were drawn on (checkGrants holds each permit's
+				// imported units to it).
+				pm := cur.permits[*w.shipDraw[id].permit]
+				if pm.Jurisdiction != "cn-import" {
+					w.fail("shipment %s cleared customs in %s; its units were drawn on permit %s of %q", short(id), sh.Destination, short(pm.ID), pm.Jurisdiction)
 				}
-				w.importedVia[id] = *o.PermitID
+				w.importedVia[id] = pm.ID
 			}
 		}
 	}
@@ -1488,6 +1491,94 @@ func TestPropertyRegressionUncontrolledOrderOutsideTheCap(t *testing.T) {
 		}
 		if got := p.get(cn.ID); got.Status != domain.OrderAccepted {
 			t.Fatalf("the uncontrolled CN order is %s after a US cancellation: %+v", got.Status, got.Decision.Blocking())
+		}
+	})
+}
+
+// TestPropertyRegressionUnitsCrossThroughTheirOwnGrants (found with seed
+// 821213196): a Chinese order ships part of its units, a US cancellation
+// sends it back to held (its shipped units stay drawn on its permit), a new
+// permit with more room is granted and the order, released, draws its
+// other units on it. The units already shipped were drawn on the first
+// permit and must clear customs through it: they used to go through
+// whatever the order drew on last, which counted them as imported under a
+// permit that never reserved them (and left them stuck at the US border
+// while the order was held, "the order drew on none").
+func TestPropertyRegressionUnitsCrossThroughTheirOwnGrants(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		p := newProgram(t, b)
+		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)
+		p.approve("bytedance", "Beijing ByteDance Technology Co., Ltd.", "CN", 5000)
+		vendor, carrier, lab := p.actor("nvidia"), p.actor("carrier"), p.actor("us-testlab")
+		lots, err := p.svc.Lots(p.ctx, vendor, "h200")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		ship := func(o domain.Order, units int) domain.Shipment {
+			t.Helper()
+			serials := make([]string, units)
+			for i := range serials {
+				n++
+				serials[i] = fmt.Sprintf("SN-R-%d", n)
+			}
+			sh, err := p.svc.CreateShipment(p.ctx, vendor, service.ShipmentRequest{Order: o.ID.String(), Lot: lots[0].Number, Serials: serials,
+				UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sh
+		}
+		move := func(sh domain.Shipment, kind, country string) {
+			t.Helper()
+			if _, err := p.svc.RecordEvent(p.ctx, carrier, sh.ID, service.EventRequest{Kind: kind, Country: country, Place: "x"}); err != nil {
+				t.Fatalf("%s in %s: %v", kind, country, err)
+			}
+		}
+		us1 := p.order("us-cloud-a", 100)
+		p1 := p.permit("bytedance", 50)
+		cn := p.order("bytedance", 10)
+		if cn.Status != domain.OrderAccepted || cn.PermitID == nil || *cn.PermitID != p1.ID {
+			t.Fatalf("CN order: %s %+v", cn.Status, cn.Decision.Blocking())
+		}
+		sh := ship(cn, 4)
+		if _, err := p.svc.CancelOrder(p.ctx, p.actor("us-cloud-a"), us1.ID, "changed plans"); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.get(cn.ID); got.Status != domain.OrderHeld {
+			t.Fatalf("after the US cancellation the CN order is %s", got.Status)
+		}
+		p2 := p.permit("bytedance", 500)
+		us2 := p.order("us-cloud-a", 100)
+		got, err := p.svc.ReviewOrder(p.ctx, p.actor("cn-mofcom"), cn.ID, "release", "room again")
+		if err != nil || got.Status != domain.OrderAccepted || got.PermitID == nil || *got.PermitID != p2.ID {
+			t.Fatalf("release: %v %s permit %v", err, got.Status, got.PermitID)
+		}
+		// US units exported first, for the cap on exports.
+		ush := ship(us2, 8)
+		move(ush, "picked_up", "TW")
+		for _, ev := range [][2]string{{"picked_up", "TW"}, {"arrived", "US"}, {"customs_cleared", "US"}} {
+			move(sh, ev[0], ev[1])
+		}
+		h200, err := p.svc.Product(p.ctx, vendor, "h200")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.svc.RecordLabTest(p.ctx, lab, sh.ID, service.LabTestRequest{Throughput: h200.Spec.Throughput, BandwidthGBps: h200.Spec.BandwidthGBps}); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range [][2]string{{"picked_up", "US"}, {"arrived", "CN"}, {"customs_cleared", "CN"}} {
+			move(sh, ev[0], ev[1])
+		}
+		permits, err := p.svc.Permits(p.ctx, domain.SystemActor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pm := range permits {
+			want := map[domain.ID][2]int64{p1.ID: {4, 50 - 4}, p2.ID: {0, 500 - 6}}[pm.ID]
+			if pm.Imported != want[0] || pm.Remaining != want[1] {
+				t.Errorf("permit of %d: imported %d, %d left; want %d imported, %d left", pm.Quantity, pm.Imported, pm.Remaining, want[0], want[1])
+			}
 		}
 	})
 }
