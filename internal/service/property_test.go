@@ -37,7 +37,7 @@ import (
 //
 //	CHIPGATE_PROP_SEED=7,12   run exactly these seeds (to reproduce a failure)
 //	CHIPGATE_PROP_SEEDS=40    run the default seeds and random ones up to 40
-//	CHIPGATE_PROP_STEPS=2000  steps per seed (default 400; 150 with -short)
+//	CHIPGATE_PROP_STEPS=2000  steps per seed (default 400; 150 with -race or -short)
 //	CHIPGATE_PROP_TRACE=1     log every step of every run (with -v)
 const (
 	envPropTrace = "CHIPGATE_PROP_TRACE"
@@ -49,6 +49,9 @@ const (
 func propConfig(t *testing.T) (seeds []uint64, steps int) {
 	t.Helper()
 	seeds, steps = []uint64{1, 2, 3}, 400
+	if raceEnabled {
+		steps = 150
+	}
 	if testing.Short() {
 		seeds, steps = seeds[:1], 150
 	}
