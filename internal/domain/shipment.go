@@ -14,6 +14,14 @@ type Shipment struct {
 	Lot      string   `json:"lot"`
 	Serials  []string `json:"serials"`
 	Quantity int64    `json:"quantity"`
+	// LicenseID and PermitID are the export license and the import permit
+	// the units were drawn on: the order's when the shipment was made. The
+	// units cross the border through these, whatever the order draws on
+	// later (sent back to held by the volume cap and accepted again, it may
+	// draw its other units on another grant). Unset on shipments made
+	// before shipments named their grants: those go through the order's.
+	LicenseID *ID `json:"license_id,omitempty"`
+	PermitID  *ID `json:"permit_id,omitempty"`
 	// Route lists the countries the shipment passes, origin first,
 	// destination last; Leg is the index in Route of where it is or was
 	// last.

@@ -281,6 +281,15 @@ func (c Criterion) meets(tpp, pd float64, dc bool) (bool, string) {
 	return true, strings.Join(parts, " and ")
 }
 
+// Controls reports whether the classification in force catches a chip of
+// this specification: decisions apply the program's rules beyond the
+// destination's status (approved customers, the volume cap, import
+// permits, red flags) to such chips only.
+func (r Rules) Controls(spec domain.Spec) bool {
+	tpp, pd := Metrics(spec)
+	return r.controlled(r.eccnOf(&spec, tpp, pd))
+}
+
 // controlled reports whether an ECCN is caught by the classification rule.
 func (r Rules) controlled(eccn string) bool {
 	e := r.rs().classification

@@ -33,6 +33,9 @@ func TestClassifyCatalog(t *testing.T) {
 			if c.Product != tc.slug || c.TPP != tc.tpp || c.ECCN != tc.eccn {
 				t.Fatalf("got %s TPP %v ECCN %s, want %s TPP %v ECCN %s", c.Product, c.TPP, c.ECCN, tc.slug, tc.tpp, tc.eccn)
 			}
+			if got := rules.Controls(product(t, tc.slug).Spec); got != (tc.eccn != "EAR99") {
+				t.Errorf("Controls = %v for %s", got, tc.eccn)
+			}
 			for dest, want := range map[string]policy.Status{"US": tc.us, "CN": tc.cn, "MO": tc.mo, "default": tc.df} {
 				if got := c.Destinations[dest].Status; got != want {
 					t.Errorf("%s: status %s, want %s (%s)", dest, got, want, messages(c.Destinations[dest].Reasons))

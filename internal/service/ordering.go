@@ -645,14 +645,24 @@ func (s *Service) CancelOrder(ctx context.Context, who domain.Actor, id domain.I
 }
 
 // rebalanceCap restores the volume cap after units left its denominator
-// (a US order cancelled): while a capped region's accepted units exceed its
-// share of the US units, its newest acceptance with unshipped units goes
-// back to held, giving those units back, with the cap rule as the reason
-// and a note telling the buyer why. Units already shipped stay counted;
-// they cannot be called back. Rule volume.cn-mo-cap, docs/POLICY.md.
+// (a US order of a controlled chip cancelled): while a capped region's
+// accepted units exceed its share of the US units, its newest acceptance
+// with unshipped units goes back to held, giving those units back, with
+// the cap rule as the reason and a note telling the buyer why. Units
+// already shipped stay counted; they cannot be called back. Rule
+// volume.cn-mo-cap, docs/POLICY.md.
 func (s *Service) rebalanceCap(ctx context.Context, tx store.Tx, rules policy.Rules, cause domain.Order, now time.Time) error {
 	vc, rule, ok := rules.VolumeCapRule()
 	if !ok {
+		return nil
+	}
+	// Decisions cap only the chips the classification controls: an EAR99
+	// chip's Chinese acceptances never passed the cap and owe it nothing.
+	product, err := tx.ProductBySlug(ctx, cause.Product)
+	if err != nil {
+		return err
+	}
+	if !rules.Controls(product.Spec) {
 		return nil
 	}
 	vols, err := tx.Volumes(ctx, store.Ordered, cause.Product, orderedRegions)

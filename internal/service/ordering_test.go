@@ -98,7 +98,7 @@ func (p *program) approve(slug, legal, country string, licensed int64) {
 		licensed = 1
 	}
 	if _, _, err := p.svc.DecideApplication(p.ctx, p.actor("us-commerce"), app.ID, service.ApplicationDecision{Decision: "approve",
-		Licenses: []service.LicenseGrant{{Vendor: "nvidia", Products: []string{"h200"}, Quantity: licensed, ValidFrom: "2026-01-15", ValidUntil: "2027-01-15"}}}); err != nil {
+		Licenses: []service.LicenseGrant{{Vendor: "nvidia", Products: []string{"h200", "h20"}, Quantity: licensed, ValidFrom: "2026-01-15", ValidUntil: "2027-01-15"}}}); err != nil {
 		p.t.Fatalf("approval of %s: %v", slug, err)
 	}
 }

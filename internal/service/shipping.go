@@ -110,6 +110,7 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		id := newID()
 		sh = domain.Shipment{ID: id, Number: fmt.Sprintf("SH-%d-%s", now.Year(), strings.ToUpper(id.String()[24:])),
 			OrderID: o.ID, BuyerID: o.BuyerID, Buyer: o.Buyer, Product: o.Product, Lot: lot.Number, Serials: in.Serials, Quantity: qty,
+			LicenseID: o.LicenseID, PermitID: o.PermitID,
 			Route: route, RouteRule: routeRule, Destination: dest, Site: o.Site, EndUse: o.EndUse,
 			UnitValue: in.UnitValue, Value: value, Status: domain.ShipAtOrigin, Events: []domain.CustodyEvent{}, CreatedAt: now, UpdatedAt: now}
 		if lab, rule, ok := rules.LabTest(dest); ok {
@@ -288,9 +289,9 @@ func (s *Service) fulfil(ctx context.Context, tx store.Tx, who domain.Actor, id 
 
 // exportChecks run when a shipment leaves for its destination: the policy
 // decides the export (policy.Rules.DecideExport: the license the
-// destination requires, the volume cap on units actually exported, the lab
-// test), and the units go through the license it names and into the
-// exported count.
+// destination requires — the one the units were drawn on — the volume cap
+// on units actually exported, the lab test), and the units go through the
+// license it names and into the exported count.
 func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
 	o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
 	if err != nil {
@@ -313,8 +314,8 @@ func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Ru
 		f.ParentHQ = app.ParentCountry
 	}
 	var lic *domain.License
-	if o.LicenseID != nil {
-		l, err := store.Get[domain.License](ctx, tx, store.KindLicense, *o.LicenseID, true)
+	if id := shipmentGrant(sh.LicenseID, o.LicenseID); id != nil {
+		l, err := store.Get[domain.License](ctx, tx, store.KindLicense, *id, true)
 		if err != nil {
 			return err
 		}
@@ -343,10 +344,20 @@ func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Ru
 	return tx.AddVolume(ctx, store.Shipped, sh.Product, region, sh.Quantity)
 }
 
+// shipmentGrant is the grant a shipment's units cross the border through:
+// the one they were drawn on, or for a shipment made before shipments
+// named it, the order's.
+func shipmentGrant(shipment, order *domain.ID) *domain.ID {
+	if shipment != nil {
+		return shipment
+	}
+	return order
+}
+
 // customsChecks run when a shipment clears customs: the duty in the duty's
 // importing country; at the destination, the importing regime's decision
-// (policy.Rules.DecideImport): where it requires a permit, the order's
-// permit lets the units in, and nothing else can.
+// (policy.Rules.DecideImport): where it requires a permit, the permit the
+// units were drawn on lets them in, and nothing else can.
 func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
 	here := sh.Route[sh.Leg]
 	product, err := tx.ProductBySlug(ctx, sh.Product)
@@ -373,8 +384,8 @@ func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.R
 	}
 	f := policy.ImportFacts{At: now, Spec: product.Spec, Destination: sh.Destination, Units: sh.Quantity}
 	var permit *domain.ImportPermit
-	if o.PermitID != nil {
-		p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, *o.PermitID, true)
+	if id := shipmentGrant(sh.PermitID, o.PermitID); id != nil {
+		p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, *id, true)
 		if err != nil {
 			return err
 		}
