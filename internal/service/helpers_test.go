@@ -4,67 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
-	"github.com/chipgate/chipgate/internal/policy"
-	"github.com/chipgate/chipgate/internal/screening"
-	"github.com/chipgate/chipgate/internal/screening/fallback"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
-	"github.com/chipgate/chipgate/policies"
 )
 
 // start is where the tests' clock begins: a Monday under the rules of
 // 2026-01-15, with the demo's first H200 lots available.
 var start = time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-// Add moves the clock on by d.
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-var (
-	pol      *policy.Policy
-	index    *screening.Index
-	loadOnce sync.Once
-	loadErr  error
-)
-
-// engines loads the default policy and the index of the embedded
-// restricted-party list once per test binary.
-func engines(t testing.TB) (*policy.Policy, *screening.Index) {
-	t.Helper()
-	loadOnce.Do(func() {
-		if pol, loadErr = policy.Load("default.yaml", policies.Default); loadErr != nil {
-			return
-		}
-		ds, err := fallback.Load()
-		if err != nil {
-			loadErr = err
-			return
-		}
-		index = screening.NewIndex(ds.Entities)
-	})
-	if loadErr != nil {
-		t.Fatal(loadErr)
-	}
-	return pol, index
-}
 
 // env is a service over a fresh store holding the demo cast, catalog and
 // lots, with a clock the test moves and every cast party's actor, as
@@ -73,7 +28,7 @@ type env struct {
 	ctx    context.Context
 	st     store.Store
 	svc    *service.Service
-	clock  *clock
+	clock  *chipgatetest.Clock
 	actors map[string]domain.Actor
 }
 
@@ -81,9 +36,8 @@ type env struct {
 func newEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
 	st, _ := b.Open(t)
-	p, ix := engines(t)
-	e := &env{ctx: context.Background(), st: st, clock: &clock{now: start}, actors: map[string]domain.Actor{}}
-	e.svc = service.New(st, service.Options{Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policy: p, Screening: ix})
+	e := &env{ctx: context.Background(), st: st, clock: chipgatetest.NewClock(start), actors: map[string]domain.Actor{}}
+	e.svc = chipgatetest.NewService(t, st, e.clock.Now)
 	if _, err := demo.Load(e.ctx, e.svc); err != nil {
 		t.Fatal(err)
 	}

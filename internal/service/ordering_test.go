@@ -2,22 +2,17 @@ package service_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
-	"github.com/chipgate/chipgate/internal/screening"
-	"github.com/chipgate/chipgate/internal/screening/fallback"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
-	"github.com/chipgate/chipgate/policies"
 )
 
 // program is the demo cast (parties, catalog, lots) with no story: each
@@ -30,28 +25,11 @@ type program struct {
 	now time.Time
 }
 
-var (
-	fallbackOnce  sync.Once
-	fallbackIndex *screening.Index
-)
-
 func newProgram(t *testing.T, b storetest.Backend) *program {
 	t.Helper()
 	st, _ := b.Open(t)
-	fallbackOnce.Do(func() {
-		ds, err := fallback.Load()
-		if err != nil {
-			panic(err)
-		}
-		fallbackIndex = screening.NewIndex(ds.Entities)
-	})
-	pol, err := policy.Load("default.yaml", policies.Default)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &program{t: t, ctx: context.Background(), st: st, now: time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)}
-	p.svc = service.New(st, service.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return p.now },
-		Policy: pol, Screening: fallbackIndex})
+	p := &program{t: t, ctx: context.Background(), st: st, now: chipgatetest.Start()}
+	p.svc = chipgatetest.NewService(t, st, func() time.Time { return p.now })
 	if _, err := demo.Load(p.ctx, p.svc); err != nil {
 		t.Fatal(err)
 	}
