@@ -142,6 +142,34 @@ func (e *ForkError) Error() string {
 	return fmt.Sprintf("ledger: fork: two checkpoints of %s at size %d have roots %s and %s", e.Origin, e.Size, e.Root1, e.Root2)
 }
 
+// SplitViewError is evidence that a log signed two checkpoints that cannot
+// both describe its history: two of one size with different roots, or a
+// smaller one that is not a prefix of a larger one. Notes holds both signed
+// notes exactly as found, so that anyone with the log's key can check the
+// evidence on their own; Sources says where each came from.
+type SplitViewError struct {
+	Origin  string
+	Reason  string
+	Sources [2]string
+	Notes   [2][]byte
+}
+
+// Error names the log and why the two checkpoints disagree.
+func (e *SplitViewError) Error() string {
+	return fmt.Sprintf("ledger: split view of %s: %s", e.Origin, e.Reason)
+}
+
+// Evidence returns both signed notes with their sources, as a text to keep
+// or to send to whoever else relies on the log.
+func (e *SplitViewError) Evidence() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "split view of %s: %s\n", e.Origin, e.Reason)
+	for i := range e.Notes {
+		fmt.Fprintf(&b, "\n--- signed checkpoint %d (%s) ---\n%s", i+1, e.Sources[i], e.Notes[i])
+	}
+	return b.String()
+}
+
 // CheckConsistency checks that checkpoint next extends checkpoint prev
 // (both already opened), given the consistency proof between their sizes.
 // Returns a *ForkError for two sizes equal with different roots, and an error

@@ -32,7 +32,7 @@ const maxTileLevels = 64 / TileHeight
 // writes nothing, if the stored tiles do not describe a tree of exactly size
 // leaves (the store is behind or ahead of its records).
 func Append(ctx context.Context, s TileStore, size uint64, leaves []Hash) (Hash, error) {
-	rows, err := appendRows(ctx, s, size, leaves)
+	rows, err := appendRows(ctx, s, size, leaves, true)
 	if err != nil {
 		return Hash{}, err
 	}
@@ -44,18 +44,31 @@ func Append(ctx context.Context, s TileStore, size uint64, leaves []Hash) (Hash,
 // add one command's leaf, since a root is only needed when a checkpoint is
 // signed (SignTree computes it then).
 func AppendLeaves(ctx context.Context, s TileStore, size uint64, leaves []Hash) error {
-	_, err := appendRows(ctx, s, size, leaves)
+	_, err := appendRows(ctx, s, size, leaves, true)
+	return err
+}
+
+// ExtendLeaves is AppendLeaves for a writer whose earlier call may have been
+// cut short: the tiles may already hold hashes past size, written before a
+// crash and before any checkpoint covered them. Those are recomputed and
+// written again (the same hashes, since sequenced entries do not change), so
+// that writing tiles before the checkpoint that covers them is idempotent, as
+// a tile store without transactions (object storage) needs. The entries
+// must not be fewer than those of the interrupted call: a tile is never
+// written shorter than the hashes it held for sizes up to the new size.
+func ExtendLeaves(ctx context.Context, s TileStore, size uint64, leaves []Hash) error {
+	_, err := appendRows(ctx, s, size, leaves, false)
 	return err
 }
 
 // appendRows appends leaves to the rightmost tile row of each level: a row
 // that fills up is written as a full tile and its root, a node at the next
 // tile level, is pushed on that level's row. It returns the new partial rows.
-func appendRows(ctx context.Context, s TileStore, size uint64, leaves []Hash) ([maxTileLevels][]Hash, error) {
+func appendRows(ctx context.Context, s TileStore, size uint64, leaves []Hash, exact bool) ([maxTileLevels][]Hash, error) {
 	if size+uint64(len(leaves)) < size {
 		return [maxTileLevels][]Hash{}, domain.Errorf(domain.EINVALID, "ledger: tree size overflows")
 	}
-	rows, err := readRightEdge(ctx, s, size, true)
+	rows, err := readRightEdge(ctx, s, size, exact)
 	if err != nil {
 		return rows, err
 	}
