@@ -202,11 +202,21 @@ func CheckConsistency(prev, next Checkpoint, path []Hash) error {
 // SHA-256 of nothing.
 func SignNext(signer note.Signer, last *Checkpoint, next Checkpoint, path []Hash) ([]byte, error) {
 	if last != nil {
-		if err := extends(*last, next, path); err != nil {
-			return nil, fmt.Errorf("ledger: refusing to sign checkpoint of size %d: %w", next.Size, err)
+		if err := CheckNext(*last, next, path); err != nil {
+			return nil, err
 		}
 	}
 	return SignCheckpoint(signer, next)
+}
+
+// CheckNext is SignNext's guard on its own, for a signer that is not a
+// note.Signer (a key in an HSM or a KMS): it returns nil only if next
+// extends last, given the consistency proof between their sizes.
+func CheckNext(last, next Checkpoint, path []Hash) error {
+	if err := extends(last, next, path); err != nil {
+		return fmt.Errorf("ledger: refusing to sign checkpoint of size %d: %w", next.Size, err)
+	}
+	return nil
 }
 
 // SignTree is what the log's signer calls: it computes the root of the tree

@@ -97,6 +97,11 @@ func (c *Cosigner) Name() string { return c.name }
 // VerifierKey is the cosignature/v1 verifier key of the witness.
 func (c *Cosigner) VerifierKey() string { return c.vkey }
 
+// Verifier checks c's cosignatures.
+func (c *Cosigner) Verifier() note.Verifier {
+	return &cosignatureVerifier{name: c.name, id: c.id, pub: c.key.Public().(ed25519.PublicKey)}
+}
+
 // Cosign returns the note signature line (with its newline) of a
 // cosignature/v1 by c on the checkpoint whose note text is text, made at the
 // given time (truncated to the second).

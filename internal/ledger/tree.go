@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -14,6 +15,11 @@ import (
 // maxTileLevels is the number of tile levels a tree with up to 2^64-1 leaves
 // can need: tree levels 0 to 63, eight per tile level.
 const maxTileLevels = 64 / TileHeight
+
+// ErrTilesBehind is returned (wrapped) when the stored tiles hold fewer
+// hashes than a tree of the requested size needs: they were not written yet,
+// or were deleted.
+var ErrTilesBehind = errors.New("the tiles are behind the log")
 
 // The tree functions below are stateless: every call reads what it needs from
 // the tiles of one snapshot. Nothing is cached between calls because a cache
@@ -294,7 +300,7 @@ func readRightEdge(ctx context.Context, r TileReader, size uint64, exact bool) (
 		got, w := uint64(len(t)), want[i]
 		switch {
 		case got < w:
-			return edge, fmt.Errorf("ledger: tile %+v holds %d hashes, a tree of size %d needs %d: the tiles are behind the log", ids[i], got, size, w)
+			return edge, fmt.Errorf("ledger: tile %+v holds %d hashes, a tree of size %d needs %d: %w", ids[i], got, size, w, ErrTilesBehind)
 		case exact && got > w:
 			return edge, fmt.Errorf("ledger: tile %+v holds %d hashes, a tree of size %d has %d: the tiles are ahead of the log", ids[i], got, size, w)
 		}
