@@ -109,14 +109,27 @@ const maxCheckpointNote = 16 << 10
 // OpenCheckpoint verifies the log's signature on a signed checkpoint and
 // parses it. The origin must be the verifier's name. Extension lines after
 // the root (C2SP allows them) are ignored; cosignatures by other keys are
-// allowed and not checked.
+// allowed and not checked. A note without a valid signature by v gives an
+// error wrapping note's *UnverifiedNoteError or *InvalidSignatureError.
 func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
 	if len(signed) > maxCheckpointNote {
 		return Checkpoint{}, fmt.Errorf("ledger: checkpoint of %d bytes, at most %d", len(signed), maxCheckpointNote)
 	}
-	cp, _, _, err := log.ParseCheckpoint(signed, v.Name(), v)
+	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("ledger: checkpoint: %w", err)
+	}
+	return checkpointOf(n, v)
+}
+
+// checkpointOf parses the text of a note that v signed (note.Open checked).
+func checkpointOf(n *note.Note, v note.Verifier) (Checkpoint, error) {
+	var cp log.Checkpoint
+	if _, err := cp.Unmarshal([]byte(n.Text)); err != nil {
+		return Checkpoint{}, fmt.Errorf("ledger: checkpoint: %w", err)
+	}
+	if cp.Origin != v.Name() {
+		return Checkpoint{}, fmt.Errorf("ledger: checkpoint: origin %q, but the key is %q's", cp.Origin, v.Name())
 	}
 	root, err := HashFromBytes(cp.Hash)
 	if err != nil {

@@ -199,18 +199,32 @@ func (l *Log) Checkpoint(ctx context.Context) (*ledger.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	var from uint64
+	// The tree grows from the larger of the checkpoints signed and
+	// published: the tiles hold what either covers (they are written before
+	// a checkpoint is signed), and what a signature covered is never written
+	// again, so that a changed record stays visible against its leaf.
+	from, fromWhat, fromSource := uint64(0), (*ledger.Checkpoint)(nil), ""
 	if published != nil {
-		from = published.Size
+		from, fromWhat, fromSource = published.Size, published, "the published checkpoint"
+	}
+	if last != nil && last.Size > from {
+		from, fromWhat, fromSource = last.Size, last, l.cfg.State.String()
 	}
 	if size < from {
-		return nil, l.refuse(Checkpoint{Origin: l.verifier.Name(), Size: size}, *published, "the published checkpoint",
-			fmt.Errorf("the log holds %d entries but its published checkpoint covers %d: entries were deleted", size, from))
+		return nil, l.refuse(Checkpoint{Origin: l.verifier.Name(), Size: size}, *fromWhat, fromSource,
+			fmt.Errorf("the log holds %d entries but a checkpoint of %d was signed: entries were deleted, or the database restored from an older backup", size, from))
 	}
-	if err := l.integrate(ctx, from, size); err != nil {
+	root, err := l.integrate(ctx, from, size)
+	if err != nil {
 		return nil, err
 	}
 	if published != nil && published.Size == size && (last == nil || last.Size <= size) {
+		if root != published.Root {
+			// Nothing to sign, but the stored tree is not the one
+			// published: it was rewritten.
+			return nil, l.refuse(ledger.Checkpoint{Origin: published.Origin, Size: size, Root: root}, *published, "the published checkpoint",
+				&ledger.ForkError{Origin: published.Origin, Size: size, Root1: published.Root, Root2: root})
+		}
 		if last != nil && *last != *published {
 			// Another replica signed a newer checkpoint (or this one's
 			// state was lost after it published): it must extend what
@@ -223,10 +237,6 @@ func (l *Log) Checkpoint(ctx context.Context) (*ledger.Checkpoint, error) {
 			}
 		}
 		return nil, l.recosign(ctx, *published, pubNote)
-	}
-	root, err := ledger.Root(ctx, l.cfg.Tiles, size)
-	if err != nil {
-		return nil, err
 	}
 	next := ledger.Checkpoint{Origin: l.verifier.Name(), Size: size, Root: root}
 	if last != nil {
@@ -247,14 +257,21 @@ func (l *Log) Checkpoint(ctx context.Context) (*ledger.Checkpoint, error) {
 		return nil, fmt.Errorf("ledgerlog: the signer returned a note that is not the checkpoint asked for (%v)", err)
 	}
 	// Remember before publishing: a checkpoint readers could see but the
-	// signer forgot would let a rewritten database be signed again.
-	if err := l.cfg.State.Store(ctx, signed); err != nil {
-		return nil, fmt.Errorf("ledgerlog: remember the checkpoint in %s: %w", l.cfg.State, err)
+	// signer forgot would let a rewritten database be signed again. The
+	// witnesses are asked meanwhile (they keep their own record, so a
+	// cosignature of a checkpoint the signer then fails to remember is
+	// harmless): the cosignatures cost a checkpoint only what they take
+	// beyond the signer's own write.
+	cosigned := make(chan []byte, 1)
+	go func() { cosigned <- l.cosign(ctx, next, signed) }()
+	serr := l.cfg.State.Store(ctx, signed)
+	withCosigs := <-cosigned
+	if serr != nil {
+		return nil, fmt.Errorf("ledgerlog: remember the checkpoint in %s: %w", l.cfg.State, serr)
 	}
 	l.cfg.Metrics.Signed.Inc()
 	l.cfg.Metrics.Size.Set(float64(size))
-	cosigned := l.cosign(ctx, next, signed)
-	if err := l.cfg.Checkpoints.Publish(ctx, next, cosigned); err != nil {
+	if err := l.cfg.Checkpoints.Publish(ctx, next, withCosigs); err != nil {
 		return nil, err
 	}
 	return &next, nil
@@ -270,7 +287,7 @@ func (l *Log) lastSigned(ctx context.Context, published *ledger.Checkpoint, pubN
 	}
 	if b == nil {
 		if published == nil {
-			l.warnOnce("first", "ledger: no checkpoint was signed before, neither in the signer's state nor in the database: the next one is this log's first", "state", l.cfg.State.String())
+			l.sayOnce("first", slog.LevelInfo, "ledger: no checkpoint was signed before, neither in the signer's state nor in the database: the next one is this log's first", "state", l.cfg.State.String())
 			return nil, nil
 		}
 		l.cfg.Log.Warn("ledger: adopting the database's latest checkpoint, which verifies with the log's key, as the last one signed: the signer's state did not exist yet; from now on it refuses any tree that does not extend it",
@@ -291,7 +308,7 @@ func (l *Log) lastSigned(ctx context.Context, published *ledger.Checkpoint, pubN
 		if published != nil {
 			pub = published.Size
 		}
-		l.warnOnce(fmt.Sprintf("behind %d %d", pub, c.Size), "LEDGER: the database's latest checkpoint is older than the last one the signer signed: checkpoints were deleted from the database, or it was restored from an older backup",
+		l.sayOnce(fmt.Sprintf("behind %d %d", pub, c.Size), slog.LevelWarn, "ledger: the signer signed a checkpoint the database does not hold: the server stopped between signing and publishing it, or checkpoints were deleted from the database, or it was restored from an older backup; the signer signs on only a tree that extends it",
 			"database_size", pub, "signed_size", c.Size, "state", l.cfg.State.String())
 	}
 	return &c, nil
@@ -321,26 +338,34 @@ func (l *Log) refuse(next, last ledger.Checkpoint, source string, cause error) e
 	return &RefusedError{Next: next, Last: last, Source: source, Err: cause}
 }
 
-func (l *Log) warnOnce(key, msg string, args ...any) {
+// sayOnce logs msg the first time key comes up.
+func (l *Log) sayOnce(key string, level slog.Level, msg string, args ...any) {
 	if l.warned[key] {
 		return
 	}
 	l.warned[key] = true
-	l.cfg.Log.Warn(msg, args...)
+	l.cfg.Log.Log(context.Background(), level, msg, args...)
 }
 
 // integrate adds the records [from, size) to the tree, batch by batch. The
 // tiles may already hold some of them (a run cut short before it
-// published): ExtendLeaves writes them again. If the tiles lack what the
-// published checkpoint covers (deleted), the tree is rebuilt from the
-// records; the consistency checks then tell whether they changed.
-func (l *Log) integrate(ctx context.Context, from, size uint64) error {
-	err := l.integrateFrom(ctx, from, size)
-	if errors.Is(err, ledger.ErrTilesBehind) && from > 0 {
-		l.cfg.Log.Warn("ledger: the stored tree lacks entries its published checkpoint covers (tiles were deleted): rebuilding it from the records", "published_size", from, "err", err)
-		err = l.integrateFrom(ctx, 0, size)
+// published): ExtendLeaves writes them again. If the tiles lack what a
+// checkpoint covered (deleted), the tree is rebuilt from the records; the
+// consistency checks then tell whether they changed.
+// It returns the root of the tree of size.
+func (l *Log) integrate(ctx context.Context, from, size uint64) (ledger.Hash, error) {
+	grow := func(from uint64) (ledger.Hash, error) {
+		if err := l.integrateFrom(ctx, from, size); err != nil {
+			return ledger.Hash{}, err
+		}
+		return ledger.Root(ctx, l.cfg.Tiles, size)
 	}
-	return err
+	root, err := grow(from)
+	if errors.Is(err, ledger.ErrTilesBehind) && from > 0 {
+		l.cfg.Log.Warn("ledger: the stored tree lacks entries a checkpoint covered (tiles were deleted): rebuilding it from the records", "signed_size", from, "err", err)
+		root, err = grow(0)
+	}
+	return root, err
 }
 
 func (l *Log) integrateFrom(ctx context.Context, from, size uint64) error {

@@ -275,7 +275,7 @@ func TestCheckpointRefusesLostEntries(t *testing.T) {
 	r.refused(t)
 	d.add(60) // other entries where the lost ones were
 	r.refused(t)
-	if !strings.Contains(r.logs.String(), "older than the last one the signer signed") {
+	if !strings.Contains(r.logs.String(), "the signer signed a checkpoint the database does not hold") {
 		t.Fatalf("no warning about the database being behind:\n%s", r.logs)
 	}
 	// Entries deleted below the published checkpoint.
@@ -416,29 +416,10 @@ func (b badSigner) Sign(ctx context.Context, c ledger.Checkpoint) ([]byte, error
 // witnessOf runs a witness of the log in process, with its state in dir.
 func witnessOf(t *testing.T, name, vkey, dir string) *witness.Witness {
 	t.Helper()
-	skey, _, err := ledger.GenerateWitnessKey(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ledger.ParseCosigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return restartWitness(t, c, vkey, filepath.Join(dir, name+".state"))
+	return witnessFor(t, name, vkey, dir)
 }
 
-func restartWitness(t *testing.T, c *ledger.Cosigner, vkey, state string) *witness.Witness {
-	t.Helper()
-	v, err := ledger.ParseVerifierKey(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := witness.New(witness.Config{Cosigner: c, LogKey: v, StateFile: state})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+type noteVerifier = note.Verifier
 
 // flaky is a witness that can be switched off.
 type flaky struct {
@@ -554,4 +535,39 @@ func metricValue(c prometheus.Collector) float64 {
 		return m.Counter.GetValue()
 	}
 	return m.Gauge.GetValue()
+}
+
+// TestCheckpointIdleNoticesARewrittenTree: with nothing new to sign, a
+// stored tree that is not the published one is refused at once.
+func TestCheckpointIdleNoticesARewrittenTree(t *testing.T) {
+	d := newDB()
+	d.add(40)
+	r := newRig(t, d, newKey(t), &ledgerlog.MemoryState{}, nil, 0)
+	r.checkpoint(t)
+	d.recs[1].SubjectID = "forged"
+	d.rebuild(t)
+	r.refused(t)
+}
+
+// TestCheckpointKeepsSignedTiles: a record changed behind the log's back,
+// its tile left alone: the log signs on over the tree it wrote (the record
+// no longer matches its leaf, which verify reports), and never writes the
+// changed record's hash into a signed tile.
+func TestCheckpointKeepsSignedTiles(t *testing.T) {
+	d := newDB()
+	d.add(40)
+	r := newRig(t, d, newKey(t), &ledgerlog.MemoryState{}, nil, 0)
+	r.checkpoint(t)
+	before, _ := d.tiles.ReadTiles(context.Background(), []ledger.TileID{{}})
+	leaf7 := before[0][7]
+	d.recs[7].Payload = []byte(`{"quantity":0}`)
+	d.cps = nil // and the checkpoints deleted
+	d.add(3)
+	if c := r.checkpoint(t); c == nil || c.Size != 43 {
+		t.Fatalf("checkpoint %+v", c)
+	}
+	after, _ := d.tiles.ReadTiles(context.Background(), []ledger.TileID{{}})
+	if after[0][7] != leaf7 {
+		t.Fatal("a signed leaf was rewritten from a changed record")
+	}
 }

@@ -31,6 +31,19 @@ func (e *env) lastIndex() int64 {
 func everyRole(status int) func(domain.Role) int { return every(status) }
 
 var ledgerMatrix = map[string]matrixEntry{
+	// The tlog-tiles routes: the checkpoint and hash tiles for anyone, entry
+	// bundles (every party's payloads) for the export authority only.
+	"GET /checkpoint": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/checkpoint", nil, everyRole(200)}
+		return p, p
+	},
+	"GET /tile/{path...}": func(e *env, _ domain.Role) (probe, probe) {
+		return probe{"GET", "/tile/0/000.p/3", nil, everyRole(200)}, probe{"GET", "/tile/1/000", nil, everyRole(404)}
+	},
+	"GET /tile/entries/{path...}": func(e *env, _ domain.Role) (probe, probe) {
+		p := probe{"GET", "/tile/entries/000.p/3", nil, only(200, domain.RoleExportAuthority)}
+		return p, p
+	},
 	"GET /api/v1/ledger/checkpoint": func(e *env, _ domain.Role) (probe, probe) {
 		p := probe{"GET", "/api/v1/ledger/checkpoint", nil, everyRole(200)}
 		return p, p

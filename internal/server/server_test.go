@@ -39,6 +39,9 @@ type env struct {
 	svc    *service.Service
 	clock  *clock
 	signer *service.LedgerSigner
+	// skey and vkey are the log's keys, for tests that sign with more
+	// (a witness).
+	skey, vkey string
 	// lists is what POST /api/v1/lists/reload loads.
 	mu    sync.Mutex
 	lists *screening.Index
@@ -107,7 +110,7 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, creds: creds, st: st, svc: svc, clock: c, signer: signer, lists: screeningIndex(t)}
+	e := &env{t: t, creds: creds, st: st, svc: svc, clock: c, signer: signer, skey: skey, vkey: vkey, lists: screeningIndex(t)}
 	srv := server.New(svc, server.Options{Log: quiet, Version: "test", RateLimit: -1, ReloadLists: func(context.Context) (*screening.Index, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()

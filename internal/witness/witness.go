@@ -120,19 +120,17 @@ func (w *Witness) AddCheckpoint(_ context.Context, oldSize uint64, proof []ledge
 	if string(origin) != w.cfg.LogKey.Name() {
 		return nil, &Error{Status: http.StatusNotFound, Msg: fmt.Sprintf("unknown log %q", origin)}
 	}
-	n, err := note.Open(signed, note.VerifierList(w.cfg.LogKey))
-	if err != nil {
-		var une *note.UnverifiedNoteError
-		var ise *note.InvalidSignatureError
-		if errors.As(err, &une) || errors.As(err, &ise) {
-			return nil, &Error{Status: http.StatusForbidden, Msg: "the checkpoint carries no valid signature of the log: " + err.Error()}
-		}
-		return nil, &Error{Status: http.StatusBadRequest, Msg: "the checkpoint is not a signed note: " + err.Error()}
-	}
 	c, err := ledger.OpenCheckpoint(signed, w.cfg.LogKey)
-	if err != nil {
+	var une *note.UnverifiedNoteError
+	var ise *note.InvalidSignatureError
+	switch {
+	case errors.As(err, &une) || errors.As(err, &ise):
+		return nil, &Error{Status: http.StatusForbidden, Msg: "the checkpoint carries no valid signature of the log: " + err.Error()}
+	case err != nil:
 		return nil, &Error{Status: http.StatusBadRequest, Msg: err.Error()}
 	}
+	// The note's text, as note.Open split it (OpenCheckpoint succeeded).
+	text := signed[:bytes.LastIndex(signed, []byte("\n\n— "))+1]
 	if oldSize > c.Size {
 		return nil, &Error{Status: http.StatusBadRequest, Msg: fmt.Sprintf("old size %d is larger than the checkpoint's %d", oldSize, c.Size)}
 	}
@@ -158,7 +156,7 @@ func (w *Witness) AddCheckpoint(_ context.Context, oldSize uint64, proof []ledge
 				fmt.Sprintf("the consistency proof from size %d to %d does not verify (%v): either the log sent a wrong proof or it signed two histories", w.latest.Size, c.Size, err))
 		}
 	}
-	line, err := w.cfg.Cosigner.Cosign([]byte(n.Text), w.cfg.Now())
+	line, err := w.cfg.Cosigner.Cosign(text, w.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
