@@ -154,3 +154,27 @@ func TestCosignRejectsWhatIsNotACheckpoint(t *testing.T) {
 		t.Error("the verifier key is inside the signing key")
 	}
 }
+
+// FuzzCosignatures feeds arbitrary notes to the cosignature check: it never
+// panics, and counts a witness only if its line verifies.
+func FuzzCosignatures(f *testing.F) {
+	k := newTestKey(f, testOrigin)
+	w := newTestWitness(f, "w.fuzz")
+	signed := mustSign(f, k.signer, ledger.Checkpoint{Origin: testOrigin, Size: 3, Root: ledger.HashLeafData([]byte("r"))})
+	f.Add(w.cosign(f, signed, time.Unix(1767225600, 0)))
+	f.Add(signed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, cosigs, err := ledger.Cosignatures(b, k.verifier, []note.Verifier{w.verifier})
+		if err != nil {
+			return
+		}
+		if len(cosigs) > 1 {
+			t.Fatalf("%d cosignatures from one witness", len(cosigs))
+		}
+		if len(cosigs) == 1 {
+			if _, err := note.Open(b, note.VerifierList(w.verifier)); err != nil {
+				t.Fatalf("counted a cosignature note.Open rejects: %v", err)
+			}
+		}
+	})
+}

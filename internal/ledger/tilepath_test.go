@@ -100,3 +100,22 @@ func FuzzParseTilePath(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseEntryBundle(f *testing.F) {
+	f.Add([]byte{0, 3, 'o', 'n', 'e', 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries, err := ledger.ParseEntryBundle(b)
+		if err != nil {
+			return
+		}
+		var again []byte
+		for _, e := range entries {
+			if again, err = ledger.AppendBundleEntry(again, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("%x parsed into %d entries, which write as %x", b, len(entries), again)
+		}
+	})
+}
