@@ -226,8 +226,10 @@ func newLedgerVerifyCmd() *cobra.Command {
 records stored in the database, compare them with the stored tree, and check
 the root at every signed checkpoint: those in the database and those given
 with --checkpoint, kept where whoever can write the database cannot (the
-signer's state file, a witness's state). Exits with status 1 naming the first
-bad entry.
+signer's state file, a witness's state). Without --checkpoint, the signer's
+state file at serve's default place (the key file's name + .checkpoint) is
+used when this machine has it. Exits with status 1 naming the first bad
+entry.
 
 Records that verify prove nothing by themselves: whoever rewrites them can
 rebuild the tree too. Only a signed checkpoint vouches for them. A log with no
@@ -249,7 +251,19 @@ than a tenth of it and more than 100 entries), fails with status 2 unless
 			}
 			opts.LogKey = k
 		}
-		notes, err := readNotes("--checkpoint", *cpFiles)
+		files := *cpFiles
+		if len(files) == 0 {
+			// The signer's state file where serve keeps it by default,
+			// if this machine has it.
+			state := os.Getenv("CHIPGATE_LEDGER_STATE")
+			if state == "" {
+				state = (&ledgerFlags{keyFile: os.Getenv("CHIPGATE_LEDGER_KEY_FILE")}).keyPath(*db) + ".checkpoint"
+			}
+			if _, err := os.Stat(state); err == nil {
+				files = []string{state}
+			}
+		}
+		notes, err := readNotes("--checkpoint", files)
 		if err != nil {
 			return err
 		}
@@ -273,7 +287,7 @@ than a tenth of it and more than 100 entries), fails with status 2 unless
 			return err
 		}
 		took := time.Since(start)
-		return writeVerifyReport(cmd.OutOrStdout(), sum, took, *allowUnsigned)
+		return writeVerifyReport(cmd.OutOrStdout(), sum, files, took, *allowUnsigned)
 	}
 	return cmd
 }
@@ -323,10 +337,13 @@ func writeCoverage(w io.Writer, sum ledger.VerifySummary) {
 
 // writeVerifyReport writes the verify report and returns the coverage's
 // verdict.
-func writeVerifyReport(w io.Writer, sum ledger.VerifySummary, took time.Duration, allowUnsigned bool) error {
+func writeVerifyReport(w io.Writer, sum ledger.VerifySummary, outside []string, took time.Duration, allowUnsigned bool) error {
 	head, fail := coverage("ledger verify", sum, allowUnsigned)
 	fmt.Fprintf(w, "%s\nentries:     %d\nroot:        %s\n", head, sum.Size, sum.Root)
 	writeCoverage(w, sum)
+	if len(outside) > 0 {
+		fmt.Fprintf(w, "also from:   %s\n", strings.Join(outside, ", "))
+	}
 	_, err := fmt.Fprintf(w, "took:        %s (%.0f entries/s)\n", took.Round(time.Millisecond), float64(sum.Size)/took.Seconds())
 	if fail != nil {
 		return fail

@@ -272,3 +272,27 @@ func TestLedgerAuditWitnessesAndSplitView(t *testing.T) {
 		t.Fatalf("no checkpoint, allowed: %v\n%s", err, out)
 	}
 }
+
+// TestLedgerVerifyFindsTheSignersState: without --checkpoint, verify uses
+// the signer's state file where serve keeps it by default (beside a SQLite
+// database's key), so deleting the database's checkpoints hides nothing.
+func TestLedgerVerifyFindsTheSignersState(t *testing.T) {
+	l := newSignedLog(t, 30)
+	state := filepath.Join(filepath.Dir(l.dsn), "chipgate-ledger.key.checkpoint")
+	b, err := os.ReadFile(l.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(state, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.exec(t, `DELETE FROM ledger_checkpoints`)
+	out, err := runCLI("ledger", "verify", "--db", l.dsn)
+	if err != nil || !strings.HasPrefix(out, "ledger verify OK\n") || !strings.Contains(out, "also from:   "+state) {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	l.exec(t, `UPDATE audit_log SET subject_id = 'x' WHERE idx = 12`)
+	if out, err := runCLI("ledger", "verify", "--db", l.dsn); exitCode(err) != 1 || !strings.Contains(err.Error(), "entry 12") {
+		t.Fatalf("a changed record: %v\n%s", err, out)
+	}
+}
