@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"golang.org/x/mod/sumdb/note"
 	_ "modernc.org/sqlite"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -18,6 +19,7 @@ import (
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
+	"github.com/chipgate/chipgate/internal/witness"
 )
 
 // TestStoreTiles holds the SQL tile tables of both backends to the ledger's
@@ -165,6 +167,75 @@ func TestSignCheckpointRefusesARewrittenHistory(t *testing.T) {
 		}
 		if _, err := svc.VerifyLogWith(ctx, service.VerifyOptions{LogKey: vkey}); err == nil {
 			t.Fatal("verify with a replaced key in the database")
+		}
+	})
+}
+
+// downable is a witness that can be switched off.
+type downable struct {
+	*witness.Witness
+	down bool
+}
+
+func (d *downable) AddCheckpoint(ctx context.Context, old uint64, proof []ledger.Hash, signed []byte) ([]byte, error) {
+	if d.down {
+		return nil, errors.New("connection refused")
+	}
+	return d.Witness.AddCheckpoint(ctx, old, proof, signed)
+}
+
+// TestSignCheckpointCosigns: the published checkpoint carries the witness's
+// cosignature; one the witness missed gets it while the log is idle (the
+// store replaces the published note).
+func TestSignCheckpointCosigns(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		st, _ := b.Open(t)
+		svc := service.New(st, service.Options{})
+		skey, vkey, _ := ledger.GenerateKey("test.chipgate/ledger")
+		wskey, _, _ := ledger.GenerateWitnessKey("w.test")
+		cosigner, _ := ledger.ParseCosigner(wskey)
+		logKey, _ := ledger.ParseVerifierKey(vkey)
+		w, err := witness.New(witness.Config{Cosigner: cosigner, LogKey: logKey, StateFile: filepath.Join(t.TempDir(), "w.state")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wd := &downable{Witness: w, down: true}
+		k, _ := ledgerlog.NewKeySigner(skey, vkey)
+		signer, err := service.NewLedgerSignerWith(k, service.LedgerOptions{Witnesses: []ledgerlog.Witness{wd}, Quorum: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateParty(ctx, domain.SystemActor, service.PartyRequest{Slug: "p", Name: "P", Role: domain.RoleAuditor, Country: "US"}); err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			n, err := svc.CheckpointNote(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, cs, err := ledger.Cosignatures(n, logKey, []note.Verifier{cosigner.Verifier()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(cs)
+		}
+		if c, err := svc.SignCheckpoint(ctx, signer); err != nil || c == nil {
+			t.Fatalf("sign: %+v %v", c, err)
+		}
+		if n := count(); n != 0 {
+			t.Fatalf("%d cosignatures with the witness down", n)
+		}
+		wd.down = false
+		if c, err := svc.SignCheckpoint(ctx, signer); err != nil || c != nil {
+			t.Fatalf("idle: %+v %v", c, err)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d cosignatures after the witness came back", n)
+		}
+		cps, err := svc.ConsistencyProof(ctx, domain.SystemActor, 1, 0)
+		if err != nil || cps.Size2 != 1 {
+			t.Fatalf("the published tree: %+v %v", cps, err)
 		}
 	})
 }
