@@ -62,6 +62,7 @@ func newRootCmd() *cobra.Command {
 		newListsCmd(),
 		newScreenCmd(),
 		newLedgerCmd(),
+		newWitnessCmd(),
 		newClassifyCmd(), newPolicyCmd(),
 		newSimulateCmd(),
 	)

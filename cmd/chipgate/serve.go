@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/ledgerlog"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
@@ -63,7 +65,7 @@ func newServeCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		signer, err := lf.signer(*db)
+		signer, metrics, err := lf.signer(*db, opts.Policy.Ledger().Witnesses, log)
 		if err != nil {
 			return err
 		}
@@ -76,7 +78,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		return run(cmd.Context(), service.New(st, opts), pf, signer, lf.interval, *addr, log, wo, func(url string) {
+		return run(cmd.Context(), service.New(st, opts), pf, signer, metrics, lf.interval, *addr, log, wo, func(url string) {
 			log.Info("listening", "url", url, "database", st.Dialect())
 		})
 	}
@@ -85,17 +87,21 @@ func newServeCmd() *cobra.Command {
 
 // run serves the API on addr until ctx is done. ready is called with the
 // base URL once the listener is bound.
-func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *service.LedgerSigner, every time.Duration, addr string, log *slog.Logger, wo web.Options, ready func(url string)) error {
+func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *service.LedgerSigner, metrics *ledgerlog.Metrics, every time.Duration, addr string, log *slog.Logger, wo web.Options, ready func(url string)) error {
 	srv := server.New(svc, server.Options{Log: log, Version: version, RateLimit: pf.rateLimit, IdempotencyLease: pf.idempotencyLease, Pages: web.New(svc, wo), ReloadLists: func(context.Context) (*screening.Index, error) {
 		return loadScreening(pf.lists, log)
-	}})
+	}, Collectors: metrics.Collectors()})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
 	// Sign a first checkpoint before serving, so that the verifier key and
 	// a checkpoint exist from the start; then keep signing in the background.
-	if _, err := svc.SignCheckpoint(ctx, signer); err != nil && domain.ErrorCode(err) != domain.EUNAVAILABLE {
+	// A tree the signer refuses (the database was rewritten) does not stop
+	// the server: the refusal is logged at error level and counted at every
+	// attempt, and no checkpoint is signed until the records are restored.
+	var refused *ledgerlog.RefusedError
+	if _, err := svc.SignCheckpoint(ctx, signer); err != nil && domain.ErrorCode(err) != domain.EUNAVAILABLE && !errors.As(err, &refused) {
 		ln.Close()
 		return fmt.Errorf("ledger: %w", err)
 	}
@@ -146,7 +152,7 @@ func newDemoCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		signer, err := lf.signer(*db)
+		signer, metrics, err := lf.signer(*db, opts.Policy.Ledger().Witnesses, log)
 		if err != nil {
 			return err
 		}
@@ -180,7 +186,7 @@ func newDemoCmd() *cobra.Command {
 			}
 		}
 		out := cmd.OutOrStdout()
-		return run(ctx, svc, pf, signer, lf.interval, *addr, log, wo, func(url string) {
+		return run(ctx, svc, pf, signer, metrics, lf.interval, *addr, log, wo, func(url string) {
 			printDemo(out, url, *db, created, creds)
 		})
 	}

@@ -109,14 +109,27 @@ const maxCheckpointNote = 16 << 10
 // OpenCheckpoint verifies the log's signature on a signed checkpoint and
 // parses it. The origin must be the verifier's name. Extension lines after
 // the root (C2SP allows them) are ignored; cosignatures by other keys are
-// allowed and not checked.
+// allowed and not checked. A note without a valid signature by v gives an
+// error wrapping note's *UnverifiedNoteError or *InvalidSignatureError.
 func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
 	if len(signed) > maxCheckpointNote {
 		return Checkpoint{}, fmt.Errorf("ledger: checkpoint of %d bytes, at most %d", len(signed), maxCheckpointNote)
 	}
-	cp, _, _, err := log.ParseCheckpoint(signed, v.Name(), v)
+	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("ledger: checkpoint: %w", err)
+	}
+	return checkpointOf(n, v)
+}
+
+// checkpointOf parses the text of a note that v signed (note.Open checked).
+func checkpointOf(n *note.Note, v note.Verifier) (Checkpoint, error) {
+	var cp log.Checkpoint
+	if _, err := cp.Unmarshal([]byte(n.Text)); err != nil {
+		return Checkpoint{}, fmt.Errorf("ledger: checkpoint: %w", err)
+	}
+	if cp.Origin != v.Name() {
+		return Checkpoint{}, fmt.Errorf("ledger: checkpoint: origin %q, but the key is %q's", cp.Origin, v.Name())
 	}
 	root, err := HashFromBytes(cp.Hash)
 	if err != nil {
@@ -140,6 +153,34 @@ type ForkError struct {
 // Error names the size and both roots: the evidence of the fork.
 func (e *ForkError) Error() string {
 	return fmt.Sprintf("ledger: fork: two checkpoints of %s at size %d have roots %s and %s", e.Origin, e.Size, e.Root1, e.Root2)
+}
+
+// SplitViewError is evidence that a log signed two checkpoints that cannot
+// both describe its history: two of one size with different roots, or a
+// smaller one that is not a prefix of a larger one. Notes holds both signed
+// notes exactly as found, so that anyone with the log's key can check the
+// evidence on their own; Sources says where each came from.
+type SplitViewError struct {
+	Origin  string
+	Reason  string
+	Sources [2]string
+	Notes   [2][]byte
+}
+
+// Error names the log and why the two checkpoints disagree.
+func (e *SplitViewError) Error() string {
+	return fmt.Sprintf("ledger: split view of %s: %s", e.Origin, e.Reason)
+}
+
+// Evidence returns both signed notes with their sources, as a text to keep
+// or to send to whoever else relies on the log.
+func (e *SplitViewError) Evidence() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "split view of %s: %s\n", e.Origin, e.Reason)
+	for i := range e.Notes {
+		fmt.Fprintf(&b, "\n--- signed checkpoint %d (%s) ---\n%s", i+1, e.Sources[i], e.Notes[i])
+	}
+	return b.String()
 }
 
 // CheckConsistency checks that checkpoint next extends checkpoint prev
@@ -174,11 +215,21 @@ func CheckConsistency(prev, next Checkpoint, path []Hash) error {
 // SHA-256 of nothing.
 func SignNext(signer note.Signer, last *Checkpoint, next Checkpoint, path []Hash) ([]byte, error) {
 	if last != nil {
-		if err := extends(*last, next, path); err != nil {
-			return nil, fmt.Errorf("ledger: refusing to sign checkpoint of size %d: %w", next.Size, err)
+		if err := CheckNext(*last, next, path); err != nil {
+			return nil, err
 		}
 	}
 	return SignCheckpoint(signer, next)
+}
+
+// CheckNext is SignNext's guard on its own, for a signer that is not a
+// note.Signer (a key in an HSM or a KMS): it returns nil only if next
+// extends last, given the consistency proof between their sizes.
+func CheckNext(last, next Checkpoint, path []Hash) error {
+	if err := extends(last, next, path); err != nil {
+		return fmt.Errorf("ledger: refusing to sign checkpoint of size %d: %w", next.Size, err)
+	}
+	return nil
 }
 
 // SignTree is what the log's signer calls: it computes the root of the tree

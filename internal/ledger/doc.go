@@ -16,10 +16,18 @@
 //     inclusion and consistency proofs.
 //   - proof.go: proof verification and the proofs' JSON form for the API.
 //   - checkpoint.go: keys, signed checkpoints, the guard that never signs
-//     two inconsistent checkpoints, fork detection.
+//     two inconsistent checkpoints, fork and split-view evidence.
+//   - cosign.go: witnesses' cosignatures (C2SP cosignature/v1).
+//   - tilepath.go: the tlog-tiles resource paths and entry bundles.
+//   - notefile.go: a signed note kept in a file, atomically (the signer's
+//     and a witness's memory of their latest checkpoint).
 //   - verify.go: recomputing a whole log from its records and checking it
 //     against stored tiles and signed checkpoints, naming the first bad index.
-//   - export.go: the export directory and Audit, the offline check of it.
+//   - export.go: the export directory and Audit, the offline check of it,
+//     with the checkpoints and witness keys an auditor brings.
+//
+// Package ledgerlog runs the log on top of this one (integration, the
+// signer, cosignatures, serving tiles), and package witness is a witness.
 //
 // docs/LEDGER.md documents the formats for people who verify the log with
 // their own tools.

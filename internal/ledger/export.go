@@ -193,30 +193,85 @@ type AuditReport struct {
 	VerifySummary
 	// Latest is the checkpoint of the largest size, if any.
 	Latest *Checkpoint `json:"latest,omitempty"`
+	// Cosignatures are the valid cosignatures on Latest by the witnesses
+	// the auditor trusts (AuditOptions.Witnesses).
+	Cosignatures []Cosignature `json:"cosignatures,omitempty"`
+	// Witnessed is the size of the largest checkpoint that carries
+	// AuditOptions.Quorum valid cosignatures (0 when the quorum is 0).
+	Witnessed uint64 `json:"witnessed"`
 }
 
-// Audit verifies an export directory without any database: every checkpoint
-// signature, the absence of forks, every record's leaf hash and the tree
-// root at every checkpoint size, and that no signed entry is missing. It
-// returns a *VerifyError naming the first bad index, a *ForkError, or an
-// error naming the file that is unreadable or carries a bad signature.
-func Audit(dir string) (AuditReport, error) {
+// AuditOptions is what an auditor brings besides the export.
+type AuditOptions struct {
+	// LogKey pins the log's verifier key. Empty trusts the export's
+	// key.txt, which only proves that the export is consistent with itself.
+	LogKey string
+	// Checkpoints are signed checkpoints of the log obtained elsewhere: a
+	// witness's latest, one the auditor kept from an earlier audit, one a
+	// party was shown. Each must verify with the log's key and agree with
+	// the export; one that does not is a split view (*SplitViewError).
+	Checkpoints []SourcedNote
+	// Witnesses verify the cosignatures of the witnesses the auditor
+	// trusts (NewCosignatureVerifier), and Quorum is how many of them must
+	// have cosigned the latest checkpoint (the policy's ledger.witnesses).
+	Witnesses []note.Verifier
+	Quorum    int
+}
+
+// SourcedNote is a signed checkpoint note and where it came from (a file
+// name), for error messages and evidence.
+type SourcedNote struct {
+	Source string
+	Note   []byte
+}
+
+// Audit verifies an export directory on its own terms: AuditWith with no
+// options.
+func Audit(dir string) (AuditReport, error) { return AuditWith(dir, AuditOptions{}) }
+
+// AuditWith verifies an export directory without any database: every
+// checkpoint signature (the export's and opts.Checkpoints), the absence of
+// forks, every record's leaf hash, the tree root at every checkpoint size,
+// that no signed entry is missing, and that the latest checkpoint carries
+// opts.Quorum cosignatures. It returns a *VerifyError naming the first bad
+// index, a *SplitViewError with both signed notes when the log signed two
+// histories, or an error naming the file that is unreadable or carries a
+// bad signature.
+func AuditWith(dir string, opts AuditOptions) (AuditReport, error) {
 	keyText, err := os.ReadFile(filepath.Join(dir, ExportKeyFile))
 	if err != nil {
 		return AuditReport{}, fmt.Errorf("ledger: audit: %w", err)
+	}
+	if opts.LogKey != "" && strings.TrimSpace(opts.LogKey) != strings.TrimSpace(string(keyText)) {
+		return AuditReport{}, fmt.Errorf("ledger: audit: the export's %s holds %s, not the log key given (%s): this is another log, or its key was replaced",
+			ExportKeyFile, strings.TrimSpace(string(keyText)), strings.TrimSpace(opts.LogKey))
 	}
 	v, err := ParseVerifierKey(string(keyText))
 	if err != nil {
 		return AuditReport{}, fmt.Errorf("ledger: audit: %s: %w", ExportKeyFile, err)
 	}
-	cps, err := readExportCheckpoints(dir, v)
+	if opts.Quorum > len(opts.Witnesses) {
+		return AuditReport{}, fmt.Errorf("ledger: audit: %d witnesses must cosign, but only %d witness keys were given", opts.Quorum, len(opts.Witnesses))
+	}
+	notes, err := readExportCheckpoints(dir)
 	if err != nil {
+		return AuditReport{}, err
+	}
+	notes = append(notes, opts.Checkpoints...)
+	cps := make([]Checkpoint, len(notes))
+	for i, n := range notes {
+		if cps[i], err = OpenCheckpoint(n.Note, v); err != nil {
+			return AuditReport{}, fmt.Errorf("ledger: audit: %s: %w", n.Source, err)
+		}
+	}
+	if err := findSplitView(cps, notes); err != nil {
 		return AuditReport{}, err
 	}
 	ver, err := NewVerifier(cps, nil)
 	if err != nil {
 		return AuditReport{}, err
 	}
+	ver.collect = true
 	f, err := os.Open(filepath.Join(dir, ExportEntriesFile))
 	if err != nil {
 		return AuditReport{}, fmt.Errorf("ledger: audit: %w", err)
@@ -229,22 +284,122 @@ func Audit(dir string) (AuditReport, error) {
 	if err != nil {
 		return AuditReport{}, err
 	}
+	if err := classifyMismatches(ver.mismatched, cps, notes); err != nil {
+		return AuditReport{}, err
+	}
 	rep := AuditReport{Origin: v.Name(), VerifySummary: sum}
 	for i := range cps {
 		if rep.Latest == nil || cps[i].Size > rep.Latest.Size {
 			rep.Latest = &cps[i]
 		}
 	}
+	for i := range cps {
+		_, cosigs, err := Cosignatures(notes[i].Note, v, opts.Witnesses)
+		if err != nil {
+			return AuditReport{}, fmt.Errorf("ledger: audit: %s: %w", notes[i].Source, err)
+		}
+		if opts.Quorum > 0 && len(cosigs) >= opts.Quorum && cps[i].Size > rep.Witnessed {
+			rep.Witnessed = cps[i].Size
+		}
+		if cps[i].Size == rep.Latest.Size && len(cosigs) > len(rep.Cosignatures) {
+			rep.Cosignatures = cosigs
+		}
+	}
+	if opts.Quorum > 0 {
+		switch {
+		case rep.Latest == nil:
+			return rep, fmt.Errorf("ledger: audit: %d witnesses must cosign, but the export holds no checkpoint", opts.Quorum)
+		case rep.Witnessed < rep.Latest.Size:
+			return rep, &WitnessError{Size: rep.Latest.Size, Have: len(rep.Cosignatures), Need: opts.Quorum, Witnessed: rep.Witnessed}
+		}
+	}
 	return rep, nil
 }
 
-// readExportCheckpoints opens every checkpoint file, in name order.
-func readExportCheckpoints(dir string, v note.Verifier) ([]Checkpoint, error) {
+// WitnessError reports a latest checkpoint without the cosignatures the
+// policy requires: nothing shows that the witnesses saw the same history.
+type WitnessError struct {
+	Size       uint64 // the latest checkpoint's size
+	Have, Need int    // valid cosignatures on it, and how many are required
+	Witnessed  uint64 // the largest checkpoint that has enough, 0 if none
+}
+
+// Error says how many cosignatures are missing and what is witnessed.
+func (e *WitnessError) Error() string {
+	s := fmt.Sprintf("ledger: the latest checkpoint (size %d) carries %d valid cosignatures of the %d required", e.Size, e.Have, e.Need)
+	if e.Witnessed > 0 {
+		s += fmt.Sprintf("; entries up to %d are witnessed, those from %d on are not", e.Witnessed-1, e.Witnessed)
+	}
+	return s
+}
+
+// findSplitView returns a *SplitViewError for two checkpoints of one size
+// with different roots.
+func findSplitView(cps []Checkpoint, notes []SourcedNote) error {
+	first := map[uint64]int{}
+	for i, c := range cps {
+		j, ok := first[c.Size]
+		if !ok {
+			first[c.Size] = i
+			continue
+		}
+		if cps[j].Root != c.Root {
+			return &SplitViewError{Origin: c.Origin, Reason: fmt.Sprintf("two checkpoints of size %d have roots %s and %s", c.Size, cps[j].Root, c.Root),
+				Sources: [2]string{notes[j].Source, notes[i].Source}, Notes: [2][]byte{notes[j].Note, notes[i].Note}}
+		}
+	}
+	return nil
+}
+
+// classifyMismatches turns the checkpoints whose roots differ from the
+// entries' into an error. One below a checkpoint that matched is a split
+// view: the log signed a tree that is not a prefix of another it signed (a
+// changed entry would make every later checkpoint differ too). Otherwise the
+// entries from the last match on were changed.
+func classifyMismatches(bad, cps []Checkpoint, notes []SourcedNote) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	index := func(c Checkpoint) int {
+		for i := range cps {
+			if cps[i] == c {
+				return i
+			}
+		}
+		return -1
+	}
+	isBad := map[uint64]bool{}
+	for _, b := range bad {
+		isBad[b.Size] = true
+	}
+	m := bad[0] // sorted by size, like the verifier's checkpoints
+	var good, lastGood = -1, uint64(0)
+	for i, c := range cps {
+		switch {
+		case isBad[c.Size]:
+		case c.Size >= m.Size && (good < 0 || c.Size < cps[good].Size):
+			good = i
+		case c.Size < m.Size && c.Size > lastGood:
+			lastGood = c.Size
+		}
+	}
+	if good >= 0 {
+		i := index(m)
+		return &SplitViewError{Origin: m.Origin,
+			Reason:  fmt.Sprintf("the checkpoint of size %d (root %s) is not a prefix of the checkpoint of size %d (root %s), which the entries match", m.Size, m.Root, cps[good].Size, cps[good].Root),
+			Sources: [2]string{notes[i].Source, notes[good].Source}, Notes: [2][]byte{notes[i].Note, notes[good].Note}}
+	}
+	return &VerifyError{Index: lastGood, Reason: fmt.Sprintf("the first %d entries do not have the root %s signed for that size (%s): an entry from %d to %d was changed",
+		m.Size, m.Root, notes[index(m)].Source, lastGood, m.Size-1)}
+}
+
+// readExportCheckpoints reads every checkpoint file, in name order.
+func readExportCheckpoints(dir string) ([]SourcedNote, error) {
 	ents, err := os.ReadDir(filepath.Join(dir, ExportCheckpointsDir))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("ledger: audit: %w", err)
 	}
-	var cps []Checkpoint
+	var out []SourcedNote
 	for _, ent := range ents { // ReadDir sorts by name
 		if ent.IsDir() || !strings.HasSuffix(ent.Name(), exportCheckpointSufix) {
 			continue
@@ -254,13 +409,9 @@ func readExportCheckpoints(dir string, v note.Verifier) ([]Checkpoint, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger: audit: %w", err)
 		}
-		c, err := OpenCheckpoint(data, v)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: audit: %s: %w", name, err)
-		}
-		cps = append(cps, c)
+		out = append(out, SourcedNote{Source: name, Note: data})
 	}
-	return cps, nil
+	return out, nil
 }
 
 // auditBatch is how many lines Audit checks in parallel before feeding them

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/chipgate/chipgate/internal/ledger"
 )
@@ -52,7 +55,7 @@ func TestAuditOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Size != 600 || rep.Checkpoints != 3 || rep.Latest == nil || rep.Latest.Size != 600 || rep.Latest.Root != rep.Root || rep.Origin != testOrigin {
+	if rep.Size != 600 || rep.Checkpoints != 3 || rep.Signed != 600 || rep.Latest == nil || rep.Latest.Size != 600 || rep.Latest.Root != rep.Root || rep.Origin != testOrigin {
 		t.Errorf("report %+v", rep)
 	}
 }
@@ -162,11 +165,11 @@ func TestAuditTamper(t *testing.T) {
 			tt.tamper(t, dir, k)
 			_, err := ledger.Audit(dir)
 			var ve *ledger.VerifyError
-			var fe *ledger.ForkError
+			var fe *ledger.SplitViewError
 			switch {
 			case tt.fork:
-				if !errors.As(err, &fe) || fe.Size != 256 {
-					t.Fatalf("error %v, want a fork at 256", err)
+				if !errors.As(err, &fe) || !strings.Contains(fe.Reason, "size 256") || len(fe.Notes[0]) == 0 || len(fe.Notes[1]) == 0 {
+					t.Fatalf("error %v, want a split view at 256 with both notes", err)
 				}
 			case tt.other:
 				if err == nil || errors.As(err, &ve) || errors.As(err, &fe) {
@@ -202,5 +205,101 @@ func TestExportRefuses(t *testing.T) {
 	other := newTestKey(t, testOrigin)
 	if err := e.AddCheckpoint(mustSign(t, other.signer, ledger.Checkpoint{Origin: testOrigin, Size: 0, Root: ledger.EmptyRoot()})); err == nil {
 		t.Error("a checkpoint under another key was exported")
+	}
+}
+
+// TestAuditSplitView: checkpoints from outside the export (a witness's, one
+// a party kept) that the export's history does not lead to are a split view,
+// reported with both signed notes.
+func TestAuditSplitView(t *testing.T) {
+	const n = 600
+	dir, k := newExport(t, n, 256, 600)
+	other := newStoredLog(t, n)
+	other.recs[100].Payload = []byte(`{"quantity":1}`)
+	forked := newStoredLogFrom(t, other.recs, 300)
+	forkedNote := mustSign(t, k.signer, forked.cps[0])
+
+	// The other history's checkpoint at 300 lies between the export's 256
+	// and 600, which the entries match: the log signed both.
+	_, err := ledger.AuditWith(dir, ledger.AuditOptions{Checkpoints: []ledger.SourcedNote{{Source: "witness.txt", Note: forkedNote}}})
+	var sv *ledger.SplitViewError
+	if !errors.As(err, &sv) || sv.Sources[0] != "witness.txt" || !bytes.Equal(sv.Notes[0], forkedNote) || !strings.Contains(sv.Sources[1], "00000002.txt") {
+		t.Fatalf("error %v, want a split view between witness.txt and the export's checkpoint of 600", err)
+	}
+	if ev := sv.Evidence(); !strings.Contains(ev, string(forkedNote)) || !strings.Contains(ev, "witness.txt") {
+		t.Fatalf("evidence lacks the notes:\n%s", ev)
+	}
+	// The same size, another root: a split view too.
+	same := newStoredLogFrom(t, other.recs, 256)
+	_, err = ledger.AuditWith(dir, ledger.AuditOptions{Checkpoints: []ledger.SourcedNote{{Source: "kept.txt", Note: mustSign(t, k.signer, same.cps[0])}}})
+	if !errors.As(err, &sv) || sv.Sources[1] != "kept.txt" {
+		t.Fatalf("error %v, want a split view at 256", err)
+	}
+	// A checkpoint outside that agrees is simply one more verified.
+	good := newStoredLog(t, n, 400)
+	rep, err := ledger.AuditWith(dir, ledger.AuditOptions{Checkpoints: []ledger.SourcedNote{{Source: "ok.txt", Note: mustSign(t, k.signer, good.cps[0])}}})
+	if err != nil || rep.Checkpoints != 3 {
+		t.Fatalf("an agreeing checkpoint: %+v %v", rep, err)
+	}
+	// One signed by another key is refused, naming its source.
+	forger := newTestKey(t, testOrigin)
+	if _, err := ledger.AuditWith(dir, ledger.AuditOptions{Checkpoints: []ledger.SourcedNote{{Source: "forged.txt", Note: mustSign(t, forger.signer, good.cps[0])}}}); err == nil || !strings.Contains(err.Error(), "forged.txt") {
+		t.Fatalf("a forged outside checkpoint: %v", err)
+	}
+}
+
+// TestAuditWitnessQuorum: the latest checkpoint must carry the required
+// number of valid cosignatures from the witnesses the auditor trusts.
+func TestAuditWitnessQuorum(t *testing.T) {
+	const n = 300
+	k := newTestKey(t, testOrigin)
+	w1, w2 := newTestWitness(t, "w1.test"), newTestWitness(t, "w2.test")
+	l := newStoredLog(t, n, 100, 300)
+	at := time.Unix(1767225600, 0)
+	first := w1.cosign(t, mustSign(t, k.signer, l.cps[0]), at)
+	latest := mustSign(t, k.signer, l.cps[1])
+	export := func(notes ...[]byte) string {
+		dir := filepath.Join(t.TempDir(), "export")
+		if err := ledger.ExportDir(dir, k.vkey, seq(l.recs), notes); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	ws := []note.Verifier{w1.verifier, w2.verifier}
+
+	rep, err := ledger.AuditWith(export(first, w2.cosign(t, w1.cosign(t, latest, at), at)), ledger.AuditOptions{Witnesses: ws, Quorum: 2})
+	if err != nil || rep.Witnessed != 300 || len(rep.Cosignatures) != 2 {
+		t.Fatalf("two cosignatures, two required: %+v %v", rep, err)
+	}
+	_, err = ledger.AuditWith(export(first, w1.cosign(t, latest, at)), ledger.AuditOptions{Witnesses: ws, Quorum: 2})
+	var we *ledger.WitnessError
+	if !errors.As(err, &we) || we.Have != 1 || we.Need != 2 || we.Size != 300 {
+		t.Fatalf("one of two: %v", err)
+	}
+	_, err = ledger.AuditWith(export(first, latest), ledger.AuditOptions{Witnesses: ws, Quorum: 1})
+	if !errors.As(err, &we) || we.Witnessed != 100 || !strings.Contains(err.Error(), "entries up to 99 are witnessed") {
+		t.Fatalf("the latest not cosigned: %v", err)
+	}
+	// A witness's cosignature the auditor does not trust does not count.
+	if _, err := ledger.AuditWith(export(first, w2.cosign(t, latest, at)), ledger.AuditOptions{Witnesses: ws[:1], Quorum: 1}); !errors.As(err, &we) {
+		t.Fatalf("an untrusted witness counted: %v", err)
+	}
+	if _, err := ledger.AuditWith(export(first, latest), ledger.AuditOptions{Witnesses: ws[:1], Quorum: 2}); err == nil {
+		t.Fatal("a quorum larger than the witnesses given")
+	}
+	// Without a quorum, cosignatures are reported but not required.
+	if rep, err := ledger.AuditWith(export(first, latest), ledger.AuditOptions{}); err != nil || rep.Witnessed != 0 {
+		t.Fatalf("no quorum: %+v %v", rep, err)
+	}
+}
+
+func TestAuditPinnedKey(t *testing.T) {
+	dir, k := newExport(t, 10, 10)
+	if _, err := ledger.AuditWith(dir, ledger.AuditOptions{LogKey: k.vkey + "\n"}); err != nil {
+		t.Fatal(err)
+	}
+	other := newTestKey(t, testOrigin)
+	if _, err := ledger.AuditWith(dir, ledger.AuditOptions{LogKey: other.vkey}); err == nil || !strings.Contains(err.Error(), "not the log key given") {
+		t.Fatalf("another pinned key: %v", err)
 	}
 }

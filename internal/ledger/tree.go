@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -14,6 +15,11 @@ import (
 // maxTileLevels is the number of tile levels a tree with up to 2^64-1 leaves
 // can need: tree levels 0 to 63, eight per tile level.
 const maxTileLevels = 64 / TileHeight
+
+// ErrTilesBehind is returned (wrapped) when the stored tiles hold fewer
+// hashes than a tree of the requested size needs: they were not written yet,
+// or were deleted.
+var ErrTilesBehind = errors.New("the tiles are behind the log")
 
 // The tree functions below are stateless: every call reads what it needs from
 // the tiles of one snapshot. Nothing is cached between calls because a cache
@@ -32,7 +38,7 @@ const maxTileLevels = 64 / TileHeight
 // writes nothing, if the stored tiles do not describe a tree of exactly size
 // leaves (the store is behind or ahead of its records).
 func Append(ctx context.Context, s TileStore, size uint64, leaves []Hash) (Hash, error) {
-	rows, err := appendRows(ctx, s, size, leaves)
+	rows, err := appendRows(ctx, s, size, leaves, true)
 	if err != nil {
 		return Hash{}, err
 	}
@@ -44,18 +50,31 @@ func Append(ctx context.Context, s TileStore, size uint64, leaves []Hash) (Hash,
 // add one command's leaf, since a root is only needed when a checkpoint is
 // signed (SignTree computes it then).
 func AppendLeaves(ctx context.Context, s TileStore, size uint64, leaves []Hash) error {
-	_, err := appendRows(ctx, s, size, leaves)
+	_, err := appendRows(ctx, s, size, leaves, true)
+	return err
+}
+
+// ExtendLeaves is AppendLeaves for a writer whose earlier call may have been
+// cut short: the tiles may already hold hashes past size, written before a
+// crash and before any checkpoint covered them. Those are recomputed and
+// written again (the same hashes, since sequenced entries do not change), so
+// that writing tiles before the checkpoint that covers them is idempotent, as
+// a tile store without transactions (object storage) needs. The entries
+// must not be fewer than those of the interrupted call: a tile is never
+// written shorter than the hashes it held for sizes up to the new size.
+func ExtendLeaves(ctx context.Context, s TileStore, size uint64, leaves []Hash) error {
+	_, err := appendRows(ctx, s, size, leaves, false)
 	return err
 }
 
 // appendRows appends leaves to the rightmost tile row of each level: a row
 // that fills up is written as a full tile and its root, a node at the next
 // tile level, is pushed on that level's row. It returns the new partial rows.
-func appendRows(ctx context.Context, s TileStore, size uint64, leaves []Hash) ([maxTileLevels][]Hash, error) {
+func appendRows(ctx context.Context, s TileStore, size uint64, leaves []Hash, exact bool) ([maxTileLevels][]Hash, error) {
 	if size+uint64(len(leaves)) < size {
 		return [maxTileLevels][]Hash{}, domain.Errorf(domain.EINVALID, "ledger: tree size overflows")
 	}
-	rows, err := readRightEdge(ctx, s, size, true)
+	rows, err := readRightEdge(ctx, s, size, exact)
 	if err != nil {
 		return rows, err
 	}
@@ -281,7 +300,7 @@ func readRightEdge(ctx context.Context, r TileReader, size uint64, exact bool) (
 		got, w := uint64(len(t)), want[i]
 		switch {
 		case got < w:
-			return edge, fmt.Errorf("ledger: tile %+v holds %d hashes, a tree of size %d needs %d: the tiles are behind the log", ids[i], got, size, w)
+			return edge, fmt.Errorf("ledger: tile %+v holds %d hashes, a tree of size %d needs %d: %w", ids[i], got, size, w, ErrTilesBehind)
 		case exact && got > w:
 			return edge, fmt.Errorf("ledger: tile %+v holds %d hashes, a tree of size %d has %d: the tiles are ahead of the log", ids[i], got, size, w)
 		}

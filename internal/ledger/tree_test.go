@@ -418,3 +418,41 @@ func TestMemoryTilesRefusesRewrite(t *testing.T) {
 		t.Errorf("a write growing a tile failed: %v", err)
 	}
 }
+
+// TestExtendLeavesAfterAnInterruptedAppend: tiles written past the size a
+// writer restarts from (a crash before the checkpoint) are written again,
+// and the tree ends up exactly as if nothing had been interrupted.
+func TestExtendLeavesAfterAnInterruptedAppend(t *testing.T) {
+	ctx := context.Background()
+	leaves := syntheticLeaves(70000)
+	want := mustTree(t, leaves, 70000)
+	for _, tc := range []struct{ from, interrupted, to int }{
+		{0, 300, 300}, {0, 300, 1000}, {256, 512, 600}, {65000, 65536, 70000}, {100, 101, 70000},
+	} {
+		var m ledger.MemoryTiles
+		if err := ledger.AppendLeaves(ctx, &m, 0, leaves[:tc.from]); err != nil {
+			t.Fatal(err)
+		}
+		if err := ledger.AppendLeaves(ctx, &m, uint64(tc.from), leaves[tc.from:tc.interrupted]); err != nil {
+			t.Fatal(err)
+		}
+		// The restart knows only tc.from (its last checkpoint).
+		if err := ledger.AppendLeaves(ctx, &m, uint64(tc.from), leaves[tc.from:tc.to]); err == nil && tc.interrupted > tc.from {
+			t.Fatalf("%+v: AppendLeaves over tiles ahead of the log succeeded", tc)
+		}
+		if err := ledger.ExtendLeaves(ctx, &m, uint64(tc.from), leaves[tc.from:tc.to]); err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		got, err := ledger.Root(ctx, &m, uint64(tc.to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := ledger.Root(ctx, want, uint64(tc.to)); got != r {
+			t.Fatalf("%+v: root %s, want %s", tc, got, r)
+		}
+		// And it goes on as a normal tree.
+		if err := ledger.AppendLeaves(ctx, &m, uint64(tc.to), leaves[tc.to:]); err != nil {
+			t.Fatalf("%+v: append after: %v", tc, err)
+		}
+	}
+}

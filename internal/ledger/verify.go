@@ -34,6 +34,10 @@ type VerifySummary struct {
 	Size        uint64 `json:"size"`
 	Root        Hash   `json:"root"`
 	Checkpoints int    `json:"checkpoints"`
+	// Signed is the size of the largest checkpoint that matched: a
+	// signature vouches for the entries below it, nothing yet for those
+	// from it on (0 when no checkpoint was given).
+	Signed uint64 `json:"signed"`
 }
 
 // leafTilePrefetch is how many leaf tiles the verifier reads per ReadTiles
@@ -56,6 +60,12 @@ type Verifier struct {
 	windowStart uint64
 	growing     bool   // the tiles may hold leaves past the records (GrowingTiles, PartialTiles)
 	covered     uint64 // the tiles are compared for entries below this index (PartialTiles)
+
+	// collect makes a checkpoint whose root differs from the records' a
+	// finding in mismatched rather than an error, for Audit, which tells a
+	// split view from a changed entry once it has seen every checkpoint.
+	collect    bool
+	mismatched []Checkpoint
 }
 
 // GrowingTiles marks a TileReader whose tiles may be read from a later
@@ -150,7 +160,7 @@ func (v *Verifier) Finish(ctx context.Context) (VerifySummary, error) {
 			return VerifySummary{}, err
 		}
 		if v.growing {
-			return VerifySummary{Size: size, Root: v.b.cr.root(), Checkpoints: len(v.cps)}, nil
+			return v.summary(), nil
 		}
 		// A leaf tile holding hashes past the last record means records
 		// were deleted after the tree was written.
@@ -162,7 +172,15 @@ func (v *Verifier) Finish(ctx context.Context) (VerifySummary, error) {
 			return VerifySummary{}, &VerifyError{Index: size, Reason: "the stored tree has a leaf at this index but there is no record: the log's tail was deleted"}
 		}
 	}
-	return VerifySummary{Size: size, Root: v.b.cr.root(), Checkpoints: len(v.cps)}, nil
+	return v.summary(), nil
+}
+
+func (v *Verifier) summary() VerifySummary {
+	s := VerifySummary{Size: v.b.cr.size, Root: v.b.cr.root(), Checkpoints: len(v.cps) - len(v.mismatched)}
+	if len(v.cps) > 0 {
+		s.Signed = v.lastGood
+	}
+	return s
 }
 
 // checkpointsAt compares the root with the checkpoint of this size, if any.
@@ -171,7 +189,11 @@ func (v *Verifier) checkpointsAt(size uint64) error {
 		return nil
 	}
 	c := v.cps[v.next]
-	if root := v.b.cr.root(); root != c.Root {
+	if root := v.b.cr.root(); root != c.Root && v.collect {
+		v.mismatched = append(v.mismatched, c)
+		v.next++
+		return nil
+	} else if root != c.Root {
 		return &VerifyError{Index: v.lastGood, Reason: fmt.Sprintf("the first %d entries have root %s but the checkpoint signed for that size has %s: an entry from %d to %d was changed", size, root, c.Root, v.lastGood, size-1)}
 	}
 	v.lastGood = size

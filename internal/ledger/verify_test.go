@@ -22,7 +22,12 @@ type storedLog struct {
 
 func newStoredLog(t testing.TB, n int, cpSizes ...uint64) storedLog {
 	t.Helper()
-	recs := records(n)
+	return newStoredLogFrom(t, records(n), cpSizes...)
+}
+
+// newStoredLogFrom is newStoredLog over the given records.
+func newStoredLogFrom(t testing.TB, recs []domain.AuditRecord, cpSizes ...uint64) storedLog {
+	t.Helper()
 	tiles := mustTree(t, leafHashes(t, recs), 100)
 	var cps []ledger.Checkpoint
 	for _, s := range cpSizes {

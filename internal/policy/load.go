@@ -29,6 +29,9 @@ type fileDoc struct {
 	Sources       []sourceDoc    `yaml:"sources"`
 	Jurisdictions []Jurisdiction `yaml:"jurisdictions"`
 	Rules         []ruleDoc      `yaml:"rules"`
+
+	// Ledger is the ledger's block (ledger.go).
+	Ledger *LedgerSettings `yaml:"ledger"`
 }
 
 // Jurisdiction is a legal regime whose rules the program applies: the US
@@ -222,6 +225,7 @@ type Policy struct {
 	entries       []*entry
 	segments      []segment
 	env           *cel.Env
+	ledger        LedgerSettings
 }
 
 // segment is a stretch of time in which the same rule versions are in force.
@@ -390,6 +394,7 @@ func Load(name string, data []byte) (*Policy, error) {
 		return nil, &LoadError{kept}
 	}
 	l.validate(&doc, p)
+	l.checkLedger(&root, doc.Ledger, p)
 	if len(l.problems) > 0 {
 		return nil, &LoadError{l.problems}
 	}

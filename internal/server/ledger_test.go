@@ -23,6 +23,13 @@ func (e *env) lastIndex() int64 {
 func everyRole(status int) func(domain.Role) int { return every(status) }
 
 var ledgerMatrix = map[string]matrixEntry{
+	// The tlog-tiles routes: the checkpoint and hash tiles for anyone, entry
+	// bundles (every party's payloads) for the export authority only.
+	"GET /checkpoint": same(probe{"GET", "/checkpoint", nil, everyRole(200)}),
+	"GET /tile/{path...}": func(e *env, _ domain.Role) (probe, probe) {
+		return probe{"GET", "/tile/0/000.p/3", nil, everyRole(200)}, probe{"GET", "/tile/1/000", nil, everyRole(404)}
+	},
+	"GET /tile/entries/{path...}":           same(probe{"GET", "/tile/entries/000.p/3", nil, only(200, domain.RoleExportAuthority)}),
 	"GET /api/v1/ledger/checkpoint":         same(probe{"GET", "/api/v1/ledger/checkpoint", nil, everyRole(200)}),
 	"GET /api/v1/ledger/key":                same(probe{"GET", "/api/v1/ledger/key", nil, everyRole(200)}),
 	"GET /api/v1/ledger/proofs/inclusion":   same(probe{"GET", "/api/v1/ledger/proofs/inclusion?index=3", nil, everyRole(200)}),

@@ -82,12 +82,14 @@ func (s *Server) OpenAPI(version string) map[string]any {
 	}
 }
 
-var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
+// pathParam matches a path wildcard, {name} or {name...} (the rest of the
+// path, as the tile routes take it).
+var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)(?:\.\.\.)?\}`)
 
 func operationID(rt Route) string {
 	parts := []string{strings.ToLower(rt.Method)}
 	for _, seg := range strings.Split(strings.TrimPrefix(rt.Path, "/api/v1"), "/") {
-		seg = strings.Trim(seg, "{}")
+		seg = strings.TrimSuffix(strings.Trim(seg, "{}"), "...")
 		seg = strings.NewReplacer("-", "_", ".", "_").Replace(seg)
 		if seg != "" {
 			parts = append(parts, seg)

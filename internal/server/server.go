@@ -92,6 +92,9 @@ type Options struct {
 	// is safe at any lease (the first attempt can no longer commit); a
 	// short lease only fails slow first attempts.
 	IdempotencyLease time.Duration
+	// Collectors are more metrics to serve at /metrics (the ledger
+	// signer's).
+	Collectors []prometheus.Collector
 }
 
 // DefaultIdempotencyLease is the idempotency lease unless configured.
@@ -130,12 +133,14 @@ func New(svc *service.Service, opt Options) *Server {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route"})
 	s.reg.MustRegister(s.reqs, s.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(opt.Collectors...)
 
 	s.routes = append(s.routes, s.baseRoutes(opt.Version)...)
 	s.routes = append(s.routes, s.partyRoutes()...)
 	s.routes = append(s.routes, s.catalogRoutes()...)
 	s.routes = append(s.routes, s.programRoutes()...)
 	s.routes = append(s.routes, s.ledgerRoutes()...)
+	s.routes = append(s.routes, s.tileRoutes()...)
 	s.routes = append(s.routes, s.screeningRoutes()...)
 	s.routes = append(s.routes, s.allocationRoutes()...)
 	s.routes = append(s.routes, s.shippingRoutes()...)

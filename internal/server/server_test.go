@@ -34,6 +34,9 @@ type env struct {
 	st    store.Store
 	svc   *service.Service
 	clock *chipgatetest.Clock
+	// skey and vkey are the log's keys, for tests that sign with more
+	// (a witness).
+	skey, vkey string
 	// lists is what POST /api/v1/lists/reload loads.
 	mu    sync.Mutex
 	lists *screening.Index
@@ -47,6 +50,14 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
 	kit := chipgatetest.New(t, chipgatetest.OnBackend(b))
 	e := &env{t: t, kit: kit, creds: kit.Creds, st: kit.Store, svc: kit.Service, clock: kit.Clock, lists: chipgatetest.ScreeningIndex(t)}
+	// The log's keys are the env's own, so that a test can sign with more
+	// (a witness).
+	e.skey, e.vkey = chipgatetest.LedgerKey(t, chipgatetest.LedgerOrigin)
+	signer, err := service.NewLedgerSigner(e.skey, e.vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kit.Signer = signer
 	e.api = kit.Serve(server.Options{RateLimit: -1, ReloadLists: func(context.Context) (*screening.Index, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()

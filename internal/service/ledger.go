@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
+	"strings"
+	"sync"
 	"time"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
+	"github.com/chipgate/chipgate/internal/ledgerlog"
 	"github.com/chipgate/chipgate/internal/store"
 )
 
@@ -54,143 +56,170 @@ func (t tiles) WriteTiles(ctx context.Context, ts []ledger.Tile) error {
 	return t.tx.WriteTiles(ctx, blobs)
 }
 
-// integrateBatch is how many records one integration step reads at a time.
-const integrateBatch = 10000
+// storeEntries is the store's audit log as the ledger log's Entries.
+type storeEntries struct{ st store.Store }
 
-// integratedSize returns how many records the stored tree holds.
-func integratedSize(ctx context.Context, tx store.Tx) (int64, error) {
-	v, err := tx.LedgerMeta(ctx, "integrated_size")
-	if domain.ErrorCode(err) == domain.ENOTFOUND {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	if _, err := fmt.Sscan(v, &n); err != nil {
-		return 0, fmt.Errorf("service: ledger integrated_size %q: %w", v, err)
-	}
-	return n, nil
+func (e storeEntries) Size(ctx context.Context) (uint64, error) {
+	n, err := viewOf(ctx, e.st, func(tx store.Tx) (int64, error) { return tx.AuditSize(ctx) })
+	return uint64(n), err
 }
 
-// integrate adds the records committed since the last integration to the
-// stored tree, in index order, and returns the new tree size. Like
-// Certificate Transparency logs, chipgate sequences synchronously (a record
-// has its index when its command commits) and integrates in batches: a
-// command pays for one row, not for rewriting tiles, and the tree grows by
-// thousands of leaves per step. Only the leader integrates.
-func integrate(ctx context.Context, tx store.Tx) (int64, error) {
-	done, err := integratedSize(ctx, tx)
-	if err != nil {
-		return 0, err
-	}
-	size, err := tx.AuditSize(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var lh ledger.LeafHasher
-	t := tiles{ctx, tx}
-	for done < size {
-		recs, err := tx.AuditRecords(ctx, done, min(done+integrateBatch, size))
-		if err != nil {
-			return 0, err
-		}
-		if len(recs) == 0 {
-			return 0, fmt.Errorf("service: audit records from %d are missing", done)
-		}
-		hashes := make([]ledger.Hash, len(recs))
-		for i := range recs {
-			if recs[i].Index != done+int64(i) {
-				return 0, fmt.Errorf("service: audit record %d has index %d", done+int64(i), recs[i].Index)
-			}
-			if hashes[i], err = lh.Hash(&recs[i]); err != nil {
-				return 0, err
-			}
-		}
-		if err := ledger.AppendLeaves(ctx, t, uint64(done), hashes); err != nil {
-			return 0, err
-		}
-		done += int64(len(recs))
-	}
-	return done, tx.SetLedgerMeta(ctx, "integrated_size", fmt.Sprint(done))
+func (e storeEntries) Records(ctx context.Context, from, to uint64) ([]domain.AuditRecord, error) {
+	return viewOf(ctx, e.st, func(tx store.Tx) ([]domain.AuditRecord, error) {
+		return tx.AuditRecords(ctx, int64(from), int64(to))
+	})
 }
 
-// LedgerSigner signs the ledger's checkpoints.
+// storeCheckpoints is the store's checkpoint table as the ledger log's
+// published Checkpoints.
+type storeCheckpoints struct {
+	st  store.Store
+	now func() time.Time
+}
+
+func (c storeCheckpoints) Latest(ctx context.Context) ([]byte, error) {
+	var out []byte
+	err := c.st.View(ctx, func(tx store.Tx) error {
+		cp, err := tx.LatestCheckpoint(ctx)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return nil
+		}
+		out = cp.Signed
+		return err
+	})
+	return out, err
+}
+
+func (c storeCheckpoints) Publish(ctx context.Context, cp ledger.Checkpoint, note []byte) error {
+	return c.st.InTx(ctx, func(tx store.Tx) error {
+		sc := store.StoredCheckpoint{Size: int64(cp.Size), Root: cp.Root[:], Signed: note, CreatedAt: c.now()}
+		err := tx.ReplaceCheckpoint(ctx, sc)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return tx.AddCheckpoint(ctx, sc)
+		}
+		return err
+	})
+}
+
+var (
+	_ ledgerlog.Entries     = storeEntries{}
+	_ ledgerlog.Checkpoints = storeCheckpoints{}
+)
+
+// LedgerSigner signs the ledger's checkpoints: the key (behind
+// ledgerlog.Signer), the signer's memory of its last checkpoint outside the
+// database, and the witnesses that cosign. One signer serves one Service.
 type LedgerSigner struct {
-	signer   note.Signer
-	verifier note.Verifier
-	vkey     string
+	signer ledgerlog.Signer
+	opts   LedgerOptions
+
+	mu  sync.Mutex
+	log *ledgerlog.Log
+}
+
+// LedgerOptions configure a LedgerSigner beyond its key.
+type LedgerOptions struct {
+	// State keeps the last signed checkpoint outside the database
+	// (ledgerlog.FileState beside the key). Nil keeps it in memory, which
+	// protects only a running process: for tests.
+	State ledgerlog.State
+	// Witnesses cosign each checkpoint; Quorum is how many cosignatures
+	// the policy requires (ledger.witnesses).
+	Witnesses      []ledgerlog.Witness
+	Quorum         int
+	WitnessTimeout time.Duration
+	Metrics        *ledgerlog.Metrics
+	Log            *slog.Logger
 }
 
 // NewLedgerSigner reads a signing key (note format, from ledger.GenerateKey)
-// and its verifier key.
+// and its verifier key, with the signer's state in memory and no witnesses.
 func NewLedgerSigner(skey, vkey string) (*LedgerSigner, error) {
-	s, err := ledger.ParseSignerKey(skey)
+	k, err := ledgerlog.NewKeySigner(skey, vkey)
 	if err != nil {
 		return nil, err
 	}
-	v, err := ledger.ParseVerifierKey(vkey)
-	if err != nil {
+	return NewLedgerSignerWith(k, LedgerOptions{})
+}
+
+// NewLedgerSignerWith returns a signer over any ledgerlog.Signer (a key in
+// memory, an HSM, a KMS).
+func NewLedgerSignerWith(signer ledgerlog.Signer, opts LedgerOptions) (*LedgerSigner, error) {
+	if _, err := ledger.ParseVerifierKey(signer.VerifierKey()); err != nil {
 		return nil, err
 	}
-	if v.Name() != s.Name() || v.KeyHash() != s.KeyHash() {
-		return nil, errors.New("ledger: the verifier key does not belong to the signing key")
+	if opts.Quorum > len(opts.Witnesses) {
+		return nil, fmt.Errorf("ledger: the policy requires %d cosignatures per checkpoint but %d witnesses are configured", opts.Quorum, len(opts.Witnesses))
 	}
-	return &LedgerSigner{signer: s, verifier: v, vkey: vkey}, nil
+	return &LedgerSigner{signer: signer, opts: opts}, nil
 }
 
 // VerifierKey is the public key that checks the checkpoints.
-func (l *LedgerSigner) VerifierKey() string { return l.vkey }
+func (l *LedgerSigner) VerifierKey() string { return strings.TrimSpace(l.signer.VerifierKey()) }
+
+// logFor returns the ledger log over s's store, built on first use.
+func (l *LedgerSigner) logFor(s *Service) (*ledgerlog.Log, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.log != nil {
+		return l.log, nil
+	}
+	log := l.opts.Log
+	if log == nil {
+		log = s.log
+	}
+	lg, err := ledgerlog.New(ledgerlog.Config{
+		Tiles: StoreTiles(s.store), Entries: storeEntries{s.store}, Checkpoints: storeCheckpoints{s.store, s.Now},
+		Signer: l.signer, State: l.opts.State, Witnesses: l.opts.Witnesses, Quorum: l.opts.Quorum,
+		WitnessTimeout: l.opts.WitnessTimeout, Metrics: l.opts.Metrics, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.log = lg
+	return lg, nil
+}
+
+// checkpointLeader names the leadership of the checkpoint signer.
+const checkpointLeader = "chipgate-checkpoint-signer"
 
 // SignCheckpoint integrates the records committed since the last
-// checkpoint into the tree and signs a checkpoint of it, if it grew. It refuses to sign a tree inconsistent with the last
-// signed checkpoint, and a key other than the one the log was first signed
-// with (ECONFLICT). It reports the new checkpoint, or nil when there was
-// nothing new. Callers: the leader's checkpoint loop and operator commands;
-// it takes no actor.
+// checkpoint into the tree and signs a checkpoint of it, if it grew, while
+// this process leads (on PostgreSQL one replica signs; the others get nil).
+// It refuses a key other than the one the log was first signed with, and a
+// tree that does not extend the last checkpoint the signer signed or the
+// latest published one (*ledgerlog.RefusedError). It reports the new
+// checkpoint, or nil when there was nothing new.
 func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*ledger.Checkpoint, error) {
 	var out *ledger.Checkpoint
+	_, err := s.store.Leader(ctx, checkpointLeader, func(ctx context.Context) error {
+		var err error
+		out, err = s.signCheckpoint(ctx, signer)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) signCheckpoint(ctx context.Context, signer *LedgerSigner) (*ledger.Checkpoint, error) {
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		switch vkey, err := tx.LedgerMeta(ctx, "verifier_key"); {
 		case domain.ErrorCode(err) == domain.ENOTFOUND:
-			if err := tx.SetLedgerMeta(ctx, "verifier_key", signer.vkey); err != nil {
-				return err
-			}
+			return tx.SetLedgerMeta(ctx, "verifier_key", signer.VerifierKey())
 		case err != nil:
 			return err
-		case vkey != signer.vkey:
+		case vkey != signer.VerifierKey():
 			return domain.Errorf(domain.ECONFLICT, "the ledger was signed with key %s; refusing to sign with another", vkey)
 		}
-		size, err := integrate(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var last *ledger.Checkpoint
-		stored, err := tx.LatestCheckpoint(ctx)
-		switch {
-		case err == nil:
-			cp, err := ledger.OpenCheckpoint(stored.Signed, signer.verifier)
-			if err != nil {
-				return fmt.Errorf("service: the last checkpoint does not verify: %w", err)
-			}
-			if int64(cp.Size) >= size {
-				return nil
-			}
-			last = &cp
-		case domain.ErrorCode(err) != domain.ENOTFOUND:
-			return err
-		}
-		cp, signed, err := ledger.SignTree(ctx, tiles{ctx, tx}, signer.signer, last, uint64(size))
-		if err != nil {
-			return err
-		}
-		if err := tx.AddCheckpoint(ctx, store.StoredCheckpoint{Size: int64(cp.Size), Root: cp.Root[:], Signed: signed, CreatedAt: s.Now()}); err != nil {
-			return err
-		}
-		out = &cp
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	lg, err := signer.logFor(s)
+	if err != nil {
+		return nil, err
+	}
+	return lg.Checkpoint(ctx)
 }
 
 // RunCheckpoints signs a checkpoint every interval while this process leads
@@ -198,11 +227,11 @@ func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*le
 // until ctx is done.
 func (s *Service) RunCheckpoints(ctx context.Context, signer *LedgerSigner, interval time.Duration) {
 	for ctx.Err() == nil {
-		ok, err := s.store.Leader(ctx, "chipgate-checkpoint-signer", func(ctx context.Context) error {
+		ok, err := s.store.Leader(ctx, checkpointLeader, func(ctx context.Context) error {
 			t := time.NewTicker(interval)
 			defer t.Stop()
 			for {
-				if _, err := s.SignCheckpoint(ctx, signer); err != nil && ctx.Err() == nil {
+				if _, err := s.signCheckpoint(ctx, signer); err != nil && ctx.Err() == nil {
 					s.log.Warn("checkpoint not signed", "err", err)
 				}
 				select {
@@ -274,21 +303,17 @@ func (s *Service) VerifierKey(ctx context.Context, who domain.Actor) (string, er
 	})
 }
 
-// treeSize returns size, or the tree's size when size is 0, and checks it
-// against the records integrated into the tree so far; a bad size is
-// EINVALID naming field, the parameter it came in.
-func treeSize(ctx context.Context, tx store.Tx, size int64, field string) (uint64, error) {
-	n, err := integratedSize(ctx, tx)
-	if err != nil {
-		return 0, err
-	}
-	if size == 0 {
-		size = n
-	}
-	if size < 0 || size > n {
-		return 0, domain.Invalid(field, "must be between 1 and the tree's size %d (newer entries join the tree with the next checkpoint)", n)
-	}
-	return uint64(size), nil
+// publishedTree returns the published tree: the tiles and the size of the
+// latest checkpoint (0 before the first).
+func (s *Service) publishedTree(ctx context.Context) (ledgerlog.Tree, error) {
+	n, err := viewOf(ctx, s.store, func(tx store.Tx) (int64, error) {
+		c, err := tx.LatestCheckpoint(ctx)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return 0, nil
+		}
+		return c.Size, err
+	})
+	return ledgerlog.Tree{Tiles: StoreTiles(s.store), Entries: storeEntries{s.store}, Size: uint64(n)}, err
 }
 
 // InclusionProof proves that the entry at index is in the tree of size
@@ -299,31 +324,11 @@ func (s *Service) InclusionProof(ctx context.Context, who domain.Actor, index, s
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return ledger.InclusionProofJSON{}, err
 	}
-	var out ledger.InclusionProofJSON
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		n, err := treeSize(ctx, tx, size, "tree_size")
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return domain.Invalid("index", "the tree is empty: entries join it with the first checkpoint")
-		}
-		if index < 0 || uint64(index) >= n {
-			return domain.Invalid("index", "must be between 0 and %d", n-1)
-		}
-		r := tiles{ctx, tx}
-		path, err := ledger.InclusionProof(ctx, r, uint64(index), n)
-		if err != nil {
-			return err
-		}
-		leaves, err := ledger.LeafHashes(ctx, r, uint64(index), uint64(index)+1)
-		if err != nil {
-			return err
-		}
-		out = ledger.InclusionProofJSON{Index: uint64(index), TreeSize: n, LeafHash: &leaves[0], Hashes: path}
-		return nil
-	})
-	return out, err
+	t, err := s.publishedTree(ctx)
+	if err != nil {
+		return ledger.InclusionProofJSON{}, err
+	}
+	return t.InclusionProof(ctx, index, size)
 }
 
 // ConsistencyProof proves that the tree of size1 is a prefix of the tree of
@@ -334,20 +339,11 @@ func (s *Service) ConsistencyProof(ctx context.Context, who domain.Actor, size1,
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return ledger.ConsistencyProofJSON{}, err
 	}
-	var out ledger.ConsistencyProofJSON
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		n, err := treeSize(ctx, tx, size2, "to")
-		if err != nil {
-			return err
-		}
-		if size1 < 1 || uint64(size1) > n {
-			return domain.Invalid("from", "must be between 1 and %d (there is no proof from the empty tree)", n)
-		}
-		path, err := ledger.ConsistencyProof(ctx, tiles{ctx, tx}, uint64(size1), n)
-		out = ledger.ConsistencyProofJSON{Size1: uint64(size1), Size2: n, Hashes: path}
-		return err
-	})
-	return out, err
+	t, err := s.publishedTree(ctx)
+	if err != nil {
+		return ledger.ConsistencyProofJSON{}, err
+	}
+	return t.ConsistencyProof(ctx, size1, size2)
 }
 
 // LeafHashes returns the leaf hashes of entries [start, end). Callers:
@@ -358,25 +354,54 @@ func (s *Service) LeafHashes(ctx context.Context, who domain.Actor, start, end i
 	if err := authorize(who, ActLedgerRead); err != nil {
 		return nil, err
 	}
-	if start < 0 {
-		return nil, domain.Invalid("start", "must not be negative")
+	t, err := s.publishedTree(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if end-start > 10000 || end < start {
-		return nil, domain.Invalid("end", "the range must hold 0 to 10,000 entries")
+	return t.LeafHashes(ctx, start, end)
+}
+
+// CheckpointNote returns the latest published checkpoint as its note, the
+// log's signature and the witnesses' cosignatures included (C2SP
+// tlog-checkpoint), or ENOTFOUND before the first. Callers: anyone, without
+// a token: it reveals a size and a root, no entry.
+func (s *Service) CheckpointNote(ctx context.Context) ([]byte, error) {
+	note, err := storeCheckpoints{st: s.store}.Latest(ctx)
+	if err == nil && note == nil {
+		err = domain.Errorf(domain.ENOTFOUND, "no checkpoint signed yet")
 	}
-	var out []ledger.Hash
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		n, err := integratedSize(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if end > n {
-			return domain.Invalid("end", "must be at most the tree's size %d", n)
-		}
-		out, err = ledger.LeafHashes(ctx, tiles{ctx, tx}, uint64(start), uint64(end))
-		return err
-	})
-	return out, err
+	return note, err
+}
+
+// LedgerTile returns a hash tile of the published tree (C2SP tlog-tiles),
+// ENOTFOUND when the latest checkpoint does not cover it. Callers: anyone,
+// without a token: tiles hold hashes, never payloads.
+func (s *Service) LedgerTile(ctx context.Context, ref ledger.TileRef) ([]byte, error) {
+	t, err := s.publishedTree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.Tile(ctx, ref)
+}
+
+// EntryBundle returns an entry bundle of the published tree (C2SP
+// tlog-tiles): the leaf data, payloads included, of up to 256 entries of
+// every party. Callers: roles that may read every entry (the export
+// authority); others, who may read only some entries or none, get
+// EFORBIDDEN and use Entry. ENOTFOUND when the latest checkpoint does not
+// cover the bundle.
+func (s *Service) EntryBundle(ctx context.Context, who domain.Actor, ref ledger.TileRef) ([]byte, error) {
+	if err := authorize(who, ActLedgerEntries); err != nil {
+		return nil, err
+	}
+	if grants[ActLedgerEntries][who.Role] != all && !isSystem(who) {
+		return nil, domain.Errorf(domain.EFORBIDDEN, "entry bundles mix every party's entries: role %s may read only its own, one at a time (/api/v1/ledger/entries/{index})", who.Role)
+	}
+	t, err := s.publishedTree(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.EntryBundle(ctx, ref)
 }
 
 // Entry returns one audit record with its payload to those who may see it:
@@ -464,29 +489,75 @@ func (s *Service) checkpoints(ctx context.Context) ([]ledger.Checkpoint, [][]byt
 	return cps, notes, vkey, nil
 }
 
-// VerifyLog recomputes every leaf and node of the ledger from the stored
-// records and checks the stored tree and every checkpoint against them. It
-// returns a *ledger.VerifyError naming the first bad index. Callers:
-// operator commands (`chipgate ledger verify`); it takes no actor.
+// VerifyOptions is what "ledger verify" brings from outside the database.
+type VerifyOptions struct {
+	// LogKey pins the log's verifier key; empty trusts the database's.
+	LogKey string
+	// Checkpoints are signed checkpoints kept outside the database: the
+	// signer's state file, a witness's state. They must verify with the
+	// log's key and agree with the records, like the stored ones.
+	Checkpoints []ledger.SourcedNote
+}
+
+// VerifyLog is VerifyLogWith with nothing from outside the database.
 func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
-	cps, _, _, err := s.checkpoints(ctx)
+	return s.VerifyLogWith(ctx, VerifyOptions{})
+}
+
+// VerifyLogWith recomputes every leaf and node of the ledger from the
+// stored records and checks the stored tree and every checkpoint (stored
+// and given) against them. It returns a *ledger.VerifyError naming the
+// first bad index, or a *ledger.ForkError.
+func (s *Service) VerifyLogWith(ctx context.Context, opts VerifyOptions) (ledger.VerifySummary, error) {
+	cps, _, vkey, err := s.checkpoints(ctx)
 	if err != nil {
 		return ledger.VerifySummary{}, err
 	}
+	if opts.LogKey != "" {
+		if vkey != "" && vkey != strings.TrimSpace(opts.LogKey) {
+			return ledger.VerifySummary{}, fmt.Errorf("the database names the log's key %s, not the one given (%s): the key was replaced", vkey, strings.TrimSpace(opts.LogKey))
+		}
+		vkey = strings.TrimSpace(opts.LogKey)
+	}
+	var outside uint64 // the largest checkpoint from outside
+	if len(opts.Checkpoints) > 0 {
+		if vkey == "" {
+			return ledger.VerifySummary{}, errors.New("the database holds no verifier key: give the log's key to check the checkpoints against")
+		}
+		v, err := ledger.ParseVerifierKey(vkey)
+		if err != nil {
+			return ledger.VerifySummary{}, err
+		}
+		for _, n := range opts.Checkpoints {
+			c, err := ledger.OpenCheckpoint(n.Note, v)
+			if err != nil {
+				return ledger.VerifySummary{}, fmt.Errorf("%s: %w", n.Source, err)
+			}
+			cps = append(cps, c)
+			outside = max(outside, c.Size)
+		}
+	}
 	// The log's size and the tree's are read in one snapshot. Records past
-	// the tree (not yet integrated) are recomputed from the records alone;
-	// the tiles vouch for the rest, and the checkpoints for what they cover.
-	var size, integrated int64
+	// the published tree are recomputed from the records alone; the tiles
+	// vouch for the rest, and the checkpoints for what they cover.
+	var size, published int64
 	if err := s.store.View(ctx, func(tx store.Tx) error {
 		if size, err = tx.AuditSize(ctx); err != nil {
 			return err
 		}
-		integrated, err = integratedSize(ctx, tx)
+		c, err := tx.LatestCheckpoint(ctx)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return nil
+		}
+		published = c.Size
 		return err
 	}); err != nil {
 		return ledger.VerifySummary{}, err
 	}
-	sum, err := ledger.VerifyRecords(ctx, s.records(ctx, size), cps, ledger.PartialTiles(StoreTiles(s.store), uint64(integrated)))
+	// The tree holds every leaf a checkpoint covers (the log writes tiles
+	// before it signs), also one from outside that the database lost.
+	covered := max(uint64(published), outside)
+	sum, err := ledger.VerifyRecords(ctx, s.records(ctx, size), cps, ledger.PartialTiles(StoreTiles(s.store), covered))
 	if err != nil {
 		return sum, err
 	}

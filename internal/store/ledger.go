@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/chipgate/chipgate/internal/domain"
 )
 
 // TileKey names a tile of the ledger's tree (see internal/ledger).
@@ -73,6 +75,19 @@ func (t *tx) AddCheckpoint(ctx context.Context, c StoredCheckpoint) error {
 	_, err := t.exec(ctx, "add checkpoint", "INSERT INTO ledger_checkpoints (size, root, signed, created_at) VALUES (?, ?, ?, ?)",
 		c.Size, c.Root, c.Signed, t.time(c.CreatedAt))
 	return err
+}
+
+func (t *tx) ReplaceCheckpoint(ctx context.Context, c StoredCheckpoint) error {
+	res, err := t.exec(ctx, "replace checkpoint", "UPDATE ledger_checkpoints SET signed = ? WHERE size = ? AND root = ?", c.Signed, c.Size, c.Root)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.s.wrap("replace checkpoint", err)
+	} else if n == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "no checkpoint of size %d and that root", c.Size)
+	}
+	return nil
 }
 
 func (t *tx) Checkpoints(ctx context.Context) ([]StoredCheckpoint, error) {

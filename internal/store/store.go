@@ -180,6 +180,10 @@ type Tx interface {
 	WriteTiles(ctx context.Context, tiles []TileBlob) error
 	// AddCheckpoint stores a signed checkpoint; ECONFLICT if one of its size exists.
 	AddCheckpoint(ctx context.Context, c StoredCheckpoint) error
+	// ReplaceCheckpoint replaces the note of the stored checkpoint of c's
+	// size and root (the same checkpoint with more cosignatures);
+	// ENOTFOUND if there is none.
+	ReplaceCheckpoint(ctx context.Context, c StoredCheckpoint) error
 	// Checkpoints lists every signed checkpoint by size.
 	Checkpoints(ctx context.Context) ([]StoredCheckpoint, error)
 	// LatestCheckpoint returns the largest checkpoint, or ENOTFOUND.
