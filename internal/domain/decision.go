@@ -70,14 +70,21 @@ type Reason struct {
 	Message string  `json:"message"`
 	// Ref names the grant involved (a license or permit number), if any.
 	Ref string `json:"ref,omitempty"`
+	// Grant is set on the reason of an accepted decision that draws on
+	// the grant Ref: its kind, and the units drawn (0 for a grant that
+	// authorizes without a quantity, such as a license exception).
+	Grant GrantKind `json:"grant,omitempty"`
+	Units int64     `json:"units,omitempty"`
 	// Releasable marks a hold that its jurisdiction's authority may
-	// release after review (a case-by-case license review); a hold that is
-	// not releasable lifts only when its facts change (a cap with room
-	// again, a permit issued).
+	// release after review (a red flag); a hold that is not releasable
+	// lifts only when its facts change (a cap with room again, a permit
+	// issued). A releasable reason whose outcome is accepted is a hold its
+	// authority released (Decision.Released says who).
 	Releasable bool `json:"releasable,omitempty"`
-	// ReleasedBy is the authority that released this hold, when one did.
-	ReleasedBy string `json:"released_by,omitempty"`
 }
+
+// Lifted reports whether the reason is a hold an authority released.
+func (r Reason) Lifted() bool { return r.Releasable && r.Outcome == Accepted }
 
 // GrantKind is a kind of authorization a decision can draw on.
 type GrantKind string
@@ -137,19 +144,48 @@ type Decision struct {
 	Reasons []Reason `json:"reasons"`
 	// Obligations are what shipping the order must do (lab test, route).
 	Obligations []Reason `json:"obligations,omitempty"`
-	// Grants are the grants an accepted order draws on, each named in a
-	// reason too.
-	Grants []GrantUse   `json:"grants,omitempty"`
-	ECCN   string       `json:"eccn"`
-	TPP    float64      `json:"tpp"`
-	Region string       `json:"region"`
-	Status ExportStatus `json:"status"`
-	Duty   *Duty        `json:"duty,omitempty"`
+	// Released are the authorities' releases the decision was taken with:
+	// each lifted the releasable holds of its own jurisdiction.
+	Released []Release    `json:"released,omitempty"`
+	ECCN     string       `json:"eccn"`
+	TPP      float64      `json:"tpp"`
+	Region   string       `json:"region"`
+	Status   ExportStatus `json:"status"`
+	Duty     *Duty        `json:"duty,omitempty"`
 	// UsesLicense and UsesPermit tell whether the rules required an export
 	// license and an import permit for this order: only then was the grant
 	// checked, and only then does an accepted order draw on it.
 	UsesLicense bool `json:"uses_license,omitempty"`
 	UsesPermit  bool `json:"uses_permit,omitempty"`
+}
+
+// Grants returns the grants an accepted decision draws on, as its reasons
+// name them; none for a decision that is not accepted.
+func (d Decision) Grants() []GrantUse {
+	if d.Outcome != Accepted {
+		return nil
+	}
+	var out []GrantUse
+	for _, r := range d.Reasons {
+		if r.Grant != "" {
+			out = append(out, GrantUse{Kind: r.Grant, Jurisdiction: r.Jurisdiction, Ref: r.Ref, Units: r.Units})
+		}
+	}
+	return out
+}
+
+// ReleasedBy returns the authority that lifted a reason of this decision,
+// "" when none did.
+func (d Decision) ReleasedBy(r Reason) string {
+	if !r.Lifted() {
+		return ""
+	}
+	for _, rel := range d.Released {
+		if rel.Jurisdiction == r.Jurisdiction {
+			return rel.By
+		}
+	}
+	return ""
 }
 
 // Blocking returns the reasons that rejected or held the order.

@@ -15,7 +15,7 @@ import (
 // policy, with a CEL condition on the license and one on the permit: the
 // longest path through DecideOrder (every rule looked at, four CEL programs
 // run: two checks and two conditions).
-func benchFacts(b *testing.B, p *policy.Policy) policy.OrderFacts {
+func benchFacts(b testing.TB, p *policy.Policy) policy.OrderFacts {
 	f := h200CN(b, day("2026-02-01"))
 	lc, err := p.CompileCondition(`site_country == "CN" && quantity <= 500`)
 	if err != nil {

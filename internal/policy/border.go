@@ -71,6 +71,10 @@ func (r Rules) DecideExport(f ExportFacts) domain.Decision {
 			d.Outcome = o
 		}
 	}
+	// through lets units through a grant: an accepted reason naming it.
+	through := func(e *entry, kind domain.GrantKind, msg, ref string, units int64) {
+		sk.push(e.grant(kind, msg, ref, units))
+	}
 	tpp, pd := Metrics(f.Spec)
 	d.ECCN, d.TPP, d.Region = r.eccnOf(&f.Spec, tpp, pd), tpp, r.Region(f.Destination)
 	s := r.rs()
@@ -103,7 +107,7 @@ func (r Rules) DecideExport(f ExportFacts) domain.Decision {
 			switch {
 			case l == nil && f.exception(j) != "":
 				ref := f.exception(j)
-				add(by, domain.Accepted, "license exception "+ref+" covers the export", ref)
+				through(by, domain.GrantException, "license exception "+ref+" covers the export", ref, 0)
 			case l == nil:
 				add(by, domain.Rejected, "export of "+d.ECCN+" to "+f.Destination+" needs a license of "+j+"; the order drew on none", "")
 			case l.Status != domain.GrantActive:
@@ -111,8 +115,7 @@ func (r Rules) DecideExport(f ExportFacts) domain.Decision {
 			case l.Through+f.Units > l.Quantity:
 				add(by, domain.Rejected, "license "+l.Number+" has exported "+inum(l.Through)+" of "+inum(l.Quantity)+" units; "+units+" more exceed it", l.Number)
 			default:
-				add(by, domain.Accepted, "license "+l.Number+" lets "+units+" units through ("+inum(l.Through+f.Units)+" of "+inum(l.Quantity)+" exported)", l.Number)
-				d.Grants = append(d.Grants, domain.GrantUse{Kind: domain.GrantLicense, Jurisdiction: j, Ref: l.Number, Units: f.Units})
+				through(by, domain.GrantLicense, "license "+l.Number+" lets "+units+" units through ("+inum(l.Through+f.Units)+" of "+inum(l.Quantity)+" exported)", l.Number, f.Units)
 			}
 		}
 	}
@@ -136,9 +139,6 @@ func (r Rules) DecideExport(f ExportFacts) domain.Decision {
 	}
 	sk.finish()
 	d.Reasons = sk.reasons
-	if d.Outcome != domain.Accepted {
-		d.Grants = nil
-	}
 	return d
 }
 
@@ -167,6 +167,10 @@ func (r Rules) DecideImport(f ImportFacts) domain.Decision {
 			d.Outcome = o
 		}
 	}
+	// through lets units through a grant: an accepted reason naming it.
+	through := func(e *entry, kind domain.GrantKind, msg, ref string, units int64) {
+		sk.push(e.grant(kind, msg, ref, units))
+	}
 	tpp, pd := Metrics(f.Spec)
 	d.ECCN, d.TPP, d.Region = r.eccnOf(&f.Spec, tpp, pd), tpp, r.Region(f.Destination)
 	e := r.rs().importPermit
@@ -187,8 +191,7 @@ func (r Rules) DecideImport(f ImportFacts) domain.Decision {
 	case p.Through+f.Units > p.Quantity:
 		add(e, domain.Rejected, "import permit "+p.Number+" has admitted "+inum(p.Through)+" of "+inum(p.Quantity)+" units; "+units+" more exceed it", p.Number)
 	default:
-		add(e, domain.Accepted, "import permit "+p.Number+" admits "+units+" units ("+inum(p.Through+f.Units)+" of "+inum(p.Quantity)+")", p.Number)
-		d.Grants = append(d.Grants, domain.GrantUse{Kind: domain.GrantPermit, Jurisdiction: e.Jurisdiction, Ref: p.Number, Units: f.Units})
+		through(e, domain.GrantPermit, "import permit "+p.Number+" admits "+units+" units ("+inum(p.Through+f.Units)+" of "+inum(p.Quantity)+")", p.Number, f.Units)
 	}
 	sk.finish()
 	d.Reasons = sk.reasons

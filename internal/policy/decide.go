@@ -188,11 +188,8 @@ func (f *OrderFacts) confirmation(code string) string {
 }
 
 // Release is an authority's release of a held order: the jurisdiction it
-// speaks for and who it is.
-type Release struct {
-	Jurisdiction string `json:"jurisdiction"`
-	By           string `json:"by"`
-}
+// speaks for and who it is (domain.Release).
+type Release = domain.Release
 
 // license returns the license of jurisdiction j among the facts, if any.
 func (f *OrderFacts) license(j string) *License {
@@ -272,13 +269,19 @@ type decider struct {
 	reasonArr [6]Reason
 	bufArr    [320]byte
 	spanArr   [6]msgSpan
-	grants    []domain.GrantUse
-	grantArr  [3]domain.GrantUse
 }
 
 func (x *decider) add(o Outcome, e *entry, msg, ref string) {
 	x.push(e.reason(o, msg, ref))
 	x.raise(o)
+}
+
+// grant is an accepted reason of rule e that draws units from the grant
+// ref of kind.
+func (e *entry) grant(kind domain.GrantKind, msg, ref string, units int64) Reason {
+	r := e.reason(Accepted, msg, ref)
+	r.Grant, r.Units = kind, units
+	return r
 }
 
 // reason is a reason of rule e (nil for the program's own checks).
@@ -303,7 +306,7 @@ func (r Rules) newDecider() *decider {
 	if x == nil {
 		x = new(decider)
 	}
-	x.reasons, x.buf, x.spans, x.grants = x.reasonArr[:0], x.bufArr[:0], x.spanArr[:0], x.grantArr[:0]
+	x.reasons, x.buf, x.spans = x.reasonArr[:0], x.bufArr[:0], x.spanArr[:0]
 	x.d = Decision{Outcome: Accepted}
 	return x
 }
@@ -315,13 +318,13 @@ func (x *decider) release(released []Release) {
 	if len(released) == 0 {
 		return
 	}
-	x.d.Outcome = Accepted
+	x.d.Outcome, x.d.Released = Accepted, released
 	for i := range x.reasons {
 		r := &x.reasons[i]
 		if r.Outcome == HeldForReview && r.Releasable {
 			for _, rel := range released {
 				if rel.Jurisdiction == r.Jurisdiction {
-					r.Outcome, r.ReleasedBy = Accepted, rel.By
+					r.Outcome = Accepted
 					break
 				}
 			}
@@ -336,9 +339,6 @@ func (r Rules) result(x *decider) Decision {
 	x.finish()
 	d := x.d
 	d.Reasons = slices.Clone(x.reasons)
-	if d.Outcome == Accepted && len(x.grants) > 0 {
-		d.Grants = slices.Clone(x.grants)
-	}
 	// The scratch space keeps the last order's facts until it is reused:
 	// clearing a kilobyte per decision costs more than the memory is worth.
 	r.rs().pool.Put(x)
@@ -575,8 +575,7 @@ func (r Rules) checkLicense(x *decider, ix *destIndex, e *entry, f *OrderFacts) 
 		m := appendInt(append(append(append(x.buf, "license "...), l.ID...), " covers "...), f.Quantity)
 		m = appendInt(append(m, " of remaining "...), l.Remaining)
 		x.buf = append(append(append(append(m, ' '), f.Product...), " to "...), f.Destination...)
-		x.done(at, e.reason(Accepted, "", l.ID))
-		x.grants = append(x.grants, domain.GrantUse{Kind: domain.GrantLicense, Jurisdiction: e.jurisdiction(), Ref: l.ID, Units: f.Quantity})
+		x.done(at, e.grant(domain.GrantLicense, "", l.ID, f.Quantity))
 	}
 	if before.Rank() > x.d.Outcome.Rank() {
 		x.d.Outcome = before
@@ -641,8 +640,7 @@ func (r Rules) checkPermit(x *decider, e *entry, f *OrderFacts) {
 		at := x.start()
 		m := appendInt(append(append(append(x.buf, "import permit "...), p.ID...), " covers "...), f.Quantity)
 		x.buf = appendInt(append(m, " of remaining "...), p.Remaining)
-		x.done(at, e.reason(Accepted, "", p.ID))
-		x.grants = append(x.grants, domain.GrantUse{Kind: domain.GrantPermit, Jurisdiction: e.Jurisdiction, Ref: p.ID, Units: f.Quantity})
+		x.done(at, e.grant(domain.GrantPermit, "", p.ID, f.Quantity))
 	}
 }
 
@@ -672,8 +670,7 @@ func (r Rules) exception(x *decider, ix *destIndex, f *OrderFacts) bool {
 			}
 			ref += " " + conf
 		}
-		x.add(Accepted, ex, exceptionName(p)+" covers "+x.d.ECCN+" to "+f.Destination+" without a license ("+ref+")", ref)
-		x.grants = append(x.grants, domain.GrantUse{Kind: domain.GrantException, Jurisdiction: ex.Jurisdiction, Ref: ref})
+		x.push(ex.grant(domain.GrantException, exceptionName(p)+" covers "+x.d.ECCN+" to "+f.Destination+" without a license ("+ref+")", ref, 0))
 		return true
 	}
 	if waiting != nil {

@@ -61,7 +61,7 @@ func TestLicenseExceptions(t *testing.T) {
 				t.Fatalf("no reason of %s saying %q:%s", tc.rule, tc.message, messages(d.Reasons))
 			}
 			var refs []string
-			for _, g := range d.Grants {
+			for _, g := range d.Grants() {
 				if g.Kind == domain.GrantException {
 					refs = append(refs, g.Ref)
 				}
@@ -124,11 +124,11 @@ func TestThirdRegime(t *testing.T) {
 		t.Fatalf("with both licenses: %s:%s", d.Outcome, messages(d.Reasons))
 	}
 	got := map[string]string{}
-	for _, g := range d.Grants {
+	for _, g := range d.Grants() {
 		got[g.Jurisdiction+"/"+string(g.Kind)] = g.Ref
 	}
 	if got["us-ear/license"] != "L-1" || got["eu-dual-use/license"] != "EU-1" || got["cn-import/permit"] != "P-1" {
-		t.Fatalf("grants %+v", d.Grants)
+		t.Fatalf("grants %+v", d.Grants())
 	}
 	// A red flag of the EU regime (releasable) and a missing permit: the
 	// EU release lifts the one, never the other; the US release neither.

@@ -116,7 +116,7 @@ func (s *Service) settle(ctx context.Context, tx store.Tx, o *domain.Order, d do
 		return nil
 	}
 	units := o.Quantity - o.Shipped
-	for _, use := range d.Grants {
+	for _, use := range d.Grants() {
 		switch use.Kind {
 		case domain.GrantLicense:
 			l := g.license(use.Ref)
@@ -547,15 +547,13 @@ func (s *Service) release(ctx context.Context, tx store.Tx, rules policy.Rules, 
 		return err
 	}
 	releases := append(slices.Clone(o.Releases), rel)
-	for _, r := range releases {
-		facts.Released = append(facts.Released, policy.Release{Jurisdiction: r.Jurisdiction, By: r.By})
-	}
+	facts.Released = releases
 	d := rules.DecideOrder(facts)
 	switch d.Outcome {
 	case domain.Rejected:
 		return domain.Errorf(domain.ECONFLICT, "the order cannot be released: decided again now, it is rejected (%s)", reasonsText(d.Blocking()))
 	case domain.HeldForReview:
-		lifted := slices.ContainsFunc(d.Reasons, func(r domain.Reason) bool { return r.ReleasedBy == rel.By && r.Jurisdiction == rel.Jurisdiction })
+		lifted := slices.ContainsFunc(d.Reasons, func(r domain.Reason) bool { return r.Lifted() && r.Jurisdiction == rel.Jurisdiction })
 		if !lifted {
 			return domain.Errorf(domain.ECONFLICT, "nothing %s may release holds this order; it stays held by %s", rel.Jurisdiction, reasonsText(d.Blocking()))
 		}
@@ -704,7 +702,7 @@ func (s *Service) rebalanceCap(ctx context.Context, tx store.Tx, rules policy.Ru
 				cause.ID, cause.Quantity-cause.Shipped, region, vols[region]+unshipped, unshipped, vc.ShareOfUS.Rate(), us, limit)
 			o.Decision.Reasons = append(o.Decision.Reasons, domain.Reason{Rule: rule.ID, Source: rule.Source, Jurisdiction: rule.Jurisdiction,
 				Outcome: domain.HeldForReview, Message: msg})
-			o.Decision.Outcome, o.Decision.Grants = domain.HeldForReview, nil
+			o.Decision.Outcome = domain.HeldForReview // its grants are drawn no more
 			o.Status, o.UpdatedAt, o.LicenseID, o.PermitID = domain.OrderHeld, now, nil, nil
 			o.Notes = append(o.Notes, domain.Note{At: now, By: "system", Kind: "held", Text: msg})
 			if err := put(ctx, tx, store.KindOrder, false, orderDoc(*o), *o); err != nil {

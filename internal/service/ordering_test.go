@@ -175,11 +175,11 @@ func TestReleaseNeverWaivesAnotherJurisdiction(t *testing.T) {
 			}
 		}
 		kinds := map[domain.GrantKind]string{}
-		for _, g := range got.Decision.Grants {
+		for _, g := range got.Decision.Grants() {
 			kinds[g.Kind] = g.Jurisdiction
 		}
 		if kinds[domain.GrantLicense] != "us-ear" || kinds[domain.GrantPermit] != "cn-import" {
-			t.Errorf("grants %+v: want a us-ear license and a cn-import permit", got.Decision.Grants)
+			t.Errorf("grants %+v: want a us-ear license and a cn-import permit", got.Decision.Grants())
 		}
 	})
 }

@@ -1144,14 +1144,20 @@ func (w *propWorld) checkReleases(o domain.Order) {
 			w.fail("order %s was released by %s for %s", short(o.ID), rel.By, rel.Jurisdiction)
 		}
 	}
+	for _, rel := range o.Decision.Released {
+		if j, ok := jurisdictionOf[rel.By]; !ok || j != rel.Jurisdiction {
+			w.fail("order %s was decided with a release by %s for %s", short(o.ID), rel.By, rel.Jurisdiction)
+		}
+	}
 	for _, r := range o.Decision.Reasons {
-		if r.ReleasedBy == "" {
+		if !r.Lifted() {
 			continue
 		}
-		if jurisdictionOf[r.ReleasedBy] != r.Jurisdiction || !r.Releasable || r.Outcome != domain.Accepted {
-			w.fail("order %s: %s lifted %s's %s (releasable %v)", short(o.ID), r.ReleasedBy, r.Jurisdiction, r.Rule, r.Releasable)
+		by := o.Decision.ReleasedBy(r)
+		if by == "" || jurisdictionOf[by] != r.Jurisdiction {
+			w.fail("order %s: %q lifted %s's %s", short(o.ID), by, r.Jurisdiction, r.Rule)
 		}
-		if r.Jurisdiction == "cn-import" && r.ReleasedBy == "us-commerce" {
+		if r.Jurisdiction == "cn-import" && by == "us-commerce" {
 			w.fail("order %s: the US export authority lifted China's %s", short(o.ID), r.Rule)
 		}
 	}

@@ -332,7 +332,7 @@ func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Ru
 	if d.Outcome != domain.Accepted {
 		return domain.Errorf(domain.ECONFLICT, "export leg refused: %s", reasonsText(d.Blocking()))
 	}
-	for _, g := range d.Grants {
+	for _, g := range d.Grants() {
 		if g.Kind == domain.GrantLicense && lic != nil {
 			lic.Exported += g.Units
 			lic.UpdatedAt = now
@@ -396,7 +396,7 @@ func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.R
 	if d.Outcome != domain.Accepted {
 		return domain.Errorf(domain.ECONFLICT, "customs clearance refused: %s", reasonsText(d.Blocking()))
 	}
-	for _, g := range d.Grants {
+	for _, g := range d.Grants() {
 		if g.Kind == domain.GrantPermit && permit != nil {
 			permit.Imported += g.Units
 			permit.UpdatedAt = now
