@@ -24,7 +24,7 @@ func TestClassifyJSON(t *testing.T) {
 		eccn    string
 		cn      string
 	}{
-		{"h20", 2368, "EAR99", "no_license_required"},
+		{"h20", 2368, "EAR99", "license_required"}, // by letter (S21), not by its TPP
 		{"h200", 15832, "3A090.a", "license_required"},
 		{"b200", 36000, "3A090.a", "denied"},
 	}
