@@ -22,6 +22,7 @@ type webFlags struct {
 	keyFile       string
 	secureCookies bool
 	ttl           time.Duration
+	idle          time.Duration
 }
 
 func addWebFlags(cmd *cobra.Command) *webFlags {
@@ -30,7 +31,8 @@ func addWebFlags(cmd *cobra.Command) *webFlags {
 		"file holding the dashboard's session key (64 hex digits), created (mode 0600) on first start; replicas behind one address share it (env CHIPGATE_SESSION_KEY_FILE; default: beside a SQLite database, else ./chipgate-session.key)")
 	cmd.Flags().BoolVar(&f.secureCookies, "secure-cookies", os.Getenv("CHIPGATE_SECURE_COOKIES") == "1",
 		"mark session cookies Secure even on plain HTTP: for a server behind a proxy that terminates TLS (env CHIPGATE_SECURE_COOKIES=1)")
-	cmd.Flags().DurationVar(&f.ttl, "session-ttl", web.DefaultSessionTTL, "how long a dashboard sign-in lasts")
+	cmd.Flags().DurationVar(&f.ttl, "session-ttl", web.DefaultSessionTTL, "how long a dashboard sign-in lasts at most")
+	cmd.Flags().DurationVar(&f.idle, "session-idle", web.DefaultSessionIdle, "how long an unused dashboard session lasts")
 	return f
 }
 
@@ -42,6 +44,9 @@ const sessionKeyBytes = 32
 func (f *webFlags) options(dsn string, log *slog.Logger) (web.Options, error) {
 	if f.ttl <= 0 {
 		return web.Options{}, errors.New("--session-ttl: must be positive")
+	}
+	if f.idle <= 0 {
+		return web.Options{}, errors.New("--session-idle: must be positive")
 	}
 	path := f.keyFile
 	if path == "" {
@@ -57,7 +62,7 @@ func (f *webFlags) options(dsn string, log *slog.Logger) (web.Options, error) {
 	if err != nil {
 		return web.Options{}, fmt.Errorf("--session-key: %w", err)
 	}
-	return web.Options{Log: log, Key: key, SessionTTL: f.ttl, SecureCookies: f.secureCookies}, nil
+	return web.Options{Log: log, Key: key, SessionTTL: f.ttl, SessionIdle: f.idle, SecureCookies: f.secureCookies}, nil
 }
 
 func readSessionKey(path string) ([]byte, error) {

@@ -13,7 +13,7 @@ import (
 func TestSessionKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	dsn := filepath.Join(dir, "chipgate.db")
-	f := &webFlags{ttl: web.DefaultSessionTTL}
+	f := &webFlags{ttl: web.DefaultSessionTTL, idle: web.DefaultSessionIdle}
 	first, err := f.options(dsn, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -144,14 +144,33 @@ func (u *User) Validate() error {
 // Token is a bearer credential of a user. Only the SHA-256 hash of the secret
 // is stored; the secret is shown once, when it is issued.
 type Token struct {
-	ID        ID         `json:"id"`
-	UserID    ID         `json:"user_id"`
-	Hash      []byte     `json:"-"`
-	Label     string     `json:"label"`
+	ID     ID     `json:"id"`
+	UserID ID     `json:"user_id"`
+	Hash   []byte `json:"-"`
+	Label  string `json:"label"`
+	// Kind says what the secret opens: the API (a bearer token) or one
+	// dashboard session (a cookie); neither works as the other.
+	Kind TokenKind `json:"kind"`
+	// ParentID is the token that issued this one: a token never outlives
+	// its issuer, and revoking the issuer revokes it. Nil for a token the
+	// operator issued.
+	ParentID  *ID        `json:"parent_id,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// LastUsedAt is when a session was last seen, for its idle timeout;
+	// nil for API tokens.
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 }
+
+// TokenKind is what a token's secret opens.
+type TokenKind string
+
+// Token kinds.
+const (
+	TokenAPI     TokenKind = "api"     // a bearer token for the API
+	TokenSession TokenKind = "session" // one dashboard sign-in
+)
 
 // Active reports whether the token may be used at instant now.
 func (t *Token) Active(now time.Time) bool {
@@ -169,6 +188,11 @@ type Actor struct {
 	PartyID   ID     `json:"party_id"`
 	PartySlug string `json:"party_slug"`
 	Role      Role   `json:"role"`
+	// TokenID and TokenExpiresAt are the credential the actor presented
+	// (zero for an actor the server itself acts as): a token it issues is
+	// bounded by them.
+	TokenID        ID         `json:"-"`
+	TokenExpiresAt *time.Time `json:"-"`
 }
 
 // SystemActor is the actor of operator commands run on the server itself

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
 )
 
 type logInfoKey struct{}
@@ -81,10 +83,53 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.reqs.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 			s.latency.WithLabelValues(route).Observe(dur.Seconds())
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("id", id), slog.String("method", r.Method), slog.String("path", redactSecrets(r.URL.Path)),
 				slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes),
 				slog.Duration("dur", dur), slog.String("party", li.party))
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// redactSecrets replaces what looks like a chipgate secret (an API token
+// "cg_…" or a session "cgs_…", pasted into a URL by mistake) with its
+// prefix and "[redacted]", so that no secret reaches the access log.
+func redactSecrets(path string) string {
+	if !strings.Contains(path, "cg") {
+		return path
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); {
+		j := strings.Index(path[i:], "cg")
+		if j < 0 {
+			b.WriteString(path[i:])
+			break
+		}
+		j += i
+		prefix := ""
+		for _, p := range []string{service.SessionPrefix, service.TokenPrefix} {
+			if strings.HasPrefix(path[j:], p) {
+				prefix = p
+				break
+			}
+		}
+		end := j + len(prefix)
+		for end < len(path) && isSecretByte(path[end]) {
+			end++
+		}
+		if prefix == "" || end-j-len(prefix) < 8 {
+			b.WriteString(path[i : j+2])
+			i = j + 2
+			continue
+		}
+		b.WriteString(path[i:j])
+		b.WriteString(prefix + "[redacted]")
+		i = end
+	}
+	return b.String()
+}
+
+// isSecretByte reports whether c is a byte of a secret's base64url body.
+func isSecretByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }

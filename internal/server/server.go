@@ -25,6 +25,7 @@ import (
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/throttle"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -64,7 +65,8 @@ type Server struct {
 	latency *prometheus.HistogramVec
 
 	reloadLists func(ctx context.Context) (*screening.Index, error)
-	limit       *limiter
+	limit       *throttle.Bucket
+	failures    *throttle.Bucket // failed authentications per client address
 	// idempotencyLease is how long a claimed Idempotency-Key may stay in
 	// flight before a retry may take it over.
 	idempotencyLease time.Duration
@@ -86,6 +88,10 @@ type Options struct {
 	// (RateBurst at once); 0 means DefaultRateLimit, negative no limit.
 	RateLimit float64
 	RateBurst int
+	// FailedAuthBurst is how many failed authentications a client address
+	// may make at once before it is throttled (throttle.FailedAuth); 0 means
+	// throttle.FailedAuthBurst, negative no throttle.
+	FailedAuthBurst int
 	// IdempotencyLease is how long a request with an Idempotency-Key may
 	// stay in flight (its process may have died) before a retry with the
 	// key may take it over; 0 means DefaultIdempotencyLease. A takeover
@@ -100,11 +106,9 @@ type Options struct {
 // DefaultIdempotencyLease is the idempotency lease unless configured.
 const DefaultIdempotencyLease = time.Minute
 
-// DefaultRateLimit and DefaultRateBurst bound each user's requests.
-const (
-	DefaultRateLimit = 1000
-	DefaultRateBurst = 2000
-)
+// DefaultRateLimit bounds each user's requests a second, in bursts of
+// twice that unless Options.RateBurst says otherwise.
+const DefaultRateLimit = 1000
 
 // New returns a Server for svc with every route registered.
 func New(svc *service.Service, opt Options) *Server {
@@ -118,10 +122,11 @@ func New(svc *service.Service, opt Options) *Server {
 			rate = DefaultRateLimit
 		}
 		if burst <= 0 {
-			burst = max(DefaultRateBurst, int(rate))
+			burst = max(1, int(math.Ceil(2*rate)))
 		}
-		s.limit = newLimiter(rate, burst)
+		s.limit = throttle.New(rate, burst)
 	}
+	s.failures = throttle.FailedAuth(opt.FailedAuthBurst)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -175,18 +180,26 @@ func (s *Server) endpoint(rt Route) http.Handler {
 		r = r.WithContext(ctx)
 		var who domain.Actor
 		if !rt.Public {
+			addr := clientAddr(r)
+			if s.failures != nil {
+				if empty, wait := s.failures.Empty(addr, time.Now()); empty {
+					tooMany(w, r, s.log, wait, "too many failed authentications from this address")
+					return
+				}
+			}
 			var err error
 			who, err = s.authenticate(r)
 			if err != nil {
+				if s.failures != nil && domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+					s.failures.Take(addr, time.Now())
+				}
 				writeProblem(w, r, s.log, err)
 				return
 			}
 			setLogParty(r, who.PartySlug)
 			if s.limit != nil {
-				if ok, wait := s.limit.allow(who.UserID.String(), time.Now()); !ok {
-					w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-					writeProblem(w, r, s.log, &httpError{status: http.StatusTooManyRequests, code: "rate_limited",
-						msg: fmt.Sprintf("more than %g requests a second; retry in %s", s.limit.rate, wait.Round(time.Millisecond))})
+				if ok, wait := s.limit.Take(who.UserID.String(), time.Now()); !ok {
+					tooMany(w, r, s.log, wait, fmt.Sprintf("more than %g requests a second", s.limit.Rate))
 					return
 				}
 			}
@@ -201,6 +214,24 @@ func (s *Server) endpoint(rt Route) http.Handler {
 			writeProblem(w, r, s.log, err)
 		}
 	})
+}
+
+// tooMany answers 429 with Retry-After.
+func tooMany(w http.ResponseWriter, r *http.Request, log *slog.Logger, wait time.Duration, why string) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	writeProblem(w, r, log, &httpError{status: http.StatusTooManyRequests, code: "rate_limited",
+		msg: fmt.Sprintf("%s; retry in %s", why, wait.Round(time.Millisecond))})
+}
+
+// clientAddr is the address a request came from, without its port. Behind
+// a proxy it is the proxy's: throttling then applies to all its clients
+// together.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (s *Server) authenticate(r *http.Request) (domain.Actor, error) {

@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +22,7 @@ import (
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/store/storetest"
+	"github.com/chipgate/chipgate/internal/throttle"
 )
 
 // env is a running server over a demo database (chipgatetest.Env) with
@@ -352,6 +356,65 @@ func TestTokensRevokedAndUnknown(t *testing.T) {
 	}
 }
 
+// TestTokenNeverOutlivesItsIssuer: defect — a stolen one-hour token issued
+// a never-expiring token that still worked after the stolen one was revoked.
+// A token issued with a token expires no later than it (inheriting its
+// expiry when no ttl is asked), a longer ttl is refused naming ttl_hours,
+// and revoking the issuer revokes every token issued from it, down the line.
+func TestTokenNeverOutlivesItsIssuer(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	issue := func(as string, body map[string]any) (int, service.IssuedToken, []byte) {
+		t.Helper()
+		status, raw, _ := e.do(as, "POST", "/api/v1/tokens", body)
+		var tok service.IssuedToken
+		if status == 201 {
+			if err := json.Unmarshal(raw, &tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return status, tok, raw
+	}
+	status, stolen, raw := issue("alibaba", map[string]any{"label": "an hour", "ttl_hours": 1})
+	if status != 201 {
+		t.Fatalf("%d %s", status, raw)
+	}
+	e.creds["stolen"] = demo.Credential{Role: domain.RoleBuyer, Token: stolen.Secret}
+
+	status, forever, raw := issue("stolen", map[string]any{"label": "forever"})
+	if status != 201 {
+		t.Fatalf("issuing with no ttl: %d %s", status, raw)
+	}
+	if forever.ExpiresAt == nil || !forever.ExpiresAt.Equal(*stolen.ExpiresAt) || forever.ParentID == nil || *forever.ParentID != stolen.ID {
+		t.Fatalf("a token issued with no ttl by a one-hour token expires at %v (parent %v), want %v (parent %v)", forever.ExpiresAt, forever.ParentID, stolen.ExpiresAt, stolen.ID)
+	}
+	if status, _, raw := issue("stolen", map[string]any{"label": "a day", "ttl_hours": 24}); status != 422 || !strings.Contains(string(raw), `"ttl`) {
+		t.Fatalf("issuing a day-long token with a one-hour token: %d %s, want 422 naming ttl", status, raw)
+	}
+	e.creds["forever"] = demo.Credential{Role: domain.RoleBuyer, Token: forever.Secret}
+	status, grandchild, raw := issue("forever", map[string]any{"label": "grandchild"})
+	if status != 201 {
+		t.Fatalf("%d %s", status, raw)
+	}
+	e.creds["grandchild"] = demo.Credential{Role: domain.RoleBuyer, Token: grandchild.Secret}
+	for _, who := range []string{"forever", "grandchild"} {
+		if status, _, _ := e.do(who, "GET", "/api/v1/me", nil); status != 200 {
+			t.Fatalf("%s before the revocation: %d", who, status)
+		}
+	}
+	if status, _, _ := e.do("alibaba", "DELETE", "/api/v1/tokens/"+stolen.ID.String(), nil); status != 204 {
+		t.Fatalf("revoke: %d", status)
+	}
+	for _, who := range []string{"stolen", "forever", "grandchild"} {
+		if status, _, _ := e.do(who, "GET", "/api/v1/me", nil); status != 401 {
+			t.Fatalf("%s after its issuer's revocation: %d, want 401", who, status)
+		}
+	}
+	// The demo token, issued by the operator, keeps working.
+	if status, _, _ := e.do("alibaba", "GET", "/api/v1/me", nil); status != 200 {
+		t.Fatalf("the operator-issued token: %d", status)
+	}
+}
+
 func TestOpenAPIListsEveryRoute(t *testing.T) {
 	e := newEnv(t, storetest.Backends()[0])
 	status, body, _ := e.do("", "GET", "/api/v1/openapi.json", nil)
@@ -462,6 +525,79 @@ func TestLockedDatabaseGives503(t *testing.T) {
 	resp := api.Do("nvidia", "POST", "/api/v1/lots", `{"product":"h200","number":"L-1","quantity":1,"origin":"TW","made_on":"2026-01-01","available_on":"2026-01-02"}`)
 	if resp.Status != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("locked database: %d (Retry-After %q), want 503 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestAccessLogHasNoSecrets: defect — a token pasted into a URL path
+// appeared in the access log. Whatever the URL, no secret is logged.
+func TestAccessLogHasNoSecrets(t *testing.T) {
+	var log bytes.Buffer
+	kit := chipgatetest.New(t)
+	api := kit.Serve(server.Options{Log: slog.New(slog.NewJSONHandler(&log, nil))})
+	token := kit.Creds["bytedance"].Token
+	session := service.SessionPrefix + strings.Repeat("s", 43)
+	for _, path := range []string{"/api/v1/" + token, "/api/v1/orders/" + token + "/cancel", "/" + session} {
+		api.Do("bytedance", "GET", path, nil)
+	}
+	for _, secret := range []string{token, token[3:], session[4:]} {
+		if strings.Contains(log.String(), secret) {
+			t.Fatalf("the access log holds a secret:\n%s", log.String())
+		}
+	}
+	if !strings.Contains(log.String(), "cg_[redacted]") || !strings.Contains(log.String(), "/cancel") {
+		t.Fatalf("the log does not say where the secret was:\n%s", log.String())
+	}
+}
+
+// TestRateLimitBurstAsDocumented: defect — `--rate-limit 5` still allowed a
+// burst of 2,000 requests. The burst is twice the rate, as the flag's help
+// says.
+func TestRateLimitBurstAsDocumented(t *testing.T) {
+	api := chipgatetest.New(t).Serve(server.Options{RateLimit: 5})
+	ok := 0
+	for range 40 {
+		if resp := api.Do("bytedance", "GET", "/api/v1/me", nil); resp.Status == 200 {
+			ok++
+		} else if resp.Status != 429 {
+			t.Fatalf("status %d", resp.Status)
+		}
+	}
+	// 10 at once, and perhaps one more refilled while the loop ran.
+	if ok < 10 || ok > 11 {
+		t.Fatalf("%d of 40 requests at once passed a limit of 5 a second, want the burst of 10", ok)
+	}
+}
+
+// TestFailedAuthThrottled: defect — failed sign-ins were never throttled.
+// Past FailedAuthBurst failures an address gets 429 with Retry-After, even
+// for a good token (so that guessing learns nothing), while another address
+// is unaffected.
+func TestFailedAuthThrottled(t *testing.T) {
+	kit := chipgatetest.New(t)
+	srv := server.New(kit.Service, server.Options{Log: chipgatetest.QuietLog(), Version: "test", FailedAuthBurst: throttle.FailedAuthBurst})
+	do := func(addr, token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/api/v1/me", nil)
+		r.RemoteAddr = addr + ":40000"
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		return w
+	}
+	bad := "cg_" + strings.Repeat("B", 43)
+	good := kit.Creds["bytedance"].Token
+	for i := range throttle.FailedAuthBurst {
+		if w := do("192.0.2.1", bad); w.Code != 401 {
+			t.Fatalf("failure %d: %d, want 401", i, w.Code)
+		}
+	}
+	for _, tok := range []string{bad, good} {
+		w := do("192.0.2.1", tok)
+		if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("after %d failures: %d (Retry-After %q), want 429", throttle.FailedAuthBurst, w.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	if w := do("192.0.2.2", good); w.Code != 200 {
+		t.Fatalf("another address: %d, want 200", w.Code)
 	}
 }
 

@@ -138,9 +138,11 @@ type IssuedToken struct {
 
 // IssueToken creates a bearer token for a user: 32 random bytes, of which
 // only the SHA-256 hash is stored. Callers: the operator for any user; a user
-// of any role for itself (ENOTFOUND for another user). ttl 0 means no
-// expiry. Returns EINVALID for a missing or long label or a negative ttl,
-// ENOTFOUND for an unknown user.
+// of any role for itself (ENOTFOUND for another user). A token issued with a
+// token (who.TokenID) never outlives it and is revoked with it: ttl 0 means
+// the issuing token's expiry (no expiry only when the operator issues it),
+// and a ttl past that expiry is EINVALID. Returns EINVALID for a missing or
+// long label or a negative ttl, ENOTFOUND for an unknown user.
 func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domain.ID, label string, ttl time.Duration) (IssuedToken, error) {
 	if err := authorize(who, ActTokenManage); err != nil {
 		return IssuedToken{}, err
@@ -158,20 +160,24 @@ func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domai
 	if ttl < 0 {
 		return IssuedToken{}, domain.Invalid("ttl", "must not be negative")
 	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	secret, err := newSecret(TokenPrefix)
+	if err != nil {
 		return IssuedToken{}, err
 	}
-	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	now := s.Now()
-	k := domain.Token{ID: newID(), UserID: userID, Hash: hashToken(secret), Label: label, CreatedAt: now}
+	k := domain.Token{ID: newID(), UserID: userID, Hash: hashToken(secret), Label: label, Kind: domain.TokenAPI, CreatedAt: now}
 	if ttl > 0 {
 		exp := now.Add(ttl)
 		k.ExpiresAt = &exp
 	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		if _, err := tx.User(ctx, userID); err != nil {
 			return err
+		}
+		if !isSystem(who) && who.TokenID != (domain.ID{}) {
+			if err := boundByIssuer(ctx, tx, who.TokenID, &k, now, ttl == 0); err != nil {
+				return err
+			}
 		}
 		if err := tx.CreateToken(ctx, &k); err != nil {
 			return err
@@ -184,10 +190,11 @@ func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domai
 	return IssuedToken{Token: k, Secret: secret}, nil
 }
 
-// RevokeToken revokes a token at once. Callers: the operator for any token; a
-// user of any role for its own (ENOTFOUND for another's). Returns ENOTFOUND
-// for an unknown token; revoking a revoked token again is no error and
-// writes no second record.
+// RevokeToken revokes a token at once, with every token and session it
+// issued (and theirs). Callers: the operator for any token; a user of any
+// role for its own (ENOTFOUND for another's). Returns ENOTFOUND for an
+// unknown token; revoking a revoked token again is no error and writes no
+// second record.
 func (s *Service) RevokeToken(ctx context.Context, who domain.Actor, tokenID domain.ID) error {
 	if err := authorize(who, ActTokenManage); err != nil {
 		return err
@@ -204,12 +211,85 @@ func (s *Service) RevokeToken(ctx context.Context, who domain.Actor, tokenID dom
 		if k.RevokedAt != nil {
 			return nil // revoking twice is not an error and leaves one record
 		}
-		if err := tx.RevokeToken(ctx, tokenID, now); err != nil {
+		also, err := revokeWithIssued(ctx, tx, k, now)
+		if err != nil {
 			return err
 		}
 		k.RevokedAt = &now
-		return s.record(ctx, tx, who, now, "token.revoked", "token", k.ID.String(), k)
+		return s.record(ctx, tx, who, now, "token.revoked", "token", k.ID.String(), revokedToken{k, also})
 	})
+}
+
+// revokedToken is the record of a revocation: the token and the tokens it
+// had issued that went with it.
+type revokedToken struct {
+	domain.Token
+	AlsoRevoked []domain.ID `json:"also_revoked,omitempty"`
+}
+
+// revokeWithIssued revokes k and every live token it issued, directly or
+// through another, returning the latter's ids.
+func revokeWithIssued(ctx context.Context, tx store.Tx, k domain.Token, now time.Time) ([]domain.ID, error) {
+	if err := tx.RevokeToken(ctx, k.ID, now); err != nil {
+		return nil, err
+	}
+	// A token issues tokens only for its own user.
+	all, err := tx.Tokens(ctx, k.UserID)
+	if err != nil {
+		return nil, err
+	}
+	var also []domain.ID
+	gone := map[domain.ID]bool{k.ID: true}
+	for grew := true; grew; {
+		grew = false
+		for _, c := range all {
+			if c.ParentID == nil || !gone[*c.ParentID] || gone[c.ID] {
+				continue
+			}
+			gone[c.ID], grew = true, true
+			if c.RevokedAt != nil {
+				continue
+			}
+			if err := tx.RevokeToken(ctx, c.ID, now); err != nil {
+				return nil, err
+			}
+			also = append(also, c.ID)
+		}
+	}
+	return also, nil
+}
+
+// boundByIssuer makes k a token issued by the token issuer: k's parent,
+// expiring no later than it (at its expiry when inherit is set). EINVALID
+// names ttl when k would outlive its issuer; EUNAUTHORIZED when the issuer
+// is no longer active.
+func boundByIssuer(ctx context.Context, tx store.Tx, issuer domain.ID, k *domain.Token, now time.Time, inherit bool) error {
+	p, err := tx.Token(ctx, issuer)
+	if err != nil {
+		return err
+	}
+	if !p.Active(now) {
+		return domain.Errorf(domain.EUNAUTHORIZED, "missing, unknown, expired or revoked token")
+	}
+	k.ParentID = &p.ID
+	switch {
+	case p.ExpiresAt == nil:
+	case inherit || k.ExpiresAt == nil:
+		exp := *p.ExpiresAt
+		k.ExpiresAt = &exp
+	case k.ExpiresAt.After(*p.ExpiresAt):
+		return domain.Invalid("ttl", "must not outlive the token that issues it, which expires at %s", p.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// newSecret returns prefix followed by 32 random bytes, base64url.
+func newSecret(prefix string) (string, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(raw[:]), nil
 }
 
 // Tokens lists the caller's own tokens, newest first (never their
@@ -240,10 +320,16 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (domain.Actor
 	}
 	// The lookup used the hash as a key; compare in constant time all the
 	// same so that no code path depends on a secret's bytes.
-	if subtle.ConstantTimeCompare(k.Hash, h) != 1 || !k.Active(s.Now()) {
+	// A session's secret opens the dashboard only, never the API.
+	if subtle.ConstantTimeCompare(k.Hash, h) != 1 || !k.Active(s.Now()) || k.Kind == domain.TokenSession {
 		return domain.Actor{}, denied
 	}
-	return domain.Actor{UserID: u.ID, UserName: u.Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role}, nil
+	return actorOf(k, u, p), nil
+}
+
+// actorOf is the actor a token stands for.
+func actorOf(k domain.Token, u domain.User, p domain.Party) domain.Actor {
+	return domain.Actor{UserID: u.ID, UserName: u.Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role, TokenID: k.ID, TokenExpiresAt: k.ExpiresAt}
 }
 
 // cachedPrincipal is a token's principal as read when the token epoch was

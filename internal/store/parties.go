@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/chipgate/chipgate/internal/domain"
 )
 
@@ -87,20 +89,41 @@ func (t *tx) Users(ctx context.Context, partyID domain.ID) ([]domain.User, error
 	return out, err
 }
 
-const tokenCols = "id, user_id, hash, label, created_at, expires_at, revoked_at"
+const tokenCols = "id, user_id, hash, label, kind, parent_id, created_at, expires_at, revoked_at, last_used_at"
 
+// scanToken scans tokenCols.
 func scanToken(sc interface{ Scan(...any) error }) (domain.Token, error) {
 	var k domain.Token
-	var created, expires, revoked dbTime
-	err := sc.Scan(&k.ID, &k.UserID, &k.Hash, &k.Label, &created, &expires, &revoked)
-	k.CreatedAt, k.ExpiresAt, k.RevokedAt = created.T, expires.ptr(), revoked.ptr()
+	var created, expires, revoked, used dbTime
+	var parent uuid.NullUUID
+	err := sc.Scan(&k.ID, &k.UserID, &k.Hash, &k.Label, &k.Kind, &parent, &created, &expires, &revoked, &used)
+	k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.LastUsedAt = created.T, expires.ptr(), revoked.ptr(), used.ptr()
+	if parent.Valid {
+		k.ParentID = &parent.UUID
+	}
 	return k, err
 }
 
 func (t *tx) CreateToken(ctx context.Context, k *domain.Token) error {
-	_, err := t.exec(ctx, "create token", "INSERT INTO tokens ("+tokenCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-		k.ID, k.UserID, k.Hash, k.Label, t.time(k.CreatedAt), t.timePtr(k.ExpiresAt), t.timePtr(k.RevokedAt))
+	if k.Kind == "" {
+		k.Kind = domain.TokenAPI
+	}
+	_, err := t.exec(ctx, "create token", "INSERT INTO tokens ("+tokenCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		k.ID, k.UserID, k.Hash, k.Label, k.Kind, k.ParentID, t.time(k.CreatedAt), t.timePtr(k.ExpiresAt), t.timePtr(k.RevokedAt), t.timePtr(k.LastUsedAt))
 	return err
+}
+
+func (t *tx) TouchToken(ctx context.Context, id domain.ID, at time.Time) error {
+	res, err := t.exec(ctx, "touch token", "UPDATE tokens SET last_used_at = ? WHERE id = ?", t.time(at), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.s.wrap("touch token", err)
+	} else if n == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "token %s not found", id)
+	}
+	return nil
 }
 
 func (t *tx) TokenByHash(ctx context.Context, hash []byte) (domain.Token, error) {
@@ -145,14 +168,18 @@ func (t *tx) Principal(ctx context.Context, hash []byte) (domain.Token, domain.U
 	var k domain.Token
 	var u domain.User
 	var p domain.Party
-	var kc, ke, kr, uc, pc dbTime
-	err := t.queryRow(ctx, `SELECT k.id, k.user_id, k.hash, k.label, k.created_at, k.expires_at, k.revoked_at,
+	var kc, ke, kr, ku, uc, pc dbTime
+	var parent uuid.NullUUID
+	err := t.queryRow(ctx, `SELECT k.id, k.user_id, k.hash, k.label, k.kind, k.parent_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at,
 		u.id, u.party_id, u.name, u.created_at,
 		p.id, p.slug, p.name, p.role, p.country, p.class, p.created_at
 		FROM tokens k JOIN users u ON u.id = k.user_id JOIN parties p ON p.id = u.party_id WHERE k.hash = ?`, hash).Scan(
-		&k.ID, &k.UserID, &k.Hash, &k.Label, &kc, &ke, &kr,
+		&k.ID, &k.UserID, &k.Hash, &k.Label, &k.Kind, &parent, &kc, &ke, &kr, &ku,
 		&u.ID, &u.PartyID, &u.Name, &uc,
 		&p.ID, &p.Slug, &p.Name, &p.Role, &p.Country, &p.Class, &pc)
-	k.CreatedAt, k.ExpiresAt, k.RevokedAt, u.CreatedAt, p.CreatedAt = kc.T, ke.ptr(), kr.ptr(), uc.T, pc.T
+	k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.LastUsedAt, u.CreatedAt, p.CreatedAt = kc.T, ke.ptr(), kr.ptr(), ku.ptr(), uc.T, pc.T
+	if parent.Valid {
+		k.ParentID = &parent.UUID
+	}
 	return k, u, p, t.notFound(err, "token not found")
 }

@@ -192,6 +192,40 @@ func TestTokens(t *testing.T) {
 			}
 		})
 
+		t.Run("SessionLineage", func(t *testing.T) {
+			ctx := t.Context()
+			st, _ := b.Open(t)
+			p := seedParty(t, st, "us-testlab")
+			u := newUser(p, "lab operator", t0)
+			api := newToken(u, 7, t0)
+			session := newToken(u, 8, t0)
+			exp := t0.Add(time.Hour)
+			session.Kind, session.ParentID, session.ExpiresAt, session.LastUsedAt = domain.TokenSession, &api.ID, &exp, &t0
+			mustTx(t, st, func(tx store.Tx) error {
+				if err := tx.CreateUser(ctx, &u); err != nil {
+					return err
+				}
+				if err := tx.CreateToken(ctx, &api); err != nil {
+					return err
+				}
+				return tx.CreateToken(ctx, &session)
+			})
+			if api.Kind != domain.TokenAPI {
+				t.Errorf("a token created without a kind is %q, want api", api.Kind)
+			}
+			equal(t, "Token(session)", read(t, st, func(tx store.Tx) (domain.Token, error) { return tx.Token(ctx, session.ID) }), session)
+			later := t0.Add(10 * time.Minute)
+			mustTx(t, st, func(tx store.Tx) error { return tx.TouchToken(ctx, session.ID, later) })
+			k, _, _, err := st.Principal(ctx, session.Hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.LastUsedAt == nil || !k.LastUsedAt.Equal(later) || k.ParentID == nil || *k.ParentID != api.ID || k.Kind != domain.TokenSession {
+				t.Errorf("Principal(session) = %+v, want last used %v, parent %v, kind session", k, later, api.ID)
+			}
+			wantCode(t, "TouchToken(unknown)", st.InTx(ctx, func(tx store.Tx) error { return tx.TouchToken(ctx, newID(), later) }), domain.ENOTFOUND)
+		})
+
 		t.Run("ListNewestFirst", func(t *testing.T) {
 			ctx := t.Context()
 			st, _ := b.Open(t)

@@ -96,6 +96,9 @@ type Tx interface {
 	TokenByHash(ctx context.Context, hash []byte) (domain.Token, error)
 	// Token returns the token with the id, or ENOTFOUND.
 	Token(ctx context.Context, id domain.ID) (domain.Token, error)
+	// TouchToken sets when a session token was last used; ENOTFOUND for
+	// an unknown token.
+	TouchToken(ctx context.Context, id domain.ID, at time.Time) error
 	// Tokens lists a user's tokens, newest first (then by id, descending).
 	Tokens(ctx context.Context, userID domain.ID) ([]domain.Token, error)
 	// RevokeToken marks the token revoked at the instant and advances the

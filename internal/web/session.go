@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
+	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,10 +17,11 @@ import (
 	"github.com/chipgate/chipgate/internal/domain"
 )
 
-// The session cookie holds "expiry.token.mac": the API token itself (so that
-// revoking the token ends the session at once and replicas need no shared
-// session table), the session's own expiry, and an HMAC over both so that a
-// client cannot stretch its session. It is HttpOnly and SameSite=Strict.
+// The session cookie holds "secret.mac": the secret of a server-side
+// session (never the API token it was opened with, so a copied cookie is no
+// bearer token, and sign-out revokes it for every replica) and an HMAC over
+// it under the dashboard's key. The session's expiry, idle timeout and
+// revocation live in the store. The cookie is HttpOnly and SameSite=Strict.
 const (
 	sessionCookie = "chipgate_session"
 	// signinCookie carries the double-submit CSRF token of the sign-in form,
@@ -37,12 +41,11 @@ func (h *handler) mac(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// startSession sets the session cookie for token.
-func (h *handler) startSession(w http.ResponseWriter, r *http.Request, token string) {
-	exp := strconv.FormatInt(h.now().Add(h.ttl).Unix(), 10)
+// setSessionCookie sets the session cookie for a session's secret.
+func (h *handler) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: exp + "." + token + "." + h.mac("session", exp, token), Path: "/",
-		MaxAge: int(h.ttl.Seconds()), HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode,
+		Name: sessionCookie, Value: secret + "." + h.mac("session", secret), Path: "/",
+		MaxAge: int(h.limits.Absolute.Seconds()), HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 
@@ -56,36 +59,36 @@ func (h *handler) clearSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // session returns the signed-in actor and the session's CSRF token, or
-// EUNAUTHORIZED when there is no live session. The token is authenticated by
-// the service on every request: a revoked or expired token ends the session.
+// EUNAUTHORIZED when there is no live session. The service checks the
+// session on every request: a signed-out, idle, expired or revoked session
+// (or one whose API token was revoked) is refused.
 func (h *handler) session(r *http.Request) (domain.Actor, string, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return domain.Actor{}, "", errNoSession
-	}
-	exp, rest, ok := strings.Cut(c.Value, ".")
+	secret, ok := h.sessionSecret(r)
 	if !ok {
 		return domain.Actor{}, "", errNoSession
 	}
-	i := strings.LastIndexByte(rest, '.')
-	if i < 0 {
-		return domain.Actor{}, "", errNoSession
-	}
-	token, sum := rest[:i], rest[i+1:]
-	if !equalSecret(sum, h.mac("session", exp, token)) {
-		return domain.Actor{}, "", errNoSession
-	}
-	until, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || !h.now().Before(time.Unix(until, 0)) {
-		return domain.Actor{}, "", errNoSession
-	}
-	who, err := h.svc.Authenticate(r.Context(), token)
+	who, err := h.svc.Session(r.Context(), secret, h.limits)
 	if err != nil {
 		return domain.Actor{}, "", err
 	}
 	// The CSRF token is bound to this very session: a new sign-in makes a
 	// new one, and it is worthless without the cookie.
-	return who, h.mac("csrf", exp, token), nil
+	return who, h.mac("csrf", secret), nil
+}
+
+// sessionSecret returns the session secret of the request's cookie when
+// its MAC is good.
+func (h *handler) sessionSecret(r *http.Request) (string, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", false
+	}
+	i := strings.LastIndexByte(c.Value, '.')
+	if i < 0 {
+		return "", false
+	}
+	secret, sum := c.Value[:i], c.Value[i+1:]
+	return secret, equalSecret(sum, h.mac("session", secret))
 }
 
 // signinCSRF returns the sign-in form's CSRF token, setting its cookie when
@@ -126,26 +129,54 @@ func (h *handler) signin(w http.ResponseWriter, r *http.Request) {
 			Error: "The form's security token is missing or stale; please sign in again."})
 		return
 	}
+	addr := clientAddr(r)
+	if h.failures != nil {
+		if empty, wait := h.failures.Empty(addr, time.Now()); empty {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			h.render(w, r, http.StatusTooManyRequests, "signin", &view{Title: "Sign in", CSRF: c.Value,
+				Error: fmt.Sprintf("Too many failed sign-ins from your address; try again in %s.", wait.Round(time.Second))})
+			return
+		}
+	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
-	who, err := h.svc.Authenticate(r.Context(), token)
+	started, who, err := h.svc.StartSession(r.Context(), token, h.limits)
 	if err != nil {
 		status, msg := http.StatusUnauthorized, "That token is unknown, expired or revoked."
 		if domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 			h.fail(w, r, err)
 			return
 		}
+		if h.failures != nil {
+			h.failures.Take(addr, time.Now())
+		}
 		h.render(w, r, status, "signin", &view{Title: "Sign in", CSRF: c.Value, Error: msg})
 		return
 	}
-	h.startSession(w, r, token)
+	h.setSessionCookie(w, r, started.Secret)
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/signin", MaxAge: -1,
 		HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, homeOf[who.Role], http.StatusSeeOther)
 }
 
-// signout ends the session. The API token itself stays valid: it is the
+// signout ends the session in the store, for every replica, and removes
+// its cookie. The API token it was opened with stays valid: it is the
 // party's credential, which only its owner or the operator revokes.
 func (h *handler) signout(w http.ResponseWriter, r *http.Request, _ domain.Actor, _ string) {
+	if secret, ok := h.sessionSecret(r); ok {
+		if err := h.svc.EndSession(r.Context(), secret); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	h.clearSession(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// clientAddr is the address a request came from, without its port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/throttle"
 )
 
 //go:embed templates/*.html
@@ -30,7 +31,11 @@ var staticFS embed.FS
 
 // DefaultSessionTTL is how long a sign-in lasts when Options.SessionTTL is 0:
 // a working day, so that a cookie left on a shared machine dies by evening.
-const DefaultSessionTTL = 8 * time.Hour
+// DefaultSessionIdle ends a session nobody used for that long.
+const (
+	DefaultSessionTTL  = 8 * time.Hour
+	DefaultSessionIdle = 30 * time.Minute
+)
 
 // Options configure the dashboard.
 type Options struct {
@@ -38,12 +43,17 @@ type Options struct {
 	// SessionTTL bounds a sign-in; DefaultSessionTTL when zero. The token's
 	// own expiry and revocation apply as well, on every request.
 	SessionTTL time.Duration
+	// SessionIdle ends a session unused for that long; DefaultSessionIdle
+	// when zero.
+	SessionIdle time.Duration
 	// Key authenticates session cookies and derives CSRF tokens. Replicas
 	// behind one address must share it; when nil a random key is made, and
 	// sessions end when the process does.
 	Key []byte
-	// Now is the clock for session expiry; time.Now when nil.
-	Now func() time.Time
+	// FailedSignInBurst is how many failed sign-ins a client address may
+	// make at once before it is throttled (throttle.FailedAuth); 0 means
+	// throttle.FailedAuthBurst, negative no throttle.
+	FailedSignInBurst int
 	// SecureCookies marks cookies Secure on every request, for a server
 	// behind a proxy that terminates TLS; otherwise they are Secure when
 	// the request came over TLS.
@@ -52,11 +62,12 @@ type Options struct {
 
 // handler serves the dashboard.
 type handler struct {
-	svc *service.Service
-	log *slog.Logger
-	ttl time.Duration
-	key []byte
-	now func() time.Time
+	svc    *service.Service
+	log    *slog.Logger
+	limits service.SessionLimits
+	key    []byte
+	// failures counts failed sign-ins per client address.
+	failures *throttle.Bucket
 	// secure forces the Secure attribute on cookies (Options.SecureCookies).
 	secure bool
 	pages  map[string]*template.Template
@@ -66,15 +77,16 @@ type handler struct {
 // New returns the dashboard's handler for svc. It serves every path it is
 // given; the API server hands it the paths outside /api/.
 func New(svc *service.Service, opts Options) http.Handler {
-	h := &handler{svc: svc, log: opts.Log, ttl: opts.SessionTTL, key: opts.Key, now: opts.Now, secure: opts.SecureCookies}
+	h := &handler{svc: svc, log: opts.Log, limits: service.SessionLimits{Absolute: opts.SessionTTL, Idle: opts.SessionIdle}, key: opts.Key, secure: opts.SecureCookies,
+		failures: throttle.FailedAuth(opts.FailedSignInBurst)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	if h.ttl <= 0 {
-		h.ttl = DefaultSessionTTL
+	if h.limits.Absolute <= 0 {
+		h.limits.Absolute = DefaultSessionTTL
 	}
-	if h.now == nil {
-		h.now = time.Now
+	if h.limits.Idle <= 0 {
+		h.limits.Idle = DefaultSessionIdle
 	}
 	if len(h.key) == 0 {
 		h.key = make([]byte, 32)

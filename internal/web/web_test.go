@@ -20,6 +20,7 @@ import (
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledger"
 	"github.com/chipgate/chipgate/internal/service"
+	"github.com/chipgate/chipgate/internal/throttle"
 	"github.com/chipgate/chipgate/internal/web"
 )
 
@@ -88,6 +89,29 @@ func TestSignInAndOut(t *testing.T) {
 			t.Fatalf("GET /buyer after sign-out = %d, want 303", r.status)
 		}
 	})
+}
+
+// TestFailedSignInsThrottled: defect — failed sign-ins were never
+// throttled. Past throttle.FailedAuthBurst failures from an address, the
+// sign-in form answers 429 with Retry-After, even for a good token.
+func TestFailedSignInsThrottled(t *testing.T) {
+	e := newEnv(t)
+	fresh := *e
+	fresh.url = chipgatetest.Listen(t, e.kit.Dashboard(web.Options{Key: []byte(sessionKey)}))
+	b := fresh.browser()
+	csrf := csrfOf(t, b.get("/signin").body)
+	for i := range throttle.FailedAuthBurst {
+		if r := b.post("/signin", url.Values{"csrf": {csrf}, "token": {"cg_guess" + strconv.Itoa(i)}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("failed sign-in %d: %d, want 401", i, r.status)
+		}
+	}
+	r := b.post("/signin", url.Values{"csrf": {csrf}, "token": {e.creds["bytedance"].Token}})
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many failed sign-ins") {
+		t.Fatalf("a sign-in after %d failures: %d (Retry-After %q)", throttle.FailedAuthBurst, r.status, r.header.Get("Retry-After"))
+	}
+	if hasCookie(r, "chipgate_session") {
+		t.Fatal("a throttled sign-in set a session cookie")
+	}
 }
 
 // TestSessionsAcrossReplicasAndBehindTLS: dashboards that share a session
@@ -166,14 +190,85 @@ func TestSessionEnds(t *testing.T) {
 		cs := b.jar.Cookies(u)
 		for _, c := range cs {
 			if c.Name == "chipgate_session" {
-				// Stretch the expiry without the key.
-				_, rest, _ := strings.Cut(c.Value, ".")
-				c.Value = "99999999999." + rest
+				// Another secret under the old MAC.
+				secret, mac, _ := strings.Cut(c.Value, ".")
+				c.Value = secret + "x." + mac
 				b.jar.SetCookies(u, []*http.Cookie{c})
 			}
 		}
 		if r := b.get("/buyer"); r.status != http.StatusSeeOther {
 			t.Fatalf("GET /buyer with a tampered cookie = %d, want 303", r.status)
+		}
+	})
+	t.Run("Idle", func(t *testing.T) {
+		b := e.browser()
+		b.signIn("bytedance")
+		// Used within the idle timeout, the session lives past it.
+		for range 3 {
+			e.clock.Add(web.DefaultSessionIdle - time.Minute)
+			if r := b.get("/buyer"); r.status != http.StatusOK {
+				t.Fatalf("GET /buyer while in use = %d, want 200", r.status)
+			}
+		}
+		e.clock.Add(web.DefaultSessionIdle)
+		if r := b.get("/buyer"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
+			t.Fatalf("GET /buyer after %s idle = %d to %q, want 303 to /signin", web.DefaultSessionIdle, r.status, r.header.Get("Location"))
+		}
+	})
+	// Defect: the cookie held the raw API token, which worked as a bearer
+	// token, and a copied cookie still worked after sign-out.
+	t.Run("CookieReplayAfterSignOut", func(t *testing.T) {
+		b := e.browser()
+		csrf := b.signIn("bytedance")
+		u, _ := url.Parse(e.url)
+		var cookie *http.Cookie
+		for _, c := range b.jar.Cookies(u) {
+			if c.Name == "chipgate_session" {
+				cookie = c
+			}
+		}
+		if cookie == nil {
+			t.Fatal("no session cookie")
+		}
+		if strings.Contains(cookie.Value, e.creds["bytedance"].Token) {
+			t.Fatal("the session cookie holds the API token")
+		}
+		secret, _, _ := strings.Cut(cookie.Value, ".")
+		for _, bearer := range []string{cookie.Value, secret} {
+			if _, err := e.svc.Authenticate(context.Background(), bearer); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+				t.Fatalf("the cookie value %q authenticates as a bearer token: %v", bearer, err)
+			}
+		}
+		copied := e.browser()
+		copied.jar.SetCookies(u, []*http.Cookie{{Name: cookie.Name, Value: cookie.Value}})
+		if r := copied.get("/buyer"); r.status != http.StatusOK {
+			t.Fatalf("the copied cookie before sign-out = %d, want 200", r.status)
+		}
+		if r := b.post("/signout", url.Values{"csrf": {csrf}}); r.status != http.StatusSeeOther {
+			t.Fatalf("sign-out: %d", r.status)
+		}
+		if r := copied.get("/buyer"); r.status != http.StatusSeeOther {
+			t.Fatalf("the copied cookie after sign-out = %d, want 303 to sign in", r.status)
+		}
+		// The API token it was opened with still works for the API.
+		if _, err := e.svc.Authenticate(context.Background(), e.creds["bytedance"].Token); err != nil {
+			t.Fatalf("the API token after sign-out: %v", err)
+		}
+	})
+	t.Run("NewIDAtEachSignIn", func(t *testing.T) {
+		u, _ := url.Parse(e.url)
+		seen := map[string]bool{}
+		for range 2 {
+			b := e.browser()
+			b.signIn("bytedance")
+			for _, c := range b.jar.Cookies(u) {
+				if c.Name == "chipgate_session" {
+					if seen[c.Value] {
+						t.Fatal("two sign-ins got the same session")
+					}
+					seen[c.Value] = true
+				}
+			}
 		}
 	})
 	t.Run("TokenRevoked", func(t *testing.T) {
