@@ -715,7 +715,8 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 		if matched == 0 {
 			return 0, nil
 		}
-		score := matched / total
+		// float32 sums of equal weights can exceed 1 in the last bits.
+		score := min(matched/total, 1)
 		if score < floor {
 			return float64(score), nil // not a hit: no need to explain it
 		}
