@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/screening"
 )
 
 // RedFlagsOf vets an application against the diversion red flags in force
 // (the red_flags rule, S9, and the parent-HQ rule): a customer registered
 // after the rule's day, residential words in an address, a site in a
 // transshipment hub, sites short of power for the requested volumes, a
-// forwarder's words in a name, end uses that do not fit the business, an
+// forwarder's words in a name, a name disguised with invisible or bidi
+// characters or look-alike letters (screening.Evasions), end uses that do not fit the business, an
 // ultimate parent headquartered where the parent-HQ rule looks. Every flag
 // names its rule and the evidence. The words and the uses that fit each
 // business are data of the rule.
@@ -54,6 +56,18 @@ func (r Rules) RedFlagsOf(a *domain.Application) []domain.RedFlag {
 			if w := findPhrase(name, rf.ForwarderWords); w != "" {
 				flag("freight_forwarder", "name %q has %q", name, w)
 				break
+			}
+		}
+		// A name written to slip past screening (invisible or bidi
+		// characters, look-alike letters of another script) is a red flag
+		// even though screening reads through it.
+		names := []struct{ field, name string }{{"legal_name", a.LegalName}, {"chinese_name", a.ChineseName}}
+		for i, alias := range a.Aliases {
+			names = append(names, struct{ field, name string }{fmt.Sprintf("aliases[%d]", i), alias})
+		}
+		for _, n := range names {
+			if ev := screening.Evasions(n.name); len(ev) > 0 {
+				flag("name_evasion", "%s %+q has %s", n.field, n.name, strings.Join(ev, ", "))
 			}
 		}
 		if fits, ok := rf.PlausibleUses[string(a.BusinessType)]; ok {

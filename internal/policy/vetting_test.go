@@ -43,6 +43,10 @@ func TestRedFlags(t *testing.T) {
 		{"PowerShort", func(a *domain.Application) { a.Sites[0].PowerMW = 119 }, "power_short"}, // 100,000 × 1.2 kW = 120 MW
 		{"PowerEnough", func(a *domain.Application) { a.Sites[0].PowerMW = 120 }, ""},
 		{"Forwarder", func(a *domain.Application) { a.LegalName = "Pacific Freight Logistics Ltd." }, "freight_forwarder"},
+		{"ZeroWidthInName", func(a *domain.Application) { a.LegalName = "Hua\u200bwei Technologies Co., Ltd." }, "name_evasion"},
+		{"OverrideInAlias", func(a *domain.Application) { a.Aliases = []string{"\u202eseigolonhceT iewauH\u202c"} }, "name_evasion"},
+		{"HomoglyphInChineseName", func(a *domain.Application) { a.ChineseName = "\u0397uawei" }, "name_evasion"},
+		{"HonestChineseName", func(a *domain.Application) { a.ChineseName = "華為技術有限公司" }, ""},
 		{"EndUseMismatch", func(a *domain.Application) { a.BusinessType = domain.ClassUniversity }, "end_use_mismatch"},
 		{"Hub", func(a *domain.Application) { a.Sites[0].Country = "SG" }, "transshipment_hub"},
 		{"ParentD5", func(a *domain.Application) { a.Country, a.ParentCountry = "SG", "CN" }, "parent_d5"},

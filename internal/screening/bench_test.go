@@ -14,7 +14,7 @@ import (
 // BenchmarkLoadAll measures loading and indexing every file in
 // ../shared/data/lists (the target: ≤ 1 s).
 func BenchmarkLoadAll(b *testing.B) {
-	dir := listsDir(b)
+	dir := fullListsDir(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		ds, err := screening.LoadDir(dir)
@@ -27,7 +27,7 @@ func BenchmarkLoadAll(b *testing.B) {
 
 // BenchmarkLoadOnly measures parsing and folding every file, without the index.
 func BenchmarkLoadOnly(b *testing.B) {
-	dir := listsDir(b)
+	dir := fullListsDir(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := screening.LoadDir(dir); err != nil {
@@ -38,7 +38,7 @@ func BenchmarkLoadOnly(b *testing.B) {
 
 // BenchmarkNewIndex measures index construction over every file's entities.
 func BenchmarkNewIndex(b *testing.B) {
-	ds, _ := mustLoad(b)
+	ds, _ := mustLoadFull(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		screening.NewIndex(ds.Entities)
@@ -47,7 +47,7 @@ func BenchmarkNewIndex(b *testing.B) {
 
 // BenchmarkParse measures each parser on its real file.
 func BenchmarkParse(b *testing.B) {
-	dir := listsDir(b)
+	dir := fullListsDir(b)
 	read := func(p string) []byte {
 		data, err := os.ReadFile(filepath.Join(dir, p))
 		if err != nil {
@@ -115,7 +115,7 @@ var benchQueries = []string{
 
 // BenchmarkSearch measures one query at a time against every list file.
 func BenchmarkSearch(b *testing.B) {
-	_, ix := mustLoad(b)
+	_, ix := mustLoadFull(b)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -128,7 +128,7 @@ func BenchmarkSearch(b *testing.B) {
 
 // BenchmarkSearchParallel measures queries from all cores at once.
 func BenchmarkSearchParallel(b *testing.B) {
-	_, ix := mustLoad(b)
+	_, ix := mustLoadFull(b)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -144,7 +144,7 @@ func BenchmarkSearchParallel(b *testing.B) {
 // BenchmarkSearchLatency runs the evaluation mix one query at a time and
 // reports the 50th and 99th percentile latency of Search.
 func BenchmarkSearchLatency(b *testing.B) {
-	ds, ix := mustLoad(b)
+	ds, ix := mustLoadFull(b)
 	var qs []string
 	for _, c := range generateEval(ds.Entities, 3000, 11) {
 		qs = append(qs, c.query)
@@ -169,7 +169,7 @@ func BenchmarkSearchLatency(b *testing.B) {
 // typos, reordered words, legal forms) and the 500 clean names, the mix the
 // CLI throughput figure is measured on.
 func BenchmarkSearchEvalMix(b *testing.B) {
-	ds, ix := mustLoad(b)
+	ds, ix := mustLoadFull(b)
 	var qs []string
 	for _, c := range generateEval(ds.Entities, 3000, 11) {
 		qs = append(qs, c.query)

@@ -55,6 +55,17 @@
 //
 // # How names are compared
 //
+// A name is read as a screen shows it, so disguises do not hide it:
+// invisible characters (zero-width space and joiners, word joiner, BOM,
+// soft hyphen …) and bidi controls are dropped, a right-to-left override
+// is also read in its displayed order (Readings), fullwidth and
+// mathematical letters become ASCII (the compatibility decomposition of
+// NFKC), look-alike letters of other scripts mixed into Latin words are
+// read as the Latin letters they imitate (a table from Unicode TR39's
+// confusables), and traditional Chinese becomes simplified (OpenCC's
+// table, data/TSCharacters.txt). Evasions reports which disguises a name
+// used, for the service to flag.
+//
 // Normalizer folds Unicode (NFKD, diacritics dropped, ß → ss, Cyrillic
 // romanized), turns Chinese script into English business words and pinyin
 // (华为技术有限公司 → "huawei technology"), reads "SURNAME, Given" in either
@@ -66,7 +77,9 @@
 // so a wrong first letter does not hide a match. The scorer aligns query
 // and listed tokens one to one (Jaro-Winkler tempered by edit distance) and
 // weighs every word by how rare it is, so unmatched telling words on either
-// side lower the score. See docs/SCREENING.md for the design and
+// side lower the score. Words split or joined where the lists do not
+// ("Hua wei", "HuaweiTechnologies") are found through joined and split
+// lookups and aligned as one. See docs/SCREENING.md for the design and
 // docs/BENCHMARKS.md for accuracy and speed.
 //
 // # Ownership

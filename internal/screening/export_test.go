@@ -6,3 +6,6 @@ var (
 	OSADistance   = osaDistance
 	FuzzySim      = fuzzySim
 )
+
+// Confusables is the homoglyph table, for the evasion fuzz test.
+var Confusables = confusables

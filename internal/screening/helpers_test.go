@@ -9,10 +9,8 @@ import (
 	"github.com/chipgate/chipgate/internal/screening"
 )
 
-// listsDir returns ../shared/data/lists relative to the repository root
-// (the directory holding go.mod), or skips the test when it is absent: the
-// real lists are never copied into the project.
-func listsDir(tb testing.TB) string {
+// repoRoot returns the directory holding go.mod.
+func repoRoot(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -20,19 +18,54 @@ func listsDir(tb testing.TB) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Skip("repository root (go.mod) not found; cannot locate ../shared/data/lists")
+			tb.Fatal("repository root (go.mod) not found")
 		}
 		dir = parent
 	}
-	lists := filepath.Join(dir, "..", "shared", "data", "lists")
+}
+
+// sharedListsDir returns ../shared/data/lists beside the repository, or ""
+// when it is absent (a lone clone).
+func sharedListsDir(tb testing.TB) string {
+	tb.Helper()
+	lists := filepath.Join(repoRoot(tb), "..", "shared", "data", "lists")
 	if _, err := os.Stat(lists); err != nil {
-		tb.Skipf("real list files not available at %s (they live beside the repository, never in it): %v", lists, err)
+		return ""
 	}
 	return lists
+}
+
+// fixtureDir is the repository's own cut of the real lists (790 records;
+// see testdata/README.md), present in every clone.
+func fixtureDir(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(repoRoot(tb), "testdata", "lists")
+}
+
+// fullListsDir returns ../shared/data/lists, or skips with one line when it
+// is absent: for the long tests and benchmarks that need every list.
+func fullListsDir(tb testing.TB) string {
+	tb.Helper()
+	dir := sharedListsDir(tb)
+	if dir == "" {
+		tb.Skip("needs every list in ../shared/data/lists (absent on a lone clone)")
+	}
+	return dir
+}
+
+// listsDir returns every list (../shared/data/lists) when present, else the
+// repository fixture testdata/lists, so that tests run on a lone clone.
+// full reports which one.
+func listsDir(tb testing.TB) (dir string, full bool) {
+	tb.Helper()
+	if d := sharedListsDir(tb); d != "" {
+		return d, true
+	}
+	return fixtureDir(tb), false
 }
 
 // loadOnce caches loads across tests in one run: parsing the lists is the
@@ -43,10 +76,30 @@ var (
 	indexes   = map[string]*screening.Index{}
 )
 
+// mustLoad loads the given subdirectories of ../shared/data/lists (skipping
+// when absent), or with no subdirectory every list there, falling back to
+// the fixture testdata/lists on a lone clone.
 func mustLoad(tb testing.TB, sub ...string) (*screening.Dataset, *screening.Index) {
 	tb.Helper()
-	root := listsDir(tb)
-	key := filepath.Join(sub...)
+	var root string
+	if len(sub) == 0 {
+		root, _ = listsDir(tb)
+		sub = []string{"."}
+	} else {
+		root = fullListsDir(tb)
+	}
+	return loadDirs(tb, root, sub...)
+}
+
+// mustLoadFixture loads the repository fixture testdata/lists.
+func mustLoadFixture(tb testing.TB) (*screening.Dataset, *screening.Index) {
+	tb.Helper()
+	return loadDirs(tb, fixtureDir(tb), ".")
+}
+
+func loadDirs(tb testing.TB, root string, sub ...string) (*screening.Dataset, *screening.Index) {
+	tb.Helper()
+	key := root + "|" + filepath.Join(sub...)
 	loadMu.Lock()
 	defer loadMu.Unlock()
 	if ds, ok := loadCache[key]; ok {
@@ -54,9 +107,6 @@ func mustLoad(tb testing.TB, sub ...string) (*screening.Dataset, *screening.Inde
 	}
 	var ents []screening.Entity
 	var last *screening.Dataset
-	if len(sub) == 0 {
-		sub = []string{"."}
-	}
 	for _, s := range sub {
 		ds, err := screening.LoadDir(filepath.Join(root, s))
 		if err != nil {
@@ -70,4 +120,11 @@ func mustLoad(tb testing.TB, sub ...string) (*screening.Dataset, *screening.Inde
 	loadCache[key] = ds
 	indexes[key] = ix
 	return ds, ix
+}
+
+// mustLoadFull loads every list in ../shared/data/lists, or skips with one
+// line when it is absent: benchmarks measure the full load only.
+func mustLoadFull(tb testing.TB) (*screening.Dataset, *screening.Index) {
+	tb.Helper()
+	return loadDirs(tb, fullListsDir(tb), ".")
 }

@@ -485,11 +485,54 @@ func (q *Query) validate() error {
 // q.MinScore, best first, at most q.Limit of them. Returns EINVALID for an
 // empty name, a name without letters or digits, an overlong name, or limits
 // out of range. Search is safe for concurrent use.
+//
+// A name is compared as a reader sees it: invisible and bidi characters are
+// dropped, and a name under a right-to-left override is searched in its
+// displayed order as well (see Readings); the better score counts.
 func (ix *Index) Search(q Query) ([]Hit, error) {
 	if err := q.validate(); err != nil {
 		return nil, err
 	}
-	qtoks, _ := ix.norm.QueryTokens(q.Name, func(t string) bool { _, ok := ix.tokID[t]; return !ok })
+	readings := Readings(q.Name)
+	hits, err := ix.search(q, readings[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range readings[1:] {
+		more, err := ix.search(q, name)
+		if err != nil {
+			continue // the first reading had words; this one is only a second look
+		}
+		for _, h := range more {
+			i := slices.IndexFunc(hits, func(o Hit) bool { return o.Entity == h.Entity })
+			switch {
+			case i < 0:
+				hits = append(hits, h)
+			case h.Score > hits[i].Score:
+				hits[i] = h
+			}
+		}
+	}
+	sort.Slice(hits, func(a, b int) bool {
+		if hits[a].Score != hits[b].Score {
+			return hits[a].Score > hits[b].Score
+		}
+		ra, rb := listRank(hits[a].Entity.PrimarySource().List), listRank(hits[b].Entity.PrimarySource().List)
+		if ra != rb {
+			return ra < rb
+		}
+		return hits[a].Entity.Key < hits[b].Entity.Key
+	})
+	if len(hits) > q.Limit {
+		hits = hits[:q.Limit]
+	}
+	return hits, nil
+}
+
+// search screens one reading of a validated query and returns its hits at
+// or above q.MinScore, in no particular order.
+func (ix *Index) search(q Query, name string) ([]Hit, error) {
+	qtoks, _ := ix.norm.QueryTokens(name, func(t string) bool { _, ok := ix.tokID[t]; return !ok })
 	if len(qtoks) == 0 {
 		return nil, domain.Invalid("name", "has no letters or digits")
 	}
@@ -519,7 +562,7 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 		wq += qt.weight
 		qs = append(qs, qt)
 	}
-	cands := ix.candidates(qs, wq, s)
+	cands := ix.candidates(append(qs, ix.rebound(qs)...), wq, s)
 	clear(s.memo)
 	for qi := range qs {
 		for _, e := range qs[qi].exp {
@@ -564,20 +607,49 @@ func (ix *Index) Search(q Query) ([]Hit, error) {
 		}
 		hits = append(hits, h)
 	}
-	sort.Slice(hits, func(a, b int) bool {
-		if hits[a].Score != hits[b].Score {
-			return hits[a].Score > hits[b].Score
-		}
-		ra, rb := listRank(hits[a].Entity.PrimarySource().List), listRank(hits[b].Entity.PrimarySource().List)
-		if ra != rb {
-			return ra < rb
-		}
-		return hits[a].Entity.Key < hits[b].Entity.Key
-	})
-	if len(hits) > q.Limit {
-		hits = hits[:q.Limit]
-	}
 	return hits, nil
+}
+
+// rebound returns extra lookups for words split or joined where the lists
+// do not split them: two neighbouring query words written together
+// ("Hua wei" → "huawei") and a query word that is two listed words written
+// together ("HuaweiTechnologies" → "huawei", "technologies"). They only
+// find candidates; scoreName aligns such words itself.
+func (ix *Index) rebound(qs []qtoken) []qtoken {
+	var out []qtoken
+	for qi := 0; qi+1 < len(qs); qi++ {
+		j := qs[qi].text + qs[qi+1].text
+		if id, ok := ix.tokID[j]; ok {
+			exp := []expansion{{id, 1}}
+			out = append(out, qtoken{text: j, weight: ix.tokWeight[id], exp: exp, post: postings(ix, exp)})
+		}
+	}
+	for _, qt := range qs {
+		t := qt.text
+		if qt.known || len(t) < 6 {
+			continue
+		}
+		for cut := 3; cut+3 <= len(t); cut++ {
+			a, okA := ix.tokID[t[:cut]]
+			b, okB := ix.tokID[t[cut:]]
+			if !okA || !okB {
+				continue
+			}
+			for _, id := range []int32{a, b} {
+				exp := []expansion{{id, 1}}
+				out = append(out, qtoken{text: ix.toks[id], weight: ix.tokWeight[id], exp: exp, post: postings(ix, exp)})
+			}
+		}
+	}
+	return out
+}
+
+func postings(ix *Index, exp []expansion) int {
+	n := 0
+	for _, e := range exp {
+		n += len(ix.tokNames[e.tok])
+	}
+	return n
 }
 
 // candidates accumulates, for every name sharing a (fuzzy) token with the
@@ -715,7 +787,8 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 		if matched == 0 {
 			return 0, nil
 		}
-		score := matched / total
+		// float32 sums of equal weights can exceed 1 in the last bits.
+		score := min(matched/total, 1)
 		if score < floor {
 			return float64(score), nil // not a hit: no need to explain it
 		}
@@ -729,17 +802,24 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 		return finish()
 	}
 	// Stop here when even perfect partners for every unmatched query word
-	// could not lift the name to floor.
-	var maxFree float32
+	// could not lift the name to floor. A query word may stand for two
+	// listed words written together ("HuaweiTechnologies"), so each may
+	// take the two heaviest free listed words.
+	var free1, free2 float32
 	for ni, t := range ntoks {
 		if nUsed&(1<<ni) == 0 {
-			maxFree = max(maxFree, ix.tokWeight[t])
+			switch w := ix.tokWeight[t]; {
+			case w > free1:
+				free1, free2 = w, free1
+			case w > free2:
+				free2 = w
+			}
 		}
 	}
 	bound := matched
 	for qi := range qs {
 		if qUsed&(1<<qi) == 0 {
-			bound += qs[qi].weight + maxFree
+			bound += qs[qi].weight + free1 + free2
 		}
 	}
 	if bound/total < floor {

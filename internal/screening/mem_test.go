@@ -15,7 +15,7 @@ func TestMemoryFootprint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads every list")
 	}
-	dir := listsDir(t)
+	dir := fullListsDir(t)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -18,6 +18,7 @@ type Normalizer struct {
 	hanTerms  map[string][]string // Chinese business words and places → Latin tokens
 	hanMaxLen int                 // longest key in hanTerms, in runes
 	pinyin    pinyin.Args
+	ts        map[rune]rune // traditional → simplified Chinese characters
 }
 
 // NewNormalizer returns a Normalizer with the built-in tables (legal forms,
@@ -28,6 +29,7 @@ func NewNormalizer() *Normalizer {
 		stop:     map[string]bool{},
 		hanTerms: map[string][]string{},
 		pinyin:   pinyin.NewArgs(),
+		ts:       parseTS(tsCharacters),
 	}
 	for _, w := range stopWords {
 		n.stop[w] = true
@@ -157,16 +159,23 @@ func (n *Normalizer) writeFolded(b *strings.Builder, r rune) {
 	}
 }
 
-// foldUnicode decomposes (NFKD), drops combining marks, and transliterates
-// Chinese script.
+// foldUnicode drops invisible and bidi characters, decomposes (NFKD: the
+// compatibility mappings of NFKC, so fullwidth and mathematical letters
+// become ASCII, then combining marks are dropped), reads look-alike letters
+// of other scripts mixed into Latin words as the Latin letters they imitate
+// (see wordMode), turns traditional Chinese characters into simplified ones
+// and transliterates Chinese script.
 func (n *Normalizer) foldUnicode(b *strings.Builder, name string) {
-	s := norm.NFKD.String(name)
-	runes := []rune(s)
+	runes := []rune(nfkd(stripFormatting(name)))
+	latinName := hasLatinLetter(runes)
 	for i := 0; i < len(runes); {
 		r := runes[i]
 		if unicode.Is(unicode.Han, r) {
 			j := i
 			for j < len(runes) && unicode.Is(unicode.Han, runes[j]) {
+				if s, ok := n.ts[runes[j]]; ok {
+					runes[j] = s
+				}
 				j++
 			}
 			b.WriteByte(' ')
@@ -175,14 +184,32 @@ func (n *Normalizer) foldUnicode(b *strings.Builder, name string) {
 			i = j
 			continue
 		}
-		if unicode.Is(unicode.Mn, r) {
-			i++
+		if inWord(r) {
+			j := i
+			for j < len(runes) && inWord(runes[j]) {
+				j++
+			}
+			conf := wordMode(runes[i:j], latinName) == modeConfusable
+			for _, r := range runes[i:j] {
+				if unicode.Is(unicode.Mn, r) {
+					continue
+				}
+				if c, ok := confusables[r]; ok && conf {
+					b.WriteRune(c)
+					continue
+				}
+				n.writeFolded(b, r)
+			}
+			i = j
 			continue
 		}
 		n.writeFolded(b, r)
 		i++
 	}
 }
+
+// nfkd is the compatibility decomposition.
+func nfkd(s string) string { return norm.NFKD.String(s) }
 
 // writeHan segments a run of Chinese characters by longest match against the
 // business vocabulary (技术 → technology, 有限公司 → limited company) and

@@ -267,14 +267,20 @@ func ParseOFACLegacy(in OFACLegacy) ([]Entity, []Skip) {
 				return
 			}
 			a := Address{Street: ofacField(rec, 2), City: ofacField(rec, 3), Country: ofacField(rec, 4)}
-			if c := CountryCode(a.Country); c != "" {
-				a.Country = c
+			code := CountryCode(a.Country)
+			if code != "" {
+				a.Country = code
 			}
 			if a == (Address{}) {
 				return
 			}
 			e := get(num)
 			e.Addresses = append(e.Addresses, a)
+			if code != "" {
+				// The address's country is a country the party is known in,
+				// as the CSL's address countries are.
+				e.Countries = append(e.Countries, a.Country)
+			}
 		})...)
 	}
 	if in.Aliases != nil {

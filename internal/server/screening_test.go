@@ -32,6 +32,14 @@ func TestScreenAPI(t *testing.T) {
 	if !strings.Contains(strings.ToLower(string(body)), "huawei technologies") {
 		t.Fatalf("华为技术有限公司: %.400s", body)
 	}
+	// A name disguised with a zero-width space still hits, and says so.
+	out = e.must("us-commerce", "GET", "/api/v1/screen?name=Hua%E2%80%8Bwei+Technologies+Co.%2C+Ltd.", nil, 200)
+	if hits := out["hits"].([]any); len(hits) == 0 || !strings.Contains(strings.ToLower(hits[0].(map[string]any)["name"].(string)), "huawei") {
+		t.Fatalf("zero-width space: %v", out)
+	}
+	if ev, _ := out["evasion"].([]any); len(ev) != 1 || ev[0] != screening.EvasionInvisible {
+		t.Fatalf("zero-width space: evasion %v, want [%s]", out["evasion"], screening.EvasionInvisible)
+	}
 	for _, bad := range []string{"/api/v1/screen?name=", "/api/v1/screen?name=%2C%2C%2C", "/api/v1/screen?name=x&min_score=2", "/api/v1/screen?name=x&limit=-1"} {
 		if status, body, _ := e.do("us-commerce", "GET", bad, nil); status != 422 {
 			t.Errorf("%s: %d %s, want 422", bad, status, body)

@@ -31,10 +31,14 @@ type ScreenHit struct {
 	Evidence  []screening.Evidence   `json:"evidence,omitempty"`
 }
 
-// ScreenResult is the hits for one query, best first.
+// ScreenResult is the hits for one query, best first. Evasion names the
+// disguises found in the query (screening.Evasions: invisible or bidi
+// characters, look-alike letters), which screening reads through but an
+// officer should see.
 type ScreenResult struct {
-	Query string      `json:"query"`
-	Hits  []ScreenHit `json:"hits"`
+	Query   string      `json:"query"`
+	Hits    []ScreenHit `json:"hits"`
+	Evasion []string    `json:"evasion,omitempty"`
 }
 
 // MaxScreenBatch bounds a batch of screening queries.
@@ -71,7 +75,7 @@ func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery
 			}
 			return nil, err
 		}
-		res := ScreenResult{Query: q.Name, Hits: make([]ScreenHit, len(hits))}
+		res := ScreenResult{Query: q.Name, Hits: make([]ScreenHit, len(hits)), Evasion: screening.Evasions(q.Name)}
 		for j, h := range hits {
 			src := h.Entity.PrimarySource()
 			res.Hits[j] = ScreenHit{List: src.List, SourceID: src.ID, Name: h.Entity.Name, Score: h.Score, Matched: h.Matched,
