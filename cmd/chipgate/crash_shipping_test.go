@@ -102,13 +102,34 @@ func (l *shippingLoad) call(party, method, path, key string, body any) (int, []b
 }
 
 // get reads path as the vendor into out.
+// get reads every item of a list read into out, page by page.
 func (l *shippingLoad) get(path string, out any) error {
-	status, raw, err := l.call("nvidia", "GET", path, "", nil)
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	next := path + sep + "limit=500"
+	var items []json.RawMessage
+	for next != "" {
+		status, raw, err := l.call("nvidia", "GET", next, "", nil)
+		if err != nil {
+			return err
+		}
+		if status != 200 {
+			return fmt.Errorf("GET %s: status %d", next, status)
+		}
+		var page struct {
+			Items []json.RawMessage `json:"items"`
+			Next  string            `json:"next"`
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return err
+		}
+		items, next = append(items, page.Items...), page.Next
+	}
+	raw, err := json.Marshal(items)
 	if err != nil {
 		return err
-	}
-	if status != 200 {
-		return fmt.Errorf("GET %s: status %d", path, status)
 	}
 	return json.Unmarshal(raw, out)
 }

@@ -192,18 +192,21 @@ func storyOnTheRoad(t *testing.T, api *chipgatetest.Client) onTheRoad {
 	t.Helper()
 	var got onTheRoad
 	r := api.Do("nvidia", "GET", "/api/v1/shipments", nil)
-	var ships []struct {
-		Status string
-		Duty   *struct {
-			AssessedAt time.Time `json:"assessed_at"`
+	var shipPage struct {
+		Items []struct {
+			Status string
+			Duty   *struct {
+				AssessedAt time.Time `json:"assessed_at"`
+			}
 		}
 	}
-	if r.Status != 200 || json.Unmarshal(r.Body, &ships) != nil || len(ships) < 4 {
-		t.Fatalf("shipments: %d, %d shipments\n%s", r.Status, len(ships), r.Body)
+	ships := &shipPage.Items
+	if r.Status != 200 || json.Unmarshal(r.Body, &shipPage) != nil || len(*ships) < 4 {
+		t.Fatalf("shipments: %d, %d shipments\n%s", r.Status, len(*ships), r.Body)
 	}
-	got.Shipments = len(ships)
+	got.Shipments = len(*ships)
 	var month string
-	for _, s := range ships {
+	for _, s := range *ships {
 		if s.Status == "delivered" {
 			got.Delivered++
 		}
@@ -221,11 +224,11 @@ func storyOnTheRoad(t *testing.T, api *chipgatetest.Client) onTheRoad {
 	}
 	got.DutyEntries = len(duty.Entries)
 	r = api.Do("us-commerce", "GET", "/api/v1/alerts", nil)
-	var alerts []json.RawMessage
-	if r.Status != 200 || json.Unmarshal(r.Body, &alerts) != nil || len(alerts) == 0 {
+	var alerts struct{ Items []json.RawMessage }
+	if r.Status != 200 || json.Unmarshal(r.Body, &alerts) != nil || len(alerts.Items) == 0 {
 		t.Fatalf("alerts: %d\n%s", r.Status, r.Body)
 	}
-	got.Alerts = len(alerts)
+	got.Alerts = len(alerts.Items)
 	return got
 }
 

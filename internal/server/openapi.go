@@ -57,6 +57,16 @@ func (s *Server) OpenAPI(version string) map[string]any {
 		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
+		for _, p := range rt.Query {
+			param := map[string]any{"name": p.Name, "in": "query", "description": p.Description, "schema": p.Schema}
+			if p.Required {
+				param["required"] = true
+			}
+			if p.Example != nil {
+				param["example"] = p.Example
+			}
+			params = append(params, param)
+		}
 		if len(params) > 0 {
 			op["parameters"] = params
 		}

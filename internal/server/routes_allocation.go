@@ -15,10 +15,10 @@ func (s *Server) allocationRoutes() []Route {
 			handle: withBody(201, func(r *http.Request, who domain.Actor, in service.AllocationRunRequest) (any, error) {
 				return svc.RunAllocation(r.Context(), who, in)
 			})},
-		{Method: "GET", Path: "/api/v1/allocation-runs", Summary: "Allocation runs with their metrics (vendor, authorities)", Response: []service.RunSummary{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.AllocationRuns(r.Context(), who)
-				return nonNil(out), err
+		{Method: "GET", Path: "/api/v1/allocation-runs", Summary: "Allocation runs with their metrics (vendor, authorities)", Response: List[service.RunSummary]{},
+			Query: listParams("", false),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[service.RunSummary], error) {
+				return svc.AllocationRunsPage(r.Context(), who, q)
 			})},
 		{Method: "GET", Path: "/api/v1/allocation-runs/{id}", Summary: "One allocation run in full: problem, result, outlook (vendor, authorities)", Response: service.AllocationRun{},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {

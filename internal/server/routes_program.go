@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/service"
@@ -32,15 +31,6 @@ func read(fn func(r *http.Request, who domain.Actor) (any, error)) func(http.Res
 		}
 		return writeJSON(w, http.StatusOK, out)
 	}
-}
-
-// states reads ?status=a,b.
-func states(r *http.Request) []string {
-	v := r.URL.Query().Get("status")
-	if v == "" {
-		return nil
-	}
-	return strings.Split(v, ",")
 }
 
 // Reason is a body with only a reason.
@@ -81,10 +71,9 @@ func (s *Server) programRoutes() []Route {
 				return svc.SubmitApplication(r.Context(), who, in)
 			})},
 		{Method: "GET", Path: "/api/v1/applications", Summary: "Applications (?status=submitted,blocked): a buyer's own; all for the authorities and the vendor",
-			Response: []domain.Application{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.Applications(r.Context(), who, states(r))
-				return nonNil(out), err
+			Response: List[domain.Application]{}, Query: listParams("applications", true),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[domain.Application], error) {
+				return svc.ApplicationsPage(r.Context(), who, q)
 			})},
 		{Method: "GET", Path: "/api/v1/applications/{id}", Summary: "One application with its screening hits and red flags", Response: domain.Application{},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
@@ -122,10 +111,10 @@ func (s *Server) programRoutes() []Route {
 				}
 				return svc.ReviewHits(r.Context(), who, id, in.Reviews)
 			})},
-		{Method: "GET", Path: "/api/v1/licenses", Summary: "Licenses: all for the authorities, its exports' for the vendor, its own for a buyer", Response: []domain.License{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.Licenses(r.Context(), who)
-				return nonNil(out), err
+		{Method: "GET", Path: "/api/v1/licenses", Summary: "Licenses: all for the authorities, its exports' for the vendor, its own for a buyer", Response: List[domain.License]{},
+			Query: listParams("licenses", true),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[domain.License], error) {
+				return svc.LicensesPage(r.Context(), who, q)
 			})},
 		{Method: "GET", Path: "/api/v1/licenses/{id}", Summary: "One license with its remaining quantity", Response: domain.License{},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
@@ -149,10 +138,10 @@ func (s *Server) programRoutes() []Route {
 			handle: withBody(201, func(r *http.Request, who domain.Actor, in service.PermitRequest) (any, error) {
 				return svc.DecidePermit(r.Context(), who, in)
 			})},
-		{Method: "GET", Path: "/api/v1/permits", Summary: "Import permits: a buyer's own; all for the authorities and the vendor", Response: []domain.ImportPermit{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.Permits(r.Context(), who)
-				return nonNil(out), err
+		{Method: "GET", Path: "/api/v1/permits", Summary: "Import permits: a buyer's own; all for the authorities and the vendor", Response: List[domain.ImportPermit]{},
+			Query: listParams("permits", true),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[domain.ImportPermit], error) {
+				return svc.PermitsPage(r.Context(), who, q)
 			})},
 		{Method: "POST", Path: "/api/v1/permits/{id}/revoke", Summary: "Revoke an import permit (import authority)",
 			Request: Reason{}, Response: domain.ImportPermit{},
@@ -168,10 +157,10 @@ func (s *Server) programRoutes() []Route {
 			handle: withBody(201, func(r *http.Request, who domain.Actor, in service.HearingRequest) (any, error) {
 				return svc.OpenHearing(r.Context(), who, in)
 			})},
-		{Method: "GET", Path: "/api/v1/hearings", Summary: "Hearings: totals and every filing for the import authority, its own filing for a buyer", Response: []service.HearingView{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.Hearings(r.Context(), who)
-				return nonNil(out), err
+		{Method: "GET", Path: "/api/v1/hearings", Summary: "Hearings: totals and every filing for the import authority, its own filing for a buyer", Response: List[service.HearingView]{},
+			Query: listParams("hearings", false),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[service.HearingView], error) {
+				return svc.HearingsPage(r.Context(), who, q)
 			})},
 		{Method: "GET", Path: "/api/v1/hearings/{id}", Summary: "One hearing as the reader may see it", Response: service.HearingView{},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
@@ -208,10 +197,9 @@ func (s *Server) programRoutes() []Route {
 				return svc.PlaceOrder(r.Context(), who, in)
 			})},
 		{Method: "GET", Path: "/api/v1/orders", Summary: "Orders (?status=held_for_review is the review queue): a buyer's own; all for the authorities and the vendor",
-			Response: []domain.Order{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.Orders(r.Context(), who, states(r))
-				return nonNil(out), err
+			Response: List[domain.Order]{}, Query: listParams("orders", true),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[domain.Order], error) {
+				return svc.OrdersPage(r.Context(), who, q)
 			})},
 		{Method: "GET", Path: "/api/v1/orders/{id}", Summary: "One order with its decision", Response: domain.Order{},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {

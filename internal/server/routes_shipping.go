@@ -19,10 +19,9 @@ func (s *Server) shippingRoutes() []Route {
 				return svc.CreateShipment(r.Context(), who, in)
 			})},
 		{Method: "GET", Path: "/api/v1/shipments", Summary: "Shipments with custody events, lab tests, duty and the lab queue ETA (a buyer sees its own)",
-			Response: []service.ShipmentView{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.Shipments(r.Context(), who)
-				return nonNil(out), err
+			Response: List[service.ShipmentView]{}, Query: listParams("shipments", true),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[service.ShipmentView], error) {
+				return svc.ShipmentsPage(r.Context(), who, q)
 			})},
 		{Method: "POST", Path: "/api/v1/shipments/{id}/events", Summary: "Record a custody or border event: picked_up, arrived, customs_cleared, delivered (carrier)",
 			Request: service.EventRequest{}, Response: domain.Shipment{},

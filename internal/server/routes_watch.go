@@ -28,10 +28,10 @@ func (s *Server) watchRoutes() []Route {
 				c, alerts, err := svc.CheckIn(r.Context(), who, in)
 				return CheckInResult{CheckIn: c, Alerts: nonNil(alerts)}, err
 			})},
-		{Method: "GET", Path: "/api/v1/alerts", Summary: "Diversion alerts with their evidence (?status=open) (export authority)", Response: []domain.Alert{},
-			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
-				out, err := svc.Alerts(r.Context(), who, states(r))
-				return nonNil(out), err
+		{Method: "GET", Path: "/api/v1/alerts", Summary: "Diversion alerts with their evidence (?status=open) (export authority)", Response: List[domain.Alert]{},
+			Query: listParams("alerts", true),
+			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[domain.Alert], error) {
+				return svc.AlertsPage(r.Context(), who, q)
 			})},
 		{Method: "POST", Path: "/api/v1/alerts/{id}/state", Summary: "Mark an alert explained or escalated, with a note (export authority)",
 			Request: AlertChange{}, Response: domain.Alert{},

@@ -48,6 +48,8 @@ type Route struct {
 	Response any
 	// Status is the success status (200 when zero).
 	Status int
+	// Query documents the query parameters the route reads.
+	Query  []Param
 	handle func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
 }
 

@@ -71,9 +71,9 @@ func (e *env) actionsSince(from int64) map[string]int {
 // shipmentsOf lists the shipments of an order.
 func (e *env) shipmentsOf(order string) []domain.Shipment {
 	e.t.Helper()
-	_, raw, _ := e.do("nvidia", "GET", "/api/v1/shipments", nil)
+	_, raw, _ := e.do("nvidia", "GET", "/api/v1/shipments?limit=500", nil)
 	var all []domain.Shipment
-	if err := json.Unmarshal(raw, &all); err != nil {
+	if err := jsonItems(raw, &all); err != nil {
 		e.t.Fatalf("shipments: %v", err)
 	}
 	var out []domain.Shipment
@@ -231,7 +231,7 @@ func TestExportAndImportChecksUnderConcurrency(t *testing.T) {
 		}
 		_, raw, _ := e.do("cn-mofcom", "GET", "/api/v1/permits", nil)
 		var permits []domain.ImportPermit
-		if err := json.Unmarshal(raw, &permits); err != nil {
+		if err := jsonItems(raw, &permits); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range permits {
@@ -280,7 +280,7 @@ func TestCancelRacingShipments(t *testing.T) {
 		lic := e.must("bytedance", "GET", "/api/v1/licenses/"+f.licenses["bytedance"], nil, 200)
 		_, raw, _ := e.do("bytedance", "GET", "/api/v1/permits", nil)
 		var permits []domain.ImportPermit
-		if err := json.Unmarshal(raw, &permits); err != nil || len(permits) != 1 {
+		if err := jsonItems(raw, &permits); err != nil || len(permits) != 1 {
 			t.Fatalf("permits: %s", raw)
 		}
 		if int64(lic["remaining"].(float64)) != 1000-n || permits[0].Remaining != 1000-n {

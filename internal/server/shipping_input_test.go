@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -112,9 +111,9 @@ func TestBadInputOnShippingRoutes(t *testing.T) {
 	type state struct{ audit, shipments, events, tests int64 }
 	written := func() state {
 		t.Helper()
-		_, raw, _ := e.do("nvidia", "GET", "/api/v1/shipments", nil)
+		_, raw, _ := e.do("nvidia", "GET", "/api/v1/shipments?limit=500", nil)
 		var views []map[string]any
-		if err := json.Unmarshal(raw, &views); err != nil {
+		if err := jsonItems(raw, &views); err != nil {
 			t.Fatal(err)
 		}
 		s := state{audit: e.lastIndex(), shipments: int64(len(views))}

@@ -90,7 +90,7 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 		id := e.shipmentOf("bytedance", 10, 3_000_000) // USD 30,000.00 a unit
 		// A buyer lists its own shipments only: not us-cloud-a's.
 		var views []map[string]any
-		if _, raw, _ := e.do("bytedance", "GET", "/api/v1/shipments", nil); jsonUnmarshal(raw, &views) != nil || len(views) != 1 || views[0]["id"] != id {
+		if _, raw, _ := e.do("bytedance", "GET", "/api/v1/shipments", nil); jsonItems(raw, &views) != nil || len(views) != 1 || views[0]["id"] != id {
 			t.Fatalf("bytedance's shipments before the lab: %s", raw)
 		}
 		// The route is the policy's: TW → US → CN.
@@ -115,7 +115,7 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 		// The queue gives the buyer an ETA: first in line, tested within
 		// the week the lab's capacity allows.
 		_, raw, _ := e.do("bytedance", "GET", "/api/v1/shipments", nil)
-		if err := jsonUnmarshal(raw, &views); err != nil || len(views) != 1 {
+		if err := jsonItems(raw, &views); err != nil || len(views) != 1 {
 			t.Fatalf("buyer's shipments: %s", raw)
 		}
 		if q, _ := views[0]["lab_queue"].(map[string]any); q == nil || q["units_ahead"] != float64(0) || q["tested_by"] == nil {
@@ -130,7 +130,7 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 		}
 		var theirs []map[string]any
 		_, raw, _ = e.do("alibaba", "GET", "/api/v1/shipments", nil)
-		if err := jsonUnmarshal(raw, &theirs); err != nil || len(theirs) != 1 || theirs[0]["id"] != next {
+		if err := jsonItems(raw, &theirs); err != nil || len(theirs) != 1 || theirs[0]["id"] != next {
 			t.Fatalf("alibaba's shipments: %s", raw)
 		}
 		if q, _ := theirs[0]["lab_queue"].(map[string]any); q == nil || q["units_ahead"] != float64(10) {
@@ -212,7 +212,7 @@ func TestDutyReconciliation(t *testing.T) {
 	var orderID string
 	_, raw, _ := e.do("us-cloud-a", "GET", "/api/v1/orders?status=accepted", nil)
 	var os []map[string]any
-	if err := jsonUnmarshal(raw, &os); err != nil || len(os) != 1 {
+	if err := jsonItems(raw, &os); err != nil || len(os) != 1 {
 		t.Fatalf("orders: %s", raw)
 	}
 	orderID = os[0]["id"].(string)

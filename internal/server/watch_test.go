@@ -109,7 +109,7 @@ func TestDiversionWatch(t *testing.T) {
 	// Pattern: a forwarder as consignee raises an alert when it ships.
 	var alerts []map[string]any
 	_, raw, _ = e.do("us-commerce", "GET", "/api/v1/alerts?status=open", nil)
-	if err := jsonUnmarshal(raw, &alerts); err != nil || len(alerts) < 5 {
+	if err := jsonItems(raw, &alerts); err != nil || len(alerts) < 5 {
 		t.Fatalf("open alerts: %s", raw)
 	}
 	a := alerts[0]["id"].(string)
@@ -133,7 +133,7 @@ func TestEnforcementPatternAlert(t *testing.T) {
 	e.shipmentOf("tencent", 1, 100)
 	var alerts []map[string]any
 	_, raw, _ := e.do("us-commerce", "GET", "/api/v1/alerts", nil)
-	if err := jsonUnmarshal(raw, &alerts); err != nil || len(alerts) != 1 || alerts[0]["kind"] != "enforcement_pattern" || alerts[0]["buyer"] != "tencent" {
+	if err := jsonItems(raw, &alerts); err != nil || len(alerts) != 1 || alerts[0]["kind"] != "enforcement_pattern" || alerts[0]["buyer"] != "tencent" {
 		t.Fatalf("alerts: %s", raw)
 	}
 }

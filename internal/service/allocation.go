@@ -176,7 +176,7 @@ func (s *Service) allocationProblem(ctx context.Context, tx store.Tx, rules poli
 			p.Lots = append(p.Lots, allocation.Lot{ID: slugOf[l.ProductID] + "/" + l.Number, Product: slugOf[l.ProductID], Quantity: l.Quantity, Period: pi, Made: l.MadeOn.Format(time.DateOnly)})
 		}
 	}
-	orders, err := store.List[domain.Order](ctx, tx, store.KindOrder, store.DocFilter{Status: []string{string(domain.OrderAccepted)}, Limit: 1 << 30})
+	orders, err := store.List[domain.Order](ctx, tx, store.KindOrder, store.DocFilter{Status: []string{string(domain.OrderAccepted)}})
 	if err != nil {
 		return p, err
 	}
@@ -235,7 +235,35 @@ func (s *Service) allocationProblem(ctx context.Context, tx store.Tx, rules poli
 	return p, nil
 }
 
-// AllocationRuns lists the runs, newest last, without their bulk.
+// AllocationRunsPage reads one page of runs without their bulk, newest
+// first unless q.Asc, optionally only those made in q's range. Callers:
+// the vendor and the authorities; EFORBIDDEN for anyone else. Returns
+// EINVALID naming limit, cursor, status or party (runs have neither).
+func (s *Service) AllocationRunsPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[RunSummary], error) {
+	if err := authorize(who, ActAllocationRead); err != nil {
+		return domain.Page[RunSummary]{}, err
+	}
+	switch {
+	case len(q.Status) > 0:
+		return domain.Page[RunSummary]{}, domain.Invalid("status", "allocation runs have no status")
+	case q.Party != "":
+		return domain.Page[RunSummary]{}, domain.Invalid("party", "allocation runs are the program's, not a party's")
+	}
+	pq, err := checkQuery(who, q, nil, all)
+	if err != nil {
+		return domain.Page[RunSummary]{}, err
+	}
+	p, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[AllocationRun], error) {
+		return pageOf[AllocationRun](ctx, tx, store.KindAllocation, pq)
+	})
+	return mapPage(p, summaryOf), err
+}
+
+func summaryOf(r AllocationRun) RunSummary {
+	return RunSummary{ID: r.ID, At: r.At, InputsHash: r.InputsHash, Metrics: r.Result.Metrics}
+}
+
+// AllocationRuns lists every run, newest last, without their bulk.
 // Callers: the vendor and the authorities; EFORBIDDEN for anyone else.
 func (s *Service) AllocationRuns(ctx context.Context, who domain.Actor) ([]RunSummary, error) {
 	if err := authorize(who, ActAllocationRead); err != nil {
@@ -246,7 +274,7 @@ func (s *Service) AllocationRuns(ctx context.Context, who domain.Actor) ([]RunSu
 	})
 	out := make([]RunSummary, len(runs))
 	for i, r := range runs {
-		out[i] = RunSummary{ID: r.ID, At: r.At, InputsHash: r.InputsHash, Metrics: r.Result.Metrics}
+		out[i] = summaryOf(r)
 	}
 	return out, err
 }
@@ -285,12 +313,10 @@ func (s *Service) Outlook(ctx context.Context, who domain.Actor) (OutlookView, e
 	}
 	var runs []AllocationRun
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		docs, err := tx.ListDocs(ctx, store.KindAllocation, store.DocFilter{})
-		if err != nil || len(docs) == 0 {
-			return err
-		}
-		r, err := store.Get[AllocationRun](ctx, tx, store.KindAllocation, docs[len(docs)-1].ID, false)
-		runs = append(runs, r)
+		// The latest run is a query (newest first, one), not the last row
+		// of a list: a list capped at 1,000 served the 1,000th run forever.
+		var err error
+		runs, err = store.List[AllocationRun](ctx, tx, store.KindAllocation, store.DocFilter{Desc: true, Limit: 1})
 		return err
 	})
 	if err != nil {
@@ -300,7 +326,8 @@ func (s *Service) Outlook(ctx context.Context, who domain.Actor) (OutlookView, e
 		return OutlookView{}, domain.Errorf(domain.ENOTFOUND, "no allocation run yet")
 	}
 	r := runs[0]
-	v := OutlookView{Run: r.ID, At: r.At, Start: r.Problem.Start, PeriodDays: r.Problem.PeriodDays}
+	v := OutlookView{Run: r.ID, At: r.At, Start: r.Problem.Start, PeriodDays: r.Problem.PeriodDays,
+		Orders: []allocation.OrderOutlook{}, Buyers: []allocation.BuyerOutlook{}, Unmet: []allocation.Unmet{}}
 	mine := func(buyer string) bool {
 		return grants[ActOutlookRead][who.Role] == all || isSystem(who) || buyer == who.PartySlug
 	}

@@ -137,6 +137,27 @@ type HearingView struct {
 	ByUse      map[string]int64 `json:"units_by_use,omitempty"`
 }
 
+// HearingsPage reads one page of hearings (newest first unless q.Asc) with
+// what the reader may see of them, filtered by status and creation. Every
+// reader lists every hearing (a buyer files in any): q.Party is refused.
+// Callers: the importing authority and buyers; EFORBIDDEN for other roles.
+func (s *Service) HearingsPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[HearingView], error) {
+	if err := authorize(who, ActHearingRead); err != nil {
+		return domain.Page[HearingView]{}, err
+	}
+	if q.Party != "" {
+		return domain.Page[HearingView]{}, domain.Invalid("party", "hearings are not listed by party")
+	}
+	pq, err := checkQuery(who, q, hearingStates, all)
+	if err != nil {
+		return domain.Page[HearingView]{}, err
+	}
+	p, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Hearing], error) {
+		return pageOf[domain.Hearing](ctx, tx, store.KindHearing, pq)
+	})
+	return mapPage(p, func(h domain.Hearing) HearingView { return s.hearingView(who, h) }), err
+}
+
 // Hearings lists the hearings with what the reader may see of them.
 // Callers: the importing authority and buyers; EFORBIDDEN for other roles.
 func (s *Service) Hearings(ctx context.Context, who domain.Actor) ([]HearingView, error) {

@@ -207,6 +207,26 @@ func licenseDoc(l domain.License) store.Doc {
 	return store.Doc{ID: l.ID, PartyID: l.BuyerID, Ref: l.VendorID.String(), Status: string(l.Status), CreatedAt: l.IssuedAt, UpdatedAt: l.UpdatedAt}
 }
 
+// LicensesPage reads one page of licenses (newest first unless q.Asc): all
+// for the authorities, the vendor's own exports for a vendor, its own for a
+// buyer; filtered by q (party: the licensee). Returns EINVALID naming limit,
+// cursor, status or party; EFORBIDDEN for the lab, carriers and auditors.
+func (s *Service) LicensesPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[domain.License], error) {
+	if err := authorize(who, ActLicenseRead); err != nil {
+		return domain.Page[domain.License]{}, err
+	}
+	pq, err := checkQuery(who, q, grantStates, grants[ActLicenseRead][who.Role])
+	if err != nil {
+		return domain.Page[domain.License]{}, err
+	}
+	if who.Role == domain.RoleVendor {
+		pq.f.Ref = who.PartyID.String()
+	}
+	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.License], error) {
+		return pageOf[domain.License](ctx, tx, store.KindLicense, pq)
+	})
+}
+
 // Licenses lists licenses: all for the authorities, the vendor's own
 // exports for a vendor, its own for a buyer. Callers: those; EFORBIDDEN for
 // the lab, carriers and auditors.

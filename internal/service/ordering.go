@@ -677,7 +677,7 @@ func (s *Service) rebalanceCap(ctx context.Context, tx store.Tx, rules policy.Ru
 		if accepted == nil {
 			// Rare (a US cancellation after the capped regions filled
 			// their room): read the accepted orders once, newest first.
-			if accepted, err = store.List[domain.Order](ctx, tx, store.KindOrder, store.DocFilter{Status: []string{string(domain.OrderAccepted)}, Limit: maxScan, ForUpdate: true}); err != nil {
+			if accepted, err = store.List[domain.Order](ctx, tx, store.KindOrder, store.DocFilter{Status: []string{string(domain.OrderAccepted)}, ForUpdate: true}); err != nil {
 				return err
 			}
 			// Newest acceptance first; among equal instants, the one
@@ -716,9 +716,6 @@ func (s *Service) rebalanceCap(ctx context.Context, tx store.Tx, rules policy.Ru
 	return nil
 }
 
-// maxScan bounds a read that must see every matching document.
-const maxScan = 10_000_000
-
 // acceptedAt is when an order was accepted (its placing, for orders from
 // before the time was kept).
 func acceptedAt(o domain.Order) time.Time {
@@ -728,14 +725,32 @@ func acceptedAt(o domain.Order) time.Time {
 	return o.PlacedAt
 }
 
-// Orders lists orders: a buyer's own; all for the authorities and the
-// vendor; optionally only those in the states given (the export authority's
-// queue is the held ones).
+// OrdersPage reads one page of orders (newest first unless q.Asc): a
+// buyer's own; all for the authorities and the vendor, optionally one
+// party's; optionally only those in the states given (the export
+// authority's queue is the held ones) and created in q's range. Returns
+// EINVALID naming limit, cursor, status or party.
+func (s *Service) OrdersPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[domain.Order], error) {
+	if err := authorize(who, ActOrderRead); err != nil {
+		return domain.Page[domain.Order]{}, err
+	}
+	pq, err := checkQuery(who, q, orderStates, grants[ActOrderRead][who.Role])
+	if err != nil {
+		return domain.Page[domain.Order]{}, err
+	}
+	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Order], error) {
+		return pageOf[domain.Order](ctx, tx, store.KindOrder, pq)
+	})
+}
+
+// Orders lists every order the reader may see (as OrdersPage), oldest
+// first, optionally only those in the states given. It is not cut short:
+// readers of a program of any size page with OrdersPage.
 func (s *Service) Orders(ctx context.Context, who domain.Actor, states []string) ([]domain.Order, error) {
 	if err := authorize(who, ActOrderRead); err != nil {
 		return nil, err
 	}
-	f := store.DocFilter{Status: states, Limit: 10000}
+	f := store.DocFilter{Status: states}
 	if grants[ActOrderRead][who.Role] == own {
 		f.PartyID = who.PartyID
 	}

@@ -143,6 +143,23 @@ func (s *Service) RevokePermit(ctx context.Context, who domain.Actor, id domain.
 	return p, err
 }
 
+// PermitsPage reads one page of import permits (newest first unless
+// q.Asc): a buyer's own; all for the authorities and the vendor (optionally
+// one party's); filtered by q. Returns EINVALID naming limit, cursor, status
+// or party; EFORBIDDEN for the lab, carriers and auditors.
+func (s *Service) PermitsPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[domain.ImportPermit], error) {
+	if err := authorize(who, ActPermitRead); err != nil {
+		return domain.Page[domain.ImportPermit]{}, err
+	}
+	pq, err := checkQuery(who, q, grantStates, grants[ActPermitRead][who.Role])
+	if err != nil {
+		return domain.Page[domain.ImportPermit]{}, err
+	}
+	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.ImportPermit], error) {
+		return pageOf[domain.ImportPermit](ctx, tx, store.KindPermit, pq)
+	})
+}
+
 // Permits lists import permits: a buyer's own; all for the authorities and
 // the vendor. Callers: those; EFORBIDDEN for the lab, carriers and auditors.
 func (s *Service) Permits(ctx context.Context, who domain.Actor) ([]domain.ImportPermit, error) {

@@ -130,7 +130,7 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 	}
 	var ids []domain.ID
 	if err := s.store.View(ctx, func(tx store.Tx) error {
-		docs, err := tx.ListDocs(ctx, store.KindApplication, store.DocFilter{Limit: 1 << 30, Status: []string{
+		docs, err := tx.ListDocs(ctx, store.KindApplication, store.DocFilter{Status: []string{
 			string(domain.AppSubmitted), string(domain.AppBlocked), string(domain.AppInfoRequested), string(domain.AppApproved), string(domain.AppSuspended)}})
 		for _, d := range docs {
 			ids = append(ids, d.ID)

@@ -271,7 +271,7 @@ func (s *Service) fulfil(ctx context.Context, tx store.Tx, who domain.Actor, id 
 	if o.Status != domain.OrderAccepted || o.Shipped < o.Quantity {
 		return nil
 	}
-	shipments, err := store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Ref: id.String(), Limit: maxScan})
+	shipments, err := store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Ref: id.String()})
 	if err != nil {
 		return err
 	}
@@ -505,41 +505,78 @@ type LabQueue struct {
 	TestedBy       time.Time `json:"tested_by"`
 }
 
-// Shipments lists shipments: a buyer's own; all for the vendor, the
-// authorities, the lab and the carrier; each waiting for a test with its
-// place in the lab's queue (first come, first tested) and the date it will
-// be tested by at the policy's weekly capacity. Callers: those; EFORBIDDEN
-// for auditors.
+// ShipmentsPage reads one page of shipments (newest first unless q.Asc): a
+// buyer's own; all for the vendor, the authorities, the lab and the
+// carrier (optionally one buyer's); filtered by q; each waiting for a test
+// with its place in the lab's queue (first come, first tested) and the date
+// it will be tested by at the policy's weekly capacity. Callers: those;
+// EFORBIDDEN for auditors. Returns EINVALID naming limit, cursor, status or
+// party.
+func (s *Service) ShipmentsPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[ShipmentView], error) {
+	if err := authorize(who, ActShipmentRead); err != nil {
+		return domain.Page[ShipmentView]{}, err
+	}
+	pq, err := checkQuery(who, q, shipmentStates, grants[ActShipmentRead][who.Role])
+	if err != nil {
+		return domain.Page[ShipmentView]{}, err
+	}
+	var page domain.Page[domain.Shipment]
+	var queue map[domain.ID]*LabQueue
+	if err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if page, err = pageOf[domain.Shipment](ctx, tx, store.KindShipment, pq); err != nil {
+			return err
+		}
+		queue, err = s.labQueue(ctx, tx)
+		return err
+	}); err != nil {
+		return domain.Page[ShipmentView]{}, err
+	}
+	return mapPage(page, func(sh domain.Shipment) ShipmentView { return ShipmentView{Shipment: sh, LabQueue: queue[sh.ID]} }), nil
+}
+
+// Shipments lists every shipment the reader may see (as ShipmentsPage),
+// oldest first. Callers: those of ShipmentsPage.
 func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentView, error) {
 	if err := authorize(who, ActShipmentRead); err != nil {
 		return nil, err
 	}
-	rules, err := s.rulesNow()
-	if err != nil {
-		return nil, err
-	}
-	// A buyer's own shipments are read by the buyer's id; the lab's queue,
-	// which decides every ETA, is everyone's shipments at a stop (arrived
-	// or cleared) that reached the lab and wait for a test. One snapshot
-	// serves both.
-	visible := store.DocFilter{Limit: maxShipmentsListed}
+	visible := store.DocFilter{}
 	if grants[ActShipmentRead][who.Role] == own && !isSystem(who) {
 		visible.PartyID = who.PartyID
 	}
-	var all, atStops []domain.Shipment
+	var all []domain.Shipment
+	var queue map[domain.ID]*LabQueue
 	if err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if all, err = store.List[domain.Shipment](ctx, tx, store.KindShipment, visible); err != nil {
 			return err
 		}
-		atStops, err = store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{
-			Status: []string{string(domain.ShipArrived), string(domain.ShipCleared)}, Limit: maxShipmentsListed})
+		queue, err = s.labQueue(ctx, tx)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if len(all) == maxShipmentsListed || len(atStops) == maxShipmentsListed {
-		return nil, domain.Errorf(domain.EUNAVAILABLE, "more than %d shipments to list; this listing does not page yet", maxShipmentsListed)
+	out := make([]ShipmentView, 0, len(all))
+	for _, sh := range all {
+		out = append(out, ShipmentView{Shipment: sh, LabQueue: queue[sh.ID]})
+	}
+	return out, nil
+}
+
+// labQueue places every shipment waiting for its test in the lab's queue.
+// The queue, which decides every ETA, is everyone's shipments at a stop
+// (arrived or cleared) that reached the lab and wait for a test, read in
+// the same snapshot as the shipments listed.
+func (s *Service) labQueue(ctx context.Context, tx store.Tx) (map[domain.ID]*LabQueue, error) {
+	rules, err := s.rulesNow()
+	if err != nil {
+		return nil, err
+	}
+	atStops, err := store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{
+		Status: []string{string(domain.ShipArrived), string(domain.ShipCleared)}})
+	if err != nil {
+		return nil, err
 	}
 	var waiting []*domain.Shipment
 	for i := range atStops {
@@ -560,16 +597,8 @@ func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentVi
 		queue[sh.ID] = q
 		ahead += sh.Quantity
 	}
-	out := make([]ShipmentView, 0, len(all))
-	for _, sh := range all {
-		out = append(out, ShipmentView{Shipment: sh, LabQueue: queue[sh.ID]})
-	}
-	return out, nil
+	return queue, nil
 }
-
-// maxShipmentsListed bounds one shipment listing: past it, Shipments says
-// so rather than drop shipments (and miscount the lab's queue) silently.
-const maxShipmentsListed = 100_000
 
 // DutyReport is the duty assessed in one month, for remittance.
 type DutyReport struct {
@@ -604,7 +633,7 @@ func (s *Service) Duty(ctx context.Context, who domain.Actor, month string) (Dut
 	var all []domain.Shipment
 	if err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		all, err = store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Limit: 1 << 30})
+		all, err = store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{})
 		return err
 	}); err != nil {
 		return DutyReport{}, err

@@ -209,7 +209,7 @@ func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.
 	limit := time.Duration(watch.SilenceDays) * 24 * time.Hour
 	var raised []domain.Alert
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		ships, err := store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Status: []string{string(domain.ShipDelivered)}, Limit: 1 << 30})
+		ships, err := store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Status: []string{string(domain.ShipDelivered)}})
 		if err != nil {
 			return err
 		}
@@ -250,14 +250,30 @@ func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.
 	return raised, err
 }
 
-// Alerts lists alerts, optionally in the given states. Callers: the export
-// authority; EFORBIDDEN for anyone else.
+// AlertsPage reads one page of alerts (newest first unless q.Asc),
+// filtered by q. Callers: the export authority; EFORBIDDEN for anyone
+// else. Returns EINVALID naming limit, cursor, status or party.
+func (s *Service) AlertsPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[domain.Alert], error) {
+	if err := authorize(who, ActAlertManage); err != nil {
+		return domain.Page[domain.Alert]{}, err
+	}
+	pq, err := checkQuery(who, q, alertStates, all)
+	if err != nil {
+		return domain.Page[domain.Alert]{}, err
+	}
+	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Alert], error) {
+		return pageOf[domain.Alert](ctx, tx, store.KindAlert, pq)
+	})
+}
+
+// Alerts lists every alert, oldest first, optionally in the given states.
+// Callers: the export authority; EFORBIDDEN for anyone else.
 func (s *Service) Alerts(ctx context.Context, who domain.Actor, states []string) ([]domain.Alert, error) {
 	if err := authorize(who, ActAlertManage); err != nil {
 		return nil, err
 	}
 	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Alert, error) {
-		return store.List[domain.Alert](ctx, tx, store.KindAlert, store.DocFilter{Status: states, Limit: 100000})
+		return store.List[domain.Alert](ctx, tx, store.KindAlert, store.DocFilter{Status: states})
 	})
 }
 

@@ -277,6 +277,23 @@ func latestApplication(ctx context.Context, tx store.Tx, party domain.ID) (domai
 	return apps[len(apps)-1], true, nil
 }
 
+// ApplicationsPage reads one page of applications (newest first unless
+// q.Asc): a buyer's own, or all of them for the authorities and the vendor
+// (optionally one party's), filtered by q. Returns EINVALID naming limit,
+// cursor, status or party; EFORBIDDEN for the lab, carriers and auditors.
+func (s *Service) ApplicationsPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[domain.Application], error) {
+	if err := authorize(who, ActApplicationRead); err != nil {
+		return domain.Page[domain.Application]{}, err
+	}
+	pq, err := checkQuery(who, q, applicationStates, grants[ActApplicationRead][who.Role])
+	if err != nil {
+		return domain.Page[domain.Application]{}, err
+	}
+	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Application], error) {
+		return pageOf[domain.Application](ctx, tx, store.KindApplication, pq)
+	})
+}
+
 // Applications lists applications: a buyer's own, or all of them for the
 // authorities and the vendor; optionally only those in the states given.
 // Callers: those; EFORBIDDEN for the lab, carriers and auditors.

@@ -52,7 +52,21 @@ type DocFilter struct {
 	PartyID domain.ID
 	Status  []string
 	Ref     string
-	// Limit caps the result; 0 means 1000. Results are oldest first.
+	// CreatedFrom and CreatedBefore bound the creation instant: from
+	// inclusive, before exclusive; zero bounds none.
+	CreatedFrom, CreatedBefore time.Time
+	// Desc lists newest first; results are oldest first otherwise. Ties
+	// in the creation instant are broken by id, in the same direction.
+	Desc bool
+	// After, when set, starts the list strictly after that position in
+	// the list's order (keyset paging: the position of the last document
+	// of the previous page, see PositionOf). Documents created meanwhile
+	// are neither skipped nor repeated: the position is a key, not an
+	// offset.
+	After *Position
+	// Limit is the most documents listed; 0 or less lists every one (no
+	// read is cut short silently: a caller that pages asks for one more
+	// than it shows, see PageOf).
 	Limit int
 	// ForUpdate locks the documents listed until the transaction ends
 	// (PostgreSQL's FOR UPDATE; SQLite's one writer excludes the others
@@ -60,6 +74,16 @@ type DocFilter struct {
 	// again. Only in InTx: in a View it is EINTERNAL.
 	ForUpdate bool
 }
+
+// Position is a document's place in a list: its creation instant, then
+// its id. It is the key that keyset paging resumes after.
+type Position struct {
+	CreatedAt time.Time
+	ID        domain.ID
+}
+
+// PositionOf returns the document's position.
+func PositionOf(d Doc) Position { return Position{CreatedAt: d.CreatedAt, ID: d.ID} }
 
 const docCols = "id, party_id, ref, status, created_at, updated_at, doc"
 
@@ -135,16 +159,37 @@ func (t *tx) ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error
 			args = append(args, s)
 		}
 	}
+	if !f.CreatedFrom.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, t.time(f.CreatedFrom))
+	}
+	if !f.CreatedBefore.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, t.time(f.CreatedBefore))
+	}
+	dir := ""
+	if f.Desc {
+		dir = " DESC"
+	}
+	if f.After != nil {
+		// A row value, which both databases compare in one index range
+		// over (…, created_at, id) (migration 0012).
+		cmp := ">"
+		if f.Desc {
+			cmp = "<"
+		}
+		where = append(where, "(created_at, id) "+cmp+" (?, ?)")
+		args = append(args, t.time(f.After.CreatedAt), f.After.ID)
+	}
 	q := "SELECT " + docCols + " FROM " + string(kind)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
+	q += " ORDER BY created_at" + dir + ", id" + dir
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
 	}
-	q += " ORDER BY created_at, id LIMIT ?"
-	args = append(args, limit)
 	if f.ForUpdate && t.s.dialect == "postgres" {
 		q += " FOR UPDATE"
 	}
@@ -183,6 +228,33 @@ func List[T any](ctx context.Context, tx Tx, kind Kind, f DocFilter) ([]T, error
 		}
 	}
 	return out, nil
+}
+
+// PageOf reads at most limit documents of kind selected by f (f.Limit is
+// ignored) into Ts, with the position to resume after when more follow
+// (nil at the end). It reads one document more than it returns, to know.
+func PageOf[T any](ctx context.Context, tx Tx, kind Kind, f DocFilter, limit int) ([]T, *Position, error) {
+	if limit < 1 {
+		return nil, nil, fmt.Errorf("store: page of %s: limit %d", kind, limit)
+	}
+	f.Limit = limit + 1
+	ds, err := tx.ListDocs(ctx, kind, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	var next *Position
+	if len(ds) > limit {
+		ds = ds[:limit]
+		p := PositionOf(ds[limit-1])
+		next = &p
+	}
+	out := make([]T, len(ds))
+	for i, d := range ds {
+		if err := json.Unmarshal(d.Body, &out[i]); err != nil {
+			return nil, nil, fmt.Errorf("store: decode %s %s: %w", kind, d.ID, err)
+		}
+	}
+	return out, next, nil
 }
 
 // Counter names a table of units per product and region. Only these reach

@@ -22,7 +22,8 @@ var kinds = []store.Kind{store.KindApplication, store.KindLicense, store.KindPer
 // is ECONFLICT, replacing or reading a missing id ENOTFOUND, an unknown
 // party EINVALID, a kind not in the list EINTERNAL. ListDocs selects by
 // every DocFilter field (zero fields select all), oldest first with ties by
-// id, at most Limit (1000 when not positive). GetDoc with forUpdate and
+// id (newest first with Desc), after the After position, at most Limit
+// (every one when not positive: no silent cap). GetDoc with forUpdate and
 // ListDocs with ForUpdate lock what they read, so that concurrent
 // read-modify-write commands serialize and lose no update.
 func TestDocs(t *testing.T) {
@@ -125,6 +126,15 @@ func TestDocs(t *testing.T) {
 					{"Limit", store.DocFilter{Limit: 2}, []store.Doc{d5, d2}},
 					{"LimitAfterFilter", store.DocFilter{Status: []string{"open"}, Limit: 2}, []store.Doc{d5, d3}},
 					{"NegativeLimit", store.DocFilter{Limit: -1}, []store.Doc{d5, d2, d3, d4, d1}},
+					{"Desc", store.DocFilter{Desc: true}, []store.Doc{d1, d4, d3, d2, d5}},
+					{"DescLimit", store.DocFilter{Desc: true, Limit: 2}, []store.Doc{d1, d4}},
+					{"AfterTie", store.DocFilter{After: &store.Position{CreatedAt: d3.CreatedAt, ID: d3.ID}}, []store.Doc{d4, d1}},
+					{"DescAfterTie", store.DocFilter{Desc: true, After: &store.Position{CreatedAt: d4.CreatedAt, ID: d4.ID}}, []store.Doc{d3, d2, d5}},
+					{"AfterWithStatus", store.DocFilter{Status: []string{"open"}, After: &store.Position{CreatedAt: d5.CreatedAt, ID: d5.ID}, Limit: 1}, []store.Doc{d3}},
+					{"AfterLast", store.DocFilter{After: &store.Position{CreatedAt: d1.CreatedAt, ID: d1.ID}}, nil},
+					{"CreatedFrom", store.DocFilter{CreatedFrom: t0.Add(2 * time.Hour)}, []store.Doc{d3, d4, d1}},
+					{"CreatedBefore", store.DocFilter{CreatedBefore: t0.Add(2 * time.Hour)}, []store.Doc{d5, d2}},
+					{"CreatedRange", store.DocFilter{CreatedFrom: t0.Add(time.Hour), CreatedBefore: t0.Add(3 * time.Hour), Desc: true}, []store.Doc{d4, d3, d2}},
 					{"ForUpdate", store.DocFilter{Ref: "r1", ForUpdate: true}, []store.Doc{d5, d3, d4, d1}},
 				} {
 					// In a write transaction: ForUpdate locks.
@@ -139,7 +149,9 @@ func TestDocs(t *testing.T) {
 			}
 		})
 
-		t.Run("DefaultLimit", func(t *testing.T) {
+		// No silent cap: a list without a limit lists every document (the
+		// old default of 1,000 dropped the newest ones without a word).
+		t.Run("NoDefaultCap", func(t *testing.T) {
 			ctx := t.Context()
 			st, _ := b.Open(t)
 			p := seedParty(t, st, "bytedance")
@@ -153,12 +165,88 @@ func TestDocs(t *testing.T) {
 			})
 			for _, c := range []struct {
 				limit, want int
-			}{{0, 1000}, {-5, 1000}, {1001, 1001}, {5000, 1001}} {
+			}{{0, 1001}, {-5, 1001}, {1000, 1000}, {5000, 1001}} {
 				ds := read(t, st, func(tx store.Tx) ([]store.Doc, error) {
 					return tx.ListDocs(ctx, store.KindOrder, store.DocFilter{Limit: c.limit})
 				})
 				if len(ds) != c.want || !ds[0].CreatedAt.Equal(t0) {
 					t.Errorf("ListDocs(Limit %d) = %d documents from %v, want %d from %v", c.limit, len(ds), ds[0].CreatedAt, c.want, t0)
+				}
+			}
+		})
+
+		// PageOf walks a kind in pages while documents are added at both
+		// ends of the order and in the middle of the walk: every document
+		// there at the start is listed exactly once, in order.
+		t.Run("PageWalkWhileInserting", func(t *testing.T) {
+			ctx := t.Context()
+			st, _ := b.Open(t)
+			p := seedParty(t, st, "bytedance")
+			var before []store.Doc
+			mustTx(t, st, func(tx store.Tx) error {
+				for i := range 95 {
+					// Every third one shares its instant with the one before.
+					d := newDoc(p.ID, "", "open", t0.Add(time.Duration(i-i%3/2)*time.Minute))
+					before = append(before, d)
+					if err := tx.PutDoc(ctx, store.KindOrder, d, true); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for _, desc := range []bool{true, false} {
+				seen := map[domain.ID]int{}
+				var last *store.Position
+				var prev store.Position
+				for page := 0; ; page++ {
+					type row struct {
+						ID domain.ID `json:"id"`
+					}
+					var items []row
+					var next *store.Position
+					var docs []store.Doc
+					err := st.View(ctx, func(tx store.Tx) error {
+						var err error
+						items, next, err = store.PageOf[row](ctx, tx, store.KindOrder, store.DocFilter{Desc: desc, After: last}, 10)
+						if err != nil {
+							return err
+						}
+						docs, err = tx.ListDocs(ctx, store.KindOrder, store.DocFilter{Desc: desc, After: last, Limit: 10})
+						return err
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i, it := range items {
+						seen[it.ID]++
+						pos := store.PositionOf(docs[i])
+						if page+i > 0 && (pos.CreatedAt.Before(prev.CreatedAt) != desc && !pos.CreatedAt.Equal(prev.CreatedAt)) {
+							t.Errorf("desc %v: %v listed after %v", desc, pos.CreatedAt, prev.CreatedAt)
+						}
+						prev = pos
+					}
+					// New documents at the newest end, the oldest end, and
+					// at the instant of the page's last one.
+					mustTx(t, st, func(tx store.Tx) error {
+						for _, at := range []time.Time{t0.Add(24 * time.Hour), t0.Add(-24 * time.Hour)} {
+							if err := tx.PutDoc(ctx, store.KindOrder, newDoc(p.ID, "", "open", at.Add(time.Duration(page)*time.Second)), true); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if next == nil {
+						break
+					}
+					if len(items) != 10 {
+						t.Fatalf("a page with a next position has %d items", len(items))
+					}
+					last = next
+				}
+				for _, d := range before {
+					if seen[d.ID] != 1 {
+						t.Errorf("desc %v: document %v listed %d times", desc, d.ID, seen[d.ID])
+					}
 				}
 			}
 		})

@@ -147,7 +147,9 @@ type Tx interface {
 	// transaction ends when forUpdate is set (so read-modify-write commands
 	// serialize).
 	GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool) (Doc, error)
-	// ListDocs lists the documents f selects, oldest first (then by id).
+	// ListDocs lists the documents f selects, oldest first (then by id) or
+	// newest first (f.Desc), after f.After, at most f.Limit (all when not
+	// positive).
 	ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error)
 
 	// Volumes returns a counter's units of the product per destination

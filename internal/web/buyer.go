@@ -147,13 +147,13 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		d.Permits.add(p.Number, strings.Join(p.Products, " "), itoa64(p.Quantity), itoa64(p.Remaining),
 			fmtDate(p.ValidFrom), fmtDate(p.ValidUntil), string(p.Status), permitRestrictions(p))
 	}
-	orders, err := h.svc.Orders(ctx, who, nil)
+	// Newest first: the buyer looks for what just happened.
+	orders, err := h.svc.OrdersPage(ctx, who, d.Orders.pageOf(r, domain.ListQuery{}))
 	if err != nil {
 		return nil, err
 	}
-	// Newest first: the buyer looks for what just happened.
-	slices.SortStableFunc(orders, func(a, b domain.Order) int { return b.PlacedAt.Compare(a.PlacedAt) })
-	for _, o := range orders {
+	d.Orders.more(r, orders.NextCursor)
+	for _, o := range orders.Items {
 		if o.Status == domain.OrderAccepted || o.Status == domain.OrderHeld {
 			d.Cancellable = append(d.Cancellable, o)
 		}
@@ -167,11 +167,12 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 			}
 		}
 	}
-	svs, err := h.svc.Shipments(ctx, who)
+	page, err := h.svc.ShipmentsPage(ctx, who, d.Shipments.pageOf(r, domain.ListQuery{}))
 	if err != nil {
 		return nil, err
 	}
-	newestFirst(svs)
+	d.Shipments.more(r, page.NextCursor)
+	svs := page.Items
 	for _, sv := range svs {
 		d.Shipments.add(sv.Number, shortID(sv.OrderID.String()), sv.Product, itoa64(sv.Quantity), routeText(sv.Shipment),
 			whereText(sv.Shipment), labText(sv), labETA(sv), money(sv.Invoice.Total))

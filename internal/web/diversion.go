@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -25,7 +24,7 @@ type alertCard struct {
 
 // dutyAndAlerts fills the export page's duty and alert tables. month is
 // YYYY-MM; the service refuses anything else.
-func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, month string, d *exportData) error {
+func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, r *http.Request, month string, d *exportData) error {
 	const path = "/export"
 	d.Month = month
 	d.Duty = newTable(path, "duty", "Duty assessed in "+month, "Assessed", "Shipment", "Buyer", "Rule", "Country", "Rate", "Exempt",
@@ -61,13 +60,13 @@ func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, month str
 			money(domain.Money{Minor: t.DutyMinor, Currency: t.Currency}))
 	}
 
-	alerts, err := h.svc.Alerts(ctx, who, nil)
+	// Newest first: the watch's latest signals on top.
+	alerts, err := h.svc.AlertsPage(ctx, who, d.Alerts.pageOf(r, domain.ListQuery{}))
 	if err != nil {
 		return err
 	}
-	// Newest first: the watch's latest signals on top.
-	slices.SortStableFunc(alerts, func(a, b domain.Alert) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	for _, a := range alerts {
+	d.Alerts.more(r, alerts.NextCursor)
+	for _, a := range alerts.Items {
 		ship := ""
 		if a.ShipmentID != nil {
 			ship = byID[*a.ShipmentID].Number

@@ -128,14 +128,15 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		d.Licenses.add(l.Number, l.Buyer, l.Vendor, strings.Join(l.Products, " "), itoa64(l.Quantity), itoa64(l.Remaining),
 			fmtDate(l.ValidUntil), string(l.Status), strings.Join(l.Conditions, "; "))
 	}
-	orders, err := h.svc.Orders(ctx, who, nil)
+	// The queue is a paged read of the held orders, newest first: a list
+	// of every order cut at 10,000 missed the newest held ones.
+	held, err := h.svc.OrdersPage(ctx, who, d.Held.pageOf(r, domain.ListQuery{Status: []string{string(domain.OrderHeld)}}))
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range orders {
-		if o.Status == domain.OrderHeld {
-			d.Held.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), o.ID.String(), o.Buyer, o.Product, itoa64(o.Quantity), reasonText(o))
-		}
+	d.Held.more(r, held.NextCursor)
+	for _, o := range held.Items {
+		d.Held.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), o.ID.String(), o.Buyer, o.Product, itoa64(o.Quantity), reasonText(o))
 	}
 	d.Held.Empty = "No order is held."
 	// The gauge reads the counters the decisions read, not a sum of its
@@ -174,7 +175,7 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 	if m := strings.TrimSpace(r.URL.Query().Get("month")); m != "" {
 		month = m
 	}
-	if err := h.dutyAndAlerts(ctx, who, month, d); err != nil {
+	if err := h.dutyAndAlerts(ctx, who, r, month, d); err != nil {
 		return nil, err
 	}
 	return &view{Title: "Export authority", Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes, d.Alerts, d.Duty, d.DutyTotals}}, nil

@@ -37,6 +37,32 @@ type table struct {
 	CSV     string // the download's path
 	Empty   string // said when there are no rows
 	Numeric map[int]bool
+	// More links to the table's next rows when the page shows only the
+	// first of them (a paged read, see pageOf).
+	More string
+}
+
+// webPageLimit is the most rows a table of records that grow without bound
+// (orders, shipments, alerts, runs) shows at once; a "more…" link under it
+// reads the next ones, by the same paged reads as the API.
+const webPageLimit = 100
+
+// pageOf returns q for the page of t the request asks for: the first, or
+// the one whose cursor ?more_<table id>= names.
+func (t *table) pageOf(r *http.Request, q domain.ListQuery) domain.ListQuery {
+	q.Cursor = r.URL.Query().Get("more_" + t.ID)
+	q.Limit = webPageLimit
+	return q
+}
+
+// more links t to its next page when there is one (cursor not "").
+func (t *table) more(r *http.Request, cursor string) {
+	if cursor == "" {
+		return
+	}
+	v := r.URL.Query()
+	v.Set("more_"+t.ID, cursor)
+	t.More = r.URL.Path + "?" + v.Encode() + "#h-" + t.ID
 }
 
 // page is one GET page of the dashboard.

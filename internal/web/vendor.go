@@ -34,7 +34,7 @@ type vendorData struct {
 
 // vendorView gathers the allocation runs and, for the latest, supply and
 // demand per period and the allocation by buyer and tier.
-func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
+func (h *handler) vendorView(ctx context.Context, who domain.Actor, req *http.Request) (*view, error) {
 	const path = "/vendor"
 	now := h.svc.Now()
 	d := &vendorData{
@@ -48,12 +48,12 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 	d.Shipments = newTable(path, "shipments", "Shipments", "Created", "Shipment", "Buyer", "Product", "Lot", "Units", "Route", "Status",
 		"Where", "Lab test", "Lab test by (ETA)", "Invoice").numeric(5)
 	d.Shipments.Empty = "No shipment yet."
-	svs, err := h.svc.Shipments(ctx, who)
+	ships, err := h.svc.ShipmentsPage(ctx, who, d.Shipments.pageOf(req, domain.ListQuery{}))
 	if err != nil {
 		return nil, err
 	}
-	newestFirst(svs)
-	for _, sv := range svs {
+	d.Shipments.more(req, ships.NextCursor)
+	for _, sv := range ships.Items {
 		d.Shipments.add(fmtTime(sv.CreatedAt), sv.Number, sv.Buyer, sv.Product, sv.Lot, itoa64(sv.Quantity), routeText(sv.Shipment),
 			strings.ReplaceAll(string(sv.Status), "_", " "), whereText(sv.Shipment), labText(sv), labETA(sv), money(sv.Invoice.Total))
 	}
@@ -61,20 +61,25 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, _ *http.Requ
 		return nil, err
 	}
 	tables := []*table{d.Runs, d.Periods, d.Buyers, d.Tiers, d.Shipments}
-	runs, err := h.svc.AllocationRuns(ctx, who)
+	runs, err := h.svc.AllocationRunsPage(ctx, who, d.Runs.pageOf(req, domain.ListQuery{}))
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(runs, func(a, b service.RunSummary) int { return a.At.Compare(b.At) })
-	for i := len(runs) - 1; i >= 0; i-- {
-		r := runs[i]
+	d.Runs.more(req, runs.NextCursor)
+	for _, r := range runs.Items {
 		d.Runs.add(r.At.UTC().Format("2006-01-02 15:04:05"), shortID(r.ID.String()), r.InputsHash, itoa64(r.Metrics.Supply),
 			itoa64(r.Metrics.Demand), itoa64(r.Metrics.Allocated), strconv.FormatFloat(r.Metrics.HHI, 'f', 0, 64))
 	}
-	if len(runs) == 0 {
+	// The latest run is a query of its own (the first of the newest
+	// first), whichever page of the runs the table shows.
+	latest, err := h.svc.AllocationRunsPage(ctx, who, domain.ListQuery{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(latest.Items) == 0 {
 		return &view{Title: "Vendor", Data: d, Tables: tables}, nil
 	}
-	run, err := h.svc.AllocationRunByID(ctx, who, runs[len(runs)-1].ID)
+	run, err := h.svc.AllocationRunByID(ctx, who, latest.Items[0].ID)
 	if err != nil {
 		return nil, err
 	}
