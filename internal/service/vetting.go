@@ -65,7 +65,7 @@ func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in Ap
 		}
 		return s.record(ctx, tx, who, now, "application.submitted", "application", a.ID.String(), a)
 	})
-	return a, err
+	return appFor(who, a), err
 }
 
 // ResubmitApplication replaces the answers of an application the export
@@ -107,7 +107,17 @@ func (s *Service) ResubmitApplication(ctx context.Context, who domain.Actor, id 
 		}
 		return s.record(ctx, tx, who, a.UpdatedAt, "application.resubmitted", "application", a.ID.String(), a)
 	})
-	return a, err
+	return appFor(who, a), err
+}
+
+// appFor is an application as who may read it: a buyer never sees its
+// screening hits (which lists, entries and names matched, at what score),
+// only the screening's status, so that screening tips no one off.
+func appFor(who domain.Actor, a domain.Application) domain.Application {
+	if who.Role == domain.RoleBuyer {
+		a.Screening.Hits = nil
+	}
+	return a
 }
 
 func appDoc(a domain.Application) store.Doc {
@@ -289,9 +299,13 @@ func (s *Service) ApplicationsPage(ctx context.Context, who domain.Actor, q doma
 	if err != nil {
 		return domain.Page[domain.Application]{}, err
 	}
-	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Application], error) {
+	page, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Application], error) {
 		return pageOf[domain.Application](ctx, tx, store.KindApplication, pq)
 	})
+	for i := range page.Items {
+		page.Items[i] = appFor(who, page.Items[i])
+	}
+	return page, err
 }
 
 // Applications lists applications: a buyer's own, or all of them for the
@@ -305,9 +319,13 @@ func (s *Service) Applications(ctx context.Context, who domain.Actor, states []s
 	if grants[ActApplicationRead][who.Role] == own {
 		f.PartyID = who.PartyID
 	}
-	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Application, error) {
+	as, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Application, error) {
 		return store.List[domain.Application](ctx, tx, store.KindApplication, f)
 	})
+	for i := range as {
+		as[i] = appFor(who, as[i])
+	}
+	return as, err
 }
 
 // Application returns one application. Callers: its buyer (ENOTFOUND for
@@ -323,7 +341,7 @@ func (s *Service) Application(ctx context.Context, who domain.Actor, id domain.I
 	if err != nil {
 		return a, err
 	}
-	return a, authorizeFor(who, ActApplicationRead, a.BuyerID, "application "+id.String())
+	return appFor(who, a), authorizeFor(who, ActApplicationRead, a.BuyerID, "application "+id.String())
 }
 
 // HitReview is the export authority's call on one screening hit.

@@ -85,7 +85,15 @@ func TestSubmitApplication(t *testing.T) {
 		})
 		t.Run("MatchBlocks", func(t *testing.T) {
 			before := e.auditSize(t)
-			a := e.submit(t, listedName)
+			mine := e.submit(t, listedName)
+			// The buyer learns that screening blocked it, never what matched.
+			if mine.Screening.Status != "match" || len(mine.Screening.Hits) != 0 {
+				t.Fatalf("the buyer's copy of its blocked application shows screening %+v, want the status without hits", mine.Screening)
+			}
+			if got, err := e.svc.Application(e.ctx, who, mine.ID); err != nil || got.Screening.Hits != nil {
+				t.Fatalf("the buyer reads its application's hits: %+v, %v", got.Screening, err)
+			}
+			a := e.application(t, mine.ID)
 			if a.Status != domain.AppBlocked || a.Screening.Status != "match" || len(a.Screening.Hits) == 0 || a.Screening.Hits[0].Via != "legal_name" {
 				t.Fatalf("application %s, screening %+v", a.Status, a.Screening)
 			}
@@ -105,12 +113,14 @@ func TestSubmitApplication(t *testing.T) {
 			// inherited.
 			a, err := e.svc.SubmitApplication(e.ctx, who, in)
 			must(t, err)
+			a = e.application(t, a.ID)
 			if a.Status != domain.AppSubmitted || a.Screening.Hits[0].Inherited || a.Screening.Status != "potential_match" {
 				t.Fatalf("during the suspension: application %s, screening %+v", a.Status, a.Screening)
 			}
 			e.clock.Add(time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC).Sub(e.clock.Now()))
 			a, err = e.svc.SubmitApplication(e.ctx, who, in)
 			must(t, err)
+			a = e.application(t, a.ID)
 			if a.Status != domain.AppBlocked || !a.Screening.Hits[0].Inherited || a.Screening.Hits[0].Via != "owners[0]" {
 				t.Fatalf("application %s, screening %+v", a.Status, a.Screening)
 			}
@@ -210,8 +220,10 @@ func TestResubmitApplication(t *testing.T) {
 			_, err := e.svc.ReviewHits(e.ctx, e.as("us-commerce"), a.ID, []service.HitReview{{Hit: 0, Decision: "false_positive"}})
 			must(t, err)
 			e.decide(t, a.ID, "request_info", "which site?")
-			got, err := e.svc.ResubmitApplication(e.ctx, who, a.ID, applicationNamed(similarName))
-			if err != nil || got.Screening.Status != "clear" || got.Screening.Hits[0].Review != "false_positive" {
+			_, err = e.svc.ResubmitApplication(e.ctx, who, a.ID, applicationNamed(similarName))
+			must(t, err)
+			got := e.application(t, a.ID)
+			if got.Screening.Status != "clear" || got.Screening.Hits[0].Review != "false_positive" {
 				t.Fatalf("resubmitted: screening %+v, %v", got.Screening, err)
 			}
 		})

@@ -101,7 +101,7 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Request) (*view, error) {
 	const path = "/buyer"
 	d := &buyerData{
-		Applications: newTable(path, "applications", "Applications", "Submitted", "Legal name", "Status", "Screening", "Screening hits", "Red flags"),
+		Applications: newTable(path, "applications", "Applications", "Submitted", "Legal name", "Status", "Screening", "Red flags"),
 		Licenses:     newTable(path, "licenses", "Export licenses", "Number", "Products", "Quantity", "Remaining", "Valid from", "Valid until", "Status", "Conditions").numeric(2, 3),
 		Permits:      newTable(path, "permits", "Import permits", "Number", "Products", "Quantity", "Remaining", "Valid from", "Valid until", "Status", "Restrictions").numeric(2, 3),
 		Orders:       newTable(path, "orders", "Orders", "Placed", "Order", "Product", "Quantity", "Wanted from", "Status", "Reasons").numeric(3),
@@ -119,8 +119,7 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		return nil, err
 	}
 	for _, a := range apps {
-		d.Applications.add(fmtDate(a.SubmittedAt), a.LegalName, string(a.Status), a.Screening.Status,
-			strconv.Itoa(len(a.Screening.Hits)), strconv.Itoa(len(a.Flags)))
+		d.Applications.add(fmtDate(a.SubmittedAt), a.LegalName, string(a.Status), a.Screening.Status, strconv.Itoa(len(a.Flags)))
 		// The latest application in force gives the order form its sites
 		// and end uses.
 		if a.Status == domain.AppApproved || len(d.Sites) == 0 {
