@@ -2,12 +2,16 @@ package server_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
@@ -17,9 +21,29 @@ import (
 
 // send is do for many goroutines: it returns an error instead of failing
 // the test, and sets an Idempotency-Key when key is not empty.
+//
+// A 503 (the database busy past the request's deadline, which a machine
+// loaded by the race detector can reach) is retried as a client would: with
+// the same Idempotency-Key (a fresh one when key is ""), so that a command
+// is carried out once whatever the retries.
 func (e *env) send(party, method, path string, body any, key string) (int, []byte, error) {
-	r, err := e.api.Send(party, method, path, body, chipgatetest.IdempotencyKey(key))
-	return r.Status, r.Body, err
+	if key == "" && method != "GET" {
+		key = "retry-" + newKey()
+	}
+	for attempt := 1; ; attempt++ {
+		r, err := e.api.Send(party, method, path, body, chipgatetest.IdempotencyKey(key))
+		if err != nil || r.Status != http.StatusServiceUnavailable || attempt == 5 {
+			return r.Status, r.Body, err
+		}
+		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+	}
+}
+
+// newKey returns a random idempotency key.
+func newKey() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // parallel runs fn(i) for i in [0, n) on n goroutines released at once, and

@@ -520,7 +520,7 @@ func TestBrowserVendorShips(t *testing.T) {
 		chromedp.WaitVisible(css("#shipped")),
 	)
 	shipped := text(t, ctx, "#shipped")
-	if !strings.Contains(shipped, "USD 60000.00") || !strings.Contains(shipped, "2 × h200") || !strings.Contains(shipped, order.Buyer) {
+	if !strings.Contains(shipped, "USD 60,000.00") || !strings.Contains(shipped, "2 × h200") || !strings.Contains(shipped, order.Buyer) {
 		t.Fatalf("the shipment shown: %q", shipped)
 	}
 	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, "(2 serial numbers read)") {

@@ -232,3 +232,35 @@ func TestErrorTextNamesEachFieldOnce(t *testing.T) {
 		t.Errorf("two fields: %q", got)
 	}
 }
+
+// TestMoneyAndCSV: defects — amounts showed as "USD 2160000.00", CSV money
+// was text a spreadsheet cannot sum, and CSVs lacked a byte-order mark
+// (tested with the downloads). Pages group thousands; the CSV writes a
+// one-currency column as numbers with the currency in its heading.
+func TestMoneyAndCSV(t *testing.T) {
+	for m, want := range map[domain.Money]string{
+		{Minor: 216000000, Currency: "USD"}:  "USD 2,160,000.00",
+		{Minor: 99, Currency: "USD"}:         "USD 0.99",
+		{Minor: -123456789, Currency: "USD"}: "USD -1,234,567.89",
+		{Minor: 1000, Currency: "JPY"}:       "JPY 1,000",
+		{}:                                   "—",
+	} {
+		if got := money(m); got != want {
+			t.Errorf("money(%+v) = %q, want %q", m, got, want)
+		}
+	}
+	tb := &table{Head: []string{"Shipment", "Invoice", "Mixed", "Units", "Note"}, Rows: [][]string{
+		{"SH-1", "USD 2,160,000.00", "USD 1.00", "3,000", "=cmd"},
+		{"SH-2", "—", "EUR 2.00", "12", "-5"},
+	}}
+	head, rows := csvTable(tb)
+	if want := []string{"Shipment", "Invoice (USD)", "Mixed", "Units", "Note"}; !slices.Equal(head, want) {
+		t.Errorf("head = %q, want %q", head, want)
+	}
+	if want := [][]string{{"SH-1", "2160000.00", "USD 1.00", "3000", "'=cmd"}, {"SH-2", "", "EUR 2.00", "12", "-5"}}; !slices.EqualFunc(rows, want, slices.Equal) {
+		t.Errorf("rows = %q, want %q", rows, want)
+	}
+	if tb.Rows[0][1] != "USD 2,160,000.00" {
+		t.Error("csvTable changed the page's table")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,14 +132,14 @@ func (h *handler) downloadCSV(p page) authedHandler {
 				continue
 			}
 			var buf bytes.Buffer
+			// A byte-order mark, so that spreadsheets read the file as
+			// UTF-8 (Chinese names, "—").
+			buf.WriteString("\uFEFF")
 			cw := csv.NewWriter(&buf)
-			_ = cw.Write(t.Head)
-			for _, row := range t.Rows {
-				out := make([]string, len(row))
-				for i, c := range row {
-					out[i] = csvCell(c)
-				}
-				_ = cw.Write(out)
+			head, rows := csvTable(t)
+			_ = cw.Write(head)
+			for _, row := range rows {
+				_ = cw.Write(row)
 			}
 			cw.Flush()
 			if err := cw.Error(); err != nil {
@@ -153,6 +154,70 @@ func (h *handler) downloadCSV(p page) authedHandler {
 		}
 		h.renderError(w, r, http.StatusNotFound, "This page has no such table.")
 	}
+}
+
+// csvTable is a table as its CSV download writes it: a column whose every
+// value is an amount of one currency ("USD 2,160,000.00") holds plain
+// numbers a spreadsheet can sum (empty where the page shows "—"), with the
+// currency in its heading; grouped numbers lose their separators; every
+// cell is defused by csvCell.
+func csvTable(t *table) ([]string, [][]string) {
+	head := slices.Clone(t.Head)
+	rows := make([][]string, len(t.Rows))
+	for i, row := range t.Rows {
+		rows[i] = slices.Clone(row)
+	}
+	for c := range head {
+		cur, numeric, seen := "", true, false
+		for _, row := range rows {
+			if c >= len(row) || row[c] == "—" || row[c] == "" {
+				continue
+			}
+			seen = true
+			k, amount, ok := strings.Cut(row[c], " ")
+			if !ok || len(k) != 3 || !isAmount(amount) || (cur != "" && cur != k) {
+				cur, numeric = "", false
+				break
+			}
+			cur = k
+		}
+		if !seen || !numeric {
+			continue
+		}
+		head[c] += " (" + cur + ")"
+		for _, row := range rows {
+			if c < len(row) {
+				_, amount, _ := strings.Cut(row[c], " ")
+				row[c] = strings.ReplaceAll(amount, ",", "")
+			}
+		}
+	}
+	for _, row := range rows {
+		for c, v := range row {
+			if isAmount(v) {
+				v = strings.ReplaceAll(v, ",", "")
+			}
+			row[c] = csvCell(v)
+		}
+	}
+	return head, rows
+}
+
+// isAmount reports whether s is a number as the pages write it: digits
+// grouped by commas, an optional sign and decimals.
+func isAmount(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || strings.Trim(frac, "0123456789") != "" {
+		return false
+	}
+	groups := strings.Split(whole, ",")
+	for i, g := range groups {
+		if g == "" || strings.Trim(g, "0123456789") != "" || (i > 0 && len(g) != 3) || (len(groups) > 1 && len(groups[0]) > 3) {
+			return false
+		}
+	}
+	return true
 }
 
 // csvCell keeps a spreadsheet from running a cell as a formula: names and
@@ -202,6 +267,7 @@ func mustParsePages() map[string]*template.Template {
 		"home":     func(r domain.Role) string { return homeOf[r] },
 		"rolename": roleName,
 		"date":     func(t time.Time) string { return fmtDate(t) },
+		"money":    money,
 		"join":     strings.Join,
 		"short":    shortID,
 		"isnum":    func(t *table, i int) bool { return t.Numeric[i] },

@@ -116,12 +116,43 @@ func labETA(sv service.ShipmentView) string {
 	return fmtDate(sv.LabQueue.TestedBy)
 }
 
-// money is an exact amount as the pages write it: "USD 75000.00".
+// money is an exact amount as the pages write it, its whole units grouped
+// by thousands: "USD 2,160,000.00".
 func money(m domain.Money) string {
 	if m.Currency == "" {
 		return "—"
 	}
-	return m.String()
+	cur, amount, _ := strings.Cut(m.String(), " ")
+	sign := ""
+	if a, ok := strings.CutPrefix(amount, "-"); ok {
+		sign, amount = "-", a
+	}
+	whole, frac, hasFrac := strings.Cut(amount, ".")
+	out := cur + " " + sign + groupThousands(whole)
+	if hasFrac {
+		out += "." + frac
+	}
+	return out
+}
+
+// groupThousands writes a run of digits with a comma between each group
+// of three.
+func groupThousands(digits string) string {
+	if len(digits) <= 3 {
+		return digits
+	}
+	var b strings.Builder
+	head := len(digits) % 3
+	if head > 0 {
+		b.WriteString(digits[:head])
+	}
+	for i := head; i < len(digits); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
 }
 
 // newestFirst orders shipments by creation, newest first.

@@ -431,16 +431,29 @@ func TestEveryTableDownloadsAsCSV(t *testing.T) {
 					t.Errorf("%s: %d %s", l[1], r.status, r.header.Get("Content-Type"))
 					continue
 				}
-				rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+				body, ok := strings.CutPrefix(r.body, "\uFEFF")
+				if !ok {
+					t.Errorf("%s: no UTF-8 byte-order mark", l[1])
+				}
+				rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 				if err != nil || len(rows) == 0 {
 					t.Errorf("%s: %v", l[1], err)
 					continue
 				}
 				// The header row is the HTML table's header row (an
-				// empty table shows no header).
-				for _, h := range rows[0] {
+				// empty table shows no header); a column of amounts
+				// names its currency.
+				for i, h := range rows[0] {
 					if len(rows) == 1 {
 						break
+					}
+					if cur, found := strings.CutSuffix(h, " (USD)"); found {
+						h = cur
+						for _, row := range rows[1:] {
+							if _, err := strconv.ParseFloat(row[i], 64); err != nil && row[i] != "—" {
+								t.Errorf("%s: %q in the amounts column %q is no number", l[1], row[i], h)
+							}
+						}
 					}
 					if !strings.Contains(page.body, "<th scope=\"col\">"+h+"</th>") {
 						t.Errorf("%s: column %q is not on the page", l[1], h)
@@ -977,7 +990,7 @@ func TestCarrierRecordsEvent(t *testing.T) {
 	t.Run("CustomsAssessesDuty", func(t *testing.T) {
 		r := b.post("/carrier/events", url.Values{"csrf": {csrf}, "shipment": {id}, "kind": {"customs_cleared"}, "country": {"US"}, "place": {"LAX customs"}})
 		// 4 units × USD 30,000.00 × 25%.
-		if r.status != http.StatusOK || !strings.Contains(r.body, "Duty assessed: USD 30000.00 (25%, duty.section-232)") {
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Duty assessed: USD 30,000.00 (25%, duty.section-232)") {
 			t.Fatalf("clearing US customs: %d\n%.3000s", r.status, r.body)
 		}
 	})
@@ -990,7 +1003,7 @@ func TestBuyerSeesOnlyItsShipments(t *testing.T) {
 	page := b.get("/buyer")
 	sv := e.shipmentOf(e.atLab.ID)
 	row := rowWith(t, page.body, "shipments", e.atLab.Number)
-	for _, want := range []string{"TW → US → CN", "cleared in US", "in the lab's queue", sv.LabQueue.TestedBy.Format(time.DateOnly), "USD 300000.00"} {
+	for _, want := range []string{"TW → US → CN", "cleared in US", "in the lab's queue", sv.LabQueue.TestedBy.Format(time.DateOnly), "USD 300,000.00"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the buyer's shipment row %q lacks %q", row, want)
 		}
@@ -1047,9 +1060,9 @@ func TestVendorSeesShipments(t *testing.T) {
 	}
 	sv := e.shipmentOf(e.atLab.ID)
 	for number, want := range map[string][]string{
-		e.atLab.Number:     {"bytedance", "|cleared|", sv.LabQueue.TestedBy.Format(time.DateOnly), "USD 300000.00"},
+		e.atLab.Number:     {"bytedance", "|cleared|", sv.LabQueue.TestedBy.Format(time.DateOnly), "USD 300,000.00"},
 		e.inTransit.Number: {"alibaba", "|in transit|", "due in US"},
-		e.delivered.Number: {"us-cloud-a", "|delivered|", "not required", "USD 150000.00"},
+		e.delivered.Number: {"us-cloud-a", "|delivered|", "not required", "USD 150,000.00"},
 	} {
 		row := rowWith(t, page.body, "shipments", number)
 		for _, w := range want {
@@ -1084,13 +1097,15 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 	if entries == 2 {
 		t.Fatal("the demo story assessed no duty this month")
 	}
-	if row := rowWith(t, page.body, "duty-totals", "USD"); !strings.Contains(row, fmt.Sprintf("|%d|%s|%s|", entries, dutiable, duty)) {
+	if row := strings.ReplaceAll(rowWith(t, page.body, "duty-totals", "USD"), ",", ""); !strings.Contains(row, fmt.Sprintf("|%d|%s|%s|", entries, dutiable, duty)) {
 		t.Errorf("the duty totals of %s: %q, want %d entries, %s dutiable, %s duty", month, row, entries, dutiable, duty)
 	}
-	if row := rowWith(t, page.body, "duty", e.atLab.Number); !strings.Contains(row, "duty.section-232") || !strings.Contains(row, "USD 75000.00") || !strings.Contains(row, "bytedance") {
+	if row := rowWith(t, page.body, "duty", e.atLab.Number); !strings.Contains(row, "duty.section-232") || !strings.Contains(row, "USD 75,000.00") || !strings.Contains(row, "bytedance") {
 		t.Errorf("bytedance's duty entry: %q", row)
 	}
-	if csvBody := b.get("/csv/export/duty-totals.csv").body; !strings.Contains(csvBody, duty.String()) {
+	// The CSV's amounts are numbers, their currency in the heading.
+	dutyNumber := strings.TrimPrefix(duty.String(), "USD ")
+	if csvBody := b.get("/csv/export/duty-totals.csv").body; !strings.Contains(csvBody, "Duty (USD)") || !strings.Contains(csvBody, ","+dutyNumber) {
 		t.Errorf("the duty totals CSV: %s", csvBody)
 	}
 	t.Run("AnotherMonth", func(t *testing.T) {
@@ -1102,7 +1117,7 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 		if r := b.get("/csv/export/duty-totals.csv?month=2026-01"); r.status != http.StatusOK || strings.Contains(r.body, "USD") {
 			t.Fatalf("January's duty totals CSV: %d\n%s", r.status, r.body)
 		}
-		if r := b.get("/csv/export/duty-totals.csv?month=" + month); !strings.Contains(r.body, duty.String()) {
+		if r := b.get("/csv/export/duty-totals.csv?month=" + month); !strings.Contains(r.body, ","+dutyNumber) {
 			t.Fatalf("%s's duty totals CSV: %s", month, r.body)
 		}
 		if r := b.get("/export?month=last+year"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "YYYY-MM") {
@@ -1346,7 +1361,7 @@ func TestVendorShipsOrder(t *testing.T) {
 	}
 
 	t.Run("OK", func(t *testing.T) {
-		// 29999.995 is USD 30000.00, rounded half away from zero; blank lines
+		// 29999.995 is USD 30,000.00, rounded half away from zero; blank lines
 		// and spaces around a serial are skipped.
 		r := b.post("/vendor/shipments", url.Values{"csrf": {csrf}, "order": {id}, "lot": {lot}, "serials": {"SN-W-1\r\n\r\n  SN-W-2 \nSN-W-3\n"},
 			"unit_value": {"29999.995"}, "currency": {"usd"}})
@@ -1369,13 +1384,13 @@ func TestVendorShipsOrder(t *testing.T) {
 			t.Fatalf("the shipment: %+v", sh.Shipment)
 		}
 		body := html.UnescapeString(r.body)
-		for _, want := range []string{"Shipment " + sh.Number + " created: 3 × h200 of lot " + lot + " for " + order.Buyer + " (3 serial numbers read); unit value USD 30000.00; invoice " + sh.Invoice.Number + ", total USD 90000.00.",
-			`id="shipped"`, `class="invoice-total">USD 90000.00<`} {
+		for _, want := range []string{"Shipment " + sh.Number + " created: 3 × h200 of lot " + lot + " for " + order.Buyer + " (3 serial numbers read); unit value USD 30,000.00; invoice " + sh.Invoice.Number + ", total USD 90,000.00.",
+			`id="shipped"`, `class="invoice-total">USD 90,000.00<`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the page lacks %q", want)
 			}
 		}
-		if row := rowWith(t, r.body, "shipments", sh.Number); !strings.Contains(row, order.Buyer) || !strings.Contains(row, "|3|") || !strings.Contains(row, "USD 90000.00") {
+		if row := rowWith(t, r.body, "shipments", sh.Number); !strings.Contains(row, order.Buyer) || !strings.Contains(row, "|3|") || !strings.Contains(row, "USD 90,000.00") {
 			t.Errorf("the shipments table: %q", row)
 		}
 		after, err := e.svc.Order(ctx, e.actor("nvidia"), order.ID)
