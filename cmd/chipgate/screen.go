@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,6 +55,7 @@ func newScreenCmd() *cobra.Command {
 		asJSON   bool
 		country  string
 		verbose  bool
+		polFile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "screen [--lists DIR] [--min-score S] [--limit K] [--json] NAME... | --input FILE",
@@ -73,8 +75,21 @@ with names given as arguments the command then exits with status 1.`,
 			if (len(args) == 0) == (input == "") {
 				return domain.Errorf(domain.EINVALID, "give names as arguments or --input FILE (one name per line), not both or neither")
 			}
-			if minScore <= 0 || minScore > 1 || math.IsNaN(minScore) {
-				return domain.Invalid("min-score", "must be above 0 and at most 1")
+			if cmd.Flags().Changed("min-score") {
+				if minScore <= 0 || minScore > 1 || math.IsNaN(minScore) {
+					return domain.Invalid("min-score", "must be above 0 and at most 1")
+				}
+			} else {
+				// The threshold is policy data (the screening rule in force
+				// now); --min-score overrides it.
+				pol, err := readPolicy(polFile)
+				if err != nil {
+					return err
+				}
+				minScore = screening.DefaultMinScore
+				if p, _, ok := pol.At(time.Now()).Screening(); ok {
+					minScore = p.MinScore
+				}
 			}
 			if limit < 1 || limit > screening.MaxLimit {
 				return domain.Invalid("limit", "must be between 1 and %d", screening.MaxLimit)
@@ -164,7 +179,8 @@ with names given as arguments the command then exits with status 1.`,
 	}
 	cmd.Flags().StringVar(&listsDir, "lists", "", "directory of list files (default: the embedded 2022-04 Consolidated Screening List)")
 	cmd.Flags().StringVar(&input, "input", "", "file of names, one per line (- for standard input)")
-	cmd.Flags().Float64Var(&minScore, "min-score", screening.DefaultMinScore, "lowest score reported, 0-1")
+	cmd.Flags().Float64Var(&minScore, "min-score", 0, "lowest score reported, 0-1 (default: the policy's screening rule, min_score)")
+	cmd.Flags().StringVar(&polFile, "policy", "", "policy file whose screening rule sets the threshold (default: the embedded default policy)")
 	cmd.Flags().IntVar(&limit, "limit", screening.DefaultLimit, "hits per name")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write one JSON object per name")
 	cmd.Flags().StringVar(&country, "country", "", "country of the screened parties (ISO code or name); agreement raises scores")

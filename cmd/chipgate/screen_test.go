@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chipgate/chipgate/policies"
 )
 
 // runScreen runs `chipgate screen args...` in-process and returns stdout.
@@ -118,5 +120,33 @@ func TestScreenErrors(t *testing.T) {
 				t.Error("no error")
 			}
 		})
+	}
+}
+
+// TestScreenThresholdFromPolicy: the threshold comes from the policy's
+// screening rule; --min-score overrides it.
+func TestScreenThresholdFromPolicy(t *testing.T) {
+	hits := func(args ...string) int {
+		t.Helper()
+		out, err := runChipgate(t, append([]string{"screen", "--json", "--limit", "100"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		var res screenResult
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &res); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return len(res.Hits)
+	}
+	low := filepath.Join(t.TempDir(), "low.yaml")
+	if err := os.WriteFile(low, bytes.Replace(policies.Default, []byte("min_score: 0.86"), []byte("min_score: 0.4"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, loose := hits("Huawei"), hits("--policy", low, "Huawei")
+	if loose <= def {
+		t.Errorf("policy min_score 0.4: %d hits, default policy %d; want more", loose, def)
+	}
+	if strict := hits("--policy", low, "--min-score", "0.86", "Huawei"); strict != def {
+		t.Errorf("--min-score 0.86 over a 0.4 policy: %d hits, want the default's %d", strict, def)
 	}
 }

@@ -95,6 +95,7 @@ type ruleDoc struct {
 	RedFlags         *RedFlagParams          `yaml:"red_flags"`
 	Geolocation      *GeolocationParams      `yaml:"geolocation"`
 	Allocation       *AllocationParams       `yaml:"allocation"`
+	Screening        *ScreeningParams        `yaml:"screening"`
 }
 
 // Rule kinds: the key of a rule's parameter block.
@@ -123,6 +124,7 @@ const (
 	KindRedFlags         = "red_flags"
 	KindGeolocation      = "geolocation"
 	KindAllocation       = "allocation"
+	KindScreening        = "screening"
 )
 
 // decidingKinds are the kinds whose rules give reasons in decisions: each
@@ -170,6 +172,7 @@ func (r *ruleDoc) blocks() (kinds []string, params []any) {
 	add(KindRedFlags, r.RedFlags != nil, r.RedFlags)
 	add(KindGeolocation, r.Geolocation != nil, r.Geolocation)
 	add(KindAllocation, r.Allocation != nil, r.Allocation)
+	add(KindScreening, r.Screening != nil, r.Screening)
 	return kinds, params
 }
 
@@ -594,6 +597,7 @@ func allKinds() []string {
 	r.VolumeCap, r.LabTest, r.Route, r.Check, r.Duty = &VolumeCapParams{}, &LabTestParams{}, &RouteParams{}, &CheckParams{}, &DutyParams{}
 	r.ReExport, r.ConsigneeKYC = &ReExportParams{}, &ConsigneeKYCParams{}
 	r.ImportPermit, r.LotAge, r.RedFlags, r.Geolocation, r.Allocation = &ImportPermitParams{}, &LotAgeParams{}, &RedFlagParams{}, &GeolocationParams{}, &AllocationParams{}
+	r.Screening = &ScreeningParams{}
 	k, _ := r.blocks()
 	return k
 }

@@ -327,6 +327,21 @@ type GeolocationParams struct {
 	FiberKMPerMSOneWay float64 `yaml:"fiber_km_per_ms_one_way" json:"fiber_km_per_ms_one_way"`
 }
 
+// ScreeningParams are the restricted-party screening thresholds, set with
+// the evaluation in docs/SCREENING.md, and the list-integrity limits.
+type ScreeningParams struct {
+	// MinScore is the score from which a name similarity is a hit (a
+	// potential match for an officer to review).
+	MinScore float64 `yaml:"min_score" json:"min_score"`
+	// MatchScore is the score from which an unreviewed hit counts as a
+	// match that blocks, and from which clearing a hit takes a second
+	// officer (four eyes).
+	MatchScore float64 `yaml:"match_score" json:"match_score"`
+	// MaxListShrink is the largest share of a list's entities a new version
+	// may lose before a reload is refused (0.2 = 20%).
+	MaxListShrink float64 `yaml:"max_list_shrink" json:"max_list_shrink"`
+}
+
 // AllocationParams are the defaults of the allocation engine.
 type AllocationParams struct {
 	// Tiers lists regions in the order they are served.

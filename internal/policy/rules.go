@@ -43,6 +43,7 @@ type ruleSet struct {
 	reexport, kyc                                                  *entry
 	affiliates, blockedOwnership                                   *entry
 	duty, importPermit, lotAge, redFlags, geolocation, allocation  *entry
+	screening                                                      *entry
 
 	checks []*entry
 
@@ -174,6 +175,8 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.redFlags = e
 		case KindGeolocation:
 			s.geolocation = e
+		case KindScreening:
+			s.screening = e
 		case KindAllocation:
 			s.allocation = e
 		}
@@ -393,6 +396,15 @@ func (r Rules) RedFlags() (RedFlagParams, bool) {
 		return *e.doc.RedFlags, true
 	}
 	return RedFlagParams{}, false
+}
+
+// Screening returns the screening thresholds in force and the id of the
+// rule that sets them; ok is false when no screening rule is in force.
+func (r Rules) Screening() (p ScreeningParams, ruleID string, ok bool) {
+	if e := r.rs().screening; e != nil {
+		return *e.doc.Screening, e.ID, true
+	}
+	return ScreeningParams{}, "", false
 }
 
 // Geolocation returns the latency-geolocation parameters in force.

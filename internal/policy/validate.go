@@ -370,6 +370,17 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if !(r.Geolocation.FiberKMPerMSOneWay > 0 && r.Geolocation.FiberKMPerMSOneWay < 300) {
 			v.bad("fiber_km_per_ms_one_way", "must be above 0 and below the speed of light (300 km/ms)")
 		}
+	case r.Screening != nil:
+		sc := r.Screening
+		if !(sc.MinScore > 0 && sc.MinScore <= 1) {
+			v.bad("min_score", "must be above 0 and at most 1")
+		}
+		if !(sc.MatchScore >= sc.MinScore && sc.MatchScore <= 1) {
+			v.bad("match_score", "must be at least min_score and at most 1")
+		}
+		if !(sc.MaxListShrink > 0 && sc.MaxListShrink < 1) {
+			v.bad("max_list_shrink", "must be above 0 and below 1 (a share of the list's entities)")
+		}
 	case r.Allocation != nil:
 		v.regionList("tiers", r.Allocation.Tiers)
 		v.words("reserve_classes", r.Allocation.ReserveClasses, false)

@@ -1,11 +1,15 @@
 package policy_test
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/policies"
 )
 
 // TestRedFlags: each red flag of the policy on both sides of its line; the
@@ -65,5 +69,19 @@ func TestRedFlags(t *testing.T) {
 				t.Fatalf("flags %v, want %s", got, c.want)
 			}
 		})
+	}
+}
+
+// TestScreeningThresholds: the screening thresholds are the policy's, with
+// their rule id, and a bad value is refused with the field named.
+func TestScreeningThresholds(t *testing.T) {
+	p := mustDefault(t)
+	sc, id, ok := p.At(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)).Screening()
+	if !ok || id != "screening.thresholds" || sc.MinScore != 0.86 || sc.MatchScore != 0.95 || sc.MaxListShrink != 0.2 {
+		t.Fatalf("Screening() = %+v, %q, %v", sc, id, ok)
+	}
+	bad := bytes.Replace(policies.Default, []byte("match_score: 0.95"), []byte("match_score: 0.5"), 1)
+	if _, err := policy.Load("bad.yaml", bad); err == nil || !strings.Contains(err.Error(), "match_score") {
+		t.Fatalf("match_score below min_score: %v", err)
 	}
 }

@@ -316,16 +316,22 @@ func (ix *Index) prepare(entities []Entity) []preparedEntity {
 				person := e.Type == TypeIndividual
 				seen = seen[:0]
 				for ni, name := range e.Names() {
-					toks, _ := ix.norm.Tokens(name, person)
-					if len(toks) == 0 || (ni > 0 && len(ix.norm.legal.strip(toks, nil)) == 0) {
-						continue
+					for _, order := range [2]bool{person, false} {
+						// A person's name is indexed as "Given SURNAME" and,
+						// when that reads differently (a legal-looking word
+						// such as "ag" moves off the edge), also as written,
+						// which is how a query copied from the list reads.
+						toks, _ := ix.norm.Tokens(name, order)
+						if len(toks) == 0 || (ni > 0 && len(ix.norm.legal.strip(toks, nil)) == 0) {
+							continue
+						}
+						sig := strings.Join(toks, " ")
+						if slices.Contains(seen, sig) {
+							continue
+						}
+						seen = append(seen, sig)
+						out[ei].names = append(out[ei].names, preparedName{name, toks})
 					}
-					sig := strings.Join(toks, " ")
-					if slices.Contains(seen, sig) {
-						continue
-					}
-					seen = append(seen, sig)
-					out[ei].names = append(out[ei].names, preparedName{name, toks})
 				}
 				for _, a := range e.Addresses {
 					t, _ := ix.norm.Tokens(a.Street+" "+a.City+" "+a.State+" "+a.Postal, false)
@@ -385,6 +391,13 @@ func (ix *Index) expand(q string, s *scratch) []expansion {
 	var out []expansion
 	if id, ok := ix.tokID[q]; ok {
 		out = append(out, expansion{id, 1})
+	}
+	// Other spellings of the same given name ("Mohamed" for "Muhammad")
+	// are the same word.
+	for _, v := range ix.norm.variant[q] {
+		if id, ok := ix.tokID[v]; ok && v != q {
+			out = append(out, expansion{id, 1})
+		}
 	}
 	if len(q) < 4 {
 		return out
@@ -755,7 +768,7 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 	var linksBuf [16]link
 	pairs, links := pairsBuf[:0], linksBuf[:0]
 	var qUsed, nUsed uint64
-	var matched float32
+	var matched, nMatched float32 // nMatched: weight of the listed words aligned
 	take := func(ps []pair) {
 		slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(b.sim, a.sim) })
 		for _, p := range ps {
@@ -765,6 +778,7 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 			qUsed |= 1 << p.qi
 			nUsed |= 1 << p.ni
 			matched += p.sim * (qs[p.qi].weight + ix.tokWeight[ntoks[p.ni]])
+			nMatched += ix.tokWeight[ntoks[p.ni]]
 			links = append(links, link{qs[p.qi].text, ix.toks[ntoks[p.ni]], p.sim})
 		}
 	}
@@ -787,8 +801,17 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 		if matched == 0 {
 			return 0, nil
 		}
+		t := total
+		if len(qs) >= 3 && bits.OnesCount64(qUsed) == len(qs) && ix.entities[ix.nameEnt[nid]].Type == TypeIndividual {
+			// Every word of a person's name of three or more words found
+			// its partner: the listed words left over are most likely
+			// middle names the query leaves out, and count half. (A
+			// company's extra words name another company: "Beijing
+			// SenseTime Technology" is not "… Technology Development".)
+			t -= 0.5 * (ix.nameWeight[nid] - nMatched)
+		}
 		// float32 sums of equal weights can exceed 1 in the last bits.
-		score := min(matched/total, 1)
+		score := min(matched/t, 1)
 		if score < floor {
 			return float64(score), nil // not a hit: no need to explain it
 		}
@@ -869,6 +892,7 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 				qUsed |= 3 << qi
 				nUsed |= 1 << ni
 				matched += float32(sim) * (qs[qi].weight + qs[qi+1].weight + ix.tokWeight[t])
+				nMatched += ix.tokWeight[t]
 				links = append(links, link{qs[qi].text + " " + qs[qi+1].text, ix.toks[t], float32(sim)})
 				break
 			}
@@ -889,6 +913,7 @@ func (ix *Index) scoreName(qs []qtoken, wq float32, nid int32, s *scratch, floor
 				qUsed |= 1 << qi
 				nUsed |= 3 << ni
 				matched += float32(sim) * (qs[qi].weight + ix.tokWeight[ntoks[ni]] + ix.tokWeight[ntoks[ni+1]])
+				nMatched += ix.tokWeight[ntoks[ni]] + ix.tokWeight[ntoks[ni+1]]
 				links = append(links, link{qs[qi].text, a + " " + b, float32(sim)})
 				break
 			}

@@ -20,6 +20,10 @@ var legalFormData = []string{
 	// Romance
 	"edge:sa", "sas", "sarl", "sl", "srl", "spa", "edge:sac", "sa de cv", "s de rl", "de cv",
 	"s de rl de cv", "sapi de cv", "ltda", "limitada", "sociedad anonima", "societe anonyme",
+	// the same forms spelled out, so "S.A. DE C.V." and "SOCIEDAD ANONIMA DE
+	// CAPITAL VARIABLE" both leave nothing behind ("de" is a stop word)
+	"sociedad anonima de capital variable", "capital variable", "sociedad de responsabilidad limitada",
+	"sociedad anonima promotora de inversion", "compania anonima", "edge:ca", "sociedad civil",
 	"cia", "compania", "compagnie", "edge:cie",
 	// Russian and CIS (romanized)
 	"ooo", "oao", "zao", "pao", "edge:ao", "ojsc", "cjsc", "pjsc", "jsc", "ojsc", "tov", "edge:tsk",
@@ -157,8 +161,22 @@ func (lf legalForms) strip(toks []string, fuzzy func(string) bool) []string {
 		out = append(out, toks[i])
 		i++
 	}
-	// Edge forms may become edges once a trailing "co ltd" is gone
-	// ("X SA Co Ltd"); one more pass at the end is enough in practice.
+	// Edge forms may become edges once a leading or trailing "co ltd" is
+	// gone ("X SA Co Ltd", "Ltd Co X"); one more pass at each end is
+	// enough in practice.
+	for len(out) > 1 {
+		trimmed := false
+		for _, p := range lf.edge {
+			if len(out) > len(p) && hasPhrase(out, 0, p, nil) {
+				out = out[len(p):]
+				trimmed = true
+				break
+			}
+		}
+		if !trimmed {
+			break
+		}
+	}
 	for len(out) > 1 {
 		trimmed := false
 		for _, p := range lf.edge {

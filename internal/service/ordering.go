@@ -238,7 +238,7 @@ func (s *Service) listedOwners(hits []domain.ScreeningHit) []policy.ListedOwner 
 	var out []policy.ListedOwner
 	at := map[string]int{}
 	for _, h := range hits {
-		if h.Share <= 0 || h.Review == "false_positive" || (h.Review != "confirmed" && h.Score < s.matchScore) {
+		if h.Share <= 0 || h.Review == "false_positive" || (h.Review != "confirmed" && h.Score < s.matchScore()) {
 			continue
 		}
 		share := domain.Rate(h.Share * domain.RateScale / 100)

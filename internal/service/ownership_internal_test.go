@@ -14,7 +14,7 @@ import (
 // its hits; a false positive, a weak unreviewed hit and the applicant's own
 // names are left out.
 func TestListedOwners(t *testing.T) {
-	s := &Service{matchScore: DefaultMatchScore}
+	s := &Service{matchOverride: DefaultMatchScore}
 	hits := []domain.ScreeningHit{
 		{Via: "legal_name", List: "EL", Score: 1},                                     // the applicant itself
 		{Via: "owners[0]", List: "EL", Score: 1, Share: 60},                           // not inherited while suspended

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/store"
 )
@@ -63,6 +64,14 @@ func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery
 	}
 	if minScore < 0 || minScore > 1 {
 		return nil, domain.Invalid("min_score", "must be between 0 and 1")
+	}
+	if minScore == 0 {
+		// The policy's threshold; a caller's min_score overrides it.
+		var rules policy.Rules
+		if p := s.policy.Load(); p != nil {
+			rules = p.At(s.Now())
+		}
+		minScore, _ = s.screeningThresholds(rules)
 	}
 	out := make([]ScreenResult, len(qs))
 	for i, q := range qs {
@@ -150,7 +159,8 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 				return err
 			}
 			keepReviews(res.Hits, a.Screening.Hits)
-			res.Status = screeningStatus(res.Hits, s.matchScore)
+			_, matchScore := s.screeningThresholds(rules)
+			res.Status = screeningStatus(res.Hits, matchScore)
 			rep.Screened++
 			if sameHits(res.Hits, a.Screening.Hits) {
 				return nil
@@ -232,3 +242,28 @@ func (s *Service) ReviewQueue(ctx context.Context, who domain.Actor) ([]domain.A
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// screeningThresholds returns the screening scores in force: the lowest
+// score that is a hit and the score from which an unreviewed hit is a
+// match, from the policy's screening rule (the library's defaults when the
+// policy has none in force; Options.MatchScore overrides the match score).
+func (s *Service) screeningThresholds(rules policy.Rules) (minScore, matchScore float64) {
+	minScore, matchScore = screening.DefaultMinScore, DefaultMatchScore
+	if p, _, ok := rules.Screening(); ok {
+		minScore, matchScore = p.MinScore, p.MatchScore
+	}
+	if s.matchOverride > 0 {
+		matchScore = s.matchOverride
+	}
+	return minScore, matchScore
+}
+
+// matchScore is the match score of the rules in force now.
+func (s *Service) matchScore() float64 {
+	var rules policy.Rules
+	if p := s.policy.Load(); p != nil {
+		rules = p.At(s.Now())
+	}
+	_, m := s.screeningThresholds(rules)
+	return m
+}

@@ -30,9 +30,8 @@ type Service struct {
 	log    *slog.Logger
 	policy atomic.Pointer[policy.Policy]
 	screen atomic.Pointer[screening.Index]
-	// matchScore is the screening score at and above which a hit blocks an
-	// application outright (below it, a hit is a potential match for review).
-	matchScore float64
+	// matchOverride, when set, replaces the policy's match score (tests).
+	matchOverride float64
 	// conds caches compiled CEL conditions of licenses and permits.
 	conds sync.Map
 	// products caches committed products by slug and by id. The catalog
@@ -59,13 +58,14 @@ type Options struct {
 	// Screening is the restricted-party index; without one, screening
 	// results stay pending and the policy decides what that means.
 	Screening *screening.Index
-	// MatchScore is the screening score that blocks an application; 0 means
-	// DefaultMatchScore.
+	// MatchScore overrides the screening score that blocks an application
+	// (the policy's screening rule, match_score); 0 means the policy's.
 	MatchScore float64
 }
 
 // DefaultMatchScore is the screening score from which a hit counts as a
-// match rather than a potential match: the names agree but for spelling.
+// match rather than a potential match when no screening rule is in force
+// (the policy's screening.thresholds rule sets it otherwise).
 const DefaultMatchScore = 0.95
 
 // New returns a Service over st.
@@ -77,10 +77,7 @@ func New(st store.Store, opt Options) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.matchScore = opt.MatchScore
-	if s.matchScore == 0 {
-		s.matchScore = DefaultMatchScore
-	}
+	s.matchOverride = opt.MatchScore
 	if opt.Policy != nil {
 		s.policy.Store(opt.Policy)
 	}

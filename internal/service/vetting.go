@@ -132,7 +132,8 @@ func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *d
 		return err
 	}
 	keepReviews(res.Hits, a.Screening.Hits)
-	res.Status = screeningStatus(res.Hits, s.matchScore)
+	_, matchScore := s.screeningThresholds(rules)
+	res.Status = screeningStatus(res.Hits, matchScore)
 	a.Screening = res
 	a.Flags = rules.RedFlagsOf(a)
 	a.Status = domain.AppSubmitted
@@ -181,6 +182,7 @@ func screeningStatus(hits []domain.ScreeningHit, matchScore float64) string {
 // passes its hits on.
 func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules policy.Rules, a *domain.Application) (domain.ScreeningResult, error) {
 	res := domain.ScreeningResult{At: s.Now()}
+	minScore, matchScore := s.screeningThresholds(rules)
 	ix := s.screen.Load()
 	if ix == nil {
 		res.Status = "pending"
@@ -205,7 +207,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		if strings.TrimSpace(name) == "" {
 			return nil
 		}
-		hits, err := ix.Search(screening.Query{Name: name, Country: country})
+		hits, err := ix.Search(screening.Query{Name: name, Country: country, MinScore: minScore})
 		if err != nil {
 			return domain.Invalid(via, "cannot be screened: %s", domain.ErrorMessage(err))
 		}
@@ -218,7 +220,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 			}
 			if share > 0 {
 				sh.Share = math.Round(share*100) / 100
-				sh.Inherited = share >= threshold(h.Entity.Lists()) && h.Score >= s.matchScore
+				sh.Inherited = share >= threshold(h.Entity.Lists()) && h.Score >= matchScore
 			}
 			res.Hits = append(res.Hits, sh)
 		}
@@ -380,7 +382,7 @@ func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID
 			at := s.Now()
 			a.Screening.Hits[r.Hit].Review, a.Screening.Hits[r.Hit].ReviewedBy, a.Screening.Hits[r.Hit].ReviewedAt = r.Decision, who.PartySlug, &at
 		}
-		a.Screening.Status = screeningStatus(a.Screening.Hits, s.matchScore)
+		a.Screening.Status = screeningStatus(a.Screening.Hits, s.matchScore())
 		a.UpdatedAt = s.Now()
 		switch {
 		case a.Status == domain.AppBlocked && a.Screening.Status != "match":
