@@ -509,6 +509,12 @@ func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 // and given) against them. It returns a *ledger.VerifyError naming the
 // first bad index, or a *ledger.ForkError.
 func (s *Service) VerifyLogWith(ctx context.Context, opts VerifyOptions) (ledger.VerifySummary, error) {
+	return s.verifyLog(ctx, opts, nil)
+}
+
+// verifyLog is VerifyLogWith; with st, it verifies the records up to
+// st.size and replays each into st.replay.
+func (s *Service) verifyLog(ctx context.Context, opts VerifyOptions, st *stateScan) (ledger.VerifySummary, error) {
 	cps, _, vkey, err := s.checkpoints(ctx)
 	if err != nil {
 		return ledger.VerifySummary{}, err
@@ -554,10 +560,14 @@ func (s *Service) VerifyLogWith(ctx context.Context, opts VerifyOptions) (ledger
 	}); err != nil {
 		return ledger.VerifySummary{}, err
 	}
+	var each func(*domain.AuditRecord, ledger.Hash) error
+	if st != nil {
+		size, each = st.size, st.replay.Apply
+	}
 	// The tree holds every leaf a checkpoint covers (the log writes tiles
 	// before it signs), also one from outside that the database lost.
 	covered := max(uint64(published), outside)
-	sum, err := ledger.VerifyRecords(ctx, s.records(ctx, size), cps, ledger.PartialTiles(StoreTiles(s.store), covered))
+	sum, err := ledger.VerifyRecordsFunc(ctx, s.records(ctx, size), cps, ledger.PartialTiles(StoreTiles(s.store), covered), each)
 	if err != nil {
 		return sum, err
 	}
