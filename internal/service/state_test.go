@@ -240,3 +240,37 @@ func TestRecordsCarryPostStates(t *testing.T) {
 		}
 	})
 }
+
+// TestAdoptState: rows written before migration 0013 name no record, and a
+// command refuses them; AdoptState records them as they are, once, and
+// stamps them, after which the program decides again and verify --state
+// finds every row bound.
+func TestAdoptState(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		p, raw := newTamperProgram(t, b)
+		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)
+		p.order("us-cloud-a", 1000)
+		p.approve("bytedance", "Beijing ByteDance Technology Co., Ltd.", "CN", 5000)
+		p.permit("bytedance", 5000)
+		// As a database migrated from before 0013 holds them.
+		legacy := raw.Exec(t, "UPDATE licenses SET ledger_idx = NULL, ledger_hash = NULL")
+		legacy += raw.Exec(t, "UPDATE order_volumes SET ledger_idx = NULL, ledger_hash = NULL WHERE units > 0")
+		_, err := p.svc.PlaceOrder(p.ctx, p.actor("bytedance"), service.OrderRequest{Product: "h200", Quantity: 1, Period: "2026-03-01", EndUse: "commercial_ai"})
+		wantCode(t, err, domain.EStateTampered)
+		n, err := p.svc.AdoptState(p.ctx)
+		must(t, err)
+		if int64(n) != legacy {
+			t.Fatalf("adopted %d rows, want %d", n, legacy)
+		}
+		if n, err := p.svc.AdoptState(p.ctx); err != nil || n != 0 {
+			t.Fatalf("adopted again: %d %v", n, err)
+		}
+		if o := p.order("bytedance", 1); o.Status != domain.OrderAccepted {
+			t.Fatalf("order after adoption: %s", o.Status)
+		}
+		if _, rep, err := p.svc.VerifyState(p.ctx, service.VerifyOptions{}); err != nil || len(rep.Diffs) != 0 {
+			t.Fatalf("verify --state after adoption: %v %v", err, rep.Diffs)
+		}
+	})
+}
