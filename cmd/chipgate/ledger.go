@@ -242,6 +242,7 @@ than a tenth of it and more than 100 entries), fails with status 2 unless
 	cpFiles := cmd.Flags().StringArray("checkpoint", nil, "a signed checkpoint kept outside the database (the signer's state file, a witness's state) to check too (repeatable)")
 	logKey := cmd.Flags().String("log-key", "", "the log's verifier key, or a file holding it: pins the key rather than trusting the database's")
 	allowUnsigned := cmd.Flags().Bool("allow-unsigned", false, "accept a log that no signed checkpoint (or one covering far less than the log) vouches for, still saying so")
+	withState := cmd.Flags().Bool("state", false, "also replay the post-states the records carry and compare every license, permit, order, shipment, serial, counter and other state row with the tables, naming each row that differs (exit 1)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts := service.VerifyOptions{}
 		if *logKey != "" {
@@ -274,7 +275,13 @@ than a tenth of it and more than 100 entries), fails with status 2 unless
 		}
 		defer done()
 		start := time.Now()
-		sum, err := svc.VerifyLogWith(cmd.Context(), opts)
+		var sum ledger.VerifySummary
+		var rep service.StateReport
+		if *withState {
+			sum, rep, err = svc.VerifyState(cmd.Context(), opts)
+		} else {
+			sum, err = svc.VerifyLogWith(cmd.Context(), opts)
+		}
 		if err != nil {
 			var ve *ledger.VerifyError
 			var fe *ledger.ForkError
@@ -287,9 +294,29 @@ than a tenth of it and more than 100 entries), fails with status 2 unless
 			return err
 		}
 		took := time.Since(start)
-		return writeVerifyReport(cmd.OutOrStdout(), sum, files, took, *allowUnsigned)
+		verdict := writeVerifyReport(cmd.OutOrStdout(), sum, files, took, *allowUnsigned)
+		if *withState {
+			if err := writeStateReport(cmd.OutOrStdout(), rep); err != nil {
+				return err
+			}
+		}
+		return verdict
 	}
 	return cmd
+}
+
+// writeStateReport writes what `verify --state` found, and returns an exit
+// status 1 error when a row disagrees with the log.
+func writeStateReport(w io.Writer, rep service.StateReport) error {
+	if len(rep.Diffs) == 0 {
+		_, err := fmt.Fprintf(w, "state:       OK: %d rows agree with the last post-state the log holds for each (%d records replayed)\n", rep.Rows, rep.Records)
+		return err
+	}
+	fmt.Fprintf(w, "state:       FAILED: %d of %d rows disagree with the log (%d records replayed)\n", len(rep.Diffs), rep.Rows, rep.Records)
+	for _, d := range rep.Diffs {
+		fmt.Fprintf(w, "  %s\n", d)
+	}
+	return &exitError{code: 1, err: fmt.Errorf("ledger verify --state FAILED: %d rows disagree with the log, first %s", len(rep.Diffs), rep.Diffs[0])}
 }
 
 // coverage judges how far signed checkpoints vouch for a log that

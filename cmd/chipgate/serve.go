@@ -78,7 +78,11 @@ func newServeCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		return run(cmd.Context(), service.New(st, opts), pf, signer, metrics, lf.interval, *addr, log, wo, func(url string) {
+		svc := service.New(st, opts)
+		if _, err := svc.AdoptState(cmd.Context()); err != nil {
+			return fmt.Errorf("ledger: adopt the state written before it was bound: %w", err)
+		}
+		return run(cmd.Context(), svc, pf, signer, metrics, lf.interval, *addr, log, wo, func(url string) {
 			log.Info("listening", "url", url, "database", st.Dialect())
 		})
 	}
@@ -169,6 +173,9 @@ func newDemoCmd() *cobra.Command {
 		}
 		defer st.Close()
 		svc := service.New(st, opts)
+		if _, err := svc.AdoptState(ctx); err != nil {
+			return fmt.Errorf("ledger: adopt the state written before it was bound: %w", err)
+		}
 		created, err := demo.Load(ctx, svc)
 		if err != nil {
 			return err

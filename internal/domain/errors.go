@@ -15,6 +15,10 @@ const (
 	EFORBIDDEN    = "forbidden"    // valid credentials, not allowed
 	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is busy or down; retry
 	EINTERNAL     = "internal"     // a bug or an unexpected failure; never shown in detail
+	// EStateTampered: a state row a command read disagrees with the ledger
+	// record that last changed it (someone wrote the database behind the
+	// program's back); the command decided nothing.
+	EStateTampered = "state_tampered"
 )
 
 // FieldError names one invalid field by its path in the request body, for

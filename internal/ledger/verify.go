@@ -282,6 +282,14 @@ const verifyBatch = 4096
 // the first bad index is the same as with one CPU. The records the iterator
 // yields must not be modified after they are yielded.
 func VerifyRecords(ctx context.Context, records iter.Seq2[domain.AuditRecord, error], checkpoints []Checkpoint, tiles TileReader) (VerifySummary, error) {
+	return VerifyRecordsFunc(ctx, records, checkpoints, tiles, nil)
+}
+
+// VerifyRecordsFunc is VerifyRecords calling each(rec, leaf hash), unless
+// nil, for every record in index order once its leaf is in the tree (what
+// `ledger verify --state` replays the state with). An error from each stops
+// the verification and is returned.
+func VerifyRecordsFunc(ctx context.Context, records iter.Seq2[domain.AuditRecord, error], checkpoints []Checkpoint, tiles TileReader, each func(*domain.AuditRecord, Hash) error) (VerifySummary, error) {
 	v, err := NewVerifier(checkpoints, tiles)
 	if err != nil {
 		return VerifySummary{}, err
@@ -301,6 +309,11 @@ func VerifyRecords(ctx context.Context, records iter.Seq2[domain.AuditRecord, er
 			}
 			if err := v.AddLeaf(ctx, hashes[i]); err != nil {
 				return err
+			}
+			if each != nil {
+				if err := each(rec, hashes[i]); err != nil {
+					return err
+				}
 			}
 		}
 		batch = batch[:0]

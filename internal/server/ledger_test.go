@@ -35,6 +35,8 @@ var ledgerMatrix = map[string]matrixEntry{
 	"GET /api/v1/ledger/proofs/inclusion":   same(probe{"GET", "/api/v1/ledger/proofs/inclusion?index=3", nil, everyRole(200)}),
 	"GET /api/v1/ledger/proofs/consistency": same(probe{"GET", "/api/v1/ledger/proofs/consistency?from=3", nil, everyRole(200)}),
 	"GET /api/v1/ledger/leaves":             same(probe{"GET", "/api/v1/ledger/leaves?start=0&end=10", nil, everyRole(200)}),
+	"GET /api/v1/ledger/entries/{index}/public": same(probe{"GET", "/api/v1/ledger/entries/3/public", nil,
+		only(200, domain.RoleAuditor, domain.RoleExportAuthority, domain.RoleImportAuthority)}),
 	"GET /api/v1/ledger/entries/{index}": func(e *env, role domain.Role) (probe, probe) {
 		// An entry the role's own party wrote, and one the operator wrote.
 		e.must(actorOf[role], "POST", "/api/v1/tokens", map[string]any{"label": "ledger matrix"}, 201)

@@ -30,6 +30,9 @@ var statusOf = map[string]int{
 	domain.EFORBIDDEN:    http.StatusForbidden,
 	domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	domain.EINTERNAL:     http.StatusInternalServerError,
+	// The state disagrees with the ledger: the server's fault, not the
+	// client's, and no retry will help until it is restored.
+	domain.EStateTampered: http.StatusInternalServerError,
 }
 
 // httpError is an error whose status is not one of the domain codes' own
@@ -61,6 +64,8 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 	switch p.Code {
 	case domain.EINTERNAL:
 		log.Error("internal error", "path", r.URL.Path, "err", err)
+	case domain.EStateTampered:
+		log.Error("state disagrees with the ledger", "path", r.URL.Path, "err", err)
 	case domain.EUNAVAILABLE:
 		log.Warn("unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")

@@ -93,5 +93,14 @@ func (s *Server) ledgerRoutes() []Route {
 				}
 				return svc.Entry(r.Context(), who, i)
 			})},
+		{Method: "GET", Path: "/api/v1/ledger/entries/{index}/public", Summary: "The public part of one entry (kind, time, actor role, objects) with its leaf hash and inclusion proof, never its payload: auditors and authorities",
+			Response: service.PublicEntry{},
+			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
+				i, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
+				if err != nil || i < 0 {
+					return nil, domain.Errorf(domain.ENOTFOUND, "entry %q not found", r.PathValue("index"))
+				}
+				return svc.PublicEntry(r.Context(), who, i)
+			})},
 	}
 }

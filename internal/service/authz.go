@@ -34,6 +34,7 @@ const (
 	ActOrderCancel       Action = "order.cancel"
 	ActLedgerRead        Action = "ledger.read"    // checkpoints, proofs, leaf hashes, the key
 	ActLedgerEntries     Action = "ledger.entries" // records with their payloads
+	ActLedgerPublic      Action = "ledger.public"  // the public part of any record: kind, time, actor role, objects
 	ActScreen            Action = "screen"
 	ActAllocationRun     Action = "allocation.run"
 	ActAllocationRead    Action = "allocation.read"
@@ -124,6 +125,9 @@ var grants = map[Action]map[domain.Role]scope{
 	ActOutlookRead: {
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleBuyer: own,
 	},
+	// Auditors see the public part of every entry (and hashes and proofs),
+	// never payloads.
+	ActLedgerPublic: {domain.RoleAuditor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	// Auditors see hashes and proofs, never payloads.
 	ActLedgerEntries: {
 		domain.RoleExportAuthority: all, domain.RoleVendor: own, domain.RoleImportAuthority: own,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -406,8 +407,10 @@ func (s *Service) EntryBundle(ctx context.Context, who domain.Actor, ref ledger.
 
 // Entry returns one audit record with its payload to those who may see it:
 // the export authority sees every entry; other parties the entries their
-// own party wrote (ENOTFOUND for another's); auditors none (EFORBIDDEN).
-// Returns ENOTFOUND for an index with no entry.
+// own party wrote and, whoever wrote them, those about their own
+// applications, licenses and permits (ENOTFOUND for another's); auditors
+// none (EFORBIDDEN: they read PublicEntry). Returns ENOTFOUND for an index
+// with no entry.
 func (s *Service) Entry(ctx context.Context, who domain.Actor, index int64) (domain.AuditRecord, error) {
 	if err := authorize(who, ActLedgerEntries); err != nil {
 		return domain.AuditRecord{}, err
@@ -422,15 +425,105 @@ func (s *Service) Entry(ctx context.Context, who domain.Actor, index int64) (dom
 			return domain.Errorf(domain.ENOTFOUND, "entry %d not found", index)
 		}
 		rec = recs[0]
+		if grants[ActLedgerEntries][who.Role] == all || isSystem(who) || rec.ActorParty == who.PartySlug {
+			return nil
+		}
+		if mine, err := aboutOwn(ctx, tx, rec, who.PartyID); err != nil || !mine {
+			if err == nil {
+				err = domain.Errorf(domain.ENOTFOUND, "entry %d not found", index)
+			}
+			return err
+		}
 		return nil
 	})
 	if err != nil {
-		return rec, err
-	}
-	if grants[ActLedgerEntries][who.Role] != all && !isSystem(who) && rec.ActorParty != who.PartySlug {
-		return domain.AuditRecord{}, domain.Errorf(domain.ENOTFOUND, "entry %d not found", index)
+		return domain.AuditRecord{}, err
 	}
 	return rec, nil
+}
+
+// ownedSubjects are the subjects whose records their owner reads whoever
+// wrote them: a party's own applications, licenses and permits.
+var ownedSubjects = map[string]store.Kind{"application": store.KindApplication, "license": store.KindLicense, "permit": store.KindPermit}
+
+// aboutOwn reports whether rec is about one of party's applications,
+// licenses or permits.
+func aboutOwn(ctx context.Context, tx store.Tx, rec domain.AuditRecord, party domain.ID) (bool, error) {
+	kind, ok := ownedSubjects[rec.SubjectType]
+	if !ok {
+		return false, nil
+	}
+	id, err := domain.ParseID(rec.SubjectID)
+	if err != nil {
+		return false, nil
+	}
+	d, err := tx.GetDoc(ctx, kind, id, false)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return false, nil
+	}
+	return err == nil && d.PartyID == party, err
+}
+
+// ObjectRef names an object an entry is about: its type and id.
+type ObjectRef struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// PublicEntry is the part of a ledger entry that auditors read: what kind
+// of change, when, by which role, to which objects, with the entry's leaf
+// hash and its inclusion proof in the published tree (nil until a
+// checkpoint covers it). Never the payload, nor the user or party who acted.
+type PublicEntry struct {
+	Index     int64     `json:"index"`
+	LeafHash  string    `json:"leaf_hash"`
+	Kind      string    `json:"kind"`
+	At        time.Time `json:"at"`
+	ActorRole string    `json:"actor_role"`
+	Subject   ObjectRef `json:"subject"`
+	// Objects are the state rows the entry changed (table and key).
+	Objects []ObjectRef                `json:"objects"`
+	Proof   *ledger.InclusionProofJSON `json:"proof"`
+}
+
+// PublicEntry returns the public part of entry index. Callers: auditors and
+// the authorities. Returns ENOTFOUND for an index with no entry, and
+// EStateTampered when the stored record no longer hashes to the leaf the
+// published tree holds.
+func (s *Service) PublicEntry(ctx context.Context, who domain.Actor, index int64) (PublicEntry, error) {
+	if err := authorize(who, ActLedgerPublic); err != nil {
+		return PublicEntry{}, err
+	}
+	rec, err := s.Entry(ctx, domain.SystemActor, index)
+	if err != nil {
+		return PublicEntry{}, err
+	}
+	leaf, err := ledger.LeafHash(&rec)
+	if err != nil {
+		return PublicEntry{}, err
+	}
+	out := PublicEntry{Index: rec.Index, LeafHash: leaf.String(), Kind: rec.Action, At: rec.At, ActorRole: rec.ActorRole,
+		Subject: ObjectRef{rec.SubjectType, rec.SubjectID}, Objects: []ObjectRef{}}
+	if rows, _, err := ledger.SplitState(rec.Payload); err == nil {
+		for _, r := range rows {
+			out.Objects = append(out.Objects, ObjectRef{r.Table, r.Key})
+		}
+	}
+	t, err := s.publishedTree(ctx)
+	if err != nil {
+		return out, err
+	}
+	if uint64(index) < t.Size {
+		p, err := t.InclusionProof(ctx, index, 0)
+		if err != nil {
+			return out, err
+		}
+		if *p.LeafHash != leaf {
+			return out, tampered(ledger.StateKey{Table: "audit_log", Key: strconv.FormatInt(index, 10)}, index, "the stored record hashes to %s, the published tree holds %s", leaf, p.LeafHash)
+		}
+		out.Proof = &p
+	}
+	return out, nil
 }
 
 // records streams the audit record in index order, in batches.
@@ -509,6 +602,12 @@ func (s *Service) VerifyLog(ctx context.Context) (ledger.VerifySummary, error) {
 // and given) against them. It returns a *ledger.VerifyError naming the
 // first bad index, or a *ledger.ForkError.
 func (s *Service) VerifyLogWith(ctx context.Context, opts VerifyOptions) (ledger.VerifySummary, error) {
+	return s.verifyLog(ctx, opts, nil)
+}
+
+// verifyLog is VerifyLogWith; with st, it verifies the records up to
+// st.size and replays each into st.replay.
+func (s *Service) verifyLog(ctx context.Context, opts VerifyOptions, st *stateScan) (ledger.VerifySummary, error) {
 	cps, _, vkey, err := s.checkpoints(ctx)
 	if err != nil {
 		return ledger.VerifySummary{}, err
@@ -554,10 +653,14 @@ func (s *Service) VerifyLogWith(ctx context.Context, opts VerifyOptions) (ledger
 	}); err != nil {
 		return ledger.VerifySummary{}, err
 	}
+	var each func(*domain.AuditRecord, ledger.Hash) error
+	if st != nil {
+		size, each = st.size, st.replay.Apply
+	}
 	// The tree holds every leaf a checkpoint covers (the log writes tiles
 	// before it signs), also one from outside that the database lost.
 	covered := max(uint64(published), outside)
-	sum, err := ledger.VerifyRecords(ctx, s.records(ctx, size), cps, ledger.PartialTiles(StoreTiles(s.store), covered))
+	sum, err := ledger.VerifyRecordsFunc(ctx, s.records(ctx, size), cps, ledger.PartialTiles(StoreTiles(s.store), covered), each)
 	if err != nil {
 		return sum, err
 	}

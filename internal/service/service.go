@@ -45,6 +45,10 @@ type Service struct {
 	// principal); principalCount bounds it.
 	principals     sync.Map
 	principalCount atomic.Int64
+	// state binds the state rows to the ledger (statebind.go).
+	state *stateBinding
+	// tamperAlerts remembers the rows an alert was raised for.
+	tamperAlerts sync.Map
 }
 
 // Options configure a Service. Zero values take defaults.
@@ -70,7 +74,9 @@ const DefaultMatchScore = 0.95
 
 // New returns a Service over st.
 func New(st store.Store, opt Options) *Service {
-	s := &Service{store: st, now: opt.Now, log: opt.Log}
+	s := &Service{now: opt.Now, log: opt.Log, state: newStateBinding()}
+	s.store = boundStore{st, s.state}
+	s.state.onTamper = s.stateTampered
 	if s.now == nil {
 		s.now = time.Now
 	}

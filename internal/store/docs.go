@@ -45,6 +45,10 @@ type Doc struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Body      []byte
+	// LedgerIndex and LedgerHash name the audit record that last changed
+	// the row: its index and leaf hash (0 and nil for none). See StampState.
+	LedgerIndex int64
+	LedgerHash  []byte
 }
 
 // DocFilter selects documents; zero fields select all.
@@ -87,11 +91,16 @@ func PositionOf(d Doc) Position { return Position{CreatedAt: d.CreatedAt, ID: d.
 
 const docCols = "id, party_id, ref, status, created_at, updated_at, doc"
 
+// docReadCols are the columns a document is read with: its own and the
+// record that last changed it.
+const docReadCols = docCols + ", ledger_idx, ledger_hash"
+
 func scanDoc(sc interface{ Scan(...any) error }) (Doc, error) {
 	var d Doc
 	var c, u dbTime
-	err := sc.Scan(&d.ID, &d.PartyID, &d.Ref, &d.Status, &c, &u, &d.Body)
-	d.CreatedAt, d.UpdatedAt = c.T, u.T
+	var idx sql.NullInt64
+	err := sc.Scan(&d.ID, &d.PartyID, &d.Ref, &d.Status, &c, &u, &d.Body, &idx, &d.LedgerHash)
+	d.CreatedAt, d.UpdatedAt, d.LedgerIndex = c.T, u.T, idx.Int64
 	return d, err
 }
 
@@ -126,7 +135,7 @@ func (t *tx) GetDoc(ctx context.Context, kind Kind, id domain.ID, forUpdate bool
 			return Doc{}, err
 		}
 	}
-	q := "SELECT " + docCols + " FROM " + string(kind) + " WHERE id = ?"
+	q := "SELECT " + docReadCols + " FROM " + string(kind) + " WHERE id = ?"
 	if forUpdate && t.s.dialect == "postgres" {
 		q += " FOR UPDATE" // SQLite has one writer at a time already
 	}
@@ -181,7 +190,7 @@ func (t *tx) ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error
 		where = append(where, "(created_at, id) "+cmp+" (?, ?)")
 		args = append(args, t.time(f.After.CreatedAt), f.After.ID)
 	}
-	q := "SELECT " + docCols + " FROM " + string(kind)
+	q := "SELECT " + docReadCols + " FROM " + string(kind)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -43,9 +43,11 @@ func Migrations(dialect string) ([]Migration, error) {
 		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	// Versions increase; a gap is allowed (parallel branches take numbers
+	// ahead of one another, and Migrate applies each one not yet applied).
 	for i, m := range out {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("store: migration %s: want version %d", m.Name, i+1)
+		if m.Version < 1 || i > 0 && m.Version == out[i-1].Version {
+			return nil, fmt.Errorf("store: migration %s: version %d is taken or invalid", m.Name, m.Version)
 		}
 	}
 	return out, nil

@@ -24,7 +24,7 @@ func TestMigrate(t *testing.T) {
 		}
 		var out []string
 		for i, m := range ms {
-			if m.Version != i+1 || m.SQL == "" {
+			if m.Version < 1 || i > 0 && m.Version <= ms[i-1].Version || m.SQL == "" {
 				t.Errorf("%s migration %d: version %d, %d bytes of SQL", dialect, i, m.Version, len(m.SQL))
 			}
 			out = append(out, m.Name)

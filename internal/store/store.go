@@ -215,6 +215,9 @@ type Tx interface {
 	// way worth retrying (and whose command did not commit), so that a
 	// retry runs again; a claim taken over, committed or completed stays.
 	ReleaseIdempotency(ctx context.Context, party domain.ID, key string, claimedAt time.Time) error
+
+	// StateTx binds state rows to the ledger records that changed them.
+	StateTx
 }
 
 // Open opens the store named by dsn: a postgres:// or postgresql:// URL, or
