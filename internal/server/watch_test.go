@@ -56,6 +56,7 @@ func TestDiversionWatch(t *testing.T) {
 	e.event(id, "arrived", "US")
 	e.event(id, "customs_cleared", "US")
 	e.must("us-testlab", "POST", "/api/v1/shipments/"+id+"/lab-tests", map[string]any{"throughput": []map[string]any{{"bits": 8, "dense_tops": 1979}}, "bandwidth_gbps": 4800}, 200)
+	e.event(id, "export_cleared", "US")
 	e.event(id, "picked_up", "US")
 	e.event(id, "arrived", "CN")
 	e.event(id, "customs_cleared", "CN")

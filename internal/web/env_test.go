@@ -215,7 +215,8 @@ func (e *env) ship(buyer string, n int) domain.Shipment {
 		sns[i] = fmt.Sprintf("SN-%06d", e.serials)
 	}
 	sh, err := e.svc.CreateShipment(ctx, e.actor("nvidia"), service.ShipmentRequest{Order: orders[0].ID.String(),
-		Lot: demo.H200Lots()[0].Number, Serials: sns, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+		Lot: demo.H200Lots()[0].Number, Serials: sns, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"},
+		Carriers: []string{"carrier"}, Lab: "us-testlab"})
 	if err != nil {
 		e.t.Fatalf("shipping for %s: %v", buyer, err)
 	}
