@@ -130,24 +130,33 @@ type CheckIn struct {
 	ID      ID                 `json:"id"`
 	At      time.Time          `json:"at"`
 	By      string             `json:"by"`
+	Role    Role               `json:"role,omitempty"`
 	Serial  string             `json:"serial"`
 	Site    int                `json:"site"`
 	Country string             `json:"country"`
 	RTTs    map[string]float64 `json:"rtt_ms,omitempty"`
 }
 
-// Alert is a diversion signal for the export authority, with its evidence.
+// Alert is a diversion signal for the export authority, with its evidence
+// and who reported it: the party (and role) whose check-in or sweep raised
+// it, and the check-in it rests on.
 type Alert struct {
-	ID         ID         `json:"id"`
-	Kind       string     `json:"kind"`
-	Serial     string     `json:"serial,omitempty"`
-	ShipmentID *ID        `json:"shipment_id,omitempty"`
-	Buyer      string     `json:"buyer,omitempty"`
-	Evidence   []string   `json:"evidence"`
-	State      AlertState `json:"state"`
-	Notes      []Note     `json:"notes,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	ID           ID       `json:"id"`
+	Kind         string   `json:"kind"`
+	Serial       string   `json:"serial,omitempty"`
+	ShipmentID   *ID      `json:"shipment_id,omitempty"`
+	Buyer        string   `json:"buyer,omitempty"`
+	ReportedBy   string   `json:"reported_by,omitempty"`
+	ReporterRole Role     `json:"reporter_role,omitempty"`
+	CheckInID    *ID      `json:"checkin_id,omitempty"`
+	Evidence     []string `json:"evidence"`
+	// Reasons are the watch's findings behind the alert: the rule and its
+	// source, and the message with the values compared.
+	Reasons   []Reason   `json:"reasons,omitempty"`
+	State     AlertState `json:"state"`
+	Notes     []Note     `json:"notes,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // AlertState is where the export authority is with an alert.

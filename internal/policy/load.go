@@ -94,6 +94,7 @@ type ruleDoc struct {
 	LotAge           *LotAgeParams           `yaml:"lot_age"`
 	RedFlags         *RedFlagParams          `yaml:"red_flags"`
 	Geolocation      *GeolocationParams      `yaml:"geolocation"`
+	Watch            *WatchParams            `yaml:"watch"`
 	Allocation       *AllocationParams       `yaml:"allocation"`
 }
 
@@ -122,6 +123,7 @@ const (
 	KindLotAge           = "lot_age"
 	KindRedFlags         = "red_flags"
 	KindGeolocation      = "geolocation"
+	KindWatch            = "watch"
 	KindAllocation       = "allocation"
 )
 
@@ -169,6 +171,7 @@ func (r *ruleDoc) blocks() (kinds []string, params []any) {
 	add(KindLotAge, r.LotAge != nil, r.LotAge)
 	add(KindRedFlags, r.RedFlags != nil, r.RedFlags)
 	add(KindGeolocation, r.Geolocation != nil, r.Geolocation)
+	add(KindWatch, r.Watch != nil, r.Watch)
 	add(KindAllocation, r.Allocation != nil, r.Allocation)
 	return kinds, params
 }
@@ -594,6 +597,7 @@ func allKinds() []string {
 	r.VolumeCap, r.LabTest, r.Route, r.Check, r.Duty = &VolumeCapParams{}, &LabTestParams{}, &RouteParams{}, &CheckParams{}, &DutyParams{}
 	r.ReExport, r.ConsigneeKYC = &ReExportParams{}, &ConsigneeKYCParams{}
 	r.ImportPermit, r.LotAge, r.RedFlags, r.Geolocation, r.Allocation = &ImportPermitParams{}, &LotAgeParams{}, &RedFlagParams{}, &GeolocationParams{}, &AllocationParams{}
+	r.Watch = &WatchParams{}
 	k, _ := r.blocks()
 	return k
 }

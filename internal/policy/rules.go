@@ -46,6 +46,8 @@ type ruleSet struct {
 
 	checks []*entry
 
+	watch *entry
+
 	// values are CEL strings boxed once per segment (region names, ECCNs),
 	// so resolving them in a decision allocates nothing.
 	values map[string]ref.Val
@@ -174,6 +176,8 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.redFlags = e
 		case KindGeolocation:
 			s.geolocation = e
+		case KindWatch:
+			s.watch = e
 		case KindAllocation:
 			s.allocation = e
 		}

@@ -370,6 +370,8 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if !(r.Geolocation.FiberKMPerMSOneWay > 0 && r.Geolocation.FiberKMPerMSOneWay < 300) {
 			v.bad("fiber_km_per_ms_one_way", "must be above 0 and below the speed of light (300 km/ms)")
 		}
+	case r.Watch != nil:
+		validateWatch(v, r.Watch)
 	case r.Allocation != nil:
 		v.regionList("tiers", r.Allocation.Tiers)
 		v.words("reserve_classes", r.Allocation.ReserveClasses, false)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
@@ -700,6 +701,12 @@ func (w *propWorld) checkIn() (string, error) {
 	}
 	country := pick(w, []string{"CN", "MO", "US", "DE", "SG"})
 	_, alerts, err := w.p.svc.CheckIn(w.p.ctx, w.actors[by], service.CheckInRequest{Serial: serial, Site: 0, Country: country})
+	if err == nil && by != "nvidia" && !slices.ContainsFunc(slices.Collect(maps.Values(w.prev.shipments)), func(sh domain.Shipment) bool {
+		return sh.Buyer == by && slices.Contains(sh.Serials, serial)
+	}) {
+		// A buyer speaks for its own devices only (issue 18).
+		w.fail("%s checked in %s, a serial never shipped to it", by, serial)
+	}
 	return fmt.Sprintf("%s checks in %s from %s (%d alerts)", by, serial, country, len(alerts)), err
 }
 
