@@ -104,3 +104,21 @@ func TestAssessSilence(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAssessCheckIn: one plausible check-in with round-trip times to
+// four landmarks, assessed against the default policy.
+func BenchmarkAssessCheckIn(b *testing.B) {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	r := mustDefault(b).At(at)
+	lat, lon := 39.9042, 116.4074
+	f := policy.CheckInFacts{At: at, Serial: "SN-1", Reporter: "bytedance", Country: "CN", Shipped: true, ShipmentNumber: "SH-1",
+		Buyer: "bytedance", Status: domain.ShipDelivered, Where: "CN", Destination: "CN", SiteLat: &lat, SiteLon: &lon,
+		RTTs:     map[string]float64{"beijing": 4, "shanghai": 25, "hong-kong": 45, "singapore": 80},
+		Previous: &policy.PreviousCheckIn{At: at.Add(-time.Hour), Country: "CN"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs, err := r.AssessCheckIn(f); err != nil || len(fs) != 0 {
+			b.Fatal(fs, err)
+		}
+	}
+}
