@@ -284,7 +284,7 @@ func (l *shippingLoad) ship(round int, until time.Time) {
 			serials[k] = fmt.Sprintf("CR-%d-%d-%d", round, i, k)
 		}
 		if _, _, ok := l.post(request{"nvidia", "/api/v1/shipments", fmt.Sprintf("ship-%d-%d", round, i), map[string]any{"order": o.ID, "lot": l.lots[i%len(l.lots)],
-			"serials": serials, "unit_value": map[string]any{"minor": 2_500_000 + i, "currency": "USD"}}}); !ok {
+			"serials": serials, "unit_value": map[string]any{"minor": 2_500_000 + i, "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"}}); !ok {
 			return
 		}
 	}
@@ -299,7 +299,14 @@ func step(sh domain.Shipment) (request, bool) {
 	last := len(sh.Route) - 1
 	here := sh.Route[sh.Leg]
 	event := func(kind, country string) (request, bool) {
-		return request{"carrier", "/api/v1/shipments/" + sh.ID.String() + "/events", fmt.Sprintf("%s-%d-%s", sh.ID, len(sh.Events), kind),
+		who := "carrier" // the export authority clears exports, China's import authority its customs
+		switch {
+		case kind == "export_cleared":
+			who = "us-commerce"
+		case kind == "customs_cleared" && (country == "CN" || country == "MO"):
+			who = "cn-mofcom"
+		}
+		return request{who, "/api/v1/shipments/" + sh.ID.String() + "/events", fmt.Sprintf("%s-%d-%s", sh.ID, len(sh.Events), kind),
 			map[string]any{"kind": kind, "country": country, "place": "crash hub " + country}}, true
 	}
 	switch sh.Status {
@@ -321,6 +328,9 @@ func step(sh domain.Shipment) (request, bool) {
 			if !sh.Test.Pass {
 				return request{}, false
 			}
+		}
+		if sh.Leg == last-1 && sh.LicenseID != nil && sh.ExportClearance == nil {
+			return event("export_cleared", here)
 		}
 		return event("picked_up", here)
 	}
@@ -528,7 +538,7 @@ func checkShippingConsistent(t *testing.T, db *sql.DB, checkins map[domain.ID]bo
 		for _, ev := range sh.Events {
 			kinds[ev.Kind]++
 		}
-		for _, kind := range []string{"picked_up", "arrived", "customs_cleared", "delivered"} {
+		for _, kind := range []string{"picked_up", "arrived", "customs_cleared", "export_cleared", "delivered"} {
 			if rec["shipment."+kind] != kinds[kind] {
 				t.Errorf("shipment %s has %d %s events and %d records of them", sh.Number, kinds[kind], kind, rec["shipment."+kind])
 			}
@@ -542,9 +552,11 @@ func checkShippingConsistent(t *testing.T, db *sql.DB, checkins map[domain.ID]bo
 		o := orders[sh.OrderID]
 		last := len(sh.Route) - 1
 		for _, ev := range sh.Events {
-			// The export leg starts with the pick-up before the last stop;
-			// the destination's customs admit the units.
-			if ev.Kind == "picked_up" && last > 0 && ev.Country == sh.Route[last-1] {
+			// The export leg is cleared by the export authority (which
+			// draws the license) or, where it draws none, starts with the
+			// pick-up before the last stop; the destination's customs
+			// admit the units.
+			if (ev.Kind == "export_cleared" || (ev.Kind == "picked_up" && sh.ExportClearance == nil)) && last > 0 && ev.Country == sh.Route[last-1] {
 				exportedUnits += sh.Quantity
 				if o.LicenseID != nil {
 					exported[*o.LicenseID] += sh.Quantity

@@ -8,7 +8,8 @@ import (
 )
 
 func TestJourney(t *testing.T) {
-	viaLab := domain.Shipment{Route: []string{"TW", "US", "CN"}, LabRequired: "shipment.lab-test", LabCountry: "US"}
+	license := domain.ID{1}
+	viaLab := domain.Shipment{Route: []string{"TW", "US", "CN"}, LabRequired: "shipment.lab-test", LabCountry: "US", LicenseID: &license}
 	direct := domain.Shipment{Route: []string{"TW", "US"}}
 	domestic := domain.Shipment{Route: []string{"US"}}
 	for _, c := range []struct {
@@ -17,8 +18,8 @@ func TestJourney(t *testing.T) {
 		until stage
 		want  string
 	}{
-		{"ViaLabDelivered", viaLab, delivered, "[{picked_up TW} {arrived US} {customs_cleared US} {lab_test US} {picked_up US} {arrived CN} {customs_cleared CN} {delivered CN}]"},
-		{"ViaLabExported", viaLab, exported, "[{picked_up TW} {arrived US} {customs_cleared US} {lab_test US} {picked_up US}]"},
+		{"ViaLabDelivered", viaLab, delivered, "[{picked_up TW} {arrived US} {customs_cleared US} {lab_test US} {export_cleared US} {picked_up US} {arrived CN} {customs_cleared CN} {delivered CN}]"},
+		{"ViaLabExported", viaLab, exported, "[{picked_up TW} {arrived US} {customs_cleared US} {lab_test US} {export_cleared US} {picked_up US}]"},
 		{"ViaLabAtLab", viaLab, atLab, "[{picked_up TW} {arrived US} {customs_cleared US}]"},
 		{"DirectDelivered", direct, delivered, "[{picked_up TW} {arrived US} {customs_cleared US} {delivered US}]"},
 		// Without a lab test, "at the lab" stops short of delivery.

@@ -67,8 +67,9 @@ type step struct{ kind, country string }
 
 // journey is what takes a shipment along its route to delivery: picked up
 // at its origin, then at every stop arrived and cleared, tested in the lab's
-// country when the route requires it, picked up again, and delivered at the
-// last.
+// country when the route requires it, cleared for export by the export
+// authority when the export leg draws a license, picked up again, and
+// delivered at the last.
 func journey(sh domain.Shipment) []step {
 	var out []step
 	last := len(sh.Route) - 1
@@ -87,6 +88,9 @@ func journey(sh domain.Shipment) []step {
 		}
 		if sh.LabRequired != "" && c == sh.LabCountry {
 			out = append(out, step{"lab_test", c})
+		}
+		if i == last-1 && sh.LicenseID != nil {
+			out = append(out, step{"export_cleared", c})
 		}
 		out = append(out, step{"picked_up", c})
 	}
@@ -116,9 +120,11 @@ func upTo(steps []step, until stage) []step {
 
 // LoadShipments puts the story's shipments on the road through the
 // parties' own service calls: the vendor ships units of accepted orders
-// from the latest lot available, the carrier records their custody events
-// (clearing US customs assesses the duty the policy sets), the lab tests
-// those bound for China, and delivered devices check in from their sites;
+// from the latest lot available, naming the carrier and the lab; the
+// carrier records their custody events (clearing US customs assesses the
+// duty the policy sets), the lab tests those bound for China, the export
+// authority clears their export and China's import authority their
+// customs, and delivered devices check in from their sites;
 // one of them checks in from elsewhere, which raises alerts. It does
 // nothing when any shipment exists, or when no lot is available yet.
 func LoadShipments(ctx context.Context, svc *service.Service) error {
@@ -139,6 +145,14 @@ func LoadShipments(ctx context.Context, svc *service.Service) error {
 		return err
 	}
 	lab, err := actor(ctx, svc, "us-testlab")
+	if err != nil {
+		return err
+	}
+	exportAuthority, err := actor(ctx, svc, "us-commerce")
+	if err != nil {
+		return err
+	}
+	importAuthority, err := actor(ctx, svc, "cn-mofcom")
 	if err != nil {
 		return err
 	}
@@ -164,7 +178,8 @@ func LoadShipments(ctx context.Context, svc *service.Service) error {
 			serial++
 			sns[j] = fmt.Sprintf("%s%05d", SerialPrefix, serial)
 		}
-		sh, err := svc.CreateShipment(ctx, vendor, service.ShipmentRequest{Order: orders[i].ID.String(), Lot: lot.Number, Serials: sns, UnitValue: unitValue})
+		sh, err := svc.CreateShipment(ctx, vendor, service.ShipmentRequest{Order: orders[i].ID.String(), Lot: lot.Number, Serials: sns, UnitValue: unitValue,
+			Carriers: []string{carrier.PartySlug}, Lab: lab.PartySlug})
 		if err != nil {
 			return fmt.Errorf("demo: shipment for %s: %w", c.buyer, err)
 		}
@@ -172,7 +187,14 @@ func LoadShipments(ctx context.Context, svc *service.Service) error {
 			if s.kind == "lab_test" {
 				sh, err = labTest(ctx, svc, lab, sh)
 			} else {
-				sh, err = svc.RecordEvent(ctx, carrier, sh.ID, service.EventRequest{Kind: s.kind, Country: s.country, Place: place(sh, s)})
+				who := carrier
+				switch {
+				case s.kind == "export_cleared":
+					who = exportAuthority
+				case s.kind == "customs_cleared" && s.country == sh.Destination && sh.PermitID != nil:
+					who = importAuthority
+				}
+				sh, err = svc.RecordEvent(ctx, who, sh.ID, service.EventRequest{Kind: s.kind, Country: s.country, Place: place(sh, s)})
 			}
 			if err != nil {
 				return fmt.Errorf("demo: %s of %s's shipment %s: %w", s.kind, c.buyer, sh.Number, err)

@@ -39,14 +39,28 @@ type Shipment struct {
 	Invoice Invoice        `json:"invoice"`
 	Status  ShipmentStatus `json:"status"`
 	// LabRequired names the rule that requires a lab test before export.
-	LabRequired string         `json:"lab_required,omitempty"`
-	LabCountry  string         `json:"lab_country,omitempty"`
-	LabArrival  *time.Time     `json:"lab_arrival,omitempty"`
-	Test        *LabTest       `json:"test,omitempty"`
-	Duty        *DutyEntry     `json:"duty,omitempty"`
-	Events      []CustodyEvent `json:"events"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	LabRequired string     `json:"lab_required,omitempty"`
+	LabCountry  string     `json:"lab_country,omitempty"`
+	LabArrival  *time.Time `json:"lab_arrival,omitempty"`
+	// Carriers names the carrier of each leg (leg i goes from Route[i] to
+	// Route[i+1]; a route of one country has one, for its delivery), Lab
+	// the lab that tests the units where the route has a lab test, and
+	// Holder the carrier with custody now: only these parties record the
+	// shipment's custody events and its test. A hand-over to another
+	// carrier is an event the holder records. Unset on shipments made
+	// before shipments named their parties: any carrier and lab may act on
+	// those, as before.
+	Carriers []Assignee `json:"carriers,omitempty"`
+	Lab      *Assignee  `json:"lab,omitempty"`
+	Holder   *Assignee  `json:"holder,omitempty"`
+	// ExportClearance is the export authority's clearance of the export
+	// leg, which drew the license; set before the leg is picked up.
+	ExportClearance *CustodyEvent  `json:"export_clearance,omitempty"`
+	Test            *LabTest       `json:"test,omitempty"`
+	Duty            *DutyEntry     `json:"duty,omitempty"`
+	Events          []CustodyEvent `json:"events"`
+	CreatedAt       time.Time      `json:"created_at"`
+	UpdatedAt       time.Time      `json:"updated_at"`
 }
 
 // ShipmentStatus is where a shipment is in its journey.
@@ -61,19 +75,33 @@ const (
 	ShipDelivered ShipmentStatus = "delivered"  // at the licensed site
 )
 
-// CustodyEvent is one custody or border event a carrier records.
+// Assignee is a party a shipment names for part of its journey.
+type Assignee struct {
+	PartyID ID     `json:"party_id"`
+	Party   string `json:"party"` // its slug
+}
+
+// CustodyEvent is one custody or border event: a carrier's (picked_up,
+// arrived, handed_over, delivered; customs_cleared at a stop whose customs
+// draw no permit), the import authority's (customs_cleared where the
+// destination's permit is drawn) or the export authority's
+// (export_cleared, which draws the license). By and Role say who recorded
+// it; To names the carrier a hand-over gave custody to.
 type CustodyEvent struct {
 	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"` // picked_up, arrived, customs_cleared, delivered
+	Kind    string    `json:"kind"`
 	Country string    `json:"country"`
 	Place   string    `json:"place"`
 	By      string    `json:"by"`
+	Role    Role      `json:"role,omitempty"`
+	To      string    `json:"to,omitempty"`
 }
 
 // LabTest is the independent lab's result for a shipment.
 type LabTest struct {
 	At       time.Time `json:"at"`
 	By       string    `json:"by"`
+	Role     Role      `json:"role,omitempty"`
 	Measured Spec      `json:"measured"`
 	TPP      float64   `json:"tpp"`
 	Pass     bool      `json:"pass"`
@@ -102,24 +130,33 @@ type CheckIn struct {
 	ID      ID                 `json:"id"`
 	At      time.Time          `json:"at"`
 	By      string             `json:"by"`
+	Role    Role               `json:"role,omitempty"`
 	Serial  string             `json:"serial"`
 	Site    int                `json:"site"`
 	Country string             `json:"country"`
 	RTTs    map[string]float64 `json:"rtt_ms,omitempty"`
 }
 
-// Alert is a diversion signal for the export authority, with its evidence.
+// Alert is a diversion signal for the export authority, with its evidence
+// and who reported it: the party (and role) whose check-in or sweep raised
+// it, and the check-in it rests on.
 type Alert struct {
-	ID         ID         `json:"id"`
-	Kind       string     `json:"kind"`
-	Serial     string     `json:"serial,omitempty"`
-	ShipmentID *ID        `json:"shipment_id,omitempty"`
-	Buyer      string     `json:"buyer,omitempty"`
-	Evidence   []string   `json:"evidence"`
-	State      AlertState `json:"state"`
-	Notes      []Note     `json:"notes,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	ID           ID       `json:"id"`
+	Kind         string   `json:"kind"`
+	Serial       string   `json:"serial,omitempty"`
+	ShipmentID   *ID      `json:"shipment_id,omitempty"`
+	Buyer        string   `json:"buyer,omitempty"`
+	ReportedBy   string   `json:"reported_by,omitempty"`
+	ReporterRole Role     `json:"reporter_role,omitempty"`
+	CheckInID    *ID      `json:"checkin_id,omitempty"`
+	Evidence     []string `json:"evidence"`
+	// Reasons are the watch's findings behind the alert: the rule and its
+	// source, and the message with the values compared.
+	Reasons   []Reason   `json:"reasons,omitempty"`
+	State     AlertState `json:"state"`
+	Notes     []Note     `json:"notes,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // AlertState is where the export authority is with an alert.

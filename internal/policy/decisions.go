@@ -26,6 +26,9 @@ var Decisions = []DecisionSpec{
 	{"import at customs", "Rules.DecideImport", "the chip, destination, units, the import permit the order drew on",
 		[]string{KindImportPermit}},
 	{"assess the duty", "Rules.DutyFor", "the chip's TPP and bandwidth, the declared end use", []string{KindDuty}},
+	{"assess a device check-in", "Rules.AssessCheckIn", "the serial's shipment (status, where, licensed site and destination), the site and country claimed, round-trip times to landmarks and the site's coordinates, the serial's last check-in",
+		[]string{KindWatch, KindGeolocation}},
+	{"sweep for silent devices", "Rules.AssessSilence", "a delivered serial's delivery or last check-in, and now", []string{KindWatch}},
 }
 
 // InForce returns the ids of the rules in force of the decision's kinds,

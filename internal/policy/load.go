@@ -94,6 +94,7 @@ type ruleDoc struct {
 	LotAge           *LotAgeParams           `yaml:"lot_age"`
 	RedFlags         *RedFlagParams          `yaml:"red_flags"`
 	Geolocation      *GeolocationParams      `yaml:"geolocation"`
+	Watch            *WatchParams            `yaml:"watch"`
 	Allocation       *AllocationParams       `yaml:"allocation"`
 	Screening        *ScreeningParams        `yaml:"screening"`
 }
@@ -123,6 +124,7 @@ const (
 	KindLotAge           = "lot_age"
 	KindRedFlags         = "red_flags"
 	KindGeolocation      = "geolocation"
+	KindWatch            = "watch"
 	KindAllocation       = "allocation"
 	KindScreening        = "screening"
 )
@@ -171,6 +173,7 @@ func (r *ruleDoc) blocks() (kinds []string, params []any) {
 	add(KindLotAge, r.LotAge != nil, r.LotAge)
 	add(KindRedFlags, r.RedFlags != nil, r.RedFlags)
 	add(KindGeolocation, r.Geolocation != nil, r.Geolocation)
+	add(KindWatch, r.Watch != nil, r.Watch)
 	add(KindAllocation, r.Allocation != nil, r.Allocation)
 	add(KindScreening, r.Screening != nil, r.Screening)
 	return kinds, params
@@ -598,6 +601,7 @@ func allKinds() []string {
 	r.ReExport, r.ConsigneeKYC = &ReExportParams{}, &ConsigneeKYCParams{}
 	r.ImportPermit, r.LotAge, r.RedFlags, r.Geolocation, r.Allocation = &ImportPermitParams{}, &LotAgeParams{}, &RedFlagParams{}, &GeolocationParams{}, &AllocationParams{}
 	r.Screening = &ScreeningParams{}
+	r.Watch = &WatchParams{}
 	k, _ := r.blocks()
 	return k
 }

@@ -47,6 +47,8 @@ type ruleSet struct {
 
 	checks []*entry
 
+	watch *entry
+
 	// values are CEL strings boxed once per segment (region names, ECCNs),
 	// so resolving them in a decision allocates nothing.
 	values map[string]ref.Val
@@ -177,6 +179,8 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.geolocation = e
 		case KindScreening:
 			s.screening = e
+		case KindWatch:
+			s.watch = e
 		case KindAllocation:
 			s.allocation = e
 		}

@@ -381,6 +381,8 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if !(sc.MaxListShrink > 0 && sc.MaxListShrink < 1) {
 			v.bad("max_list_shrink", "must be above 0 and below 1 (a share of the list's entities)")
 		}
+	case r.Watch != nil:
+		validateWatch(v, r.Watch)
 	case r.Allocation != nil:
 		v.regionList("tiers", r.Allocation.Tiers)
 		v.words("reserve_classes", r.Allocation.ReserveClasses, false)

@@ -30,7 +30,7 @@ func TestIdempotencyKeyAfterCrash(t *testing.T) {
 		// body is a shipment request; claim claims its key as a process
 		// that is about to die would have.
 		body := func(serial string) (string, service.ShipmentRequest) {
-			in := service.ShipmentRequest{Order: order, Lot: "TW-H200-2025-12-01", Serials: []string{serial}, UnitValue: domain.Money{Minor: 100, Currency: "USD"}}
+			in := service.ShipmentRequest{Order: order, Lot: "TW-H200-2025-12-01", Serials: []string{serial}, UnitValue: domain.Money{Minor: 100, Currency: "USD"}, Carriers: []string{"carrier"}, Lab: "us-testlab"}
 			raw, _ := json.Marshal(in)
 			return string(raw), in
 		}

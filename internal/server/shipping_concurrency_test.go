@@ -110,7 +110,7 @@ func (e *env) shipmentsOf(order string) []domain.Shipment {
 }
 
 func shipmentBody(order, lot string, n int) map[string]any {
-	return map[string]any{"order": order, "lot": lot, "serials": serials(n), "unit_value": map[string]any{"minor": 3_000_000, "currency": "USD"}}
+	return map[string]any{"order": order, "lot": lot, "serials": serials(n), "unit_value": map[string]any{"minor": 3_000_000, "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"}
 }
 
 // TestLotUnderConcurrentShipments: 300 clients ship 1 to 3 units each from
@@ -210,10 +210,10 @@ func TestExportAndImportChecksUnderConcurrency(t *testing.T) {
 			return nil
 		})
 
-		// The export leg, all at once.
+		// The export authority clears the export legs, all at once.
 		left := make([]bool, 200)
 		parallel(t, 200, func(i int) error {
-			status, body, err := e.send("carrier", "POST", "/api/v1/shipments/"+ids[i]+"/events", map[string]any{"kind": "picked_up", "country": "US", "place": "JFK"}, "")
+			status, body, err := e.send("us-commerce", "POST", "/api/v1/shipments/"+ids[i]+"/events", map[string]any{"kind": "export_cleared", "country": "US", "place": "JFK"}, "")
 			switch {
 			case err != nil:
 				return err
@@ -240,15 +240,23 @@ func TestExportAndImportChecksUnderConcurrency(t *testing.T) {
 			}
 		}
 
-		// Chinese customs, all at once.
-		for _, kind := range []string{"arrived", "customs_cleared"} {
+		// The export legs and Chinese customs (China's import authority's),
+		// all at once.
+		for _, kind := range []string{"picked_up", "arrived", "customs_cleared"} {
 			parallel(t, 200, func(i int) error {
 				if !left[i] {
 					return nil
 				}
-				status, body, err := e.send("carrier", "POST", "/api/v1/shipments/"+ids[i]+"/events", map[string]any{"kind": kind, "country": "CN", "place": "Shanghai"}, "")
+				who, country := "carrier", "CN"
+				switch kind {
+				case "picked_up":
+					country = "US"
+				case "customs_cleared":
+					who = "cn-mofcom"
+				}
+				status, body, err := e.send(who, "POST", "/api/v1/shipments/"+ids[i]+"/events", map[string]any{"kind": kind, "country": country, "place": "Shanghai"}, "")
 				if err != nil || status != 200 {
-					return fmt.Errorf("%s in CN: %d %s %v", kind, status, body, err)
+					return fmt.Errorf("%s in %s: %d %s %v", kind, country, status, body, err)
 				}
 				return nil
 			})

@@ -31,7 +31,7 @@ func TestBadInputOnShippingRoutes(t *testing.T) {
 	}
 	routes := map[string]route{
 		"shipments": {"nvidia", "/api/v1/shipments",
-			`{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["SN-INPUT-1"],"unit_value":{"minor":100,"currency":"USD"}}`, 201},
+			`{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["SN-INPUT-1"],"unit_value":{"minor":100,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 201},
 		"events":    {"carrier", "/api/v1/shipments/" + atOrigin + "/events", `{"kind":"picked_up","country":"TW","place":"Hsinchu"}`, 200},
 		"lab-tests": {"us-testlab", "/api/v1/shipments/" + atLab + "/lab-tests", `{"throughput":[{"bits":8,"dense_tops":1979}],"bandwidth_gbps":4800}`, 200},
 		"checkins":  {"nvidia", "/api/v1/checkins", `{"serial":"SN-INPUT-2","site":0,"country":"US"}`, 201},
@@ -63,17 +63,17 @@ func TestBadInputOnShippingRoutes(t *testing.T) {
 		field      string
 	}{
 		"shipments": {
-			{"NotAnOrderID", `{"order":"'; DROP TABLE shipments; --","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":1,"currency":"USD"}}`, 422, "order"},
-			{"NoSerials", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":[],"unit_value":{"minor":1,"currency":"USD"}}`, 422, "serials"},
-			{"SerialTwice", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A","A"],"unit_value":{"minor":1,"currency":"USD"}}`, 422, "serials[1]"},
-			{"SerialNotPrintable", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A\u0000B"],"unit_value":{"minor":1,"currency":"USD"}}`, 422, "serials[0]"},
-			{"SerialUnicode", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["Ａ１"],"unit_value":{"minor":1,"currency":"USD"}}`, 422, "serials[0]"},
-			{"TooManySerials", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":[` + strings.Repeat(`"S",`, service.MaxShipmentUnits) + `"S"],"unit_value":{"minor":1,"currency":"USD"}}`, 422, "serials"},
-			{"NegativeValue", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":-1,"currency":"USD"}}`, 422, "unit_value"},
-			{"ValueOverflows", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A","B"],"unit_value":{"minor":9223372036854775807,"currency":"USD"}}`, 422, "unit_value"},
-			{"ValueTooBig", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":1e400,"currency":"USD"}}`, 422, "unit_value.minor"},
-			{"FractionalValue", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":1.5,"currency":"USD"}}`, 422, "unit_value.minor"},
-			{"UnknownLot", `{"order":"` + order + `","lot":"TW-NOPE","serials":["A"],"unit_value":{"minor":1,"currency":"USD"}}`, 422, "lot"},
+			{"NotAnOrderID", `{"order":"'; DROP TABLE shipments; --","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "order"},
+			{"NoSerials", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":[],"unit_value":{"minor":1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "serials"},
+			{"SerialTwice", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A","A"],"unit_value":{"minor":1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "serials[1]"},
+			{"SerialNotPrintable", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A\u0000B"],"unit_value":{"minor":1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "serials[0]"},
+			{"SerialUnicode", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["Ａ１"],"unit_value":{"minor":1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "serials[0]"},
+			{"TooManySerials", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":[` + strings.Repeat(`"S",`, service.MaxShipmentUnits) + `"S"],"unit_value":{"minor":1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "serials"},
+			{"NegativeValue", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":-1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "unit_value"},
+			{"ValueOverflows", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A","B"],"unit_value":{"minor":9223372036854775807,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "unit_value"},
+			{"ValueTooBig", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":1e400,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "unit_value.minor"},
+			{"FractionalValue", `{"order":"` + order + `","lot":"TW-H200-2025-12-01","serials":["A"],"unit_value":{"minor":1.5,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "unit_value.minor"},
+			{"UnknownLot", `{"order":"` + order + `","lot":"TW-NOPE","serials":["A"],"unit_value":{"minor":1,"currency":"USD"},"carriers":["carrier"],"lab":"us-testlab"}`, 422, "lot"},
 		},
 		"events": {
 			{"UnknownKind", `{"kind":"teleported","country":"TW","place":"x"}`, 422, "kind"},

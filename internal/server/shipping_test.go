@@ -34,12 +34,22 @@ func (e *env) shipmentOf(buyer string, n int, unitMinor int64) string {
 		e.t.Fatalf("%s order: %v", buyer, o)
 	}
 	return e.must("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-H200-2025-12-01",
-		"serials": serials(n), "unit_value": map[string]any{"minor": unitMinor, "currency": "USD"}}, 201)["id"].(string)
+		"serials": serials(n), "unit_value": map[string]any{"minor": unitMinor, "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"}, 201)["id"].(string)
 }
 
+// event records a custody or border event by the party whose it is: the
+// export authority's export clearance, China's import authority's customs
+// clearance into China, the carrier's every other.
 func (e *env) event(id, kind, country string) map[string]any {
 	e.t.Helper()
-	return e.must("carrier", "POST", "/api/v1/shipments/"+id+"/events", map[string]any{"kind": kind, "country": country, "place": "hub " + country}, 200)
+	who := "carrier"
+	switch {
+	case kind == "export_cleared":
+		who = "us-commerce"
+	case kind == "customs_cleared" && country == "CN":
+		who = "cn-mofcom"
+	}
+	return e.must(who, "POST", "/api/v1/shipments/"+id+"/events", map[string]any{"kind": kind, "country": country, "place": "hub " + country}, 200)
 }
 
 var shippingMatrix = map[string]matrixEntry{
@@ -48,7 +58,7 @@ var shippingMatrix = map[string]matrixEntry{
 		mk := func() probe {
 			o := e.order("us-cloud-a", "h200", 2, "commercial_ai")
 			return probe{"POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-H200-2025-12-01", "serials": serials(2),
-				"unit_value": map[string]any{"minor": 3000000, "currency": "USD"}}, only(201, domain.RoleVendor)}
+				"unit_value": map[string]any{"minor": 3000000, "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"}, only(201, domain.RoleVendor)}
 		}
 		return mk(), mk()
 	},
@@ -140,6 +150,7 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 		if got["test"].(map[string]any)["pass"] != true || got["test"].(map[string]any)["tpp"] != float64(15832) {
 			t.Fatalf("lab test: %v", got["test"])
 		}
+		e.event(id, "export_cleared", "US")
 		e.event(id, "picked_up", "US")
 		lic := e.must("us-commerce", "GET", "/api/v1/licenses/"+f.licenses["bytedance"], nil, 200)
 		if lic["exported"] != float64(10) {
@@ -157,7 +168,7 @@ func TestShipmentTaiwanUSChina(t *testing.T) {
 		// The same serials cannot ship twice.
 		o := e.order("bytedance", "h200", 1, "commercial_ai")
 		if status, body, _ := e.do("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-H200-2025-12-01",
-			"serials": []string{got["serials"].([]any)[0].(string)}, "unit_value": map[string]any{"minor": 100, "currency": "USD"}}); status != 409 || !strings.Contains(string(body), "already") {
+			"serials": []string{got["serials"].([]any)[0].(string)}, "unit_value": map[string]any{"minor": 100, "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"}); status != 409 || !strings.Contains(string(body), "already") {
 			t.Fatalf("a serial twice: %d %s", status, body)
 		}
 	})
@@ -223,7 +234,7 @@ func TestDutyReconciliation(t *testing.T) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			id := e.must("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": orderID, "lot": "TW-H200-2025-12-01",
-				"serials": serials(1 + i%3), "unit_value": map[string]any{"minor": values[i], "currency": "USD"}}, 201)["id"].(string)
+				"serials": serials(1 + i%3), "unit_value": map[string]any{"minor": values[i], "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"}, 201)["id"].(string)
 			e.event(id, "picked_up", "TW")
 			e.event(id, "arrived", "US")
 			e.event(id, "customs_cleared", "US")
@@ -306,7 +317,7 @@ func TestLotsNeverOverShipped(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				status, body, _ := e.do("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-SMALL-1", "serials": serials(1),
-					"unit_value": map[string]any{"minor": 3_000_000, "currency": "USD"}})
+					"unit_value": map[string]any{"minor": 3_000_000, "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"})
 				switch {
 				case status == 201:
 					shipped.Add(1)
@@ -331,7 +342,7 @@ func TestLotsNeverOverShipped(t *testing.T) {
 			t.Fatalf("lot TW-SMALL-1 after shipping it all: %s", raw)
 		}
 		sh := e.must("nvidia", "POST", "/api/v1/shipments", map[string]any{"order": o["id"], "lot": "TW-H200-2025-12-01", "serials": serials(3),
-			"unit_value": map[string]any{"minor": 3_000_001, "currency": "USD"}}, 201)
+			"unit_value": map[string]any{"minor": 3_000_001, "currency": "USD"}, "carriers": []string{"carrier"}, "lab": "us-testlab"}, 201)
 		inv := sh["invoice"].(map[string]any)
 		line := inv["lines"].([]any)[0].(map[string]any)
 		if line["quantity"] != float64(3) || line["amount"].(map[string]any)["minor"] != float64(9_000_003) || inv["total"].(map[string]any)["minor"] != float64(9_000_003) {

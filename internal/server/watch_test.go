@@ -11,12 +11,14 @@ import (
 )
 
 var watchMatrix = map[string]matrixEntry{
+	// A buyer speaks for its own devices only: a serial never shipped to
+	// it is not found; the vendor's telemetry reports any.
 	"POST /api/v1/checkins": same(probe{"POST", "/api/v1/checkins", map[string]any{"serial": "GRAY-0001", "site": 0, "country": "CN"},
-		only2(map[domain.Role]int{domain.RoleBuyer: 201, domain.RoleVendor: 201})}),
+		only2(map[domain.Role]int{domain.RoleBuyer: 404, domain.RoleVendor: 201})}),
 	"GET /api/v1/alerts": same(probe{"GET", "/api/v1/alerts?status=open", nil, only(200, domain.RoleExportAuthority)}),
 	"POST /api/v1/alerts/{id}/state": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {
-			out := e.must("bytedance", "POST", "/api/v1/checkins", map[string]any{"serial": fmt.Sprintf("GRAY-%d", serialSeq.Add(1)), "site": 0, "country": "CN"}, 201)
+			out := e.must("nvidia", "POST", "/api/v1/checkins", map[string]any{"serial": fmt.Sprintf("GRAY-%d", serialSeq.Add(1)), "site": 0, "country": "CN"}, 201)
 			id := out["alerts"].([]any)[0].(map[string]any)["id"].(string)
 			return probe{"POST", "/api/v1/alerts/" + id + "/state", map[string]any{"state": "escalated", "note": "refer to OEE"}, only(200, domain.RoleExportAuthority)}
 		}
@@ -56,6 +58,7 @@ func TestDiversionWatch(t *testing.T) {
 	e.event(id, "arrived", "US")
 	e.event(id, "customs_cleared", "US")
 	e.must("us-testlab", "POST", "/api/v1/shipments/"+id+"/lab-tests", map[string]any{"throughput": []map[string]any{{"bits": 8, "dense_tops": 1979}}, "bandwidth_gbps": 4800}, 200)
+	e.event(id, "export_cleared", "US")
 	e.event(id, "picked_up", "US")
 	e.event(id, "arrived", "CN")
 	e.event(id, "customs_cleared", "CN")
@@ -79,10 +82,22 @@ func TestDiversionWatch(t *testing.T) {
 	if k := alertKinds(out); strings.Join(k, ",") != "site_mismatch,two_places" {
 		t.Fatalf("moved serial: %v", k)
 	}
-	// A serial that was never shipped.
-	out = e.must("bytedance", "POST", "/api/v1/checkins", map[string]any{"serial": "NEVER-SHIPPED-1", "site": 0, "country": "CN"}, 201)
+	// A serial that was never shipped: not the buyer's to report; the
+	// vendor's telemetry reports it, and the alert says so.
+	if status, body, _ := e.do("bytedance", "POST", "/api/v1/checkins", map[string]any{"serial": "NEVER-SHIPPED-1", "site": 0, "country": "CN"}); status != 404 {
+		t.Fatalf("a buyer's check-in of a serial never shipped: %d %s", status, body)
+	}
+	out = e.must("nvidia", "POST", "/api/v1/checkins", map[string]any{"serial": "NEVER-SHIPPED-1", "site": 0, "country": "CN"}, 201)
 	if k := alertKinds(out); len(k) != 1 || k[0] != "unshipped_serial" {
 		t.Fatalf("unshipped: %v", k)
+	}
+	if a := out["alerts"].([]any)[0].(map[string]any); a["reported_by"] != "nvidia" || a["reporter_role"] != "vendor" || a["checkin_id"] != out["checkin"].(map[string]any)["id"] {
+		t.Fatalf("the alert does not say who reported it: %v", a)
+	}
+	// Another buyer's serial: not found, and the body says nothing of it.
+	status, raw, _ := e.do("alibaba", "POST", "/api/v1/checkins", map[string]any{"serial": s0, "site": 0, "country": "SG"})
+	if status != 404 || strings.Contains(string(raw), "bytedance") || strings.Contains(string(raw), "SH-") {
+		t.Fatalf("a competitor's check-in: %d %s", status, raw)
 	}
 	// Bad landmark: a clear error naming the field.
 	if status, body, _ := e.do("bytedance", "POST", "/api/v1/checkins", map[string]any{"serial": s0, "site": 0, "country": "CN", "rtt_ms": map[string]float64{"atlantis": 3}}); status != 422 || !strings.Contains(string(body), "rtt_ms.atlantis") {
@@ -90,7 +105,7 @@ func TestDiversionWatch(t *testing.T) {
 	}
 	// 31 days later the third serial has never checked in; the others did.
 	e.clock.Set(e.clock.Now().Add(31 * 24 * time.Hour))
-	_, raw, _ := e.do("us-commerce", "POST", "/api/v1/alerts/sweep", nil)
+	_, raw, _ = e.do("us-commerce", "POST", "/api/v1/alerts/sweep", nil)
 	var raised []map[string]any
 	if err := jsonUnmarshal(raw, &raised); err != nil {
 		t.Fatal(err)

@@ -114,10 +114,13 @@ var grants = map[Action]map[domain.Role]scope{
 	ActShipmentCreate: {domain.RoleVendor: all},
 	ActShipmentRead: {
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
-		domain.RoleLab: all, domain.RoleCarrier: all, domain.RoleBuyer: own,
+		domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleBuyer: own,
 	},
-	ActShipmentEvent:  {domain.RoleCarrier: all},
-	ActShipmentTest:   {domain.RoleLab: all},
+	// Carriers and labs act on the shipments that name them, each
+	// authority on the border crossings into or out of its country
+	// (service/custody.go).
+	ActShipmentEvent:  {domain.RoleCarrier: own, domain.RoleImportAuthority: own, domain.RoleExportAuthority: own},
+	ActShipmentTest:   {domain.RoleLab: own},
 	ActDutyRead:       {domain.RoleVendor: all, domain.RoleExportAuthority: all},
 	ActCheckIn:        {domain.RoleBuyer: own, domain.RoleVendor: all},
 	ActAlertManage:    {domain.RoleExportAuthority: all},

@@ -257,19 +257,39 @@ var usd = domain.Money{Minor: 3_000_000, Currency: "USD"}
 // ship ships all units of an accepted order from the first lot.
 func (e *env) ship(t testing.TB, o domain.Order) domain.Shipment {
 	t.Helper()
-	sh, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), service.ShipmentRequest{Order: o.ID.String(), Lot: firstLot, Serials: serials(int(o.Quantity - o.Shipped)), UnitValue: usd})
+	sh, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), service.ShipmentRequest{Order: o.ID.String(), Lot: firstLot, Serials: serials(int(o.Quantity - o.Shipped)), UnitValue: usd, Carriers: carriers, Lab: "us-testlab"})
 	must(t, err)
 	return sh
 }
 
-// move records the carrier's custody events on a shipment, each a minute
-// after the last: pairs of kind and country.
+// carriers names the demo's carrier for every leg of a shipment.
+var carriers = []string{"carrier"}
+
+// speaker is who records an event: the export authority its export
+// clearance, China's import authority a customs clearance into China, the
+// carrier every other.
+func (e *env) speaker(kind, country string) domain.Actor { return e.as(speakerOf(kind, country)) }
+
+// speakerOf is the cast party that records an event of the kind in the
+// country.
+func speakerOf(kind, country string) string {
+	switch {
+	case kind == "export_cleared":
+		return "us-commerce"
+	case kind == "customs_cleared" && (country == "CN" || country == "MO"):
+		return "cn-mofcom"
+	}
+	return "carrier"
+}
+
+// move records a shipment's custody and border events, each a minute
+// after the last, each by its speaker: pairs of kind and country.
 func (e *env) move(t testing.TB, sh domain.Shipment, events ...string) domain.Shipment {
 	t.Helper()
 	for i := 0; i+1 < len(events); i += 2 {
 		e.clock.Add(time.Minute)
 		var err error
-		sh, err = e.svc.RecordEvent(e.ctx, e.as("carrier"), sh.ID, service.EventRequest{Kind: events[i], Country: events[i+1], Place: "terminal " + events[i+1]})
+		sh, err = e.svc.RecordEvent(e.ctx, e.speaker(events[i], events[i+1]), sh.ID, service.EventRequest{Kind: events[i], Country: events[i+1], Place: "terminal " + events[i+1]})
 		if err != nil {
 			t.Fatalf("%s in %s: %v", events[i], events[i+1], err)
 		}

@@ -264,13 +264,13 @@ func TestFulfilledOrderIsFinal(t *testing.T) {
 		p := newProgram(t, b)
 		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)
 		o := p.order("us-cloud-a", 2)
-		vendor, carrier := p.actor("nvidia"), p.actor("carrier")
+		vendor := p.actor("nvidia")
 		lots, err := p.svc.Lots(p.ctx, vendor, "h200")
 		if err != nil || len(lots) == 0 {
 			t.Fatal(err)
 		}
 		sh, err := p.svc.CreateShipment(p.ctx, vendor, service.ShipmentRequest{Order: o.ID.String(), Lot: lots[0].Number,
-			Serials: []string{"SN-F-1", "SN-F-2"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+			Serials: []string{"SN-F-1", "SN-F-2"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}, Carriers: carriers, Lab: "us-testlab"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +279,7 @@ func TestFulfilledOrderIsFinal(t *testing.T) {
 		for _, ev := range []service.EventRequest{{Kind: "picked_up", Country: "TW"}, {Kind: "arrived", Country: "US"},
 			{Kind: "customs_cleared", Country: "US"}, {Kind: "delivered", Country: "US"}} {
 			ev.Place = "somewhere"
-			if _, err := p.svc.RecordEvent(p.ctx, carrier, sh.ID, ev); err != nil {
+			if _, err := p.svc.RecordEvent(p.ctx, p.actor(speakerOf(ev.Kind, ev.Country)), sh.ID, ev); err != nil {
 				t.Fatalf("%s: %v", ev.Kind, err)
 			}
 		}
@@ -313,7 +313,7 @@ func TestCustomsNeedsTheImportPermit(t *testing.T) {
 		}
 		// Units exported to US end users first: China's cap counts against them.
 		ush, err := p.svc.CreateShipment(p.ctx, vendor, service.ShipmentRequest{Order: us.ID.String(), Lot: lots[0].Number,
-			Serials: []string{"SN-U-1", "SN-U-2", "SN-U-3", "SN-U-4"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+			Serials: []string{"SN-U-1", "SN-U-2", "SN-U-3", "SN-U-4"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}, Carriers: carriers, Lab: "us-testlab"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,12 +321,12 @@ func TestCustomsNeedsTheImportPermit(t *testing.T) {
 			t.Fatal(err)
 		}
 		sh, err := p.svc.CreateShipment(p.ctx, vendor, service.ShipmentRequest{Order: o.ID.String(), Lot: lots[0].Number,
-			Serials: []string{"SN-C-1", "SN-C-2"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+			Serials: []string{"SN-C-1", "SN-C-2"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}, Carriers: carriers, Lab: "us-testlab"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		move := func(kind, country string) error {
-			_, err := p.svc.RecordEvent(p.ctx, carrier, sh.ID, service.EventRequest{Kind: kind, Country: country, Place: "x"})
+			_, err := p.svc.RecordEvent(p.ctx, p.actor(speakerOf(kind, country)), sh.ID, service.EventRequest{Kind: kind, Country: country, Place: "x"})
 			return err
 		}
 		for _, ev := range [][2]string{{"picked_up", "TW"}, {"arrived", "US"}, {"customs_cleared", "US"}} {
@@ -341,7 +341,7 @@ func TestCustomsNeedsTheImportPermit(t *testing.T) {
 		if _, err := p.svc.RecordLabTest(p.ctx, lab, sh.ID, service.LabTestRequest{Throughput: h200.Spec.Throughput, BandwidthGBps: h200.Spec.BandwidthGBps}); err != nil {
 			t.Fatal(err)
 		}
-		for _, ev := range [][2]string{{"picked_up", "US"}, {"arrived", "CN"}} {
+		for _, ev := range [][2]string{{"export_cleared", "US"}, {"picked_up", "US"}, {"arrived", "CN"}} {
 			if err := move(ev[0], ev[1]); err != nil {
 				t.Fatalf("%s: %v", ev[0], err)
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
@@ -592,7 +593,7 @@ func (w *propWorld) ship() (string, error) {
 		serials[0] = pick(w, w.serials) // already shipped
 	}
 	sh, err := w.p.svc.CreateShipment(w.p.ctx, w.actors["nvidia"], service.ShipmentRequest{Order: id.String(), Lot: lot.Number, Serials: serials,
-		UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+		UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}, Carriers: carriers, Lab: "us-testlab"})
 	desc := fmt.Sprintf("nvidia ships %d of %s (%s %s, %d/%d shipped) from %s", n, short(id), o.Buyer, o.Status, o.Shipped, o.Quantity, lot.Number)
 	if err == nil {
 		w.shipments = append(w.shipments, sh.ID)
@@ -616,6 +617,9 @@ func nextEvent(sh domain.Shipment) (kind, country string) {
 	case domain.ShipArrived:
 		return "customs_cleared", here
 	case domain.ShipCleared:
+		if sh.Leg == last-1 && sh.LicenseID != nil && sh.ExportClearance == nil {
+			return "export_cleared", here
+		}
 		if sh.Leg < last {
 			return "picked_up", here
 		}
@@ -647,7 +651,7 @@ func (w *propWorld) event() (string, error) {
 	sh := w.prev.shipments[id]
 	kind, country := nextEvent(sh)
 	if w.chance(12) {
-		kind = pick(w, []string{"picked_up", "arrived", "customs_cleared", "delivered"})
+		kind = pick(w, []string{"picked_up", "arrived", "customs_cleared", "export_cleared", "delivered"})
 	}
 	if w.chance(6) {
 		country = pick(w, append(slices.Clone(sh.Route), "JP"))
@@ -656,8 +660,9 @@ func (w *propWorld) event() (string, error) {
 	if w.chance(1) {
 		place = " "
 	}
-	_, err := w.p.svc.RecordEvent(w.p.ctx, w.actors["carrier"], id, service.EventRequest{Kind: kind, Country: country, Place: place})
-	return fmt.Sprintf("carrier: %s %s in %s (%s, %s in %s)", short(id), kind, country, strings.Join(sh.Route, "→"), sh.Status, sh.Route[sh.Leg]), err
+	who := speakerOf(kind, country)
+	_, err := w.p.svc.RecordEvent(w.p.ctx, w.actors[who], id, service.EventRequest{Kind: kind, Country: country, Place: place})
+	return fmt.Sprintf("%s: %s %s in %s (%s, %s in %s)", who, short(id), kind, country, strings.Join(sh.Route, "→"), sh.Status, sh.Route[sh.Leg]), err
 }
 
 func (w *propWorld) labTest() (string, error) {
@@ -696,6 +701,12 @@ func (w *propWorld) checkIn() (string, error) {
 	}
 	country := pick(w, []string{"CN", "MO", "US", "DE", "SG"})
 	_, alerts, err := w.p.svc.CheckIn(w.p.ctx, w.actors[by], service.CheckInRequest{Serial: serial, Site: 0, Country: country})
+	if err == nil && by != "nvidia" && !slices.ContainsFunc(slices.Collect(maps.Values(w.prev.shipments)), func(sh domain.Shipment) bool {
+		return sh.Buyer == by && slices.Contains(sh.Serials, serial)
+	}) {
+		// A buyer speaks for its own devices only (issue 18).
+		w.fail("%s checked in %s, a serial never shipped to it", by, serial)
+	}
 	return fmt.Sprintf("%s checks in %s from %s (%d alerts)", by, serial, country, len(alerts)), err
 }
 
@@ -1190,7 +1201,9 @@ func (w *propWorld) trackDraw(id domain.ID, po domain.Order, had bool, o domain.
 // passedExport reports whether a shipment has left for its destination.
 func passedExport(sh domain.Shipment) bool {
 	last := len(sh.Route) - 1
-	return last >= 1 && (sh.Leg == last || (sh.Leg == last-1 && sh.Status == domain.ShipInTransit))
+	// The export authority's clearance draws the license: the units count
+	// as exported from then on, before the carrier picks them up.
+	return last >= 1 && (sh.ExportClearance != nil || sh.Leg == last || (sh.Leg == last-1 && sh.Status == domain.ShipInTransit))
 }
 
 // clearedHome reports whether a shipment has cleared customs at its
@@ -1524,7 +1537,7 @@ func TestPropertyRegressionUnitsCrossThroughTheirOwnGrants(t *testing.T) {
 		p := newProgram(t, b)
 		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)
 		p.approve("bytedance", "Beijing ByteDance Technology Co., Ltd.", "CN", 5000)
-		vendor, carrier, lab := p.actor("nvidia"), p.actor("carrier"), p.actor("us-testlab")
+		vendor, lab := p.actor("nvidia"), p.actor("us-testlab")
 		lots, err := p.svc.Lots(p.ctx, vendor, "h200")
 		if err != nil {
 			t.Fatal(err)
@@ -1538,7 +1551,7 @@ func TestPropertyRegressionUnitsCrossThroughTheirOwnGrants(t *testing.T) {
 				serials[i] = fmt.Sprintf("SN-R-%d", n)
 			}
 			sh, err := p.svc.CreateShipment(p.ctx, vendor, service.ShipmentRequest{Order: o.ID.String(), Lot: lots[0].Number, Serials: serials,
-				UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+				UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}, Carriers: carriers, Lab: "us-testlab"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1546,7 +1559,7 @@ func TestPropertyRegressionUnitsCrossThroughTheirOwnGrants(t *testing.T) {
 		}
 		move := func(sh domain.Shipment, kind, country string) {
 			t.Helper()
-			if _, err := p.svc.RecordEvent(p.ctx, carrier, sh.ID, service.EventRequest{Kind: kind, Country: country, Place: "x"}); err != nil {
+			if _, err := p.svc.RecordEvent(p.ctx, p.actor(speakerOf(kind, country)), sh.ID, service.EventRequest{Kind: kind, Country: country, Place: "x"}); err != nil {
 				t.Fatalf("%s in %s: %v", kind, country, err)
 			}
 		}
@@ -1582,7 +1595,7 @@ func TestPropertyRegressionUnitsCrossThroughTheirOwnGrants(t *testing.T) {
 		if _, err := p.svc.RecordLabTest(p.ctx, lab, sh.ID, service.LabTestRequest{Throughput: h200.Spec.Throughput, BandwidthGBps: h200.Spec.BandwidthGBps}); err != nil {
 			t.Fatal(err)
 		}
-		for _, ev := range [][2]string{{"picked_up", "US"}, {"arrived", "CN"}, {"customs_cleared", "CN"}} {
+		for _, ev := range [][2]string{{"export_cleared", "US"}, {"picked_up", "US"}, {"arrived", "CN"}, {"customs_cleared", "CN"}} {
 			move(sh, ev[0], ev[1])
 		}
 		permits, err := p.svc.Permits(p.ctx, domain.SystemActor)

@@ -19,6 +19,13 @@ type ShipmentRequest struct {
 	Lot       string       `json:"lot"`   // the vendor's lot number
 	Serials   []string     `json:"serials"`
 	UnitValue domain.Money `json:"unit_value"` // declared customs value of one unit
+	// Carriers names the carrier of each leg by party slug: one for every
+	// leg, or one per leg of the policy's route (one for a route of one
+	// country). Lab names the lab, by slug, where the route has a lab
+	// test (a route without one ignores it). Only these record the
+	// shipment's events and its test.
+	Carriers []string `json:"carriers"`
+	Lab      string   `json:"lab,omitempty"`
 }
 
 var serialRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
@@ -33,7 +40,10 @@ const MaxShipmentUnits = 10000
 // naming the field (lot for a lot number the product does not have),
 // ENOTFOUND for an unknown order, ECONFLICT for an order that is not
 // accepted, units beyond what it ordered, a serial already shipped, or a
-// lot not yet available or with fewer units left.
+// lot not yet available or with fewer units left. EINVALID naming
+// carriers, carriers[i] or lab for parties that are not the route's
+// carriers (one, or one per leg) or lab (in the lab test's country, where
+// the route has a test).
 func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in ShipmentRequest) (domain.Shipment, error) {
 	if err := authorize(who, ActShipmentCreate); err != nil {
 		return domain.Shipment{}, err
@@ -54,6 +64,9 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 			return domain.Shipment{}, domain.Invalid(fmt.Sprintf("serials[%d]", i), "serial %q is listed twice", sn)
 		}
 		seen[sn] = true
+	}
+	if len(in.Carriers) == 0 {
+		return domain.Shipment{}, domain.Invalid("carriers", "name the carrier of every leg: one for all, or one per leg")
 	}
 	if in.UnitValue.Minor <= 0 || len(in.UnitValue.Currency) != 3 {
 		return domain.Shipment{}, domain.Invalid("unit_value", "a positive amount in minor units with an ISO 4217 currency")
@@ -116,6 +129,11 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		if lab, rule, ok := rules.LabTest(dest); ok {
 			sh.LabRequired, sh.LabCountry = rule, lab.LabCountry
 		}
+		if sh.Carriers, sh.Lab, err = nameCustody(ctx, tx, in.Carriers, in.Lab, max(1, len(route)-1), sh.LabCountry, dest); err != nil {
+			return err
+		}
+		holder := sh.Carriers[0]
+		sh.Holder = &holder
 		if err := tx.ClaimSerials(ctx, sh.ID, sh.Serials); err != nil {
 			return err
 		}
@@ -133,6 +151,9 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		if err := put(ctx, tx, store.KindShipment, true, shipmentDoc(sh), sh); err != nil {
 			return err
 		}
+		if err := nameParties(ctx, tx, sh); err != nil {
+			return err
+		}
 		if err := s.record(ctx, tx, who, now, "shipment.created", "shipment", sh.ID.String(), sh); err != nil {
 			return err
 		}
@@ -147,23 +168,41 @@ func shipmentDoc(sh domain.Shipment) store.Doc {
 
 // EventRequest is a custody or border event.
 type EventRequest struct {
-	Kind    string `json:"kind"` // picked_up, arrived, customs_cleared, delivered
+	// Kind is picked_up, arrived, handed_over, customs_cleared, delivered
+	// (the carrier's; customs_cleared the import authority's where it
+	// draws the import permit) or export_cleared (the export authority's).
+	Kind    string `json:"kind"`
 	Country string `json:"country"`
 	Place   string `json:"place"`
+	// To names the carrier a hand-over gives custody to, by party slug.
+	To string `json:"to,omitempty"`
 }
 
-// RecordEvent records a carrier's custody event and applies its checks:
-// leaving the lab country needs a passing lab test; the export leg depletes
-// the license and counts toward the CN+MO cap against units exported to US
-// end users; clearing customs in the duty's country assesses the duty;
-// clearing customs at the destination depletes the import permit. A route
-// of one country (a domestic shipment) clears customs and is delivered
-// where it starts; it is never picked up. Callers: carriers; EFORBIDDEN for
-// anyone else. Returns EINVALID naming kind, country or place, ENOTFOUND for
-// an unknown shipment, ECONFLICT naming the state for an event out of order
-// or in the wrong country, or a check that fails.
+// RecordEvent records a custody or border event and applies its checks:
+// leaving the lab country needs a passing lab test; the export leg counts
+// toward the CN+MO cap against units exported to US end users, and where
+// it draws a license, the export authority clears it first
+// (export_cleared, which depletes the license); clearing customs in the
+// duty's country assesses the duty; clearing customs at a destination
+// whose regime requires an import permit depletes the permit, and only
+// that destination's import authority records it; a hand-over
+// (handed_over, to) gives custody to another carrier. A route of one
+// country (a domestic shipment) clears customs and is delivered where it
+// starts; it is never picked up. Callers: the carrier holding the shipment
+// (for one made before shipments named their carriers, any carrier), the
+// import authority of its destination (customs_cleared) and the export
+// authority of the country its export leg leaves (export_cleared);
+// EFORBIDDEN for other roles and kinds, ENOTFOUND for a carrier or
+// authority the shipment does not name, before anything about it is said.
+// Returns EINVALID naming kind, country, place or to, ENOTFOUND for an
+// unknown shipment, ECONFLICT naming the state for an event out of order
+// or in the wrong country, or a check that fails, or naming the holder for
+// a carrier that does not hold the shipment.
 func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.ID, in EventRequest) (domain.Shipment, error) {
 	if err := authorize(who, ActShipmentEvent); err != nil {
+		return domain.Shipment{}, err
+	}
+	if err := eventKindOf(who, in.Kind); err != nil {
 		return domain.Shipment{}, err
 	}
 	if !domain.ValidCountry(in.Country) {
@@ -185,6 +224,9 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 		if err != nil {
 			return err
 		}
+		if err := maySpeak(ctx, tx, who, sh); err != nil {
+			return err
+		}
 		last := len(sh.Route) - 1
 		here := sh.Route[sh.Leg]
 		wrongPlace := func(want string) error {
@@ -204,12 +246,35 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 			if sh.LabRequired != "" && here == sh.LabCountry && (sh.Test == nil || !sh.Test.Pass) {
 				return domain.Errorf(domain.ECONFLICT, "export leg blocked by %s: no passing lab test in %s", sh.LabRequired, sh.LabCountry)
 			}
-			if sh.Leg == last-1 {
-				if err := s.exportChecks(ctx, tx, rules, &sh, now); err != nil {
+			if namesCustody(sh) && sh.Leg < len(sh.Carriers) && sh.Carriers[sh.Leg].PartyID != sh.Holder.PartyID {
+				return domain.Errorf(domain.ECONFLICT, "the leg from %s is %s's; %s hands the shipment over first", here, sh.Carriers[sh.Leg].Party, sh.Holder.Party)
+			}
+			if sh.Leg == last-1 && sh.ExportClearance == nil {
+				if err := s.exportChecks(ctx, tx, rules, &sh, now, false); err != nil {
 					return err
 				}
 			}
 			sh.Status = domain.ShipInTransit
+		case "export_cleared":
+			if sh.Leg != last-1 || !(sh.Status == domain.ShipCleared || (sh.Status == domain.ShipAtOrigin && sh.Leg == 0)) || sh.ExportClearance != nil {
+				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; export clearance is for a shipment ready to leave for its destination, once", sh.Status, here)
+			}
+			if in.Country != here {
+				return wrongPlace(here)
+			}
+			if err := s.exportChecks(ctx, tx, rules, &sh, now, true); err != nil {
+				return err
+			}
+		case "handed_over":
+			if sh.Status == domain.ShipInTransit || sh.Status == domain.ShipDelivered {
+				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; custody changes hands at a stop", sh.Status, here)
+			}
+			if in.Country != here {
+				return wrongPlace(here)
+			}
+			if err := handOver(ctx, tx, &sh, in.To); err != nil {
+				return err
+			}
 		case "arrived":
 			if sh.Status != domain.ShipInTransit || sh.Leg == last {
 				return domain.Errorf(domain.ECONFLICT, "shipment is %s in %s; it cannot arrive", sh.Status, here)
@@ -229,8 +294,12 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 			if in.Country != here {
 				return wrongPlace(here)
 			}
-			if err := s.customsChecks(ctx, tx, rules, &sh, now); err != nil {
+			permit, err := s.customsChecks(ctx, tx, rules, &sh, now)
+			if err != nil {
 				return err
+			}
+			if permit && who.Role != domain.RoleImportAuthority && !isSystem(who) {
+				return domain.Errorf(domain.EFORBIDDEN, "customs clearance into %s draws the import permit: %s's import authority records it", here, here)
 			}
 			sh.Status = domain.ShipCleared
 		case "delivered":
@@ -242,9 +311,15 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 			}
 			sh.Status = domain.ShipDelivered
 		default:
-			return domain.Invalid("kind", "must be picked_up, arrived, customs_cleared or delivered")
+			return domain.Invalid("kind", "must be picked_up, arrived, handed_over, customs_cleared, export_cleared or delivered")
 		}
-		ev := domain.CustodyEvent{At: now, Kind: in.Kind, Country: in.Country, Place: in.Place, By: who.PartySlug}
+		ev := domain.CustodyEvent{At: now, Kind: in.Kind, Country: in.Country, Place: in.Place, By: who.PartySlug, Role: who.Role}
+		if in.Kind == "handed_over" {
+			ev.To = sh.Holder.Party
+		}
+		if in.Kind == "export_cleared" {
+			sh.ExportClearance = &ev
+		}
 		sh.Events = append(sh.Events, ev)
 		sh.UpdatedAt = now
 		if err := put(ctx, tx, store.KindShipment, false, shipmentDoc(sh), sh); err != nil {
@@ -287,12 +362,14 @@ func (s *Service) fulfil(ctx context.Context, tx store.Tx, who domain.Actor, id 
 	return s.record(ctx, tx, who, now, "order.fulfilled", "order", o.ID.String(), o)
 }
 
-// exportChecks run when a shipment leaves for its destination: the policy
-// decides the export (policy.Rules.DecideExport: the license the
+// exportChecks run when a shipment is cleared to leave for its destination
+// (by the export authority: cleared) or leaves without that clearance: the
+// policy decides the export (policy.Rules.DecideExport: the license the
 // destination requires — the one the units were drawn on — the volume cap
 // on units actually exported, the lab test), and the units go through the
-// license it names and into the exported count.
-func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
+// license it names and into the exported count. An export that draws a
+// license and was not cleared is refused: the export authority clears it.
+func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time, cleared bool) error {
 	o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
 	if err != nil {
 		return err
@@ -332,6 +409,9 @@ func (s *Service) exportChecks(ctx context.Context, tx store.Tx, rules policy.Ru
 	if d.Outcome != domain.Accepted {
 		return domain.Errorf(domain.ECONFLICT, "export leg refused: %s", reasonsText(d.Blocking()))
 	}
+	if i := slices.IndexFunc(d.Grants(), func(g domain.GrantUse) bool { return g.Kind == domain.GrantLicense }); i >= 0 && !cleared {
+		return domain.Errorf(domain.ECONFLICT, "the export leg from %s draws license %s: the export authority clears it first (export_cleared)", sh.Route[sh.Leg], d.Grants()[i].Ref)
+	}
 	for _, g := range d.Grants() {
 		if g.Kind == domain.GrantLicense && lic != nil {
 			lic.Exported += g.Units
@@ -357,55 +437,56 @@ func shipmentGrant(shipment, order *domain.ID) *domain.ID {
 // customsChecks run when a shipment clears customs: the duty in the duty's
 // importing country; at the destination, the importing regime's decision
 // (policy.Rules.DecideImport): where it requires a permit, the permit the
-// units were drawn on lets them in, and nothing else can.
-func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) error {
+// units were drawn on lets them in, and nothing else can. It reports
+// whether the clearance used the permit regime.
+func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.Rules, sh *domain.Shipment, now time.Time) (bool, error) {
 	here := sh.Route[sh.Leg]
 	product, err := tx.ProductBySlug(ctx, sh.Product)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if sh.Duty == nil {
 		d := rules.DutyFor(product.Spec, sh.EndUse)
 		if d.Rule != "" && d.ImportingCountry == here {
 			amount, err := d.Apply(sh.Value)
 			if err != nil {
-				return err
+				return false, err
 			}
 			sh.Duty = &domain.DutyEntry{ShipmentID: sh.ID, Rule: d.Rule, Source: d.Source, Country: here, RatePPM: d.Rate, Rate: d.RateText,
 				Exempt: d.Exempt, DutiableValue: sh.Value, Amount: amount, AssessedAt: now, Message: d.Message}
 		}
 	}
 	if sh.Leg != len(sh.Route)-1 {
-		return nil
+		return false, nil
 	}
 	o, err := store.Get[domain.Order](ctx, tx, store.KindOrder, sh.OrderID, false)
 	if err != nil {
-		return err
+		return false, err
 	}
 	f := policy.ImportFacts{At: now, Spec: product.Spec, Destination: sh.Destination, Units: sh.Quantity}
 	var permit *domain.ImportPermit
 	if id := shipmentGrant(sh.PermitID, o.PermitID); id != nil {
 		p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, *id, true)
 		if err != nil {
-			return err
+			return false, err
 		}
 		permit = &p
 		f.Permit = &policy.BorderGrant{Number: p.Number, Jurisdiction: p.Jurisdiction, Status: p.Status, Through: p.Imported, Quantity: p.Quantity}
 	}
 	d := rules.DecideImport(f)
 	if d.Outcome != domain.Accepted {
-		return domain.Errorf(domain.ECONFLICT, "customs clearance refused: %s", reasonsText(d.Blocking()))
+		return d.UsesPermit, domain.Errorf(domain.ECONFLICT, "customs clearance refused: %s", reasonsText(d.Blocking()))
 	}
 	for _, g := range d.Grants() {
 		if g.Kind == domain.GrantPermit && permit != nil {
 			permit.Imported += g.Units
 			permit.UpdatedAt = now
 			if err := put(ctx, tx, store.KindPermit, false, permitDoc(*permit), *permit); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
-	return nil
+	return d.UsesPermit, nil
 }
 
 // LabTestRequest is what the lab measured on a shipment's units.
@@ -418,7 +499,9 @@ type LabTestRequest struct {
 // in the lab country. It passes when the measured chip is the licensed
 // product (no faster, no more bandwidth than its specification) and its
 // classification for the destination is not denied under the rules in
-// force. Callers: the lab; EFORBIDDEN for anyone else. A test is final.
+// force. Callers: the lab the shipment names (any lab, for one made before
+// shipments named their lab); EFORBIDDEN for other roles, ENOTFOUND for
+// another lab, before anything about the shipment is said. A test is final.
 // Returns ENOTFOUND for an unknown shipment, ECONFLICT for a shipment whose
 // destination needs no test, one tested already or one not cleared in the
 // lab's country, EINVALID naming throughput[i].… or bandwidth_gbps for a
@@ -437,6 +520,9 @@ func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain
 		var err error
 		sh, err = store.Get[domain.Shipment](ctx, tx, store.KindShipment, id, true)
 		if err != nil {
+			return err
+		}
+		if err := mayTest(who, sh); err != nil {
 			return err
 		}
 		if sh.LabRequired == "" {
@@ -461,7 +547,7 @@ func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain
 		}
 		tpp, _ := policy.Metrics(measured)
 		want, _ := policy.Metrics(product.Spec)
-		t := domain.LabTest{At: now, By: who.PartySlug, Measured: measured, TPP: tpp, Pass: true}
+		t := domain.LabTest{At: now, By: who.PartySlug, Role: who.Role, Measured: measured, TPP: tpp, Pass: true}
 		if tpp > want {
 			t.Pass = false
 			t.Reasons = append(t.Reasons, fmt.Sprintf("measured TPP %.0f > %s's %.0f: not the licensed product", tpp, product.Slug, want))
@@ -506,12 +592,14 @@ type LabQueue struct {
 }
 
 // ShipmentsPage reads one page of shipments (newest first unless q.Asc): a
-// buyer's own; all for the vendor, the authorities, the lab and the
-// carrier (optionally one buyer's); filtered by q; each waiting for a test
-// with its place in the lab's queue (first come, first tested) and the date
-// it will be tested by at the policy's weekly capacity. Callers: those;
-// EFORBIDDEN for auditors. Returns EINVALID naming limit, cursor, status or
-// party.
+// buyer's own; a carrier's or a lab's those that name it (and those made
+// before shipments named their parties; such a page may hold fewer than
+// its limit, its cursor still good); all for the vendor and the
+// authorities (optionally one buyer's); filtered by q; each waiting for a
+// test with its place in the lab's queue (first come, first tested) and the
+// date it will be tested by at the policy's weekly capacity. Callers:
+// those; EFORBIDDEN for auditors. Returns EINVALID naming limit, cursor,
+// status or party.
 func (s *Service) ShipmentsPage(ctx context.Context, who domain.Actor, q domain.ListQuery) (domain.Page[ShipmentView], error) {
 	if err := authorize(who, ActShipmentRead); err != nil {
 		return domain.Page[ShipmentView]{}, err
@@ -525,6 +613,9 @@ func (s *Service) ShipmentsPage(ctx context.Context, who domain.Actor, q domain.
 	if err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if page, err = pageOf[domain.Shipment](ctx, tx, store.KindShipment, pq); err != nil {
+			return err
+		}
+		if page.Items, err = namingOnly(ctx, tx, who, page.Items); err != nil {
 			return err
 		}
 		queue, err = s.labQueue(ctx, tx)
@@ -552,6 +643,9 @@ func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentVi
 		if all, err = store.List[domain.Shipment](ctx, tx, store.KindShipment, visible); err != nil {
 			return err
 		}
+		if all, err = namingOnly(ctx, tx, who, all); err != nil {
+			return err
+		}
 		queue, err = s.labQueue(ctx, tx)
 		return err
 	}); err != nil {
@@ -562,6 +656,24 @@ func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentVi
 		out = append(out, ShipmentView{Shipment: sh, LabQueue: queue[sh.ID]})
 	}
 	return out, nil
+}
+
+// namingOnly keeps, for a carrier or a lab, the shipments that name it (and
+// those made before shipments named their parties); anyone else's list is
+// left as it is.
+func namingOnly(ctx context.Context, tx store.Tx, who domain.Actor, shs []domain.Shipment) ([]domain.Shipment, error) {
+	if who.Role != domain.RoleCarrier && who.Role != domain.RoleLab {
+		return shs, nil
+	}
+	ids, err := tx.PartyShipments(ctx, who.PartyID)
+	if err != nil {
+		return nil, err
+	}
+	named := make(map[domain.ID]bool, len(ids))
+	for _, id := range ids {
+		named[id] = true
+	}
+	return slices.DeleteFunc(shs, func(sh domain.Shipment) bool { return !visibleTo(sh, named) }), nil
 }
 
 // labQueue places every shipment waiting for its test in the lab's queue.

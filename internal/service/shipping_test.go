@@ -25,7 +25,7 @@ func shippingEnv(t *testing.T, e *env, usUnits int64) {
 	e.customer(t, "alibaba", 1000)
 	o := e.order(t, "us-cloud-a", 1000)
 	if usUnits > 0 {
-		sh, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), service.ShipmentRequest{Order: o.ID.String(), Lot: firstLot, Serials: serials(int(usUnits)), UnitValue: usd})
+		sh, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), service.ShipmentRequest{Order: o.ID.String(), Lot: firstLot, Serials: serials(int(usUnits)), UnitValue: usd, Carriers: carriers, Lab: "us-testlab"})
 		must(t, err)
 		e.move(t, sh, "picked_up", "TW")
 	}
@@ -79,7 +79,7 @@ func TestCreateShipment(t *testing.T) {
 		shippingEnv(t, e, 0)
 		nvidia := e.as("nvidia")
 		req := func(o domain.Order, n int) service.ShipmentRequest {
-			return service.ShipmentRequest{Order: o.ID.String(), Lot: firstLot, Serials: serials(n), UnitValue: usd}
+			return service.ShipmentRequest{Order: o.ID.String(), Lot: firstLot, Serials: serials(n), UnitValue: usd, Carriers: carriers, Lab: "us-testlab"}
 		}
 		t.Run("OK", func(t *testing.T) {
 			o := e.order(t, "us-cloud-a", 10)
@@ -233,7 +233,7 @@ func TestRecordEvent(t *testing.T) {
 		carrier := e.as("carrier")
 		event := func(sh domain.Shipment, kind, country string) (domain.Shipment, error) {
 			e.clock.Add(time.Minute)
-			return e.svc.RecordEvent(e.ctx, carrier, sh.ID, service.EventRequest{Kind: kind, Country: country, Place: "terminal " + country})
+			return e.svc.RecordEvent(e.ctx, e.speaker(kind, country), sh.ID, service.EventRequest{Kind: kind, Country: country, Place: "terminal " + country})
 		}
 		// refusedEvent wants ECONFLICT for an event, with nothing written.
 		refusedEvent := func(t *testing.T, sh domain.Shipment, kind, country string) {
@@ -296,7 +296,7 @@ func TestRecordEvent(t *testing.T) {
 				t.Fatalf("at the lab: arrival %v, duty %+v", sh.LabArrival, sh.Duty)
 			}
 			sh = e.tested(t, sh)
-			sh = e.move(t, sh, "picked_up", "US")
+			sh = e.move(t, sh, "export_cleared", "US", "picked_up", "US")
 			if l := stored[domain.License](t, e, store.KindLicense, *o.LicenseID); l.Exported != 5 {
 				t.Fatalf("the export leg counted %d units on the license, want 5", l.Exported)
 			}
@@ -308,7 +308,7 @@ func TestRecordEvent(t *testing.T) {
 			if p := stored[domain.ImportPermit](t, e, store.KindPermit, *o.PermitID); p.Imported != 5 {
 				t.Fatalf("Chinese customs counted %d units on the permit, want 5", p.Imported)
 			}
-			if sh.Status != domain.ShipDelivered || sh.Leg != 2 || len(sh.Events) != 7 {
+			if sh.Status != domain.ShipDelivered || sh.Leg != 2 || len(sh.Events) != 8 {
 				t.Fatalf("delivered: %s at %d, %d events", sh.Status, sh.Leg, len(sh.Events))
 			}
 		})
@@ -354,6 +354,9 @@ func TestRecordEvent(t *testing.T) {
 			cleared := e.move(t, arrived, "customs_cleared", "US")
 			refusedEvent(t, cleared, "customs_cleared", "US")
 			refusedEvent(t, cleared, "picked_up", "US") // the US is its destination
+			// The US export authority clears exports from the US only.
+			_, err := e.svc.RecordEvent(e.ctx, e.as("us-commerce"), cleared.ID, service.EventRequest{Kind: "export_cleared", Country: "US", Place: "x"})
+			wantCode(t, err, domain.ENOTFOUND)
 			delivered := e.move(t, cleared, "delivered", "US")
 			for _, kind := range []string{"picked_up", "arrived", "customs_cleared", "delivered"} {
 				refusedEvent(t, delivered, kind, "US")
@@ -361,6 +364,7 @@ func TestRecordEvent(t *testing.T) {
 		})
 		t.Run("ErrWrongPlace", func(t *testing.T) {
 			sh := e.shipment(t, "bytedance", 1)
+			refusedEvent(t, sh, "export_cleared", "US")
 			refusedEvent(t, sh, "picked_up", "US")
 			sh = e.move(t, sh, "picked_up", "TW")
 			refusedEvent(t, sh, "arrived", "CN") // skipping the US
@@ -369,6 +373,7 @@ func TestRecordEvent(t *testing.T) {
 		})
 		t.Run("ErrExportBeforeLabTest", func(t *testing.T) {
 			sh := e.toLab(t, e.shipment(t, "bytedance", 1))
+			refusedEvent(t, sh, "export_cleared", "US")
 			refusedEvent(t, sh, "picked_up", "US")
 		})
 		t.Run("ErrExportAfterFailedLabTest", func(t *testing.T) {
@@ -377,6 +382,7 @@ func TestRecordEvent(t *testing.T) {
 			in.BandwidthGBps += 1000 // not the licensed product
 			sh, err := e.svc.RecordLabTest(e.ctx, e.as("us-testlab"), sh.ID, in)
 			must(t, err)
+			refusedEvent(t, sh, "export_cleared", "US")
 			refusedEvent(t, sh, "picked_up", "US")
 		})
 		t.Run("ErrLicenseSuspended", func(t *testing.T) {
@@ -385,16 +391,17 @@ func TestRecordEvent(t *testing.T) {
 			bis := e.as("us-commerce")
 			_, err := e.svc.ChangeLicense(e.ctx, bis, *o.LicenseID, "suspend", "end-use check")
 			must(t, err)
+			refusedEvent(t, sh, "export_cleared", "US")
 			refusedEvent(t, sh, "picked_up", "US")
 			if l := stored[domain.License](t, e, store.KindLicense, *o.LicenseID); l.Exported != 0 {
 				t.Fatalf("a refused export leg counted %d units on the license", l.Exported)
 			}
 			_, err = e.svc.ChangeLicense(e.ctx, bis, *o.LicenseID, "reinstate", "cleared")
 			must(t, err)
-			e.move(t, sh, "picked_up", "US")
+			e.move(t, sh, "export_cleared", "US", "picked_up", "US")
 		})
 		t.Run("ErrPermitRevoked", func(t *testing.T) {
-			sh := e.move(t, e.tested(t, e.toLab(t, e.shipment(t, "alibaba", 2))), "picked_up", "US", "arrived", "CN")
+			sh := e.move(t, e.tested(t, e.toLab(t, e.shipment(t, "alibaba", 2))), "export_cleared", "US", "picked_up", "US", "arrived", "CN")
 			o := stored[domain.Order](t, e, store.KindOrder, sh.OrderID)
 			_, err := e.svc.RevokePermit(e.ctx, e.as("cn-mofcom"), *o.PermitID, "SOE use found")
 			must(t, err)
@@ -410,11 +417,12 @@ func TestRecordEvent(t *testing.T) {
 			_, err := e.svc.CreateLot(e.ctx, e.as("nvidia"), service.LotRequest{Product: "h200", Number: "US-H200-1", Quantity: 100, Origin: "US", MadeOn: "2026-01-05", AvailableOn: "2026-01-19"})
 			must(t, err)
 			o := e.order(t, "us-cloud-a", 3)
-			sh, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), service.ShipmentRequest{Order: o.ID.String(), Lot: "US-H200-1", Serials: serials(3), UnitValue: usd})
+			sh, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), service.ShipmentRequest{Order: o.ID.String(), Lot: "US-H200-1", Serials: serials(3), UnitValue: usd, Carriers: carriers, Lab: "us-testlab"})
 			must(t, err)
 			if !slices.Equal(sh.Route, []string{"US"}) {
 				t.Fatalf("route %v", sh.Route)
 			}
+			refusedEvent(t, sh, "export_cleared", "US")
 			refusedEvent(t, sh, "picked_up", "US")
 			refusedEvent(t, sh, "arrived", "US")
 			sh = e.move(t, sh, "customs_cleared", "US", "delivered", "US")
@@ -443,7 +451,7 @@ func TestExportCap(t *testing.T) {
 			t.Fatalf("a refused export counted %d units on the license", l.Exported)
 		}
 		at := e.tested(t, e.toLab(t, e.shipment(t, "alibaba", 20)))
-		e.move(t, at, "picked_up", "US")
+		e.move(t, at, "export_cleared", "US", "picked_up", "US")
 		// The cap is full now: one more unit waits for US exports.
 		last := e.tested(t, e.toLab(t, e.shipment(t, "bytedance", 1)))
 		_, err = e.svc.RecordEvent(e.ctx, e.as("carrier"), last.ID, service.EventRequest{Kind: "picked_up", Country: "US", Place: "LAX"})

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/store"
-	"github.com/chipgate/chipgate/internal/telemetry"
 )
 
 // CheckInRequest is a device's report.
@@ -21,15 +21,19 @@ type CheckInRequest struct {
 	RTTs    map[string]float64 `json:"rtt_ms,omitempty"`
 }
 
-// CheckIn records a device check-in and raises alerts for the export
+// CheckIn records a device check-in, has the policy assess it
+// (policy.Rules.AssessCheckIn) and raises an alert for the export
 // authority when the serial was never shipped, checks in from a site other
 // than its licensed one, reports round-trip times that make its claimed
-// site impossible, or appears at two places; the check-in and its alerts
-// commit together. Callers: the buyer whose devices report (for any serial:
-// an unknown serial is itself a signal), and the vendor's telemetry;
-// EFORBIDDEN for other roles. Returns EINVALID naming serial, country, site,
-// rtt_ms (more than 50) or rtt_ms.<landmark> (unknown, or not a round-trip
-// time).
+// site impossible, or appears at two places; each alert names who reported
+// it and the check-in it rests on; the check-in and its alerts commit
+// together. Callers: the buyer that owns the device (the serial shipped to
+// it), and the vendor's telemetry service acting for any device (an
+// unknown serial is itself a signal); EFORBIDDEN for other roles, ENOTFOUND
+// for a buyer's check-in of a serial never shipped to it, before anything
+// about the serial is said or written. Returns EINVALID naming serial,
+// country, site, rtt_ms (more than 50) or rtt_ms.<landmark> (unknown, or
+// not a round-trip time).
 func (s *Service) CheckIn(ctx context.Context, who domain.Actor, in CheckInRequest) (domain.CheckIn, []domain.Alert, error) {
 	if err := authorize(who, ActCheckIn); err != nil {
 		return domain.CheckIn{}, nil, err
@@ -46,77 +50,73 @@ func (s *Service) CheckIn(ctx context.Context, who domain.Actor, in CheckInReque
 	if len(in.RTTs) > 50 {
 		return domain.CheckIn{}, nil, domain.Invalid("rtt_ms", "at most 50 round-trip times")
 	}
-	watch, err := telemetry.Load()
+	rules, err := s.rulesNow()
 	if err != nil {
 		return domain.CheckIn{}, nil, err
 	}
 	for name, ms := range in.RTTs {
-		if _, ok := watch.Landmark(name); !ok {
+		if _, ok := rules.Landmark(name); !ok {
 			return domain.CheckIn{}, nil, domain.Invalid("rtt_ms."+name, "no landmark %q", name)
 		}
 		if !(ms > 0 && ms < 10000) {
 			return domain.CheckIn{}, nil, domain.Invalid("rtt_ms."+name, "must be between 0 and 10,000 ms")
 		}
 	}
-	rules, err := s.rulesNow()
-	if err != nil {
-		return domain.CheckIn{}, nil, err
-	}
 	now := s.Now()
-	c := domain.CheckIn{ID: newID(), At: now, By: who.PartySlug, Serial: in.Serial, Site: in.Site, Country: in.Country, RTTs: in.RTTs}
+	c := domain.CheckIn{ID: newID(), At: now, By: who.PartySlug, Role: who.Role, Serial: in.Serial, Site: in.Site, Country: in.Country, RTTs: in.RTTs}
 	var alerts []domain.Alert
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		raise := func(kind string, sh *domain.Shipment, evidence ...string) {
-			a := domain.Alert{ID: newID(), Kind: kind, Serial: in.Serial, Evidence: evidence, State: domain.AlertOpen, CreatedAt: now, UpdatedAt: now}
-			if sh != nil {
-				a.ShipmentID, a.Buyer = &sh.ID, sh.Buyer
-			}
-			alerts = append(alerts, a)
-		}
 		shipID, err := tx.SerialShipment(ctx, in.Serial)
-		switch {
-		case domain.ErrorCode(err) == domain.ENOTFOUND:
-			raise("unshipped_serial", nil, fmt.Sprintf("serial %s was never shipped, yet checked in from %s (site %d) as reported by %s", in.Serial, in.Country, in.Site, who.PartySlug))
-		case err != nil:
+		if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
 			return err
-		default:
-			sh, err := store.Get[domain.Shipment](ctx, tx, store.KindShipment, shipID, false)
+		}
+		f := policy.CheckInFacts{At: now, Serial: in.Serial, Reporter: who.PartySlug, Country: in.Country, Site: in.Site, RTTs: in.RTTs, Shipped: err == nil}
+		var sh *domain.Shipment
+		if f.Shipped {
+			got, err := store.Get[domain.Shipment](ctx, tx, store.KindShipment, shipID, false)
 			if err != nil {
 				return err
 			}
-			if sh.Status != domain.ShipDelivered {
-				raise("undelivered_serial", &sh, fmt.Sprintf("serial %s of shipment %s checked in from %s while the shipment is %s in %s", in.Serial, sh.Number, in.Country, sh.Status, sh.Route[sh.Leg]))
-			}
-			if in.Site != sh.Site || in.Country != sh.Destination {
-				raise("site_mismatch", &sh, fmt.Sprintf("serial %s is licensed to %s site %d in %s; it checked in from site %d in %s", in.Serial, sh.Buyer, sh.Site, sh.Destination, in.Site, in.Country))
-			}
+			sh = &got
+		}
+		if who.Role == domain.RoleBuyer && (sh == nil || sh.BuyerID != who.PartyID) {
+			// A buyer speaks for its own devices only: another's serial,
+			// or one never shipped, is not found, and nothing is written.
+			return domain.Errorf(domain.ENOTFOUND, "serial not found")
+		}
+		if sh != nil {
+			f.ShipmentNumber, f.Buyer, f.Status, f.Where = sh.Number, sh.Buyer, sh.Status, sh.Route[sh.Leg]
+			f.Destination, f.LicensedSite = sh.Destination, sh.Site
 			if len(in.RTTs) > 0 {
-				geo, ok := rules.Geolocation()
 				app, found, err := customerApplication(ctx, tx, sh.BuyerID)
 				if err != nil {
 					return err
 				}
-				if ok && found && in.Site < len(app.Sites) && app.Sites[in.Site].Lat != nil {
+				if found && in.Site < len(app.Sites) && app.Sites[in.Site].Lat != nil {
 					site := app.Sites[in.Site]
-					bad, err := telemetry.CheckSite(*site.Lat, *site.Lon, in.RTTs, watch, geo.FiberKMPerMSOneWay)
-					if err != nil {
-						return domain.Invalid("rtt_ms", "%v", err)
-					}
-					for _, b := range bad {
-						raise("impossible_location", &sh, fmt.Sprintf("an RTT of %.1f ms to %s puts the device within %.0f km of it (fiber, %g km/ms one way); the claimed site %q is %.0f km away",
-							b.RTTMS, b.Landmark, b.MaxKM, geo.FiberKMPerMSOneWay, site.Address, b.DistanceKM))
-					}
+					f.SiteLat, f.SiteLon, f.SiteAddress = site.Lat, site.Lon, site.Address
 				}
 			}
 			if prev, err := tx.LastCheckIn(ctx, in.Serial); err == nil {
 				var p domain.CheckIn
-				if json.Unmarshal(prev, &p) == nil && (p.Site != in.Site || p.Country != in.Country) {
-					raise("two_places", &sh, fmt.Sprintf("serial %s checked in from site %d in %s on %s and from site %d in %s on %s",
-						in.Serial, p.Site, p.Country, p.At.Format(time.RFC3339), in.Site, in.Country, now.Format(time.RFC3339)))
+				if json.Unmarshal(prev, &p) == nil {
+					f.Previous = &policy.PreviousCheckIn{At: p.At, Site: p.Site, Country: p.Country}
 				}
 			} else if domain.ErrorCode(err) != domain.ENOTFOUND {
 				return err
 			}
+		}
+		findings, err := rules.AssessCheckIn(f)
+		if err != nil {
+			return domain.Invalid("rtt_ms", "%v", err)
+		}
+		for _, fd := range findings {
+			a := domain.Alert{ID: newID(), Kind: fd.Kind, Serial: in.Serial, ReportedBy: who.PartySlug, ReporterRole: who.Role, CheckInID: &c.ID,
+				Evidence: []string{fd.Reason.Message}, Reasons: []domain.Reason{fd.Reason}, State: domain.AlertOpen, CreatedAt: now, UpdatedAt: now}
+			if sh != nil {
+				a.ShipmentID, a.Buyer = &sh.ID, sh.Buyer
+			}
+			alerts = append(alerts, a)
 		}
 		body, err := json.Marshal(c)
 		if err != nil {
@@ -193,7 +193,7 @@ func (s *Service) patternAlerts(ctx context.Context, tx store.Tx, who domain.Act
 }
 
 // SweepSilence raises an alert for every delivered serial that has not
-// checked in for the watch's silence period (from its delivery or its last
+// checked in for the watch's silence period (policy.Rules.AssessSilence) (from its delivery or its last
 // check-in), once per serial while the alert is open or escalated. Callers:
 // the export authority and the operator; EFORBIDDEN for anyone else. Returns
 // the alerts raised.
@@ -201,12 +201,11 @@ func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.
 	if err := authorize(who, ActAlertManage); err != nil {
 		return nil, err
 	}
-	watch, err := telemetry.Load()
+	rules, err := s.rulesNow()
 	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
-	limit := time.Duration(watch.SilenceDays) * 24 * time.Hour
 	var raised []domain.Alert
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		ships, err := store.List[domain.Shipment](ctx, tx, store.KindShipment, store.DocFilter{Status: []string{string(domain.ShipDelivered)}})
@@ -230,7 +229,8 @@ func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.
 				} else if domain.ErrorCode(err) != domain.ENOTFOUND {
 					return err
 				}
-				if now.Sub(last) <= limit {
+				fd, silent := rules.AssessSilence(policy.SilenceFacts{At: now, Serial: sn, ShipmentNumber: sh.Number, Last: last, LastWhat: lastWhat})
+				if !silent {
 					continue
 				}
 				open, err := tx.ListDocs(ctx, store.KindAlert, store.DocFilter{Ref: "silent_serial:" + sn, Status: []string{string(domain.AlertOpen), string(domain.AlertEscalated)}, Limit: 1})
@@ -240,8 +240,8 @@ func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.
 				if len(open) > 0 {
 					continue
 				}
-				raised = append(raised, domain.Alert{ID: newID(), Kind: "silent_serial", Serial: sn, ShipmentID: &sh.ID, Buyer: sh.Buyer, State: domain.AlertOpen,
-					Evidence:  []string{fmt.Sprintf("serial %s of shipment %s has been silent since its %s on %s (%d days; the watch allows %d)", sn, sh.Number, lastWhat, last.Format(time.DateOnly), int(now.Sub(last).Hours()/24), watch.SilenceDays)},
+				raised = append(raised, domain.Alert{ID: newID(), Kind: fd.Kind, Serial: sn, ShipmentID: &sh.ID, Buyer: sh.Buyer, State: domain.AlertOpen,
+					ReportedBy: who.PartySlug, ReporterRole: who.Role, Evidence: []string{fd.Reason.Message}, Reasons: []domain.Reason{fd.Reason},
 					CreatedAt: now, UpdatedAt: now})
 			}
 		}

@@ -89,9 +89,24 @@ func TestCheckIn(t *testing.T) {
 			return alerts
 		}
 		t.Run("UnshippedSerial", func(t *testing.T) {
-			a := alerted(t, "NEVER-SHIPPED-1", 0, "CN", "unshipped_serial")
-			if a[0].ShipmentID != nil || !strings.Contains(a[0].Evidence[0], "us-cloud-a") {
-				t.Fatalf("alert %+v", a[0])
+			// A buyer speaks for its own devices only: a serial never
+			// shipped is not found, and nothing is written.
+			before := e.auditSize(t)
+			_, alerts, err := checkIn(buyer, "NEVER-SHIPPED-1", 0, "CN")
+			wantCode(t, err, domain.ENOTFOUND)
+			if len(alerts) != 0 {
+				t.Fatalf("alerts %v", kinds(alerts))
+			}
+			e.unchanged(t, before)
+			// The vendor's telemetry reports it: that is a signal.
+			c, alerts, err := checkIn(e.as("nvidia"), "NEVER-SHIPPED-1", 0, "CN")
+			must(t, err)
+			if got := kinds(alerts); !slices.Equal(got, []string{"unshipped_serial"}) {
+				t.Fatalf("alerts %v", got)
+			}
+			if a := alerts[0]; a.ShipmentID != nil || !strings.Contains(a.Evidence[0], "nvidia") || a.ReportedBy != "nvidia" || a.ReporterRole != domain.RoleVendor ||
+				a.CheckInID == nil || *a.CheckInID != c.ID {
+				t.Fatalf("alert %+v", a)
 			}
 		})
 		t.Run("UndeliveredSerial", func(t *testing.T) {
@@ -102,7 +117,10 @@ func TestCheckIn(t *testing.T) {
 			}
 		})
 		t.Run("SiteMismatch", func(t *testing.T) {
-			alerted(t, sh.Serials[2], 1, "US", "site_mismatch")
+			a := alerted(t, sh.Serials[2], 1, "US", "site_mismatch")
+			if a[0].ReportedBy != "us-cloud-a" || a[0].ReporterRole != domain.RoleBuyer || a[0].CheckInID == nil {
+				t.Fatalf("alert %+v does not say who reported it", a[0])
+			}
 		})
 		t.Run("TwoPlaces", func(t *testing.T) {
 			alerted(t, sh.Serials[3], 0, "US")
@@ -209,7 +227,7 @@ func TestSweepSilence(t *testing.T) {
 func TestAlerts(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		for _, sn := range []string{"GHOST-1", "GHOST-2"} {
-			_, _, err := e.svc.CheckIn(e.ctx, e.as("bytedance"), service.CheckInRequest{Serial: sn, Country: "CN"})
+			_, _, err := e.svc.CheckIn(e.ctx, e.as("nvidia"), service.CheckInRequest{Serial: sn, Country: "CN"})
 			must(t, err)
 		}
 		bis := e.as("us-commerce")
@@ -241,7 +259,7 @@ func TestChangeAlert(t *testing.T) {
 		bis := e.as("us-commerce")
 		raise := func(t *testing.T) domain.Alert {
 			t.Helper()
-			_, alerts, err := e.svc.CheckIn(e.ctx, e.as("bytedance"), service.CheckInRequest{Serial: "GHOST-" + uuid.NewString()[:8], Country: "CN"})
+			_, alerts, err := e.svc.CheckIn(e.ctx, e.as("nvidia"), service.CheckInRequest{Serial: "GHOST-" + uuid.NewString()[:8], Country: "CN"})
 			must(t, err)
 			return alerts[0]
 		}

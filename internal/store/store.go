@@ -176,6 +176,11 @@ type Tx interface {
 	// by id), or ENOTFOUND.
 	AddCheckIn(ctx context.Context, id domain.ID, serial string, at time.Time, doc []byte) error
 	LastCheckIn(ctx context.Context, serial string) ([]byte, error)
+	// NameShipmentParty records that a shipment names a carrier or lab
+	// party (again: a no-op); PartyShipments returns the ids of the
+	// shipments that name a party, in id order.
+	NameShipmentParty(ctx context.Context, shipment, party domain.ID) error
+	PartyShipments(ctx context.Context, party domain.ID) ([]domain.ID, error)
 
 	// ReadTiles returns the ledger tiles' hashes for keys, one entry per
 	// key in the keys' order, nil for a tile never written; WriteTiles

@@ -494,7 +494,7 @@ func TestBrowserVendorShips(t *testing.T) {
 		chromedp.Focus(css("#ship-order")),
 	)
 	var path []string
-	for range 4 {
+	for range 6 {
 		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
 			t.Fatal(err)
 		}
@@ -504,7 +504,7 @@ func TestBrowserVendorShips(t *testing.T) {
 		}
 		path = append(path, id)
 	}
-	if want := []string{"ship-lot", "ship-value", "ship-currency", "ship-serials"}; !slices.Equal(path, want) {
+	if want := []string{"ship-lot", "ship-value", "ship-currency", "ship-carriers", "ship-lab", "ship-serials"}; !slices.Equal(path, want) {
 		t.Fatalf("Tab from the order went %v, want %v", path, want)
 	}
 	do(t, ctx, "vendor-ship-serials",
@@ -516,6 +516,8 @@ func TestBrowserVendorShips(t *testing.T) {
 	}
 	do(t, ctx, "vendor-ship",
 		chromedp.SendKeys(css("#ship-value"), "30000.00"),
+		chromedp.SendKeys(css("#ship-carriers"), "carrier"),
+		chromedp.SendKeys(css("#ship-lab"), "us-testlab"),
 		chromedp.Click(css(`form[action="/vendor/shipments"] button[type=submit]`)),
 		chromedp.WaitVisible(css("#shipped")),
 	)

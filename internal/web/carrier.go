@@ -57,7 +57,8 @@ type eventForm struct {
 }
 
 // parseEvent decodes the carrier's form: the shipment, the event's kind,
-// the country (ISO code, any case) and the place. The service checks the
+// the country (ISO code, any case), the place and, for a hand-over, the
+// carrier taking custody. The service checks the
 // kind against the shipment's state.
 func parseEvent(f url.Values) (eventForm, error) {
 	var out eventForm
@@ -67,7 +68,7 @@ func parseEvent(f url.Values) (eventForm, error) {
 	}
 	out.Shipment = id
 	out.Event = service.EventRequest{Kind: f.Get("kind"), Country: strings.ToUpper(strings.TrimSpace(f.Get("country"))),
-		Place: strings.TrimSpace(f.Get("place"))}
+		Place: strings.TrimSpace(f.Get("place")), To: strings.TrimSpace(f.Get("to"))}
 	return out, nil
 }
 

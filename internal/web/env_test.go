@@ -219,7 +219,8 @@ func (e *env) ship(buyer string, n int) domain.Shipment {
 		sns[i] = fmt.Sprintf("SN-%06d", e.serials)
 	}
 	sh, err := e.svc.CreateShipment(ctx, e.actor("nvidia"), service.ShipmentRequest{Order: orders[0].ID.String(),
-		Lot: demo.H200Lots()[0].Number, Serials: sns, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+		Lot: demo.H200Lots()[0].Number, Serials: sns, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"},
+		Carriers: []string{"carrier"}, Lab: "us-testlab"})
 	if err != nil {
 		e.t.Fatalf("shipping for %s: %v", buyer, err)
 	}
@@ -259,7 +260,7 @@ func (e *env) shipDemo() {
 	e.atLab = e.move(e.ship("bytedance", 10), "picked_up TW", "arrived US", "customs_cleared US")
 	e.inTransit = e.move(e.ship("alibaba", 4), "picked_up TW")
 	e.delivered = e.move(e.ship("us-cloud-a", 5), "picked_up TW", "arrived US", "customs_cleared US", "delivered US")
-	_, alerts, err := e.svc.CheckIn(context.Background(), e.actor("bytedance"), service.CheckInRequest{Serial: "SN-NEVER-SHIPPED", Country: "CN"})
+	_, alerts, err := e.svc.CheckIn(context.Background(), e.actor("nvidia"), service.CheckInRequest{Serial: "SN-NEVER-SHIPPED", Country: "CN"})
 	if err != nil || len(alerts) != 1 {
 		e.t.Fatalf("check-in of an unshipped serial: %v %v", alerts, err)
 	}

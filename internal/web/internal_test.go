@@ -145,13 +145,15 @@ func TestParseAmount(t *testing.T) {
 
 func TestParseShipment(t *testing.T) {
 	id := "0190a000-0000-7000-8000-000000000000"
-	f := url.Values{"order": {id}, "lot": {" TW-1 "}, "serials": {"SN-1\r\n\r\n  SN-2  \nSN-3\n"}, "unit_value": {"100.005"}, "currency": {"usd"}}
+	f := url.Values{"order": {id}, "lot": {" TW-1 "}, "serials": {"SN-1\r\n\r\n  SN-2  \nSN-3\n"}, "unit_value": {"100.005"}, "currency": {"usd"}, "carriers": {"carrier, carrier-b"}, "lab": {" us-testlab "}}
 	got, err := parseShipment(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := service.ShipmentRequest{Order: id, Lot: "TW-1", Serials: []string{"SN-1", "SN-2", "SN-3"}, UnitValue: domain.Money{Minor: 10001, Currency: "USD"}}
-	if got.Read != 3 || got.Request.Order != want.Order || got.Request.Lot != want.Lot || !slices.Equal(got.Request.Serials, want.Serials) || got.Request.UnitValue != want.UnitValue {
+	want := service.ShipmentRequest{Order: id, Lot: "TW-1", Serials: []string{"SN-1", "SN-2", "SN-3"}, UnitValue: domain.Money{Minor: 10001, Currency: "USD"},
+		Carriers: []string{"carrier", "carrier-b"}, Lab: "us-testlab"}
+	if got.Read != 3 || got.Request.Order != want.Order || got.Request.Lot != want.Lot || !slices.Equal(got.Request.Serials, want.Serials) || got.Request.UnitValue != want.UnitValue ||
+		!slices.Equal(got.Request.Carriers, want.Carriers) || got.Request.Lab != want.Lab {
 		t.Fatalf("parseShipment = %+v, want %+v", got, want)
 	}
 	for field, bad := range map[string]url.Values{

@@ -100,6 +100,11 @@ func parseShipment(f url.Values) (shipmentForm, error) {
 	if out.Read > service.MaxShipmentUnits {
 		return out, formErr(fmt.Sprintf("Serial numbers: a shipment holds at most %d.", service.MaxShipmentUnits))
 	}
+	out.Request.Carriers = strings.Fields(strings.ReplaceAll(f.Get("carriers"), ",", " "))
+	if len(out.Request.Carriers) == 0 {
+		return out, formErr("Carriers: name the carrier of every leg, one for all or one per leg in order.")
+	}
+	out.Request.Lab = strings.TrimSpace(f.Get("lab"))
 	cur := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
 	if len(cur) != 3 || strings.Trim(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return out, formErr("Currency: a three-letter ISO 4217 code such as USD.")

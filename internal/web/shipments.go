@@ -23,7 +23,10 @@ var eventKinds = []struct{ Kind, Label string }{
 	{"picked_up", "Picked up (a leg starts)"},
 	{"arrived", "Arrived at a stop"},
 	{"customs_cleared", "Cleared customs"},
+	{"handed_over", "Handed over to another carrier"},
 	{"delivered", "Delivered to the licensed site"},
+	// Recorded by the authorities over the API, shown by these labels.
+	{"export_cleared", "Cleared for export by the export authority"},
 }
 
 // eventLabel is an event kind as the pages say it.

@@ -1327,7 +1327,7 @@ func TestVendorShipsOrder(t *testing.T) {
 	}
 	lot := demo.H200Lots()[0].Number
 	form := func(orderID, serials, value, currency string) url.Values {
-		return url.Values{"order": {orderID}, "lot": {lot}, "serials": {serials}, "unit_value": {value}, "currency": {currency}}
+		return url.Values{"order": {orderID}, "lot": {lot}, "serials": {serials}, "unit_value": {value}, "currency": {currency}, "carriers": {"carrier"}, "lab": {"us-testlab"}}
 	}
 	tooMany := make([]string, left+1)
 	for i := range tooMany {
@@ -1364,7 +1364,7 @@ func TestVendorShipsOrder(t *testing.T) {
 		// 29999.995 is USD 30,000.00, rounded half away from zero; blank lines
 		// and spaces around a serial are skipped.
 		r := b.post("/vendor/shipments", url.Values{"csrf": {csrf}, "order": {id}, "lot": {lot}, "serials": {"SN-W-1\r\n\r\n  SN-W-2 \nSN-W-3\n"},
-			"unit_value": {"29999.995"}, "currency": {"usd"}})
+			"unit_value": {"29999.995"}, "currency": {"usd"}, "carriers": {"carrier"}, "lab": {"us-testlab"}})
 		if r.status != http.StatusOK {
 			t.Fatalf("ship: %d\n%.3000s", r.status, r.body)
 		}
