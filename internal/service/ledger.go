@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -439,7 +440,45 @@ func (s *Service) Entry(ctx context.Context, who domain.Actor, index int64) (dom
 	if err != nil {
 		return domain.AuditRecord{}, err
 	}
+	if who.Role == domain.RoleBuyer && rec.SubjectType == "application" {
+		// A buyer never sees its screening hits, here as anywhere: its
+		// copy of an application's record leaves them out, and so no
+		// longer hashes to the leaf (whose inclusion it can still prove).
+		if rec.Payload, err = withoutHits(rec.Payload); err != nil {
+			return domain.AuditRecord{}, err
+		}
+	}
 	return rec, nil
+}
+
+// withoutHits removes every screening's hits from a record's payload: the
+// "hits" of any object that also has a "status" and an "at" (a
+// domain.ScreeningResult), wherever it sits.
+func withoutHits(payload []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return nil, fmt.Errorf("ledger: read a record's payload: %w", err)
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			_, status := x["status"]
+			_, at := x["at"]
+			if _, hits := x["hits"]; hits && status && at {
+				delete(x, "hits")
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(v)
+	return domain.CanonicalJSON(v)
 }
 
 // ownedSubjects are the subjects whose records their owner reads whoever

@@ -330,6 +330,21 @@ func TestEntry(t *testing.T) {
 				return err
 			})
 		})
+		t.Run("BuyerNeverSeesItsHits", func(t *testing.T) {
+			at := e.auditSize(t)
+			a := e.submit(t, similarName)
+			authority, err := e.svc.Entry(e.ctx, e.as("us-commerce"), at)
+			must(t, err)
+			if !strings.Contains(string(authority.Payload), `"hits"`) || !strings.Contains(string(authority.Payload), `"matched"`) {
+				t.Fatalf("the authority's copy of %s's record has no hits: %s", a.ID, authority.Payload)
+			}
+			buyer, err := e.svc.Entry(e.ctx, e.as("bytedance"), at)
+			must(t, err)
+			if strings.Contains(string(buyer.Payload), `"hits"`) || strings.Contains(string(buyer.Payload), `"matched"`) ||
+				!strings.Contains(string(buyer.Payload), `"potential_match"`) {
+				t.Fatalf("the buyer's copy of its application's record: %s", buyer.Payload)
+			}
+		})
 	})
 }
 
