@@ -15,6 +15,9 @@ const (
 	EFORBIDDEN    = "forbidden"    // valid credentials, not allowed
 	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is busy or down; retry
 	EINTERNAL     = "internal"     // a bug or an unexpected failure; never shown in detail
+	// EPRECONDITION: the record changed since the version the caller
+	// made its change conditional on (If-Match).
+	EPRECONDITION = "precondition_failed"
 )
 
 // FieldError names one invalid field by its path in the request body, for

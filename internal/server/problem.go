@@ -30,6 +30,7 @@ var statusOf = map[string]int{
 	domain.EFORBIDDEN:    http.StatusForbidden,
 	domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	domain.EINTERNAL:     http.StatusInternalServerError,
+	domain.EPRECONDITION: http.StatusPreconditionFailed,
 }
 
 // httpError is an error whose status is not one of the domain codes' own
@@ -74,9 +75,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// writeJSON writes v as JSON with the status.
+// writeJSON writes v as JSON with the status, its lists never null.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
+	body, err := json.Marshal(arraysNotNull(v))
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ const DefaultMatchScore = 0.95
 
 // New returns a Service over st.
 func New(st store.Store, opt Options) *Service {
-	s := &Service{store: st, now: opt.Now, log: opt.Log}
+	s := &Service{store: versionStore{st}, now: opt.Now, log: opt.Log}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -91,7 +91,12 @@ func New(st store.Store, opt Options) *Service {
 }
 
 // Store returns the service's store (for operator commands and health checks).
-func (s *Service) Store() store.Store { return s.store }
+func (s *Service) Store() store.Store {
+	if v, ok := s.store.(versionStore); ok {
+		return v.Store
+	}
+	return s.store
+}
 
 // Now returns the service clock's current instant, UTC, in microseconds.
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
