@@ -65,6 +65,7 @@ func newRootCmd() *cobra.Command {
 		newWitnessCmd(),
 		newClassifyCmd(), newPolicyCmd(),
 		newSimulateCmd(),
+		newOpenAPICmd(),
 	)
 	return root
 }

@@ -47,6 +47,9 @@ type Env struct {
 	// Server and Client are set by Serve.
 	Server *server.Server
 	Client *Client
+	// Middleware, when set before Serve, wraps the server (the server
+	// tests check every response against the OpenAPI document with it).
+	Middleware func(http.Handler) http.Handler
 }
 
 // Option changes what New builds.
@@ -146,7 +149,11 @@ func (e *Env) Serve(opt server.Options) *Client {
 		opt.FailedAuthBurst = -1
 	}
 	e.Server = server.New(e.Service, opt)
-	e.Client = &Client{TB: e.TB, URL: Listen(e.TB, e.Server), Creds: e.Creds}
+	var h http.Handler = e.Server
+	if e.Middleware != nil {
+		h = e.Middleware(h)
+	}
+	e.Client = &Client{TB: e.TB, URL: Listen(e.TB, h), Creds: e.Creds}
 	return e.Client
 }
 

@@ -19,6 +19,9 @@ const (
 	// record that last changed it (someone wrote the database behind the
 	// program's back); the command decided nothing.
 	EStateTampered = "state_tampered"
+	// EPRECONDITION: the record changed since the version the caller
+	// made its change conditional on (If-Match).
+	EPRECONDITION = "precondition_failed"
 )
 
 // FieldError names one invalid field by its path in the request body, for

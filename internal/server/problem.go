@@ -33,6 +33,7 @@ var statusOf = map[string]int{
 	// The state disagrees with the ledger: the server's fault, not the
 	// client's, and no retry will help until it is restored.
 	domain.EStateTampered: http.StatusInternalServerError,
+	domain.EPRECONDITION: http.StatusPreconditionFailed,
 }
 
 // httpError is an error whose status is not one of the domain codes' own
@@ -79,9 +80,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err 
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// writeJSON writes v as JSON with the status.
+// writeJSON writes v as JSON with the status, its lists never null.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
+	body, err := json.Marshal(arraysNotNull(v))
 	if err != nil {
 		return err
 	}

@@ -33,10 +33,16 @@ func (s *Server) baseRoutes(version string) []Route {
 			}},
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This API as an OpenAPI 3.1 document (no token needed)", Public: true,
 			handle: func(w http.ResponseWriter, r *http.Request, _ domain.Actor) error {
-				return writeJSON(w, http.StatusOK, s.OpenAPI(version))
+				w.Header().Set("Content-Type", "application/json")
+				_, err := w.Write(s.spec())
+				return err
 			}},
-		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (any valid token)",
-			handle: func(w http.ResponseWriter, r *http.Request, _ domain.Actor) error {
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics: platform-wide counts, for operators (the export authority's token)",
+			Media: []string{"text/plain"},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				if err := service.AuthorizeMetrics(who); err != nil {
+					return err
+				}
 				s.metricsHandler().ServeHTTP(w, r)
 				return nil
 			}},
@@ -134,7 +140,7 @@ func (s *Server) catalogRoutes() []Route {
 				return writeJSON(w, http.StatusOK, p)
 			}},
 		{Method: "GET", Path: "/api/v1/products/{ref}/classification", Summary: "TPP, PD, ECCN and the status per destination with its rule ids, under the rules in force ?at= (default now)",
-			Response: policy.Classification{},
+			Response: policy.Classification{}, Query: []Param{atParam},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				c, err := s.svc.Classification(r.Context(), who, r.PathValue("ref"), r.URL.Query().Get("at"))
 				if err != nil {
@@ -143,7 +149,7 @@ func (s *Server) catalogRoutes() []Route {
 				return writeJSON(w, http.StatusOK, c)
 			}},
 		{Method: "GET", Path: "/api/v1/policy", Summary: "The rules in force ?at= (default now), with their sources",
-			Response: policy.Rules{},
+			Response: policy.Rules{}, Query: []Param{atParam},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				rules, err := s.svc.RulesAt(r.Context(), who, r.URL.Query().Get("at"))
 				if err != nil {
@@ -162,9 +168,11 @@ func (s *Server) catalogRoutes() []Route {
 				if err != nil {
 					return err
 				}
+				setLocation(w, r, p)
 				return writeJSON(w, http.StatusCreated, p)
 			}},
 		{Method: "GET", Path: "/api/v1/lots", Summary: "Production lots, optionally of one product (?product=h200)", Response: []domain.Lot{},
+			Query: []Param{{Name: "product", Description: "Only this product's lots, by slug or id.", Schema: map[string]any{"type": "string"}, Example: "h200"}},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				ls, err := s.svc.Lots(r.Context(), who, r.URL.Query().Get("product"))
 				if err != nil {
@@ -187,6 +195,10 @@ func (s *Server) catalogRoutes() []Route {
 			}},
 	}
 }
+
+// atParam is ?at=, the instant whose rules a read applies.
+var atParam = Param{Name: "at", Description: "The instant whose rules apply: RFC 3339 or a date; now when absent.",
+	Schema: map[string]any{"type": "string"}, Example: "2026-01-15"}
 
 // nonNil makes an empty list encode as [] rather than null.
 func nonNil[T any](xs []T) []T {

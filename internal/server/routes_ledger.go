@@ -9,6 +9,11 @@ import (
 	"github.com/chipgate/chipgate/internal/service"
 )
 
+// intParam documents an integer query parameter of at least 0.
+func intParam(name, desc string, required bool) Param {
+	return Param{Name: name, Description: desc, Required: required, Schema: map[string]any{"type": "integer", "format": "int64", "minimum": 0}}
+}
+
 // queryInt reads an integer query parameter; def when absent.
 func queryInt(r *http.Request, name string, def int64) (int64, error) {
 	v := r.URL.Query().Get(name)
@@ -36,6 +41,7 @@ func (s *Server) ledgerRoutes() []Route {
 				return svc.LatestCheckpoint(r.Context(), who)
 			})},
 		{Method: "GET", Path: "/api/v1/ledger/key", Summary: "The ledger's public verifier key (Go note format, text/plain)",
+			Media: []string{"text/plain"},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				k, err := svc.VerifierKey(r.Context(), who)
 				if err != nil {
@@ -46,7 +52,7 @@ func (s *Server) ledgerRoutes() []Route {
 				return err
 			}},
 		{Method: "GET", Path: "/api/v1/ledger/proofs/inclusion", Summary: "Inclusion proof of entry ?index= in the tree of ?tree_size= (default: the whole log)",
-			Response: ledger.InclusionProofJSON{},
+			Response: ledger.InclusionProofJSON{}, Query: []Param{intParam("index", "The entry's index (0-based).", true), intParam("tree_size", "The tree's size; the whole log when absent.", false)},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
 				index, err := queryInt(r, "index", -1)
 				if err != nil {
@@ -59,7 +65,7 @@ func (s *Server) ledgerRoutes() []Route {
 				return svc.InclusionProof(r.Context(), who, index, size)
 			})},
 		{Method: "GET", Path: "/api/v1/ledger/proofs/consistency", Summary: "Consistency proof from tree size ?from= to ?to= (default: the whole log)",
-			Response: ledger.ConsistencyProofJSON{},
+			Response: ledger.ConsistencyProofJSON{}, Query: []Param{intParam("from", "The smaller tree's size.", false), intParam("to", "The larger tree's size; the whole log when absent.", false)},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
 				from, err := queryInt(r, "from", 0)
 				if err != nil {
@@ -72,6 +78,7 @@ func (s *Server) ledgerRoutes() []Route {
 				return svc.ConsistencyProof(r.Context(), who, from, to)
 			})},
 		{Method: "GET", Path: "/api/v1/ledger/leaves", Summary: "Leaf hashes of entries ?start= to ?end= (exclusive, at most 10,000)", Response: LeafHashesView{},
+			Query: []Param{intParam("start", "The first entry's index.", false), intParam("end", "The index after the last entry (at most start + 10,000; start + 100 when absent).", false)},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
 				start, err := queryInt(r, "start", 0)
 				if err != nil {

@@ -18,6 +18,9 @@ func withBody[T any](status int, fn func(r *http.Request, who domain.Actor, in T
 		if err != nil {
 			return err
 		}
+		if status == http.StatusCreated {
+			setLocation(w, r, out)
+		}
 		return writeJSON(w, status, out)
 	}
 }

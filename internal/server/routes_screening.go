@@ -20,6 +20,13 @@ func (s *Server) screeningRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/screen", Summary: "Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists",
 			Response: service.ScreenResult{},
+			Query: []Param{
+				{Name: "name", Description: "The name to screen.", Required: true, Schema: map[string]any{"type": "string", "minLength": 1, "maxLength": 1000}, Example: "Huawei Technologies"},
+				{Name: "country", Description: "ISO 3166-1 alpha-2 country, to weigh matches.", Schema: map[string]any{"type": "string", "pattern": "^[A-Z]{2}$"}, Example: "CN"},
+				{Name: "address", Description: "An address, to weigh matches.", Schema: map[string]any{"type": "string"}},
+				{Name: "limit", Description: "The most hits.", Schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}},
+				{Name: "min_score", Description: "The least score of a hit.", Schema: map[string]any{"type": "number", "minimum": 0, "maximum": 1}},
+			},
 			handle: read(func(r *http.Request, who domain.Actor) (any, error) {
 				q := r.URL.Query()
 				limit, err := queryInt(r, "limit", 0)

@@ -42,7 +42,11 @@ func (s *Server) shippingRoutes() []Route {
 				return svc.RecordLabTest(r.Context(), who, id, in)
 			})},
 		{Method: "GET", Path: "/api/v1/duty/remittance", Summary: "Duty assessed in ?month=YYYY-MM, per entry and in total; ?format=csv for the remittance file (vendor, export authority)",
-			Response: service.DutyReport{},
+			Response: service.DutyReport{}, Media: []string{"text/csv"},
+			Query: []Param{
+				{Name: "month", Description: "The month, YYYY-MM.", Required: true, Schema: map[string]any{"type": "string", "pattern": `^[0-9]{4}-[0-9]{2}$`}, Example: "2026-03"},
+				{Name: "format", Description: "csv for the remittance file (text/csv); JSON otherwise.", Schema: map[string]any{"type": "string", "enum": []any{"json", "csv"}, "default": "json"}},
+			},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				rep, err := svc.Duty(r.Context(), who, r.URL.Query().Get("month"))
 				if err != nil {

@@ -17,7 +17,7 @@ import (
 func (s *Server) tileRoutes() []Route {
 	svc := s.svc
 	return []Route{
-		{Method: "GET", Path: "/checkpoint", Public: true,
+		{Method: "GET", Path: "/checkpoint", Public: true, Media: []string{"text/plain"},
 			Summary: "The latest checkpoint, signed by the log and cosigned by its witnesses (C2SP tlog-checkpoint, text/plain; no token needed)",
 			handle: func(w http.ResponseWriter, r *http.Request, _ domain.Actor) error {
 				note, err := svc.CheckpointNote(r.Context())
@@ -28,7 +28,7 @@ func (s *Server) tileRoutes() []Route {
 				_, err = w.Write(note)
 				return err
 			}},
-		{Method: "GET", Path: "/tile/{path...}", Public: true,
+		{Method: "GET", Path: "/tile/{path...}", Public: true, Media: []string{"application/octet-stream"},
 			Summary: "A hash tile of the published tree, /tile/<L>/<N>[.p/<W>] (C2SP tlog-tiles, application/octet-stream; no token needed: hashes only)",
 			handle: func(w http.ResponseWriter, r *http.Request, _ domain.Actor) error {
 				ref, err := tilePath(r)
@@ -41,7 +41,7 @@ func (s *Server) tileRoutes() []Route {
 				}
 				return writeTile(w, r, tile, "public")
 			}},
-		{Method: "GET", Path: "/tile/entries/{path...}",
+		{Method: "GET", Path: "/tile/entries/{path...}", Media: []string{"application/octet-stream"},
 			Summary: "An entry bundle, /tile/entries/<N>[.p/<W>]: the leaf data, payloads included, of up to 256 entries of every party (C2SP tlog-tiles; export authority)",
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				ref, err := tilePath(r)

@@ -14,8 +14,10 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,12 +51,60 @@ type Route struct {
 	// Status is the success status (200 when zero).
 	Status int
 	// Query documents the query parameters the route reads.
-	Query  []Param
-	handle func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
+	Query []Param
+	// Description says more than Summary, in the OpenAPI document.
+	Description string
+	// Media lists the success response's media types other than JSON
+	// (text/plain, text/csv, …), in the OpenAPI document.
+	Media []string
+	// location marks a 201 route whose created resource has a GET route
+	// at Path + "/{id}": its response carries Location.
+	location bool
+	handle   func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
 }
 
 // Key returns "METHOD /path", the route's name in tests and docs.
 func (rt Route) Key() string { return rt.Method + " " + rt.Path }
+
+// idempotent reports whether the route honors Idempotency-Key.
+func (rt Route) idempotent() bool {
+	return !rt.Public && (rt.Method == http.MethodPost || rt.Method == http.MethodPut)
+}
+
+// versioned are the collections whose records change after they are
+// created: a read of one carries an ETag, and a change honors If-Match.
+var versioned = []string{"applications", "licenses", "permits", "hearings", "orders", "alerts", "shipments"}
+
+// resource returns the collection and whether the route addresses one
+// record of a versioned collection (/api/v1/<collection>/{id}…).
+func (rt Route) resource() (string, bool) {
+	rest, ok := strings.CutPrefix(rt.Path, "/api/v1/")
+	if !ok {
+		return "", false
+	}
+	coll, tail, _ := strings.Cut(rest, "/")
+	if !strings.HasPrefix(tail, "{id}") {
+		return "", false
+	}
+	for _, v := range versioned {
+		if v == coll {
+			return coll, true
+		}
+	}
+	return "", false
+}
+
+// etag reports whether the route reads one versioned record.
+func (rt Route) etag() bool {
+	_, ok := rt.resource()
+	return ok && rt.Method == http.MethodGet
+}
+
+// ifMatch reports whether the route changes one versioned record.
+func (rt Route) ifMatch() bool {
+	_, ok := rt.resource()
+	return ok && (rt.Method == http.MethodPost || rt.Method == http.MethodPut)
+}
 
 // Server serves chipgate over HTTP.
 type Server struct {
@@ -72,6 +122,15 @@ type Server struct {
 	// idempotencyLease is how long a claimed Idempotency-Key may stay in
 	// flight before a retry may take it over.
 	idempotencyLease time.Duration
+	// specOnce builds the OpenAPI document once.
+	specOnce sync.Once
+	specDoc  []byte
+}
+
+// spec returns the OpenAPI document, built on first use.
+func (s *Server) spec() []byte {
+	s.specOnce.Do(func() { s.specDoc = s.SpecJSON() })
+	return s.specDoc
 }
 
 // Options configure a Server.
@@ -154,11 +213,41 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.shippingRoutes()...)
 	s.routes = append(s.routes, s.watchRoutes()...)
 
+	// A 201 route whose record has a GET route at Path/{id} answers with
+	// its Location.
+	gets := map[string]bool{}
+	for _, rt := range s.routes {
+		if rt.Method == http.MethodGet {
+			gets[rt.Path] = true
+		}
+	}
+	for i, rt := range s.routes {
+		s.routes[i].location = rt.Status == http.StatusCreated && (gets[rt.Path+"/{id}"] || gets[rt.Path+"/{ref}"])
+	}
+
 	mux := http.NewServeMux()
+	// paths matches a request's path alone, so that a path served for
+	// other methods answers 405 with Allow rather than 404.
+	paths := http.NewServeMux()
+	allow := map[string][]string{}
 	for _, rt := range s.routes {
 		mux.Handle(rt.Method+" "+rt.Path, s.endpoint(rt))
+		if allow[rt.Path] == nil {
+			paths.Handle(rt.Path, http.NotFoundHandler())
+		}
+		allow[rt.Path] = append(allow[rt.Path], rt.Method)
+		if rt.Method == http.MethodGet {
+			allow[rt.Path] = append(allow[rt.Path], http.MethodHead)
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := paths.Handler(r); pattern != "" && len(allow[pattern]) > 0 {
+			methods := allow[pattern]
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			writeProblem(w, r, s.log, &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+				msg: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(methods, ", "))})
+			return
+		}
 		if opt.Pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
 			opt.Pages.ServeHTTP(w, r)
 			return
@@ -205,6 +294,22 @@ func (s *Server) endpoint(rt Route) http.Handler {
 					tooMany(w, r, s.log, wait, fmt.Sprintf("more than %g requests a second", s.limit.Rate))
 					return
 				}
+			}
+		}
+		if rt.location {
+			r = r.WithContext(context.WithValue(r.Context(), locationKey{}, rt.Path))
+		}
+		if rt.etag() || rt.ifMatch() {
+			if id, err := domain.ParseID(r.PathValue("id")); err == nil {
+				var match []string
+				if h := r.Header.Values("If-Match"); len(h) > 0 && rt.ifMatch() {
+					for _, v := range h {
+						match = append(match, strings.Split(v, ",")...)
+					}
+				}
+				ctx, v := service.WithVersion(r.Context(), id, match)
+				r = r.WithContext(ctx)
+				w = &etagWriter{ResponseWriter: w, v: v}
 			}
 		}
 		var err error
@@ -273,6 +378,56 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// locationKey carries, in a 201 route's request context, the path of the
+// collection its created record belongs to.
+type locationKey struct{}
+
+// setLocation sets Location on a 201 answer whose body has an id, when the
+// route's record can be read at the collection's path + "/" + id.
+func setLocation(w http.ResponseWriter, r *http.Request, out any) {
+	base, _ := r.Context().Value(locationKey{}).(string)
+	if base == "" {
+		return
+	}
+	v := reflect.ValueOf(out)
+	for v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	f := v.FieldByName("ID")
+	if !f.IsValid() {
+		return
+	}
+	if id, ok := f.Interface().(domain.ID); ok {
+		w.Header().Set("Location", base+"/"+id.String())
+	}
+}
+
+// etagWriter sets the ETag of the record a request read or changed on a
+// successful answer.
+type etagWriter struct {
+	http.ResponseWriter
+	v       *service.Version
+	written bool
+}
+
+func (e *etagWriter) WriteHeader(code int) {
+	if !e.written && code < 300 && e.v.Tag != "" {
+		e.Header().Set("ETag", e.v.Tag)
+	}
+	e.written = true
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *etagWriter) Write(b []byte) (int, error) {
+	if !e.written {
+		e.WriteHeader(http.StatusOK)
+	}
+	return e.ResponseWriter.Write(b)
 }
 
 // metricsHandler serves the Prometheus registry.

@@ -47,6 +47,10 @@ const (
 	ActCheckIn           Action = "checkin"
 	ActAlertManage       Action = "alert.manage"
 	ActListsReload       Action = "lists.reload"
+	// ActMetricsRead reads the platform-wide operational metrics: the
+	// export authority, which oversees the whole program (and the
+	// operator).
+	ActMetricsRead Action = "metrics.read"
 )
 
 // scope says over whose records a role may take an action.
@@ -110,6 +114,7 @@ var grants = map[Action]map[domain.Role]scope{
 	},
 	ActScreen:         {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActListsReload:    {domain.RoleExportAuthority: all},
+	ActMetricsRead:    {domain.RoleExportAuthority: all},
 	ActAllocationRun:  {domain.RoleVendor: all},
 	ActShipmentCreate: {domain.RoleVendor: all},
 	ActShipmentRead: {
@@ -162,3 +167,7 @@ func authorizeFor(who domain.Actor, action Action, owner domain.ID, what string)
 	}
 	return domain.Errorf(domain.ENOTFOUND, "%s not found", what)
 }
+
+// AuthorizeMetrics returns nil when who may read the platform-wide metrics
+// (GET /metrics), EFORBIDDEN otherwise.
+func AuthorizeMetrics(who domain.Actor) error { return authorize(who, ActMetricsRead) }

@@ -75,7 +75,9 @@ const DefaultMatchScore = 0.95
 // New returns a Service over st.
 func New(st store.Store, opt Options) *Service {
 	s := &Service{now: opt.Now, log: opt.Log, state: newStateBinding()}
-	s.store = boundStore{st, s.state}
+	// Every command's rows are checked against the ledger (boundStore);
+	// a request's record is versioned for ETag and If-Match (versionStore).
+	s.store = versionStore{boundStore{st, s.state}}
 	s.state.onTamper = s.stateTampered
 	if s.now == nil {
 		s.now = time.Now
@@ -94,7 +96,12 @@ func New(st store.Store, opt Options) *Service {
 }
 
 // Store returns the service's store (for operator commands and health checks).
-func (s *Service) Store() store.Store { return s.store }
+func (s *Service) Store() store.Store {
+	if v, ok := s.store.(versionStore); ok {
+		return v.Store
+	}
+	return s.store
+}
 
 // Now returns the service clock's current instant, UTC, in microseconds.
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

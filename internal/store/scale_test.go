@@ -170,7 +170,7 @@ type scaleCase struct {
 
 func scaleCases(parties []domain.ID) []scaleCase {
 	deepOrder := &store.Position{CreatedAt: scaleAt(100_000), ID: scaleID(2, 100_000)} // 900,000 newer ones before it
-	deepRun := &store.Position{CreatedAt: scaleAt(100 * 1_000), ID: scaleID(3, 1_000)}   // 9,000 newer ones before it
+	deepRun := &store.Position{CreatedAt: scaleAt(100 * 1_000), ID: scaleID(3, 1_000)} // 9,000 newer ones before it
 	held := []string{string(domain.OrderHeld)}
 	return []scaleCase{
 		{"orders/first", store.KindOrder, store.DocFilter{Desc: true}},
