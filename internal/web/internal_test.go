@@ -83,6 +83,21 @@ func TestNextEvent(t *testing.T) {
 			t.Errorf("%s at leg %d (test %v): %q, want %q", c.status, c.leg, c.test, got, c.want)
 		}
 	}
+	// Drawn on a license and a permit, the export leg waits for the export
+	// authority, and the destination's customs are the import authority's.
+	license := domain.ID{1}
+	sh := domain.Shipment{Route: route, Leg: 1, Status: domain.ShipCleared, LabRequired: "shipment.lab-test", LabCountry: "US", Test: pass, LicenseID: &license, PermitID: &license}
+	if got := nextEvent(sh); got != "Cleared for export by the export authority in US, then Picked up (a leg starts)" {
+		t.Errorf("awaiting export clearance: %q", got)
+	}
+	sh.ExportClearance = &domain.CustodyEvent{Kind: "export_cleared"}
+	if got := nextEvent(sh); got != "Picked up (a leg starts) in US" {
+		t.Errorf("cleared for export: %q", got)
+	}
+	sh.Leg, sh.Status = 2, domain.ShipArrived
+	if got := nextEvent(sh); !strings.Contains(got, "by the import authority") {
+		t.Errorf("at Chinese customs: %q", got)
+	}
 	// A shipment that never leaves its country only clears customs.
 	if got := nextEvent(domain.Shipment{Route: []string{"US"}, Status: domain.ShipAtOrigin}); got != "Cleared customs in US" {
 		t.Errorf("a domestic shipment: %q", got)

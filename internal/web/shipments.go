@@ -80,6 +80,9 @@ func nextEvent(sh domain.Shipment) string {
 			return eventLabel("arrived") + " in " + sh.Route[sh.Leg+1]
 		}
 	case domain.ShipArrived:
+		if sh.Leg == last && sh.PermitID != nil {
+			return eventLabel("customs_cleared") + " in " + h + " by the import authority (it draws the import permit)"
+		}
 		return eventLabel("customs_cleared") + " in " + h
 	case domain.ShipCleared:
 		if sh.Leg == last {
@@ -87,6 +90,9 @@ func nextEvent(sh domain.Shipment) string {
 		}
 		if sh.LabRequired != "" && h == sh.LabCountry && (sh.Test == nil || !sh.Test.Pass) {
 			return "a passing lab test in " + h + ", then " + eventLabel("picked_up")
+		}
+		if sh.Leg == last-1 && sh.LicenseID != nil && sh.ExportClearance == nil {
+			return eventLabel("export_cleared") + " in " + h + ", then " + eventLabel("picked_up")
 		}
 		return eventLabel("picked_up") + " in " + h
 	}
