@@ -51,6 +51,39 @@ func (e ActorRole) Valid() bool {
 	}
 }
 
+// Defines values for AlertReporterRole.
+const (
+	AlertReporterRoleAuditor         AlertReporterRole = "auditor"
+	AlertReporterRoleBuyer           AlertReporterRole = "buyer"
+	AlertReporterRoleCarrier         AlertReporterRole = "carrier"
+	AlertReporterRoleExportAuthority AlertReporterRole = "export_authority"
+	AlertReporterRoleImportAuthority AlertReporterRole = "import_authority"
+	AlertReporterRoleLab             AlertReporterRole = "lab"
+	AlertReporterRoleVendor          AlertReporterRole = "vendor"
+)
+
+// Valid indicates whether the value is a known member of the AlertReporterRole enum.
+func (e AlertReporterRole) Valid() bool {
+	switch e {
+	case AlertReporterRoleAuditor:
+		return true
+	case AlertReporterRoleBuyer:
+		return true
+	case AlertReporterRoleCarrier:
+		return true
+	case AlertReporterRoleExportAuthority:
+		return true
+	case AlertReporterRoleImportAuthority:
+		return true
+	case AlertReporterRoleLab:
+		return true
+	case AlertReporterRoleVendor:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AlertState.
 const (
 	AlertStateEscalated AlertState = "escalated"
@@ -126,6 +159,72 @@ func (e ApplicationStatus) Valid() bool {
 	}
 }
 
+// Defines values for CheckInRole.
+const (
+	CheckInRoleAuditor         CheckInRole = "auditor"
+	CheckInRoleBuyer           CheckInRole = "buyer"
+	CheckInRoleCarrier         CheckInRole = "carrier"
+	CheckInRoleExportAuthority CheckInRole = "export_authority"
+	CheckInRoleImportAuthority CheckInRole = "import_authority"
+	CheckInRoleLab             CheckInRole = "lab"
+	CheckInRoleVendor          CheckInRole = "vendor"
+)
+
+// Valid indicates whether the value is a known member of the CheckInRole enum.
+func (e CheckInRole) Valid() bool {
+	switch e {
+	case CheckInRoleAuditor:
+		return true
+	case CheckInRoleBuyer:
+		return true
+	case CheckInRoleCarrier:
+		return true
+	case CheckInRoleExportAuthority:
+		return true
+	case CheckInRoleImportAuthority:
+		return true
+	case CheckInRoleLab:
+		return true
+	case CheckInRoleVendor:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CustodyEventRole.
+const (
+	CustodyEventRoleAuditor         CustodyEventRole = "auditor"
+	CustodyEventRoleBuyer           CustodyEventRole = "buyer"
+	CustodyEventRoleCarrier         CustodyEventRole = "carrier"
+	CustodyEventRoleExportAuthority CustodyEventRole = "export_authority"
+	CustodyEventRoleImportAuthority CustodyEventRole = "import_authority"
+	CustodyEventRoleLab             CustodyEventRole = "lab"
+	CustodyEventRoleVendor          CustodyEventRole = "vendor"
+)
+
+// Valid indicates whether the value is a known member of the CustodyEventRole enum.
+func (e CustodyEventRole) Valid() bool {
+	switch e {
+	case CustodyEventRoleAuditor:
+		return true
+	case CustodyEventRoleBuyer:
+		return true
+	case CustodyEventRoleCarrier:
+		return true
+	case CustodyEventRoleExportAuthority:
+		return true
+	case CustodyEventRoleImportAuthority:
+		return true
+	case CustodyEventRoleLab:
+		return true
+	case CustodyEventRoleVendor:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DecisionStatus.
 const (
 	DecisionStatusDenied            DecisionStatus = "denied"
@@ -186,6 +285,39 @@ func (e ImportPermitStatus) Valid() bool {
 	case ImportPermitStatusRevoked:
 		return true
 	case ImportPermitStatusSuspended:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LabTestRole.
+const (
+	LabTestRoleAuditor         LabTestRole = "auditor"
+	LabTestRoleBuyer           LabTestRole = "buyer"
+	LabTestRoleCarrier         LabTestRole = "carrier"
+	LabTestRoleExportAuthority LabTestRole = "export_authority"
+	LabTestRoleImportAuthority LabTestRole = "import_authority"
+	LabTestRoleLab             LabTestRole = "lab"
+	LabTestRoleVendor          LabTestRole = "vendor"
+)
+
+// Valid indicates whether the value is a known member of the LabTestRole enum.
+func (e LabTestRole) Valid() bool {
+	switch e {
+	case LabTestRoleAuditor:
+		return true
+	case LabTestRoleBuyer:
+		return true
+	case LabTestRoleCarrier:
+		return true
+	case LabTestRoleExportAuthority:
+		return true
+	case LabTestRoleImportAuthority:
+		return true
+	case LabTestRoleLab:
+		return true
+	case LabTestRoleVendor:
 		return true
 	default:
 		return false
@@ -506,17 +638,24 @@ type ActorRole string
 
 // Alert defines model for Alert.
 type Alert struct {
-	Buyer      *string             `json:"buyer,omitempty"`
-	CreatedAt  time.Time           `json:"created_at"`
-	Evidence   []string            `json:"evidence"`
-	Id         openapi_types.UUID  `json:"id"`
-	Kind       string              `json:"kind"`
-	Notes      *[]Note             `json:"notes,omitempty"`
-	Serial     *string             `json:"serial,omitempty"`
-	ShipmentId *openapi_types.UUID `json:"shipment_id,omitempty"`
-	State      AlertState          `json:"state"`
-	UpdatedAt  time.Time           `json:"updated_at"`
+	Buyer        *string             `json:"buyer,omitempty"`
+	CheckinId    *openapi_types.UUID `json:"checkin_id,omitempty"`
+	CreatedAt    time.Time           `json:"created_at"`
+	Evidence     []string            `json:"evidence"`
+	Id           openapi_types.UUID  `json:"id"`
+	Kind         string              `json:"kind"`
+	Notes        *[]Note             `json:"notes,omitempty"`
+	Reasons      *[]DomainReason     `json:"reasons,omitempty"`
+	ReportedBy   *string             `json:"reported_by,omitempty"`
+	ReporterRole *AlertReporterRole  `json:"reporter_role,omitempty"`
+	Serial       *string             `json:"serial,omitempty"`
+	ShipmentId   *openapi_types.UUID `json:"shipment_id,omitempty"`
+	State        AlertState          `json:"state"`
+	UpdatedAt    time.Time           `json:"updated_at"`
 }
+
+// AlertReporterRole defines model for Alert.ReporterRole.
+type AlertReporterRole string
 
 // AlertState defines model for Alert.State.
 type AlertState string
@@ -635,6 +774,12 @@ type ApplicationRequest struct {
 	Sites            []Site           `json:"sites"`
 }
 
+// Assignee defines model for Assignee.
+type Assignee struct {
+	Party   string             `json:"party"`
+	PartyId openapi_types.UUID `json:"party_id"`
+}
+
 // AuditRecord defines model for AuditRecord.
 type AuditRecord struct {
 	Action      string             `json:"action"`
@@ -675,10 +820,14 @@ type CheckIn struct {
 	By      string              `json:"by"`
 	Country string              `json:"country"`
 	Id      openapi_types.UUID  `json:"id"`
+	Role    *CheckInRole        `json:"role,omitempty"`
 	RttMs   *map[string]float64 `json:"rtt_ms,omitempty"`
 	Serial  string              `json:"serial"`
 	Site    int                 `json:"site"`
 }
+
+// CheckInRole defines model for CheckIn.Role.
+type CheckInRole string
 
 // CheckInRequest defines model for CheckInRequest.
 type CheckInRequest struct {
@@ -723,12 +872,17 @@ type ConsistencyProofJSON struct {
 
 // CustodyEvent defines model for CustodyEvent.
 type CustodyEvent struct {
-	At      time.Time `json:"at"`
-	By      string    `json:"by"`
-	Country string    `json:"country"`
-	Kind    string    `json:"kind"`
-	Place   string    `json:"place"`
+	At      time.Time         `json:"at"`
+	By      string            `json:"by"`
+	Country string            `json:"country"`
+	Kind    string            `json:"kind"`
+	Place   string            `json:"place"`
+	Role    *CustodyEventRole `json:"role,omitempty"`
+	To      *string           `json:"to,omitempty"`
 }
+
+// CustodyEventRole defines model for CustodyEvent.Role.
+type CustodyEventRole string
 
 // Decision defines model for Decision.
 type Decision struct {
@@ -812,9 +966,10 @@ type DutyTotal struct {
 
 // EventRequest defines model for EventRequest.
 type EventRequest struct {
-	Country string `json:"country"`
-	Kind    string `json:"kind"`
-	Place   string `json:"place"`
+	Country string  `json:"country"`
+	Kind    string  `json:"kind"`
+	Place   string  `json:"place"`
+	To      *string `json:"to,omitempty"`
 }
 
 // Evidence defines model for Evidence.
@@ -970,13 +1125,16 @@ type InvoiceLine struct {
 
 // IssuedToken defines model for IssuedToken.
 type IssuedToken struct {
-	CreatedAt time.Time          `json:"created_at"`
-	ExpiresAt *time.Time         `json:"expires_at,omitempty"`
-	Id        openapi_types.UUID `json:"id"`
-	Label     string             `json:"label"`
-	RevokedAt *time.Time         `json:"revoked_at,omitempty"`
-	Token     string             `json:"token"`
-	UserId    openapi_types.UUID `json:"user_id"`
+	CreatedAt  time.Time           `json:"created_at"`
+	ExpiresAt  *time.Time          `json:"expires_at,omitempty"`
+	Id         openapi_types.UUID  `json:"id"`
+	Kind       string              `json:"kind"`
+	Label      string              `json:"label"`
+	LastUsedAt *time.Time          `json:"last_used_at,omitempty"`
+	ParentId   *openapi_types.UUID `json:"parent_id,omitempty"`
+	RevokedAt  *time.Time          `json:"revoked_at,omitempty"`
+	Token      string              `json:"token"`
+	UserId     openapi_types.UUID  `json:"user_id"`
 }
 
 // LabQueue defines model for LabQueue.
@@ -988,13 +1146,17 @@ type LabQueue struct {
 
 // LabTest defines model for LabTest.
 type LabTest struct {
-	At       time.Time `json:"at"`
-	By       string    `json:"by"`
-	Measured Spec      `json:"measured"`
-	Pass     bool      `json:"pass"`
-	Reasons  []string  `json:"reasons"`
-	Tpp      float64   `json:"tpp"`
+	At       time.Time    `json:"at"`
+	By       string       `json:"by"`
+	Measured Spec         `json:"measured"`
+	Pass     bool         `json:"pass"`
+	Reasons  []string     `json:"reasons"`
+	Role     *LabTestRole `json:"role,omitempty"`
+	Tpp      float64      `json:"tpp"`
 }
+
+// LabTestRole defines model for LabTest.Role.
+type LabTestRole string
 
 // LabTestRequest defines model for LabTestRequest.
 type LabTestRequest struct {
@@ -1067,6 +1229,12 @@ type Note struct {
 	By   string    `json:"by"`
 	Kind string    `json:"kind"`
 	Text string    `json:"text"`
+}
+
+// ObjectRef defines model for ObjectRef.
+type ObjectRef struct {
+	Id   string `json:"id"`
+	Type string `json:"type"`
 }
 
 // OrderOutlook defines model for OrderOutlook.
@@ -1181,6 +1349,18 @@ type ProductRequest struct {
 	Name       string `json:"name"`
 	Slug       string `json:"slug"`
 	Spec       Spec   `json:"spec"`
+}
+
+// PublicEntry defines model for PublicEntry.
+type PublicEntry struct {
+	ActorRole string              `json:"actor_role"`
+	At        time.Time           `json:"at"`
+	Index     int64               `json:"index"`
+	Kind      string              `json:"kind"`
+	LeafHash  string              `json:"leaf_hash"`
+	Objects   []ObjectRef         `json:"objects"`
+	Proof     *InclusionProofJSON `json:"proof,omitempty"`
+	Subject   ObjectRef           `json:"subject"`
 }
 
 // RatioCap defines model for RatioCap.
@@ -1330,8 +1510,9 @@ type ScreenQuery struct {
 
 // ScreenResult defines model for ScreenResult.
 type ScreenResult struct {
-	Hits  []ScreenHit `json:"hits"`
-	Query string      `json:"query"`
+	Evasion *[]string   `json:"evasion,omitempty"`
+	Hits    []ScreenHit `json:"hits"`
+	Query   string      `json:"query"`
 }
 
 // ScreeningHit defines model for ScreeningHit.
@@ -1361,35 +1542,39 @@ type ScreeningResult struct {
 
 // Shipment defines model for Shipment.
 type Shipment struct {
-	Buyer       string              `json:"buyer"`
-	BuyerId     openapi_types.UUID  `json:"buyer_id"`
-	CreatedAt   time.Time           `json:"created_at"`
-	Destination string              `json:"destination"`
-	Duty        *DutyEntry          `json:"duty,omitempty"`
-	EndUse      string              `json:"end_use"`
-	Events      []CustodyEvent      `json:"events"`
-	Id          openapi_types.UUID  `json:"id"`
-	Invoice     Invoice             `json:"invoice"`
-	LabArrival  *time.Time          `json:"lab_arrival,omitempty"`
-	LabCountry  *string             `json:"lab_country,omitempty"`
-	LabRequired *string             `json:"lab_required,omitempty"`
-	Leg         int                 `json:"leg"`
-	LicenseId   *openapi_types.UUID `json:"license_id,omitempty"`
-	Lot         string              `json:"lot"`
-	Number      string              `json:"number"`
-	OrderId     openapi_types.UUID  `json:"order_id"`
-	PermitId    *openapi_types.UUID `json:"permit_id,omitempty"`
-	Product     string              `json:"product"`
-	Quantity    int64               `json:"quantity"`
-	Route       []string            `json:"route"`
-	RouteRule   *string             `json:"route_rule,omitempty"`
-	Serials     []string            `json:"serials"`
-	Site        int                 `json:"site"`
-	Status      ShipmentStatus      `json:"status"`
-	Test        *LabTest            `json:"test,omitempty"`
-	UnitValue   Money               `json:"unit_value"`
-	UpdatedAt   time.Time           `json:"updated_at"`
-	Value       Money               `json:"value"`
+	Buyer           string              `json:"buyer"`
+	BuyerId         openapi_types.UUID  `json:"buyer_id"`
+	Carriers        *[]Assignee         `json:"carriers,omitempty"`
+	CreatedAt       time.Time           `json:"created_at"`
+	Destination     string              `json:"destination"`
+	Duty            *DutyEntry          `json:"duty,omitempty"`
+	EndUse          string              `json:"end_use"`
+	Events          []CustodyEvent      `json:"events"`
+	ExportClearance *CustodyEvent       `json:"export_clearance,omitempty"`
+	Holder          *Assignee           `json:"holder,omitempty"`
+	Id              openapi_types.UUID  `json:"id"`
+	Invoice         Invoice             `json:"invoice"`
+	Lab             *Assignee           `json:"lab,omitempty"`
+	LabArrival      *time.Time          `json:"lab_arrival,omitempty"`
+	LabCountry      *string             `json:"lab_country,omitempty"`
+	LabRequired     *string             `json:"lab_required,omitempty"`
+	Leg             int                 `json:"leg"`
+	LicenseId       *openapi_types.UUID `json:"license_id,omitempty"`
+	Lot             string              `json:"lot"`
+	Number          string              `json:"number"`
+	OrderId         openapi_types.UUID  `json:"order_id"`
+	PermitId        *openapi_types.UUID `json:"permit_id,omitempty"`
+	Product         string              `json:"product"`
+	Quantity        int64               `json:"quantity"`
+	Route           []string            `json:"route"`
+	RouteRule       *string             `json:"route_rule,omitempty"`
+	Serials         []string            `json:"serials"`
+	Site            int                 `json:"site"`
+	Status          ShipmentStatus      `json:"status"`
+	Test            *LabTest            `json:"test,omitempty"`
+	UnitValue       Money               `json:"unit_value"`
+	UpdatedAt       time.Time           `json:"updated_at"`
+	Value           Money               `json:"value"`
 }
 
 // ShipmentStatus defines model for Shipment.Status.
@@ -1397,6 +1582,8 @@ type ShipmentStatus string
 
 // ShipmentRequest defines model for ShipmentRequest.
 type ShipmentRequest struct {
+	Carriers  []string `json:"carriers"`
+	Lab       *string  `json:"lab,omitempty"`
 	Lot       string   `json:"lot"`
 	Order     string   `json:"order"`
 	Serials   []string `json:"serials"`
@@ -1405,36 +1592,40 @@ type ShipmentRequest struct {
 
 // ShipmentView defines model for ShipmentView.
 type ShipmentView struct {
-	Buyer       string              `json:"buyer"`
-	BuyerId     openapi_types.UUID  `json:"buyer_id"`
-	CreatedAt   time.Time           `json:"created_at"`
-	Destination string              `json:"destination"`
-	Duty        *DutyEntry          `json:"duty,omitempty"`
-	EndUse      string              `json:"end_use"`
-	Events      []CustodyEvent      `json:"events"`
-	Id          openapi_types.UUID  `json:"id"`
-	Invoice     Invoice             `json:"invoice"`
-	LabArrival  *time.Time          `json:"lab_arrival,omitempty"`
-	LabCountry  *string             `json:"lab_country,omitempty"`
-	LabQueue    *LabQueue           `json:"lab_queue,omitempty"`
-	LabRequired *string             `json:"lab_required,omitempty"`
-	Leg         int                 `json:"leg"`
-	LicenseId   *openapi_types.UUID `json:"license_id,omitempty"`
-	Lot         string              `json:"lot"`
-	Number      string              `json:"number"`
-	OrderId     openapi_types.UUID  `json:"order_id"`
-	PermitId    *openapi_types.UUID `json:"permit_id,omitempty"`
-	Product     string              `json:"product"`
-	Quantity    int64               `json:"quantity"`
-	Route       []string            `json:"route"`
-	RouteRule   *string             `json:"route_rule,omitempty"`
-	Serials     []string            `json:"serials"`
-	Site        int                 `json:"site"`
-	Status      ShipmentViewStatus  `json:"status"`
-	Test        *LabTest            `json:"test,omitempty"`
-	UnitValue   Money               `json:"unit_value"`
-	UpdatedAt   time.Time           `json:"updated_at"`
-	Value       Money               `json:"value"`
+	Buyer           string              `json:"buyer"`
+	BuyerId         openapi_types.UUID  `json:"buyer_id"`
+	Carriers        *[]Assignee         `json:"carriers,omitempty"`
+	CreatedAt       time.Time           `json:"created_at"`
+	Destination     string              `json:"destination"`
+	Duty            *DutyEntry          `json:"duty,omitempty"`
+	EndUse          string              `json:"end_use"`
+	Events          []CustodyEvent      `json:"events"`
+	ExportClearance *CustodyEvent       `json:"export_clearance,omitempty"`
+	Holder          *Assignee           `json:"holder,omitempty"`
+	Id              openapi_types.UUID  `json:"id"`
+	Invoice         Invoice             `json:"invoice"`
+	Lab             *Assignee           `json:"lab,omitempty"`
+	LabArrival      *time.Time          `json:"lab_arrival,omitempty"`
+	LabCountry      *string             `json:"lab_country,omitempty"`
+	LabQueue        *LabQueue           `json:"lab_queue,omitempty"`
+	LabRequired     *string             `json:"lab_required,omitempty"`
+	Leg             int                 `json:"leg"`
+	LicenseId       *openapi_types.UUID `json:"license_id,omitempty"`
+	Lot             string              `json:"lot"`
+	Number          string              `json:"number"`
+	OrderId         openapi_types.UUID  `json:"order_id"`
+	PermitId        *openapi_types.UUID `json:"permit_id,omitempty"`
+	Product         string              `json:"product"`
+	Quantity        int64               `json:"quantity"`
+	Route           []string            `json:"route"`
+	RouteRule       *string             `json:"route_rule,omitempty"`
+	Serials         []string            `json:"serials"`
+	Site            int                 `json:"site"`
+	Status          ShipmentViewStatus  `json:"status"`
+	Test            *LabTest            `json:"test,omitempty"`
+	UnitValue       Money               `json:"unit_value"`
+	UpdatedAt       time.Time           `json:"updated_at"`
+	Value           Money               `json:"value"`
 }
 
 // ShipmentViewStatus defines model for ShipmentView.Status.
@@ -1498,12 +1689,15 @@ type TierMetrics struct {
 
 // Token defines model for Token.
 type Token struct {
-	CreatedAt time.Time          `json:"created_at"`
-	ExpiresAt *time.Time         `json:"expires_at,omitempty"`
-	Id        openapi_types.UUID `json:"id"`
-	Label     string             `json:"label"`
-	RevokedAt *time.Time         `json:"revoked_at,omitempty"`
-	UserId    openapi_types.UUID `json:"user_id"`
+	CreatedAt  time.Time           `json:"created_at"`
+	ExpiresAt  *time.Time          `json:"expires_at,omitempty"`
+	Id         openapi_types.UUID  `json:"id"`
+	Kind       string              `json:"kind"`
+	Label      string              `json:"label"`
+	LastUsedAt *time.Time          `json:"last_used_at,omitempty"`
+	ParentId   *openapi_types.UUID `json:"parent_id,omitempty"`
+	RevokedAt  *time.Time          `json:"revoked_at,omitempty"`
+	UserId     openapi_types.UUID  `json:"user_id"`
 }
 
 // TokenMatch defines model for TokenMatch.
@@ -2512,6 +2706,11 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/ledger/entries/{index} (the `GetLedgerEntriesIndex` operationId).
 	GetLedgerEntriesIndex(ctx context.Context, index string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLedgerEntriesIndexPublic The public part of one entry (kind, time, actor role, objects) with its leaf hash and inclusion proof, never its payload: auditors and authorities
+	//
+	// Corresponds with GET /api/v1/ledger/entries/{index}/public (the `GetLedgerEntriesIndexPublic` operationId).
+	GetLedgerEntriesIndexPublic(ctx context.Context, index string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetLedgerKey The ledger's public verifier key (Go note format, text/plain)
 	//
 	// Corresponds with GET /api/v1/ledger/key (the `GetLedgerKey` operationId).
@@ -3321,6 +3520,21 @@ func (c *Client) GetLedgerCheckpoint(ctx context.Context, reqEditors ...RequestE
 // Corresponds with GET /api/v1/ledger/entries/{index} (the `GetLedgerEntriesIndex` operationId).
 func (c *Client) GetLedgerEntriesIndex(ctx context.Context, index string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLedgerEntriesIndexRequest(c.Server, index)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLedgerEntriesIndexPublic The public part of one entry (kind, time, actor role, objects) with its leaf hash and inclusion proof, never its payload: auditors and authorities
+//
+// Corresponds with GET /api/v1/ledger/entries/{index}/public (the `GetLedgerEntriesIndexPublic` operationId).
+func (c *Client) GetLedgerEntriesIndexPublic(ctx context.Context, index string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLedgerEntriesIndexPublicRequest(c.Server, index)
 	if err != nil {
 		return nil, err
 	}
@@ -5586,6 +5800,40 @@ func NewGetLedgerEntriesIndexRequest(server string, index string) (*http.Request
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/ledger/entries/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetLedgerEntriesIndexPublicRequest constructs an http.Request for the GetLedgerEntriesIndexPublic method
+func NewGetLedgerEntriesIndexPublicRequest(server string, index string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "index", index, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/ledger/entries/%s/public", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8221,6 +8469,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/ledger/entries/{index} (the `GetLedgerEntriesIndex` operationId).
 	GetLedgerEntriesIndexWithResponse(ctx context.Context, index string, reqEditors ...RequestEditorFn) (*GetLedgerEntriesIndexResponse, error)
+
+	// GetLedgerEntriesIndexPublicWithResponse The public part of one entry (kind, time, actor role, objects) with its leaf hash and inclusion proof, never its payload: auditors and authorities
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/ledger/entries/{index}/public (the `GetLedgerEntriesIndexPublic` operationId).
+	GetLedgerEntriesIndexPublicWithResponse(ctx context.Context, index string, reqEditors ...RequestEditorFn) (*GetLedgerEntriesIndexPublicResponse, error)
 
 	// GetLedgerKeyWithResponse The ledger's public verifier key (Go note format, text/plain)
 	//
@@ -11215,6 +11470,110 @@ func (r GetLedgerEntriesIndexResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetLedgerEntriesIndexResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLedgerEntriesIndexPublicResponse401Headers the declared response headers of an HTTP 401 response for GetLedgerEntriesIndexPublic
+type GetLedgerEntriesIndexPublicResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetLedgerEntriesIndexPublicResponse429Headers the declared response headers of an HTTP 429 response for GetLedgerEntriesIndexPublic
+type GetLedgerEntriesIndexPublicResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetLedgerEntriesIndexPublicResponse503Headers the declared response headers of an HTTP 503 response for GetLedgerEntriesIndexPublic
+type GetLedgerEntriesIndexPublicResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetLedgerEntriesIndexPublicResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PublicEntry
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLedgerEntriesIndexPublicResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLedgerEntriesIndexPublicResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetLedgerEntriesIndexPublicResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLedgerEntriesIndexPublicResponse) GetJSON200() *PublicEntry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLedgerEntriesIndexPublicResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLedgerEntriesIndexPublicResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLedgerEntriesIndexPublicResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetLedgerEntriesIndexPublicResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLedgerEntriesIndexPublicResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLedgerEntriesIndexPublicResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLedgerEntriesIndexPublicResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLedgerEntriesIndexPublicResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLedgerEntriesIndexPublicResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLedgerEntriesIndexPublicResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16357,6 +16716,19 @@ func (c *ClientWithResponses) GetLedgerEntriesIndexWithResponse(ctx context.Cont
 	return ParseGetLedgerEntriesIndexResponse(rsp)
 }
 
+// GetLedgerEntriesIndexPublicWithResponse The public part of one entry (kind, time, actor role, objects) with its leaf hash and inclusion proof, never its payload: auditors and authorities
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/ledger/entries/{index}/public (the `GetLedgerEntriesIndexPublic` operationId).
+func (c *ClientWithResponses) GetLedgerEntriesIndexPublicWithResponse(ctx context.Context, index string, reqEditors ...RequestEditorFn) (*GetLedgerEntriesIndexPublicResponse, error) {
+	rsp, err := c.GetLedgerEntriesIndexPublic(ctx, index, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLedgerEntriesIndexPublicResponse(rsp)
+}
+
 // GetLedgerKeyWithResponse The ledger's public verifier key (Go note format, text/plain)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -19723,6 +20095,107 @@ func ParseGetLedgerEntriesIndexResponse(rsp *http.Response) (*GetLedgerEntriesIn
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetLedgerEntriesIndexResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLedgerEntriesIndexPublicResponse parses an HTTP response from a GetLedgerEntriesIndexPublicWithResponse call
+func ParseGetLedgerEntriesIndexPublicResponse(rsp *http.Response) (*GetLedgerEntriesIndexPublicResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLedgerEntriesIndexPublicResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PublicEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetLedgerEntriesIndexPublicResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetLedgerEntriesIndexPublicResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetLedgerEntriesIndexPublicResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -200,7 +200,9 @@ func New(svc *service.Service, opt Options) *Server {
 	}, []string{"route"})
 	s.reg.MustRegister(s.reqs, s.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.reg.MustRegister(opt.Collectors...)
-	s.reg.MustRegister(svc.Collectors()...)
+	if svc != nil { // nil only for the route table (Spec)
+		s.reg.MustRegister(svc.Collectors()...)
+	}
 
 	s.routes = append(s.routes, s.baseRoutes(opt.Version)...)
 	s.routes = append(s.routes, s.partyRoutes()...)
