@@ -24,6 +24,8 @@ func newListsCmd() *cobra.Command {
 	}
 	db := dbFlag(load, "")
 	policyFile := load.Flags().String("policy", "", "policy file (default: the embedded policies/default.yaml)")
+	force := load.Flags().Bool("force", false, "accept a list version the integrity checks refuse (needs --reason)")
+	reason := load.Flags().String("reason", "", "why a refused list version is accepted (recorded in the ledger)")
 	load.RunE = func(cmd *cobra.Command, args []string) error {
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 		pol, err := loadPolicy(*policyFile)
@@ -41,7 +43,8 @@ func newListsCmd() *cobra.Command {
 		}
 		defer st.Close()
 		svc := service.New(st, service.Options{Log: log, Policy: pol})
-		rep, err := svc.ReloadLists(cmd.Context(), domain.SystemActor, screening.NewIndex(ds.Entities))
+		rep, err := svc.ReloadListsWith(cmd.Context(), domain.SystemActor, screening.NewIndex(ds.Entities),
+			service.ListReload{Skipped: ds.Report.SkippedCount(), Force: *force, Reason: *reason})
 		if err != nil {
 			return err
 		}

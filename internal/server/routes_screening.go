@@ -49,7 +49,7 @@ func (s *Server) screeningRoutes() []Route {
 			handle: withBody(200, func(r *http.Request, who domain.Actor, in ScreenBatch) (any, error) {
 				return svc.Screen(r.Context(), who, in.Queries, in.Limit, in.MinScore)
 			})},
-		{Method: "POST", Path: "/api/v1/lists/reload", Summary: "Reload the restricted-party lists and re-screen every application in force (export authority)",
+		{Method: "POST", Path: "/api/v1/lists/reload", Summary: "Reload the restricted-party lists and re-screen every application in force (export authority); a version that shrinks too much or loses entities with open hits is refused (409) unless ?force=true&reason=…",
 			Response: service.RescreenReport{},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				if s.reloadLists == nil {
@@ -63,7 +63,8 @@ func (s *Server) screeningRoutes() []Route {
 				if err != nil {
 					return err
 				}
-				rep, err := svc.ReloadLists(r.Context(), who, ix)
+				q := r.URL.Query()
+				rep, err := svc.ReloadListsWith(r.Context(), who, ix, service.ListReload{Force: q.Get("force") == "true", Reason: q.Get("reason")})
 				if err != nil {
 					return err
 				}

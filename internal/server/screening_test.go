@@ -63,7 +63,17 @@ func TestReloadRescreensAndReviewsStick(t *testing.T) {
 	e.mu.Lock()
 	e.lists = listing()
 	e.mu.Unlock()
-	rep := e.must("us-commerce", "POST", "/api/v1/lists/reload", nil, 200)
+	// One entity instead of thousands: refused, the lists in force stay.
+	if status, body, _ := e.do("us-commerce", "POST", "/api/v1/lists/reload", nil); status != 409 || !strings.Contains(string(body), "shrinks from") {
+		t.Fatalf("shrinking reload: %d %s, want 409 naming the shrink", status, body)
+	}
+	if out := e.must("us-commerce", "GET", "/api/v1/screen?name=Harbin+Institute+of+Technology", nil, 200); len(out["hits"].([]any)) == 0 {
+		t.Fatalf("after a refused reload the old lists are gone: %v", out)
+	}
+	if status, body, _ := e.do("us-commerce", "POST", "/api/v1/lists/reload?force=true", nil); status != 422 || !strings.Contains(string(body), "reason") {
+		t.Fatalf("force without a reason: %d %s, want 422 naming reason", status, body)
+	}
+	rep := e.must("us-commerce", "POST", "/api/v1/lists/reload?force=true&reason=test+listing", nil, 200)
 	if rep["applications_changed"] != float64(1) || rep["new_hits"] != float64(1) {
 		t.Fatalf("reload: %v", rep)
 	}

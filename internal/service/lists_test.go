@@ -1,0 +1,96 @@
+package service_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chipgate/chipgate/internal/chipgatetest"
+	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/screening"
+	"github.com/chipgate/chipgate/internal/service"
+)
+
+// TestListIntegrity: a new list version that fails to parse a record,
+// shrinks by more than the policy allows, or loses an entity carrying an
+// open hit is refused with the reason; the lists in force stay and keep
+// the hit, the refusal is in the ledger and alerts the export authority;
+// force with a reason overrides, and the override is in the ledger.
+func TestListIntegrity(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		auth := e.as("us-commerce")
+		ents := chipgatetest.ScreeningIndex(t).Entities()
+		blocked := e.submit(t, listedName)
+		if blocked.Screening.Status != "match" || len(blocked.Screening.Hits) == 0 {
+			t.Fatalf("setup: %s screening %+v", listedName, blocked.Screening)
+		}
+		hit := blocked.Screening.Hits[0]
+		without := slices.DeleteFunc(slices.Clone(ents), func(en screening.Entity) bool {
+			src := en.PrimarySource()
+			return src.List == hit.List && src.ID == hit.SourceID
+		})
+		cases := []struct {
+			name string
+			ix   *screening.Index
+			opt  service.ListReload
+			want string
+		}{
+			{"RecordFailedToParse", screening.NewIndex(ents), service.ListReload{Skipped: 1}, "1 records failed to parse"},
+			{"Shrinks", screening.NewIndex(ents[:len(ents)/2]), service.ListReload{}, "shrinks from"},
+			{"LosesOpenHit", screening.NewIndex(without), service.ListReload{}, "loses listed entities with open hits: " + hit.List},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				before := e.auditSize(t)
+				_, err := e.svc.ReloadListsWith(e.ctx, auth, c.ix, c.opt)
+				if domain.ErrorCode(err) != domain.ECONFLICT || !strings.Contains(domain.ErrorMessage(err), c.want) {
+					t.Fatalf("reload: %v, want a conflict naming %q", err, c.want)
+				}
+				recs := e.recorded(t, before, auth, "lists.refused", "alert.raised")
+				if !strings.Contains(string(recs[0].Payload), c.want) {
+					t.Errorf("ledger record %s", recs[0].Payload)
+				}
+				if a := e.application(t, blocked.ID); a.Screening.Status != "match" {
+					t.Errorf("after a refused reload the hit went: %+v", a.Screening)
+				}
+				res, err := e.svc.Screen(e.ctx, auth, []service.ScreenQuery{{Name: listedName}}, 0, 0)
+				if err != nil || len(res[0].Hits) == 0 {
+					t.Errorf("lists in force lost %s: %v %+v", listedName, err, res)
+				}
+			})
+		}
+		alerts, err := e.svc.Alerts(e.ctx, auth, nil)
+		must(t, err)
+		n := 0
+		for _, a := range alerts {
+			if a.Kind == "list_refused" {
+				n++
+			}
+		}
+		if n != len(cases) {
+			t.Errorf("%d list_refused alerts, want %d", n, len(cases))
+		}
+		t.Run("ForceNeedsReason", func(t *testing.T) {
+			_, err := e.svc.ReloadListsWith(e.ctx, auth, screening.NewIndex(without), service.ListReload{Force: true})
+			if f := domain.ErrorFields(err); len(f) == 0 || f[0].Path != "reason" {
+				t.Fatalf("force without a reason: %v", err)
+			}
+		})
+		t.Run("ForceWithReason", func(t *testing.T) {
+			before := e.auditSize(t)
+			if _, err := e.svc.ReloadListsWith(e.ctx, auth, screening.NewIndex(without), service.ListReload{Force: true, Reason: "entry delisted, FR notice 2026-01234"}); err != nil {
+				t.Fatal(err)
+			}
+			recs := e.recorded(t, before, auth, "lists.forced", "application.rescreened")
+			if len(recs) == 0 || recs[0].Action != "lists.forced" || !strings.Contains(string(recs[0].Payload), "FR notice 2026-01234") {
+				t.Fatalf("first record %+v", recs)
+			}
+		})
+		t.Run("Forbidden", func(t *testing.T) {
+			e.refused(t, []domain.Role{domain.RoleExportAuthority}, func(who domain.Actor) error {
+				_, err := e.svc.ReloadListsWith(e.ctx, who, screening.NewIndex(ents), service.ListReload{})
+				return err
+			})
+		})
+	})
+}
