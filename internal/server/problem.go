@@ -33,7 +33,7 @@ var statusOf = map[string]int{
 	// The state disagrees with the ledger: the server's fault, not the
 	// client's, and no retry will help until it is restored.
 	domain.EStateTampered: http.StatusInternalServerError,
-	domain.EPRECONDITION: http.StatusPreconditionFailed,
+	domain.EPRECONDITION:  http.StatusPreconditionFailed,
 }
 
 // httpError is an error whose status is not one of the domain codes' own

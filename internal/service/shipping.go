@@ -604,7 +604,7 @@ func (s *Service) ShipmentsPage(ctx context.Context, who domain.Actor, q domain.
 	if err := authorize(who, ActShipmentRead); err != nil {
 		return domain.Page[ShipmentView]{}, err
 	}
-	pq, err := checkQuery(who, q, shipmentStates, grants[ActShipmentRead][who.Role])
+	pq, err := checkQuery(who, q, shipmentStates, shipmentScope(who))
 	if err != nil {
 		return domain.Page[ShipmentView]{}, err
 	}
@@ -633,7 +633,7 @@ func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentVi
 		return nil, err
 	}
 	visible := store.DocFilter{}
-	if grants[ActShipmentRead][who.Role] == own && !isSystem(who) {
+	if shipmentScope(who) == own && !isSystem(who) {
 		visible.PartyID = who.PartyID
 	}
 	var all []domain.Shipment
@@ -656,6 +656,16 @@ func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentVi
 		out = append(out, ShipmentView{Shipment: sh, LabQueue: queue[sh.ID]})
 	}
 	return out, nil
+}
+
+// shipmentScope is whose shipments who reads by owner: a buyer its own; a
+// carrier or a lab, whose "own" shipments are those that name it (not
+// those it owns), every buyer's, kept by namingOnly.
+func shipmentScope(who domain.Actor) scope {
+	if who.Role == domain.RoleCarrier || who.Role == domain.RoleLab {
+		return all
+	}
+	return grants[ActShipmentRead][who.Role]
 }
 
 // namingOnly keeps, for a carrier or a lab, the shipments that name it (and

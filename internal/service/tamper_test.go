@@ -49,7 +49,7 @@ func newWorld(t *testing.T, b storetest.Backend) *world {
 	lots, err := p.svc.Lots(p.ctx, vendor, "h200")
 	must(t, err)
 	_, err = p.svc.CreateShipment(p.ctx, vendor, service.ShipmentRequest{Order: us.ID.String(), Lot: lots[0].Number,
-		Serials: []string{"SN-W-1", "SN-W-2", "SN-W-3"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}})
+		Serials: []string{"SN-W-1", "SN-W-2", "SN-W-3"}, UnitValue: domain.Money{Minor: 3_000_000, Currency: "USD"}, Carriers: []string{"carrier"}, Lab: "us-testlab"})
 	must(t, err)
 	if o := p.order("bytedance", 1_000); o.Status != domain.OrderAccepted {
 		t.Fatalf("bytedance's order: %s %+v", o.Status, o.Decision.Blocking())
