@@ -2755,7 +2755,7 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/licenses/{id}/status (the `PostLicensesIdStatus` operationId).
 	PostLicensesIdStatus(ctx context.Context, id string, params *PostLicensesIdStatusParams, body PostLicensesIdStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostListsReload Reload the restricted-party lists and re-screen every application in force (export authority)
+	// PostListsReload Reload the restricted-party lists and re-screen every application in force (export authority); a version that shrinks too much or loses entities with open hits is refused (409) unless ?force=true&reason=…
 	//
 	// Corresponds with POST /api/v1/lists/reload (the `PostListsReload` operationId).
 	PostListsReload(ctx context.Context, params *PostListsReloadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3669,7 +3669,7 @@ func (c *Client) PostLicensesIdStatus(ctx context.Context, id string, params *Po
 	return c.Client.Do(req)
 }
 
-// PostListsReload Reload the restricted-party lists and re-screen every application in force (export authority)
+// PostListsReload Reload the restricted-party lists and re-screen every application in force (export authority); a version that shrinks too much or loses entities with open hits is refused (409) unless ?force=true&reason=…
 //
 // Corresponds with POST /api/v1/lists/reload (the `PostListsReload` operationId).
 func (c *Client) PostListsReload(ctx context.Context, params *PostListsReloadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8533,7 +8533,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/licenses/{id}/status (the `PostLicensesIdStatus` operationId).
 	PostLicensesIdStatusWithResponse(ctx context.Context, id string, params *PostLicensesIdStatusParams, body PostLicensesIdStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PostLicensesIdStatusResponse, error)
 
-	// PostListsReloadWithResponse Reload the restricted-party lists and re-screen every application in force (export authority)
+	// PostListsReloadWithResponse Reload the restricted-party lists and re-screen every application in force (export authority); a version that shrinks too much or loses entities with open hits is refused (409) unless ?force=true&reason=…
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -16833,7 +16833,7 @@ func (c *ClientWithResponses) PostLicensesIdStatusWithResponse(ctx context.Conte
 	return ParsePostLicensesIdStatusResponse(rsp)
 }
 
-// PostListsReloadWithResponse Reload the restricted-party lists and re-screen every application in force (export authority)
+// PostListsReloadWithResponse Reload the restricted-party lists and re-screen every application in force (export authority); a version that shrinks too much or loses entities with open hits is refused (409) unless ?force=true&reason=…
 //
 // Returns a wrapper object for the known response body format(s).
 //

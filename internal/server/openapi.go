@@ -465,7 +465,12 @@ func (g *specGen) addFields(t reflect.Type, props map[string]any, required *[]st
 		if f.Type.Kind() == reflect.Pointer && !omit {
 			// A nil pointer is written as null.
 			if _, ref := s["$ref"]; ref {
+				// OpenAPI 3.0 wants a type beside nullable; a pointer to a
+				// struct is an object.
 				s = map[string]any{"allOf": []any{s}}
+				if f.Type.Elem().Kind() == reflect.Struct {
+					s["type"] = "object"
+				}
 			}
 			s["nullable"] = true
 		}
