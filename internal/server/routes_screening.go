@@ -51,6 +51,10 @@ func (s *Server) screeningRoutes() []Route {
 			})},
 		{Method: "POST", Path: "/api/v1/lists/reload", Summary: "Reload the restricted-party lists and re-screen every application in force (export authority); a version that shrinks too much or loses entities with open hits is refused (409) unless ?force=true&reason=…",
 			Response: service.RescreenReport{},
+			Query: []Param{
+				{Name: "force", Description: "Accept a list version the integrity checks refuse; needs reason.", Schema: map[string]any{"type": "boolean"}, Example: true},
+				{Name: "reason", Description: "Why a refused list version is accepted; recorded in the ledger. Required with force.", Schema: map[string]any{"type": "string", "maxLength": 1000}},
+			},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				if s.reloadLists == nil {
 					return domain.Errorf(domain.EUNAVAILABLE, "this server has no list source to reload from")

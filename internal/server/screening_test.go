@@ -123,6 +123,8 @@ func TestOwnershipChainInheritsListing(t *testing.T) {
 	child := applicationBody("DeepCurrent AI (Hangzhou) Co., Ltd.", "CN", "sme")
 	child["owners"] = []map[string]any{{"party": "alibaba", "share": 60}, {"name": "Founders", "share": 40}}
 	got := e.must("deepcurrent-ai", "POST", "/api/v1/applications", child, 201)
+	// The buyer never sees its hits; the export authority reads them.
+	got = e.must("us-commerce", "GET", "/api/v1/applications/"+got["id"].(string), nil, 200)
 	inherited := func(scr map[string]any) (found, inherited bool) {
 		for _, h := range scr["hits"].([]any) {
 			m := h.(map[string]any)

@@ -38,7 +38,7 @@ func TestTamperedStateOverHTTP(t *testing.T) {
 		if got := chipgatetest.AuditSize(t, e.Store); got != before+1 { // the alert's record
 			t.Fatalf("%d records, want the alert's only", got-before)
 		}
-		if m := c.Do("auditor", "GET", "/metrics", nil); !strings.Contains(string(m.Body), `chipgate_state_tampered_total{table="licenses"} 1`) {
+		if m := c.Do("us-commerce", "GET", "/metrics", nil); !strings.Contains(string(m.Body), `chipgate_state_tampered_total{table="licenses"} 1`) {
 			t.Fatalf("metrics lack the tampered row")
 		}
 		if a := c.Do("us-commerce", "GET", "/api/v1/alerts", nil); a.Status != 200 || !strings.Contains(string(a.Body), `"kind":"state_tampered"`) {

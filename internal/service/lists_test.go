@@ -20,7 +20,7 @@ func TestListIntegrity(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		auth := e.as("us-commerce")
 		ents := chipgatetest.ScreeningIndex(t).Entities()
-		blocked := e.submit(t, listedName)
+		blocked := e.application(t, e.submit(t, listedName).ID)
 		if blocked.Screening.Status != "match" || len(blocked.Screening.Hits) == 0 {
 			t.Fatalf("setup: %s screening %+v", listedName, blocked.Screening)
 		}
