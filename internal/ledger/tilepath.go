@@ -66,8 +66,8 @@ func (t TileRef) End() uint64 {
 }
 
 // ParseTilePath parses a tlog-tiles path (without a leading slash), strictly:
-// no leading zeroes beyond the three-digit groups, a level of at most 63
-// (hash tiles) whose tiles the tree can have, a width of 1 to 255.
+// no leading zeroes beyond the three-digit groups, a level of 0 to 7, a
+// width of 1 to 255, and only tiles of trees whose size fits a uint64.
 func ParseTilePath(p string) (TileRef, error) {
 	bad := func(why string) (TileRef, error) {
 		return TileRef{}, fmt.Errorf("ledger: tile path %q: %s", p, why)
@@ -113,7 +113,9 @@ func ParseTilePath(p string) (TileRef, error) {
 		}
 		ref.Index = ref.Index*1000 + d
 	}
-	if ref.Index > (1<<64-1)>>(TileHeight*(uint(ref.Level)+1)) {
+	// The tile exists only if the tree size it needs (End) fits a uint64.
+	limit := uint64(1<<64-1) >> (TileHeight * uint(ref.Level))
+	if uint64(ref.Width) > limit || ref.Index > (limit-uint64(ref.Width))/TileWidth {
 		return bad("no tree has this tile")
 	}
 	return ref, nil

@@ -37,6 +37,8 @@ func TestParseTilePathRejects(t *testing.T) {
 		"tile/0/001.p/0", "tile/0/001.p/256", "tile/0/001.p/01", "tile/0/001.p/", "tile/0/x001", "tile/0/001/002",
 		"tile/0/x000/001", "tile/0/y001/002", "tile/entries/", "tile/entries/1", "tile/data/001", "checkpoint",
 		"tile/0/x999/x999/x999/x999/x999/x999/999", "tile/7/001", "tile/0/+01",
+		"tile/7/000",                                        // a full level-7 tile needs 2^64 entries
+		"tile/6/255", "tile/0/x072/x057/x594/x037/x927/935", // end past 2^64-1 entries
 	} {
 		if ref, err := ledger.ParseTilePath(p); err == nil {
 			t.Errorf("parsed %q as %+v", p, ref)
@@ -118,4 +120,19 @@ func FuzzParseEntryBundle(f *testing.F) {
 			t.Fatalf("%x parsed into %d entries, which write as %x", b, len(entries), again)
 		}
 	})
+}
+
+func TestParseTilePathAcceptsTheLastTiles(t *testing.T) {
+	// The last tiles a tree of up to 2^64-1 entries can have parse, and
+	// their range is not empty.
+	for _, p := range []string{"tile/7/000.p/255", "tile/6/255.p/255", "tile/6/254", "tile/0/x072/x057/x594/x037/x927/934"} {
+		ref, err := ledger.ParseTilePath(p)
+		if err != nil {
+			t.Errorf("%q: %v", p, err)
+			continue
+		}
+		if ref.End() <= ref.Start() {
+			t.Errorf("%q: empty range [%d, %d)", p, ref.Start(), ref.End())
+		}
+	}
 }
