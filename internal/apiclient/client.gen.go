@@ -715,6 +715,7 @@ type Application struct {
 	ChineseName      *string               `json:"chinese_name,omitempty"`
 	Country          string                `json:"country"`
 	EndUses          []string              `json:"end_uses"`
+	ExceptionNotices *[]ExceptionNotice    `json:"exception_notices,omitempty"`
 	Id               openapi_types.UUID    `json:"id"`
 	KycRemoteAccess  bool                  `json:"kyc_remote_access"`
 	LegalName        string                `json:"legal_name"`
@@ -979,6 +980,20 @@ type Evidence struct {
 	Kind   string  `json:"kind"`
 }
 
+// ExceptionNotice defines model for ExceptionNotice.
+type ExceptionNotice struct {
+	At             time.Time  `json:"at"`
+	By             string     `json:"by"`
+	Confirmation   string     `json:"confirmation"`
+	Exception      string     `json:"exception"`
+	Jurisdiction   string     `json:"jurisdiction"`
+	Products       []string   `json:"products"`
+	Rule           string     `json:"rule"`
+	WithdrawReason *string    `json:"withdraw_reason,omitempty"`
+	WithdrawnAt    *time.Time `json:"withdrawn_at,omitempty"`
+	WithdrawnBy    *string    `json:"withdrawn_by,omitempty"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Message string `json:"message"`
@@ -1229,6 +1244,19 @@ type Note struct {
 	By   string    `json:"by"`
 	Kind string    `json:"kind"`
 	Text string    `json:"text"`
+}
+
+// NoticeConfirmed defines model for NoticeConfirmed.
+type NoticeConfirmed struct {
+	AcceptedOrders []DomainOrder `json:"accepted_orders"`
+	Application    Application   `json:"application"`
+}
+
+// NoticeRequest defines model for NoticeRequest.
+type NoticeRequest struct {
+	Confirmation string   `json:"confirmation"`
+	Exception    string   `json:"exception"`
+	Products     []string `json:"products"`
 }
 
 // ObjectRef defines model for ObjectRef.
@@ -2032,6 +2060,24 @@ type PostApplicationsIdDecisionParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// PostApplicationsIdExceptionNoticesParams defines parameters for PostApplicationsIdExceptionNotices.
+type PostApplicationsIdExceptionNoticesParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The ETag of the resource as last read: the change is made only if it is still current (412 otherwise).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawParams defines parameters for PostApplicationsIdExceptionNoticesConfirmationWithdraw.
+type PostApplicationsIdExceptionNoticesConfirmationWithdrawParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The ETag of the resource as last read: the change is made only if it is still current (412 otherwise).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // PostApplicationsIdHitReviewsParams defines parameters for PostApplicationsIdHitReviews.
 type PostApplicationsIdHitReviewsParams struct {
 	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
@@ -2401,6 +2447,12 @@ type PutApplicationsIdJSONRequestBody = ApplicationRequest
 // PostApplicationsIdDecisionJSONRequestBody defines body for PostApplicationsIdDecision for application/json ContentType.
 type PostApplicationsIdDecisionJSONRequestBody = ApplicationDecision
 
+// PostApplicationsIdExceptionNoticesJSONRequestBody defines body for PostApplicationsIdExceptionNotices for application/json ContentType.
+type PostApplicationsIdExceptionNoticesJSONRequestBody = NoticeRequest
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawJSONRequestBody defines body for PostApplicationsIdExceptionNoticesConfirmationWithdraw for application/json ContentType.
+type PostApplicationsIdExceptionNoticesConfirmationWithdrawJSONRequestBody = ServerReason
+
 // PostApplicationsIdHitReviewsJSONRequestBody defines body for PostApplicationsIdHitReviews for application/json ContentType.
 type PostApplicationsIdHitReviewsJSONRequestBody = HitReviews
 
@@ -2625,6 +2677,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/applications/{id}/decision (the `PostApplicationsIdDecision` operationId).
 	PostApplicationsIdDecision(ctx context.Context, id string, params *PostApplicationsIdDecisionParams, body PostApplicationsIdDecisionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostApplicationsIdExceptionNoticesWithBody Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+	PostApplicationsIdExceptionNoticesWithBody(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostApplicationsIdExceptionNotices Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+	PostApplicationsIdExceptionNotices(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, body PostApplicationsIdExceptionNoticesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBody Withdraw a confirmed notification with a reason; it serves no new order
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+	PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBody(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostApplicationsIdExceptionNoticesConfirmationWithdraw Withdraw a confirmed notification with a reason; it serves no new order
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+	PostApplicationsIdExceptionNoticesConfirmationWithdraw(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, body PostApplicationsIdExceptionNoticesConfirmationWithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostApplicationsIdHitReviewsWithBody Mark screening hits confirmed or false positive (export authority)
 	//
@@ -3300,6 +3380,74 @@ func (c *Client) PostApplicationsIdDecisionWithBody(ctx context.Context, id stri
 // Corresponds with POST /api/v1/applications/{id}/decision (the `PostApplicationsIdDecision` operationId).
 func (c *Client) PostApplicationsIdDecision(ctx context.Context, id string, params *PostApplicationsIdDecisionParams, body PostApplicationsIdDecisionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostApplicationsIdDecisionRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostApplicationsIdExceptionNoticesWithBody Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+func (c *Client) PostApplicationsIdExceptionNoticesWithBody(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostApplicationsIdExceptionNoticesRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostApplicationsIdExceptionNotices Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+func (c *Client) PostApplicationsIdExceptionNotices(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, body PostApplicationsIdExceptionNoticesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostApplicationsIdExceptionNoticesRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBody Withdraw a confirmed notification with a reason; it serves no new order
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+func (c *Client) PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBody(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostApplicationsIdExceptionNoticesConfirmationWithdrawRequestWithBody(c.Server, id, confirmation, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdraw Withdraw a confirmed notification with a reason; it serves no new order
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+func (c *Client) PostApplicationsIdExceptionNoticesConfirmationWithdraw(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, body PostApplicationsIdExceptionNoticesConfirmationWithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostApplicationsIdExceptionNoticesConfirmationWithdrawRequest(c.Server, id, confirmation, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5191,6 +5339,159 @@ func NewPostApplicationsIdDecisionRequestWithBody(server string, id string, para
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/applications/%s/decision", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostApplicationsIdExceptionNoticesRequest calls the generic PostApplicationsIdExceptionNotices builder with application/json body
+func NewPostApplicationsIdExceptionNoticesRequest(server string, id string, params *PostApplicationsIdExceptionNoticesParams, body PostApplicationsIdExceptionNoticesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostApplicationsIdExceptionNoticesRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPostApplicationsIdExceptionNoticesRequestWithBody constructs an http.Request for the PostApplicationsIdExceptionNotices method, with any body, and a specified content type
+func NewPostApplicationsIdExceptionNoticesRequestWithBody(server string, id string, params *PostApplicationsIdExceptionNoticesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/applications/%s/exception-notices", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostApplicationsIdExceptionNoticesConfirmationWithdrawRequest calls the generic PostApplicationsIdExceptionNoticesConfirmationWithdraw builder with application/json body
+func NewPostApplicationsIdExceptionNoticesConfirmationWithdrawRequest(server string, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, body PostApplicationsIdExceptionNoticesConfirmationWithdrawJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostApplicationsIdExceptionNoticesConfirmationWithdrawRequestWithBody(server, id, confirmation, params, "application/json", bodyReader)
+}
+
+// NewPostApplicationsIdExceptionNoticesConfirmationWithdrawRequestWithBody constructs an http.Request for the PostApplicationsIdExceptionNoticesConfirmationWithdraw method, with any body, and a specified content type
+func NewPostApplicationsIdExceptionNoticesConfirmationWithdrawRequestWithBody(server string, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "confirmation", confirmation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/applications/%s/exception-notices/%s/withdraw", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8417,6 +8718,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/applications/{id}/decision (the `PostApplicationsIdDecision` operationId).
 	PostApplicationsIdDecisionWithResponse(ctx context.Context, id string, params *PostApplicationsIdDecisionParams, body PostApplicationsIdDecisionJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApplicationsIdDecisionResponse, error)
 
+	// PostApplicationsIdExceptionNoticesWithBodyWithResponse Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+	PostApplicationsIdExceptionNoticesWithBodyWithResponse(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesResponse, error)
+
+	// PostApplicationsIdExceptionNoticesWithResponse Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+	PostApplicationsIdExceptionNoticesWithResponse(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, body PostApplicationsIdExceptionNoticesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesResponse, error)
+
+	// PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBodyWithResponse Withdraw a confirmed notification with a reason; it serves no new order
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+	PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBodyWithResponse(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse, error)
+
+	// PostApplicationsIdExceptionNoticesConfirmationWithdrawWithResponse Withdraw a confirmed notification with a reason; it serves no new order
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+	PostApplicationsIdExceptionNoticesConfirmationWithdrawWithResponse(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, body PostApplicationsIdExceptionNoticesConfirmationWithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse, error)
+
 	// PostApplicationsIdHitReviewsWithBodyWithResponse Mark screening hits confirmed or false positive (export authority)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -10289,6 +10618,300 @@ func (r PostApplicationsIdDecisionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostApplicationsIdDecisionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostApplicationsIdExceptionNoticesResponse200Headers the declared response headers of an HTTP 200 response for PostApplicationsIdExceptionNotices
+type PostApplicationsIdExceptionNoticesResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// PostApplicationsIdExceptionNoticesResponse401Headers the declared response headers of an HTTP 401 response for PostApplicationsIdExceptionNotices
+type PostApplicationsIdExceptionNoticesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PostApplicationsIdExceptionNoticesResponse429Headers the declared response headers of an HTTP 429 response for PostApplicationsIdExceptionNotices
+type PostApplicationsIdExceptionNoticesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PostApplicationsIdExceptionNoticesResponse503Headers the declared response headers of an HTTP 503 response for PostApplicationsIdExceptionNotices
+type PostApplicationsIdExceptionNoticesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PostApplicationsIdExceptionNoticesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NoticeConfirmed
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PostApplicationsIdExceptionNoticesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostApplicationsIdExceptionNoticesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PostApplicationsIdExceptionNoticesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PostApplicationsIdExceptionNoticesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetJSON200() *NoticeConfirmed {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostApplicationsIdExceptionNoticesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostApplicationsIdExceptionNoticesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostApplicationsIdExceptionNoticesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostApplicationsIdExceptionNoticesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse200Headers the declared response headers of an HTTP 200 response for PostApplicationsIdExceptionNoticesConfirmationWithdraw
+type PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse401Headers the declared response headers of an HTTP 401 response for PostApplicationsIdExceptionNoticesConfirmationWithdraw
+type PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse429Headers the declared response headers of an HTTP 429 response for PostApplicationsIdExceptionNoticesConfirmationWithdraw
+type PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse503Headers the declared response headers of an HTTP 503 response for PostApplicationsIdExceptionNoticesConfirmationWithdraw
+type PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Application
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetJSON200() *Application {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16586,6 +17209,58 @@ func (c *ClientWithResponses) PostApplicationsIdDecisionWithResponse(ctx context
 	return ParsePostApplicationsIdDecisionResponse(rsp)
 }
 
+// PostApplicationsIdExceptionNoticesWithBodyWithResponse Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+func (c *ClientWithResponses) PostApplicationsIdExceptionNoticesWithBodyWithResponse(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesResponse, error) {
+	rsp, err := c.PostApplicationsIdExceptionNoticesWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostApplicationsIdExceptionNoticesResponse(rsp)
+}
+
+// PostApplicationsIdExceptionNoticesWithResponse Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices (the `PostApplicationsIdExceptionNotices` operationId).
+func (c *ClientWithResponses) PostApplicationsIdExceptionNoticesWithResponse(ctx context.Context, id string, params *PostApplicationsIdExceptionNoticesParams, body PostApplicationsIdExceptionNoticesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesResponse, error) {
+	rsp, err := c.PostApplicationsIdExceptionNotices(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostApplicationsIdExceptionNoticesResponse(rsp)
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBodyWithResponse Withdraw a confirmed notification with a reason; it serves no new order
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+func (c *ClientWithResponses) PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBodyWithResponse(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse, error) {
+	rsp, err := c.PostApplicationsIdExceptionNoticesConfirmationWithdrawWithBody(ctx, id, confirmation, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostApplicationsIdExceptionNoticesConfirmationWithdrawResponse(rsp)
+}
+
+// PostApplicationsIdExceptionNoticesConfirmationWithdrawWithResponse Withdraw a confirmed notification with a reason; it serves no new order
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw (the `PostApplicationsIdExceptionNoticesConfirmationWithdraw` operationId).
+func (c *ClientWithResponses) PostApplicationsIdExceptionNoticesConfirmationWithdrawWithResponse(ctx context.Context, id string, confirmation string, params *PostApplicationsIdExceptionNoticesConfirmationWithdrawParams, body PostApplicationsIdExceptionNoticesConfirmationWithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse, error) {
+	rsp, err := c.PostApplicationsIdExceptionNoticesConfirmationWithdraw(ctx, id, confirmation, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostApplicationsIdExceptionNoticesConfirmationWithdrawResponse(rsp)
+}
+
 // PostApplicationsIdHitReviewsWithBodyWithResponse Mark screening hits confirmed or false positive (export authority)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -18903,6 +19578,312 @@ func ParsePostApplicationsIdDecisionResponse(rsp *http.Response) (*PostApplicati
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers PostApplicationsIdDecisionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostApplicationsIdExceptionNoticesResponse parses an HTTP response from a PostApplicationsIdExceptionNoticesWithResponse call
+func ParsePostApplicationsIdExceptionNoticesResponse(rsp *http.Response) (*PostApplicationsIdExceptionNoticesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostApplicationsIdExceptionNoticesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NoticeConfirmed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PostApplicationsIdExceptionNoticesResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers PostApplicationsIdExceptionNoticesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PostApplicationsIdExceptionNoticesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PostApplicationsIdExceptionNoticesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostApplicationsIdExceptionNoticesConfirmationWithdrawResponse parses an HTTP response from a PostApplicationsIdExceptionNoticesConfirmationWithdrawWithResponse call
+func ParsePostApplicationsIdExceptionNoticesConfirmationWithdrawResponse(rsp *http.Response) (*PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Application
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PostApplicationsIdExceptionNoticesConfirmationWithdrawResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,32 @@ type Application struct {
 	UpdatedAt     time.Time         `json:"updated_at"`
 	LicenseIDs    []ID              `json:"license_ids,omitempty"`
 	ParentCountry string            `json:"parent_country,omitempty"` // the ultimate parent's headquarters
+	// Notices are the license exceptions' notifications for this buyer as
+	// consignee that an authority confirmed (NAC).
+	Notices []ExceptionNotice `json:"exception_notices,omitempty"`
+}
+
+// ExceptionNotice is a license exception's notification for a consignee
+// that the authority of the exception's jurisdiction confirmed (NAC: BIS's
+// confirmation number). Orders of its products may then go under the
+// exception where the exception covers them; a withdrawn notice serves no
+// new order (orders accepted under it keep their grant).
+type ExceptionNotice struct {
+	Exception    string     `json:"exception"`    // the exception's code: NAC
+	Confirmation string     `json:"confirmation"` // the authority's confirmation number
+	Jurisdiction string     `json:"jurisdiction"`
+	Rule         string     `json:"rule"` // the policy rule of the exception
+	Products     []string   `json:"products"`
+	By           string     `json:"by"` // the authority's party
+	At           time.Time  `json:"at"`
+	WithdrawnAt  *time.Time `json:"withdrawn_at,omitempty"`
+	WithdrawnBy  string     `json:"withdrawn_by,omitempty"`
+	Reason       string     `json:"withdraw_reason,omitempty"`
+}
+
+// Serves reports whether the notice stands for orders of product.
+func (n ExceptionNotice) Serves(product string) bool {
+	return n.WithdrawnAt == nil && slices.Contains(n.Products, product)
 }
 
 // Owner is a holder of a share of a buyer: a registered party, or a name.

@@ -655,7 +655,7 @@ func (r Rules) exception(x *decider, ix *destIndex, f *OrderFacts) bool {
 	var waiting *entry // an exception that would serve once notified
 	for _, ex := range ix.exceptions {
 		p := ex.doc.Exception
-		if !slices.Contains(p.ECCNs, x.d.ECCN) || (slices.Contains(p.ExcludeDataCenter, x.d.ECCN) && !f.Spec.NotDataCenter) ||
+		if !p.Covers(x.d.ECCN, f.Spec) ||
 			!s.inAny(f.Destination, p.CountryGroups, p.Countries) || s.inAny(f.Destination, p.ExceptGroups, nil) {
 			continue
 		}

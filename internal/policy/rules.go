@@ -436,3 +436,25 @@ func (r Rules) ImportPermit(country string) (ImportPermitParams, bool) {
 	}
 	return *e.doc.ImportPermit, true
 }
+
+// Exception returns the license exception of jurisdiction j with the code
+// given (NAC, ACA) and the rule that carries it, as in force.
+func (r Rules) Exception(j, code string) (ExceptionParams, Rule, bool) {
+	for _, ix := range r.rs().dests {
+		if ix.jurisdiction != j {
+			continue
+		}
+		for _, e := range ix.exceptions {
+			if e.doc.Exception.Code == code {
+				return *e.doc.Exception, e.Rule, true
+			}
+		}
+	}
+	return ExceptionParams{}, Rule{}, false
+}
+
+// Covers reports whether the exception can serve a chip of the ECCN and
+// spec given (its ECCNs, less data-center items of those it excludes).
+func (p ExceptionParams) Covers(eccn string, spec domain.Spec) bool {
+	return slices.Contains(p.ECCNs, eccn) && (!slices.Contains(p.ExcludeDataCenter, eccn) || spec.NotDataCenter)
+}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
@@ -160,6 +162,24 @@ var programMatrix = map[string]matrixEntry{
 		p := probe{"POST", "/api/v1/applications/" + id + "/hit-reviews", map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "confirmed"}}}, only(200, domain.RoleExportAuthority)}
 		return p, p
 	},
+	"POST /api/v1/applications/{id}/exception-notices": func(e *env, _ domain.Role) (probe, probe) {
+		mk := func(buyer string) probe {
+			// China's authority speaks for no NAC: 422, not 403.
+			return probe{"POST", "/api/v1/applications/" + e.current(buyer) + "/exception-notices", e.notice(),
+				only2(map[domain.Role]int{domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 422})}
+		}
+		return mk("bytedance"), mk("alibaba")
+	},
+	"POST /api/v1/applications/{id}/exception-notices/{confirmation}/withdraw": func(e *env, _ domain.Role) (probe, probe) {
+		mk := func(buyer string) probe {
+			app, n := e.current(buyer), e.notice()
+			e.must("us-commerce", "POST", "/api/v1/applications/"+app+"/exception-notices", n, 200)
+			// Only the notice's own jurisdiction withdraws it.
+			return probe{"POST", "/api/v1/applications/" + app + "/exception-notices/" + n["confirmation"].(string) + "/withdraw", map[string]any{"reason": "end user changed"},
+				only2(map[domain.Role]int{domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 403})}
+		}
+		return mk("bytedance"), mk("alibaba")
+	},
 	"GET /api/v1/licenses": same(probe{"GET", "/api/v1/licenses", nil, only2(readers)}),
 	"GET /api/v1/licenses/{id}": func(e *env, _ domain.Role) (probe, probe) {
 		return probe{"GET", "/api/v1/licenses/" + e.approve(e.apply("bytedance"), 10), nil, only2(readers)},
@@ -218,6 +238,30 @@ var programMatrix = map[string]matrixEntry{
 		return probe{"POST", "/api/v1/orders/" + e.order("bytedance", "h200", 1, "commercial_ai")["id"].(string) + "/cancel", map[string]any{"reason": "plans changed"}, only(200, domain.RoleBuyer)},
 			probe{"POST", "/api/v1/orders/" + e.order("alibaba", "h200", 1, "commercial_ai")["id"].(string) + "/cancel", map[string]any{"reason": "x"}, only2(map[domain.Role]int{domain.RoleBuyer: 404})}
 	},
+}
+
+// current files an application for the buyer and approves it, so that it
+// is the application the buyer's orders read.
+func (e *env) current(buyer string) string {
+	e.t.Helper()
+	app := e.apply(buyer)
+	e.approve(app, 10)
+	return app
+}
+
+// notice is a NAC confirmation never recorded before, for a 3A090.b chip
+// (which NAC covers) that it adds to the catalog the first time.
+func (e *env) notice() map[string]any {
+	e.t.Helper()
+	if e.notices == 0 {
+		_, err := e.svc.CreateProduct(context.Background(), domain.SystemActor, service.ProductRequest{Slug: "chip-b", Name: "Chip B", Family: "test", LaunchDate: "2025-06-01",
+			Spec: domain.Spec{Throughput: []domain.Throughput{{Bits: 8, DenseTOPS: 400}}, DieAreaMM2: 800, MemoryGB: 141, BandwidthGBps: 2000}})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.notices++
+	return map[string]any{"exception": "NAC", "confirmation": fmt.Sprintf("C67-%04d", e.notices), "products": []string{"chip-b"}}
 }
 
 func (e *env) hearing() string {

@@ -65,6 +65,13 @@ type ApplicationDecided struct {
 	Licenses    []domain.License   `json:"licenses"`
 }
 
+// NoticeConfirmed is an application after a notice was recorded, with the
+// held orders it let through.
+type NoticeConfirmed struct {
+	Application domain.Application `json:"application"`
+	Accepted    []domain.Order     `json:"accepted_orders"`
+}
+
 func (s *Server) programRoutes() []Route {
 	svc := s.svc
 	return []Route{
@@ -135,6 +142,25 @@ func (s *Server) programRoutes() []Route {
 					return nil, err
 				}
 				return svc.ChangeLicense(r.Context(), who, id, in.Action, in.Reason)
+			})},
+		{Method: "POST", Path: "/api/v1/applications/{id}/exception-notices", Summary: "Record a license exception's confirmed notification for the buyer as consignee (NAC; the authority of the exception's jurisdiction); held orders it serves are decided again",
+			Request: service.NoticeRequest{}, Response: NoticeConfirmed{},
+			handle: withBody(200, func(r *http.Request, who domain.Actor, in service.NoticeRequest) (any, error) {
+				id, err := pathID(r, "id")
+				if err != nil {
+					return nil, err
+				}
+				a, os, err := svc.ConfirmNotice(r.Context(), who, id, in)
+				return NoticeConfirmed{Application: a, Accepted: nonNil(os)}, err
+			})},
+		{Method: "POST", Path: "/api/v1/applications/{id}/exception-notices/{confirmation}/withdraw", Summary: "Withdraw a confirmed notification with a reason; it serves no new order",
+			Request: Reason{}, Response: domain.Application{},
+			handle: withBody(200, func(r *http.Request, who domain.Actor, in Reason) (any, error) {
+				id, err := pathID(r, "id")
+				if err != nil {
+					return nil, err
+				}
+				return svc.WithdrawNotice(r.Context(), who, id, r.PathValue("confirmation"), in.Reason)
 			})},
 		{Method: "POST", Path: "/api/v1/permits", Summary: "Grant an import permit or record a denial (import authority)",
 			Status: 201, Request: service.PermitRequest{}, Response: domain.ImportPermit{},

@@ -46,6 +46,8 @@ type env struct {
 	lists *screening.Index
 	// usReady and cnReady mark fixtures set up once per env.
 	usReady, cnReady bool
+	// notices numbers the NAC confirmations the tests record.
+	notices int
 }
 
 // newEnv serves the demo on b without a rate limit (the concurrency tests

@@ -47,6 +47,9 @@ const (
 	ActCheckIn           Action = "checkin"
 	ActAlertManage       Action = "alert.manage"
 	ActListsReload       Action = "lists.reload"
+	// ActNoticeConfirm records (and withdraws) an authority's confirmation
+	// of a license exception's notification for a consignee (NAC).
+	ActNoticeConfirm Action = "notice.confirm"
 	// ActMetricsRead reads the platform-wide operational metrics: the
 	// export authority, which oversees the whole program (and the
 	// operator).
@@ -94,6 +97,9 @@ var grants = map[Action]map[domain.Role]scope{
 		domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleVendor: all, domain.RoleBuyer: own,
 	},
 	ActLicenseManage: {domain.RoleExportAuthority: all},
+	// Each authority confirms the notifications of its own jurisdiction's
+	// exceptions (the service checks the jurisdiction).
+	ActNoticeConfirm: {domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActPermitRead: {
 		domain.RoleImportAuthority: all, domain.RoleExportAuthority: all, domain.RoleVendor: all, domain.RoleBuyer: own,
 	},

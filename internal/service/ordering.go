@@ -282,6 +282,11 @@ func (s *Service) orderFacts(ctx context.Context, tx store.Tx, pol *policy.Polic
 			f.Screening = policy.ScreeningPending
 		}
 		f.ListedOwners = s.listedOwners(app.Screening.Hits)
+		for _, n := range app.Notices {
+			if n.Serves(product.Slug) {
+				f.Notifications = append(f.Notifications, policy.Notification{Exception: n.Exception, Confirmation: n.Confirmation})
+			}
+		}
 	} else if in.site != 0 {
 		return f, g, domain.Invalid("site", "the buyer has filed no application with sites")
 	}
