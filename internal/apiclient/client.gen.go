@@ -919,6 +919,15 @@ type DestinationStatus struct {
 // DestinationStatusStatus defines model for DestinationStatus.Status.
 type DestinationStatusStatus string
 
+// DrawnGrant defines model for DrawnGrant.
+type DrawnGrant struct {
+	Id           openapi_types.UUID `json:"id"`
+	Jurisdiction string             `json:"jurisdiction"`
+	Kind         string             `json:"kind"`
+	Number       string             `json:"number"`
+	Units        int64              `json:"units"`
+}
+
 // Duty defines model for Duty.
 type Duty struct {
 	Covered          bool    `json:"covered"`
@@ -1857,6 +1866,7 @@ type DomainOrder struct {
 	Buyer           string              `json:"buyer"`
 	BuyerId         openapi_types.UUID  `json:"buyer_id"`
 	Decision        Decision            `json:"decision"`
+	Drawn           *[]DrawnGrant       `json:"drawn,omitempty"`
 	EndUse          string              `json:"end_use"`
 	Id              openapi_types.UUID  `json:"id"`
 	LicenseId       *openapi_types.UUID `json:"license_id,omitempty"`

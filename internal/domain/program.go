@@ -58,6 +58,15 @@ type ExceptionNotice struct {
 	Reason       string     `json:"withdraw_reason,omitempty"`
 }
 
+// DrawnGrant is a license or permit an accepted order drew units from.
+type DrawnGrant struct {
+	Kind         GrantKind `json:"kind"` // license or permit
+	Jurisdiction string    `json:"jurisdiction"`
+	ID           ID        `json:"id"`
+	Number       string    `json:"number"`
+	Units        int64     `json:"units"`
+}
+
 // Serves reports whether the notice stands for orders of product.
 func (n ExceptionNotice) Serves(product string) bool {
 	return n.WithdrawnAt == nil && slices.Contains(n.Products, product)
@@ -253,6 +262,11 @@ type Order struct {
 	// accepted order drew its units from, when the rules required them.
 	LicenseID *ID `json:"license_id,omitempty"`
 	PermitID  *ID `json:"permit_id,omitempty"`
+	// Drawn are the licenses and permits, of every jurisdiction whose
+	// rules required one, that an accepted order drew its units from: what
+	// a cancellation or a return to held gives back. LicenseID and PermitID
+	// are the first license and permit among them.
+	Drawn []DrawnGrant `json:"drawn,omitempty"`
 	// Releases are the authorities' releases of the order while it was
 	// held; each lifted only its own jurisdiction's releasable holds.
 	Releases   []Release  `json:"releases,omitempty"`

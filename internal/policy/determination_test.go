@@ -1,13 +1,12 @@
 package policy_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
-	"github.com/chipgate/chipgate/policies"
 )
 
 // TestLicenseExceptions: a 3A090.b chip (not a data-center 3A090.a part)
@@ -79,29 +78,7 @@ func TestLicenseExceptions(t *testing.T) {
 // each regime, a US license answers only the US requirement, and a release
 // by the EU authority lifts only its own jurisdiction's holds.
 func TestThirdRegime(t *testing.T) {
-	raw, err := os.ReadFile("testdata/eu-regime.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	part := map[string]string{}
-	for _, chunk := range strings.Split(string(raw), "\n# ")[1:] {
-		key, body, _ := strings.Cut(chunk, "\n")
-		part[key] = body + "\n"
-	}
-	src := string(policies.Default)
-	for _, r := range [][2]string{
-		{"\njurisdictions:\n", "\n" + part["sources"] + "\njurisdictions:\n" + part["jurisdictions"]},
-		{"      origin: TW\n      via: [US]", "      origin: TW\n      via: [NL, US]"}, // the route passes the Netherlands
-	} {
-		if !strings.Contains(src, r[0]) {
-			t.Fatalf("default.yaml has no %q", r[0])
-		}
-		src = strings.Replace(src, r[0], r[1], 1)
-	}
-	p, err := policy.Load("eu-regime.yaml", []byte(src+"\n"+part["rules"]))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := chipgatetest.ThirdRegime(t)
 	if _, ok := p.JurisdictionOf(domain.RoleExportAuthority, "NL"); !ok {
 		t.Fatal("the EU authority speaks for no jurisdiction")
 	}

@@ -108,6 +108,7 @@ func (s *Service) settle(ctx context.Context, tx store.Tx, o *domain.Order, d do
 	case domain.Accepted:
 		o.Status = domain.OrderAccepted
 		o.AcceptedAt = &now
+		o.Drawn, o.LicenseID, o.PermitID = nil, nil, nil
 	case domain.HeldForReview:
 		o.Status = domain.OrderHeld
 		return nil
@@ -131,7 +132,10 @@ func (s *Service) settle(ctx context.Context, tx store.Tx, o *domain.Order, d do
 			if err := put(ctx, tx, store.KindLicense, false, licenseDoc(*l), *l); err != nil {
 				return err
 			}
-			o.LicenseID = &l.ID
+			o.Drawn = append(o.Drawn, domain.DrawnGrant{Kind: domain.GrantLicense, Jurisdiction: l.Jurisdiction, ID: l.ID, Number: l.Number, Units: units})
+			if o.LicenseID == nil {
+				o.LicenseID = &l.ID
+			}
 		case domain.GrantPermit:
 			p := g.permit(use.Ref)
 			if p == nil {
@@ -145,7 +149,10 @@ func (s *Service) settle(ctx context.Context, tx store.Tx, o *domain.Order, d do
 			if err := put(ctx, tx, store.KindPermit, false, permitDoc(*p), *p); err != nil {
 				return err
 			}
-			o.PermitID = &p.ID
+			o.Drawn = append(o.Drawn, domain.DrawnGrant{Kind: domain.GrantPermit, Jurisdiction: p.Jurisdiction, ID: p.ID, Number: p.Number, Units: units})
+			if o.PermitID == nil {
+				o.PermitID = &p.ID
+			}
 		}
 	}
 	if _, err := tx.Volumes(ctx, store.Ordered, o.Product, orderedRegions); err != nil {
@@ -162,30 +169,48 @@ func (s *Service) giveBack(ctx context.Context, tx store.Tx, o domain.Order, now
 	if o.Status != domain.OrderAccepted || unshipped <= 0 {
 		return nil
 	}
-	if o.LicenseID != nil {
-		l, err := store.Get[domain.License](ctx, tx, store.KindLicense, *o.LicenseID, true)
-		if err != nil {
-			return err
-		}
-		l.Remaining, l.UpdatedAt = l.Remaining+unshipped, now
-		if err := put(ctx, tx, store.KindLicense, false, licenseDoc(l), l); err != nil {
-			return err
-		}
-	}
-	if o.PermitID != nil {
-		p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, *o.PermitID, true)
-		if err != nil {
-			return err
-		}
-		p.Remaining, p.UpdatedAt = p.Remaining+unshipped, now
-		if err := put(ctx, tx, store.KindPermit, false, permitDoc(p), p); err != nil {
-			return err
+	for _, g := range drawnBy(o) {
+		switch g.Kind {
+		case domain.GrantLicense:
+			l, err := store.Get[domain.License](ctx, tx, store.KindLicense, g.ID, true)
+			if err != nil {
+				return err
+			}
+			l.Remaining, l.UpdatedAt = l.Remaining+unshipped, now
+			if err := put(ctx, tx, store.KindLicense, false, licenseDoc(l), l); err != nil {
+				return err
+			}
+		case domain.GrantPermit:
+			p, err := store.Get[domain.ImportPermit](ctx, tx, store.KindPermit, g.ID, true)
+			if err != nil {
+				return err
+			}
+			p.Remaining, p.UpdatedAt = p.Remaining+unshipped, now
+			if err := put(ctx, tx, store.KindPermit, false, permitDoc(p), p); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := tx.Volumes(ctx, store.Ordered, o.Product, orderedRegions); err != nil {
 		return err
 	}
 	return tx.AddVolume(ctx, store.Ordered, o.Product, o.Decision.Region, -unshipped)
+}
+
+// drawnBy is what an accepted order drew on: its Drawn grants, or for an
+// order accepted before they were kept, its license and permit.
+func drawnBy(o domain.Order) []domain.DrawnGrant {
+	if len(o.Drawn) > 0 {
+		return o.Drawn
+	}
+	var out []domain.DrawnGrant
+	if o.LicenseID != nil {
+		out = append(out, domain.DrawnGrant{Kind: domain.GrantLicense, ID: *o.LicenseID})
+	}
+	if o.PermitID != nil {
+		out = append(out, domain.DrawnGrant{Kind: domain.GrantPermit, ID: *o.PermitID})
+	}
+	return out
 }
 
 func orderDoc(o domain.Order) store.Doc {
@@ -708,7 +733,7 @@ func (s *Service) rebalanceCap(ctx context.Context, tx store.Tx, rules policy.Ru
 			o.Decision.Reasons = append(o.Decision.Reasons, domain.Reason{Rule: rule.ID, Source: rule.Source, Jurisdiction: rule.Jurisdiction,
 				Outcome: domain.HeldForReview, Message: msg})
 			o.Decision.Outcome = domain.HeldForReview // its grants are drawn no more
-			o.Status, o.UpdatedAt, o.LicenseID, o.PermitID = domain.OrderHeld, now, nil, nil
+			o.Status, o.UpdatedAt, o.LicenseID, o.PermitID, o.Drawn = domain.OrderHeld, now, nil, nil, nil
 			o.Notes = append(o.Notes, domain.Note{At: now, By: "system", Kind: "held", Text: msg})
 			if err := put(ctx, tx, store.KindOrder, false, orderDoc(*o), *o); err != nil {
 				return err

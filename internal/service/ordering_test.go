@@ -361,3 +361,85 @@ func TestCustomsNeedsTheImportPermit(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderDrawsEveryRegimesLicense: under a policy with a third regime (the
+// test-only EU dual-use rules, chipgatetest.ThirdRegime), an H200 order to
+// China draws a US license, an EU license and China's permit; the order
+// lists all three, and a cancellation gives every one its units back, not
+// only the license the order names first.
+func TestOrderDrawsEveryRegimesLicense(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		p := newProgram(t, b)
+		p.svc.SetPolicy(chipgatetest.ThirdRegime(t))
+		sys := domain.SystemActor
+		if _, err := p.svc.CreateParty(p.ctx, sys, service.PartyRequest{Slug: "nl-cdiu", Name: "Dutch Central Import and Export Office", Role: domain.RoleExportAuthority, Country: "NL"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.svc.CreateUser(p.ctx, sys, service.UserRequest{Party: "nl-cdiu", Name: "officer"}); err != nil {
+			t.Fatal(err)
+		}
+		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)
+		p.order("us-cloud-a", 10_000)
+		p.approve("bytedance", "Beijing ByteDance Technology Co., Ltd.", "CN", 5000)
+		ip := p.permit("bytedance", 1000)
+		if o := p.order("bytedance", 100); o.Status != domain.OrderHeld || !heldBy(o, "eu.dest.cn") {
+			t.Fatalf("without an EU license: %s %+v", o.Status, o.Decision.Blocking())
+		}
+		app, err := p.svc.SubmitApplication(p.ctx, p.actor("bytedance"), service.ApplicationRequest{
+			LegalName: "Beijing ByteDance Technology Co., Ltd.", Country: "CN", Registered: "2012-03-09", Addresses: []string{"1 Compute Campus Road"},
+			BusinessType: domain.ClassPlatform, Sector: "private", EndUses: []string{"commercial_ai"}, KYCAttested: true,
+			Volumes: map[string]int64{"h200": 1_000_000}, Sites: []domain.Site{{Address: "Data center 1", Country: "CN", PowerMW: 1000, CloudService: true}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, eu, err := p.svc.DecideApplication(p.ctx, p.actor("nl-cdiu"), app.ID, service.ApplicationDecision{Decision: "approve",
+			Licenses: []service.LicenseGrant{{Vendor: "nvidia", Products: []string{"h200"}, Quantity: 500, ValidFrom: "2026-01-15", ValidUntil: "2027-01-15"}}})
+		if err != nil || len(eu) != 1 || eu[0].Jurisdiction != "eu-dual-use" {
+			t.Fatalf("EU license: %v %+v", err, eu)
+		}
+
+		o := p.order("bytedance", 100)
+		if o.Status != domain.OrderAccepted {
+			t.Fatalf("with both licenses: %s %+v", o.Status, o.Decision.Blocking())
+		}
+		drawn := map[string]int64{}
+		for _, g := range o.Drawn {
+			drawn[g.Jurisdiction+"/"+string(g.Kind)] = g.Units
+		}
+		if len(o.Drawn) != 3 || drawn["us-ear/license"] != 100 || drawn["eu-dual-use/license"] != 100 || drawn["cn-import/permit"] != 100 {
+			t.Fatalf("drawn %+v", o.Drawn)
+		}
+		remaining := func() map[string]int64 {
+			out := map[string]int64{}
+			ls, err := p.svc.Licenses(p.ctx, sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range ls {
+				if l.Buyer == "bytedance" {
+					out[l.Jurisdiction] += l.Remaining
+				}
+			}
+			pm, err := p.svc.Permits(p.ctx, sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range pm {
+				if x.ID == ip.ID {
+					out["permit"] = x.Remaining
+				}
+			}
+			return out
+		}
+		if r := remaining(); r["us-ear"] != 4900 || r["eu-dual-use"] != 400 || r["permit"] != 900 {
+			t.Fatalf("after the order: %v", r)
+		}
+		if _, err := p.svc.CancelOrder(p.ctx, p.actor("bytedance"), o.ID, "plans changed"); err != nil {
+			t.Fatal(err)
+		}
+		if r := remaining(); r["us-ear"] != 5000 || r["eu-dual-use"] != 500 || r["permit"] != 1000 {
+			t.Fatalf("after the cancellation: %v, want every grant whole", r)
+		}
+	})
+}
