@@ -227,10 +227,10 @@ var programMatrix = map[string]matrixEntry{
 			if o["status"] != "held_for_review" {
 				e.t.Fatalf("order without an application: %v", o)
 			}
-			// The import authority speaks for cn-import, which has no say
-			// in a US order: 409, not 403.
+			// The import authority reads the orders of its jurisdiction's
+			// buyers only: a US order is not found, not forbidden.
 			return probe{"POST", "/api/v1/orders/" + o["id"].(string) + "/review", map[string]any{"decision": "reject", "reason": "no application"},
-				only2(map[domain.Role]int{domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 409})}
+				only2(map[domain.Role]int{domain.RoleExportAuthority: 200, domain.RoleImportAuthority: 404})}
 		}
 		return mk(), mk()
 	},

@@ -219,6 +219,9 @@ func (s *Service) LicensesPage(ctx context.Context, who domain.Actor, q domain.L
 	if err != nil {
 		return domain.Page[domain.License]{}, err
 	}
+	if err := s.within(ctx, who, &pq.f); err != nil {
+		return domain.Page[domain.License]{}, err
+	}
 	if who.Role == domain.RoleVendor {
 		pq.f.Ref = who.PartyID.String()
 	}
@@ -241,6 +244,9 @@ func (s *Service) Licenses(ctx context.Context, who domain.Actor) ([]domain.Lice
 	case domain.RoleVendor:
 		f.Ref = who.PartyID.String()
 	}
+	if err := s.within(ctx, who, &f); err != nil {
+		return nil, err
+	}
 	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.License, error) {
 		return store.List[domain.License](ctx, tx, store.KindLicense, f)
 	})
@@ -262,6 +268,9 @@ func (s *Service) License(ctx context.Context, who domain.Actor, id domain.ID) (
 	}
 	if (who.Role == domain.RoleBuyer && l.BuyerID != who.PartyID) || (who.Role == domain.RoleVendor && l.VendorID != who.PartyID) {
 		return domain.License{}, domain.Errorf(domain.ENOTFOUND, "license %s not found", id)
+	}
+	if err := s.visible(ctx, who, l.BuyerID, "license "+id.String()); err != nil {
+		return domain.License{}, err
 	}
 	return l, nil
 }

@@ -540,6 +540,9 @@ func (s *Service) ReviewOrder(ctx context.Context, who domain.Actor, id domain.I
 		if err != nil {
 			return err
 		}
+		if err := s.visible(ctx, who, o.BuyerID, "order "+id.String()); err != nil {
+			return err
+		}
 		if o.Status != domain.OrderHeld {
 			return domain.Errorf(domain.ECONFLICT, "order is %s; only a held order is released or rejected", o.Status)
 		}
@@ -768,6 +771,9 @@ func (s *Service) OrdersPage(ctx context.Context, who domain.Actor, q domain.Lis
 	if err != nil {
 		return domain.Page[domain.Order]{}, err
 	}
+	if err := s.within(ctx, who, &pq.f); err != nil {
+		return domain.Page[domain.Order]{}, err
+	}
 	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Order], error) {
 		return pageOf[domain.Order](ctx, tx, store.KindOrder, pq)
 	})
@@ -783,6 +789,9 @@ func (s *Service) Orders(ctx context.Context, who domain.Actor, states []string)
 	f := store.DocFilter{Status: states}
 	if grants[ActOrderRead][who.Role] == own {
 		f.PartyID = who.PartyID
+	}
+	if err := s.within(ctx, who, &f); err != nil {
+		return nil, err
 	}
 	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Order, error) {
 		return store.List[domain.Order](ctx, tx, store.KindOrder, f)
@@ -800,7 +809,10 @@ func (s *Service) Order(ctx context.Context, who domain.Actor, id domain.ID) (do
 	if err != nil {
 		return o, err
 	}
-	return o, authorizeFor(who, ActOrderRead, o.BuyerID, "order "+id.String())
+	if err := authorizeFor(who, ActOrderRead, o.BuyerID, "order "+id.String()); err != nil {
+		return domain.Order{}, err
+	}
+	return o, s.visible(ctx, who, o.BuyerID, "order "+id.String())
 }
 
 // VolumeGauge is one product's standing under the volume cap, read from

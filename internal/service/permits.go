@@ -155,6 +155,9 @@ func (s *Service) PermitsPage(ctx context.Context, who domain.Actor, q domain.Li
 	if err != nil {
 		return domain.Page[domain.ImportPermit]{}, err
 	}
+	if err := s.within(ctx, who, &pq.f); err != nil {
+		return domain.Page[domain.ImportPermit]{}, err
+	}
 	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.ImportPermit], error) {
 		return pageOf[domain.ImportPermit](ctx, tx, store.KindPermit, pq)
 	})
@@ -169,6 +172,9 @@ func (s *Service) Permits(ctx context.Context, who domain.Actor) ([]domain.Impor
 	f := store.DocFilter{}
 	if grants[ActPermitRead][who.Role] == own {
 		f.PartyID = who.PartyID
+	}
+	if err := s.within(ctx, who, &f); err != nil {
+		return nil, err
 	}
 	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.ImportPermit, error) {
 		return store.List[domain.ImportPermit](ctx, tx, store.KindPermit, f)

@@ -608,6 +608,9 @@ func (s *Service) ShipmentsPage(ctx context.Context, who domain.Actor, q domain.
 	if err != nil {
 		return domain.Page[ShipmentView]{}, err
 	}
+	if err := s.within(ctx, who, &pq.f); err != nil {
+		return domain.Page[ShipmentView]{}, err
+	}
 	var page domain.Page[domain.Shipment]
 	var queue map[domain.ID]*LabQueue
 	if err := s.store.View(ctx, func(tx store.Tx) error {
@@ -635,6 +638,9 @@ func (s *Service) Shipments(ctx context.Context, who domain.Actor) ([]ShipmentVi
 	visible := store.DocFilter{}
 	if shipmentScope(who) == own && !isSystem(who) {
 		visible.PartyID = who.PartyID
+	}
+	if err := s.within(ctx, who, &visible); err != nil {
+		return nil, err
 	}
 	var all []domain.Shipment
 	var queue map[domain.ID]*LabQueue

@@ -301,6 +301,9 @@ func (s *Service) ApplicationsPage(ctx context.Context, who domain.Actor, q doma
 	if err != nil {
 		return domain.Page[domain.Application]{}, err
 	}
+	if err := s.within(ctx, who, &pq.f); err != nil {
+		return domain.Page[domain.Application]{}, err
+	}
 	page, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Page[domain.Application], error) {
 		return pageOf[domain.Application](ctx, tx, store.KindApplication, pq)
 	})
@@ -320,6 +323,9 @@ func (s *Service) Applications(ctx context.Context, who domain.Actor, states []s
 	f := store.DocFilter{Status: states}
 	if grants[ActApplicationRead][who.Role] == own {
 		f.PartyID = who.PartyID
+	}
+	if err := s.within(ctx, who, &f); err != nil {
+		return nil, err
 	}
 	as, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Application, error) {
 		return store.List[domain.Application](ctx, tx, store.KindApplication, f)
@@ -343,7 +349,10 @@ func (s *Service) Application(ctx context.Context, who domain.Actor, id domain.I
 	if err != nil {
 		return a, err
 	}
-	return appFor(who, a), authorizeFor(who, ActApplicationRead, a.BuyerID, "application "+id.String())
+	if err := authorizeFor(who, ActApplicationRead, a.BuyerID, "application "+id.String()); err != nil {
+		return domain.Application{}, err
+	}
+	return appFor(who, a), s.visible(ctx, who, a.BuyerID, "application "+id.String())
 }
 
 // HitReview is the export authority's call on one screening hit.

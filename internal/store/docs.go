@@ -54,6 +54,9 @@ type Doc struct {
 // DocFilter selects documents; zero fields select all.
 type DocFilter struct {
 	PartyID domain.ID
+	// Within, when set, keeps only documents of these parties (none for
+	// an empty, non-nil slice): a reader's visibility, ANDed with PartyID.
+	Within []domain.ID
 	Status  []string
 	Ref     string
 	// CreatedFrom and CreatedBefore bound the creation instant: from
@@ -157,6 +160,16 @@ func (t *tx) ListDocs(ctx context.Context, kind Kind, f DocFilter) ([]Doc, error
 	if f.PartyID != (domain.ID{}) {
 		where = append(where, "party_id = ?")
 		args = append(args, f.PartyID)
+	}
+	if f.Within != nil {
+		if len(f.Within) == 0 {
+			where = append(where, "1 = 0")
+		} else {
+			where = append(where, "party_id IN (?"+strings.Repeat(", ?", len(f.Within)-1)+")")
+			for _, id := range f.Within {
+				args = append(args, id)
+			}
+		}
 	}
 	if f.Ref != "" {
 		where = append(where, "ref = ?")

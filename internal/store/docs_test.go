@@ -118,6 +118,10 @@ func TestDocs(t *testing.T) {
 				}{
 					{"All", store.DocFilter{}, []store.Doc{d5, d2, d3, d4, d1}},
 					{"Party", store.DocFilter{PartyID: a.ID}, []store.Doc{d5, d2, d1}},
+					{"Within", store.DocFilter{Within: []domain.ID{c.ID}}, []store.Doc{d3, d4}},
+					{"WithinBoth", store.DocFilter{Within: []domain.ID{c.ID, a.ID}, Desc: true}, []store.Doc{d1, d4, d3, d2, d5}},
+					{"WithinNone", store.DocFilter{Within: []domain.ID{}}, nil},
+					{"WithinAndParty", store.DocFilter{Within: []domain.ID{c.ID}, PartyID: a.ID}, nil},
 					{"Ref", store.DocFilter{Ref: "r1"}, []store.Doc{d5, d3, d4, d1}},
 					{"Status", store.DocFilter{Status: []string{"open"}}, []store.Doc{d5, d3, d1}},
 					{"Statuses", store.DocFilter{Status: []string{"held", "open"}}, []store.Doc{d5, d3, d4, d1}},
