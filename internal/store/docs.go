@@ -57,8 +57,8 @@ type DocFilter struct {
 	// Within, when set, keeps only documents of these parties (none for
 	// an empty, non-nil slice): a reader's visibility, ANDed with PartyID.
 	Within []domain.ID
-	Status  []string
-	Ref     string
+	Status []string
+	Ref    string
 	// CreatedFrom and CreatedBefore bound the creation instant: from
 	// inclusive, before exclusive; zero bounds none.
 	CreatedFrom, CreatedBefore time.Time
