@@ -286,9 +286,13 @@ func (s *Service) AllocationRunByID(ctx context.Context, who domain.Actor, id do
 	if err := authorize(who, ActAllocationRead); err != nil {
 		return AllocationRun{}, err
 	}
-	return viewOf(ctx, s.store, func(tx store.Tx) (AllocationRun, error) {
+	r, err := viewOf(ctx, s.store, func(tx store.Tx) (AllocationRun, error) {
 		return store.Get[AllocationRun](ctx, tx, store.KindAllocation, id, false)
 	})
+	if err != nil {
+		return AllocationRun{}, err
+	}
+	return s.boundRun(ctx, who, r)
 }
 
 // OutlookView is the supply outlook of the latest run as one reader may see
@@ -325,7 +329,10 @@ func (s *Service) Outlook(ctx context.Context, who domain.Actor) (OutlookView, e
 	if len(runs) == 0 {
 		return OutlookView{}, domain.Errorf(domain.ENOTFOUND, "no allocation run yet")
 	}
-	r := runs[0]
+	r, err := s.boundRun(ctx, who, runs[0])
+	if err != nil {
+		return OutlookView{}, err
+	}
 	v := OutlookView{Run: r.ID, At: r.At, Start: r.Problem.Start, PeriodDays: r.Problem.PeriodDays,
 		Orders: []allocation.OrderOutlook{}, Buyers: []allocation.BuyerOutlook{}, Unmet: []allocation.Unmet{}}
 	mine := func(buyer string) bool {

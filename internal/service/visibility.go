@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/chipgate/chipgate/internal/allocation"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/store"
 )
@@ -38,27 +39,76 @@ func (s *Service) inJurisdiction(ctx context.Context, who domain.Actor, party do
 	return ok && slices.Contains(j.Authority.Countries, party.Country), nil
 }
 
-// within narrows a document filter to the parties who may read, when its
-// reads are bounded; it leaves f alone otherwise.
-func (s *Service) within(ctx context.Context, who domain.Actor, f *store.DocFilter) error {
+// jurisdictionParties returns the parties whose records who may read
+// when its reads are bounded (ok true), and ok false when they are not.
+func (s *Service) jurisdictionParties(ctx context.Context, who domain.Actor) (out []domain.Party, ok bool, err error) {
 	if !bounded(who) {
-		return nil
+		return nil, false, nil
 	}
 	parties, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Party, error) { return tx.Parties(ctx) })
 	if err != nil {
+		return nil, true, err
+	}
+	for _, p := range parties {
+		in, err := s.inJurisdiction(ctx, who, p)
+		if err != nil {
+			return nil, true, err
+		}
+		if in {
+			out = append(out, p)
+		}
+	}
+	return out, true, nil
+}
+
+// within narrows a document filter to the parties who may read, when its
+// reads are bounded; it leaves f alone otherwise.
+func (s *Service) within(ctx context.Context, who domain.Actor, f *store.DocFilter) error {
+	parties, ok, err := s.jurisdictionParties(ctx, who)
+	if err != nil || !ok {
 		return err
 	}
-	f.Within = []domain.ID{}
-	for _, p := range parties {
-		ok, err := s.inJurisdiction(ctx, who, p)
-		if err != nil {
-			return err
-		}
-		if ok {
-			f.Within = append(f.Within, p.ID)
-		}
+	f.Within = make([]domain.ID, len(parties))
+	for i, p := range parties {
+		f.Within[i] = p.ID
 	}
 	return nil
+}
+
+// boundRun is an allocation run as who may read it: for a reader bounded
+// by jurisdiction, only the orders, allocations, caps and outlook of its
+// jurisdiction's buyers (the metrics and the inputs' hash stay those of
+// the whole run); the run itself for anyone else.
+func (s *Service) boundRun(ctx context.Context, who domain.Actor, r AllocationRun) (AllocationRun, error) {
+	parties, ok, err := s.jurisdictionParties(ctx, who)
+	if err != nil || !ok {
+		return r, err
+	}
+	keep := map[string]bool{}
+	for _, p := range parties {
+		keep[p.Slug] = true
+	}
+	orders := map[string]bool{}
+	r.Problem.Orders = slices.DeleteFunc(slices.Clone(r.Problem.Orders), func(o allocation.Order) bool {
+		orders[o.ID] = keep[o.Buyer]
+		return !keep[o.Buyer]
+	})
+	r.Problem.Caps.Licenses = slices.DeleteFunc(slices.Clone(r.Problem.Caps.Licenses), func(l allocation.License) bool { return !keep[l.Buyer] })
+	r.Problem.Caps.Permits = slices.DeleteFunc(slices.Clone(r.Problem.Caps.Permits), func(p allocation.Permit) bool { return !keep[p.Buyer] })
+	if r.Problem.Caps.Buyer != nil {
+		caps := map[string]int64{}
+		for b, n := range r.Problem.Caps.Buyer {
+			if keep[b] {
+				caps[b] = n
+			}
+		}
+		r.Problem.Caps.Buyer = caps
+	}
+	r.Result.Allocations = slices.DeleteFunc(slices.Clone(r.Result.Allocations), func(a allocation.Allocation) bool { return !orders[a.Order] })
+	r.Result.Unmet = slices.DeleteFunc(slices.Clone(r.Result.Unmet), func(u allocation.Unmet) bool { return !orders[u.Order] })
+	r.Outlook.Orders = slices.DeleteFunc(slices.Clone(r.Outlook.Orders), func(o allocation.OrderOutlook) bool { return !keep[o.Buyer] })
+	r.Outlook.Buyers = slices.DeleteFunc(slices.Clone(r.Outlook.Buyers), func(b allocation.BuyerOutlook) bool { return !keep[b.Buyer] })
+	return r, nil
 }
 
 // visible returns nil when who may read a record of owner as far as

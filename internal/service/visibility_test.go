@@ -9,8 +9,8 @@ import (
 )
 
 // TestImportAuthorityReadsItsJurisdictionOnly: China's import authority
-// reads the applications, licenses, orders and shipments of buyers in
-// China, and none of a US or a German buyer's — not in a list, a page, a
+// reads the applications, licenses, orders, shipments, allocations and
+// outlook of buyers in China, and none of a US or a German buyer's — not in a list, a page, a
 // page asked for that buyer, nor by id — while the export authority reads
 // them all.
 func TestImportAuthorityReadsItsJurisdictionOnly(t *testing.T) {
@@ -84,6 +84,39 @@ func TestImportAuthorityReadsItsJurisdictionOnly(t *testing.T) {
 		}
 		if _, err := e.svc.License(e.ctx, cn, cnLicense.ID); err != nil {
 			t.Fatal(err)
+		}
+
+		// An allocation run and the outlook: China's buyers' part only.
+		r, err := e.svc.RunAllocation(e.ctx, e.as("nvidia"), smallRun)
+		must(t, err)
+		full, err := e.svc.AllocationRunByID(e.ctx, us, r.ID)
+		must(t, err)
+		part, err := e.svc.AllocationRunByID(e.ctx, cn, r.ID)
+		must(t, err)
+		if len(full.Problem.Orders) < 2 || len(part.Problem.Orders) == 0 {
+			t.Fatalf("run orders: %d in full, %d for China's authority", len(full.Problem.Orders), len(part.Problem.Orders))
+		}
+		for _, o := range part.Problem.Orders {
+			if o.Buyer != "bytedance" {
+				t.Fatalf("China's authority reads the run's order of %s", o.Buyer)
+			}
+		}
+		for _, a := range part.Result.Allocations {
+			if a.Order == usOrder.ID.String() {
+				t.Fatal("China's authority reads the US order's allocations")
+			}
+		}
+		outlook, err := e.svc.Outlook(e.ctx, cn)
+		must(t, err)
+		for _, b := range outlook.Buyers {
+			if b.Buyer != "bytedance" {
+				t.Fatalf("China's authority reads the outlook of %s", b.Buyer)
+			}
+		}
+		for _, o := range outlook.Orders {
+			if o.Buyer != "bytedance" {
+				t.Fatalf("China's authority reads the outlook of %s's order", o.Buyer)
+			}
 		}
 
 		// The export authority reads everyone's.
