@@ -92,7 +92,7 @@ func newServeCmd() *cobra.Command {
 // run serves the API on addr until ctx is done. ready is called with the
 // base URL once the listener is bound.
 func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *service.LedgerSigner, metrics *ledgerlog.Metrics, every time.Duration, addr string, log *slog.Logger, wo web.Options, ready func(url string)) error {
-	srv := server.New(svc, server.Options{Log: log, Version: version, RateLimit: pf.rateLimit, IdempotencyLease: pf.idempotencyLease, Pages: web.New(svc, wo), ReloadLists: func(context.Context) (*screening.Index, error) {
+	srv := server.New(svc, server.Options{Log: log, Version: version, RateLimit: pf.rateLimit, TrustedProxies: wo.TrustedProxies, IdempotencyLease: pf.idempotencyLease, Pages: web.New(svc, wo), ReloadLists: func(context.Context) (*screening.Index, error) {
 		return loadScreening(pf.lists, log)
 	}, Collectors: metrics.Collectors()})
 	ln, err := net.Listen("tcp", addr)

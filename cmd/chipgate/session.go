@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chipgate/chipgate/internal/store"
+	"github.com/chipgate/chipgate/internal/throttle"
 	"github.com/chipgate/chipgate/internal/web"
 )
 
@@ -23,6 +24,7 @@ type webFlags struct {
 	secureCookies bool
 	ttl           time.Duration
 	idle          time.Duration
+	proxies       []string
 }
 
 func addWebFlags(cmd *cobra.Command) *webFlags {
@@ -33,6 +35,8 @@ func addWebFlags(cmd *cobra.Command) *webFlags {
 		"mark session cookies Secure even on plain HTTP: for a server behind a proxy that terminates TLS (env CHIPGATE_SECURE_COOKIES=1)")
 	cmd.Flags().DurationVar(&f.ttl, "session-ttl", web.DefaultSessionTTL, "how long a dashboard sign-in lasts at most")
 	cmd.Flags().DurationVar(&f.idle, "session-idle", web.DefaultSessionIdle, "how long an unused dashboard session lasts")
+	cmd.Flags().StringSliceVar(&f.proxies, "trusted-proxy", nil,
+		"address or CIDR prefix of a reverse proxy whose X-Forwarded-For names the client, for throttling failed sign-ins per client (repeatable; default: none, the peer is the client)")
 	return f
 }
 
@@ -48,6 +52,10 @@ func (f *webFlags) options(dsn string, log *slog.Logger) (web.Options, error) {
 	if f.idle <= 0 {
 		return web.Options{}, errors.New("--session-idle: must be positive")
 	}
+	proxies, err := throttle.ParseProxies(f.proxies)
+	if err != nil {
+		return web.Options{}, fmt.Errorf("--trusted-proxy: %w", err)
+	}
 	path := f.keyFile
 	if path == "" {
 		path = "chipgate-session.key"
@@ -62,7 +70,7 @@ func (f *webFlags) options(dsn string, log *slog.Logger) (web.Options, error) {
 	if err != nil {
 		return web.Options{}, fmt.Errorf("--session-key: %w", err)
 	}
-	return web.Options{Log: log, Key: key, SessionTTL: f.ttl, SessionIdle: f.idle, SecureCookies: f.secureCookies}, nil
+	return web.Options{Log: log, Key: key, SessionTTL: f.ttl, SessionIdle: f.idle, SecureCookies: f.secureCookies, TrustedProxies: proxies}, nil
 }
 
 func readSessionKey(path string) ([]byte, error) {

@@ -119,6 +119,7 @@ type Server struct {
 	reloadLists func(ctx context.Context) (*screening.Index, error)
 	limit       *throttle.Bucket
 	failures    *throttle.Bucket // failed authentications per client address
+	proxies     throttle.Proxies // name the client behind a trusted proxy
 	// idempotencyLease is how long a claimed Idempotency-Key may stay in
 	// flight before a retry may take it over.
 	idempotencyLease time.Duration
@@ -153,6 +154,9 @@ type Options struct {
 	// may make at once before it is throttled (throttle.FailedAuth); 0 means
 	// throttle.FailedAuthBurst, negative no throttle.
 	FailedAuthBurst int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client whose failed authentications are counted; none by default.
+	TrustedProxies throttle.Proxies
 	// IdempotencyLease is how long a request with an Idempotency-Key may
 	// stay in flight (its process may have died) before a retry with the
 	// key may take it over; 0 means DefaultIdempotencyLease. A takeover
@@ -187,7 +191,7 @@ func New(svc *service.Service, opt Options) *Server {
 		}
 		s.limit = throttle.New(rate, burst)
 	}
-	s.failures = throttle.FailedAuth(opt.FailedAuthBurst)
+	s.failures, s.proxies = throttle.FailedAuth(opt.FailedAuthBurst), opt.TrustedProxies
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -274,7 +278,7 @@ func (s *Server) endpoint(rt Route) http.Handler {
 		r = r.WithContext(ctx)
 		var who domain.Actor
 		if !rt.Public {
-			addr := clientAddr(r)
+			addr := s.proxies.ClientAddr(r)
 			if s.failures != nil {
 				if empty, wait := s.failures.Empty(addr, time.Now()); empty {
 					tooMany(w, r, s.log, wait, "too many failed authentications from this address")
@@ -331,17 +335,6 @@ func tooMany(w http.ResponseWriter, r *http.Request, log *slog.Logger, wait time
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 	writeProblem(w, r, log, &httpError{status: http.StatusTooManyRequests, code: "rate_limited",
 		msg: fmt.Sprintf("%s; retry in %s", why, wait.Round(time.Millisecond))})
-}
-
-// clientAddr is the address a request came from, without its port. Behind
-// a proxy it is the proxy's: throttling then applies to all its clients
-// together.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) authenticate(r *http.Request) (domain.Actor, error) {

@@ -626,3 +626,45 @@ func TestRateLimitPerUser(t *testing.T) {
 		t.Fatalf("another user: %d", status)
 	}
 }
+
+// TestFailedAuthThrottledBehindProxy: behind a trusted proxy, failed
+// authentications are counted per client named by X-Forwarded-For — one
+// client's failures do not lock out the others behind the same proxy —
+// and a client that talks to the server directly cannot escape its own
+// count by sending the header itself.
+func TestFailedAuthThrottledBehindProxy(t *testing.T) {
+	kit := chipgatetest.New(t)
+	proxies, err := throttle.ParseProxies([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(kit.Service, server.Options{Log: chipgatetest.QuietLog(), Version: "test", FailedAuthBurst: throttle.FailedAuthBurst, TrustedProxies: proxies})
+	do := func(peer, forwarded, token string) int {
+		r := httptest.NewRequest("GET", "/api/v1/me", nil)
+		r.RemoteAddr = peer + ":40000"
+		if forwarded != "" {
+			r.Header.Set("X-Forwarded-For", forwarded)
+		}
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		return w.Code
+	}
+	bad := "cg_" + strings.Repeat("B", 43)
+	good := kit.Creds["bytedance"].Token
+	for range throttle.FailedAuthBurst {
+		do("10.0.0.5", "203.0.113.1", bad)
+	}
+	if code := do("10.0.0.5", "203.0.113.1", good); code != 429 {
+		t.Fatalf("the failing client behind the proxy: %d, want 429", code)
+	}
+	if code := do("10.0.0.5", "203.0.113.2", good); code != 200 {
+		t.Fatalf("another client behind the same proxy: %d, want 200", code)
+	}
+	for i := range throttle.FailedAuthBurst {
+		do("198.51.100.7", fmt.Sprintf("203.0.113.%d", 100+i), bad) // a direct client forging the header
+	}
+	if code := do("198.51.100.7", "203.0.113.250", good); code != 429 {
+		t.Fatalf("a direct client forging X-Forwarded-For: %d, want 429", code)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -129,7 +128,7 @@ func (h *handler) signin(w http.ResponseWriter, r *http.Request) {
 			Error: "The form's security token is missing or stale; please sign in again."})
 		return
 	}
-	addr := clientAddr(r)
+	addr := h.proxies.ClientAddr(r)
 	if h.failures != nil {
 		if empty, wait := h.failures.Empty(addr, time.Now()); empty {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
@@ -170,13 +169,4 @@ func (h *handler) signout(w http.ResponseWriter, r *http.Request, _ domain.Actor
 	}
 	h.clearSession(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
-}
-
-// clientAddr is the address a request came from, without its port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

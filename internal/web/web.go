@@ -58,6 +58,9 @@ type Options struct {
 	// behind a proxy that terminates TLS; otherwise they are Secure when
 	// the request came over TLS.
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client whose failed sign-ins are counted; none by default.
+	TrustedProxies throttle.Proxies
 }
 
 // handler serves the dashboard.
@@ -70,15 +73,17 @@ type handler struct {
 	failures *throttle.Bucket
 	// secure forces the Secure attribute on cookies (Options.SecureCookies).
 	secure bool
-	pages  map[string]*template.Template
-	mux    *http.ServeMux
+	// proxies name the client behind a trusted proxy.
+	proxies throttle.Proxies
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
 }
 
 // New returns the dashboard's handler for svc. It serves every path it is
 // given; the API server hands it the paths outside /api/.
 func New(svc *service.Service, opts Options) http.Handler {
 	h := &handler{svc: svc, log: opts.Log, limits: service.SessionLimits{Absolute: opts.SessionTTL, Idle: opts.SessionIdle}, key: opts.Key, secure: opts.SecureCookies,
-		failures: throttle.FailedAuth(opts.FailedSignInBurst)}
+		failures: throttle.FailedAuth(opts.FailedSignInBurst), proxies: opts.TrustedProxies}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
