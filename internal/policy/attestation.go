@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"github.com/chipgate/chipgate/internal/domain"
 	"math"
 	"time"
 )
@@ -88,15 +89,8 @@ type ChallengeState struct {
 	UsedBefore bool // a check-in answered it already
 }
 
-// LandmarkTiming is one landmark's receipt after its signature was checked:
-// the round trip it timed, and whether the receipt is genuine (signed by the
-// landmark's key in the policy, for this nonce and device key).
-type LandmarkTiming struct {
-	Landmark string  `json:"landmark"`
-	RTTMS    float64 `json:"rtt_ms"`
-	Valid    bool    `json:"valid"`
-	Problem  string  `json:"problem,omitempty"`
-}
+// LandmarkTiming is one landmark's receipt after its signature was checked.
+type LandmarkTiming = domain.LandmarkTiming
 
 // AttestedPlace is where a key's previous attested check-in put its
 // device: the genuine round trips, at an instant.
