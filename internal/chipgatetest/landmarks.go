@@ -38,6 +38,17 @@ func Landmarks(tb testing.TB, names ...string) ([]agent.Landmark, map[string]ed2
 // public keys added to the watch's landmarks.
 func PolicyWithLandmarkKeys(tb testing.TB, keys map[string]ed25519.PublicKey) *policy.Policy {
 	tb.Helper()
+	p, err := policy.Load("default+landmark-keys.yaml", PolicyFileWithLandmarkKeys(tb, keys))
+	if err != nil {
+		tb.Fatalf("chipgatetest: policy with landmark keys: %v", err)
+	}
+	return p
+}
+
+// PolicyFileWithLandmarkKeys is the default policy file's text with the
+// given landmarks' public keys added, for a command that reads a file.
+func PolicyFileWithLandmarkKeys(tb testing.TB, keys map[string]ed25519.PublicKey) []byte {
+	tb.Helper()
 	src := policies.Default
 	for name, k := range keys {
 		re := regexp.MustCompile(`\{name: ` + regexp.QuoteMeta(name) + `, ([^}]*)\}`)
@@ -46,11 +57,7 @@ func PolicyWithLandmarkKeys(tb testing.TB, keys map[string]ed25519.PublicKey) *p
 		}
 		src = re.ReplaceAll(src, []byte(fmt.Sprintf("{name: %s, $1, key: %s}", name, attest.EncodeKey(k))))
 	}
-	p, err := policy.Load("default+landmark-keys.yaml", src)
-	if err != nil {
-		tb.Fatalf("chipgatetest: policy with landmark keys: %v", err)
-	}
-	return p
+	return src
 }
 
 // DelayFrom simulates a device at (lat, lon): the round trip light in
