@@ -1,15 +1,21 @@
 package server_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/agent"
 	"github.com/chipgate/chipgate/internal/attest"
 	"github.com/chipgate/chipgate/internal/chipgatetest"
+	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/store/storetest"
 )
 
@@ -61,12 +67,31 @@ func wantFinding(t *testing.T, what string, res agent.Result, kind, rule string)
 // wrong device key, a device moved to Singapore, one that adds delay to
 // look closer, and one key in two places each raise their finding, naming
 // its rule.
-func TestAttestedCheckIns(t *testing.T) {
+// attestFixture is a shipment of n units delivered to ByteDance's Beijing
+// site, each device given a key at the lab test, under a policy that knows
+// the loopback landmarks' keys.
+type attestFixture struct {
+	e       *env
+	lms     []agent.Landmark
+	rules   policy.Rules
+	id      string
+	serials []string
+	keys    []ed25519.PrivateKey
+}
+
+func newAttestFixture(t *testing.T, n int, keyed int) attestFixture {
 	e := newEnv(t, storetest.Backends()[0])
 	lms, lmKeys := chipgatetest.Landmarks(t, "beijing", "shanghai", "singapore")
-	pol := chipgatetest.PolicyWithLandmarkKeys(t, lmKeys)
+	// confine_km 2000 rather than 500: a test machine busy enough stretches
+	// a loopback round trip by milliseconds (it can only ever slow a
+	// device); the moved and slowed devices are thousands of km off.
+	src := bytes.Replace(chipgatetest.PolicyFileWithLandmarkKeys(t, lmKeys), []byte("confine_km: 500"), []byte("confine_km: 2000"), 1)
+	pol, err := policy.Load("attest.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.svc.SetPolicy(pol)
-	rules := pol.At(e.clock.Now())
+	f := attestFixture{e: e, lms: lms, rules: pol.At(e.clock.Now())}
 
 	body := applicationBody("Beijing ByteDance Technology Co., Ltd.", "CN", "platform")
 	body["sites"] = []map[string]any{{"address": "1 Data Center Road, Beijing", "country": "CN", "power_mw": 200, "cloud_service": true, "lat": 39.9042, "lon": 116.4074}}
@@ -75,30 +100,50 @@ func TestAttestedCheckIns(t *testing.T) {
 	app := e.must("bytedance", "POST", "/api/v1/applications", body, 201)["id"].(string)
 	e.approve(app, 1000)
 	e.permit("bytedance", 1000)
-	us := e.shipmentOf("us-cloud-a", 10, 100)
+	// The CN+MO cap: Chinese exports at most half the units exported to US
+	// end users.
+	us := e.shipmentOf("us-cloud-a", max(10, 2*n), 100)
 	for _, ev := range [][2]string{{"picked_up", "TW"}, {"arrived", "US"}, {"customs_cleared", "US"}, {"delivered", "US"}} {
 		e.event(us, ev[0], ev[1])
 	}
-	id := e.shipmentOf("bytedance", 3, 100)
-	e.event(id, "picked_up", "TW")
-	e.event(id, "arrived", "US")
-	sh := e.event(id, "customs_cleared", "US")
-	sn := sh["serials"].([]any)
-	s0, s1, s2 := sn[0].(string), sn[1].(string), sn[2].(string)
-	k0, k1 := newDeviceKey(t), newDeviceKey(t)
-	pub := func(k ed25519.PrivateKey) string { return attest.EncodeKey(k.Public().(ed25519.PublicKey)) }
-	// A key is one device's: the lab cannot give s2 the key of s0, and
-	// the refused test records nothing.
+	f.id = e.shipmentOf("bytedance", n, 100)
+	e.event(f.id, "picked_up", "TW")
+	e.event(f.id, "arrived", "US")
+	sh := e.event(f.id, "customs_cleared", "US")
+	for _, s := range sh["serials"].([]any) {
+		f.serials = append(f.serials, s.(string))
+	}
 	test := map[string]any{"throughput": []map[string]any{{"bits": 8, "dense_tops": 1979}}, "bandwidth_gbps": 4800}
-	test["device_keys"] = map[string]string{s0: pub(k0), s2: pub(k0)}
-	if status, raw, _ := e.do("us-testlab", "POST", "/api/v1/shipments/"+id+"/lab-tests", test); status != http.StatusConflict {
-		t.Fatalf("one key for two serials: %d %s", status, raw)
+	if len(f.serials) > 2 {
+		// A key is one device's: the lab cannot give two serials one key,
+		// and the refused test records nothing.
+		k := newDeviceKey(t)
+		test["device_keys"] = map[string]string{f.serials[0]: pubText(k), f.serials[2]: pubText(k)}
+		if status, raw, _ := e.do("us-testlab", "POST", "/api/v1/shipments/"+f.id+"/lab-tests", test); status != http.StatusConflict {
+			t.Fatalf("one key for two serials: %d %s", status, raw)
+		}
 	}
-	e.must("us-testlab", "POST", "/api/v1/shipments/"+id+"/lab-tests", map[string]any{"throughput": []map[string]any{{"bits": 8, "dense_tops": 1979}}, "bandwidth_gbps": 4800,
-		"device_keys": map[string]string{s0: pub(k0), s1: pub(k1)}}, 200)
+	dk := map[string]string{}
+	for _, s := range f.serials[:keyed] {
+		k := newDeviceKey(t)
+		f.keys = append(f.keys, k)
+		dk[s] = pubText(k)
+	}
+	test["device_keys"] = dk
+	e.must("us-testlab", "POST", "/api/v1/shipments/"+f.id+"/lab-tests", test, 200)
 	for _, ev := range [][2]string{{"export_cleared", "US"}, {"picked_up", "US"}, {"arrived", "CN"}, {"customs_cleared", "CN"}, {"delivered", "CN"}} {
-		e.event(id, ev[0], ev[1])
+		e.event(f.id, ev[0], ev[1])
 	}
+	return f
+}
+
+func pubText(k ed25519.PrivateKey) string { return attest.EncodeKey(k.Public().(ed25519.PublicKey)) }
+
+func TestAttestedCheckIns(t *testing.T) {
+	f := newAttestFixture(t, 3, 2)
+	e, lms, rules := f.e, f.lms, f.rules
+	s0, s1, s2 := f.serials[0], f.serials[1], f.serials[2]
+	k0, k1 := f.keys[0], f.keys[1]
 	token := e.creds["bytedance"].Token
 	beijing, singapore := chipgatetest.DelayFrom(rules, 39.9042, 116.4074), chipgatetest.DelayFrom(rules, 1.3521, 103.8198)
 	device := func(serial string, key ed25519.PrivateKey, delay func(string) time.Duration) *agent.Agent {
@@ -187,4 +232,77 @@ func TestAttestedCheckIns(t *testing.T) {
 			t.Fatalf("a competitor's challenge: %d %s", status, raw)
 		}
 	})
+}
+
+// TestAttestedCheckInLoad is the capacity figure of docs/BENCHMARKS.md, run
+// only when CHIPGATE_ATTEST_LOAD gives the number of check-ins: 200 keyed
+// devices in Beijing check in over and over through the real HTTP API on
+// SQLite (challenge, three loopback landmarks, evidence), 32 at a time.
+// It reports check-ins per second, the process's CPU per check-in (server,
+// landmarks and agents together: one machine plays all parts) and the
+// database's growth per check-in.
+func TestAttestedCheckInLoad(t *testing.T) {
+	total, _ := strconv.Atoi(os.Getenv("CHIPGATE_ATTEST_LOAD"))
+	if total <= 0 {
+		t.Skip("CHIPGATE_ATTEST_LOAD=<check-ins> runs it")
+	}
+	f := newAttestFixture(t, 200, 200)
+	token := f.e.creds["bytedance"].Token
+	beijing := chipgatetest.DelayFrom(f.rules, 39.9042, 116.4074)
+	size := func() int64 {
+		var n int64
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(f.e.kit.DSN + suffix); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	size0, cpu0, start := size(), cpuTime(), time.Now()
+	var next, alerts atomic.Int64
+	var mu sync.Mutex
+	kinds := map[string]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(total) {
+					return
+				}
+				d := i % int64(len(f.serials))
+				a := &agent.Agent{Key: f.keys[d], Serial: f.serials[d], Landmarks: f.lms, Delay: beijing}
+				_, res, err := a.CheckIn(t.Context(), f.e.url, token)
+				if err != nil {
+					errs <- err
+					return
+				}
+				alerts.Add(int64(len(res.Alerts)))
+				mu.Lock()
+				for _, a := range res.Alerts {
+					kinds[a.Kind]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	wall, cpu := time.Since(start), cpuTime()-cpu0
+	t.Logf("%d attested check-ins in %v: %.0f/s; CPU %.2f ms per check-in (server, 3 landmarks and the agent together); database +%.1f KB per check-in; %d alerts %v",
+		total, wall.Round(time.Millisecond), float64(total)/wall.Seconds(), float64(cpu.Microseconds())/1000/float64(total), float64(size()-size0)/1024/float64(total), alerts.Load(), kinds)
+	// Honest devices raise alerts only when the machine is so busy that
+	// its own scheduling stretches a round trip past confine_km's bound
+	// (too_far_from_site): slowed, never sped up.
+	for k := range kinds {
+		if k != "too_far_from_site" {
+			t.Fatalf("honest devices raised %v", kinds)
+		}
+	}
 }
