@@ -17,6 +17,7 @@ import (
 	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/store/storetest"
+	"github.com/chipgate/chipgate/policies"
 )
 
 // strangerEvidence is well-formed evidence signed by nobody the program
@@ -304,5 +305,26 @@ func TestAttestedCheckInLoad(t *testing.T) {
 		if k != "too_far_from_site" {
 			t.Fatalf("honest devices raised %v", kinds)
 		}
+	}
+}
+
+// TestSelfReportedCheckInRefusedByPolicy: under a policy whose attestation
+// rule no longer accepts self-reported check-ins, POST /api/v1/checkins is
+// 403 naming the rule, and nothing is written.
+func TestSelfReportedCheckInRefusedByPolicy(t *testing.T) {
+	e := newEnv(t, storetest.Backends()[0])
+	src := bytes.Replace(policies.Default, []byte("self_reported: true"), []byte("self_reported: false"), 1)
+	pol, err := policy.Load("attested-only.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.SetPolicy(pol)
+	before := chipgatetest.AuditSize(t, e.st)
+	status, raw, _ := e.do("nvidia", "POST", "/api/v1/checkins", map[string]any{"serial": "GRAY-0001", "site": 0, "country": "CN"})
+	if status != http.StatusForbidden || !bytes.Contains(raw, []byte("telemetry.attestation")) {
+		t.Fatalf("self-reported check-in under an attested-only policy: %d %s", status, raw)
+	}
+	if after := chipgatetest.AuditSize(t, e.st); after != before {
+		t.Fatalf("a refused check-in wrote %d records", after-before)
 	}
 }
