@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +85,39 @@ func TestAttestation(t *testing.T) {
 			}
 			_, _, err = use("N2", t0)
 			wantCode(t, "UseChallenge(forgotten)", err, domain.ENOTFOUND)
+		})
+		t.Run("ConcurrentUsesOneFresh", func(t *testing.T) {
+			ctx := t.Context()
+			st, _ := b.Open(t)
+			mustTx(t, st, func(tx store.Tx) error {
+				return tx.AddChallenge(ctx, store.Challenge{Nonce: "N", Serial: "SN-1", IssuedAt: t0, ExpiresAt: t0.Add(time.Minute)})
+			})
+			var fresh atomic.Int32
+			var wg sync.WaitGroup
+			errs := make(chan error, 20)
+			for range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- st.InTx(ctx, func(tx store.Tx) error {
+						_, f, err := tx.UseChallenge(ctx, "N", t0)
+						if f {
+							fresh.Add(1)
+						}
+						return err
+					})
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if fresh.Load() != 1 {
+				t.Fatalf("%d of 20 concurrent uses of one nonce were fresh, want 1", fresh.Load())
+			}
 		})
 		t.Run("LastAttested", func(t *testing.T) {
 			ctx := t.Context()
