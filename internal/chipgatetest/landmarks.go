@@ -3,8 +3,6 @@ package chipgatetest
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
-	"regexp"
 	"testing"
 	"time"
 
@@ -49,13 +47,13 @@ func PolicyWithLandmarkKeys(tb testing.TB, keys map[string]ed25519.PublicKey) *p
 // given landmarks' public keys added, for a command that reads a file.
 func PolicyFileWithLandmarkKeys(tb testing.TB, keys map[string]ed25519.PublicKey) []byte {
 	tb.Helper()
-	src := policies.Default
+	text := map[string]string{}
 	for name, k := range keys {
-		re := regexp.MustCompile(`\{name: ` + regexp.QuoteMeta(name) + `, ([^}]*)\}`)
-		if !re.Match(src) {
-			tb.Fatalf("chipgatetest: the default policy has no landmark %q", name)
-		}
-		src = re.ReplaceAll(src, []byte(fmt.Sprintf("{name: %s, $1, key: %s}", name, attest.EncodeKey(k))))
+		text[name] = attest.EncodeKey(k)
+	}
+	src, err := policy.WithLandmarkKeys(policies.Default, text)
+	if err != nil {
+		tb.Fatalf("chipgatetest: %v", err)
 	}
 	return src
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"github.com/chipgate/chipgate/internal/domain"
 	"math"
+	"regexp"
+	"slices"
 	"time"
 )
 
@@ -249,4 +251,25 @@ func short(k string) string {
 		return "(none)"
 	}
 	return k
+}
+
+// WithLandmarkKeys returns a policy file's text with public keys (standard
+// base64, by landmark name) added to the watch's landmarks, written as
+// `{name: N, lat: …, lon: …}` flow maps as the default policy writes them:
+// how the demo and tests give their loopback landmarks' keys to a policy.
+// An error names a landmark the text does not hold in that form.
+func WithLandmarkKeys(src []byte, keys map[string]string) ([]byte, error) {
+	names := make([]string, 0, len(keys))
+	for n := range keys {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		re := regexp.MustCompile(`\{name: ` + regexp.QuoteMeta(name) + `, ([^}]*)\}`)
+		if !re.Match(src) {
+			return nil, fmt.Errorf("policy: no landmark %q written as {name: %s, lat: …, lon: …}", name, name)
+		}
+		src = re.ReplaceAll(src, []byte(fmt.Sprintf("{name: %s, $1, key: %s}", name, keys[name])))
+	}
+	return src, nil
 }
