@@ -152,10 +152,27 @@ func TestAttestedCheckIns(t *testing.T) {
 	}
 	ctx := t.Context()
 
-	honest, res, err := device(s0, k0, beijing).CheckIn(ctx, e.url, token)
-	if err != nil || len(res.Alerts) != 0 {
-		t.Fatalf("honest device in Beijing: %v %v", err, resultRules(res))
+	// honestly checks s0 in from Beijing: plausible, though a machine busy
+	// enough (-race, neighbours) may stretch a loopback round trip past the
+	// bound — a device can be slowed, never sped up — so an honest device
+	// gets three tries, as a real one would retry later.
+	honestly := func(what string) attest.Evidence {
+		t.Helper()
+		var res agent.Result
+		for range 3 {
+			ev, r, err := device(s0, k0, beijing).CheckIn(ctx, e.url, token)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if len(r.Alerts) == 0 {
+				return ev
+			}
+			res = r
+		}
+		t.Fatalf("%s: three honest check-ins from Beijing raised %v", what, resultRules(res))
+		return attest.Evidence{}
 	}
+	honest := honestly("honest device in Beijing")
 
 	t.Run("ReplayedNonce", func(t *testing.T) {
 		res, err := device(s0, k0, beijing).Submit(ctx, e.url, token, honest)
@@ -216,12 +233,9 @@ func TestAttestedCheckIns(t *testing.T) {
 	t.Run("SameKeyInTwoPlaces", func(t *testing.T) {
 		// s0's key copied into a box in Singapore, minutes after s0
 		// checked in from Beijing.
-		_, res, err := device(s0, k0, beijing).CheckIn(ctx, e.url, token)
-		if err != nil || len(res.Alerts) != 0 {
-			t.Fatalf("honest again: %v %v", err, resultRules(res))
-		}
+		honestly("honest again")
 		e.clock.Add(10 * time.Minute)
-		_, res, err = device(s0, k0, singapore).CheckIn(ctx, e.url, token)
+		_, res, err := device(s0, k0, singapore).CheckIn(ctx, e.url, token)
 		if err != nil {
 			t.Fatal(err)
 		}
