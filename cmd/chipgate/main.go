@@ -63,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		newScreenCmd(),
 		newLedgerCmd(),
 		newWitnessCmd(),
+		newLandmarkCmd(), newAgentCmd(),
 		newClassifyCmd(), newPolicyCmd(),
 		newSimulateCmd(),
 		newOpenAPICmd(),

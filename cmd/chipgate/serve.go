@@ -17,11 +17,13 @@ import (
 	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/ledgerlog"
+	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/server"
 	"github.com/chipgate/chipgate/internal/service"
 	"github.com/chipgate/chipgate/internal/store"
 	"github.com/chipgate/chipgate/internal/web"
+	"github.com/chipgate/chipgate/policies"
 )
 
 // dbFlag registers --db with the CHIPGATE_DB environment variable as default.
@@ -155,6 +157,18 @@ func newDemoCmd() *cobra.Command {
 		opts, err := pf.options(log)
 		if err != nil {
 			return err
+		}
+		if pf.policy == "" {
+			// The demo's landmarks run on loopback while it loads, and its
+			// policy trusts their (demo, public by construction) keys:
+			// its devices check in with signed evidence (docs/TELEMETRY.md).
+			src, err := demo.PolicyFile(policies.Default)
+			if err != nil {
+				return err
+			}
+			if opts.Policy, err = policy.Load("policies/default.yaml+demo-landmarks", src); err != nil {
+				return err
+			}
 		}
 		signer, metrics, err := lf.signer(*db, opts.Policy.Ledger().Witnesses, log)
 		if err != nil {

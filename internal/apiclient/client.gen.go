@@ -781,6 +781,11 @@ type Assignee struct {
 	PartyId openapi_types.UUID `json:"party_id"`
 }
 
+// AttestedCheckInRequest defines model for AttestedCheckInRequest.
+type AttestedCheckInRequest struct {
+	Evidence AttestEvidence `json:"evidence"`
+}
+
 // AuditRecord defines model for AuditRecord.
 type AuditRecord struct {
 	Action      string             `json:"action"`
@@ -815,16 +820,33 @@ type Caps struct {
 	Reserve       *Reserve             `json:"reserve,omitempty"`
 }
 
+// Challenge defines model for Challenge.
+type Challenge struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Nonce     []byte    `json:"nonce"`
+	Serial    string    `json:"serial"`
+}
+
+// ChallengeRequest defines model for ChallengeRequest.
+type ChallengeRequest struct {
+	Serial string `json:"serial"`
+}
+
 // CheckIn defines model for CheckIn.
 type CheckIn struct {
-	At      time.Time           `json:"at"`
-	By      string              `json:"by"`
-	Country string              `json:"country"`
-	Id      openapi_types.UUID  `json:"id"`
-	Role    *CheckInRole        `json:"role,omitempty"`
-	RttMs   *map[string]float64 `json:"rtt_ms,omitempty"`
-	Serial  string              `json:"serial"`
-	Site    int                 `json:"site"`
+	At        time.Time `json:"at"`
+	By        string    `json:"by"`
+	Country   string    `json:"country"`
+	DeviceKey *string   `json:"device_key,omitempty"`
+
+	// Evidence Any JSON value.
+	Evidence interface{}         `json:"evidence,omitempty"`
+	Id       openapi_types.UUID  `json:"id"`
+	Role     *CheckInRole        `json:"role,omitempty"`
+	RttMs    *map[string]float64 `json:"rtt_ms,omitempty"`
+	Serial   string              `json:"serial"`
+	Site     int                 `json:"site"`
+	Timings  *[]LandmarkTiming   `json:"timings,omitempty"`
 }
 
 // CheckInRole defines model for CheckIn.Role.
@@ -980,13 +1002,6 @@ type EventRequest struct {
 	Kind    string  `json:"kind"`
 	Place   string  `json:"place"`
 	To      *string `json:"to,omitempty"`
-}
-
-// Evidence defines model for Evidence.
-type Evidence struct {
-	Delta  float64 `json:"delta"`
-	Detail string  `json:"detail"`
-	Kind   string  `json:"kind"`
 }
 
 // ExceptionNotice defines model for ExceptionNotice.
@@ -1170,13 +1185,14 @@ type LabQueue struct {
 
 // LabTest defines model for LabTest.
 type LabTest struct {
-	At       time.Time    `json:"at"`
-	By       string       `json:"by"`
-	Measured Spec         `json:"measured"`
-	Pass     bool         `json:"pass"`
-	Reasons  []string     `json:"reasons"`
-	Role     *LabTestRole `json:"role,omitempty"`
-	Tpp      float64      `json:"tpp"`
+	At         time.Time          `json:"at"`
+	By         string             `json:"by"`
+	DeviceKeys *map[string]string `json:"device_keys,omitempty"`
+	Measured   Spec               `json:"measured"`
+	Pass       bool               `json:"pass"`
+	Reasons    []string           `json:"reasons"`
+	Role       *LabTestRole       `json:"role,omitempty"`
+	Tpp        float64            `json:"tpp"`
 }
 
 // LabTestRole defines model for LabTest.Role.
@@ -1184,8 +1200,17 @@ type LabTestRole string
 
 // LabTestRequest defines model for LabTestRequest.
 type LabTestRequest struct {
-	BandwidthGbps int          `json:"bandwidth_gbps"`
-	Throughput    []Throughput `json:"throughput"`
+	BandwidthGbps int                `json:"bandwidth_gbps"`
+	DeviceKeys    *map[string]string `json:"device_keys,omitempty"`
+	Throughput    []Throughput       `json:"throughput"`
+}
+
+// LandmarkTiming defines model for LandmarkTiming.
+type LandmarkTiming struct {
+	Landmark string  `json:"landmark"`
+	Problem  *string `json:"problem,omitempty"`
+	RttMs    float64 `json:"rtt_ms"`
+	Valid    bool    `json:"valid"`
 }
 
 // LeafHashesView defines model for LeafHashesView.
@@ -1428,6 +1453,16 @@ type RatioMetrics struct {
 	Units      int64    `json:"units"`
 }
 
+// Receipt defines model for Receipt.
+type Receipt struct {
+	DeviceKey  []byte `json:"device_key"`
+	Landmark   string `json:"landmark"`
+	Nonce      []byte `json:"nonce"`
+	ReceivedNs int64  `json:"received_ns"`
+	SentNs     int64  `json:"sent_ns"`
+	Sig        []byte `json:"sig"`
+}
+
 // RedFlag defines model for RedFlag.
 type RedFlag struct {
 	Code     string  `json:"code"`
@@ -1526,16 +1561,16 @@ type ScreenBatch struct {
 
 // ScreenHit defines model for ScreenHit.
 type ScreenHit struct {
-	Countries *[]string    `json:"countries,omitempty"`
-	Evidence  *[]Evidence  `json:"evidence,omitempty"`
-	List      string       `json:"list"`
-	Lists     []string     `json:"lists"`
-	Matched   string       `json:"matched"`
-	Name      string       `json:"name"`
-	Programs  *[]string    `json:"programs,omitempty"`
-	Score     float64      `json:"score"`
-	SourceId  string       `json:"source_id"`
-	Tokens    []TokenMatch `json:"tokens"`
+	Countries *[]string            `json:"countries,omitempty"`
+	Evidence  *[]ScreeningEvidence `json:"evidence,omitempty"`
+	List      string               `json:"list"`
+	Lists     []string             `json:"lists"`
+	Matched   string               `json:"matched"`
+	Name      string               `json:"name"`
+	Programs  *[]string            `json:"programs,omitempty"`
+	Score     float64              `json:"score"`
+	SourceId  string               `json:"source_id"`
+	Tokens    []TokenMatch         `json:"tokens"`
 }
 
 // ScreenQuery defines model for ScreenQuery.
@@ -1813,6 +1848,16 @@ type AllocationProblem struct {
 	Tiers      [][]string        `json:"tiers"`
 }
 
+// AttestEvidence defines model for attest.Evidence.
+type AttestEvidence struct {
+	DeviceKey []byte    `json:"device_key"`
+	Nonce     []byte    `json:"nonce"`
+	Receipts  []Receipt `json:"receipts"`
+	Serial    string    `json:"serial"`
+	Sig       []byte    `json:"sig"`
+	Version   string    `json:"version"`
+}
+
 // DomainLicense defines model for domain.License.
 type DomainLicense struct {
 	ApplicationId openapi_types.UUID  `json:"application_id"`
@@ -1904,6 +1949,13 @@ type DomainReason struct {
 	Rule         string  `json:"rule"`
 	Source       *string `json:"source,omitempty"`
 	Units        *int64  `json:"units,omitempty"`
+}
+
+// ScreeningEvidence defines model for screening.Evidence.
+type ScreeningEvidence struct {
+	Delta  float64 `json:"delta"`
+	Detail string  `json:"detail"`
+	Kind   string  `json:"kind"`
 }
 
 // ServerReason defines model for server.Reason.
@@ -2099,6 +2151,18 @@ type PostApplicationsIdHitReviewsParams struct {
 
 // PostCheckinsParams defines parameters for PostCheckins.
 type PostCheckinsParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PostCheckinsAttestedParams defines parameters for PostCheckinsAttested.
+type PostCheckinsAttestedParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PostCheckinsChallengesParams defines parameters for PostCheckinsChallenges.
+type PostCheckinsChallengesParams struct {
 	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -2469,6 +2533,12 @@ type PostApplicationsIdHitReviewsJSONRequestBody = HitReviews
 // PostCheckinsJSONRequestBody defines body for PostCheckins for application/json ContentType.
 type PostCheckinsJSONRequestBody = CheckInRequest
 
+// PostCheckinsAttestedJSONRequestBody defines body for PostCheckinsAttested for application/json ContentType.
+type PostCheckinsAttestedJSONRequestBody = AttestedCheckInRequest
+
+// PostCheckinsChallengesJSONRequestBody defines body for PostCheckinsChallenges for application/json ContentType.
+type PostCheckinsChallengesJSONRequestBody = ChallengeRequest
+
 // PostHearingsJSONRequestBody defines body for PostHearings for application/json ContentType.
 type PostHearingsJSONRequestBody = HearingRequest
 
@@ -2743,6 +2813,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/checkins (the `PostCheckins` operationId).
 	PostCheckins(ctx context.Context, params *PostCheckinsParams, body PostCheckinsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCheckinsAttestedWithBody A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+	PostCheckinsAttestedWithBody(ctx context.Context, params *PostCheckinsAttestedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCheckinsAttested A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+	PostCheckinsAttested(ctx context.Context, params *PostCheckinsAttestedParams, body PostCheckinsAttestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCheckinsChallengesWithBody A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+	PostCheckinsChallengesWithBody(ctx context.Context, params *PostCheckinsChallengesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCheckinsChallenges A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+	PostCheckinsChallenges(ctx context.Context, params *PostCheckinsChallengesParams, body PostCheckinsChallengesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDutyRemittance Duty assessed in ?month=YYYY-MM, per entry and in total; ?format=csv for the remittance file (vendor, export authority)
 	//
@@ -3526,6 +3624,74 @@ func (c *Client) PostCheckinsWithBody(ctx context.Context, params *PostCheckinsP
 // Corresponds with POST /api/v1/checkins (the `PostCheckins` operationId).
 func (c *Client) PostCheckins(ctx context.Context, params *PostCheckinsParams, body PostCheckinsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostCheckinsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCheckinsAttestedWithBody A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+func (c *Client) PostCheckinsAttestedWithBody(ctx context.Context, params *PostCheckinsAttestedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCheckinsAttestedRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCheckinsAttested A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+func (c *Client) PostCheckinsAttested(ctx context.Context, params *PostCheckinsAttestedParams, body PostCheckinsAttestedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCheckinsAttestedRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCheckinsChallengesWithBody A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+func (c *Client) PostCheckinsChallengesWithBody(ctx context.Context, params *PostCheckinsChallengesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCheckinsChallengesRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCheckinsChallenges A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+func (c *Client) PostCheckinsChallenges(ctx context.Context, params *PostCheckinsChallengesParams, body PostCheckinsChallengesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCheckinsChallengesRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5641,6 +5807,116 @@ func NewPostCheckinsRequestWithBody(server string, params *PostCheckinsParams, c
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/checkins")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostCheckinsAttestedRequest calls the generic PostCheckinsAttested builder with application/json body
+func NewPostCheckinsAttestedRequest(server string, params *PostCheckinsAttestedParams, body PostCheckinsAttestedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostCheckinsAttestedRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostCheckinsAttestedRequestWithBody constructs an http.Request for the PostCheckinsAttested method, with any body, and a specified content type
+func NewPostCheckinsAttestedRequestWithBody(server string, params *PostCheckinsAttestedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/checkins/attested")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostCheckinsChallengesRequest calls the generic PostCheckinsChallenges builder with application/json body
+func NewPostCheckinsChallengesRequest(server string, params *PostCheckinsChallengesParams, body PostCheckinsChallengesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostCheckinsChallengesRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostCheckinsChallengesRequestWithBody constructs an http.Request for the PostCheckinsChallenges method, with any body, and a specified content type
+func NewPostCheckinsChallengesRequestWithBody(server string, params *PostCheckinsChallengesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/checkins/challenges")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8784,6 +9060,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/checkins (the `PostCheckins` operationId).
 	PostCheckinsWithResponse(ctx context.Context, params *PostCheckinsParams, body PostCheckinsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCheckinsResponse, error)
 
+	// PostCheckinsAttestedWithBodyWithResponse A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+	PostCheckinsAttestedWithBodyWithResponse(ctx context.Context, params *PostCheckinsAttestedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCheckinsAttestedResponse, error)
+
+	// PostCheckinsAttestedWithResponse A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+	PostCheckinsAttestedWithResponse(ctx context.Context, params *PostCheckinsAttestedParams, body PostCheckinsAttestedJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCheckinsAttestedResponse, error)
+
+	// PostCheckinsChallengesWithBodyWithResponse A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+	PostCheckinsChallengesWithBodyWithResponse(ctx context.Context, params *PostCheckinsChallengesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCheckinsChallengesResponse, error)
+
+	// PostCheckinsChallengesWithResponse A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+	PostCheckinsChallengesWithResponse(ctx context.Context, params *PostCheckinsChallengesParams, body PostCheckinsChallengesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCheckinsChallengesResponse, error)
+
 	// GetDutyRemittanceWithResponse Duty assessed in ?month=YYYY-MM, per entry and in total; ?format=csv for the remittance file (vendor, export authority)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -11208,6 +11512,284 @@ func (r PostCheckinsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostCheckinsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostCheckinsAttestedResponse201Headers the declared response headers of an HTTP 201 response for PostCheckinsAttested
+type PostCheckinsAttestedResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// PostCheckinsAttestedResponse401Headers the declared response headers of an HTTP 401 response for PostCheckinsAttested
+type PostCheckinsAttestedResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PostCheckinsAttestedResponse429Headers the declared response headers of an HTTP 429 response for PostCheckinsAttested
+type PostCheckinsAttestedResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PostCheckinsAttestedResponse503Headers the declared response headers of an HTTP 503 response for PostCheckinsAttested
+type PostCheckinsAttestedResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PostCheckinsAttestedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CheckInResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PostCheckinsAttestedResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostCheckinsAttestedResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PostCheckinsAttestedResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PostCheckinsAttestedResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostCheckinsAttestedResponse) GetJSON201() *CheckInResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostCheckinsAttestedResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostCheckinsAttestedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostCheckinsAttestedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostCheckinsAttestedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostCheckinsAttestedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostCheckinsChallengesResponse201Headers the declared response headers of an HTTP 201 response for PostCheckinsChallenges
+type PostCheckinsChallengesResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// PostCheckinsChallengesResponse401Headers the declared response headers of an HTTP 401 response for PostCheckinsChallenges
+type PostCheckinsChallengesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PostCheckinsChallengesResponse429Headers the declared response headers of an HTTP 429 response for PostCheckinsChallenges
+type PostCheckinsChallengesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PostCheckinsChallengesResponse503Headers the declared response headers of an HTTP 503 response for PostCheckinsChallenges
+type PostCheckinsChallengesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PostCheckinsChallengesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Challenge
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PostCheckinsChallengesResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostCheckinsChallengesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PostCheckinsChallengesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PostCheckinsChallengesResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostCheckinsChallengesResponse) GetJSON201() *Challenge {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostCheckinsChallengesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostCheckinsChallengesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostCheckinsChallengesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostCheckinsChallengesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostCheckinsChallengesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17323,6 +17905,58 @@ func (c *ClientWithResponses) PostCheckinsWithResponse(ctx context.Context, para
 	return ParsePostCheckinsResponse(rsp)
 }
 
+// PostCheckinsAttestedWithBodyWithResponse A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+func (c *ClientWithResponses) PostCheckinsAttestedWithBodyWithResponse(ctx context.Context, params *PostCheckinsAttestedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCheckinsAttestedResponse, error) {
+	rsp, err := c.PostCheckinsAttestedWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCheckinsAttestedResponse(rsp)
+}
+
+// PostCheckinsAttestedWithResponse A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/checkins/attested (the `PostCheckinsAttested` operationId).
+func (c *ClientWithResponses) PostCheckinsAttestedWithResponse(ctx context.Context, params *PostCheckinsAttestedParams, body PostCheckinsAttestedJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCheckinsAttestedResponse, error) {
+	rsp, err := c.PostCheckinsAttested(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCheckinsAttestedResponse(rsp)
+}
+
+// PostCheckinsChallengesWithBodyWithResponse A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+func (c *ClientWithResponses) PostCheckinsChallengesWithBodyWithResponse(ctx context.Context, params *PostCheckinsChallengesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCheckinsChallengesResponse, error) {
+	rsp, err := c.PostCheckinsChallengesWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCheckinsChallengesResponse(rsp)
+}
+
+// PostCheckinsChallengesWithResponse A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/checkins/challenges (the `PostCheckinsChallenges` operationId).
+func (c *ClientWithResponses) PostCheckinsChallengesWithResponse(ctx context.Context, params *PostCheckinsChallengesParams, body PostCheckinsChallengesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCheckinsChallengesResponse, error) {
+	rsp, err := c.PostCheckinsChallenges(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCheckinsChallengesResponse(rsp)
+}
+
 // GetDutyRemittanceWithResponse Duty assessed in ?month=YYYY-MM, per entry and in total; ?format=csv for the remittance file (vendor, export authority)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -20186,6 +20820,284 @@ func ParsePostCheckinsResponse(rsp *http.Response) (*PostCheckinsResponse, error
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers PostCheckinsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostCheckinsAttestedResponse parses an HTTP response from a PostCheckinsAttestedWithResponse call
+func ParsePostCheckinsAttestedResponse(rsp *http.Response) (*PostCheckinsAttestedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostCheckinsAttestedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CheckInResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers PostCheckinsAttestedResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers PostCheckinsAttestedResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PostCheckinsAttestedResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PostCheckinsAttestedResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostCheckinsChallengesResponse parses an HTTP response from a PostCheckinsChallengesWithResponse call
+func ParsePostCheckinsChallengesResponse(rsp *http.Response) (*PostCheckinsChallengesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostCheckinsChallengesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Challenge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers PostCheckinsChallengesResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers PostCheckinsChallengesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PostCheckinsChallengesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PostCheckinsChallengesResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -1,8 +1,11 @@
 package demo
 
 import (
+	"crypto/ed25519"
+
 	"context"
 	"fmt"
+	"github.com/chipgate/chipgate/internal/attest"
 	"slices"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -241,7 +244,13 @@ func labTest(ctx context.Context, svc *service.Service, lab domain.Actor, sh dom
 	if err != nil {
 		return sh, err
 	}
-	return svc.RecordLabTest(ctx, lab, sh.ID, service.LabTestRequest{Throughput: p.Spec.Throughput, BandwidthGBps: p.Spec.BandwidthGBps})
+	// The lab gives each device its key pair (DeviceKey: a demo's, public
+	// by construction) and records the public key with the serial.
+	keys := map[string]string{}
+	for _, sn := range sh.Serials {
+		keys[sn] = attest.EncodeKey(DeviceKey(sn).Public().(ed25519.PublicKey))
+	}
+	return svc.RecordLabTest(ctx, lab, sh.ID, service.LabTestRequest{Throughput: p.Spec.Throughput, BandwidthGBps: p.Spec.BandwidthGBps, DeviceKeys: keys})
 }
 
 // checkIns has every delivered device check in from its licensed site,
@@ -250,6 +259,7 @@ func labTest(ctx context.Context, svc *service.Service, lab domain.Actor, sh dom
 func checkIns(ctx context.Context, svc *service.Service, shipped []domain.Shipment) error {
 	whos := map[string]domain.Actor{}
 	var sighted string
+	var attested []string
 	for _, sh := range shipped {
 		if sh.Status != domain.ShipDelivered {
 			continue
@@ -271,6 +281,7 @@ func checkIns(ctx context.Context, svc *service.Service, shipped []domain.Shipme
 		}
 		if sh.Buyer == "bytedance" {
 			sighted = sh.Serials[len(sh.Serials)-1]
+			attested = sh.Serials[:len(sh.Serials)-1]
 		}
 	}
 	if sighted == "" {
@@ -283,5 +294,5 @@ func checkIns(ctx context.Context, svc *service.Service, shipped []domain.Shipme
 	if len(alerts) == 0 {
 		return fmt.Errorf("demo: a check-in of %s from %s raised no alert", sighted, SightingCountry)
 	}
-	return nil
+	return attestedCheckIns(ctx, svc, whos["bytedance"], attested)
 }

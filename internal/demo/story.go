@@ -102,11 +102,18 @@ func loadFirstMonths(ctx context.Context, svc *service.Service) error {
 		if err != nil {
 			return err
 		}
+		site := domain.Site{Address: siteAddress, Country: b.country, PowerMW: b.powerMW, CloudService: b.cloud}
+		if b.slug == "bytedance" {
+			// Its site's coordinates: what attested check-ins are measured
+			// against (docs/TELEMETRY.md).
+			lat, lon := beijing[0], beijing[1]
+			site.Lat, site.Lon = &lat, &lon
+		}
 		app, err := svc.SubmitApplication(ctx, who, service.ApplicationRequest{
 			LegalName: b.legal, ChineseName: b.chinese, Country: b.country, Registered: "2012-03-09",
 			Addresses: []string{"1 Compute Campus Road, " + b.country}, BusinessType: b.class, Sector: "private",
 			EndUses: []string{b.endUse}, KYCAttested: true, Volumes: map[string]int64{"h200": b.volume},
-			Sites: []domain.Site{{Address: siteAddress, Country: b.country, PowerMW: b.powerMW, CloudService: b.cloud}},
+			Sites: []domain.Site{site},
 		})
 		if err != nil {
 			return fmt.Errorf("demo: application of %s: %w", b.slug, err)

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Shipment is units of one accepted order moving, by serial number, along
 // the route the policy sets: Taiwan, the US lab, the buyer's licensed site.
@@ -106,6 +109,10 @@ type LabTest struct {
 	TPP      float64   `json:"tpp"`
 	Pass     bool      `json:"pass"`
 	Reasons  []string  `json:"reasons"`
+	// DeviceKeys are the Ed25519 public keys (standard base64) of the
+	// units' devices by serial, generated at the test: a device's identity
+	// for attested check-ins, where its printed serial is not.
+	DeviceKeys map[string]string `json:"device_keys,omitempty"`
 }
 
 // DutyEntry is the import duty assessed on a shipment when it cleared
@@ -135,6 +142,22 @@ type CheckIn struct {
 	Site    int                `json:"site"`
 	Country string             `json:"country"`
 	RTTs    map[string]float64 `json:"rtt_ms,omitempty"`
+	// An attested check-in's device key, the round trips its landmarks
+	// signed (each checked), and the evidence exactly as submitted, for an
+	// auditor to verify offline (chipgate agent verify-evidence).
+	DeviceKey string           `json:"device_key,omitempty"`
+	Timings   []LandmarkTiming `json:"timings,omitempty"`
+	Evidence  json.RawMessage  `json:"evidence,omitempty"`
+}
+
+// LandmarkTiming is one landmark's signed round trip in an attested
+// check-in, after its signature was checked: Valid when the receipt is the
+// landmark's (its key in the policy), for this nonce and device key.
+type LandmarkTiming struct {
+	Landmark string  `json:"landmark"`
+	RTTMS    float64 `json:"rtt_ms"`
+	Valid    bool    `json:"valid"`
+	Problem  string  `json:"problem,omitempty"`
 }
 
 // Alert is a diversion signal for the export authority, with its evidence

@@ -28,6 +28,8 @@ var Decisions = []DecisionSpec{
 	{"assess the duty", "Rules.DutyFor", "the chip's TPP and bandwidth, the declared end use", []string{KindDuty}},
 	{"assess a device check-in", "Rules.AssessCheckIn", "the serial's shipment (status, where, licensed site and destination), the site and country claimed, round-trip times to landmarks and the site's coordinates, the serial's last check-in",
 		[]string{KindWatch, KindGeolocation}},
+	{"assess an attested check-in", "Rules.AssessAttestedCheckIn", "the serial's shipment and licensed site's coordinates, the device key the lab recorded, the challenge (issued for which serial, when, used before), the evidence's verified signatures and the round-trip times the landmarks signed, the key's last attested check-in",
+		[]string{KindAttestation, KindWatch, KindGeolocation}},
 	{"sweep for silent devices", "Rules.AssessSilence", "a delivered serial's delivery or last check-in, and now", []string{KindWatch}},
 }
 

@@ -95,6 +95,7 @@ type ruleDoc struct {
 	RedFlags         *RedFlagParams          `yaml:"red_flags"`
 	Geolocation      *GeolocationParams      `yaml:"geolocation"`
 	Watch            *WatchParams            `yaml:"watch"`
+	Attestation      *AttestationParams      `yaml:"attestation"`
 	Allocation       *AllocationParams       `yaml:"allocation"`
 	Screening        *ScreeningParams        `yaml:"screening"`
 }
@@ -125,6 +126,7 @@ const (
 	KindRedFlags         = "red_flags"
 	KindGeolocation      = "geolocation"
 	KindWatch            = "watch"
+	KindAttestation      = "attestation"
 	KindAllocation       = "allocation"
 	KindScreening        = "screening"
 )
@@ -174,6 +176,7 @@ func (r *ruleDoc) blocks() (kinds []string, params []any) {
 	add(KindRedFlags, r.RedFlags != nil, r.RedFlags)
 	add(KindGeolocation, r.Geolocation != nil, r.Geolocation)
 	add(KindWatch, r.Watch != nil, r.Watch)
+	add(KindAttestation, r.Attestation != nil, r.Attestation)
 	add(KindAllocation, r.Allocation != nil, r.Allocation)
 	add(KindScreening, r.Screening != nil, r.Screening)
 	return kinds, params
@@ -602,6 +605,7 @@ func allKinds() []string {
 	r.ImportPermit, r.LotAge, r.RedFlags, r.Geolocation, r.Allocation = &ImportPermitParams{}, &LotAgeParams{}, &RedFlagParams{}, &GeolocationParams{}, &AllocationParams{}
 	r.Screening = &ScreeningParams{}
 	r.Watch = &WatchParams{}
+	r.Attestation = &AttestationParams{}
 	k, _ := r.blocks()
 	return k
 }

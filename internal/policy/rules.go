@@ -48,6 +48,8 @@ type ruleSet struct {
 	checks []*entry
 
 	watch *entry
+	// attestation is the attested check-ins' rule.
+	attestation *entry
 
 	// values are CEL strings boxed once per segment (region names, ECCNs),
 	// so resolving them in a decision allocates nothing.
@@ -181,6 +183,8 @@ func newRuleSet(p *Policy, in []*entry) (*ruleSet, []conflict) {
 			s.screening = e
 		case KindWatch:
 			s.watch = e
+		case KindAttestation:
+			s.attestation = e
 		case KindAllocation:
 			s.allocation = e
 		}

@@ -383,6 +383,8 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		}
 	case r.Watch != nil:
 		validateWatch(v, r.Watch)
+	case r.Attestation != nil:
+		validateAttestation(v, r.Attestation)
 	case r.Allocation != nil:
 		v.regionList("tiers", r.Allocation.Tiers)
 		v.words("reserve_classes", r.Allocation.ReserveClasses, false)

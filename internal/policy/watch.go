@@ -18,11 +18,14 @@ type WatchParams struct {
 	Landmarks   []Landmark `yaml:"landmarks" json:"landmarks"`
 }
 
-// Landmark is a server with known coordinates.
+// Landmark is a server with known coordinates and, for attested check-ins,
+// the Ed25519 public key its receipts are signed with (standard base64; a
+// landmark without a key signs nothing the program accepts).
 type Landmark struct {
 	Name string  `yaml:"name" json:"name"`
 	Lat  float64 `yaml:"lat" json:"lat"`
 	Lon  float64 `yaml:"lon" json:"lon"`
+	Key  string  `yaml:"key,omitempty" json:"key,omitempty"`
 }
 
 func validateWatch(v *kindValidator, w *WatchParams) {
@@ -39,6 +42,8 @@ func validateWatch(v *kindValidator, w *WatchParams) {
 			v.badItem("landmarks", i, "a name, once")
 		case !(l.Lat >= -90 && l.Lat <= 90 && l.Lon >= -180 && l.Lon <= 180):
 			v.badItem("landmarks", i, "latitude within ±90, longitude within ±180")
+		case l.Key != "" && !validKey(l.Key):
+			v.badItem("landmarks", i, "key: an Ed25519 public key (32 bytes, standard base64)")
 		}
 		seen[l.Name] = true
 	}

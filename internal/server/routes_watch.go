@@ -28,6 +28,17 @@ func (s *Server) watchRoutes() []Route {
 				c, alerts, err := svc.CheckIn(r.Context(), who, in)
 				return CheckInResult{CheckIn: c, Alerts: nonNil(alerts)}, err
 			})},
+		{Method: "POST", Path: "/api/v1/checkins/challenges", Summary: "A fresh single-use nonce for a serial's attested check-in (buyer that owns it, vendor telemetry)",
+			Status: 201, Request: service.ChallengeRequest{}, Response: service.Challenge{},
+			handle: withBody(201, func(r *http.Request, who domain.Actor, in service.ChallengeRequest) (any, error) {
+				return svc.IssueChallenge(r.Context(), who, in)
+			})},
+		{Method: "POST", Path: "/api/v1/checkins/attested", Summary: "A device checks in with signed evidence: its signature over the challenge and the landmarks' signed round trips (buyer that owns it, vendor telemetry)",
+			Status: 201, Request: service.AttestedCheckInRequest{}, Response: CheckInResult{},
+			handle: withBody(201, func(r *http.Request, who domain.Actor, in service.AttestedCheckInRequest) (any, error) {
+				c, alerts, err := svc.AttestedCheckIn(r.Context(), who, in)
+				return CheckInResult{CheckIn: c, Alerts: nonNil(alerts)}, err
+			})},
 		{Method: "GET", Path: "/api/v1/alerts", Summary: "Diversion alerts with their evidence (?status=open) (export authority)", Response: List[domain.Alert]{},
 			Query: listParams("alerts", true),
 			handle: page(func(r *http.Request, who domain.Actor, q domain.ListQuery) (domain.Page[domain.Alert], error) {

@@ -15,6 +15,10 @@ var watchMatrix = map[string]matrixEntry{
 	// it is not found; the vendor's telemetry reports any.
 	"POST /api/v1/checkins": same(probe{"POST", "/api/v1/checkins", map[string]any{"serial": "GRAY-0001", "site": 0, "country": "CN"},
 		only2(map[domain.Role]int{domain.RoleBuyer: 404, domain.RoleVendor: 201})}),
+	"POST /api/v1/checkins/challenges": same(probe{"POST", "/api/v1/checkins/challenges", map[string]any{"serial": "GRAY-0001"},
+		only2(map[domain.Role]int{domain.RoleBuyer: 404, domain.RoleVendor: 201})}),
+	"POST /api/v1/checkins/attested": same(probe{"POST", "/api/v1/checkins/attested", map[string]any{"evidence": strangerEvidence()},
+		only2(map[domain.Role]int{domain.RoleBuyer: 404, domain.RoleVendor: 201})}),
 	"GET /api/v1/alerts": same(probe{"GET", "/api/v1/alerts?status=open", nil, only(200, domain.RoleExportAuthority)}),
 	"POST /api/v1/alerts/{id}/state": func(e *env, _ domain.Role) (probe, probe) {
 		mk := func() probe {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"github.com/chipgate/chipgate/internal/attest"
 	"regexp"
 	"slices"
 	"strings"
@@ -493,6 +494,10 @@ func (s *Service) customsChecks(ctx context.Context, tx store.Tx, rules policy.R
 type LabTestRequest struct {
 	Throughput    []domain.Throughput `json:"throughput"`
 	BandwidthGBps int                 `json:"bandwidth_gbps"`
+	// DeviceKeys are the public keys of the key pairs the lab generated on
+	// the units' devices, by serial (Ed25519, standard base64): from then
+	// on a device is its key, not its label.
+	DeviceKeys map[string]string `json:"device_keys,omitempty"`
 }
 
 // RecordLabTest records the independent lab's test of a shipment waiting
@@ -505,7 +510,9 @@ type LabTestRequest struct {
 // Returns ENOTFOUND for an unknown shipment, ECONFLICT for a shipment whose
 // destination needs no test, one tested already or one not cleared in the
 // lab's country, EINVALID naming throughput[i].… or bandwidth_gbps for a
-// measurement that is no chip's.
+// measurement that is no chip's, or device_keys.<serial> for a serial not
+// in the shipment or a key that is not an Ed25519 public key; ECONFLICT
+// naming device_keys for a key recorded for another serial.
 func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain.ID, in LabTestRequest) (domain.Shipment, error) {
 	if err := authorize(who, ActShipmentTest); err != nil {
 		return domain.Shipment{}, err
@@ -567,6 +574,20 @@ func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain
 		}
 		if t.Pass {
 			t.Reasons = append(t.Reasons, fmt.Sprintf("measured TPP %.0f ≤ %.0f and %d ≤ %d GB/s; %s for %s", tpp, want, in.BandwidthGBps, product.Spec.BandwidthGBps, st.Status, sh.Destination))
+		}
+		for sn, k := range in.DeviceKeys {
+			if !slices.Contains(sh.Serials, sn) {
+				return domain.Invalid("device_keys."+sn, "serial %q is not in this shipment", sn)
+			}
+			if _, err := attest.ParseKey(k); err != nil {
+				return domain.Invalid("device_keys."+sn, "must be an Ed25519 public key (32 bytes, standard base64)")
+			}
+			if err := tx.AddDeviceKey(ctx, sn, k, sh.ID); err != nil {
+				return err
+			}
+		}
+		if len(in.DeviceKeys) > 0 {
+			t.DeviceKeys = in.DeviceKeys
 		}
 		sh.Test, sh.UpdatedAt = &t, now
 		if err := put(ctx, tx, store.KindShipment, false, shipmentDoc(sh), sh); err != nil {

@@ -31,7 +31,9 @@ type CheckInRequest struct {
 // it), and the vendor's telemetry service acting for any device (an
 // unknown serial is itself a signal); EFORBIDDEN for other roles, ENOTFOUND
 // for a buyer's check-in of a serial never shipped to it, before anything
-// about the serial is said or written. Returns EINVALID naming serial,
+// about the serial is said or written; EFORBIDDEN citing the attestation
+// rule when the policy no longer accepts self-reported check-ins
+// (policy.Rules.SelfReportedCheckIns). Returns EINVALID naming serial,
 // country, site, rtt_ms (more than 50) or rtt_ms.<landmark> (unknown, or
 // not a round-trip time).
 func (s *Service) CheckIn(ctx context.Context, who domain.Actor, in CheckInRequest) (domain.CheckIn, []domain.Alert, error) {
@@ -53,6 +55,9 @@ func (s *Service) CheckIn(ctx context.Context, who domain.Actor, in CheckInReque
 	rules, err := s.rulesNow()
 	if err != nil {
 		return domain.CheckIn{}, nil, err
+	}
+	if ok, why := rules.SelfReportedCheckIns(); !ok {
+		return domain.CheckIn{}, nil, domain.Errorf(domain.EFORBIDDEN, "%s (rule %s, source %s)", why.Message, why.Rule, why.Source)
 	}
 	for name, ms := range in.RTTs {
 		if _, ok := rules.Landmark(name); !ok {

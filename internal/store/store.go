@@ -176,6 +176,20 @@ type Tx interface {
 	// by id), or ENOTFOUND.
 	AddCheckIn(ctx context.Context, id domain.ID, serial string, at time.Time, doc []byte) error
 	LastCheckIn(ctx context.Context, serial string) ([]byte, error)
+	// AddDeviceKey records the device key the lab recorded for a serial of
+	// the shipment; ECONFLICT when the serial has one or the key is
+	// another serial's. AddChallenge stores a check-in challenge;
+	// UseChallenge marks it used and says whether this use was its first
+	// (ENOTFOUND for a nonce never issued); DeleteChallengesBefore forgets
+	// those expired before a cutoff. AddAttestedCheckIn stores a check-in
+	// under the device key that signed it; LastAttestedCheckIn returns the
+	// key's newest, or ENOTFOUND.
+	AddDeviceKey(ctx context.Context, serial, key string, shipment domain.ID) error
+	AddChallenge(ctx context.Context, c Challenge) error
+	UseChallenge(ctx context.Context, nonce string, at time.Time) (c Challenge, fresh bool, err error)
+	DeleteChallengesBefore(ctx context.Context, cutoff time.Time) (int64, error)
+	AddAttestedCheckIn(ctx context.Context, id domain.ID, serial, key string, at time.Time, doc []byte) error
+	LastAttestedCheckIn(ctx context.Context, key string) ([]byte, error)
 	// NameShipmentParty records that a shipment names a carrier or lab
 	// party (again: a no-op); PartyShipments returns the ids of the
 	// shipments that name a party, in id order.
