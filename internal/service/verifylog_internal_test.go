@@ -184,3 +184,42 @@ func seedVerifyLog(ctx context.Context, st store.Store, size int, progress func(
 	}
 	return nil
 }
+
+// BenchmarkVerifyLogFile runs `ledger verify` ("log") and `verify --state`
+// ("state") in process over the log CHIPGATE_VERIFY_LOG names (built by
+// TestSeedVerifyLog), for profiling the whole path, reads included.
+func BenchmarkVerifyLogFile(b *testing.B) {
+	path := os.Getenv("CHIPGATE_VERIFY_LOG")
+	if path == "" {
+		b.Skip("CHIPGATE_VERIFY_LOG not set")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := New(st, Options{})
+	for _, state := range []bool{false, true} {
+		b.Run(map[bool]string{false: "log", true: "state"}[state], func(b *testing.B) {
+			var n uint64
+			for b.Loop() {
+				var sum ledger.VerifySummary
+				var rep StateReport
+				if state {
+					sum, rep, err = s.VerifyState(ctx, VerifyOptions{})
+					if err == nil && len(rep.Diffs) > 0 {
+						err = fmt.Errorf("%d rows differ, first %s", len(rep.Diffs), rep.Diffs[0])
+					}
+				} else {
+					sum, err = s.VerifyLogWith(ctx, VerifyOptions{})
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = sum.Size
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
