@@ -6,10 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
-
-	"github.com/chipgate/chipgate/internal/domain"
 )
 
 // State bound to the log (docs/LEDGER.md, "State bound to the log"): a
@@ -353,57 +350,6 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// StateAt is a row's last post-state in the log: the record that wrote it
-// (index and leaf hash), its content hash, its fields and its document's
-// length (the document itself is not kept: a replay holds every row).
-type StateAt struct {
-	Index   int64
-	Leaf    Hash
-	Content Hash
-	Fields  []string
-	DocLen  int
-}
-
-// StateReplay rebuilds every state row from the log: for each record in
-// index order, the post-state of each row it carries replaces that row's.
-// Its zero value is empty and ready.
-type StateReplay struct {
-	Rows    map[StateKey]StateAt
-	Records int64 // records applied
-	scratch []byte
-	subject []byte
-}
-
-// Apply replays one record, whose leaf hash is leaf.
-func (s *StateReplay) Apply(rec *domain.AuditRecord, leaf Hash) error {
-	s.Records++
-	rows, rest, nulls, err := splitState(rec.Payload)
-	if errors.Is(err, ErrNoState) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("record %d: %w", rec.Index, err)
-	}
-	if s.Rows == nil {
-		s.Rows = map[StateKey]StateAt{}
-	}
-	if len(nulls) > 0 {
-		// The subject, built in place of a copy: '{' and the rest.
-		s.subject = append(append(s.subject[:0], '{'), rest...)
-		if rest == nil {
-			s.subject = append(s.subject, '}')
-		}
-		for _, i := range nulls {
-			rows[i].Doc = s.subject
-		}
-	}
-	for _, r := range rows {
-		s.scratch = r.appendHashInput(s.scratch[:0])
-		s.Rows[r.ID()] = StateAt{Index: rec.Index, Leaf: leaf, Content: sha256.Sum256(s.scratch), Fields: r.Fields, DocLen: len(r.Doc)}
-	}
-	return nil
-}
-
 // StoredRow is a state row as its table holds it, with the record it names
 // (Hash nil for none).
 type StoredRow struct {
@@ -427,63 +373,16 @@ func (d StateDiff) String() string {
 	return fmt.Sprintf("%s %s (record %d): %s", d.Table, d.Key, d.Index, d.Reason)
 }
 
-// Compare compares the tables' rows with the replayed log, for the tables
-// named by tables (rows of other tables in the log are not looked at), and
-// returns every disagreement, ordered by table and key. zero reports
-// whether a row the log never wrote may stand as it is (a counter created
-// at zero).
-func (s *StateReplay) Compare(stored []StoredRow, tables []string, zero func(StateRow) bool) []StateDiff {
-	var out []StateDiff
-	seen := make(map[StateKey]bool, len(stored))
-	for i := range stored {
-		st := &stored[i]
-		k := st.Row.ID()
-		seen[k] = true
-		want, ok := s.Rows[k]
-		if !ok {
-			if st.Hash == nil && zero != nil && zero(st.Row) {
-				continue
-			}
-			out = append(out, StateDiff{k.Table, k.Key, -1, "the log never wrote this row"})
-			continue
-		}
-		switch {
-		case st.Row.Hash() != want.Content:
-			out = append(out, StateDiff{k.Table, k.Key, want.Index, "the row differs from its last post-state in the log" + describe(st.Row, want)})
-		case st.Index != want.Index:
-			out = append(out, StateDiff{k.Table, k.Key, want.Index, fmt.Sprintf("the row names record %d, not the last one that changed it", st.Index)})
-		case !bytes.Equal(st.Hash, want.Leaf[:]):
-			out = append(out, StateDiff{k.Table, k.Key, want.Index, "the row's record hash is not the record's leaf hash"})
-		}
-	}
-	want := map[string]bool{}
-	for _, t := range tables {
-		want[t] = true
-	}
-	for k, at := range s.Rows {
-		if want[k.Table] && !seen[k] {
-			out = append(out, StateDiff{k.Table, k.Key, at.Index, "the log wrote this row; the table has none"})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Table != out[j].Table {
-			return out[i].Table < out[j].Table
-		}
-		return out[i].Key < out[j].Key
-	})
-	return out
-}
-
 // describe names the first field that differs between a row and its
-// post-state.
-func describe(got StateRow, want StateAt) string {
-	for i := 0; i < len(got.Fields) && i < len(want.Fields); i++ {
-		if got.Fields[i] != want.Fields[i] {
-			return fmt.Sprintf(": field %d is %q, the log says %q", i+1, got.Fields[i], want.Fields[i])
+// post-state, whose fields are want and whose document is docLen bytes.
+func describe(got StateRow, want []string, docLen int) string {
+	for i := 0; i < len(got.Fields) && i < len(want); i++ {
+		if got.Fields[i] != want[i] {
+			return fmt.Sprintf(": field %d is %q, the log says %q", i+1, got.Fields[i], want[i])
 		}
 	}
-	if len(got.Fields) != len(want.Fields) {
+	if len(got.Fields) != len(want) {
 		return ": the number of fields differs"
 	}
-	return fmt.Sprintf(": the document differs (%d bytes, the log's %d)", len(got.Doc), want.DocLen)
+	return fmt.Sprintf(": the document differs (%d bytes, the log's %d)", len(got.Doc), docLen)
 }

@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -45,14 +46,19 @@ func BenchmarkVerifyState(b *testing.B) {
 	recs := stateRecords(b, n)
 	leaves := leafHashes(b, recs)
 	l := newStoredLogFrom(b, recs, n)
+	stored := storedState(b, recs, leaves)
+	tables := []string{"orders", "licenses", "permits", "order_volumes"}
 	b.Run("replay", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var r ledger.StateReplay
+			r := ledger.NewStateReplay(stored, tables, nil)
 			for i := range recs {
 				if err := r.Apply(&recs[i], leaves[i]); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if d := r.Diffs(); len(d) > 0 {
+				b.Fatalf("%d diffs, first %s", len(d), d[0])
 			}
 		}
 		reportEntries(b, n)
@@ -60,11 +66,39 @@ func BenchmarkVerifyState(b *testing.B) {
 	b.Run("verify+replay", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var r ledger.StateReplay
+			r := ledger.NewStateReplay(stored, tables, nil)
 			if _, err := ledger.VerifyRecordsFunc(context.Background(), seq(l.recs), l.cps, nil, r.Apply); err != nil {
 				b.Fatal(err)
+			}
+			if d := r.Diffs(); len(d) > 0 {
+				b.Fatalf("%d diffs, first %s", len(d), d[0])
 			}
 		}
 		reportEntries(b, n)
 	})
+}
+
+// storedState returns the state rows the tables hold after recs: each
+// row's last post-state, naming its record.
+func storedState(tb testing.TB, recs []domain.AuditRecord, leaves []ledger.Hash) []ledger.StoredRow {
+	tb.Helper()
+	at := map[ledger.StateKey]int{}
+	var out []ledger.StoredRow
+	for i := range recs {
+		rows, _, err := ledger.SplitState(recs[i].Payload)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, r := range rows {
+			r.Doc = bytes.Clone(r.Doc)
+			st := ledger.StoredRow{Row: r, Index: recs[i].Index, Hash: leaves[i][:]}
+			if j, ok := at[r.ID()]; ok {
+				out[j] = st
+				continue
+			}
+			at[r.ID()] = len(out)
+			out = append(out, st)
+		}
+	}
+	return out
 }

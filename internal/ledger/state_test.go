@@ -80,7 +80,6 @@ func TestStateReplayCompare(t *testing.T) {
 	lic := func(rem string) StateRow {
 		return StateRow{Table: "licenses", Key: "l1", Fields: []string{rem}, HasDoc: true, Doc: []byte(`{"r":` + rem + `}`)}
 	}
-	var r StateReplay
 	recs := []domain.AuditRecord{{Index: 0, Payload: []byte(`{"a":1}`)}}
 	for i, row := range []StateRow{lic("10"), lic("7")} {
 		p, err := WithState([]byte(`{"x":1}`), []StateRow{row, {Table: "orders", Key: "o" + string(rune('1'+i)), Fields: []string{"a"}, HasDoc: true, Doc: []byte(`{}`)}})
@@ -92,12 +91,18 @@ func TestStateReplayCompare(t *testing.T) {
 	leaves := make([]Hash, len(recs))
 	for i := range recs {
 		leaves[i] = Hash{byte(i + 1)}
-		if err := r.Apply(&recs[i], leaves[i]); err != nil {
-			t.Fatal(err)
-		}
 	}
-	if r.Records != 3 || len(r.Rows) != 3 || r.Rows[StateKey{"licenses", "l1"}].Index != 2 {
-		t.Fatalf("replay %+v", r)
+	zero := func(r StateRow) bool { return r.Table == "order_volumes" && r.Fields[0] == "0" }
+	tables := []string{"licenses", "orders", "order_volumes"}
+	// compare replays the log against stored and returns the diffs.
+	compare := func(stored []StoredRow) (*StateReplay, []StateDiff) {
+		r := NewStateReplay(stored, tables, zero)
+		for i := range recs {
+			if err := r.Apply(&recs[i], leaves[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r, r.Diffs()
 	}
 	good := []StoredRow{
 		{Row: lic("7"), Index: 2, Hash: leaves[2][:]},
@@ -105,16 +110,18 @@ func TestStateReplayCompare(t *testing.T) {
 		{Row: StateRow{Table: "orders", Key: "o2", Fields: []string{"a"}, HasDoc: true, Doc: []byte(`{}`)}, Index: 2, Hash: leaves[2][:]},
 		{Row: StateRow{Table: "order_volumes", Key: "h200/US", Fields: []string{"0"}}},
 	}
-	zero := func(r StateRow) bool { return r.Table == "order_volumes" && r.Fields[0] == "0" }
-	tables := []string{"licenses", "orders", "order_volumes"}
-	if d := r.Compare(good, tables, zero); len(d) != 0 {
+	r, d := compare(good)
+	if last, ok := r.Last(StateKey{"licenses", "l1"}); r.Records != 3 || r.Len() != 3 || !ok || last != 2 {
+		t.Fatalf("replay: %d records, %d rows, l1 last written by %d", r.Records, r.Len(), last)
+	}
+	if len(d) != 0 {
 		t.Fatalf("clean tables: %v", d)
 	}
 	bad := append([]StoredRow(nil), good...)
 	bad[0] = StoredRow{Row: lic("10"), Index: 1, Hash: leaves[1][:]}                                 // an older genuine version
 	bad[1].Hash = leaves[2][:]                                                                       // the wrong record hash
 	bad[2] = StoredRow{Row: StateRow{Table: "order_volumes", Key: "h200/CN", Fields: []string{"5"}}} // never written
-	d := r.Compare(bad, tables, zero)
+	_, d = compare(bad)
 	want := []string{"licenses l1", "order_volumes h200/CN", "orders o1", "orders o2"}
 	if len(d) != len(want) {
 		t.Fatalf("diffs %v", d)

@@ -565,19 +565,44 @@ func (s *Service) PublicEntry(ctx context.Context, who domain.Actor, index int64
 	return out, nil
 }
 
-// records streams the audit record in index order, in batches.
+// recordBatch is how many records one read transaction of records takes.
+const recordBatch = 8192
+
+// records streams the audit records below size in index order. The next
+// batch is read, in its own short transaction, while the caller works on
+// this one, so that reading and hashing (`ledger verify`) overlap on two
+// cores.
 func (s *Service) records(ctx context.Context, size int64) iter.Seq2[domain.AuditRecord, error] {
 	return func(yield func(domain.AuditRecord, error) bool) {
-		const batch = 5000
-		for from := int64(0); from < size; from += batch {
-			recs, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.AuditRecord, error) {
-				return tx.AuditRecords(ctx, from, min(from+batch, size))
-			})
-			if err != nil {
-				yield(domain.AuditRecord{}, err)
+		type batch struct {
+			recs []domain.AuditRecord
+			err  error
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		next := make(chan batch, 1)
+		go func() {
+			defer close(next)
+			for from := int64(0); from < size; from += recordBatch {
+				recs, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.AuditRecord, error) {
+					return tx.AuditRecords(ctx, from, min(from+recordBatch, size))
+				})
+				select {
+				case next <- batch{recs, err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		for b := range next {
+			if b.err != nil {
+				yield(domain.AuditRecord{}, b.err)
 				return
 			}
-			for _, r := range recs {
+			for _, r := range b.recs {
 				if !yield(r, nil) {
 					return
 				}

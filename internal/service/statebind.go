@@ -375,7 +375,7 @@ func (s *Service) stateTampered(ctx context.Context, t *StateTamper) {
 type stateScan struct {
 	size   int64
 	rows   []ledger.StoredRow
-	replay ledger.StateReplay
+	replay *ledger.StateReplay
 }
 
 // StateReport is what `ledger verify --state` found: the rows compared,
@@ -404,6 +404,7 @@ func (s *Service) VerifyState(ctx context.Context, opts VerifyOptions) (ledger.V
 	if err != nil {
 		return ledger.VerifySummary{}, StateReport{}, err
 	}
+	st.replay = ledger.NewStateReplay(st.rows, store.StateTables, zeroCounter)
 	sum, err := s.verifyLog(ctx, opts, st)
 	rep := StateReport{Rows: len(st.rows), Records: st.replay.Records}
 	if err != nil {
@@ -417,15 +418,12 @@ func (s *Service) VerifyState(ctx context.Context, opts VerifyOptions) (ledger.V
 		return sum, rep, err
 	}
 	skip := map[ledger.StateKey]bool{}
-	rows := st.rows[:0:0]
 	for _, r := range st.rows {
 		if r.Hash != nil && r.Index >= st.size && r.Index < later {
 			skip[r.Row.ID()] = true
-			continue
 		}
-		rows = append(rows, r)
 	}
-	for _, d := range st.replay.Compare(rows, store.StateTables, zeroCounter) {
+	for _, d := range st.replay.Diffs() {
 		if !skip[ledger.StateKey{Table: d.Table, Key: d.Key}] {
 			rep.Diffs = append(rep.Diffs, d)
 		}
