@@ -411,6 +411,15 @@ func (r Rules) Screening() (p ScreeningParams, ruleID string, ok bool) {
 	return ScreeningParams{}, "", false
 }
 
+// ScreeningSource returns the source id of the screening rule in force
+// (what a decision on a hit cites with the rule id), "" if none is.
+func (r Rules) ScreeningSource() string {
+	if e := r.rs().screening; e != nil {
+		return e.Source
+	}
+	return ""
+}
+
 // Geolocation returns the latency-geolocation parameters in force.
 func (r Rules) Geolocation() (GeolocationParams, bool) {
 	if e := r.rs().geolocation; e != nil {
