@@ -1054,10 +1054,26 @@ type HearingViewList struct {
 	NextCursor string        `json:"next_cursor"`
 }
 
+// HitDecision defines model for HitDecision.
+type HitDecision struct {
+	At       time.Time          `json:"at"`
+	Decision string             `json:"decision"`
+	Note     string             `json:"note"`
+	Officer  string             `json:"officer"`
+	Party    string             `json:"party"`
+	Reason   string             `json:"reason"`
+	Result   string             `json:"result"`
+	Rule     string             `json:"rule"`
+	Source   string             `json:"source"`
+	UserId   openapi_types.UUID `json:"user_id"`
+}
+
 // HitReview defines model for HitReview.
 type HitReview struct {
 	Decision string `json:"decision"`
 	Hit      int    `json:"hit"`
+	Note     string `json:"note"`
+	Reason   string `json:"reason"`
 }
 
 // HitReviews defines model for HitReviews.
@@ -1185,6 +1201,31 @@ type LicenseGrant struct {
 	ValidFrom    string    `json:"valid_from"`
 	ValidUntil   string    `json:"valid_until"`
 	Vendor       string    `json:"vendor"`
+}
+
+// ListEntry defines model for ListEntry.
+type ListEntry struct {
+	Addresses *[]string         `json:"addresses,omitempty"`
+	Aliases   *[]string         `json:"aliases,omitempty"`
+	Countries *[]string         `json:"countries,omitempty"`
+	Dates     *[]string         `json:"dates,omitempty"`
+	Ids       *[]string         `json:"ids,omitempty"`
+	Key       string            `json:"key"`
+	Name      string            `json:"name"`
+	Programs  *[]string         `json:"programs,omitempty"`
+	Remarks   *string           `json:"remarks,omitempty"`
+	Sources   []ListEntrySource `json:"sources"`
+	Type      *string           `json:"type,omitempty"`
+}
+
+// ListEntrySource defines model for ListEntrySource.
+type ListEntrySource struct {
+	FederalRegister *string   `json:"federal_register,omitempty"`
+	List            string    `json:"list"`
+	Listed          *string   `json:"listed,omitempty"`
+	Name            string    `json:"name"`
+	Programs        *[]string `json:"programs,omitempty"`
+	SourceId        string    `json:"source_id"`
 }
 
 // LotRequest defines model for LotRequest.
@@ -1517,20 +1558,23 @@ type ScreenResult struct {
 
 // ScreeningHit defines model for ScreeningHit.
 type ScreeningHit struct {
-	Inherited    *bool      `json:"inherited,omitempty"`
-	List         string     `json:"list"`
-	Listing      string     `json:"listing"`
-	Matched      string     `json:"matched"`
-	MatchedWords *[]string  `json:"matched_words,omitempty"`
-	Name         string     `json:"name"`
-	Query        string     `json:"query"`
-	Review       *string    `json:"review,omitempty"`
-	ReviewedAt   *time.Time `json:"reviewed_at,omitempty"`
-	ReviewedBy   *string    `json:"reviewed_by,omitempty"`
-	Score        float64    `json:"score"`
-	Share        *float64   `json:"share,omitempty"`
-	SourceId     string     `json:"source_id"`
-	Via          string     `json:"via"`
+	Decisions    *[]HitDecision `json:"decisions,omitempty"`
+	Entry        *ListEntry     `json:"entry,omitempty"`
+	EntryHash    *string        `json:"entry_hash,omitempty"`
+	Inherited    *bool          `json:"inherited,omitempty"`
+	List         string         `json:"list"`
+	Listing      string         `json:"listing"`
+	Matched      string         `json:"matched"`
+	MatchedWords *[]string      `json:"matched_words,omitempty"`
+	Name         string         `json:"name"`
+	Query        string         `json:"query"`
+	Review       *string        `json:"review,omitempty"`
+	ReviewedAt   *time.Time     `json:"reviewed_at,omitempty"`
+	ReviewedBy   *string        `json:"reviewed_by,omitempty"`
+	Score        float64        `json:"score"`
+	Share        *float64       `json:"share,omitempty"`
+	SourceId     string         `json:"source_id"`
+	Via          string         `json:"via"`
 }
 
 // ScreeningResult defines model for ScreeningResult.

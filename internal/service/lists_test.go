@@ -94,3 +94,38 @@ func TestListIntegrity(t *testing.T) {
 		})
 	})
 }
+
+// TestDecisionsStickUntilEntryChanges: an officer's decision on a hit
+// survives a reload of the same lists, and a reload that changes the
+// listed entry's content (here a new program) re-opens the hit.
+func TestDecisionsStickUntilEntryChanges(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		auth := e.as("us-commerce")
+		a := e.application(t, e.submit(t, similarName).ID)
+		hit := a.Screening.Hits[0]
+		if _, err := e.svc.ReviewHits(e.ctx, auth, a.ID, []service.HitReview{clear(0)}); err != nil {
+			t.Fatal(err)
+		}
+		ents := slices.Clone(chipgatetest.ScreeningIndex(t).Entities())
+		rep, err := e.svc.ReloadListsWith(e.ctx, auth, screening.NewIndex(ents), service.ListReload{})
+		must(t, err)
+		got := e.application(t, a.ID)
+		if rep.Changed != 0 || got.Screening.Hits[0].Review != "false_positive" || got.Screening.Status != "clear" {
+			t.Fatalf("the same lists reloaded: %+v, screening %+v", rep, got.Screening)
+		}
+		for i, en := range ents {
+			if src := en.PrimarySource(); src.List == hit.List && src.ID == hit.SourceID {
+				ents[i].Programs = append(slices.Clone(en.Programs), "NEW-PROGRAM")
+			}
+		}
+		before := e.auditSize(t)
+		rep, err = e.svc.ReloadListsWith(e.ctx, auth, screening.NewIndex(ents), service.ListReload{})
+		must(t, err)
+		got = e.application(t, a.ID)
+		h := got.Screening.Hits[0]
+		if rep.Changed != 1 || h.Review != "" || len(h.Decisions) != 0 || got.Screening.Status != "potential_match" || !slices.Contains(h.Entry.Programs, "NEW-PROGRAM") {
+			t.Fatalf("a changed entry: %+v, hit %+v, screening %s", rep, h, got.Screening.Status)
+		}
+		e.recorded(t, before, auth, "lists.accepted", "application.rescreened")
+	})
+}

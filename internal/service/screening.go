@@ -190,7 +190,7 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 
 func hasHit(hits []domain.ScreeningHit, h domain.ScreeningHit) bool {
 	for _, o := range hits {
-		if o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing {
+		if o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing && (o.EntryHash == "" || o.EntryHash == h.EntryHash) {
 			return true
 		}
 	}
@@ -198,8 +198,10 @@ func hasHit(hits []domain.ScreeningHit, h domain.ScreeningHit) bool {
 }
 
 // sameHits reports whether two screenings found the same hits through the
-// same owners, inheriting alike: an ownership rule coming into force (or
-// being suspended) changes a screening as much as a new listing does.
+// same owners, inheriting alike, on entries of the same content and in the
+// same review state: an ownership rule coming into force (or being
+// suspended) changes a screening as much as a new listing does, and a
+// changed entry re-opens its hit.
 func sameHits(a, b []domain.ScreeningHit) bool {
 	if len(a) != len(b) {
 		return false
@@ -207,7 +209,7 @@ func sameHits(a, b []domain.ScreeningHit) bool {
 	for _, h := range a {
 		if !slices.ContainsFunc(b, func(o domain.ScreeningHit) bool {
 			return o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing &&
-				o.Via == h.Via && o.Share == h.Share && o.Inherited == h.Inherited
+				o.Via == h.Via && o.Share == h.Share && o.Inherited == h.Inherited && o.EntryHash == h.EntryHash && o.Review == h.Review
 		}) {
 			return false
 		}
@@ -215,8 +217,9 @@ func sameHits(a, b []domain.ScreeningHit) bool {
 	return true
 }
 
-// ReviewQueue lists the applications with screening hits nobody reviewed
-// yet: the export authority's screening work, denied and revoked ones
+// ReviewQueue lists the applications with screening hits still to decide
+// (potential, escalated, or cleared once and waiting for a second
+// officer): the export authority's screening work, denied and revoked ones
 // left out. Callers: the export authority; EFORBIDDEN for anyone else.
 func (s *Service) ReviewQueue(ctx context.Context, who domain.Actor) ([]domain.Application, error) {
 	if err := authorize(who, ActApplicationDecide); err != nil {
@@ -232,7 +235,7 @@ func (s *Service) ReviewQueue(ctx context.Context, who domain.Actor) ([]domain.A
 			continue
 		}
 		for _, h := range a.Screening.Hits {
-			if h.Review == "" {
+			if h.Review == domain.HitPotential || h.Review == domain.HitEscalated || h.Review == domain.HitPendingSecond {
 				out = append(out, a)
 				break
 			}
@@ -266,4 +269,18 @@ func (s *Service) matchScore() float64 {
 	}
 	_, m := s.screeningThresholds(rules)
 	return m
+}
+
+// listEntry is a listed entity as an officer reads it.
+func listEntry(e *screening.Entity) *domain.ListEntry {
+	le := &domain.ListEntry{Key: e.Key, Type: string(e.Type), Name: e.Name, Aliases: e.Aliases, Countries: e.Countries,
+		Programs: e.Programs, IDs: e.IDs, Dates: e.Dates, Remarks: e.Remarks}
+	for _, a := range e.Addresses {
+		le.Addresses = append(le.Addresses, a.String())
+	}
+	for _, src := range e.Sources {
+		le.Sources = append(le.Sources, domain.ListEntrySource{List: src.List, ID: src.ID, Name: src.Name, Listed: src.Listed,
+			FederalRegister: src.Notice, Programs: src.Programs})
+	}
+	return le
 }
