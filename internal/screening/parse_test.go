@@ -370,3 +370,28 @@ func TestFoldKeepsDigitsAndScripts(t *testing.T) {
 		t.Errorf("non-Latin aliases collapsed: %q", out[2].Aliases)
 	}
 }
+
+// TestListVersions: an index names the version of each list it holds; the
+// same entities in another order give the same versions, a changed entity
+// another digest for its list only.
+func TestListVersions(t *testing.T) {
+	ents, _, err := screening.ParseCSL(strings.NewReader(cslRows), "csl.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := screening.NewIndex(slices.Clone(ents)).Versions()
+	if len(v) != 2 || v[0].List != "SDN" || v[1].List != "EL" || v[1].Entities != 1 || v[1].Newest != "2019-05-21" || v[0].Digest == "" {
+		t.Fatalf("versions %+v", v)
+	}
+	rev := slices.Clone(ents)
+	slices.Reverse(rev)
+	if w := screening.NewIndex(rev).Versions(); !slices.Equal(w, v) {
+		t.Fatalf("reordered: %+v, want %+v", w, v)
+	}
+	changed := slices.Clone(ents)
+	changed[0].Remarks += " amended"
+	w := screening.NewIndex(changed).Versions()
+	if w[1].Digest == v[1].Digest || w[0] != v[0] {
+		t.Fatalf("one EL entity changed: %+v, was %+v", w, v)
+	}
+}

@@ -18,6 +18,7 @@ var screeningMatrix = map[string]matrixEntry{
 	"POST /api/v1/screen":           same(probe{"POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "Huawei Technologies"}, {"name": "华为技术有限公司"}}}, only2(screeners)}),
 	"POST /api/v1/lists/reload":     same(probe{"POST", "/api/v1/lists/reload", nil, only(200, domain.RoleExportAuthority)}),
 	"GET /api/v1/screening/reviews": same(probe{"GET", "/api/v1/screening/reviews", nil, only(200, domain.RoleExportAuthority)}),
+	"GET /api/v1/screening/log":     same(probe{"GET", "/api/v1/screening/log?limit=5", nil, only2(map[domain.Role]int{domain.RoleExportAuthority: 200, domain.RoleAuditor: 200})}),
 }
 
 func TestScreenAPI(t *testing.T) {
@@ -27,8 +28,22 @@ func TestScreenAPI(t *testing.T) {
 	if len(hits) == 0 || hits[0].(map[string]any)["list"] != "EL" {
 		t.Fatalf("HIT: %v", out)
 	}
+	// The answer names the list versions it used; the search is logged
+	// with them, and with who searched.
+	vs, _ := out["list_versions"].([]any)
+	if len(vs) == 0 || vs[0].(map[string]any)["digest"] == "" {
+		t.Fatalf("list versions: %v", out["list_versions"])
+	}
+	status, body, _ := e.do("auditor", "GET", "/api/v1/screening/log?limit=1", nil)
+	if status != 200 || !strings.Contains(string(body), `"query":"Harbin Institute of Technology"`) || !strings.Contains(string(body), `"officer":"us-commerce demo user"`) ||
+		!strings.Contains(string(body), fmt.Sprintf(`"%s@%s"`, vs[0].(map[string]any)["list"], vs[0].(map[string]any)["digest"])) {
+		t.Fatalf("screening log: %d %s", status, body)
+	}
+	if status, _, _ := e.do("auditor", "GET", "/api/v1/screening/log?before=yesterday", nil); status != 422 {
+		t.Fatalf("a bad before: %d, want 422", status)
+	}
 	// Chinese script finds the romanized listing.
-	_, body, _ := e.do("nvidia", "POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "华为技术有限公司"}}})
+	_, body, _ = e.do("nvidia", "POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "华为技术有限公司"}}})
 	if !strings.Contains(strings.ToLower(string(body)), "huawei technologies") {
 		t.Fatalf("华为技术有限公司: %.400s", body)
 	}

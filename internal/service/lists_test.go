@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/chipgatetest"
 	"github.com/chipgate/chipgate/internal/domain"
@@ -53,7 +54,7 @@ func TestListIntegrity(t *testing.T) {
 				if a := e.application(t, blocked.ID); a.Screening.Status != "match" {
 					t.Errorf("after a refused reload the hit went: %+v", a.Screening)
 				}
-				res, err := e.svc.Screen(e.ctx, auth, []service.ScreenQuery{{Name: listedName}}, 0, 0)
+				res, _, err := e.svc.Screen(e.ctx, auth, []service.ScreenQuery{{Name: listedName}}, 0, 0)
 				if err != nil || len(res[0].Hits) == 0 {
 					t.Errorf("lists in force lost %s: %v %+v", listedName, err, res)
 				}
@@ -127,5 +128,59 @@ func TestDecisionsStickUntilEntryChanges(t *testing.T) {
 			t.Fatalf("a changed entry: %+v, hit %+v, screening %s", rep, h, got.Screening.Status)
 		}
 		e.recorded(t, before, auth, "lists.accepted", "application.rescreened")
+	})
+}
+
+// TestScreeningLog: every screening is logged with who, when, the query,
+// the list versions used and the hit count — an ad-hoc search (one entry
+// per name of a batch) as well as each name of an application — and the
+// search returns the list versions it used. Only the export authority and
+// the auditor read the log.
+func TestScreeningLog(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		auth, vendor := e.as("us-commerce"), e.as("nvidia")
+		res, versions, err := e.svc.Screen(e.ctx, vendor, []service.ScreenQuery{{Name: listedName, Country: "CN"}, {Name: "Nobody Such Trading"}}, 0, 0)
+		must(t, err)
+		if len(versions) == 0 || versions[0].Digest == "" || versions[0].Entities == 0 {
+			t.Fatalf("list versions %+v", versions)
+		}
+		a := e.submit(t, similarName)
+		log, err := e.svc.ScreeningLog(e.ctx, auth, time.Time{}, 0)
+		must(t, err)
+		var adhoc, app []service.ScreeningLogEntry
+		for _, l := range log {
+			switch l.Kind {
+			case "adhoc":
+				adhoc = append(adhoc, l)
+			case "application":
+				app = append(app, l)
+			}
+		}
+		if len(adhoc) != 2 {
+			t.Fatalf("ad-hoc entries %+v", adhoc)
+		}
+		want := map[string]int{listedName: len(res[0].Hits), "Nobody Such Trading": 0}
+		for _, l := range adhoc {
+			if n, ok := want[l.Query]; !ok || l.Hits != n || l.Officer != "nvidia demo user" || l.Party != "nvidia" || l.UserID != vendor.UserID ||
+				len(l.Lists) != len(versions) || l.Lists[0] != versions[0].List+"@"+versions[0].Digest || l.At.IsZero() || l.MinScore != 0.86 {
+				t.Errorf("ad-hoc entry %+v", l)
+			}
+		}
+		if len(app) == 0 || app[0].Subject != a.ID.String() || app[0].Query != similarName || app[0].Via != "legal_name" || app[0].Hits == 0 || app[0].Party != "bytedance" {
+			t.Fatalf("application entries %+v", app)
+		}
+		if page, err := e.svc.ScreeningLog(e.ctx, auth, log[0].At, 0); err != nil || len(page) != 0 {
+			t.Fatalf("before the newest (all logged at one instant): %d, %v", len(page), err)
+		}
+		t.Run("ErrForbidden", func(t *testing.T) {
+			e.refused(t, []domain.Role{domain.RoleExportAuthority, domain.RoleAuditor}, func(who domain.Actor) error {
+				_, err := e.svc.ScreeningLog(e.ctx, who, time.Time{}, 0)
+				return err
+			})
+		})
+		t.Run("ErrLimit", func(t *testing.T) {
+			_, err := e.svc.ScreeningLog(e.ctx, auth, time.Time{}, service.MaxScreeningLogPage+1)
+			wantInvalid(t, err, "limit")
+		})
 	})
 }

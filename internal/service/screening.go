@@ -2,8 +2,12 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
@@ -40,30 +44,115 @@ type ScreenResult struct {
 	Query   string      `json:"query"`
 	Hits    []ScreenHit `json:"hits"`
 	Evasion []string    `json:"evasion,omitempty"`
+	// ListVersions are the versions of the lists the name was screened
+	// against (set by the single-name search, GET /api/v1/screen).
+	ListVersions []screening.ListVersion `json:"list_versions,omitempty"`
+}
+
+// ScreeningLogEntry is one screening as the log keeps it: who screened
+// which name, when, against which list versions, and what it found. Kind
+// is adhoc (a search through the API) or application (an application's
+// names, at submission, resubmission or a reload); Subject is the
+// application.
+type ScreeningLogEntry struct {
+	ID      domain.ID   `json:"id"`
+	At      time.Time   `json:"at"`
+	Kind    string      `json:"kind"`
+	Subject string      `json:"subject,omitempty"`
+	Officer string      `json:"officer"`
+	UserID  domain.ID   `json:"user_id"`
+	Party   string      `json:"party"`
+	Role    domain.Role `json:"role"`
+	Query   string      `json:"query"`
+	Country string      `json:"country,omitempty"`
+	Address string      `json:"address,omitempty"`
+	// Via is which of an application's names it was (legal_name, owners[0], …).
+	Via      string  `json:"via,omitempty"`
+	MinScore float64 `json:"min_score"`
+	// Lists are the list versions used, each "LIST@digest" (see
+	// screening.ListVersion).
+	Lists     []string `json:"lists"`
+	Hits      int      `json:"hits"`
+	BestScore float64  `json:"best_score,omitempty"`
+}
+
+// listRefs are the compact references to list versions a log entry keeps.
+func listRefs(vs []screening.ListVersion) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.List + "@" + v.Digest
+	}
+	return out
+}
+
+// logScreenings appends entries to the screening log in tx.
+func logScreenings(ctx context.Context, tx store.Tx, entries []ScreeningLogEntry) error {
+	rows := make([]store.ScreeningLogRow, len(entries))
+	for i, e := range entries {
+		doc, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		rows[i] = store.ScreeningLogRow{ID: e.ID, At: e.At, Kind: e.Kind, Doc: doc}
+	}
+	return tx.AddScreeningLog(ctx, rows)
+}
+
+// MaxScreeningLogPage bounds a page of the screening log.
+const MaxScreeningLogPage = 1000
+
+// ScreeningLog reads the screening log, newest first: up to limit entries
+// (100 when 0) logged before the instant (all when zero). Callers: the
+// authorities and the auditor; EFORBIDDEN for anyone else. Returns
+// EINVALID naming limit.
+func (s *Service) ScreeningLog(ctx context.Context, who domain.Actor, before time.Time, limit int) ([]ScreeningLogEntry, error) {
+	if err := authorize(who, ActScreeningLogRead); err != nil {
+		return nil, err
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 0 || limit > MaxScreeningLogPage {
+		return nil, domain.Invalid("limit", "must be between 1 and %d", MaxScreeningLogPage)
+	}
+	docs, err := viewOf(ctx, s.store, func(tx store.Tx) ([][]byte, error) { return tx.ScreeningLog(ctx, before, limit) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ScreeningLogEntry, len(docs))
+	for i, d := range docs {
+		if err := json.Unmarshal(d, &out[i]); err != nil {
+			return nil, fmt.Errorf("service: screening log entry: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // MaxScreenBatch bounds a batch of screening queries.
 const MaxScreenBatch = 1000
 
-// Screen screens names against the restricted-party lists. Callers: the
-// vendor and the authorities. Returns EINVALID naming the query for an empty
-// or absurd name, EUNAVAILABLE when no lists are loaded.
-func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery, limit int, minScore float64) ([]ScreenResult, error) {
+// Screen screens names against the restricted-party lists and returns the
+// hits with the list versions used. Every name screened is logged (who,
+// when, the query, the list versions, the hits) before the answer is
+// returned. Callers: the vendor and the authorities. Returns EINVALID
+// naming the query for an empty or absurd name, EUNAVAILABLE when no lists
+// are loaded.
+func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery, limit int, minScore float64) ([]ScreenResult, []screening.ListVersion, error) {
 	if err := authorize(who, ActScreen); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ix := s.screen.Load()
 	if ix == nil {
-		return nil, domain.Errorf(domain.EUNAVAILABLE, "no restricted-party lists are loaded")
+		return nil, nil, domain.Errorf(domain.EUNAVAILABLE, "no restricted-party lists are loaded")
 	}
 	if len(qs) == 0 || len(qs) > MaxScreenBatch {
-		return nil, domain.Invalid("queries", "between 1 and %d", MaxScreenBatch)
+		return nil, nil, domain.Invalid("queries", "between 1 and %d", MaxScreenBatch)
 	}
 	if limit < 0 || limit > 100 {
-		return nil, domain.Invalid("limit", "must be between 0 and 100")
+		return nil, nil, domain.Invalid("limit", "must be between 0 and 100")
 	}
 	if minScore < 0 || minScore > 1 {
-		return nil, domain.Invalid("min_score", "must be between 0 and 1")
+		return nil, nil, domain.Invalid("min_score", "must be between 0 and 1")
 	}
 	if minScore == 0 {
 		// The policy's threshold; a caller's min_score overrides it.
@@ -74,15 +163,19 @@ func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery
 		minScore, _ = s.screeningThresholds(rules)
 	}
 	out := make([]ScreenResult, len(qs))
+	versions := ix.Versions()
+	lists := listRefs(versions)
+	now := s.Now()
+	log := make([]ScreeningLogEntry, len(qs))
 	for i, q := range qs {
 		hits, err := ix.Search(screening.Query{Name: q.Name, Country: q.Country, Address: q.Address, Limit: limit, MinScore: minScore})
 		if err != nil {
 			if len(qs) > 1 {
 				if f := domain.ErrorFields(err); len(f) > 0 {
-					return nil, domain.Invalid("queries["+itoa(i)+"]."+f[0].Path, "%s", f[0].Message)
+					return nil, nil, domain.Invalid("queries["+itoa(i)+"]."+f[0].Path, "%s", f[0].Message)
 				}
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		res := ScreenResult{Query: q.Name, Hits: make([]ScreenHit, len(hits)), Evasion: screening.Evasions(q.Name)}
 		for j, h := range hits {
@@ -91,8 +184,19 @@ func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery
 				Lists: h.Entity.Lists(), Programs: h.Entity.Programs, Countries: h.Entity.Countries, Tokens: h.Tokens, Evidence: h.Evidence}
 		}
 		out[i] = res
+		log[i] = ScreeningLogEntry{ID: newID(), At: now, Kind: "adhoc", Officer: officerName(who), UserID: who.UserID, Party: who.PartySlug, Role: who.Role,
+			Query: q.Name, Country: q.Country, Address: q.Address, MinScore: minScore, Lists: lists, Hits: len(hits)}
+		if len(hits) > 0 {
+			log[i].BestScore = math.Round(hits[0].Score*1000) / 1000
+		}
 	}
-	return out, nil
+	// Every search is logged before it is answered: one small write
+	// transaction, which the SQLite store's group commit shares with the
+	// other requests in flight.
+	if err := s.store.InTx(ctx, func(tx store.Tx) error { return logScreenings(ctx, tx, log) }); err != nil {
+		return nil, nil, err
+	}
+	return out, versions, nil
 }
 
 // RescreenReport says what a re-screening found.
@@ -114,6 +218,7 @@ func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screeni
 	if err := authorize(who, ActListsReload); err != nil {
 		return RescreenReport{}, err
 	}
+	ix.Versions() // computed once, here rather than in the first search
 	s.screen.Store(ix)
 	rep, err := s.RescreenAll(ctx, who)
 	rep.Entities = ix.Len()
@@ -154,7 +259,7 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 			if err != nil {
 				return err
 			}
-			res, err := s.screenApplication(ctx, tx, rules, &a)
+			res, err := s.screenApplication(ctx, tx, who, rules, &a)
 			if err != nil {
 				return err
 			}

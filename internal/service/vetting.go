@@ -58,7 +58,7 @@ func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in Ap
 		return domain.Application{}, err
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.vet(ctx, tx, rules, &a); err != nil {
+		if err := s.vet(ctx, tx, who, rules, &a); err != nil {
 			return err
 		}
 		if err := put(ctx, tx, store.KindApplication, true, appDoc(a), a); err != nil {
@@ -100,7 +100,7 @@ func (s *Service) ResubmitApplication(ctx context.Context, who domain.Actor, id 
 			return err
 		}
 		a.UpdatedAt = s.Now()
-		if err := s.vet(ctx, tx, rules, &a); err != nil {
+		if err := s.vet(ctx, tx, who, rules, &a); err != nil {
 			return err
 		}
 		if err := put(ctx, tx, store.KindApplication, false, appDoc(a), a); err != nil {
@@ -127,8 +127,8 @@ func appDoc(a domain.Application) store.Doc {
 
 // vet screens the application and checks its red flags, setting its
 // screening result, flags and status (submitted, or blocked on a match).
-func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *domain.Application) error {
-	res, err := s.screenApplication(ctx, tx, rules, a)
+func (s *Service) vet(ctx context.Context, tx store.Tx, who domain.Actor, rules policy.Rules, a *domain.Application) error {
+	res, err := s.screenApplication(ctx, tx, who, rules, a)
 	if err != nil {
 		return err
 	}
@@ -183,8 +183,8 @@ func screeningStatus(hits []domain.ScreeningHit, matchScore float64) string {
 // screenApplication screens the legal name, the Chinese name, the aliases and
 // the owners, following owners that are registered parties through their own
 // applications; an owner chain holding at least the affiliates threshold
-// passes its hits on.
-func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules policy.Rules, a *domain.Application) (domain.ScreeningResult, error) {
+// passes its hits on. Each name screened is logged in tx, as who's.
+func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain.Actor, rules policy.Rules, a *domain.Application) (domain.ScreeningResult, error) {
 	res := domain.ScreeningResult{At: s.Now()}
 	minScore, matchScore := s.screeningThresholds(rules)
 	ix := s.screen.Load()
@@ -192,6 +192,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		res.Status = "pending"
 		return res, nil
 	}
+	lists := listRefs(ix.Versions())
 	// The ownership rules are policy data: the threshold for an owner on
 	// each list, and whether a rule reaching that list is in force at all
 	// (BIS's affiliates rule for the Entity and MEU Lists was suspended
@@ -214,6 +215,14 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		hits, err := ix.Search(screening.Query{Name: name, Country: country, MinScore: minScore})
 		if err != nil {
 			return domain.Invalid(via, "cannot be screened: %s", domain.ErrorMessage(err))
+		}
+		entry := ScreeningLogEntry{ID: newID(), At: res.At, Kind: "application", Subject: a.ID.String(), Officer: officerName(who), UserID: who.UserID,
+			Party: who.PartySlug, Role: who.Role, Query: name, Country: country, Via: via, MinScore: minScore, Lists: lists, Hits: len(hits)}
+		if len(hits) > 0 {
+			entry.BestScore = math.Round(hits[0].Score*1000) / 1000
+		}
+		if err := logScreenings(ctx, tx, []ScreeningLogEntry{entry}); err != nil {
+			return err
 		}
 		for _, h := range hits {
 			src := h.Entity.PrimarySource()
