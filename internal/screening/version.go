@@ -56,7 +56,9 @@ func listVersions(entities []Entity) []ListVersion {
 		}
 		out = append(out, ListVersion{List: l, Entities: len(hs), Newest: newest[l], Digest: hex.EncodeToString(sum.Sum(nil)[:12])})
 	}
-	slices.SortFunc(out, func(a, b ListVersion) int { return listRank(a.List)*1000 - listRank(b.List)*1000 + cmpStr(a.List, b.List) })
+	slices.SortFunc(out, func(a, b ListVersion) int {
+		return listRank(a.List)*1000 - listRank(b.List)*1000 + cmpStr(a.List, b.List)
+	})
 	return out
 }
 
