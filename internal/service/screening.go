@@ -115,6 +115,10 @@ func (s *Service) ScreeningLog(ctx context.Context, who domain.Actor, before tim
 	if limit < 0 || limit > MaxScreeningLogPage {
 		return nil, domain.Invalid("limit", "must be between 1 and %d", MaxScreeningLogPage)
 	}
+	// The searches logged so far are in it.
+	if err := s.FlushScreeningLog(ctx); err != nil {
+		return nil, err
+	}
 	docs, err := viewOf(ctx, s.store, func(tx store.Tx) ([][]byte, error) { return tx.ScreeningLog(ctx, before, limit) })
 	if err != nil {
 		return nil, err
@@ -133,8 +137,8 @@ const MaxScreenBatch = 1000
 
 // Screen screens names against the restricted-party lists and returns the
 // hits with the list versions used. Every name screened is logged (who,
-// when, the query, the list versions, the hits) before the answer is
-// returned. Callers: the vendor and the authorities. Returns EINVALID
+// when, the query, the list versions, the hits), in batches a few
+// milliseconds after the answer (screenlog.go). Callers: the vendor and the authorities. Returns EINVALID
 // naming the query for an empty or absurd name, EUNAVAILABLE when no lists
 // are loaded.
 func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery, limit int, minScore float64) ([]ScreenResult, []screening.ListVersion, error) {
@@ -190,10 +194,8 @@ func (s *Service) Screen(ctx context.Context, who domain.Actor, qs []ScreenQuery
 			log[i].BestScore = math.Round(hits[0].Score*1000) / 1000
 		}
 	}
-	// Every search is logged before it is answered: one small write
-	// transaction, which the SQLite store's group commit shares with the
-	// other requests in flight.
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return logScreenings(ctx, tx, log) }); err != nil {
+	// Every search is logged, in batches (screenlog.go).
+	if err := s.logSearches(ctx, log); err != nil {
 		return nil, nil, err
 	}
 	return out, versions, nil
