@@ -411,6 +411,16 @@ func (r Rules) Screening() (p ScreeningParams, ruleID string, ok bool) {
 	return ScreeningParams{}, "", false
 }
 
+// EndUser returns the listed-end-user rule in force (its id, source and
+// jurisdiction): the rule a screening match holds orders and stops
+// shipments under.
+func (r Rules) EndUser() (Rule, bool) {
+	if e := r.rs().endUser; e != nil {
+		return e.Rule, true
+	}
+	return Rule{}, false
+}
+
 // ScreeningSource returns the source id of the screening rule in force
 // (what a decision on a hit cites with the rule id), "" if none is.
 func (r Rules) ScreeningSource() string {

@@ -184,3 +184,59 @@ func TestScreeningLog(t *testing.T) {
 		})
 	})
 }
+
+// TestNewListingBlocks: a reload that lists an existing customer makes it
+// a match, and at once its open orders are held under the listed-end-user
+// rule (their units back on the license), its licenses are suspended
+// pending review, the export authority gets an alert naming the list
+// entry, and its shipment is stopped at its next border step with the
+// reason; an order already shipped in full stays as it is.
+func TestNewListingBlocks(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		auth := e.as("us-commerce")
+		e.customer(t, "us-cloud-a", 0)
+		app, lic := e.customer(t, "bytedance", 100)
+		e.order(t, "us-cloud-a", 1000) // room under the CN cap
+		open := e.order(t, "bytedance", 10)
+		sh := e.move(t, e.shipment(t, "bytedance", 5), "picked_up", "TW")
+		ents := slices.Clone(chipgatetest.ScreeningIndex(t).Entities())
+		ents = append(ents, screening.Entity{Key: "EL:new-listing", Type: screening.TypeEntity, Name: app.LegalName, Countries: []string{"CN"},
+			Programs: []string{"EAR744"}, Sources: []screening.Source{{List: "EL", ID: "el-2026-0001", Name: app.LegalName, Listed: "2026-02-01", Notice: "91 FR 4321"}}})
+		before := e.auditSize(t)
+		rep, err := e.svc.ReloadListsWith(e.ctx, auth, screening.NewIndex(ents), service.ListReload{})
+		must(t, err)
+		if rep.NewMatches != 1 {
+			t.Fatalf("reload: %+v, want one new match", rep)
+		}
+		if got := e.application(t, app.ID); got.Screening.Status != "match" {
+			t.Fatalf("the newly listed customer: %+v", got.Screening)
+		}
+		o, err := e.svc.Order(e.ctx, auth, open.ID)
+		must(t, err)
+		last := o.Decision.Reasons[len(o.Decision.Reasons)-1]
+		if o.Status != domain.OrderHeld || last.Rule != "end-user.listed" || last.Source != "S5" || !strings.Contains(last.Message, "el-2026-0001") || !strings.Contains(last.Message, "91 FR 4321") {
+			t.Fatalf("the open order: %s, %+v", o.Status, last)
+		}
+		l := e.license(t, lic.ID)
+		if l.Status != domain.GrantSuspended || l.Remaining != lic.Remaining-5 {
+			t.Fatalf("the license: %s, remaining %d (was %d before both orders)", l.Status, l.Remaining, lic.Remaining)
+		}
+		recs := e.recorded(t, before, auth, "lists.accepted", "application.rescreened", "order.held_for_review", "license.suspended", "alert.raised")
+		alert := payload[domain.Alert](t, recs[len(recs)-1])
+		if alert.Kind != "new_listing" || alert.Buyer != "bytedance" || !strings.Contains(strings.Join(alert.Evidence, "\n"), "91 FR 4321") ||
+			!strings.Contains(strings.Join(alert.Evidence, "\n"), app.LegalName) || alert.Reasons[0].Rule != "end-user.listed" {
+			t.Fatalf("alert %+v", alert)
+		}
+		_, err = e.svc.RecordEvent(e.ctx, e.speaker("arrived", "US"), sh.ID, service.EventRequest{Kind: "arrived", Country: "US", Place: "LAX"})
+		if domain.ErrorCode(err) != domain.ECONFLICT || !strings.Contains(domain.ErrorMessage(err), "shipment stopped under rule end-user.listed") ||
+			!strings.Contains(domain.ErrorMessage(err), "el-2026-0001") {
+			t.Fatalf("the shipment's next step: %v", err)
+		}
+		// The officers clear the hit (four eyes): the shipment moves on.
+		_, err = e.svc.ReviewHits(e.ctx, auth, app.ID, []service.HitReview{clear(0)})
+		must(t, err)
+		_, err = e.svc.ReviewHits(e.ctx, e.officer(t, "us-commerce", "second officer"), app.ID, []service.HitReview{clear(0)})
+		must(t, err)
+		e.move(t, sh, "arrived", "US")
+	})
+}

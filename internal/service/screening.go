@@ -208,6 +208,10 @@ type RescreenReport struct {
 	Changed    int `json:"applications_changed"`
 	NewHits    int `json:"new_hits"`
 	NowBlocked int `json:"now_blocked"`
+	// NewMatches counts the parties the lists now match that did not
+	// before: their open orders are held, their licenses suspended, and
+	// the export authority alerted.
+	NewMatches int `json:"new_matches"`
 }
 
 // MayReloadLists returns EFORBIDDEN unless who may reload the lists.
@@ -278,6 +282,7 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 					rep.NewHits++
 				}
 			}
+			wasMatch := a.Screening.Status == "match"
 			a.Screening, a.UpdatedAt = res, s.Now()
 			if res.Status == "match" && (a.Status == domain.AppSubmitted || a.Status == domain.AppInfoRequested) {
 				a.Status = domain.AppBlocked
@@ -286,7 +291,15 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 			if err := put(ctx, tx, store.KindApplication, false, appDoc(a), a); err != nil {
 				return err
 			}
-			return s.record(ctx, tx, who, a.UpdatedAt, "application.rescreened", "application", a.ID.String(), a.Screening)
+			if err := s.record(ctx, tx, who, a.UpdatedAt, "application.rescreened", "application", a.ID.String(), a.Screening); err != nil {
+				return err
+			}
+			if res.Status != "match" || wasMatch {
+				return nil
+			}
+			// A new listing: hold, suspend, alert (listing.go).
+			rep.NewMatches++
+			return s.blockNewListing(ctx, tx, who, rules, a, blockingHits(res.Hits, matchScore), a.UpdatedAt)
 		})
 		if err != nil {
 			return rep, err

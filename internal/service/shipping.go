@@ -227,6 +227,11 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 		if err := maySpeak(ctx, tx, who, sh); err != nil {
 			return err
 		}
+		// Every step checks the buyer's screening: a listing after the
+		// order was accepted stops the goods at their next step.
+		if err := s.shipmentScreening(ctx, tx, rules, sh); err != nil {
+			return err
+		}
 		last := len(sh.Route) - 1
 		here := sh.Route[sh.Leg]
 		wrongPlace := func(want string) error {
