@@ -1494,6 +1494,7 @@ type RescreenReport struct {
 	ApplicationsScreened int `json:"applications_screened"`
 	Entities             int `json:"entities"`
 	NewHits              int `json:"new_hits"`
+	NewMatches           int `json:"new_matches"`
 	NowBlocked           int `json:"now_blocked"`
 }
 
