@@ -3,11 +3,13 @@ package service
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/policy"
+	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/store"
 )
 
@@ -145,4 +147,66 @@ func (s *Service) shipmentScreening(ctx context.Context, tx store.Tx, rules poli
 	}
 	return domain.Errorf(domain.ECONFLICT, "shipment stopped under rule %s (%s): buyer %s has an open restricted-party match: %s; the export authority adjudicates the hit first",
 		rule.ID, rule.Source, app.Buyer, describeHit(hits[0]))
+}
+
+// screenCustody screens the carriers and the lab a new shipment names, as
+// the vendor who ships: each is logged (kind shipment), and a party whose name scores at
+// least the match score on a list refuses the shipment (ECONFLICT naming
+// the party, the entry and the rule). Unregistered names cannot be named,
+// so every custodian is a registered party with a name and a country.
+func (s *Service) screenCustody(ctx context.Context, tx store.Tx, who domain.Actor, rules policy.Rules, sh domain.Shipment, now time.Time) error {
+	ix := s.screen.Load()
+	if ix == nil {
+		return nil
+	}
+	minScore, matchScore := s.screeningThresholds(rules)
+	lists := listRefs(ix.Versions())
+	type custodian struct {
+		a   domain.Assignee
+		via string
+	}
+	var cs []custodian
+	seen := map[domain.ID]bool{}
+	for i, c := range sh.Carriers {
+		if !seen[c.PartyID] {
+			seen[c.PartyID] = true
+			cs = append(cs, custodian{c, fmt.Sprintf("carriers[%d]", i)})
+		}
+	}
+	if sh.Lab != nil && !seen[sh.Lab.PartyID] {
+		cs = append(cs, custodian{*sh.Lab, "lab"})
+	}
+	var log []ScreeningLogEntry
+	var refusal error
+	for _, c := range cs {
+		p, err := tx.Party(ctx, c.a.PartyID)
+		if err != nil {
+			return err
+		}
+		hits, err := ix.Search(screening.Query{Name: p.Name, Country: p.Country, MinScore: minScore})
+		if err != nil {
+			return domain.Invalid(c.via, "cannot be screened: %s", domain.ErrorMessage(err))
+		}
+		entry := ScreeningLogEntry{ID: newID(), At: now, Kind: "shipment", Subject: sh.ID.String(), Officer: officerName(who), UserID: who.UserID,
+			Party: who.PartySlug, Role: who.Role, Query: p.Name, Country: p.Country, Via: c.via, MinScore: minScore, Lists: lists, Hits: len(hits)}
+		if len(hits) > 0 {
+			entry.BestScore = math.Round(hits[0].Score*1000) / 1000
+			if h := hits[0]; h.Score >= matchScore && refusal == nil {
+				src := h.Entity.PrimarySource()
+				rule, ok := rules.EndUser()
+				if !ok {
+					rule = policy.Rule{ID: "screening.thresholds", Source: rules.ScreeningSource()}
+				}
+				refusal = domain.Errorf(domain.ECONFLICT, "shipment refused under rule %s (%s): %s %s matches %s entry %q (%s %s) at %.3f",
+					rule.ID, rule.Source, c.via, p.Slug, src.List, h.Entity.Name, src.List, src.ID, h.Score)
+			}
+		}
+		log = append(log, entry)
+	}
+	// Queued rather than written in tx: the screenings happened, and are
+	// logged, whether or not the shipment commits.
+	if err := s.logSearches(ctx, log); err != nil {
+		return err
+	}
+	return refusal
 }

@@ -240,3 +240,42 @@ func TestNewListingBlocks(t *testing.T) {
 		e.move(t, sh, "arrived", "US")
 	})
 }
+
+// TestShipmentScreensCustody: a new shipment screens the carriers and the
+// lab it names; a listed carrier refuses it, naming the party and the
+// entry, and the screenings are logged either way.
+func TestShipmentScreensCustody(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		e.customer(t, "us-cloud-a", 0)
+		o := e.order(t, "us-cloud-a", 10)
+		e.newActor(t, service.PartyRequest{Slug: "harbin-freight", Name: listedName, Role: domain.RoleCarrier, Country: "CN"})
+		req := service.ShipmentRequest{Order: o.ID.String(), Lot: firstLot, Serials: serials(2), UnitValue: usd, Carriers: []string{"harbin-freight"}, Lab: "us-testlab"}
+		before := e.auditSize(t)
+		_, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), req)
+		if domain.ErrorCode(err) != domain.ECONFLICT || !strings.Contains(domain.ErrorMessage(err), "carriers[0] harbin-freight matches EL entry") {
+			t.Fatalf("a listed carrier: %v", err)
+		}
+		e.unchanged(t, before)
+		req.Carriers = carriers
+		sh, err := e.svc.CreateShipment(e.ctx, e.as("nvidia"), req)
+		must(t, err)
+		log, err := e.svc.ScreeningLog(e.ctx, e.as("us-commerce"), time.Time{}, 10)
+		must(t, err)
+		var refused, shipped int
+		for _, l := range log {
+			if l.Kind == "shipment" && l.Query == listedName && l.Via == "carriers[0]" && l.Hits > 0 {
+				refused++
+			}
+			if l.Kind == "shipment" && l.Subject == sh.ID.String() {
+				shipped++
+			}
+		}
+		want := 1 // the carrier, and the lab when the route has one
+		if sh.Lab != nil {
+			want++
+		}
+		if refused != 1 || shipped != want {
+			t.Fatalf("shipment screenings logged: refused carrier %d, shipped %d (want %d); log %+v", refused, shipped, want, log)
+		}
+	})
+}

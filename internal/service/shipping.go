@@ -132,6 +132,10 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		if sh.Carriers, sh.Lab, err = nameCustody(ctx, tx, in.Carriers, in.Lab, max(1, len(route)-1), sh.LabCountry, dest); err != nil {
 			return err
 		}
+		// The carriers and the lab are screened like the buyer (listing.go).
+		if err := s.screenCustody(ctx, tx, who, rules, sh, now); err != nil {
+			return err
+		}
 		holder := sh.Carriers[0]
 		sh.Holder = &holder
 		if err := tx.ClaimSerials(ctx, sh.ID, sh.Serials); err != nil {
