@@ -132,6 +132,12 @@ func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *se
 	err = server.Serve(ctx, ln, srv, log, 10*time.Second)
 	stop()
 	<-signed
+	// The final searches' log entries are written (docs/SCREENING.md).
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	if ferr := svc.FlushScreeningLog(fctx); ferr != nil {
+		log.Warn("screening log not flushed", "err", ferr)
+	}
+	cancel()
 	// A last checkpoint covers what the final requests wrote.
 	if _, serr := svc.SignCheckpoint(context.WithoutCancel(ctx), signer); serr != nil {
 		log.Warn("final checkpoint not signed", "err", serr)

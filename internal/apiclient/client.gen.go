@@ -357,6 +357,39 @@ func (e PartyRole) Valid() bool {
 	}
 }
 
+// Defines values for ScreeningLogEntryRole.
+const (
+	ScreeningLogEntryRoleAuditor         ScreeningLogEntryRole = "auditor"
+	ScreeningLogEntryRoleBuyer           ScreeningLogEntryRole = "buyer"
+	ScreeningLogEntryRoleCarrier         ScreeningLogEntryRole = "carrier"
+	ScreeningLogEntryRoleExportAuthority ScreeningLogEntryRole = "export_authority"
+	ScreeningLogEntryRoleImportAuthority ScreeningLogEntryRole = "import_authority"
+	ScreeningLogEntryRoleLab             ScreeningLogEntryRole = "lab"
+	ScreeningLogEntryRoleVendor          ScreeningLogEntryRole = "vendor"
+)
+
+// Valid indicates whether the value is a known member of the ScreeningLogEntryRole enum.
+func (e ScreeningLogEntryRole) Valid() bool {
+	switch e {
+	case ScreeningLogEntryRoleAuditor:
+		return true
+	case ScreeningLogEntryRoleBuyer:
+		return true
+	case ScreeningLogEntryRoleCarrier:
+		return true
+	case ScreeningLogEntryRoleExportAuthority:
+		return true
+	case ScreeningLogEntryRoleImportAuthority:
+		return true
+	case ScreeningLogEntryRoleLab:
+		return true
+	case ScreeningLogEntryRoleVendor:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ShipmentStatus.
 const (
 	ShipmentStatusArrived   ShipmentStatus = "arrived"
@@ -1093,10 +1126,26 @@ type HearingViewList struct {
 	NextCursor string        `json:"next_cursor"`
 }
 
+// HitDecision defines model for HitDecision.
+type HitDecision struct {
+	At       time.Time          `json:"at"`
+	Decision string             `json:"decision"`
+	Note     string             `json:"note"`
+	Officer  string             `json:"officer"`
+	Party    string             `json:"party"`
+	Reason   string             `json:"reason"`
+	Result   string             `json:"result"`
+	Rule     string             `json:"rule"`
+	Source   string             `json:"source"`
+	UserId   openapi_types.UUID `json:"user_id"`
+}
+
 // HitReview defines model for HitReview.
 type HitReview struct {
 	Decision string `json:"decision"`
 	Hit      int    `json:"hit"`
+	Note     string `json:"note"`
+	Reason   string `json:"reason"`
 }
 
 // HitReviews defines model for HitReviews.
@@ -1234,6 +1283,39 @@ type LicenseGrant struct {
 	ValidFrom    string    `json:"valid_from"`
 	ValidUntil   string    `json:"valid_until"`
 	Vendor       string    `json:"vendor"`
+}
+
+// ListEntry defines model for ListEntry.
+type ListEntry struct {
+	Addresses *[]string         `json:"addresses,omitempty"`
+	Aliases   *[]string         `json:"aliases,omitempty"`
+	Countries *[]string         `json:"countries,omitempty"`
+	Dates     *[]string         `json:"dates,omitempty"`
+	Ids       *[]string         `json:"ids,omitempty"`
+	Key       string            `json:"key"`
+	Name      string            `json:"name"`
+	Programs  *[]string         `json:"programs,omitempty"`
+	Remarks   *string           `json:"remarks,omitempty"`
+	Sources   []ListEntrySource `json:"sources"`
+	Type      *string           `json:"type,omitempty"`
+}
+
+// ListEntrySource defines model for ListEntrySource.
+type ListEntrySource struct {
+	FederalRegister *string   `json:"federal_register,omitempty"`
+	List            string    `json:"list"`
+	Listed          *string   `json:"listed,omitempty"`
+	Name            string    `json:"name"`
+	Programs        *[]string `json:"programs,omitempty"`
+	SourceId        string    `json:"source_id"`
+}
+
+// ListVersion defines model for ListVersion.
+type ListVersion struct {
+	Digest   string  `json:"digest"`
+	Entities int     `json:"entities"`
+	List     string  `json:"list"`
+	Newest   *string `json:"newest,omitempty"`
 }
 
 // LotRequest defines model for LotRequest.
@@ -1484,6 +1566,7 @@ type RescreenReport struct {
 	ApplicationsScreened int `json:"applications_screened"`
 	Entities             int `json:"entities"`
 	NewHits              int `json:"new_hits"`
+	NewMatches           int `json:"new_matches"`
 	NowBlocked           int `json:"now_blocked"`
 }
 
@@ -1582,28 +1665,55 @@ type ScreenQuery struct {
 
 // ScreenResult defines model for ScreenResult.
 type ScreenResult struct {
-	Evasion *[]string   `json:"evasion,omitempty"`
-	Hits    []ScreenHit `json:"hits"`
-	Query   string      `json:"query"`
+	Evasion      *[]string      `json:"evasion,omitempty"`
+	Hits         []ScreenHit    `json:"hits"`
+	ListVersions *[]ListVersion `json:"list_versions,omitempty"`
+	Query        string         `json:"query"`
 }
 
 // ScreeningHit defines model for ScreeningHit.
 type ScreeningHit struct {
-	Inherited    *bool      `json:"inherited,omitempty"`
-	List         string     `json:"list"`
-	Listing      string     `json:"listing"`
-	Matched      string     `json:"matched"`
-	MatchedWords *[]string  `json:"matched_words,omitempty"`
-	Name         string     `json:"name"`
-	Query        string     `json:"query"`
-	Review       *string    `json:"review,omitempty"`
-	ReviewedAt   *time.Time `json:"reviewed_at,omitempty"`
-	ReviewedBy   *string    `json:"reviewed_by,omitempty"`
-	Score        float64    `json:"score"`
-	Share        *float64   `json:"share,omitempty"`
-	SourceId     string     `json:"source_id"`
-	Via          string     `json:"via"`
+	Decisions    *[]HitDecision `json:"decisions,omitempty"`
+	Entry        *ListEntry     `json:"entry,omitempty"`
+	EntryHash    *string        `json:"entry_hash,omitempty"`
+	Inherited    *bool          `json:"inherited,omitempty"`
+	List         string         `json:"list"`
+	Listing      string         `json:"listing"`
+	Matched      string         `json:"matched"`
+	MatchedWords *[]string      `json:"matched_words,omitempty"`
+	Name         string         `json:"name"`
+	Query        string         `json:"query"`
+	Review       *string        `json:"review,omitempty"`
+	ReviewedAt   *time.Time     `json:"reviewed_at,omitempty"`
+	ReviewedBy   *string        `json:"reviewed_by,omitempty"`
+	Score        float64        `json:"score"`
+	Share        *float64       `json:"share,omitempty"`
+	SourceId     string         `json:"source_id"`
+	Via          string         `json:"via"`
 }
+
+// ScreeningLogEntry defines model for ScreeningLogEntry.
+type ScreeningLogEntry struct {
+	Address   *string               `json:"address,omitempty"`
+	At        time.Time             `json:"at"`
+	BestScore *float64              `json:"best_score,omitempty"`
+	Country   *string               `json:"country,omitempty"`
+	Hits      int                   `json:"hits"`
+	Id        openapi_types.UUID    `json:"id"`
+	Kind      string                `json:"kind"`
+	Lists     []string              `json:"lists"`
+	MinScore  float64               `json:"min_score"`
+	Officer   string                `json:"officer"`
+	Party     string                `json:"party"`
+	Query     string                `json:"query"`
+	Role      ScreeningLogEntryRole `json:"role"`
+	Subject   *string               `json:"subject,omitempty"`
+	UserId    openapi_types.UUID    `json:"user_id"`
+	Via       *string               `json:"via,omitempty"`
+}
+
+// ScreeningLogEntryRole defines model for ScreeningLogEntry.Role.
+type ScreeningLogEntryRole string
 
 // ScreeningResult defines model for ScreeningResult.
 type ScreeningResult struct {
@@ -2436,10 +2546,10 @@ type GetScreenParams struct {
 	// Address An address, to weigh matches.
 	Address *string `form:"address,omitempty" json:"address,omitempty"`
 
-	// Limit The most hits.
+	// Limit The most hits (0 or absent: 10).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// MinScore The least score of a hit.
+	// MinScore The least score of a hit; absent or 0: the policy's min_score (rule screening.thresholds).
 	MinScore *float32 `form:"min_score,omitempty" json:"min_score,omitempty"`
 }
 
@@ -2447,6 +2557,15 @@ type GetScreenParams struct {
 type PostScreenParams struct {
 	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetScreeningLogParams defines parameters for GetScreeningLog.
+type GetScreeningLogParams struct {
+	// Before Only entries logged before this instant (RFC 3339); the next page starts before the last entry's at.
+	Before *time.Time `form:"before,omitempty" json:"before,omitempty"`
+
+	// Limit The most entries (0 or absent: 100).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetShipmentsParams defines parameters for GetShipments.
@@ -3117,7 +3236,7 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/products/{ref}/classification (the `GetProductsRefClassification` operationId).
 	GetProductsRefClassification(ctx context.Context, ref string, params *GetProductsRefClassificationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetScreen Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists
+	// GetScreen Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists; the answer names the list versions used (list_versions), and the search is logged (GET /api/v1/screening/log)
 	//
 	// Corresponds with GET /api/v1/screen (the `GetScreen` operationId).
 	GetScreen(ctx context.Context, params *GetScreenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3135,6 +3254,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/screen (the `PostScreen` operationId).
 	PostScreen(ctx context.Context, params *PostScreenParams, body PostScreenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScreeningLog The screening log, newest first: every screening, ad-hoc searches and applications' names, with who, when, the query, the list versions used and the hits (export authority, auditor)
+	//
+	// Corresponds with GET /api/v1/screening/log (the `GetScreeningLog` operationId).
+	GetScreeningLog(ctx context.Context, params *GetScreeningLogParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetScreeningReviews Applications with screening hits not yet reviewed (export authority)
 	//
@@ -4447,7 +4571,7 @@ func (c *Client) GetProductsRefClassification(ctx context.Context, ref string, p
 	return c.Client.Do(req)
 }
 
-// GetScreen Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists
+// GetScreen Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists; the answer names the list versions used (list_versions), and the search is logged (GET /api/v1/screening/log)
 //
 // Corresponds with GET /api/v1/screen (the `GetScreen` operationId).
 func (c *Client) GetScreen(ctx context.Context, params *GetScreenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4486,6 +4610,21 @@ func (c *Client) PostScreenWithBody(ctx context.Context, params *PostScreenParam
 // Corresponds with POST /api/v1/screen (the `PostScreen` operationId).
 func (c *Client) PostScreen(ctx context.Context, params *PostScreenParams, body PostScreenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostScreenRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScreeningLog The screening log, newest first: every screening, ad-hoc searches and applications' names, with who, when, the query, the list versions used and the hits (export authority, auditor)
+//
+// Corresponds with GET /api/v1/screening/log (the `GetScreeningLog` operationId).
+func (c *Client) GetScreeningLog(ctx context.Context, params *GetScreeningLogParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScreeningLogRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8229,6 +8368,72 @@ func NewPostScreenRequestWithBody(server string, params *PostScreenParams, conte
 	return req, nil
 }
 
+// NewGetScreeningLogRequest constructs an http.Request for the GetScreeningLog method
+func NewGetScreeningLogRequest(server string, params *GetScreeningLogParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/screening/log")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetScreeningReviewsRequest constructs an http.Request for the GetScreeningReviews method
 func NewGetScreeningReviewsRequest(server string) (*http.Request, error) {
 	var err error
@@ -9417,7 +9622,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/products/{ref}/classification (the `GetProductsRefClassification` operationId).
 	GetProductsRefClassificationWithResponse(ctx context.Context, ref string, params *GetProductsRefClassificationParams, reqEditors ...RequestEditorFn) (*GetProductsRefClassificationResponse, error)
 
-	// GetScreenWithResponse Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists
+	// GetScreenWithResponse Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists; the answer names the list versions used (list_versions), and the search is logged (GET /api/v1/screening/log)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9437,6 +9642,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/screen (the `PostScreen` operationId).
 	PostScreenWithResponse(ctx context.Context, params *PostScreenParams, body PostScreenJSONRequestBody, reqEditors ...RequestEditorFn) (*PostScreenResponse, error)
+
+	// GetScreeningLogWithResponse The screening log, newest first: every screening, ad-hoc searches and applications' names, with who, when, the query, the list versions used and the hits (export authority, auditor)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/screening/log (the `GetScreeningLog` operationId).
+	GetScreeningLogWithResponse(ctx context.Context, params *GetScreeningLogParams, reqEditors ...RequestEditorFn) (*GetScreeningLogResponse, error)
 
 	// GetScreeningReviewsWithResponse Applications with screening hits not yet reviewed (export authority)
 	//
@@ -16260,6 +16472,110 @@ func (r PostScreenResponse) ContentType() string {
 	return ""
 }
 
+// GetScreeningLogResponse401Headers the declared response headers of an HTTP 401 response for GetScreeningLog
+type GetScreeningLogResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetScreeningLogResponse429Headers the declared response headers of an HTTP 429 response for GetScreeningLog
+type GetScreeningLogResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetScreeningLogResponse503Headers the declared response headers of an HTTP 503 response for GetScreeningLog
+type GetScreeningLogResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetScreeningLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]ScreeningLogEntry
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetScreeningLogResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetScreeningLogResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetScreeningLogResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScreeningLogResponse) GetJSON200() *[]ScreeningLogEntry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetScreeningLogResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetScreeningLogResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetScreeningLogResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetScreeningLogResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetScreeningLogResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetScreeningLogResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScreeningLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScreeningLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScreeningLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScreeningLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetScreeningReviewsResponse401Headers the declared response headers of an HTTP 401 response for GetScreeningReviews
 type GetScreeningReviewsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -18568,7 +18884,7 @@ func (c *ClientWithResponses) GetProductsRefClassificationWithResponse(ctx conte
 	return ParseGetProductsRefClassificationResponse(rsp)
 }
 
-// GetScreenWithResponse Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists
+// GetScreenWithResponse Screen one name (?name=&country=&address=&limit=&min_score=) against the restricted-party lists; the answer names the list versions used (list_versions), and the search is logged (GET /api/v1/screening/log)
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18605,6 +18921,19 @@ func (c *ClientWithResponses) PostScreenWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParsePostScreenResponse(rsp)
+}
+
+// GetScreeningLogWithResponse The screening log, newest first: every screening, ad-hoc searches and applications' names, with who, when, the query, the list versions used and the hits (export authority, auditor)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/screening/log (the `GetScreeningLog` operationId).
+func (c *ClientWithResponses) GetScreeningLogWithResponse(ctx context.Context, params *GetScreeningLogParams, reqEditors ...RequestEditorFn) (*GetScreeningLogResponse, error) {
+	rsp, err := c.GetScreeningLog(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScreeningLogResponse(rsp)
 }
 
 // GetScreeningReviewsWithResponse Applications with screening hits not yet reviewed (export authority)
@@ -25559,6 +25888,107 @@ func ParsePostScreenResponse(rsp *http.Response) (*PostScreenResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers PostScreenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetScreeningLogResponse parses an HTTP response from a GetScreeningLogWithResponse call
+func ParseGetScreeningLogResponse(rsp *http.Response) (*GetScreeningLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScreeningLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []ScreeningLogEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetScreeningLogResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetScreeningLogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetScreeningLogResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -126,11 +126,83 @@ type ScreeningHit struct {
 	// Listing fingerprints the listed entity as the list gave it; a review
 	// sticks across list reloads until the listing itself changes.
 	Listing string `json:"listing"`
-	// Review is the export authority's call on the hit: "", confirmed or
-	// false_positive, with who made it and when.
+	// EntryHash hashes the listed entry's whole content (addresses,
+	// programs, identifiers, remarks as well as names): a decision sticks
+	// across reloads until it changes.
+	EntryHash string `json:"entry_hash,omitempty"`
+	// Entry is the listed entry as the officer reviews it.
+	Entry *ListEntry `json:"entry,omitempty"`
+	// Review is the state of the hit: "" (potential, not yet decided),
+	// pending_second (cleared by one officer, waiting for a second),
+	// false_positive, confirmed or escalated; ReviewedBy is the officer
+	// who made the last decision, ReviewedAt when.
 	Review     string     `json:"review,omitempty"`
 	ReviewedBy string     `json:"reviewed_by,omitempty"`
 	ReviewedAt *time.Time `json:"reviewed_at,omitempty"`
+	// Decisions are the officers' decisions on the hit, oldest first.
+	Decisions []HitDecision `json:"decisions,omitempty"`
+}
+
+// Open reports whether the hit still counts against the party: every
+// state but false_positive (a clear waiting for its second officer is not
+// a clear yet).
+func (h ScreeningHit) Open() bool { return h.Review != HitFalsePositive }
+
+// The states of a screening hit.
+const (
+	HitPotential     = ""
+	HitPendingSecond = "pending_second"
+	HitFalsePositive = "false_positive"
+	HitConfirmed     = "confirmed"
+	HitEscalated     = "escalated"
+)
+
+// HitDecision is one officer's decision on a screening hit: the decision,
+// a reason from the policy's fixed list (with the rule and source that
+// list comes from) and a free-text note.
+type HitDecision struct {
+	Decision string    `json:"decision"` // false_positive, confirmed or escalated
+	Reason   string    `json:"reason"`
+	Rule     string    `json:"rule"`
+	Source   string    `json:"source"`
+	Note     string    `json:"note"`
+	Officer  string    `json:"officer"` // the authenticated user's name
+	UserID   ID        `json:"user_id"`
+	Party    string    `json:"party"`
+	At       time.Time `json:"at"`
+	// Result is the hit's state after the decision: a first clear of a
+	// high-scoring hit gives pending_second.
+	Result string `json:"result"`
+}
+
+// ListEntry is a listed entity as a screening officer reads it: every
+// name, address, program, identifier and remark the lists give, and each
+// list's own record of it with its Federal Register citation.
+type ListEntry struct {
+	Key       string            `json:"key"`
+	Type      string            `json:"type,omitempty"`
+	Name      string            `json:"name"`
+	Aliases   []string          `json:"aliases,omitempty"`
+	Addresses []string          `json:"addresses,omitempty"`
+	Countries []string          `json:"countries,omitempty"`
+	Programs  []string          `json:"programs,omitempty"`
+	IDs       []string          `json:"ids,omitempty"`
+	Dates     []string          `json:"dates,omitempty"`
+	Remarks   string            `json:"remarks,omitempty"`
+	Sources   []ListEntrySource `json:"sources"`
+}
+
+// ListEntrySource is one list's record of a listed entity.
+type ListEntrySource struct {
+	List string `json:"list"`
+	ID   string `json:"source_id"`
+	Name string `json:"name"`
+	// Listed is the listing date as the list writes it.
+	Listed string `json:"listed,omitempty"`
+	// FederalRegister is the Federal Register citation, where the list
+	// gives one.
+	FederalRegister string   `json:"federal_register,omitempty"`
+	Programs        []string `json:"programs,omitempty"`
 }
 
 // RedFlag is one diversion red flag with its evidence.

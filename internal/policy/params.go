@@ -340,6 +340,44 @@ type ScreeningParams struct {
 	// MaxListShrink is the largest share of a list's entities a new version
 	// may lose before a reload is refused (0.2 = 20%).
 	MaxListShrink float64 `yaml:"max_list_shrink" json:"max_list_shrink"`
+	// FourEyesScore is the score from which clearing a hit (false_positive)
+	// takes a second, different officer: the first officer's clear leaves
+	// the hit pending_second. 0 means match_score.
+	FourEyesScore float64 `yaml:"four_eyes_score" json:"four_eyes_score"`
+	// Reasons are the reasons an officer may give for a decision on a hit;
+	// a decision names one (and adds a free-text note).
+	Reasons []ScreeningReason `yaml:"reasons" json:"reasons"`
+}
+
+// ScreeningReason is one reason an officer may give for a decision on a
+// screening hit, like the reason codes of SAP GTS or Oracle GTM.
+type ScreeningReason struct {
+	Code string `yaml:"code" json:"code"`
+	// Decisions are those the reason can justify: false_positive,
+	// confirmed, escalated.
+	Decisions []string `yaml:"decisions" json:"decisions"`
+	Summary   string   `yaml:"summary" json:"summary"`
+}
+
+// HitDecisions are the decisions an officer can make on a screening hit.
+var HitDecisions = []string{"false_positive", "confirmed", "escalated"}
+
+// Reason returns the reason with the code, if the parameters have it.
+func (p ScreeningParams) Reason(code string) (ScreeningReason, bool) {
+	for _, r := range p.Reasons {
+		if r.Code == code {
+			return r, true
+		}
+	}
+	return ScreeningReason{}, false
+}
+
+// FourEyes is the score from which clearing a hit takes two officers.
+func (p ScreeningParams) FourEyes() float64 {
+	if p.FourEyesScore > 0 {
+		return p.FourEyesScore
+	}
+	return p.MatchScore
 }
 
 // AllocationParams are the defaults of the allocation engine.

@@ -415,6 +415,25 @@ func (r Rules) Screening() (p ScreeningParams, ruleID string, ok bool) {
 	return ScreeningParams{}, "", false
 }
 
+// EndUser returns the listed-end-user rule in force (its id, source and
+// jurisdiction): the rule a screening match holds orders and stops
+// shipments under.
+func (r Rules) EndUser() (Rule, bool) {
+	if e := r.rs().endUser; e != nil {
+		return e.Rule, true
+	}
+	return Rule{}, false
+}
+
+// ScreeningSource returns the source id of the screening rule in force
+// (what a decision on a hit cites with the rule id), "" if none is.
+func (r Rules) ScreeningSource() string {
+	if e := r.rs().screening; e != nil {
+		return e.Source
+	}
+	return ""
+}
+
 // Geolocation returns the latency-geolocation parameters in force.
 func (r Rules) Geolocation() (GeolocationParams, bool) {
 	if e := r.rs().geolocation; e != nil {

@@ -5,6 +5,7 @@ import (
 
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"cel.dev/cel-go/cel"
@@ -381,6 +382,10 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 		if !(sc.MaxListShrink > 0 && sc.MaxListShrink < 1) {
 			v.bad("max_list_shrink", "must be above 0 and below 1 (a share of the list's entities)")
 		}
+		if sc.FourEyesScore != 0 && !(sc.FourEyesScore >= sc.MinScore && sc.FourEyesScore <= 1) {
+			v.bad("four_eyes_score", "must be at least min_score and at most 1 (or absent: match_score)")
+		}
+		validateReasons(v, sc.Reasons)
 	case r.Watch != nil:
 		validateWatch(v, r.Watch)
 	case r.Attestation != nil:
@@ -388,5 +393,36 @@ func (v *kindValidator) validate(r *ruleDoc, e *entry, env *cel.Env) {
 	case r.Allocation != nil:
 		v.regionList("tiers", r.Allocation.Tiers)
 		v.words("reserve_classes", r.Allocation.ReserveClasses, false)
+	}
+}
+
+// validateReasons wants every decision on a hit to have at least one
+// reason, each reason a unique code, known decisions and a summary.
+func validateReasons(v *kindValidator, rs []ScreeningReason) {
+	seen := map[string]bool{}
+	covered := map[string]bool{}
+	for i, r := range rs {
+		v.words(fmt.Sprintf("reasons[%d].code", i), []string{r.Code}, true)
+		if seen[r.Code] {
+			v.badItem("reasons", i, "code %q listed twice", r.Code)
+		}
+		seen[r.Code] = true
+		if len(r.Decisions) == 0 {
+			v.badItem("reasons", i, "decisions: at least one of %s", strings.Join(HitDecisions, ", "))
+		}
+		for _, d := range r.Decisions {
+			if !slices.Contains(HitDecisions, d) {
+				v.badItem("reasons", i, "decision %q: want one of %s", d, strings.Join(HitDecisions, ", "))
+			}
+			covered[d] = true
+		}
+		if strings.TrimSpace(r.Summary) == "" {
+			v.badItem("reasons", i, "summary required")
+		}
+	}
+	for _, d := range HitDecisions {
+		if !covered[d] {
+			v.bad("reasons", "no reason for the decision %s", d)
+		}
 	}
 }

@@ -84,4 +84,37 @@ func TestScreeningThresholds(t *testing.T) {
 	if _, err := policy.Load("bad.yaml", bad); err == nil || !strings.Contains(err.Error(), "match_score") {
 		t.Fatalf("match_score below min_score: %v", err)
 	}
+	rules := p.At(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	if sc.FourEyes() != 0.95 || rules.ScreeningSource() != "S5" {
+		t.Fatalf("four eyes from %v, source %q", sc.FourEyes(), rules.ScreeningSource())
+	}
+	for _, d := range policy.HitDecisions {
+		found := false
+		for _, r := range sc.Reasons {
+			found = found || slices.Contains(r.Decisions, d)
+		}
+		if !found {
+			t.Errorf("no reason for %s in the default policy", d)
+		}
+	}
+	if r, ok := sc.Reason("different_identifiers"); !ok || !slices.Equal(r.Decisions, []string{"false_positive"}) {
+		t.Errorf("Reason(different_identifiers) = %+v, %v", r, ok)
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{"four_eyes_score: 0.95", "four_eyes_score: 0.5", "four_eyes_score"},
+		{"decisions: [escalated], summary", "decisions: [waved], summary", "waved"},
+		{"{code: insufficient_information, decisions: [escalated]", "{code: different_location, decisions: [confirmed]", "listed twice"},
+		{"decisions: [escalated, confirmed]", "decisions: [confirmed]", "no reason for the decision escalated"},
+	} {
+		bad := bytes.Replace(policies.Default, []byte(c.old), []byte(c.new), 1)
+		if bytes.Equal(bad, policies.Default) {
+			t.Fatalf("%q not in the default policy", c.old)
+		}
+		if c.want == "no reason for the decision escalated" {
+			bad = bytes.Replace(bad, []byte("decisions: [escalated], summary"), []byte("decisions: [confirmed], summary"), 1)
+		}
+		if _, err := policy.Load("bad.yaml", bad); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s → %s: %v, want an error naming %s", c.old, c.new, err, c.want)
+		}
+	}
 }

@@ -144,6 +144,7 @@ func ParseCSL(r io.Reader, file string) ([]Entity, []Skip, error) {
 			}
 		}
 		e.Dates = splitList(get(rec, "dates_of_birth"))
+		e.IDs = splitList(get(rec, "ids"))
 		if num != "" && isDigits(num) {
 			e.Key = "ofac:" + num
 			id = num
@@ -151,7 +152,7 @@ func ParseCSL(r io.Reader, file string) ([]Entity, []Skip, error) {
 		if id == "" {
 			id = fmt.Sprintf("line-%d", line)
 		}
-		e.Sources = []Source{{List: list, ID: id, Name: raw, File: file, Line: line, Programs: e.Programs, Listed: get(rec, "start_date")}}
+		e.Sources = []Source{{List: list, ID: id, Name: raw, File: file, Line: line, Programs: e.Programs, Listed: get(rec, "start_date"), Notice: get(rec, "federal_register_notice")}}
 		out = append(out, e)
 	})...)
 	if col == nil {

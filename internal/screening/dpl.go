@@ -52,7 +52,7 @@ func ParseDPL(r io.Reader, file string) ([]Entity, []Skip, error) {
 			e.Addresses = append(e.Addresses, a)
 		}
 		id := raw + " (" + get(rec, "Effective_Date") + ")"
-		e.Sources = []Source{{List: "DPL", ID: id, Name: raw, File: file, Line: line, Listed: get(rec, "Effective_Date")}}
+		e.Sources = []Source{{List: "DPL", ID: id, Name: raw, File: file, Line: line, Listed: get(rec, "Effective_Date"), Notice: get(rec, "FR_Citation")}}
 		out = append(out, e)
 	})...)
 	if col == nil {

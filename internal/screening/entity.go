@@ -51,8 +51,11 @@ type Entity struct {
 	Countries []string // ISO 3166-1 alpha-2 codes where known, from addresses, nationality, citizenship
 	Programs  []string
 	Dates     []string // dates of birth and similar, as the list writes them
-	Remarks   string
-	Sources   []Source
+	// IDs are the identifiers the list gives (passports, registration and
+	// tax numbers), each as "type, number, country" as the list writes it.
+	IDs     []string
+	Remarks string
+	Sources []Source
 }
 
 // Address is one address as a list gives it; Country is an ISO alpha-2 code
@@ -85,6 +88,10 @@ type Source struct {
 	Line     int      `json:"line,omitempty"`
 	Programs []string `json:"programs,omitempty"`
 	Listed   string   `json:"listed,omitempty"` // listing or start date as the list writes it
+	// Notice is the Federal Register citation of the listing, where the
+	// list gives one (the CSL's federal_register_notice, the DPL's
+	// FR_Citation).
+	Notice string `json:"federal_register,omitempty"`
 }
 
 // listPriority orders sources for display: the list that matters most to an
@@ -238,6 +245,10 @@ func isAbbrev(w string) bool {
 // hit can be kept "until the listing itself changes" by storing Key and
 // Fingerprint with it.
 func (e *Entity) Fingerprint() string {
+	return shortHash(e.fingerprintParts())
+}
+
+func (e *Entity) fingerprintParts() []string {
 	parts := make([]string, 0, 2+len(e.Aliases)+len(e.Sources))
 	parts = append(parts, "n:"+foldKey(e.Name))
 	for _, a := range e.Aliases {
@@ -247,7 +258,43 @@ func (e *Entity) Fingerprint() string {
 		parts = append(parts, "s:"+s.List+"\x00"+s.ID+"\x00"+s.Name)
 	}
 	sort.Strings(parts[1:])
-	parts = slices.Compact(parts)
+	return slices.Compact(parts)
+}
+
+func shortHash(parts []string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
 	return hex.EncodeToString(sum[:12])
+}
+
+// ContentHash returns a short hash of everything the lists say about the
+// entity: what Fingerprint covers and its type, addresses, countries,
+// programs, dates, identifiers, remarks and each source's programs,
+// listing date and Federal Register citation. A screening decision stored
+// with it is re-opened when any of these changes (a new address or
+// program is news to the officer who cleared the hit); the order of
+// files and records does not change it.
+func (e *Entity) ContentHash() string {
+	parts := e.fingerprintParts()
+	extra := make([]string, 0, 1+len(e.Addresses)+len(e.Countries)+len(e.Programs)+len(e.Dates)+len(e.IDs)+len(e.Sources))
+	extra = append(extra, "t:"+string(e.Type), "r:"+e.Remarks)
+	for _, a := range e.Addresses {
+		extra = append(extra, "ad:"+a.String())
+	}
+	for _, c := range e.Countries {
+		extra = append(extra, "c:"+c)
+	}
+	for _, p := range e.Programs {
+		extra = append(extra, "p:"+p)
+	}
+	for _, d := range e.Dates {
+		extra = append(extra, "d:"+d)
+	}
+	for _, id := range e.IDs {
+		extra = append(extra, "i:"+id)
+	}
+	for _, s := range e.Sources {
+		extra = append(extra, "sx:"+s.List+"\x00"+s.ID+"\x00"+strings.Join(s.Programs, ";")+"\x00"+s.Listed+"\x00"+s.Notice)
+	}
+	sort.Strings(extra)
+	return shortHash(append(parts, slices.Compact(extra)...))
 }

@@ -48,6 +48,7 @@ func Fold(records []Entity) []Entity {
 			c.Countries = r.Countries[:len(r.Countries):len(r.Countries)]
 			c.Programs = r.Programs[:len(r.Programs):len(r.Programs)]
 			c.Dates = r.Dates[:len(r.Dates):len(r.Dates)]
+			c.IDs = r.IDs[:len(r.IDs):len(r.IDs)]
 			out = append(out, c)
 			weak[k] = isWeak
 			continue
@@ -59,7 +60,7 @@ func Fold(records []Entity) []Entity {
 			e.Name = r.Name
 			weak[k] = false
 			r = &Entity{Type: r.Type, Aliases: r.Aliases, Addresses: r.Addresses, Countries: r.Countries,
-				Programs: r.Programs, Dates: r.Dates, Remarks: r.Remarks, Sources: r.Sources}
+				Programs: r.Programs, Dates: r.Dates, IDs: r.IDs, Remarks: r.Remarks, Sources: r.Sources}
 		}
 		merge(e, r)
 	}
@@ -98,6 +99,7 @@ func merge(e, r *Entity) {
 	e.Countries = append(e.Countries, r.Countries...)
 	e.Programs = append(e.Programs, r.Programs...)
 	e.Dates = append(e.Dates, r.Dates...)
+	e.IDs = append(e.IDs, r.IDs...)
 	if r.Remarks != "" && !strings.Contains(e.Remarks, r.Remarks) {
 		e.Remarks = strings.TrimSpace(e.Remarks + " " + r.Remarks)
 	}
@@ -177,6 +179,7 @@ func tidy(e *Entity) {
 	e.Countries = dedupe(e.Countries)
 	e.Programs = dedupe(e.Programs)
 	e.Dates = dedupe(e.Dates)
+	e.IDs = dedupe(e.IDs)
 	addrs := e.Addresses[:0]
 	for _, a := range e.Addresses {
 		if !slices.Contains(addrs, a) {

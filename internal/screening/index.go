@@ -68,6 +68,8 @@ type Index struct {
 	maxWeight    float32
 
 	scratch sync.Pool
+
+	versions func() []ListVersion // computed once, on first use
 }
 
 // Query is one screening question.
@@ -127,6 +129,7 @@ func NewIndex(entities []Entity) *Index {
 		tokID:    map[string]int32{},
 		grams:    map[uint32][]int32{},
 	}
+	ix.versions = sync.OnceValue(func() []ListVersion { return listVersions(ix.entities) })
 	ix.entCountries = make([][]string, len(entities))
 	ix.entAddrToks = make([][]string, len(entities))
 	prep := ix.prepare(entities)

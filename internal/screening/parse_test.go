@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -66,8 +67,45 @@ const cslHeader = "_id,source,entity_number,type,programs,name,title,addresses,f
 
 const cslRows = cslHeader + cslHeader + // the 2023-11 file repeats its header
 	"d05d,Entity List (EL) - Bureau of Industry and Security,,,,\"Huawei Technologies Co., Ltd. (Huawei)\",,\"Bantian Huawei Base, Longgang District, Shenzhen, 518129, CN\",84 FR 22963,2019-05-21,,,,,,,,,,,,,,,,,,,\n" +
-	"21944,Specially Designated Nationals (SDN) - Treasury Department,21944,Individual,SYRIA,\"'ABBAS, Rim\",,SY,,,,,,,,,,,,,,,\"'ABBAS, Reem\",\"\",1973-03-25,SY,\"\",,\"\"\n" +
+	"21944,Specially Designated Nationals (SDN) - Treasury Department,21944,Individual,SYRIA,\"'ABBAS, Rim\",,SY,,,,,,,,,,,,,,,\"'ABBAS, Reem\",\"\",1973-03-25,SY,\"\",,\"Passport, N0001234, SY; National ID No., 1234, SY\"\n" +
 	"11476,Specially Designated Nationals (SDN) - Treasury Department,11476,Individual,SDNT,\"BERMUDEZ SUAZA, Pedro Antonio\",\"\",\"c/o ASES DE COMPETENCIA Y CIA. S.A., Medellin, CO; Camino a San Mateo 41, edificio Mackenzie, la Cuspide departament"
+
+// TestContentHash: a screening decision is kept until the listed entry's
+// content changes. Fingerprint covers the names and the lists' ids; the
+// content hash also covers every other fact the officer read.
+func TestContentHash(t *testing.T) {
+	base := screening.Entity{Name: "Acme Trading", Aliases: []string{"Acme"}, Programs: []string{"SDGT"}, IDs: []string{"Reg, 1, CN"},
+		Addresses: []screening.Address{{City: "Shenzhen", Country: "CN"}}, Remarks: "r",
+		Sources: []screening.Source{{List: "SDN", ID: "1", Name: "ACME TRADING", Notice: "84 FR 1"}}}
+	clone := func(f func(e *screening.Entity)) screening.Entity {
+		e := base
+		e.Aliases, e.Programs, e.IDs = slices.Clone(e.Aliases), slices.Clone(e.Programs), slices.Clone(e.IDs)
+		e.Addresses, e.Sources = slices.Clone(e.Addresses), slices.Clone(e.Sources)
+		f(&e)
+		return e
+	}
+	h := base.ContentHash()
+	if same := clone(func(e *screening.Entity) {}); same.ContentHash() != h {
+		t.Fatal("the same entry hashes differently")
+	}
+	for name, change := range map[string]func(e *screening.Entity){
+		"program":  func(e *screening.Entity) { e.Programs = append(e.Programs, "CMIC") },
+		"address":  func(e *screening.Entity) { e.Addresses[0].City = "Beijing" },
+		"id":       func(e *screening.Entity) { e.IDs[0] = "Reg, 2, CN" },
+		"remarks":  func(e *screening.Entity) { e.Remarks = "r2" },
+		"notice":   func(e *screening.Entity) { e.Sources[0].Notice = "85 FR 2" },
+		"alias":    func(e *screening.Entity) { e.Aliases = append(e.Aliases, "Acme Ltd") },
+		"listname": func(e *screening.Entity) { e.Sources[0].Name = "ACME TRADING CO" },
+	} {
+		c := clone(change)
+		if c.ContentHash() == h {
+			t.Errorf("%s changed, the content hash did not", name)
+		}
+	}
+	if c := clone(func(e *screening.Entity) { e.Programs = append(e.Programs, "CMIC") }); c.Fingerprint() != base.Fingerprint() {
+		t.Error("a new program changed the fingerprint (names and ids only)")
+	}
+}
 
 func TestParseCSL(t *testing.T) {
 	check := func(t *testing.T, ents []screening.Entity, skips []screening.Skip, err error) {
@@ -88,6 +126,14 @@ func TestParseCSL(t *testing.T) {
 		sdn := ents[1]
 		if sdn.Key != "ofac:21944" || sdn.Type != screening.TypeIndividual || sdn.Aliases[0] != "'ABBAS, Reem" || sdn.Sources[0].ID != "21944" {
 			t.Errorf("SDN row = %+v", sdn)
+		}
+		// What an officer adjudicating a hit reads: the identifiers and the
+		// Federal Register citation.
+		if want := []string{"Passport, N0001234, SY", "National ID No., 1234, SY"}; !slices.Equal(sdn.IDs, want) {
+			t.Errorf("SDN ids = %q, want %q", sdn.IDs, want)
+		}
+		if el.Sources[0].Notice != "84 FR 22963" {
+			t.Errorf("EL Federal Register citation = %q", el.Sources[0].Notice)
 		}
 	}
 	t.Run("Plain", func(t *testing.T) {
@@ -322,5 +368,30 @@ func TestFoldKeepsDigitsAndScripts(t *testing.T) {
 	}
 	if len(out[2].Aliases) != 2 {
 		t.Errorf("non-Latin aliases collapsed: %q", out[2].Aliases)
+	}
+}
+
+// TestListVersions: an index names the version of each list it holds; the
+// same entities in another order give the same versions, a changed entity
+// another digest for its list only.
+func TestListVersions(t *testing.T) {
+	ents, _, err := screening.ParseCSL(strings.NewReader(cslRows), "csl.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := screening.NewIndex(slices.Clone(ents)).Versions()
+	if len(v) != 2 || v[0].List != "SDN" || v[1].List != "EL" || v[1].Entities != 1 || v[1].Newest != "2019-05-21" || v[0].Digest == "" {
+		t.Fatalf("versions %+v", v)
+	}
+	rev := slices.Clone(ents)
+	slices.Reverse(rev)
+	if w := screening.NewIndex(rev).Versions(); !slices.Equal(w, v) {
+		t.Fatalf("reordered: %+v, want %+v", w, v)
+	}
+	changed := slices.Clone(ents)
+	changed[0].Remarks += " amended"
+	w := screening.NewIndex(changed).Versions()
+	if w[1].Digest == v[1].Digest || w[0] != v[0] {
+		t.Fatalf("one EL entity changed: %+v, was %+v", w, v)
 	}
 }

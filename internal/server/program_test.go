@@ -159,7 +159,7 @@ var programMatrix = map[string]matrixEntry{
 		body := applicationBody("Harbin Institute of Technology", "CN", "university")
 		body["end_uses"] = []string{"research"}
 		id := e.must("bytedance", "POST", "/api/v1/applications", body, 201)["id"].(string)
-		p := probe{"POST", "/api/v1/applications/" + id + "/hit-reviews", map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "confirmed"}}}, only(200, domain.RoleExportAuthority)}
+		p := probe{"POST", "/api/v1/applications/" + id + "/hit-reviews", map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "escalated", "reason": "insufficient_information", "note": "ask"}}}, only(200, domain.RoleExportAuthority)}
 		return p, p
 	},
 	"POST /api/v1/applications/{id}/exception-notices": func(e *env, _ domain.Role) (probe, probe) {

@@ -18,6 +18,7 @@ var screeningMatrix = map[string]matrixEntry{
 	"POST /api/v1/screen":           same(probe{"POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "Huawei Technologies"}, {"name": "华为技术有限公司"}}}, only2(screeners)}),
 	"POST /api/v1/lists/reload":     same(probe{"POST", "/api/v1/lists/reload", nil, only(200, domain.RoleExportAuthority)}),
 	"GET /api/v1/screening/reviews": same(probe{"GET", "/api/v1/screening/reviews", nil, only(200, domain.RoleExportAuthority)}),
+	"GET /api/v1/screening/log":     same(probe{"GET", "/api/v1/screening/log?limit=5", nil, only2(map[domain.Role]int{domain.RoleExportAuthority: 200, domain.RoleAuditor: 200})}),
 }
 
 func TestScreenAPI(t *testing.T) {
@@ -27,8 +28,22 @@ func TestScreenAPI(t *testing.T) {
 	if len(hits) == 0 || hits[0].(map[string]any)["list"] != "EL" {
 		t.Fatalf("HIT: %v", out)
 	}
+	// The answer names the list versions it used; the search is logged
+	// with them, and with who searched.
+	vs, _ := out["list_versions"].([]any)
+	if len(vs) == 0 || vs[0].(map[string]any)["digest"] == "" {
+		t.Fatalf("list versions: %v", out["list_versions"])
+	}
+	status, body, _ := e.do("auditor", "GET", "/api/v1/screening/log?limit=1", nil)
+	if status != 200 || !strings.Contains(string(body), `"query":"Harbin Institute of Technology"`) || !strings.Contains(string(body), `"officer":"us-commerce demo user"`) ||
+		!strings.Contains(string(body), fmt.Sprintf(`"%s@%s"`, vs[0].(map[string]any)["list"], vs[0].(map[string]any)["digest"])) {
+		t.Fatalf("screening log: %d %s", status, body)
+	}
+	if status, _, _ := e.do("auditor", "GET", "/api/v1/screening/log?before=yesterday", nil); status != 422 {
+		t.Fatalf("a bad before: %d, want 422", status)
+	}
 	// Chinese script finds the romanized listing.
-	_, body, _ := e.do("nvidia", "POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "华为技术有限公司"}}})
+	_, body, _ = e.do("nvidia", "POST", "/api/v1/screen", map[string]any{"queries": []map[string]any{{"name": "华为技术有限公司"}}})
 	if !strings.Contains(strings.ToLower(string(body)), "huawei technologies") {
 		t.Fatalf("华为技术有限公司: %.400s", body)
 	}
@@ -87,15 +102,34 @@ func TestReloadRescreensAndReviewsStick(t *testing.T) {
 		rules, msg := reasons(o)
 		t.Fatalf("order of a newly listed customer: %v %v %s", o["status"], rules, msg)
 	}
-	// The authority finds it a false positive: orders flow again.
-	e.must("us-commerce", "POST", "/api/v1/applications/"+app+"/hit-reviews", map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "false_positive"}}}, 200)
+	// The listed entry's details come with the hit, not a bare id.
+	hit0 := got["screening"].(map[string]any)["hits"].([]any)[0].(map[string]any)
+	if entry, _ := hit0["entry"].(map[string]any); entry == nil || entry["name"] != "DeepCurrent AI (Hangzhou) Co., Ltd." || entry["sources"].([]any)[0].(map[string]any)["list"] != "EL" {
+		t.Fatalf("hit without its entry: %v", hit0)
+	}
+	// The authority finds it a false positive: it scores at least
+	// four_eyes_score, so one officer's clear waits for a second.
+	clear := map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "false_positive", "reason": "verified_distinct_party", "note": "registry extract on file"}}}
+	if status, body, _ := e.do("us-commerce", "POST", "/api/v1/applications/"+app+"/hit-reviews",
+		map[string]any{"reviews": []map[string]any{{"hit": 0, "decision": "false_positive", "note": "x"}}}); status != 422 || !strings.Contains(string(body), "reviews[0].reason") {
+		t.Fatalf("a decision without a reason: %d %s", status, body)
+	}
+	one := e.must("us-commerce", "POST", "/api/v1/applications/"+app+"/hit-reviews", clear, 200)
+	if h := one["screening"].(map[string]any)["hits"].([]any)[0].(map[string]any); h["review"] != "pending_second" || one["screening"].(map[string]any)["status"] != "match" {
+		t.Fatalf("one officer's clear: %v", one["screening"])
+	}
+	if status, body, _ := e.do("us-commerce", "POST", "/api/v1/applications/"+app+"/hit-reviews", clear); status != 409 {
+		t.Fatalf("the same officer's second clear: %d %s, want 409", status, body)
+	}
+	e.officer("us-commerce", "us-commerce-2", "second officer")
+	e.must("us-commerce-2", "POST", "/api/v1/applications/"+app+"/hit-reviews", clear, 200)
 	rep = e.must("us-commerce", "POST", "/api/v1/lists/reload", nil, 200)
 	if rep["applications_changed"] != float64(0) {
 		t.Fatalf("reloading the same listing changed %v applications", rep["applications_changed"])
 	}
 	got = e.must("us-commerce", "GET", "/api/v1/applications/"+app, nil, 200)
 	h := got["screening"].(map[string]any)["hits"].([]any)[0].(map[string]any)
-	if h["review"] != "false_positive" || h["reviewed_by"] != "us-commerce" || got["screening"].(map[string]any)["status"] != "clear" {
+	if h["review"] != "false_positive" || h["reviewed_by"] != "second officer" || got["screening"].(map[string]any)["status"] != "clear" {
 		t.Fatalf("review did not stick: %v", got["screening"])
 	}
 	// The listing changes (a new alias): asked again.

@@ -77,6 +77,22 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 	return e
 }
 
+// officer adds a user named name to party with a token of its own, sent
+// as slug: a second officer of the same authority.
+func (e *env) officer(party, slug, name string) {
+	e.t.Helper()
+	ctx := context.Background()
+	u, err := e.svc.CreateUser(ctx, domain.SystemActor, service.UserRequest{Party: party, Name: name})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.svc.IssueToken(ctx, domain.SystemActor, u.ID, "test", 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.creds[slug] = demo.Credential{Token: tok.Secret}
+}
+
 // sign signs a checkpoint of the log as it is.
 func (e *env) sign() {
 	e.t.Helper()

@@ -50,6 +50,9 @@ const (
 	// ActNoticeConfirm records (and withdraws) an authority's confirmation
 	// of a license exception's notification for a consignee (NAC).
 	ActNoticeConfirm Action = "notice.confirm"
+	// ActScreeningLogRead reads the log of every screening: the export
+	// authority, which oversees screening, and the auditor.
+	ActScreeningLogRead Action = "screening_log.read"
 	// ActMetricsRead reads the platform-wide operational metrics: the
 	// export authority, which oversees the whole program (and the
 	// operator).
@@ -118,11 +121,12 @@ var grants = map[Action]map[domain.Role]scope{
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
 		domain.RoleBuyer: all, domain.RoleLab: all, domain.RoleCarrier: all, domain.RoleAuditor: all,
 	},
-	ActScreen:         {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
-	ActListsReload:    {domain.RoleExportAuthority: all},
-	ActMetricsRead:    {domain.RoleExportAuthority: all},
-	ActAllocationRun:  {domain.RoleVendor: all},
-	ActShipmentCreate: {domain.RoleVendor: all},
+	ActScreen:           {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
+	ActListsReload:      {domain.RoleExportAuthority: all},
+	ActScreeningLogRead: {domain.RoleExportAuthority: all, domain.RoleAuditor: all},
+	ActMetricsRead:      {domain.RoleExportAuthority: all},
+	ActAllocationRun:    {domain.RoleVendor: all},
+	ActShipmentCreate:   {domain.RoleVendor: all},
 	ActShipmentRead: {
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all,
 		domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleBuyer: own,

@@ -70,6 +70,19 @@ func (e *env) as(slug string) domain.Actor {
 	return who
 }
 
+// officer adds a user to a cast party and returns it as authenticated by
+// a token of its own: a second officer of the same authority.
+func (e *env) officer(t *testing.T, party, name string) domain.Actor {
+	t.Helper()
+	u, err := e.svc.CreateUser(e.ctx, domain.SystemActor, service.UserRequest{Party: party, Name: name})
+	must(t, err)
+	tok, err := e.svc.IssueToken(e.ctx, domain.SystemActor, u.ID, "test", 0)
+	must(t, err)
+	who, err := e.svc.Authenticate(e.ctx, tok.Secret)
+	must(t, err)
+	return who
+}
+
 // castOf is one cast party of each role.
 var castOf = map[domain.Role]string{
 	domain.RoleVendor: "nvidia", domain.RoleExportAuthority: "us-commerce", domain.RoleImportAuthority: "cn-mofcom",

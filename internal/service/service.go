@@ -49,6 +49,8 @@ type Service struct {
 	state *stateBinding
 	// tamperAlerts remembers the rows an alert was raised for.
 	tamperAlerts sync.Map
+	// searchLog batches the screening log entries of ad-hoc searches.
+	searchLog screenLog
 }
 
 // Options configure a Service. Zero values take defaults.

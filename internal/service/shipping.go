@@ -133,6 +133,10 @@ func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in Shipm
 		if sh.Carriers, sh.Lab, err = nameCustody(ctx, tx, in.Carriers, in.Lab, max(1, len(route)-1), sh.LabCountry, dest); err != nil {
 			return err
 		}
+		// The carriers and the lab are screened like the buyer (listing.go).
+		if err := s.screenCustody(ctx, tx, who, rules, sh, now); err != nil {
+			return err
+		}
 		holder := sh.Carriers[0]
 		sh.Holder = &holder
 		if err := tx.ClaimSerials(ctx, sh.ID, sh.Serials); err != nil {
@@ -226,6 +230,11 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 			return err
 		}
 		if err := maySpeak(ctx, tx, who, sh); err != nil {
+			return err
+		}
+		// Every step checks the buyer's screening: a listing after the
+		// order was accepted stops the goods at their next step.
+		if err := s.shipmentScreening(ctx, tx, rules, sh); err != nil {
 			return err
 		}
 		last := len(sh.Route) - 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -57,7 +58,7 @@ func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in Ap
 		return domain.Application{}, err
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.vet(ctx, tx, rules, &a); err != nil {
+		if err := s.vet(ctx, tx, who, rules, &a); err != nil {
 			return err
 		}
 		if err := put(ctx, tx, store.KindApplication, true, appDoc(a), a); err != nil {
@@ -99,7 +100,7 @@ func (s *Service) ResubmitApplication(ctx context.Context, who domain.Actor, id 
 			return err
 		}
 		a.UpdatedAt = s.Now()
-		if err := s.vet(ctx, tx, rules, &a); err != nil {
+		if err := s.vet(ctx, tx, who, rules, &a); err != nil {
 			return err
 		}
 		if err := put(ctx, tx, store.KindApplication, false, appDoc(a), a); err != nil {
@@ -126,8 +127,8 @@ func appDoc(a domain.Application) store.Doc {
 
 // vet screens the application and checks its red flags, setting its
 // screening result, flags and status (submitted, or blocked on a match).
-func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *domain.Application) error {
-	res, err := s.screenApplication(ctx, tx, rules, a)
+func (s *Service) vet(ctx context.Context, tx store.Tx, who domain.Actor, rules policy.Rules, a *domain.Application) error {
+	res, err := s.screenApplication(ctx, tx, who, rules, a)
 	if err != nil {
 		return err
 	}
@@ -143,14 +144,17 @@ func (s *Service) vet(ctx context.Context, tx store.Tx, rules policy.Rules, a *d
 	return nil
 }
 
-// keepReviews carries the authority's earlier calls over to hits that are
-// still there, for the same name and the same listing: a changed listing
-// (new aliases, a new program, another list) is reviewed afresh.
+// keepReviews carries the officers' decisions over to hits that are still
+// there, for the same name and the same listed entry: a changed entry (new
+// aliases, a new program, address, identifier or remark, another list)
+// re-opens the hit for review. A hit recorded before entries were hashed
+// (no EntryHash) is compared by its listing fingerprint alone.
 func keepReviews(hits, old []domain.ScreeningHit) {
 	for i, h := range hits {
 		for _, o := range old {
-			if o.Review != "" && o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing {
-				hits[i].Review, hits[i].ReviewedBy, hits[i].ReviewedAt = o.Review, o.ReviewedBy, o.ReviewedAt
+			if o.Review != domain.HitPotential && o.SourceID == h.SourceID && o.List == h.List && o.Query == h.Query && o.Listing == h.Listing &&
+				(o.EntryHash == "" || o.EntryHash == h.EntryHash) {
+				hits[i].Review, hits[i].ReviewedBy, hits[i].ReviewedAt, hits[i].Decisions = o.Review, o.ReviewedBy, o.ReviewedAt, o.Decisions
 			}
 		}
 	}
@@ -179,8 +183,8 @@ func screeningStatus(hits []domain.ScreeningHit, matchScore float64) string {
 // screenApplication screens the legal name, the Chinese name, the aliases and
 // the owners, following owners that are registered parties through their own
 // applications; an owner chain holding at least the affiliates threshold
-// passes its hits on.
-func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules policy.Rules, a *domain.Application) (domain.ScreeningResult, error) {
+// passes its hits on. Each name screened is logged in tx, as who's.
+func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain.Actor, rules policy.Rules, a *domain.Application) (domain.ScreeningResult, error) {
 	res := domain.ScreeningResult{At: s.Now()}
 	minScore, matchScore := s.screeningThresholds(rules)
 	ix := s.screen.Load()
@@ -188,6 +192,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		res.Status = "pending"
 		return res, nil
 	}
+	lists := listRefs(ix.Versions())
 	// The ownership rules are policy data: the threshold for an owner on
 	// each list, and whether a rule reaching that list is in force at all
 	// (BIS's affiliates rule for the Entity and MEU Lists was suspended
@@ -211,10 +216,19 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, rules poli
 		if err != nil {
 			return domain.Invalid(via, "cannot be screened: %s", domain.ErrorMessage(err))
 		}
+		entry := ScreeningLogEntry{ID: newID(), At: res.At, Kind: "application", Subject: a.ID.String(), Officer: officerName(who), UserID: who.UserID,
+			Party: who.PartySlug, Role: who.Role, Query: name, Country: country, Via: via, MinScore: minScore, Lists: lists, Hits: len(hits)}
+		if len(hits) > 0 {
+			entry.BestScore = math.Round(hits[0].Score*1000) / 1000
+		}
+		if err := logScreenings(ctx, tx, []ScreeningLogEntry{entry}); err != nil {
+			return err
+		}
 		for _, h := range hits {
 			src := h.Entity.PrimarySource()
 			sh := domain.ScreeningHit{Query: name, Via: via, List: src.List, SourceID: src.ID, Name: h.Entity.Name,
-				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000, Listing: h.Entity.Fingerprint()}
+				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000, Listing: h.Entity.Fingerprint(),
+				EntryHash: h.Entity.ContentHash(), Entry: listEntry(h.Entity)}
 			for _, t := range h.Tokens {
 				sh.Words = append(sh.Words, t.Query+"~"+t.Listed)
 			}
@@ -355,24 +369,46 @@ func (s *Service) Application(ctx context.Context, who domain.Actor, id domain.I
 	return appFor(who, a), s.visible(ctx, who, a.BuyerID, "application "+id.String())
 }
 
-// HitReview is the export authority's call on one screening hit.
+// HitReview is an officer's decision on one screening hit.
 type HitReview struct {
 	Hit      int    `json:"hit"`      // index into screening.hits
-	Decision string `json:"decision"` // confirmed or false_positive
+	Decision string `json:"decision"` // false_positive, confirmed or escalated
+	// Reason is a code from the policy's list (screening.thresholds
+	// reasons) that allows the decision.
+	Reason string `json:"reason"`
+	// Note says, in the officer's words, what the decision rests on.
+	Note string `json:"note"`
 }
 
-// ReviewHits records the export authority's calls on screening hits and
+// ReviewHits records an officer's decisions on screening hits and
 // re-derives the screening status: a blocked application whose every match
 // is a false positive goes back to submitted, one not yet decided with a
-// confirmed hit is blocked. Callers: the export authority; EFORBIDDEN for
-// anyone else. Returns ENOTFOUND for an unknown application, EINVALID naming
-// reviews[i].hit or reviews[i].decision.
+// confirmed hit is blocked. A hit moves from potential (or escalated, or
+// pending_second) to false_positive, confirmed or escalated, each with a
+// reason from the policy's list and a note, by the authenticated officer;
+// clearing a hit that scores at least the policy's four_eyes_score takes
+// two different officers: the first clear leaves it pending_second.
+// Callers: the export authority; EFORBIDDEN for anyone else. Returns
+// ENOTFOUND for an unknown application; EINVALID naming reviews[i].hit,
+// .decision, .reason or .note; ECONFLICT for a hit already decided (a
+// changed list entry re-opens it) or a second clear by the officer who
+// made the first.
 func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID, reviews []HitReview) (domain.Application, error) {
 	if err := authorize(who, ActApplicationDecide); err != nil {
 		return domain.Application{}, err
 	}
+	rules, err := s.rulesNow()
+	if err != nil {
+		return domain.Application{}, err
+	}
+	params, ruleID, _ := rules.Screening()
+	_, matchScore := s.screeningThresholds(rules)
+	fourEyes := params.FourEyes()
+	if fourEyes == 0 {
+		fourEyes = matchScore
+	}
 	var a domain.Application
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		a, err = store.Get[domain.Application](ctx, tx, store.KindApplication, id, true)
 		if err != nil {
@@ -381,29 +417,87 @@ func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID
 		if len(reviews) == 0 {
 			return domain.Invalid("reviews", "at least one")
 		}
+		at := s.Now()
 		for i, r := range reviews {
+			path := fmt.Sprintf("reviews[%d]", i)
 			if r.Hit < 0 || r.Hit >= len(a.Screening.Hits) {
-				return domain.Invalid(fmt.Sprintf("reviews[%d].hit", i), "no hit %d (the application has %d)", r.Hit, len(a.Screening.Hits))
+				return domain.Invalid(path+".hit", "no hit %d (the application has %d)", r.Hit, len(a.Screening.Hits))
 			}
-			if r.Decision != "confirmed" && r.Decision != "false_positive" {
-				return domain.Invalid(fmt.Sprintf("reviews[%d].decision", i), "must be confirmed or false_positive")
+			if !slices.Contains(policy.HitDecisions, r.Decision) {
+				return domain.Invalid(path+".decision", "must be one of %s", strings.Join(policy.HitDecisions, ", "))
 			}
-			at := s.Now()
-			a.Screening.Hits[r.Hit].Review, a.Screening.Hits[r.Hit].ReviewedBy, a.Screening.Hits[r.Hit].ReviewedAt = r.Decision, who.PartySlug, &at
+			reason, ok := params.Reason(r.Reason)
+			if !ok || !slices.Contains(reason.Decisions, r.Decision) {
+				return domain.Invalid(path+".reason", "must be a reason for %s in rule %s: %s", r.Decision, ruleID, strings.Join(reasonsFor(params, r.Decision), ", "))
+			}
+			r.Note = strings.TrimSpace(r.Note)
+			if r.Note == "" || len(r.Note) > 4000 {
+				return domain.Invalid(path+".note", "required (what the decision rests on), at most 4000 bytes")
+			}
+			if err := storable(path+".note", r.Note); err != nil {
+				return err
+			}
+			h := &a.Screening.Hits[r.Hit]
+			switch h.Review {
+			case domain.HitPotential, domain.HitEscalated, domain.HitPendingSecond:
+			default:
+				return domain.Errorf(domain.ECONFLICT, "hit %d is already %s by %s; a change of the listed entry re-opens it", r.Hit, h.Review, h.ReviewedBy)
+			}
+			result := r.Decision
+			if r.Decision == domain.HitFalsePositive && h.Score >= fourEyes {
+				if h.Review != domain.HitPendingSecond {
+					result = domain.HitPendingSecond
+				} else if first := h.Decisions[len(h.Decisions)-1]; sameOfficer(first, who) {
+					return domain.Errorf(domain.ECONFLICT, "hit %d scores %.3f (at least %.2f, rule %s): a second, different officer must confirm %s's clear",
+						r.Hit, h.Score, fourEyes, ruleID, first.Officer)
+				}
+			}
+			h.Decisions = append(h.Decisions, domain.HitDecision{Decision: r.Decision, Reason: r.Reason, Rule: ruleID, Source: rules.ScreeningSource(),
+				Note: r.Note, Officer: officerName(who), UserID: who.UserID, Party: who.PartySlug, At: at, Result: result})
+			h.Review, h.ReviewedBy, h.ReviewedAt = result, officerName(who), &at
 		}
-		a.Screening.Status = screeningStatus(a.Screening.Hits, s.matchScore())
-		a.UpdatedAt = s.Now()
+		a.Screening.Status = screeningStatus(a.Screening.Hits, matchScore)
+		a.UpdatedAt = at
 		switch {
 		case a.Status == domain.AppBlocked && a.Screening.Status != "match":
 			a.Status = domain.AppSubmitted
 		case (a.Status == domain.AppSubmitted || a.Status == domain.AppInfoRequested) && a.Screening.Status == "match":
 			a.Status = domain.AppBlocked
 		}
-		a.Notes = append(a.Notes, domain.Note{At: a.UpdatedAt, By: who.PartySlug, Kind: "hits_reviewed", Text: fmt.Sprintf("%d hit(s) reviewed", len(reviews))})
+		a.Notes = append(a.Notes, domain.Note{At: a.UpdatedAt, By: who.PartySlug, Kind: "hits_reviewed", Text: fmt.Sprintf("%d hit(s) reviewed by %s", len(reviews), officerName(who))})
 		if err := put(ctx, tx, store.KindApplication, false, appDoc(a), a); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, who, a.UpdatedAt, "application.hits_reviewed", "application", a.ID.String(), a)
 	})
 	return a, err
+}
+
+// reasonsFor lists the reason codes that allow a decision.
+func reasonsFor(p policy.ScreeningParams, decision string) []string {
+	var out []string
+	for _, r := range p.Reasons {
+		if slices.Contains(r.Decisions, decision) {
+			out = append(out, r.Code)
+		}
+	}
+	return out
+}
+
+// officerName is the name a decision is recorded under: the authenticated
+// user's (the person or the named token's user), else the party's.
+func officerName(who domain.Actor) string {
+	if who.UserName != "" {
+		return who.UserName
+	}
+	return who.PartySlug
+}
+
+// sameOfficer reports whether who made decision d: the same user, or, for
+// actors without a user id, the same name.
+func sameOfficer(d domain.HitDecision, who domain.Actor) bool {
+	if d.UserID != (domain.ID{}) || who.UserID != (domain.ID{}) {
+		return d.UserID == who.UserID
+	}
+	return d.Officer == officerName(who)
 }

@@ -217,7 +217,7 @@ func TestResubmitApplication(t *testing.T) {
 			// The authority called the potential match a false positive,
 			// then asked; the same name resubmitted keeps that call.
 			a := e.submit(t, similarName)
-			_, err := e.svc.ReviewHits(e.ctx, e.as("us-commerce"), a.ID, []service.HitReview{{Hit: 0, Decision: "false_positive"}})
+			_, err := e.svc.ReviewHits(e.ctx, e.as("us-commerce"), a.ID, []service.HitReview{clear(0)})
 			must(t, err)
 			e.decide(t, a.ID, "request_info", "which site?")
 			_, err = e.svc.ResubmitApplication(e.ctx, who, a.ID, applicationNamed(similarName))
@@ -540,29 +540,111 @@ func TestDecideApplication(t *testing.T) {
 	})
 }
 
+// clear and confirm are an officer's decisions on hit i, with a reason
+// from the default policy and a note.
+func clear(i int) service.HitReview {
+	return service.HitReview{Hit: i, Decision: "false_positive", Reason: "different_location", Note: "registry extract on file"}
+}
+
+func confirm(i int) service.HitReview {
+	return service.HitReview{Hit: i, Decision: "confirmed", Reason: "same_name_and_address", Note: "same address in the registry"}
+}
+
 func TestReviewHits(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		bis := e.as("us-commerce")
 		t.Run("OK", func(t *testing.T) {
-			a := e.submit(t, listedName)
+			a := e.submit(t, similarName)
 			before := e.auditSize(t)
-			got, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{{Hit: 0, Decision: "false_positive"}})
+			got, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{clear(0)})
 			must(t, err)
 			h := got.Screening.Hits[0]
-			if got.Status != domain.AppSubmitted || got.Screening.Status != "clear" || h.Review != "false_positive" || h.ReviewedBy != "us-commerce" || h.ReviewedAt == nil {
+			if got.Status != domain.AppSubmitted || got.Screening.Status != "clear" || h.Review != "false_positive" || h.ReviewedBy != "us-commerce demo user" || h.ReviewedAt == nil {
 				t.Fatalf("reviewed: %s, screening %+v", got.Status, got.Screening)
 			}
-			if e.application(t, a.ID).Status != domain.AppSubmitted {
+			d := h.Decisions[0]
+			if len(h.Decisions) != 1 || d.Decision != "false_positive" || d.Reason != "different_location" || d.Rule != "screening.thresholds" || d.Source != "S5" ||
+				d.Note != "registry extract on file" || d.Officer != "us-commerce demo user" || d.UserID != bis.UserID || d.Result != "false_positive" {
+				t.Fatalf("decision %+v", h.Decisions)
+			}
+			if e.application(t, a.ID).Screening.Status != "clear" {
 				t.Fatal("the review was not stored")
 			}
 			rec := e.recorded(t, before, bis, "application.hits_reviewed")[0]
-			if payload[domain.Application](t, rec).Screening.Hits[0].Review != "false_positive" {
+			if rh := payload[domain.Application](t, rec).Screening.Hits[0]; rh.Review != "false_positive" || rh.Decisions[0].Note != d.Note {
 				t.Fatalf("record %s", rec.Payload)
+			}
+		})
+		t.Run("FourEyes", func(t *testing.T) {
+			// A hit scoring at least four_eyes_score (an exact listed name)
+			// is cleared only by two different officers.
+			a := e.application(t, e.submit(t, listedName).ID)
+			if a.Screening.Hits[0].Score < 0.95 {
+				t.Fatalf("setup: %s scores %v", listedName, a.Screening.Hits[0].Score)
+			}
+			got, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{clear(0)})
+			must(t, err)
+			if h := got.Screening.Hits[0]; h.Review != "pending_second" || got.Status != domain.AppBlocked || got.Screening.Status != "match" {
+				t.Fatalf("one officer's clear: hit %s, application %s, screening %s", h.Review, got.Status, got.Screening.Status)
+			}
+			if q, _ := e.svc.ReviewQueue(e.ctx, bis); !slices.ContainsFunc(q, func(x domain.Application) bool { return x.ID == a.ID }) {
+				t.Fatal("a hit waiting for its second officer left the review queue")
+			}
+			before := e.auditSize(t)
+			_, err = e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{clear(0)})
+			wantCode(t, err, domain.ECONFLICT)
+			e.unchanged(t, before)
+			second := e.officer(t, "us-commerce", "second officer")
+			got, err = e.svc.ReviewHits(e.ctx, second, a.ID, []service.HitReview{clear(0)})
+			must(t, err)
+			h := got.Screening.Hits[0]
+			if h.Review != "false_positive" || h.ReviewedBy != "second officer" || got.Status != domain.AppSubmitted || got.Screening.Status != "clear" ||
+				len(h.Decisions) != 2 || h.Decisions[0].Result != "pending_second" || h.Decisions[1].Officer != "second officer" {
+				t.Fatalf("second officer's clear: %s %s %+v", got.Status, got.Screening.Status, h)
+			}
+			wantCode(t, func() error {
+				_, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{confirm(0)})
+				return err
+			}(), domain.ECONFLICT)
+		})
+		t.Run("FourEyesSecondConfirms", func(t *testing.T) {
+			a := e.submit(t, listedName)
+			_, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{clear(0)})
+			must(t, err)
+			got, err := e.svc.ReviewHits(e.ctx, e.officer(t, "us-commerce", "third officer"), a.ID, []service.HitReview{confirm(0)})
+			if err != nil || got.Screening.Hits[0].Review != "confirmed" || got.Status != domain.AppBlocked {
+				t.Fatalf("second officer confirms: %+v, %v", got.Screening, err)
+			}
+		})
+		t.Run("Escalated", func(t *testing.T) {
+			a := e.submit(t, similarName)
+			got, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{{Hit: 0, Decision: "escalated", Reason: "insufficient_information", Note: "ask for the registry extract"}})
+			must(t, err)
+			if got.Screening.Hits[0].Review != "escalated" || got.Screening.Status != "potential_match" {
+				t.Fatalf("escalated: %+v", got.Screening)
+			}
+			if got, err = e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{clear(0)}); err != nil || got.Screening.Status != "clear" {
+				t.Fatalf("an escalated hit cleared: %+v, %v", got.Screening, err)
+			}
+		})
+		t.Run("EntryDetails", func(t *testing.T) {
+			// The officer reads the listed entry, not a bare id.
+			h := e.application(t, e.submit(t, listedName).ID).Screening.Hits[0]
+			if h.Entry == nil || h.Entry.Name == "" || len(h.Entry.Sources) == 0 || h.Entry.Sources[0].List == "" || h.EntryHash == "" ||
+				(len(h.Entry.Addresses) == 0 && len(h.Entry.Programs) == 0 && h.Entry.Remarks == "") {
+				t.Fatalf("hit without the entry's details: %+v", h.Entry)
+			}
+			fr := false
+			for _, s := range h.Entry.Sources {
+				fr = fr || s.FederalRegister != ""
+			}
+			if !fr {
+				t.Errorf("no Federal Register citation for an Entity List entry: %+v", h.Entry.Sources)
 			}
 		})
 		t.Run("ConfirmedBlocks", func(t *testing.T) {
 			a := e.submit(t, similarName)
-			got, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{{Hit: 0, Decision: "confirmed"}})
+			got, err := e.svc.ReviewHits(e.ctx, bis, a.ID, []service.HitReview{confirm(0)})
 			if err != nil || got.Status != domain.AppBlocked || got.Screening.Status != "match" {
 				t.Fatalf("confirmed: %s %s, %v", got.Status, got.Screening.Status, err)
 			}
@@ -570,12 +652,12 @@ func TestReviewHits(t *testing.T) {
 		a := e.submit(t, similarName)
 		t.Run("ErrForbidden", func(t *testing.T) {
 			e.refused(t, []domain.Role{domain.RoleExportAuthority}, func(who domain.Actor) error {
-				_, err := e.svc.ReviewHits(e.ctx, who, a.ID, []service.HitReview{{Hit: 0, Decision: "confirmed"}})
+				_, err := e.svc.ReviewHits(e.ctx, who, a.ID, []service.HitReview{confirm(0)})
 				return err
 			})
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			_, err := e.svc.ReviewHits(e.ctx, bis, uuid.New(), []service.HitReview{{Hit: 0, Decision: "confirmed"}})
+			_, err := e.svc.ReviewHits(e.ctx, bis, uuid.New(), []service.HitReview{confirm(0)})
 			wantCode(t, err, domain.ENOTFOUND)
 		})
 		for _, c := range []struct {
@@ -584,9 +666,13 @@ func TestReviewHits(t *testing.T) {
 			path    string
 		}{
 			{"ErrReviewsRequired", nil, "reviews"},
-			{"ErrHitInvalid", []service.HitReview{{Hit: 0, Decision: "confirmed"}, {Hit: 1, Decision: "confirmed"}}, "reviews[1].hit"},
-			{"ErrHitNegative", []service.HitReview{{Hit: -1, Decision: "confirmed"}}, "reviews[0].hit"},
-			{"ErrDecisionInvalid", []service.HitReview{{Hit: 0, Decision: "probably"}}, "reviews[0].decision"},
+			{"ErrHitInvalid", []service.HitReview{confirm(0), confirm(1)}, "reviews[1].hit"},
+			{"ErrHitNegative", []service.HitReview{confirm(-1)}, "reviews[0].hit"},
+			{"ErrDecisionInvalid", []service.HitReview{{Hit: 0, Decision: "probably", Reason: "legal_review", Note: "n"}}, "reviews[0].decision"},
+			{"ErrReasonRequired", []service.HitReview{{Hit: 0, Decision: "confirmed", Note: "n"}}, "reviews[0].reason"},
+			{"ErrReasonUnknown", []service.HitReview{{Hit: 0, Decision: "confirmed", Reason: "looks_fine", Note: "n"}}, "reviews[0].reason"},
+			{"ErrReasonForAnotherDecision", []service.HitReview{{Hit: 0, Decision: "confirmed", Reason: "different_location", Note: "n"}}, "reviews[0].reason"},
+			{"ErrNoteRequired", []service.HitReview{{Hit: 0, Decision: "confirmed", Reason: "same_name_and_address", Note: "  "}}, "reviews[0].note"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				before := e.auditSize(t)
@@ -617,7 +703,7 @@ func TestReviewQueue(t *testing.T) {
 			if !slices.Equal(ids, []domain.ID{potential.ID, blocked.ID}) {
 				t.Fatalf("queue %v, want %v", ids, []domain.ID{potential.ID, blocked.ID})
 			}
-			_, err = e.svc.ReviewHits(e.ctx, e.as("us-commerce"), potential.ID, []service.HitReview{{Hit: 0, Decision: "false_positive"}})
+			_, err = e.svc.ReviewHits(e.ctx, e.as("us-commerce"), potential.ID, []service.HitReview{clear(0)})
 			must(t, err)
 			if q, err := e.svc.ReviewQueue(e.ctx, e.as("us-commerce")); err != nil || len(q) != 1 || q[0].ID != blocked.ID {
 				t.Fatalf("queue after a review: %d, %v", len(q), err)

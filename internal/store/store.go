@@ -195,6 +195,12 @@ type Tx interface {
 	// shipments that name a party, in id order.
 	NameShipmentParty(ctx context.Context, shipment, party domain.ID) error
 	PartyShipments(ctx context.Context, party domain.ID) ([]domain.ID, error)
+	// AddScreeningLog appends screening log entries (append-only; ECONFLICT
+	// when an id is taken); ScreeningLog reads up to limit entries' documents
+	// older than before (all when before is zero), newest first (by
+	// instant, then id).
+	AddScreeningLog(ctx context.Context, entries []ScreeningLogRow) error
+	ScreeningLog(ctx context.Context, before time.Time, limit int) ([][]byte, error)
 
 	// ReadTiles returns the ledger tiles' hashes for keys, one entry per
 	// key in the keys' order, nil for a tile never written; WriteTiles

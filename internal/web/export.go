@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/chipgate/chipgate/internal/domain"
+	"github.com/chipgate/chipgate/internal/policy"
 	"github.com/chipgate/chipgate/internal/service"
 )
 
@@ -36,6 +37,8 @@ type exportData struct {
 	Gauge     *volumeGauge
 	Today     string
 	YearOn    string
+	// Reasons are the policy's reasons for a decision on a screening hit.
+	Reasons []policy.ScreeningReason
 }
 
 // pendingApp is an application in the review queue with the approval
@@ -73,6 +76,11 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		Volumes:  newTable(path, "volumes", "Units by product and destination region", "Product", "Region", "Accepted units", "Exported units").numeric(2, 3),
 		Today:    now.Format(time.DateOnly),
 		YearOn:   now.AddDate(1, 0, 0).Format(time.DateOnly),
+	}
+	if pol := h.svc.Policy(); pol != nil {
+		if sc, _, ok := pol.At(now).Screening(); ok {
+			d.Reasons = sc.Reasons
+		}
 	}
 	pending, err := h.svc.Applications(ctx, who, []string{string(domain.AppSubmitted), string(domain.AppInfoRequested)})
 	if err != nil {
@@ -230,7 +238,8 @@ func (h *handler) reviewHit(w http.ResponseWriter, r *http.Request, who domain.A
 		h.renderError(w, r, http.StatusNotFound, "No such screening hit.")
 		return
 	}
-	a, err := h.svc.ReviewHits(r.Context(), who, id, []service.HitReview{{Hit: hit, Decision: r.PostForm.Get("decision")}})
+	a, err := h.svc.ReviewHits(r.Context(), who, id, []service.HitReview{{Hit: hit, Decision: r.PostForm.Get("decision"),
+		Reason: r.PostForm.Get("reason"), Note: r.PostForm.Get("note")}})
 	if err != nil {
 		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
 			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
@@ -240,7 +249,7 @@ func (h *handler) reviewHit(w http.ResponseWriter, r *http.Request, who domain.A
 		return
 	}
 	h.exportNotice(w, r, who, csrf, fmt.Sprintf("%s: hit %d marked %s; screening now %s, application %s",
-		a.LegalName, hit+1, strings.ReplaceAll(r.PostForm.Get("decision"), "_", " "), a.Screening.Status, a.Status))
+		a.LegalName, hit+1, strings.ReplaceAll(a.Screening.Hits[hit].Review, "_", " "), a.Screening.Status, a.Status))
 }
 
 // changeLicense suspends, reinstates or revokes a license.
