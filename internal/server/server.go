@@ -60,7 +60,10 @@ type Route struct {
 	// location marks a 201 route whose created resource has a GET route
 	// at Path + "/{id}": its response carries Location.
 	location bool
-	handle   func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
+	// stream marks a long-lived response (Server-Sent Events), which
+	// RequestTimeout does not bound.
+	stream bool
+	handle func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
 }
 
 // Key returns "METHOD /path", the route's name in tests and docs.
@@ -214,6 +217,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.allocationRoutes()...)
 	s.routes = append(s.routes, s.shippingRoutes()...)
 	s.routes = append(s.routes, s.watchRoutes()...)
+	s.routes = append(s.routes, s.eventRoutes()...)
 
 	// A 201 route whose record has a GET route at Path/{id} answers with
 	// its Location.
@@ -270,6 +274,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) endpoint(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), RequestTimeout)
+		if rt.stream {
+			ctx, cancel = context.WithCancel(r.Context())
+		}
 		defer cancel()
 		r = r.WithContext(ctx)
 		var who domain.Actor
