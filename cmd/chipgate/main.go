@@ -66,6 +66,7 @@ func newRootCmd() *cobra.Command {
 		newClassifyCmd(), newPolicyCmd(),
 		newSimulateCmd(),
 		newOpenAPICmd(),
+		newWebhookCmd(),
 	)
 	return root
 }

@@ -59,6 +59,7 @@ func newServeCmd() *cobra.Command {
 	pf := addProgramFlags(cmd)
 	lf := addLedgerFlags(cmd)
 	wf := addWebFlags(cmd)
+	hf := addWebhookFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		opts, err := pf.options(log)
@@ -67,6 +68,9 @@ func newServeCmd() *cobra.Command {
 		}
 		signer, metrics, err := lf.signer(*db, opts.Policy.Ledger().Witnesses, log)
 		if err != nil {
+			return err
+		}
+		if opts.Webhooks, err = hf.options(lf, *db); err != nil {
 			return err
 		}
 		wo, err := wf.options(*db, log)
@@ -115,6 +119,11 @@ func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *se
 		defer close(signed)
 		svc.RunCheckpoints(sctx, signer, every)
 	}()
+	delivering := make(chan struct{})
+	go func() {
+		defer close(delivering)
+		svc.RunWebhooks(sctx)
+	}()
 	if pf.lists != "" {
 		// Lists from a configured directory may be newer than the last
 		// screening: re-screen every application in force.
@@ -130,6 +139,7 @@ func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *se
 	err = server.Serve(ctx, ln, srv, log, 10*time.Second)
 	stop()
 	<-signed
+	<-delivering
 	// A last checkpoint covers what the final requests wrote.
 	if _, serr := svc.SignCheckpoint(context.WithoutCancel(ctx), signer); serr != nil {
 		log.Warn("final checkpoint not signed", "err", serr)
@@ -149,6 +159,7 @@ func newDemoCmd() *cobra.Command {
 	pf := addProgramFlags(cmd)
 	lf := addLedgerFlags(cmd)
 	wf := addWebFlags(cmd)
+	hf := addWebhookFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -158,6 +169,9 @@ func newDemoCmd() *cobra.Command {
 		}
 		signer, metrics, err := lf.signer(*db, opts.Policy.Ledger().Witnesses, log)
 		if err != nil {
+			return err
+		}
+		if opts.Webhooks, err = hf.options(lf, *db); err != nil {
 			return err
 		}
 		wo, err := wf.options(*db, log)
