@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -96,12 +97,25 @@ func (s *Service) webhookClient() *http.Client {
 }
 
 // deliverLoop delivers one subscription's events in ledger order until ctx
-// ends or the subscription is deleted.
+// ends or the subscription is deleted. It keeps the subscription's
+// progress in memory and stores it at most every flushEvery (and at once
+// on a failure, and when it stops).
 func (s *Service) deliverLoop(ctx context.Context, client *http.Client, id domain.ID) {
+	d := &delivery{id: id, client: client}
+	defer func() {
+		// Keep what was delivered when the server stops in good order; a
+		// crash delivers it again, with the same ids.
+		if err := d.flush(context.WithoutCancel(ctx), s, nil); err != nil && !errors.Is(err, errReplayed) && domain.ErrorCode(err) != domain.ENOTFOUND {
+			s.log.Warn("webhook progress not stored", "subscription", id, "err", err)
+		}
+	}()
 	for ctx.Err() == nil {
-		wait, err := s.deliverNext(ctx, client, id)
+		wait, err := s.deliverBatch(ctx, d)
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			return
+		}
+		if errors.Is(err, errReplayed) {
+			continue
 		}
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("webhook delivery", "subscription", id, "err", err)
@@ -116,71 +130,174 @@ func (s *Service) deliverLoop(ctx context.Context, client *http.Client, id domai
 	}
 }
 
-// deliverNext makes one attempt at the subscription's next event and
+// delivery is one subscription's loop state: the subscription as last
+// stored (w) and the progress made since (at).
+type delivery struct {
+	id      domain.ID
+	client  *http.Client
+	loaded  bool
+	w       store.Webhook
+	at      store.WebhookProgress
+	flushed time.Time
+}
+
+// flush stores the progress (with a dead letter when one is given) unless
+// a replay or a deletion came in between: errReplayed then, and the next
+// batch starts from what is stored.
+func (d *delivery) flush(ctx context.Context, s *Service, dead *store.DeadLetter) error {
+	if !d.loaded || (d.at == d.w.WebhookProgress && dead == nil) {
+		return nil
+	}
+	ok, err := s.advance(ctx, d.w, d.at, dead)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		d.loaded = false
+		return errReplayed
+	}
+	d.w.WebhookProgress, d.flushed = d.at, time.Now()
+	return nil
+}
+
+// flushEvery bounds how long delivered events may go without their
+// cursor being stored: a restart delivers them again (with their ids).
+const flushEvery = time.Second
+
+// deliverBatch reads the subscription and the next records in one
+// snapshot and delivers their events one at a time, in order. A replay
+// (a new epoch) replaces the progress in memory with the stored one. It
 // returns how long to wait before the next call.
-func (s *Service) deliverNext(ctx context.Context, client *http.Client, id domain.ID) (time.Duration, error) {
-	w, err := viewOf(ctx, s.store, func(tx store.Tx) (store.Webhook, error) { return tx.Webhook(ctx, id) })
+func (s *Service) deliverBatch(ctx context.Context, d *delivery) (time.Duration, error) {
+	var cp store.StoredCheckpoint
+	var recs []domain.AuditRecord
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		w, err := tx.Webhook(ctx, d.id)
+		if err != nil {
+			return err
+		}
+		if !d.loaded || w.Epoch != d.w.Epoch {
+			d.w, d.at, d.loaded, d.flushed = w, w.WebhookProgress, true, time.Now()
+		}
+		// Back-off runs on the wall clock: it is the worker's pace, not
+		// the program's time.
+		if d.at.NextAttemptAt != nil && time.Until(*d.at.NextAttemptAt) > 0 {
+			return nil
+		}
+		size, err := tx.AuditSize(ctx)
+		if err != nil {
+			return err
+		}
+		cp, err = tx.LatestCheckpoint(ctx)
+		if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+			return err
+		}
+		recs, err = tx.AuditRecords(ctx, d.at.NextIndex, min(d.at.NextIndex+scanBatch, size))
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
-	// Back-off runs on the wall clock: it is the worker's pace, not the
-	// program's time.
-	if w.NextAttemptAt != nil {
-		if d := time.Until(*w.NextAttemptAt); d > 0 {
-			return min(d, s.hooks.Poll), nil
+	if next := d.at.NextAttemptAt; next != nil {
+		if wait := time.Until(*next); wait > 0 {
+			return min(wait, s.hooks.Poll), nil
 		}
 	}
+	w, at := d.w, &d.at
+	id := d.id
 	who, err := s.subscriber(ctx, w)
 	if err != nil {
 		return 0, err
 	}
-	ev, at, found, err := s.nextEvent(ctx, who, &w)
-	if err != nil {
-		return 0, err
-	}
-	if !found {
-		// Caught up: keep what was skipped, and look again later.
-		if at != w.WebhookProgress {
-			if _, err := s.advance(ctx, w, at, nil); err != nil {
-				return 0, err
-			}
+	flush := func(dead *store.DeadLetter) error { return d.flush(ctx, s, dead) }
+	// deliver makes one attempt at ev; done says the batch stops there
+	// (a failure, or the server stopping), wait how long until the next.
+	deliver := func(ev Event) (done bool, wait time.Duration, err error) {
+		failure, err := s.attempt(ctx, d.client, w, ev)
+		if err != nil {
+			return true, 0, err
 		}
-		return s.hooks.Poll, nil
+		if ctx.Err() != nil {
+			return true, 0, nil // stopping: the event stays due, and goes again after a restart
+		}
+		if failure == "" {
+			at.Failures, at.NextAttemptAt, at.LastError = 0, nil, ""
+			at.Delivered++
+			at.NextIndex, at.CheckpointSize = after(ev, *at)
+			return false, 0, nil
+		}
+		at.Failures++
+		at.LastError = failure
+		if at.Failures >= s.hooks.MaxAttempts {
+			dead := &store.DeadLetter{EventID: ev.ID, LedgerIndex: ev.Data.LedgerIndex, Type: ev.Type, Attempts: at.Failures, LastError: failure, FailedAt: time.Now().UTC()}
+			at.Failures, at.NextAttemptAt, at.LastError = 0, nil, ""
+			at.NextIndex, at.CheckpointSize = after(ev, *at)
+			s.log.Warn("webhook event dead-lettered", "subscription", id, "event", ev.ID, "type", ev.Type, "attempts", dead.Attempts, "err", failure)
+			return true, 0, flush(dead)
+		}
+		due := time.Now().Add(webhook.Backoff(at.Failures, s.hooks.Backoff, s.hooks.MaxBackoff, webhook.Jitter())).UTC()
+		at.NextAttemptAt = &due
+		return true, time.Until(due), flush(nil)
 	}
+	wantCP := webhook.Wants(w.Types, webhook.CheckpointPublished)
+	// checkpoint announces the newest signed checkpoint once the cursor
+	// has passed its size, before the records after it.
+	checkpoint := func() (done bool, wait time.Duration, err error) {
+		if cp.Size <= at.CheckpointSize || cp.Size > at.NextIndex {
+			return false, 0, nil
+		}
+		if !wantCP {
+			at.CheckpointSize = cp.Size
+			return false, 0, nil
+		}
+		return deliver(s.checkpointEvent(cp))
+	}
+	for _, rec := range recs {
+		if done, wait, err := checkpoint(); done || err != nil {
+			return wait, err
+		}
+		ev, ok, err := s.eventFor(ctx, who, rec)
+		if err != nil {
+			return 0, err
+		}
+		if !ok || !webhook.Wants(w.Types, ev.Type) {
+			at.NextIndex = rec.Index + 1
+			continue
+		}
+		if done, wait, err := deliver(ev); done || err != nil {
+			return wait, err
+		}
+	}
+	if done, wait, err := checkpoint(); done || err != nil {
+		return wait, err
+	}
+	if time.Since(d.flushed) >= flushEvery {
+		if err := flush(nil); err != nil {
+			return 0, err
+		}
+	}
+	if len(recs) == scanBatch {
+		return 0, nil
+	}
+	return s.hooks.Poll, nil
+}
+
+// errReplayed stops a batch whose subscription was replayed or deleted
+// meanwhile; the next batch starts from what is stored.
+var errReplayed = errors.New("webhook: replayed or deleted meanwhile")
+
+// attempt builds ev's body and posts it; failure is why the receiver did
+// not take it ("" when it did).
+func (s *Service) attempt(ctx context.Context, client *http.Client, w store.Webhook, ev Event) (failure string, err error) {
 	body, err := json.Marshal(struct {
 		Type      string    `json:"type"`
 		Timestamp time.Time `json:"timestamp"`
 		Data      EventData `json:"data"`
 	}{ev.Type, ev.Timestamp, ev.Data})
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	failure := s.post(ctx, client, w, ev.ID, body)
-	if ctx.Err() != nil {
-		return 0, nil // stopping: the event stays due, and goes again after a restart
-	}
-	next := at
-	if failure == "" {
-		next.Failures, next.NextAttemptAt, next.LastError = 0, nil, ""
-		next.Delivered++
-		next.NextIndex, next.CheckpointSize = after(ev, at)
-		_, err := s.advance(ctx, w, next, nil)
-		return 0, err
-	}
-	next.Failures = w.Failures + 1
-	next.LastError = failure
-	if next.Failures >= s.hooks.MaxAttempts {
-		dead := &store.DeadLetter{EventID: ev.ID, LedgerIndex: ev.Data.LedgerIndex, Type: ev.Type, Attempts: next.Failures, LastError: failure, FailedAt: time.Now().UTC()}
-		next.Failures, next.NextAttemptAt, next.LastError = 0, nil, ""
-		next.NextIndex, next.CheckpointSize = after(ev, at)
-		_, err := s.advance(ctx, w, next, dead)
-		s.log.Warn("webhook event dead-lettered", "subscription", id, "event", ev.ID, "type", ev.Type, "attempts", dead.Attempts, "err", failure)
-		return 0, err
-	}
-	due := time.Now().Add(webhook.Backoff(next.Failures, s.hooks.Backoff, s.hooks.MaxBackoff, webhook.Jitter())).UTC()
-	next.NextAttemptAt = &due
-	_, err = s.advance(ctx, w, next, nil)
-	return time.Until(due), err
+	return s.post(ctx, client, w, ev.ID, body), nil
 }
 
 // after returns the cursors once ev is done with.
@@ -209,64 +326,15 @@ func (s *Service) advance(ctx context.Context, w store.Webhook, p store.WebhookP
 // subscriber is the actor a subscription's events are read as: its party,
 // in its role.
 func (s *Service) subscriber(ctx context.Context, w store.Webhook) (domain.Actor, error) {
+	if p, ok := s.parties.Load(w.PartyID); ok {
+		p := p.(domain.Party)
+		return domain.Actor{UserName: "webhook " + w.ID.String(), PartyID: p.ID, PartySlug: p.Slug, Role: p.Role}, nil
+	}
 	p, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Party, error) { return s.partyByID(ctx, tx, w.PartyID) })
 	if err != nil {
 		return domain.Actor{}, err
 	}
 	return domain.Actor{UserName: "webhook " + w.ID.String(), PartyID: p.ID, PartySlug: p.Slug, Role: p.Role}, nil
-}
-
-// nextEvent finds the subscription's next event from its cursors: the
-// newest signed checkpoint once the cursor has passed its size (before
-// the records after it), else the next record that announces an event of
-// a wanted type that who may read. It returns the progress up to that
-// event (records skipped on the way), or, when there is none yet, up to
-// the ledger's end.
-func (s *Service) nextEvent(ctx context.Context, who domain.Actor, w *store.Webhook) (Event, store.WebhookProgress, bool, error) {
-	at := w.WebhookProgress
-	var size int64
-	var cp store.StoredCheckpoint
-	var recs []domain.AuditRecord
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		if size, err = tx.AuditSize(ctx); err != nil {
-			return err
-		}
-		cp, err = tx.LatestCheckpoint(ctx)
-		if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
-			return err
-		}
-		recs, err = tx.AuditRecords(ctx, at.NextIndex, min(at.NextIndex+scanBatch, size))
-		return err
-	})
-	if err != nil {
-		return Event{}, at, false, err
-	}
-	wantCP := webhook.Wants(w.Types, webhook.CheckpointPublished)
-	checkpointDue := func(next int64) bool { return cp.Size > at.CheckpointSize && cp.Size <= next }
-	for _, rec := range recs {
-		if checkpointDue(rec.Index) {
-			if wantCP {
-				return s.checkpointEvent(cp), at, true, nil
-			}
-			at.CheckpointSize = cp.Size
-		}
-		ev, ok, err := s.eventFor(ctx, who, rec)
-		if err != nil {
-			return Event{}, at, false, err
-		}
-		if ok && webhook.Wants(w.Types, ev.Type) {
-			return ev, at, true, nil
-		}
-		at.NextIndex = rec.Index + 1
-	}
-	if checkpointDue(at.NextIndex) {
-		if wantCP {
-			return s.checkpointEvent(cp), at, true, nil
-		}
-		at.CheckpointSize = cp.Size
-	}
-	return Event{}, at, false, nil
 }
 
 // checkpointEvent announces a signed checkpoint; every role may read it.
