@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -458,4 +459,54 @@ func TestWebhookRestart(t *testing.T) {
 func index(a attempt) int64 {
 	n, _ := strconv.ParseInt(a.ID, 10, 64)
 	return n
+}
+
+// TestWebhookScreeningAndCheckpoints: the export authority hears of a
+// screening hit and of its clearing; the buyer whose application it is
+// hears that it submitted, without the hits, and nothing of screening. A
+// signed checkpoint is announced, once the cursor has passed its size,
+// before the records after it, with the id checkpoint-<size>.
+func TestWebhookScreeningAndCheckpoints(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		buyer, authority, public := newReceiver(t), newReceiver(t), newReceiver(t)
+		e.subscribe(t, e.as("bytedance"), buyer)
+		e.subscribe(t, e.as("us-commerce"), authority, webhook.ScreeningHitCleared, webhook.ScreeningHitConfirmed, webhook.ApplicationSubmitted)
+		e.subscribe(t, e.as("auditor"), public, webhook.CheckpointPublished, webhook.ApplicationSubmitted)
+		worker(t, e.svc)
+		signer := chipgatetest.NewSigner(t)
+		a := e.submit(t, listedName)
+		cp, err := e.svc.SignCheckpoint(e.ctx, signer)
+		must(t, err)
+		_, err = e.svc.ReviewHits(e.ctx, e.as("us-commerce"), a.ID, []service.HitReview{{Hit: 0, Decision: "false_positive"}})
+		must(t, err)
+
+		eventually(t, "the authority's two events", func() bool { return len(authority.delivered()) == 2 })
+		got := authority.delivered()
+		if got[0].Type != webhook.ApplicationSubmitted || got[1].Type != webhook.ScreeningHitCleared || got[1].Subject != a.ID.String() {
+			t.Fatalf("the authority heard %+v", got)
+		}
+		var seen domain.Application
+		must(t, json.Unmarshal(got[0].Object, &seen))
+		if len(seen.Screening.Hits) == 0 {
+			t.Fatal("the authority's event lacks the hits it may read")
+		}
+		eventually(t, "the checkpoint", func() bool {
+			return slices.ContainsFunc(public.delivered(), func(a attempt) bool { return a.Type == webhook.CheckpointPublished })
+		})
+		if p := public.delivered(); len(p) != 1 || p[0].ID != "checkpoint-"+strconv.FormatUint(cp.Size, 10) {
+			t.Fatalf("the auditor heard %q, want only checkpoint-%d (it may not read applications)", ids(p), cp.Size)
+		}
+
+		time.Sleep(100 * time.Millisecond) // ten polls past the review
+		for _, a := range buyer.delivered() {
+			if strings.HasPrefix(a.Type, "screening.") || strings.Contains(string(a.Object), `"hits"`) {
+				t.Fatalf("the buyer heard of its screening: %s %s", a.Type, a.Object)
+			}
+		}
+		// Every role may read checkpoints: the buyer, subscribed to all,
+		// hears of it after its application (the record it covers).
+		if d := buyer.delivered(); len(d) != 2 || d[0].Type != webhook.ApplicationSubmitted || d[1].Type != webhook.CheckpointPublished {
+			t.Fatalf("the buyer heard %q", ids(d))
+		}
+	})
 }
