@@ -51,6 +51,7 @@ func (s *Service) RunWebhooks(ctx context.Context) {
 // each new subscription, until ctx ends.
 func (s *Service) deliverAll(ctx context.Context) error {
 	client := s.webhookClient()
+	events := &eventCache{m: map[eventKey]cachedEvent{}}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	running := map[domain.ID]bool{}
@@ -71,7 +72,7 @@ func (s *Service) deliverAll(ctx context.Context) error {
 				wg.Add(1)
 				go func(id domain.ID) {
 					defer wg.Done()
-					s.deliverLoop(ctx, client, id)
+					s.deliverLoop(ctx, client, events, id)
 					mu.Lock()
 					delete(running, id)
 					mu.Unlock()
@@ -90,6 +91,9 @@ func (s *Service) webhookClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = webhook.Dialer(s.hooks.Timeout, s.hooks.AllowPrivate).DialContext
 	tr.Proxy = nil // a proxy would connect for us, past the address policy
+	// Several subscriptions often share a receiver: keep a connection for
+	// each rather than dialing anew (the default keeps two per host).
+	tr.MaxIdleConnsPerHost = 32
 	return &http.Client{Transport: tr, Timeout: s.hooks.Timeout,
 		// A redirect is an answer, not a success: the receiver's URL is
 		// the one subscribed.
@@ -100,8 +104,8 @@ func (s *Service) webhookClient() *http.Client {
 // ends or the subscription is deleted. It keeps the subscription's
 // progress in memory and stores it at most every flushEvery (and at once
 // on a failure, and when it stops).
-func (s *Service) deliverLoop(ctx context.Context, client *http.Client, id domain.ID) {
-	d := &delivery{id: id, client: client}
+func (s *Service) deliverLoop(ctx context.Context, client *http.Client, events *eventCache, id domain.ID) {
+	d := &delivery{id: id, client: client, events: events}
 	defer func() {
 		// Keep what was delivered when the server stops in good order; a
 		// crash delivers it again, with the same ids.
@@ -135,6 +139,7 @@ func (s *Service) deliverLoop(ctx context.Context, client *http.Client, id domai
 type delivery struct {
 	id      domain.ID
 	client  *http.Client
+	events  *eventCache
 	loaded  bool
 	w       store.Webhook
 	at      store.WebhookProgress
@@ -256,11 +261,15 @@ func (s *Service) deliverBatch(ctx context.Context, d *delivery) (time.Duration,
 		if done, wait, err := checkpoint(); done || err != nil {
 			return wait, err
 		}
-		ev, ok, err := s.eventFor(ctx, who, rec)
+		if typ, _, ok := webhook.TypeOf(webhook.Record{Action: rec.Action, ActorRole: rec.ActorRole, Payload: rec.Payload}); !ok || !webhook.Wants(w.Types, typ) {
+			at.NextIndex = rec.Index + 1 // no read for a record the subscription does not want
+			continue
+		}
+		ev, ok, err := d.events.eventFor(ctx, s, who, rec)
 		if err != nil {
 			return 0, err
 		}
-		if !ok || !webhook.Wants(w.Types, ev.Type) {
+		if !ok {
 			at.NextIndex = rec.Index + 1
 			continue
 		}
@@ -369,4 +378,47 @@ func (s *Service) post(ctx context.Context, client *http.Client, w store.Webhook
 		return fmt.Sprintf("HTTP %d", resp.StatusCode)
 	}
 	return ""
+}
+
+// eventCache shares, among the subscriptions of one party, the event a
+// record makes for it: several subscriptions near the same place in the
+// ledger read each subject once rather than once each. It is cleared when
+// it grows past eventCacheSize entries; an entry may be a little older
+// than a fresh read, as a delivery already in flight is.
+type eventCache struct {
+	mu sync.Mutex
+	m  map[eventKey]cachedEvent
+}
+
+const eventCacheSize = 4096
+
+type eventKey struct {
+	index int64
+	party domain.ID
+}
+
+type cachedEvent struct {
+	ev Event
+	ok bool
+}
+
+func (c *eventCache) eventFor(ctx context.Context, s *Service, who domain.Actor, rec domain.AuditRecord) (Event, bool, error) {
+	k := eventKey{rec.Index, who.PartyID}
+	c.mu.Lock()
+	e, hit := c.m[k]
+	c.mu.Unlock()
+	if hit {
+		return e.ev, e.ok, nil
+	}
+	ev, ok, err := s.eventFor(ctx, who, rec)
+	if err != nil {
+		return ev, ok, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= eventCacheSize {
+		clear(c.m)
+	}
+	c.m[k] = cachedEvent{ev, ok}
+	c.mu.Unlock()
+	return ev, ok, nil
 }
