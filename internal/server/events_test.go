@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -75,6 +76,20 @@ func TestWebhookAPI(t *testing.T) {
 			if r := e.api.Do("bytedance", "GET", path, nil); r.Status != 200 || strings.Contains(string(r.Body), "whsec_") || !strings.Contains(string(r.Body), w.ID.String()) {
 				t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
 			}
+		}
+		// With an Idempotency-Key, a retry gets the secret again, but the
+		// idempotency table keeps the answer without it.
+		body := map[string]any{"url": "https://hooks.example.com/again"}
+		first := e.api.Do("bytedance", "POST", "/api/v1/webhooks", body, chipgatetest.IdempotencyKey("hook-1"))
+		again := e.api.Do("bytedance", "POST", "/api/v1/webhooks", body, chipgatetest.IdempotencyKey("hook-1"))
+		var w1, w2 service.Webhook
+		if err := errors.Join(json.Unmarshal(first.Body, &w1), json.Unmarshal(again.Body, &w2)); err != nil || first.Status != 201 || again.Status != 201 ||
+			again.Header.Get("Idempotent-Replayed") != "true" || w1.ID != w2.ID || w1.Secret == "" || w2.Secret != w1.Secret {
+			t.Fatalf("an idempotent creation: %d %s, then %d %s", first.Status, first.Body, again.Status, again.Body)
+		}
+		kept := storetest.OpenRaw(t, e.kit.DSN).Bytes(t, "SELECT response FROM idempotency WHERE key = ?", "hook-1")
+		if len(kept) == 0 || strings.Contains(string(kept), "whsec_") {
+			t.Fatalf("the idempotency table keeps %s", kept)
 		}
 		for name, tc := range map[string]struct {
 			body map[string]any

@@ -22,6 +22,18 @@ func (s *Server) eventRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/webhooks", Summary: "Subscribe the caller's party to events at a URL; the answer shows the signing secret, once",
 			Description: "Deliveries are signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); see docs/EVENTS.md for the event types and the delivery semantics.",
 			Status:      http.StatusCreated, Request: service.WebhookRequest{}, Response: service.Webhook{},
+			secret: &secretAnswer{remove: withoutSecret, restore: func(r *http.Request, who domain.Actor, kept []byte) ([]byte, error) {
+				var w service.Webhook
+				if err := json.Unmarshal(kept, &w); err != nil {
+					return nil, err
+				}
+				secret, err := svc.WebhookSecret(who, w.ID)
+				if err != nil {
+					return nil, err
+				}
+				w.Secret = secret
+				return json.Marshal(w)
+			}},
 			handle: withBody(http.StatusCreated, func(r *http.Request, who domain.Actor, in service.WebhookRequest) (any, error) {
 				return svc.CreateWebhook(r.Context(), who, in)
 			})},
@@ -73,6 +85,20 @@ func (s *Server) eventRoutes() []Route {
 				Schema: map[string]any{"type": "string"}, Example: "order.held,alert.raised"}},
 			handle: s.eventStream},
 	}
+}
+
+// withoutSecret is a subscription's answer without its secret.
+func withoutSecret(body []byte) []byte {
+	var w service.Webhook
+	if json.Unmarshal(body, &w) != nil {
+		return nil // not a subscription: keep nothing rather than a secret
+	}
+	w.Secret = ""
+	out, err := json.Marshal(w)
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 // eventStream serves GET /api/v1/events/stream.

@@ -63,6 +63,11 @@ type Route struct {
 	// stream marks a long-lived response (Server-Sent Events), which
 	// RequestTimeout does not bound.
 	stream bool
+	// secret, for a route whose answer shows a secret once, takes it out
+	// of the answer an Idempotency-Key keeps and puts it back into a
+	// replayed one (idempotency.go), so that the idempotency table does
+	// not hold it.
+	secret *secretAnswer
 	handle func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
 }
 
@@ -323,7 +328,7 @@ func (s *Server) endpoint(rt Route) http.Handler {
 		}
 		var err error
 		if key := r.Header.Get(IdempotencyHeader); key != "" && !rt.Public && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
-			err = s.idempotent(w, r, who, key, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(w, r, who) })
+			err = s.idempotent(w, r, who, key, rt.secret, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(w, r, who) })
 		} else {
 			err = rt.handle(w, r, who)
 		}

@@ -200,6 +200,20 @@ func (s *Service) CreateWebhook(ctx context.Context, who domain.Actor, in Webhoo
 	return v, nil
 }
 
+// WebhookSecret derives the secret of a subscription of who's party, for
+// the server to put back into a creation answer replayed to an
+// Idempotency-Key, which is kept without it. It reads nothing: the
+// answer being replayed was made for who's party. Not a route.
+func (s *Service) WebhookSecret(who domain.Actor, id domain.ID) (string, error) {
+	if err := authorize(who, ActWebhookManage); err != nil {
+		return "", err
+	}
+	if len(s.hooks.Key) == 0 {
+		return "", domain.Errorf(domain.EUNAVAILABLE, "webhooks are not configured on this server")
+	}
+	return webhook.FormatSecret(webhook.Secret(s.hooks.Key, id.String())), nil
+}
+
 // Webhooks lists the caller's party's subscriptions (every party's for
 // the operator). Callers: every role.
 func (s *Service) Webhooks(ctx context.Context, who domain.Actor) ([]Webhook, error) {
