@@ -67,6 +67,7 @@ func newRootCmd() *cobra.Command {
 		newClassifyCmd(), newPolicyCmd(),
 		newSimulateCmd(),
 		newOpenAPICmd(),
+		newWebhookCmd(),
 	)
 	return root
 }

@@ -61,6 +61,7 @@ func newServeCmd() *cobra.Command {
 	pf := addProgramFlags(cmd)
 	lf := addLedgerFlags(cmd)
 	wf := addWebFlags(cmd)
+	hf := addWebhookFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 		opts, err := pf.options(log)
@@ -69,6 +70,9 @@ func newServeCmd() *cobra.Command {
 		}
 		signer, metrics, err := lf.signer(*db, opts.Policy.Ledger().Witnesses, log)
 		if err != nil {
+			return err
+		}
+		if opts.Webhooks, err = hf.options(lf, *db); err != nil {
 			return err
 		}
 		wo, err := wf.options(*db, log)
@@ -117,6 +121,11 @@ func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *se
 		defer close(signed)
 		svc.RunCheckpoints(sctx, signer, every)
 	}()
+	delivering := make(chan struct{})
+	go func() {
+		defer close(delivering)
+		svc.RunWebhooks(sctx)
+	}()
 	if pf.lists != "" {
 		// Lists from a configured directory may be newer than the last
 		// screening: re-screen every application in force.
@@ -138,6 +147,7 @@ func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *se
 		log.Warn("screening log not flushed", "err", ferr)
 	}
 	cancel()
+	<-delivering
 	// A last checkpoint covers what the final requests wrote.
 	if _, serr := svc.SignCheckpoint(context.WithoutCancel(ctx), signer); serr != nil {
 		log.Warn("final checkpoint not signed", "err", serr)
@@ -157,6 +167,7 @@ func newDemoCmd() *cobra.Command {
 	pf := addProgramFlags(cmd)
 	lf := addLedgerFlags(cmd)
 	wf := addWebFlags(cmd)
+	hf := addWebhookFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -178,6 +189,9 @@ func newDemoCmd() *cobra.Command {
 		}
 		signer, metrics, err := lf.signer(*db, opts.Policy.Ledger().Witnesses, log)
 		if err != nil {
+			return err
+		}
+		if opts.Webhooks, err = hf.options(lf, *db); err != nil {
 			return err
 		}
 		wo, err := wf.options(*db, log)

@@ -67,7 +67,19 @@ func QuietLog() *slog.Logger {
 // of loading itself; New gives the usual service with the demo loaded.
 func NewService(tb testing.TB, st store.Store, now func() time.Time) *service.Service {
 	tb.Helper()
-	return service.New(st, service.Options{Log: QuietLog(), Now: now, Policy: Policy(tb), Screening: ScreeningIndex(tb)})
+	return service.New(st, service.Options{Log: QuietLog(), Now: now, Policy: Policy(tb), Screening: ScreeningIndex(tb), Webhooks: Webhooks()})
+}
+
+// WebhookKey is the key the kit's services derive webhook secrets from.
+const WebhookKey = "chipgatetest webhook key"
+
+// Webhooks are the kit's event settings: WebhookKey, receivers on the
+// loopback interface allowed (httptest), and a quick pace, so that a
+// test of retries and dead letters takes milliseconds: attempts 10 ms to
+// 100 ms apart, each bounded by 2 s, the ledger looked at every 10 ms.
+func Webhooks() service.WebhookOptions {
+	return service.WebhookOptions{Key: []byte(WebhookKey), AllowPrivate: true, Backoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		Timeout: 2 * time.Second, Poll: 10 * time.Millisecond}
 }
 
 // LedgerOrigin is the origin line of the checkpoints the kit's signers

@@ -49,7 +49,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 // its command had committed (then it gets 409 saying so: the effect is
 // there, the response was lost); the takeover fences the first claimant,
 // whose command can no longer commit should it still be running.
-func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.Actor, key string, handle func(http.ResponseWriter, *http.Request) error) error {
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.Actor, key string, secret *secretAnswer, handle func(http.ResponseWriter, *http.Request) error) error {
 	if len(key) == 0 || len(key) > 200 {
 		return domain.Invalid(IdempotencyHeader, "must be 1 to 200 characters")
 	}
@@ -99,9 +99,16 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.A
 				ct = "application/problem+json"
 			}
 			w.Header().Set("Content-Type", ct)
+			body := prev.Response
+			if secret != nil && prev.Status < 300 {
+				var err error
+				if body, err = secret.restore(r, who, body); err != nil {
+					return err
+				}
+			}
 			w.Header().Set("Idempotent-Replayed", "true")
 			w.WriteHeader(prev.Status)
-			_, err := w.Write(prev.Response)
+			_, err := w.Write(body)
 			return err
 		}
 	}
@@ -119,8 +126,12 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.A
 	if rec.status >= 500 {
 		finish = st.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseIdempotency(ctx, who.PartyID, key, claimedAt) })
 	} else {
+		kept := rec.body.Bytes()
+		if secret != nil && rec.status < 300 {
+			kept = secret.remove(kept)
+		}
 		finish = st.InTx(ctx, func(tx store.Tx) error {
-			return tx.CompleteIdempotency(ctx, who.PartyID, key, claimedAt, rec.status, rec.body.Bytes())
+			return tx.CompleteIdempotency(ctx, who.PartyID, key, claimedAt, rec.status, kept)
 		})
 	}
 	if finish != nil {
@@ -130,4 +141,11 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who domain.A
 	w.WriteHeader(rec.status)
 	_, err = w.Write(rec.body.Bytes())
 	return err
+}
+
+// secretAnswer takes a secret out of an answer kept for idempotent
+// retries (remove) and puts it back when the answer is replayed (restore).
+type secretAnswer struct {
+	remove  func(body []byte) []byte
+	restore func(r *http.Request, who domain.Actor, kept []byte) ([]byte, error)
 }

@@ -60,7 +60,15 @@ type Route struct {
 	// location marks a 201 route whose created resource has a GET route
 	// at Path + "/{id}": its response carries Location.
 	location bool
-	handle   func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
+	// stream marks a long-lived response (Server-Sent Events), which
+	// RequestTimeout does not bound.
+	stream bool
+	// secret, for a route whose answer shows a secret once, takes it out
+	// of the answer an Idempotency-Key keeps and puts it back into a
+	// replayed one (idempotency.go), so that the idempotency table does
+	// not hold it.
+	secret *secretAnswer
+	handle func(w http.ResponseWriter, r *http.Request, who domain.Actor) error
 }
 
 // Key returns "METHOD /path", the route's name in tests and docs.
@@ -218,6 +226,7 @@ func New(svc *service.Service, opt Options) *Server {
 	s.routes = append(s.routes, s.allocationRoutes()...)
 	s.routes = append(s.routes, s.shippingRoutes()...)
 	s.routes = append(s.routes, s.watchRoutes()...)
+	s.routes = append(s.routes, s.eventRoutes()...)
 
 	// A 201 route whose record has a GET route at Path/{id} answers with
 	// its Location.
@@ -274,6 +283,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) endpoint(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), RequestTimeout)
+		if rt.stream {
+			ctx, cancel = context.WithCancel(r.Context())
+		}
 		defer cancel()
 		r = r.WithContext(ctx)
 		var who domain.Actor
@@ -320,7 +332,7 @@ func (s *Server) endpoint(rt Route) http.Handler {
 		}
 		var err error
 		if key := r.Header.Get(IdempotencyHeader); key != "" && !rt.Public && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
-			err = s.idempotent(w, r, who, key, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(w, r, who) })
+			err = s.idempotent(w, r, who, key, rt.secret, func(w http.ResponseWriter, r *http.Request) error { return rt.handle(w, r, who) })
 		} else {
 			err = rt.handle(w, r, who)
 		}

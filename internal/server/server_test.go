@@ -218,7 +218,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, rt := range e.srv.Routes() {
 			m, ok := matrix[rt.Key()]
 			if !ok {
-				m, ok = joinMatrices(programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix, shippingMatrix, watchMatrix)[rt.Key()]
+				m, ok = joinMatrices(programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix, shippingMatrix, watchMatrix, eventsMatrix)[rt.Key()]
 			}
 			if !ok {
 				t.Errorf("route %s has no entry in the authorization matrix", rt.Key())
@@ -245,7 +245,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
-		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix, shippingMatrix, watchMatrix) {
+		for key := range joinMatrices(matrix, programMatrix, ledgerMatrix, screeningMatrix, allocationMatrix, shippingMatrix, watchMatrix, eventsMatrix) {
 			found := false
 			for _, rt := range e.srv.Routes() {
 				found = found || rt.Key() == key

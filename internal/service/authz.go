@@ -57,6 +57,10 @@ const (
 	// export authority, which oversees the whole program (and the
 	// operator).
 	ActMetricsRead Action = "metrics.read"
+	// ActWebhookManage subscribes one's own party to events, and lists,
+	// replays and deletes its subscriptions. What each event carries is
+	// authorized again, as the subscriber, by the read of its subject.
+	ActWebhookManage Action = "webhook.manage"
 )
 
 // scope says over whose records a role may take an action.
@@ -134,11 +138,15 @@ var grants = map[Action]map[domain.Role]scope{
 	// Carriers and labs act on the shipments that name them, each
 	// authority on the border crossings into or out of its country
 	// (service/custody.go).
-	ActShipmentEvent:  {domain.RoleCarrier: own, domain.RoleImportAuthority: own, domain.RoleExportAuthority: own},
-	ActShipmentTest:   {domain.RoleLab: own},
-	ActDutyRead:       {domain.RoleVendor: all, domain.RoleExportAuthority: all},
-	ActCheckIn:        {domain.RoleBuyer: own, domain.RoleVendor: all},
-	ActAlertManage:    {domain.RoleExportAuthority: all},
+	ActShipmentEvent: {domain.RoleCarrier: own, domain.RoleImportAuthority: own, domain.RoleExportAuthority: own},
+	ActShipmentTest:  {domain.RoleLab: own},
+	ActDutyRead:      {domain.RoleVendor: all, domain.RoleExportAuthority: all},
+	ActCheckIn:       {domain.RoleBuyer: own, domain.RoleVendor: all},
+	ActAlertManage:   {domain.RoleExportAuthority: all},
+	ActWebhookManage: {
+		domain.RoleVendor: own, domain.RoleExportAuthority: own, domain.RoleImportAuthority: own,
+		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleAuditor: own,
+	},
 	ActAllocationRead: {domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all},
 	ActOutlookRead: {
 		domain.RoleVendor: all, domain.RoleExportAuthority: all, domain.RoleImportAuthority: all, domain.RoleBuyer: own,

@@ -27,6 +27,7 @@ var start = time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
 type env struct {
 	ctx    context.Context
 	st     store.Store
+	dsn    string // opens st again, as a restarted server would
 	svc    *service.Service
 	clock  *chipgatetest.Clock
 	actors map[string]domain.Actor
@@ -35,8 +36,8 @@ type env struct {
 // newEnv opens a store of backend b and loads the demo cast into it.
 func newEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
-	st, _ := b.Open(t)
-	e := &env{ctx: context.Background(), st: st, clock: chipgatetest.NewClock(start), actors: map[string]domain.Actor{}}
+	st, dsn := b.Open(t)
+	e := &env{ctx: context.Background(), st: st, dsn: dsn, clock: chipgatetest.NewClock(start), actors: map[string]domain.Actor{}}
 	e.svc = chipgatetest.NewService(t, st, e.clock.Now)
 	if _, err := demo.Load(e.ctx, e.svc); err != nil {
 		t.Fatal(err)

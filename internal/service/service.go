@@ -51,6 +51,8 @@ type Service struct {
 	tamperAlerts sync.Map
 	// searchLog batches the screening log entries of ad-hoc searches.
 	searchLog screenLog
+	// hooks are the operator's settings for events (webhooks.go).
+	hooks WebhookOptions
 }
 
 // Options configure a Service. Zero values take defaults.
@@ -67,6 +69,9 @@ type Options struct {
 	// MatchScore overrides the screening score that blocks an application
 	// (the policy's screening rule, match_score); 0 means the policy's.
 	MatchScore float64
+	// Webhooks are the operator's settings for events: the key secrets
+	// derive from, attempts, back-off, private receivers.
+	Webhooks WebhookOptions
 }
 
 // DefaultMatchScore is the screening score from which a hit counts as a
@@ -88,6 +93,7 @@ func New(st store.Store, opt Options) *Service {
 		s.log = slog.Default()
 	}
 	s.matchOverride = opt.MatchScore
+	s.hooks = opt.Webhooks.withDefaults()
 	if opt.Policy != nil {
 		s.policy.Store(opt.Policy)
 	}

@@ -241,6 +241,26 @@ type Tx interface {
 	// retry runs again; a claim taken over, committed or completed stays.
 	ReleaseIdempotency(ctx context.Context, party domain.ID, key string, claimedAt time.Time) error
 
+	// CreateWebhook stores a subscription (ECONFLICT: id taken; EINVALID:
+	// no such party); Webhook reads one (ENOTFOUND); Webhooks lists a
+	// party's, every party's for the zero ID, in id order; DeleteWebhook
+	// deletes one with its dead letters (ENOTFOUND).
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	Webhook(ctx context.Context, id domain.ID) (Webhook, error)
+	Webhooks(ctx context.Context, party domain.ID) ([]Webhook, error)
+	DeleteWebhook(ctx context.Context, id domain.ID) error
+	// AdvanceWebhook sets a subscription's delivery state unless a replay
+	// or a deletion changed its epoch meanwhile (false then).
+	AdvanceWebhook(ctx context.Context, id domain.ID, epoch int64, p WebhookProgress) (bool, error)
+	// AddDeadLetter records an event given up on (replacing an earlier
+	// letter of the same event); DeadLetters lists them by ledger index.
+	AddDeadLetter(ctx context.Context, subscription domain.ID, d DeadLetter) error
+	DeadLetters(ctx context.Context, subscription domain.ID) ([]DeadLetter, error)
+	// ReplayWebhook rewinds a subscription to ledger index from: cursor,
+	// checkpoint cursor at most from, failures cleared, dead letters from
+	// that index on forgotten, epoch advanced. ENOTFOUND if absent.
+	ReplayWebhook(ctx context.Context, id domain.ID, from int64) error
+
 	// StateTx binds state rows to the ledger records that changed them.
 	StateTx
 }
