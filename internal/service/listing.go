@@ -85,7 +85,7 @@ func (s *Service) blockNewListing(ctx context.Context, tx store.Tx, who domain.A
 		o.Decision.Reasons = append(o.Decision.Reasons, domain.Reason{Rule: rule.ID, Source: rule.Source, Jurisdiction: rule.Jurisdiction,
 			Outcome: domain.HeldForReview, Message: "held: " + why})
 		o.Decision.Outcome = domain.HeldForReview
-		o.Status, o.UpdatedAt, o.LicenseID, o.PermitID = domain.OrderHeld, now, nil, nil
+		o.Status, o.UpdatedAt, o.LicenseID, o.PermitID, o.Drawn = domain.OrderHeld, now, nil, nil, nil
 		o.Notes = append(o.Notes, domain.Note{At: now, By: who.PartySlug, Kind: "held", Text: why})
 		if err := put(ctx, tx, store.KindOrder, false, orderDoc(*o), *o); err != nil {
 			return err

@@ -540,7 +540,7 @@ func (s *Service) ReviewOrder(ctx context.Context, who domain.Actor, id domain.I
 		if err != nil {
 			return err
 		}
-		if err := s.visible(ctx, who, o.BuyerID, "order "+id.String()); err != nil {
+		if err := s.visibleIn(ctx, tx, who, o.BuyerID, "order "+id.String()); err != nil {
 			return err
 		}
 		if o.Status != domain.OrderHeld {

@@ -127,6 +127,23 @@ func (s *Service) visible(ctx context.Context, who domain.Actor, owner domain.ID
 	return nil
 }
 
+// visibleIn is visible for a caller inside a transaction: it reads the
+// owner in tx (the actor's own party was read before the transaction, by
+// whatever decided its jurisdiction, and is cached).
+func (s *Service) visibleIn(ctx context.Context, tx store.Tx, who domain.Actor, owner domain.ID, what string) error {
+	if !bounded(who) {
+		return nil
+	}
+	p, err := tx.Party(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.inJurisdiction(ctx, who, p); err != nil || !ok {
+		return cmpErr(err, domain.Errorf(domain.ENOTFOUND, "%s not found", what))
+	}
+	return nil
+}
+
 // cmpErr is err when there is one, else fallback.
 func cmpErr(err, fallback error) error {
 	if err != nil {

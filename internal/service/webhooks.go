@@ -431,7 +431,7 @@ func (s *Service) permitFor(ctx context.Context, who domain.Actor, id domain.ID)
 	if err := authorize(who, ActPermitRead); err != nil {
 		return domain.ImportPermit{}, err
 	}
-	return viewOf(ctx, s.store, func(tx store.Tx) (domain.ImportPermit, error) {
+	p, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.ImportPermit, error) {
 		var p domain.ImportPermit
 		d, err := tx.GetDoc(ctx, store.KindPermit, id, false)
 		if err != nil {
@@ -442,6 +442,10 @@ func (s *Service) permitFor(ctx context.Context, who domain.Actor, id domain.ID)
 		}
 		return p, json.Unmarshal(d.Body, &p)
 	})
+	if err != nil {
+		return domain.ImportPermit{}, err
+	}
+	return p, s.visible(ctx, who, p.BuyerID, "permit "+id.String())
 }
 
 // shipmentFor reads one shipment as who may (ShipmentsPage's rule: a
@@ -450,7 +454,7 @@ func (s *Service) shipmentFor(ctx context.Context, who domain.Actor, id domain.I
 	if err := authorize(who, ActShipmentRead); err != nil {
 		return domain.Shipment{}, err
 	}
-	return viewOf(ctx, s.store, func(tx store.Tx) (domain.Shipment, error) {
+	sh, err := viewOf(ctx, s.store, func(tx store.Tx) (domain.Shipment, error) {
 		var sh domain.Shipment
 		d, err := tx.GetDoc(ctx, store.KindShipment, id, false)
 		if err != nil {
@@ -471,6 +475,10 @@ func (s *Service) shipmentFor(ctx context.Context, who domain.Actor, id domain.I
 		}
 		return sh, nil
 	})
+	if err != nil {
+		return domain.Shipment{}, err
+	}
+	return sh, s.visible(ctx, who, sh.BuyerID, "shipment "+id.String())
 }
 
 // alertFor reads one alert as who may (AlertsPage's rule: the export

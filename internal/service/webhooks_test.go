@@ -477,7 +477,18 @@ func TestWebhookScreeningAndCheckpoints(t *testing.T) {
 		a := e.submit(t, listedName)
 		cp, err := e.svc.SignCheckpoint(e.ctx, signer)
 		must(t, err)
-		_, err = e.svc.ReviewHits(e.ctx, e.as("us-commerce"), a.ID, []service.HitReview{{Hit: 0, Decision: "false_positive"}})
+		// Clearing a strong hit takes two officers (four eyes): the first
+		// clear is only reviewed, the second clears.
+		clear := []service.HitReview{{Hit: 0, Decision: "false_positive", Reason: "different_identifiers", Note: "another company of the same name"}}
+		_, err = e.svc.ReviewHits(e.ctx, e.as("us-commerce"), a.ID, clear)
+		must(t, err)
+		u, err := e.svc.CreateUser(e.ctx, domain.SystemActor, service.UserRequest{Party: "us-commerce", Name: "second officer"})
+		must(t, err)
+		tok, err := e.svc.IssueToken(e.ctx, domain.SystemActor, u.ID, "test", 0)
+		must(t, err)
+		second, err := e.svc.Authenticate(e.ctx, tok.Secret)
+		must(t, err)
+		_, err = e.svc.ReviewHits(e.ctx, second, a.ID, clear)
 		must(t, err)
 
 		eventually(t, "the authority's two events", func() bool { return len(authority.delivered()) == 2 })

@@ -14,6 +14,9 @@ const (
 	ScreeningHitRaised       = "screening.hit_raised"
 	ScreeningHitCleared      = "screening.hit_cleared"
 	ScreeningHitConfirmed    = "screening.hit_confirmed"
+	// ScreeningHitReviewed is a decision that leaves the hits open: a
+	// first officer's clear awaiting a second (four eyes), an escalation.
+	ScreeningHitReviewed = "screening.hit_reviewed"
 	OrderDecided             = "order.decided"
 	OrderHeld                = "order.held"
 	OrderReleased            = "order.released"
@@ -67,8 +70,9 @@ var Mappings = []Mapping{
 	{"application.info_requested", ApplicationInfoRequested, "application"},
 	// raised when a hit awaits review, cleared when none does
 	{"application.rescreened", ScreeningHitRaised + "|" + ScreeningHitCleared, "application"},
-	// confirmed when the application still matches, cleared otherwise
-	{"application.hits_reviewed", ScreeningHitConfirmed + "|" + ScreeningHitCleared, "application"},
+	// confirmed when a hit is confirmed, reviewed while hits stay open
+	// (a clear awaiting its second officer, an escalation), cleared otherwise
+	{"application.hits_reviewed", ScreeningHitConfirmed + "|" + ScreeningHitReviewed + "|" + ScreeningHitCleared, "application"},
 	{"order.accepted", OrderDecided + "|" + OrderReleased, "order"}, // released when an authority accepted it
 	{"order.rejected", OrderDecided, "order"},
 	{"order.held_for_review", OrderHeld, "order"},
@@ -129,11 +133,21 @@ func TypeOf(r Record) (typ, subject string, ok bool) {
 		var a struct {
 			Screening struct {
 				Status string `json:"status"`
+				Hits   []struct {
+					Review string `json:"review"`
+				} `json:"hits"`
 			} `json:"screening"`
 		}
 		_ = json.Unmarshal(r.Payload, &a)
-		if a.Screening.Status == "match" {
+		switch {
+		case slices.ContainsFunc(a.Screening.Hits, func(h struct {
+			Review string `json:"review"`
+		}) bool {
+			return h.Review == "confirmed"
+		}):
 			return ScreeningHitConfirmed, m.Subject, true
+		case a.Screening.Status == "match":
+			return ScreeningHitReviewed, m.Subject, true
 		}
 		return ScreeningHitCleared, m.Subject, true
 	case "order.accepted":
