@@ -3385,14 +3385,14 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/tokens (the `GetTokens` operationId).
 	GetTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostTokensWithBody Issue a new token for the caller; the secret is shown once
+	// PostTokensWithBody Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/tokens (the `PostTokens` operationId).
 	PostTokensWithBody(ctx context.Context, params *PostTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostTokens Issue a new token for the caller; the secret is shown once
+	// PostTokens Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4914,7 +4914,7 @@ func (c *Client) GetTokens(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
-// PostTokensWithBody Issue a new token for the caller; the secret is shown once
+// PostTokensWithBody Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 //
 // Takes any type of body and a specified content type.
 //
@@ -4931,7 +4931,7 @@ func (c *Client) PostTokensWithBody(ctx context.Context, params *PostTokensParam
 	return c.Client.Do(req)
 }
 
-// PostTokens Issue a new token for the caller; the secret is shown once
+// PostTokens Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10237,14 +10237,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/tokens (the `GetTokens` operationId).
 	GetTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTokensResponse, error)
 
-	// PostTokensWithBodyWithResponse Issue a new token for the caller; the secret is shown once
+	// PostTokensWithBodyWithResponse Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/tokens (the `PostTokens` operationId).
 	PostTokensWithBodyWithResponse(ctx context.Context, params *PostTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostTokensResponse, error)
 
-	// PostTokensWithResponse Issue a new token for the caller; the secret is shown once
+	// PostTokensWithResponse Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -20326,7 +20326,7 @@ func (c *ClientWithResponses) GetTokensWithResponse(ctx context.Context, reqEdit
 	return ParseGetTokensResponse(rsp)
 }
 
-// PostTokensWithBodyWithResponse Issue a new token for the caller; the secret is shown once
+// PostTokensWithBodyWithResponse Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -20339,7 +20339,7 @@ func (c *ClientWithResponses) PostTokensWithBodyWithResponse(ctx context.Context
 	return ParsePostTokensResponse(rsp)
 }
 
-// PostTokensWithResponse Issue a new token for the caller; the secret is shown once
+// PostTokensWithResponse Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -90,8 +91,8 @@ func (s *Server) partyRoutes() []Route {
 				}
 				return writeJSON(w, http.StatusOK, nonNil(ts))
 			}},
-		{Method: "POST", Path: "/api/v1/tokens", Summary: "Issue a new token for the caller; the secret is shown once", Status: http.StatusCreated,
-			Request: TokenRequest{}, Response: service.IssuedToken{},
+		{Method: "POST", Path: "/api/v1/tokens", Summary: "Issue a new token for the caller; the secret is shown once (a retry with the same Idempotency-Key gets 409 naming the token, never the secret again)", Status: http.StatusCreated,
+			Request: TokenRequest{}, Response: service.IssuedToken{}, secret: tokenSecretOnce,
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
 				var in TokenRequest
 				if err := decode(r, &in); err != nil {
@@ -214,4 +215,29 @@ func pathID(r *http.Request, name string) (domain.ID, error) {
 		return domain.ID{}, domain.Errorf(domain.ENOTFOUND, "%s %q not found", name, r.PathValue(name))
 	}
 	return id, nil
+}
+
+// tokenSecretOnce keeps an issued token's answer for idempotent retries
+// without its secret, which is stored nowhere but as a hash: a retry learns
+// which token its first attempt issued (409), never the secret again.
+var tokenSecretOnce = &secretAnswer{
+	remove: func(body []byte) []byte {
+		var t service.IssuedToken
+		if json.Unmarshal(body, &t) != nil {
+			return nil // not a token: keep nothing rather than a secret
+		}
+		t.Secret = ""
+		out, err := json.Marshal(t)
+		if err != nil {
+			return nil
+		}
+		return out
+	},
+	restore: func(_ *http.Request, _ domain.Actor, kept []byte) ([]byte, error) {
+		var t service.IssuedToken
+		if err := json.Unmarshal(kept, &t); err != nil {
+			return nil, err
+		}
+		return nil, domain.Errorf(domain.ECONFLICT, "the request with this Idempotency-Key issued token %s; its secret is shown only once — revoke it (DELETE /api/v1/tokens/%s) if it was lost, and issue another", t.ID, t.ID)
+	},
 }

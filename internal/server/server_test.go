@@ -684,3 +684,27 @@ func TestFailedAuthThrottledBehindProxy(t *testing.T) {
 		t.Fatalf("a direct client forging X-Forwarded-For: %d, want 429", code)
 	}
 }
+
+// TestTokenSecretNeverKeptForRetries: a token issued with an
+// Idempotency-Key shows its secret once; the idempotency table keeps the
+// answer without it, and a retry with the key gets 409 naming the token it
+// issued, never the secret.
+func TestTokenSecretNeverKeptForRetries(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b)
+		body := map[string]any{"label": "ci"}
+		first := e.api.Do("bytedance", "POST", "/api/v1/tokens", body, chipgatetest.IdempotencyKey("tok-1"))
+		var tok service.IssuedToken
+		if err := json.Unmarshal(first.Body, &tok); err != nil || first.Status != 201 || !strings.HasPrefix(tok.Secret, "cg_") {
+			t.Fatalf("issue: %d %s", first.Status, first.Body)
+		}
+		again := e.api.Do("bytedance", "POST", "/api/v1/tokens", body, chipgatetest.IdempotencyKey("tok-1"))
+		if again.Status != 409 || !strings.Contains(string(again.Body), tok.ID.String()) || strings.Contains(string(again.Body), tok.Secret) {
+			t.Fatalf("retry: %d %s", again.Status, again.Body)
+		}
+		kept := storetest.OpenRaw(t, e.kit.DSN).Bytes(t, "SELECT response FROM idempotency WHERE key = ?", "tok-1")
+		if len(kept) == 0 || strings.Contains(string(kept), tok.Secret) || strings.Contains(string(kept), "cg_") {
+			t.Fatalf("the idempotency table keeps %s", kept)
+		}
+	})
+}
