@@ -481,3 +481,17 @@ func (r Rules) Exception(j, code string) (ExceptionParams, Rule, bool) {
 func (p ExceptionParams) Covers(eccn string, spec domain.Spec) bool {
 	return slices.Contains(p.ECCNs, eccn) && (!slices.Contains(p.ExcludeDataCenter, eccn) || spec.NotDataCenter)
 }
+
+// NotifiedExceptions lists the codes of the license exceptions in force
+// that serve only after a confirmed notification (NAC), in file order.
+func (r Rules) NotifiedExceptions() []string {
+	var out []string
+	for _, ix := range r.rs().dests {
+		for _, e := range ix.exceptions {
+			if e.doc.Exception.Notification && !slices.Contains(out, e.doc.Exception.Code) {
+				out = append(out, e.doc.Exception.Code)
+			}
+		}
+	}
+	return out
+}

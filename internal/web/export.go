@@ -39,6 +39,13 @@ type exportData struct {
 	YearOn    string
 	// Reasons are the policy's reasons for a decision on a screening hit.
 	Reasons []policy.ScreeningReason
+	// Notices are the customers' confirmed license exception
+	// notifications; OpenNotices those that may be withdrawn;
+	// NoticeExceptions and NoticeProducts the confirmation form's choices.
+	Notices          *table
+	OpenNotices      []openNotice
+	NoticeExceptions []string
+	NoticeProducts   []string
 }
 
 // pendingApp is an application in the review queue with the approval
@@ -127,6 +134,9 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		return nil, err
 	}
 	d.Customers, d.Actions = customersOf(approved), customerActions
+	if err := h.notices(ctx, who, approved, d); err != nil {
+		return nil, err
+	}
 	lics, err := h.svc.Licenses(ctx, who)
 	if err != nil {
 		return nil, err
@@ -186,7 +196,7 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 	if err := h.dutyAndAlerts(ctx, who, r, month, d); err != nil {
 		return nil, err
 	}
-	return &view{Title: "Export authority", Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes, d.Alerts, d.Duty, d.DutyTotals}}, nil
+	return &view{Title: "Export authority", Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes, d.Alerts, d.Duty, d.DutyTotals, d.Notices}}, nil
 }
 
 // decideApplication approves (with one license), denies or asks for

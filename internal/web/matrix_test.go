@@ -60,6 +60,12 @@ var webMatrix = map[string]func(e *env) webProbe{
 	"POST /buyer/filings": func(*env) webProbe {
 		return webProbe{path: "/buyer/filings", form: url.Values{"hearing": {"none"}, "forecast_units": {"10"}, "uses": {"x"}}, want: 422}
 	},
+	"POST /export/notices": func(*env) webProbe {
+		return webProbe{path: "/export/notices", form: url.Values{"application": {"none"}, "exception": {"NAC"}, "confirmation": {"C67-1"}, "products": {"h200"}}, want: 422}
+	},
+	"POST /export/notices/withdraw": func(*env) webProbe {
+		return webProbe{path: "/export/notices/withdraw", form: url.Values{"notice": {"none"}, "reason": {"x"}}, want: 422}
+	},
 	"POST /export/customers": func(*env) webProbe {
 		return webProbe{path: "/export/customers", form: url.Values{"application": {"none"}, "action": {"suspend"}, "reason": {"x"}}, want: 422}
 	},

@@ -155,6 +155,8 @@ func (h *handler) routeTable() []route {
 		{"POST", "/export/licenses", domain.RoleExportAuthority, h.changeLicense},
 		{"POST", "/export/applications/{id}", domain.RoleExportAuthority, h.decideApplication},
 		{"POST", "/export/customers", domain.RoleExportAuthority, h.changeCustomer},
+		{"POST", "/export/notices", domain.RoleExportAuthority, h.confirmNotice},
+		{"POST", "/export/notices/withdraw", domain.RoleExportAuthority, h.withdrawNotice},
 		{"POST", "/export/applications/{id}/hits/{hit}", domain.RoleExportAuthority, h.reviewHit},
 		{"POST", "/export/orders/{id}", domain.RoleExportAuthority, h.reviewOrder},
 		{"POST", "/export/alerts/{id}", domain.RoleExportAuthority, h.changeAlert},

@@ -1649,3 +1649,66 @@ func TestExportAuthorityChangesCustomer(t *testing.T) {
 	}
 	otherRoleRefused(t, e, "cn-mofcom", "/export/customers", change("suspend", "x"))
 }
+
+// TestExportAuthorityRecordsNotice: the export authority records BIS's NAC
+// confirmation for a customer from its page; the customer's order held
+// for want of it is accepted; bad forms come back with the field named and
+// write nothing; the notice is withdrawn with a reason.
+func TestExportAuthorityRecordsNotice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// TPP 3,200 and performance density 4: a 3A090.b chip NAC covers.
+	if _, err := e.svc.CreateProduct(ctx, domain.SystemActor, service.ProductRequest{Slug: "chip-b", Name: "Chip B", Family: "test", LaunchDate: "2025-06-01",
+		Spec: domain.Spec{Throughput: []domain.Throughput{{Bits: 8, DenseTOPS: 400}}, DieAreaMM2: 800, MemoryGB: 141, BandwidthGBps: 2000}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.PlaceOrder(ctx, e.actor("us-cloud-a"), service.OrderRequest{Product: "chip-b", Quantity: 1000, Period: "2026-03-02", EndUse: "commercial_ai"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.DecidePermit(ctx, e.actor("cn-mofcom"), service.PermitRequest{Buyer: "tencent", Decision: "grant", Products: []string{"chip-b"},
+		Quantity: 100, ValidFrom: "2026-01-01", ValidUntil: "2027-01-01"}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := e.svc.PlaceOrder(ctx, e.actor("tencent"), service.OrderRequest{Product: "chip-b", Quantity: 10, Period: "2026-03-02", EndUse: "commercial_ai"})
+	if err != nil || held.Status != domain.OrderHeld {
+		t.Fatalf("tencent's order: %v %s %+v", err, held.Status, held.Decision.Blocking())
+	}
+	apps, err := e.svc.Applications(ctx, e.actor("us-commerce"), []string{string(domain.AppApproved)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(apps, func(a domain.Application) bool { return a.Buyer == "tencent" })
+	id := apps[i].ID.String()
+	b := e.browser()
+	csrf := b.signIn("us-commerce")
+	page := b.get("/export")
+	for _, want := range []string{`action="/export/notices"`, `<label for="nac-confirmation">`, `<label for="nac-products">`, `<option>NAC</option>`, `<option>chip-b</option>`} {
+		if !strings.Contains(page.body, want) {
+			t.Fatalf("the export authority's page lacks %s", want)
+		}
+	}
+	form := func(confirmation string, products ...string) url.Values {
+		return url.Values{"application": {id}, "exception": {"NAC"}, "confirmation": {confirmation}, "products": products}
+	}
+	refuse(t, e, b, csrf, "/export/notices", map[string]refusal{
+		"ErrNoCustomer":     {url.Values{"application": {"tencent"}, "exception": {"NAC"}, "confirmation": {"C67-1"}, "products": {"chip-b"}}, 422, "Customer: choose"},
+		"ErrConfirmation":   {form("C67 1", "chip-b"), 422, "confirmation"},
+		"ErrNoProducts":     {form("C67-1"), 422, "products"},
+		"ErrDataCenterChip": {form("C67-1", "h200"), 422, "does not cover h200"},
+	})
+	r := b.post("/export/notices", func() url.Values { f := form("C67-0042", "chip-b"); f.Set("csrf", csrf); return f }())
+	if r.status != 200 || !strings.Contains(html.UnescapeString(r.body), "NAC C67-0042 recorded for tencent; 1 held order(s) decided again and accepted.") {
+		t.Fatalf("recording: %d\n%.2000s", r.status, r.body)
+	}
+	if o, err := e.svc.Order(ctx, e.actor("us-commerce"), held.ID); err != nil || o.Status != domain.OrderAccepted {
+		t.Fatalf("the held order after the notice: %v %s", err, o.Status)
+	}
+	refuse(t, e, b, csrf, "/export/notices/withdraw", map[string]refusal{
+		"ErrNoNotice": {url.Values{"notice": {"none"}, "reason": {"x"}}, 422, "Notification: choose"},
+		"ErrNoReason": {url.Values{"notice": {id + "/C67-0042"}, "reason": {" "}}, 422, "reason"},
+	})
+	r = b.post("/export/notices/withdraw", url.Values{"csrf": {csrf}, "notice": {id + "/C67-0042"}, "reason": {"end user changed"}})
+	if r.status != 200 || !strings.Contains(r.body, "Notification C67-0042 of tencent withdrawn") {
+		t.Fatalf("withdrawing: %d\n%.2000s", r.status, r.body)
+	}
+}
