@@ -222,16 +222,7 @@ func pathID(r *http.Request, name string) (domain.ID, error) {
 // which token its first attempt issued (409), never the secret again.
 var tokenSecretOnce = &secretAnswer{
 	remove: func(body []byte) []byte {
-		var t service.IssuedToken
-		if json.Unmarshal(body, &t) != nil {
-			return nil // not a token: keep nothing rather than a secret
-		}
-		t.Secret = ""
-		out, err := json.Marshal(t)
-		if err != nil {
-			return nil
-		}
-		return out
+		return keptWithout(body, func(t *service.IssuedToken) { t.Secret = "" })
 	},
 	restore: func(_ *http.Request, _ domain.Actor, kept []byte) ([]byte, error) {
 		var t service.IssuedToken

@@ -89,12 +89,19 @@ func (s *Server) eventRoutes() []Route {
 
 // withoutSecret is a subscription's answer without its secret.
 func withoutSecret(body []byte) []byte {
-	var w service.Webhook
-	if json.Unmarshal(body, &w) != nil {
-		return nil // not a subscription: keep nothing rather than a secret
+	return keptWithout(body, func(w *service.Webhook) { w.Secret = "" })
+}
+
+// keptWithout is an answer of type T with its secret cleared, for the
+// idempotency table; nil (keep nothing rather than a secret) for a body
+// that is not a T.
+func keptWithout[T any](body []byte, clear func(*T)) []byte {
+	var v T
+	if json.Unmarshal(body, &v) != nil {
+		return nil
 	}
-	w.Secret = ""
-	out, err := json.Marshal(w)
+	clear(&v)
+	out, err := json.Marshal(v)
 	if err != nil {
 		return nil
 	}

@@ -40,11 +40,7 @@ func (s *Service) ConfirmNotice(ctx context.Context, who domain.Actor, id domain
 	if err := authorize(who, ActNoticeConfirm); err != nil {
 		return domain.Application{}, nil, err
 	}
-	pol := s.policy.Load()
-	if pol == nil {
-		return domain.Application{}, nil, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
-	}
-	jur, err := s.authorityJurisdiction(ctx, pol, who, who.Role)
+	pol, jur, err := s.authorityPolicy(ctx, who)
 	if err != nil {
 		return domain.Application{}, nil, err
 	}
@@ -122,11 +118,7 @@ func (s *Service) WithdrawNotice(ctx context.Context, who domain.Actor, id domai
 	if reason == "" || len(reason) > 4000 {
 		return domain.Application{}, domain.Invalid("reason", "required, at most 4000 bytes")
 	}
-	pol := s.policy.Load()
-	if pol == nil {
-		return domain.Application{}, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
-	}
-	jur, err := s.authorityJurisdiction(ctx, pol, who, who.Role)
+	_, jur, err := s.authorityPolicy(ctx, who)
 	if err != nil {
 		return domain.Application{}, err
 	}

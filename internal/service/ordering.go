@@ -473,6 +473,17 @@ func (s *Service) policyPermit(pol *policy.Policy, p *domain.ImportPermit) (*pol
 		AllowedUses: p.AllowedUses, CloudOnly: p.CloudOnly, ExcludedSectors: p.ExcludedSectors, Conditions: conds}, nil
 }
 
+// authorityPolicy returns the policy in force and the jurisdiction who,
+// an authority, speaks for in it: one snapshot for the whole command.
+func (s *Service) authorityPolicy(ctx context.Context, who domain.Actor) (*policy.Policy, string, error) {
+	pol := s.policy.Load()
+	if pol == nil {
+		return nil, "", domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
+	}
+	jur, err := s.authorityJurisdiction(ctx, pol, who, who.Role)
+	return pol, jur, err
+}
+
 // authorityJurisdiction returns the jurisdiction of the policy the actor's
 // party speaks for; the system (an operator command, the demo loader)
 // speaks for the first jurisdiction of the actor's role. Returns
@@ -523,11 +534,7 @@ func (s *Service) ReviewOrder(ctx context.Context, who domain.Actor, id domain.I
 	if reason == "" || len(reason) > 4000 {
 		return domain.Order{}, domain.Invalid("reason", "required, at most 4000 bytes")
 	}
-	pol := s.policy.Load()
-	if pol == nil {
-		return domain.Order{}, domain.Errorf(domain.EUNAVAILABLE, "no policy loaded")
-	}
-	jur, err := s.authorityJurisdiction(ctx, pol, who, who.Role)
+	pol, jur, err := s.authorityPolicy(ctx, who)
 	if err != nil {
 		return domain.Order{}, err
 	}
