@@ -21,6 +21,8 @@ type buyerData struct {
 	Applications, Licenses, Permits, Orders, Outlook *table
 	// Shipments are the buyer's shipments; Events their custody events.
 	Shipments, Events *table
+	// Application is the buyer's latest application, nil before it files one.
+	Application *domain.Application
 	// Placed is the order just placed, shown with its decision.
 	Placed *orderDecision
 	Chart  string // the outlook chart's data, JSON
@@ -101,7 +103,7 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Request) (*view, error) {
 	const path = "/buyer"
 	d := &buyerData{
-		Applications: newTable(path, "applications", "Applications", "Submitted", "Legal name", "Status", "Screening", "Red flags"),
+		Applications: newTable(path, "applications", "Applications", "Submitted", "Legal name", "Status", "Screening", "Red flags", "Note from the export authority"),
 		Licenses:     newTable(path, "licenses", "Export licenses", "Number", "Products", "Quantity", "Remaining", "Valid from", "Valid until", "Status", "Conditions").numeric(2, 3),
 		Permits:      newTable(path, "permits", "Import permits", "Number", "Products", "Quantity", "Remaining", "Valid from", "Valid until", "Status", "Restrictions").numeric(2, 3),
 		Orders:       newTable(path, "orders", "Orders", "Placed", "Order", "Product", "Quantity", "Wanted from", "Status", "Reasons").numeric(3),
@@ -119,7 +121,15 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		return nil, err
 	}
 	for _, a := range apps {
-		d.Applications.add(fmtDate(a.SubmittedAt), a.LegalName, string(a.Status), a.Screening.Status, strconv.Itoa(len(a.Flags)))
+		word := ""
+		for i := len(a.Notes) - 1; i >= 0; i-- {
+			if n := a.Notes[i]; n.By != who.PartySlug && n.Kind != "hits_reviewed" {
+				word = wordsOr(noteKindNames, n.Kind) + " (" + fmtDate(n.At) + "): " + n.Text
+				break
+			}
+		}
+		d.Applications.add(fmtDate(a.SubmittedAt), a.LegalName, wordsOr(appStatusNames, a.Status), a.Screening.Status, strconv.Itoa(len(a.Flags)), word)
+		d.Application = &apps[len(apps)-1]
 		// The latest application in force gives the order form its sites
 		// and end uses.
 		if a.Status == domain.AppApproved || len(d.Sites) == 0 {

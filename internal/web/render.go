@@ -78,6 +78,7 @@ type page struct {
 func pageTable(h *handler) []page {
 	return []page{
 		{"/buyer", domain.RoleBuyer, "buyer", h.buyerView},
+		{"/buyer/application", domain.RoleBuyer, "apply", h.applyView},
 		{"/export", domain.RoleExportAuthority, "export", h.exportView},
 		{"/import", domain.RoleImportAuthority, "import", h.importView},
 		{"/vendor", domain.RoleVendor, "vendor", h.vendorView},
@@ -264,16 +265,22 @@ func (h *handler) renderError(w http.ResponseWriter, r *http.Request, status int
 // mustParsePages parses each page template with the layout and partials.
 func mustParsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
-		"home":     func(r domain.Role) string { return homeOf[r] },
-		"rolename": roleName,
-		"date":     func(t time.Time) string { return fmtDate(t) },
-		"money":    money,
-		"join":     strings.Join,
-		"short":    shortID,
-		"isnum":    func(t *table, i int) bool { return t.Numeric[i] },
+		"home":      func(r domain.Role) string { return homeOf[r] },
+		"rolename":  roleName,
+		"date":      func(t time.Time) string { return fmtDate(t) },
+		"money":     money,
+		"join":      strings.Join,
+		"short":     shortID,
+		"isnum":     func(t *table, i int) bool { return t.Numeric[i] },
+		"inc":       func(i int) int { return i + 1 },
+		"field":     field,
+		"errof":     errof,
+		"appstatus": func(s domain.ApplicationStatus) string { return wordsOr(appStatusNames, s) },
+		"notekind":  func(k string) string { return wordsOr(noteKindNames, k) },
+		"classname": func(c domain.BuyerClass) string { return wordsOr(classNames, c) },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "buyer", "export", "import", "vendor", "lab", "carrier", "auditor", "verify"} {
+	for _, name := range []string{"signin", "error", "buyer", "apply", "export", "import", "vendor", "lab", "carrier", "auditor", "verify"} {
 		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 		out[name] = t
 	}

@@ -152,6 +152,8 @@ func (h *handler) routeTable() []route {
 		{"POST", "/buyer/orders", domain.RoleBuyer, h.placeOrder},
 		{"POST", "/buyer/orders/cancel", domain.RoleBuyer, h.cancelOrder},
 		{"POST", "/buyer/filings", domain.RoleBuyer, h.fileDemand},
+		{"POST", "/buyer/applications", domain.RoleBuyer, h.submitApplication},
+		{"POST", "/buyer/applications/{id}", domain.RoleBuyer, h.resubmitApplication},
 		{"POST", "/export/licenses", domain.RoleExportAuthority, h.changeLicense},
 		{"POST", "/export/applications/{id}", domain.RoleExportAuthority, h.decideApplication},
 		{"POST", "/export/customers", domain.RoleExportAuthority, h.changeCustomer},
