@@ -648,4 +648,6 @@ var messages = []entry{
 	{"No such alert: choose one from the list.", "没有该预警：请从列表中选择。", "該当する警告はありません。一覧から選択してください。"},
 	{"No such notification: choose one from the list.", "没有该通知：请从列表中选择。", "該当する通知はありません。一覧から選択してください。"},
 	{"No such buyer: choose one from the list.", "没有该买方：请从列表中选择。", "該当する購入者はいません。一覧から選択してください。"},
+	{"state-owned enterprise", "国有企业", "国有企業"},
+	{"cloud service", "云服务", "クラウドサービス"},
 }

@@ -51,7 +51,8 @@ var codeLabels = map[string]string{
 	"pass": "pass", "fail": "fail",
 	// Buyer classes and end uses.
 	"platform": "platform", "cloud": "cloud provider", "sme": "small or medium enterprise", "research": "research institute",
-	"university": "university", "government": "government", "private": "private", "commercial_ai": "commercial AI",
+	"university": "university", "government": "government", "private": "private", "soe": "state-owned enterprise",
+	"cloud_service": "cloud service", "commercial_ai": "commercial AI",
 	"military": "military",
 }
 
@@ -60,6 +61,11 @@ var codeLabels = map[string]string{
 func (l *locale) Code(code string) string {
 	if label, ok := codeLabels[code]; ok {
 		return l.T(label)
+	}
+	// A path to one of a list: owners[0] is "owner 1".
+	if m := indexed.FindStringSubmatch(code); m != nil && m[0] == code {
+		n, _ := strconv.Atoi(m[2])
+		return l.T("%[1]s %[2]d", l.Code(m[1]), n+1)
 	}
 	if l.missing != nil && l.Lang.Code != "en" && code != "" {
 		l.missing("code " + code)
