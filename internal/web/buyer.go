@@ -115,7 +115,7 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		Filings: l.table(path, "filings", "Your demand filings", "Hearing", "Product", "Period start", "Period end", "Hearing status",
 			"Forecast units", "Uses", "Justification", "Filed").numeric(5),
 		Period: h.svc.Now().AddDate(0, 1, 0).Format(time.DateOnly),
-		Today:  h.svc.Now().Format(time.DateOnly),
+		Today:  service.EarliestPeriod(h.svc.Now()).Format(time.DateOnly),
 	}
 	d.Shipments.Empty, d.Events.Empty, d.Filings.Empty = l.T("No shipment yet."), l.T("No custody event yet."), l.T("No filing yet.")
 	apps, err := h.svc.Applications(ctx, who, nil)

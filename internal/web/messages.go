@@ -613,7 +613,6 @@ var messages = []entry{
 	{"Dense TOPS at %d bits must be a number.", "%d 位的稠密 TOPS 必须是数字。", "%d ビットの密行列 TOPS は数値で入力してください。"},
 	{"must be between 1 and 10,000,000", "必须在 1 到 10,000,000 之间", "1 から 10,000,000 の間である必要があります"},
 	{"must be a date YYYY-MM-DD", "必须是 YYYY-MM-DD 格式的日期", "YYYY-MM-DD 形式の日付である必要があります"},
-	{"must not be before today", "不得早于今天", "今日より前の日付は指定できません"},
 	{"required, at most 100 bytes", "必填，最多 100 字节", "必須、最大 100 バイト"},
 	{"must not be negative", "不得为负数", "負の値は指定できません"},
 	{"must be suspend, reinstate or revoke", "必须是暂停、恢复或撤销", "停止、復活、取消のいずれかである必要があります"},
@@ -650,4 +649,5 @@ var messages = []entry{
 	{"No such buyer: choose one from the list.", "没有该买方：请从列表中选择。", "該当する購入者はいません。一覧から選択してください。"},
 	{"state-owned enterprise", "国有企业", "国有企業"},
 	{"cloud service", "云服务", "クラウドサービス"},
+	{"must not be in the past", "不得早于今天", "過去の日付は指定できません"},
 }
