@@ -172,7 +172,7 @@ func TestBrowserBuyerPlacesOrder(t *testing.T) {
 		chromedp.WaitVisible(css(".chart .uplot canvas")),
 	)
 	outcome, why := text(t, ctx, "#placed .outcome"), text(t, ctx, "#placed")
-	if !regexp.MustCompile(`^(accepted|held_for_review|rejected)$`).MatchString(outcome) {
+	if !regexp.MustCompile(`^(accepted|held for review|rejected)$`).MatchString(outcome) {
 		t.Fatalf("decision %q", outcome)
 	}
 	if !strings.Contains(why, "120 × h200") {
@@ -414,7 +414,7 @@ func TestBrowserCarrierRecordsEvent(t *testing.T) {
 		chromedp.Click(css(`form[action="/carrier/events"] button[type=submit]`)),
 		chromedp.WaitVisible(css(".notice")),
 	)
-	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.inTransit.Number+": arrived at a stop in US recorded") {
+	if notice := text(t, ctx, ".notice"); !strings.Contains(notice, e.inTransit.Number+": Arrived at a stop in US recorded") {
 		t.Fatalf("notice %q", notice)
 	}
 	if row := text(t, ctx, "#events tbody tr"); !strings.Contains(row, "Los Angeles air cargo") || !strings.Contains(row, e.inTransit.Number) {
