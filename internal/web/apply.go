@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -70,6 +71,7 @@ func (d *applyData) keepForm(f url.Values) { d.Form = f }
 
 // applyView builds the application page.
 func (h *handler) applyView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
+	l := localeIn(ctx)
 	apps, err := h.svc.Applications(ctx, who, nil)
 	if err != nil {
 		return nil, err
@@ -90,12 +92,7 @@ func (h *handler) applyView(ctx context.Context, who domain.Actor, _ *http.Reque
 		case domain.AppApproved, domain.AppSuspended, domain.AppRevoked:
 			d.Mode = applyCustomer
 		}
-		for i := len(a.Notes) - 1; i >= 0; i-- {
-			if n := a.Notes[i]; n.By != who.PartySlug && n.Kind != "hits_reviewed" {
-				d.Asked = &n
-				break
-			}
-		}
+		d.Asked = authorityNote(who, a)
 		if d.Mode == applyAnswer {
 			d.Form = applicationForm(a)
 		}
@@ -116,7 +113,7 @@ func (h *handler) applyView(ctx context.Context, who domain.Actor, _ *http.Reque
 	case applyWaiting, applyCustomer:
 		title = "Your application"
 	}
-	return &view{Title: title, Data: d}, nil
+	return &view{Title: l.T(title), Data: d}, nil
 }
 
 // applicationForm is an application's answers as the form's fields.
@@ -177,14 +174,15 @@ func applicationRequest(f url.Values, products []domain.Product) (in service.App
 		Addresses: lines("addresses"), BusinessType: domain.BuyerClass(f.Get("business_type")), Sector: strings.TrimSpace(f.Get("sector")),
 		EndUses: lines("end_uses"), KYCAttested: f.Get("kyc_remote_access") == "on", Volumes: map[string]int64{}}
 	rowOf = map[string]int{}
-	number := func(path, name, what string) float64 {
+	// number reads a decimal; msg (a catalog key) is its refusal.
+	number := func(path, name, msg string) float64 {
 		s := strings.TrimSpace(f.Get(name))
 		if s == "" {
 			return 0
 		}
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			pr.Add(path, "must be %s", what)
+			pr.Add(path, "%s", msg)
 		}
 		return v
 	}
@@ -197,7 +195,7 @@ func applicationRequest(f url.Values, products []domain.Product) (in service.App
 		}
 		path := fmt.Sprintf("owners[%d]", len(in.Owners))
 		rowOf[path] = row
-		o.Share = number(path+".share", k("share"), "a percentage such as 25 or 12.5")
+		o.Share = number(path+".share", k("share"), "must be a percentage such as 25 or 12.5")
 		in.Owners = append(in.Owners, o)
 	}
 	for row := range applySiteRows {
@@ -209,7 +207,7 @@ func applicationRequest(f url.Values, products []domain.Product) (in service.App
 		}
 		path := fmt.Sprintf("sites[%d]", len(in.Sites))
 		rowOf[path] = row
-		s.PowerMW = number(path+".power_mw", k("power_mw"), "a number of megawatts such as 40 or 12.5")
+		s.PowerMW = number(path+".power_mw", k("power_mw"), "must be a number of megawatts such as 40 or 12.5")
 		in.Sites = append(in.Sites, s)
 	}
 	for _, p := range products {
@@ -219,7 +217,7 @@ func applicationRequest(f url.Values, products []domain.Product) (in service.App
 		}
 		v, err := strconv.ParseInt(strings.ReplaceAll(s, ",", ""), 10, 64)
 		if err != nil || v < 1 {
-			pr.Add("requested_volumes."+p.Slug, "must be a whole number of units, at least 1")
+			pr.Add("requested_volumes."+p.Slug, "%s", "must be a whole number of units, at least 1")
 			continue
 		}
 		in.Volumes[p.Slug] = v
@@ -271,17 +269,15 @@ func (h *handler) sendApplication(w http.ResponseWriter, r *http.Request, who do
 		}
 		return
 	}
-	h.buyerRender(w, r, who, csrf, http.StatusOK, "", applicationNotice(a))
+	h.buyerRender(w, r, who, csrf, http.StatusOK, nil, applicationNotice(localeIn(r.Context()), a))
 }
 
 // applicationNotice tells the buyer where its application stands.
-func applicationNotice(a domain.Application) string {
-	switch a.Status {
-	case domain.AppBlocked:
-		return "Your application was received. It is held for the export authority's review of its screening; you will be told its decision."
-	default:
-		return "Your application was received and screened; the export authority will decide on it."
+func applicationNotice(l *locale, a domain.Application) string {
+	if a.Status == domain.AppBlocked {
+		return l.T("Your application was received. It is held for the export authority's review of its screening; you will be told its decision.")
 	}
+	return l.T("Your application was received and screened; the export authority will decide on it.")
 }
 
 // applyAgain shows the application form as sent, with the service's
@@ -294,17 +290,18 @@ func (h *handler) applyAgain(w http.ResponseWriter, r *http.Request, who domain.
 	}
 	d := v.Data.(*applyData)
 	d.keepForm(r.PostForm)
+	l := localeIn(r.Context())
 	var general []string
 	for _, fe := range domain.ErrorFields(err) {
-		if !d.placeError(fe.Path, fe.Message, rowOf) {
-			general = append(general, fe.Path+": "+fe.Message)
+		if !d.placeError(fe.Path, l.message(fe.Message), rowOf) {
+			general = append(general, l.FieldName(fe.Path)+l.T(": ")+l.message(fe.Message))
 		}
 	}
-	msg := domain.ErrorMessage(err)
+	msg := l.ErrText(err)
 	if len(domain.ErrorFields(err)) > 0 {
-		msg = "Please correct the fields marked below."
+		msg = l.T("Please correct the fields marked below.")
 		if len(general) > 0 {
-			msg += " " + strings.Join(general, "; ")
+			msg += " " + strings.Join(general, l.T("; "))
 		}
 	}
 	v.Who, v.CSRF, v.Error = &who, csrf, msg
@@ -373,32 +370,24 @@ func field(d *applyData, name, label, typ string, required bool) formField {
 	return f
 }
 
+// invalidIf marks an input invalid when it has a refusal.
+func invalidIf(refusal string) template.HTMLAttr {
+	if refusal == "" {
+		return ""
+	}
+	return `aria-invalid="true"`
+}
+
 // errof is the refusal of a field of the page.
 func errof(d *applyData, name string) string { return d.Errs[name] }
 
-// appStatusNames are the application statuses in words.
-var appStatusNames = map[domain.ApplicationStatus]string{
-	domain.AppSubmitted: "submitted, waiting for the export authority", domain.AppBlocked: "held for a screening review",
-	domain.AppInfoRequested: "information requested", domain.AppApproved: "approved", domain.AppDenied: "denied",
-	domain.AppSuspended: "suspended", domain.AppRevoked: "revoked",
-}
-
-// noteKindNames are the kinds of the authority's notes in words.
-var noteKindNames = map[string]string{
-	"request_info": "A question", "deny": "The reason for the denial", "approve": "The approval's note",
-	"suspend": "The reason for the suspension", "reinstate": "The reinstatement's note", "revoke": "The reason for the revocation",
-}
-
-// classNames are the kinds of buyer in words.
-var classNames = map[domain.BuyerClass]string{
-	domain.ClassPlatform: "Internet platform", domain.ClassCloud: "Cloud provider", domain.ClassSME: "Small or medium enterprise",
-	domain.ClassResearch: "Research institute", domain.ClassUniversity: "University", domain.ClassGovernment: "Government body",
-}
-
-// wordsOr is m's words for k, or k itself for a code it does not know.
-func wordsOr[K ~string](m map[K]string, k K) string {
-	if s, ok := m[k]; ok {
-		return s
+// authorityNote is the latest word of the export authority on an
+// application (its question, a denial's reason), or nil.
+func authorityNote(who domain.Actor, a domain.Application) *domain.Note {
+	for i := len(a.Notes) - 1; i >= 0; i-- {
+		if n := a.Notes[i]; n.By != who.PartySlug && n.Kind != "hits_reviewed" {
+			return &n
+		}
 	}
-	return string(k)
+	return nil
 }

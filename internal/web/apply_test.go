@@ -71,10 +71,10 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 		body := html.UnescapeString(r.body)
 		for _, want := range []string{
 			`id="owner_share_0" name="owner_share_0" inputmode="decimal" value="all of it" aria-invalid="true"`,
-			`Owner 1, share: must be a percentage`,
+			`Owner 1, Share (%): must be a percentage`,
 			// The second site row is the first site sent: its refusal is
 			// shown in the row it was typed in.
-			`Site 2, power_mw: must be a number of megawatts`,
+			`Site 2, Power (MW): must be a number of megawatts`,
 			`id="site_power_mw_1" name="site_power_mw_1" inputmode="decimal" value="lots" aria-invalid="true"`,
 			`value="-5" aria-invalid="true"`,
 			`value="FreshCo AI (Shenzhen) Ltd."`, // what was typed is kept
@@ -118,7 +118,7 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 			t.Fatalf("filed %+v", a)
 		}
 		page := b.get("/buyer/application")
-		if !strings.Contains(page.body, "submitted, waiting for the export authority") || strings.Contains(page.body, `id="apply-form"`) {
+		if !strings.Contains(page.body, "<strong>submitted</strong>") || !strings.Contains(page.body, "The export authority is reviewing it") || strings.Contains(page.body, `id="apply-form"`) {
 			t.Fatalf("a submitted application offers a form again or hides its status:\n%s", page.body)
 		}
 	})

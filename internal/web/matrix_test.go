@@ -31,6 +31,9 @@ var webMatrix = map[string]func(e *env) webProbe{
 	"GET /signin":   func(*env) webProbe { return webProbe{path: "/signin", want: 200} },
 	"POST /signin":  func(*env) webProbe { return webProbe{path: "/signin", form: url.Values{"token": {"cg_x"}}, want: 403} },
 	"POST /signout": func(*env) webProbe { return webProbe{path: "/signout", form: url.Values{}, want: 303, ends: true} },
+	"POST /prefs": func(*env) webProbe {
+		return webProbe{path: "/prefs", form: url.Values{"lang": {"en"}, "back": {"/"}}, want: 303}
+	},
 
 	"GET /buyer":             func(*env) webProbe { return webProbe{path: "/buyer", want: 200} },
 	"GET /csv/buyer/{table}": func(*env) webProbe { return webProbe{path: "/csv/buyer/shipments.csv", want: 200} },
