@@ -345,19 +345,17 @@ func (h *handler) localeFor(r *http.Request, who *domain.Actor) *locale {
 // catalog's words), so that a page's words cost a map lookup.
 func mustParsePages() map[string][]*template.Template {
 	funcs := template.FuncMap{
-		"home":  func(r domain.Role) string { return homeOf[r] },
-		"money": money,
-		"join":  strings.Join,
-		"short": shortID,
-		"isnum": func(t *table, i int) bool { return t.Numeric[i] },
-		"t":     func(key string, args ...any) string { return key },
-		"th":    func(key string) template.HTML { return template.HTML(key) },
-		"inc":   func(i int) int { return i + 1 },
-		"field": field,
-		"errof": errof,
-		"invalid": func(err string) template.HTMLAttr {
-			return template.HTMLAttr(map[bool]string{true: `aria-invalid="true"`}[err != ""])
-		},
+		"home":    func(r domain.Role) string { return homeOf[r] },
+		"money":   money,
+		"join":    strings.Join,
+		"short":   shortID,
+		"isnum":   func(t *table, i int) bool { return t.Numeric[i] },
+		"t":       func(key string, args ...any) string { return key },
+		"th":      func(key string) template.HTML { return template.HTML(key) },
+		"inc":     func(i int) int { return i + 1 },
+		"field":   field,
+		"errof":   errof,
+		"invalid": invalidIf,
 	}
 	out := map[string][]*template.Template{}
 	for _, name := range pageNames {
