@@ -59,7 +59,7 @@ type RunSummary struct {
 // EINVALID naming the field (start, periods, period_days, uncertainty.…). A
 // failed run stores nothing.
 func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in AllocationRunRequest) (AllocationRun, error) {
-	if err := authorize(who, ActAllocationRun); err != nil {
+	if err := authorizeWork(who, ActAllocationRun, routineWork); err != nil {
 		return AllocationRun{}, err
 	}
 	now := s.Now()
