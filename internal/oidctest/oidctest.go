@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +63,9 @@ func Start(t testing.TB, clientID, clientSecret string, redirect ...string) *Pro
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	p.Issuer = srv.URL
+	// The provider answers as localhost, chipgate's tests as 127.0.0.1:
+	// to a browser the provider is another site, as it is in production.
+	p.Issuer = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	cfg := &op.Config{CryptoKey: sha256.Sum256([]byte(clientSecret)), CodeMethodS256: true, AuthMethodPost: true}
 	provider, err := op.NewProvider(cfg, p, op.StaticIssuer(p.Issuer), op.WithAllowInsecure())
 	if err != nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"math"
 	"net/http"
 	"strconv"
@@ -96,13 +97,17 @@ func (h *handler) ssoStart(w http.ResponseWriter, r *http.Request) {
 		// from its own site, which a Strict cookie would not follow.
 		SameSite: http.SameSiteLaxMode})
 	u := h.oauthConfig(r, start.Provider, p).AuthCodeURL(start.State, oidc.Nonce(start.Nonce), oauth2.S256ChallengeOption(start.Verifier))
-	http.Redirect(w, r, u, http.StatusSeeOther)
+	// A page that moves on, not a redirect: the sign-in form's CSP allows
+	// forms to submit to chipgate only (form-action 'self'), and browsers
+	// hold a form's redirects to it as well.
+	moveOn(w, u, "Sign in with "+start.Provider.Name)
 }
 
 // ssoCallback finishes a sign-in: the state must be this browser's and
 // unused, the code is exchanged with the PKCE verifier, the ID token
 // verified, and the person mapped to a user of the party. A good sign-in
-// starts a new session (a fresh id, never an earlier one's) and goes home.
+// starts a new session (a fresh id, never an earlier one's) and goes home
+// (landHome).
 func (h *handler) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*ssoTimeout)
 	defer cancel()
@@ -182,7 +187,27 @@ func (h *handler) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setSessionCookie(w, r, started.Secret)
-	http.Redirect(w, r, homeOf[who.Role], http.StatusSeeOther)
+	landHome(w, homeOf[who.Role])
+}
+
+// landHome answers a good sign-in's callback with a page that moves on to
+// home at once. Not a redirect: the callback is the end of a navigation
+// another site (the provider) started, and a browser withholds SameSite=
+// Strict cookies, the session's too, from the redirects of such a chain;
+// a navigation the page itself starts is same-site and carries the cookie.
+func landHome(w http.ResponseWriter, home string) { moveOn(w, home, "Signed in: continue") }
+
+// moveOn answers with a page that navigates to target at once (a meta
+// refresh: no script runs under the CSP), with a link saying text for a
+// browser that does not refresh.
+func moveOn(w http.ResponseWriter, target, text string) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	u := template.HTMLEscapeString(target)
+	fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=%s"><link rel="icon" href="/static/favicon.svg" type="image/svg+xml"><title>%s</title><p><a href="%s">%s</a></p>`,
+		u, template.HTMLEscapeString(text), u, template.HTMLEscapeString(text))
 }
 
 // throttled answers 429 and returns true when key's bucket of failed
