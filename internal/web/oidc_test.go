@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -240,6 +241,42 @@ func TestSingleSignOn(t *testing.T) {
 			t.Fatalf("the session acts as %+v (%v), want the licensing officer", who, err)
 		}
 		signedIn = b
+	})
+
+	t.Run("DutiesHoldInTheDashboard", func(t *testing.T) {
+		// Alice is a licensing officer: she asks for information, but a
+		// denial is an approver's.
+		r := e.api.Do("bytedance", "POST", "/api/v1/applications", map[string]any{
+			"legal_name": "Beijing ByteDance Technology Co., Ltd.", "country": "CN", "registration_date": "2012-03-09",
+			"addresses": []string{"1 Data Center Road"}, "business_type": "platform", "sector": "private", "end_uses": []string{"commercial_ai"},
+			"sites":             []map[string]any{{"address": "1 Data Center Road", "country": "CN", "power_mw": 200, "cloud_service": true}},
+			"kyc_remote_access": true, "requested_volumes": map[string]int64{"h200": 1000}})
+		var app domain.Application
+		if r.Status != 201 || r.Decode(&app) != nil {
+			t.Fatalf("application: %d %s", r.Status, r.Body)
+		}
+		_, _, home := signedIn.get(e.url + "/export")
+		csrf := csrfOf(t, home)
+		post := func(form url.Values) (int, string) {
+			form.Set("csrf", csrf)
+			req, _ := http.NewRequest("POST", e.url+"/export/applications/"+app.ID.String(), strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", e.url)
+			resp, err := signedIn.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var b strings.Builder
+			_, _ = io.Copy(&b, resp.Body)
+			return resp.StatusCode, b.String()
+		}
+		if status, body := post(url.Values{"decision": {"deny"}, "reason": {"no"}}); status != http.StatusForbidden || !strings.Contains(body, "approver") {
+			t.Fatalf("an officer denies: %d\n%s", status, body)
+		}
+		if status, body := post(url.Values{"decision": {"request_info"}, "reason": {"which sites?"}}); status/100 != 2 && status != http.StatusSeeOther {
+			t.Fatalf("an officer asks for information: %d\n%s", status, body)
+		}
 	})
 
 	t.Run("ReplayedStateIsRefused", func(t *testing.T) {

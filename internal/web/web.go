@@ -268,7 +268,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case domain.ENOTFOUND:
 		status, msg = http.StatusNotFound, "Not found."
 	case domain.EFORBIDDEN:
-		status, msg = http.StatusForbidden, "Your role may not do this."
+		// The service's refusal says which role or duty it takes.
+		status, msg = http.StatusForbidden, "You may not do this: "+errorText(err)+"."
 	case domain.EUNAUTHORIZED:
 		status, msg = http.StatusUnauthorized, "Sign in again."
 	case domain.EUNAVAILABLE:
