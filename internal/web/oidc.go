@@ -186,6 +186,7 @@ func (h *handler) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		h.ssoRefused(w, r, err, http.StatusForbidden, errorText(err))
 		return
 	}
+	h.endPrevious(r)
 	h.setSessionCookie(w, r, started.Secret)
 	landHome(w, homeOf[who.Role])
 }

@@ -318,6 +318,20 @@ func TestSingleSignOn(t *testing.T) {
 		}
 	})
 
+	t.Run("SigningInAgainEndsTheOldSession", func(t *testing.T) {
+		b := e.browser("")
+		bob := oidctest.Person{Subject: "bob", Groups: []string{"directors"}}
+		b.signIn("us-commerce", bob)
+		first := b.sessionCookie()
+		if status, _, body := b.signIn("us-commerce", bob); status != http.StatusOK || b.sessionCookie().Value == first.Value {
+			t.Fatalf("second sign-in: %d, same session %v\n%s", status, b.sessionCookie().Value == first.Value, body)
+		}
+		lim := service.SessionLimits{Absolute: time.Hour, Idle: time.Hour}
+		if _, err := e.kit.Service.Session(ctx, first.Value[:strings.LastIndexByte(first.Value, '.')], lim); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+			t.Fatalf("the first session after signing in again: %v", err)
+		}
+	})
+
 	t.Run("UnmappedIsForbidden", func(t *testing.T) {
 		before := chipgatetest.AuditSize(t, e.kit.Store)
 		b := e.browser("")
