@@ -1,6 +1,8 @@
 package allocation_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -154,4 +156,21 @@ func BenchmarkOutlook(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkDecode reads a program-shaped problem of 100,000 orders and
+// 10,000 lots from its JSON, as `chipgate allocate` does before it solves:
+// decoding and validation.
+func BenchmarkDecode(b *testing.B) {
+	raw, err := json.Marshal(bigProblem(100_000, 10_000, 0, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := allocation.Decode(bytes.NewReader(raw)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -136,14 +136,14 @@ func (r Rules) AssessCheckIn(f CheckInFacts) ([]Finding, error) {
 		out = append(out, Finding{Kind: kind, Reason: e.reason("", msg, f.ShipmentNumber)})
 	}
 	if !f.Shipped {
-		flag(s.watch, "unshipped_serial", fmt.Sprintf("serial %s was never shipped, yet checked in from %s (site %d) as reported by %s", f.Serial, f.Country, f.Site, f.Reporter))
+		flag(s.watch, "unshipped_serial", fmt.Sprintf("serial %s was never shipped, yet checked in from %s (site %d) as reported by %s", f.Serial, f.Country, f.Site+1, f.Reporter))
 		return out, nil
 	}
 	if f.Status != domain.ShipDelivered {
 		flag(s.watch, "undelivered_serial", fmt.Sprintf("serial %s of shipment %s checked in from %s while the shipment is %s in %s", f.Serial, f.ShipmentNumber, f.Country, f.Status, f.Where))
 	}
 	if f.Site != f.LicensedSite || f.Country != f.Destination {
-		flag(s.watch, "site_mismatch", fmt.Sprintf("serial %s is licensed to %s site %d in %s; it checked in from site %d in %s", f.Serial, f.Buyer, f.LicensedSite, f.Destination, f.Site, f.Country))
+		flag(s.watch, "site_mismatch", fmt.Sprintf("serial %s is licensed to %s site %d in %s; it checked in from site %d in %s", f.Serial, f.Buyer, f.LicensedSite+1, f.Destination, f.Site+1, f.Country))
 	}
 	if geo := s.geolocation; geo != nil && len(f.RTTs) > 0 && f.SiteLat != nil && f.SiteLon != nil {
 		kmPerMS := geo.doc.Geolocation.FiberKMPerMSOneWay
@@ -167,7 +167,7 @@ func (r Rules) AssessCheckIn(f CheckInFacts) ([]Finding, error) {
 	}
 	if p := f.Previous; p != nil && (p.Site != f.Site || p.Country != f.Country) {
 		flag(s.watch, "two_places", fmt.Sprintf("serial %s checked in from site %d in %s on %s and from site %d in %s on %s",
-			f.Serial, p.Site, p.Country, p.At.Format(time.RFC3339), f.Site, f.Country, f.At.Format(time.RFC3339)))
+			f.Serial, p.Site+1, p.Country, p.At.Format(time.RFC3339), f.Site+1, f.Country, f.At.Format(time.RFC3339)))
 	}
 	return out, nil
 }

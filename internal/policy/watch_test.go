@@ -47,7 +47,7 @@ func TestAssessCheckIn(t *testing.T) {
 		{"Plausible", with(func(f *policy.CheckInFacts) { f.RTTs = map[string]float64{"beijing": 5, "singapore": 80} }), nil, "", ""},
 		{"Unshipped", with(func(f *policy.CheckInFacts) { f.Shipped = false }), []string{"unshipped_serial"}, "telemetry.watch", "never shipped"},
 		{"Undelivered", with(func(f *policy.CheckInFacts) { f.Status, f.Where = domain.ShipInTransit, "US" }), []string{"undelivered_serial"}, "telemetry.watch", "in_transit in US"},
-		{"SiteMismatch", with(func(f *policy.CheckInFacts) { f.Country = "SG" }), []string{"site_mismatch"}, "telemetry.watch", "site 0 in SG"},
+		{"SiteMismatch", with(func(f *policy.CheckInFacts) { f.Country = "SG" }), []string{"site_mismatch"}, "telemetry.watch", "site 1 in SG"},
 		// 3 ms to Singapore allows 300 km: a Beijing site is 4,500 km away.
 		{"ImpossibleLocation", with(func(f *policy.CheckInFacts) { f.RTTs = map[string]float64{"singapore": 3, "beijing": 80} }), []string{"impossible_location"}, "telemetry.geolocation", "within 300 km"},
 		{"TwoPlaces", with(func(f *policy.CheckInFacts) {

@@ -6,9 +6,14 @@ import (
 	"database/sql"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -146,4 +151,116 @@ func newBenchEnv(b *testing.B) *env {
 	// US units first, so the CN cap has room for the whole run.
 	e.must("us-cloud-a", "POST", "/api/v1/orders", map[string]any{"product": "h200", "quantity": 9_000_000, "requested_period": "2026-03-02", "end_use": "commercial_ai"}, 201)
 	return e
+}
+
+// BenchmarkTokenDuringAllocation is the smallest command's latency over
+// HTTP (a buyer issues itself a token) alone ("quiet") and while the vendor
+// runs allocation after allocation over 20,000 accepted orders
+// (CHIPGATE_BENCH_ORDERS sets another count; placing them through the
+// service takes most of the benchmark's time) ("during-run"): a run solves on a snapshot outside the write transaction,
+// so a command should not wait for it. It reports the median and p99
+// latency of each, and the tokens refused with 503 because the writer was
+// held past the command's deadline.
+func BenchmarkTokenDuringAllocation(b *testing.B) {
+	e := newBenchEnv(b)
+	ctx := context.Background()
+	n := 20_000
+	if v, err := strconv.Atoi(os.Getenv("CHIPGATE_BENCH_ORDERS")); err == nil && v > 0 {
+		n = v
+	}
+	t0 := time.Now()
+	seedAcceptedOrders(b, e, n)
+	b.Logf("%d orders placed in %s", n, time.Since(t0).Round(time.Second))
+	vendor, err := e.svc.Authenticate(ctx, e.creds["nvidia"].Token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{}
+	// busy counts the tokens refused with 503 because the writer was held
+	// past the command's deadline.
+	busy := 0
+	issue := func() time.Duration {
+		t0 := time.Now()
+		req, _ := http.NewRequest("POST", e.url+"/api/v1/tokens", bytes.NewReader([]byte(`{"label":"bench"}`)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.creds["alibaba"].Token)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusCreated:
+		case http.StatusServiceUnavailable:
+			busy++
+		default:
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		return time.Since(t0)
+	}
+	measure := func(b *testing.B) {
+		busy = 0
+		var lat []time.Duration
+		for b.Loop() {
+			lat = append(lat, issue())
+			time.Sleep(5 * time.Millisecond) // a person's pace, not a flood
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(busy), "503s")
+	}
+	b.Run("quiet", measure)
+	b.Run("during-run", func(b *testing.B) {
+		stop := make(chan struct{})
+		done := make(chan int)
+		go func() {
+			runs := 0
+			defer func() { done <- runs }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := e.svc.RunAllocation(ctx, vendor, service.AllocationRunRequest{Start: "2026-02-02"}); err != nil {
+					b.Error(err)
+					return
+				}
+				runs++
+			}
+		}()
+		measure(b)
+		close(stop)
+		b.ReportMetric(float64(<-done), "runs")
+	})
+}
+
+// seedAcceptedOrders has the env's buyers place n orders through the
+// service (so that every row is bound to its record, as the write path
+// checks), four at a time.
+func seedAcceptedOrders(b *testing.B, e *env, n int) {
+	b.Helper()
+	ctx := context.Background()
+	buyers := []string{"bytedance", "alibaba", "us-cloud-a"}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := int(next.Add(1)); i <= n; i = int(next.Add(1)) {
+				who, err := e.svc.Authenticate(ctx, e.creds[buyers[i%len(buyers)]].Token)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				o, err := e.svc.PlaceOrder(ctx, who, service.OrderRequest{Product: "h200", Quantity: int64(1 + i%20), Period: "2026-03-02", EndUse: "commercial_ai"})
+				if err != nil || o.Status != domain.OrderAccepted {
+					b.Errorf("order %d: %s %v", i, o.Status, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/csv"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -57,6 +58,11 @@ func (s *Server) shippingRoutes() []Route {
 				}
 				w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 				w.Header().Set("Content-Disposition", `attachment; filename="duty-`+rep.Month+`.csv"`)
+				// A UTF-8 byte-order mark first, so that Excel reads the
+				// file as UTF-8; the columns are unchanged (docs/API.md).
+				if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+					return err
+				}
 				cw := csv.NewWriter(w)
 				_ = cw.Write([]string{"assessed_at", "shipment_id", "rule", "country", "rate", "exempt", "currency", "dutiable_minor", "duty_minor"})
 				for _, e := range rep.Entries {

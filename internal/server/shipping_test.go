@@ -275,7 +275,8 @@ func TestDutyReconciliation(t *testing.T) {
 		t.Fatalf("rounding drift %s cents over %d entries", diff.FloatString(2), n)
 	}
 	status, csvBody, hdr := e.do("nvidia", "GET", "/api/v1/duty/remittance?month=2026-02&format=csv", nil)
-	if status != 200 || hdr.Get("Content-Type") != "text/csv; charset=utf-8" || strings.Count(string(csvBody), "\n") != n+2 || !strings.Contains(string(csvBody), fmt.Sprintf("total,,,,,,USD,%d,%d", sumValue, sumDuty)) {
+	if status != 200 || hdr.Get("Content-Type") != "text/csv; charset=utf-8" || strings.Count(string(csvBody), "\n") != n+2 || !strings.Contains(string(csvBody), fmt.Sprintf("total,,,,,,USD,%d,%d", sumValue, sumDuty)) ||
+		!strings.HasPrefix(string(csvBody), "\uFEFFassessed_at,shipment_id,rule,country,rate,exempt,currency,dutiable_minor,duty_minor\n") {
 		t.Fatalf("csv: %d %q …", status, string(csvBody)[:min(300, len(csvBody))])
 	}
 }

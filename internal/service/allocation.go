@@ -58,6 +58,13 @@ type RunSummary struct {
 // ledgers the run. Callers: the vendor; EFORBIDDEN for anyone else. Returns
 // EINVALID naming the field (start, periods, period_days, uncertainty.…). A
 // failed run stores nothing.
+//
+// The solver and the outlook run on a read snapshot, outside the write
+// transaction, so that other commands do not wait for them; the run is
+// then written in a short transaction that first checks, from the ledger
+// records appended since the snapshot, that nothing the problem read has
+// changed (allocationInputsChanged). A stale run solves again on a new
+// snapshot; after allocationTries it solves holding the writer.
 func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in AllocationRunRequest) (AllocationRun, error) {
 	if err := authorizeWork(who, ActAllocationRun, routineWork); err != nil {
 		return AllocationRun{}, err
@@ -94,32 +101,127 @@ func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in Alloca
 			return AllocationRun{}, withinField("uncertainty", err)
 		}
 	}
-	run := AllocationRun{ID: newID(), At: now, By: who.PartySlug}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		p, err := s.allocationProblem(ctx, tx, rules, start, in.Periods, in.PeriodDays)
+	run := AllocationRun{ID: newID(), At: now, By: who.PartySlug, Uncertainty: u}
+	pol := s.policy.Load()
+	for try := 1; ; try++ {
+		if try > allocationTries {
+			// The inputs kept changing under the solver: compute once more
+			// holding the writer, as every run did before, so that the run
+			// is made however busy the program is.
+			err = s.store.InTx(ctx, func(tx store.Tx) error {
+				if err := s.solveRun(ctx, tx, &run, rules, start, in.Periods, in.PeriodDays); err != nil {
+					return err
+				}
+				return s.writeRun(ctx, tx, who, run)
+			})
+			return run, err
+		}
+		// Read a snapshot and solve outside the write transaction, so that
+		// every other command goes on while the solver and the outlook run.
+		var seen int64
+		err = s.store.View(ctx, func(tx store.Tx) error {
+			// The log's size first: whatever commits after this read
+			// appends at or after seen, whichever snapshot the reads
+			// below see.
+			if seen, err = tx.AuditSize(ctx); err != nil {
+				return err
+			}
+			return s.solveRun(ctx, tx, &run, rules, start, in.Periods, in.PeriodDays)
+		})
 		if err != nil {
-			return err
+			return AllocationRun{}, err
 		}
-		res, err := allocation.Run(p)
-		if err != nil {
-			return err
+		if s.solved != nil {
+			s.solved()
 		}
-		out, err := allocation.Outlook(p, res, u)
-		if err != nil {
-			return err
+		stale := false
+		err = s.store.InTx(ctx, func(tx store.Tx) error {
+			changed, err := allocationInputsChanged(ctx, tx, seen)
+			if err != nil {
+				return err
+			}
+			if stale = changed || s.policy.Load() != pol; stale {
+				return nil
+			}
+			return s.writeRun(ctx, tx, who, run)
+		})
+		if err != nil || !stale {
+			return run, err
 		}
-		inputs, err := json.Marshal(p)
-		if err != nil {
-			return err
+	}
+}
+
+// allocationTries is how many times a run solves on a snapshot before it
+// solves holding the writer: each try fails only when an order, lot,
+// party, product or application changed while it computed.
+const allocationTries = 2
+
+// solveRun builds the allocation problem from what tx reads, solves it and
+// computes the outlook into run.
+func (s *Service) solveRun(ctx context.Context, tx store.Tx, run *AllocationRun, rules policy.Rules, start time.Time, periods, periodDays int) error {
+	p, err := s.allocationProblem(ctx, tx, rules, start, periods, periodDays)
+	if err != nil {
+		return err
+	}
+	res, err := allocation.Run(p)
+	if err != nil {
+		return err
+	}
+	out, err := allocation.Outlook(p, res, run.Uncertainty)
+	if err != nil {
+		return err
+	}
+	inputs, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(inputs)
+	run.Problem, run.Result, run.Outlook, run.InputsHash = p, res, out, hex.EncodeToString(sum[:])
+	return nil
+}
+
+// writeRun stores and ledgers a solved run.
+func (s *Service) writeRun(ctx context.Context, tx store.Tx, who domain.Actor, run AllocationRun) error {
+	if err := put(ctx, tx, store.KindAllocation, true, store.Doc{ID: run.ID, PartyID: who.PartyID, Status: "done", CreatedAt: run.At, UpdatedAt: run.At}, run); err != nil {
+		return err
+	}
+	return s.record(ctx, tx, who, run.At, "allocation.run", "allocation_run", run.ID.String(), RunSummary{ID: run.ID, At: run.At, InputsHash: run.InputsHash, Metrics: run.Result.Metrics})
+}
+
+// allocationBystanders are the subjects of ledger records that never change
+// an allocation problem (which reads lots, accepted orders, their buyers
+// and applications, and products). Any other subject is taken to change
+// it: a new kind of record is safe by default.
+var allocationBystanders = map[string]bool{
+	"alert": true, "allocation_run": true, "hearing": true, "serial": true,
+	"token": true, "user": true, "webhook": true, "license": true, "permit": true,
+	"list_version": true,
+}
+
+// maxBystanders bounds the records a run's write reads to tell that none
+// of them changed its inputs; past it the run counts as stale.
+const maxBystanders = 10_000
+
+// allocationInputsChanged reports whether a record appended since the
+// log had seen records may have changed what an allocation problem read.
+func allocationInputsChanged(ctx context.Context, tx store.Tx, seen int64) (bool, error) {
+	size, err := tx.AuditSize(ctx)
+	if err != nil || size == seen {
+		return false, err
+	}
+	if size-seen > maxBystanders {
+		return true, nil
+	}
+	recs, err := tx.AuditRecords(ctx, seen, size)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range recs {
+		if !allocationBystanders[r.SubjectType] {
+			return true, nil
 		}
-		sum := sha256.Sum256(inputs)
-		run.Problem, run.Result, run.Outlook, run.Uncertainty, run.InputsHash = p, res, out, u, hex.EncodeToString(sum[:])
-		if err := put(ctx, tx, store.KindAllocation, true, store.Doc{ID: run.ID, PartyID: who.PartyID, Status: "done", CreatedAt: now, UpdatedAt: now}, run); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, who, now, "allocation.run", "allocation_run", run.ID.String(), RunSummary{ID: run.ID, At: now, InputsHash: run.InputsHash, Metrics: res.Metrics})
-	})
-	return run, err
+	}
+	return false, nil
 }
 
 // withinField prefixes the paths of an EINVALID error's fields with the
@@ -181,6 +283,12 @@ func (s *Service) allocationProblem(ctx context.Context, tx store.Tx, rules poli
 		return p, err
 	}
 	parties := map[domain.ID]domain.Party{}
+	// A buyer's destination per site is read once, not once an order.
+	type siteOf struct {
+		buyer domain.ID
+		site  int
+	}
+	dests := map[siteOf]string{}
 	for _, o := range orders {
 		buyer, ok := parties[o.BuyerID]
 		if !ok {
@@ -189,9 +297,13 @@ func (s *Service) allocationProblem(ctx context.Context, tx store.Tx, rules poli
 			}
 			parties[o.BuyerID] = buyer
 		}
-		dest, err := s.orderDestination(ctx, tx, o)
-		if err != nil {
-			return p, err
+		site := siteOf{o.BuyerID, o.Site}
+		dest, ok := dests[site]
+		if !ok {
+			if dest, err = s.orderDestination(ctx, tx, o); err != nil {
+				return p, err
+			}
+			dests[site] = dest
 		}
 		want, err := time.Parse(time.DateOnly, o.Period)
 		if err != nil {

@@ -1,7 +1,9 @@
 package service_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -179,6 +181,78 @@ func TestOutlook(t *testing.T) {
 				_, err := e.svc.Outlook(e.ctx, who)
 				return err
 			})
+		})
+	})
+}
+
+// TestRunAllocationSnapshot: a run solves on a snapshot outside the write
+// transaction and commits only when nothing it read changed meanwhile; a
+// change to its inputs makes it solve again, a bystander's record does not,
+// and inputs that keep changing end in a run solved holding the writer.
+func TestRunAllocationSnapshot(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		nvidia := e.as("nvidia")
+		us, cn := e.orders(t)
+		ids := func(r service.AllocationRun) []string {
+			var out []string
+			for _, o := range r.Problem.Orders {
+				out = append(out, o.ID)
+			}
+			return out
+		}
+		t.Run("InputChangedSolvesAgain", func(t *testing.T) {
+			calls := 0
+			service.SetSolvedHook(e.svc, func() {
+				if calls++; calls == 1 {
+					_, err := e.svc.CancelOrder(e.ctx, e.as("bytedance"), cn.ID, "plans changed")
+					must(t, err)
+				}
+			})
+			defer service.SetSolvedHook(e.svc, nil)
+			r, err := e.svc.RunAllocation(e.ctx, nvidia, smallRun)
+			must(t, err)
+			if got := ids(r); calls != 2 || !slices.Equal(got, []string{us.ID.String()}) {
+				t.Fatalf("solved %d times; the run plans %v, want only %s (%s was cancelled while it solved)", calls, got, us.ID, cn.ID)
+			}
+		})
+		t.Run("BystanderKeepsTheRun", func(t *testing.T) {
+			calls := 0
+			service.SetSolvedHook(e.svc, func() {
+				calls++
+				me := e.as("alibaba")
+				_, err := e.svc.IssueToken(e.ctx, me, me.UserID, "laptop", time.Hour)
+				must(t, err)
+			})
+			defer service.SetSolvedHook(e.svc, nil)
+			r, err := e.svc.RunAllocation(e.ctx, nvidia, smallRun)
+			must(t, err)
+			if calls != 1 || len(r.Problem.Orders) != 1 {
+				t.Fatalf("solved %d times for a token issued meanwhile (want 1); plans %v", calls, ids(r))
+			}
+		})
+		t.Run("BusyInputsSolveHoldingTheWriter", func(t *testing.T) {
+			calls := 0
+			var placed []string
+			service.SetSolvedHook(e.svc, func() {
+				calls++
+				placed = append(placed, e.order(t, "us-cloud-a", 10).ID.String())
+			})
+			defer service.SetSolvedHook(e.svc, nil)
+			before := e.auditSize(t)
+			r, err := e.svc.RunAllocation(e.ctx, nvidia, smallRun)
+			must(t, err)
+			got := ids(r)
+			if calls != service.AllocationTries || len(got) != 1+len(placed) {
+				t.Fatalf("solved %d snapshots (want %d); the run plans %d orders, want %d", calls, service.AllocationTries, len(got), 1+len(placed))
+			}
+			for _, id := range placed {
+				if !slices.Contains(got, id) {
+					t.Fatalf("order %s placed before the run's last solve is not planned: %v", id, got)
+				}
+			}
+			if n := e.auditSize(t) - before; n != int64(len(placed))+1 {
+				t.Fatalf("%d records for %d orders and one run", n, len(placed))
+			}
 		})
 	})
 }

@@ -27,6 +27,15 @@ type OrderRequest struct {
 // volume cap compares.
 var orderedRegions = []string{"US", "CN", "other"}
 
+// EarliestPeriod is the first day an order placed at now may be wanted
+// from: the day it still is somewhere on Earth (UTC−12), so that no buyer
+// is refused today's date in its own zone, and a day that has passed
+// everywhere is refused (an order "wanted from 2019-01-01" was accepted).
+func EarliestPeriod(now time.Time) time.Time {
+	y, m, d := now.UTC().Add(-12 * time.Hour).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
 // PlaceOrder decides and records one order with the policy in force at this
 // instant: the buyer's approval and screening, its license and remaining
 // quantity, its import permit and remaining quota, the red flags and the
@@ -43,8 +52,10 @@ func (s *Service) PlaceOrder(ctx context.Context, who domain.Actor, in OrderRequ
 	if in.Quantity <= 0 || in.Quantity > 10_000_000 {
 		pr.Add("quantity", "must be between 1 and 10,000,000")
 	}
-	if _, err := time.Parse(time.DateOnly, in.Period); err != nil {
+	if day, err := time.Parse(time.DateOnly, in.Period); err != nil {
 		pr.Add("requested_period", "must be a date YYYY-MM-DD")
+	} else if day.Before(EarliestPeriod(s.Now())) {
+		pr.Add("requested_period", "must not be in the past")
 	}
 	in.EndUse = strings.TrimSpace(in.EndUse)
 	if in.EndUse == "" || len(in.EndUse) > 100 {

@@ -443,3 +443,22 @@ func TestOrderDrawsEveryRegimesLicense(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderWantedFromThePastIsRefused: defect — an order "wanted from
+// 2019-01-01" was accepted silently. A day that has passed everywhere on
+// Earth is refused naming the field; today in the buyer's zone is not.
+func TestOrderWantedFromThePastIsRefused(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) {
+		p := newProgram(t, b)
+		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)
+		// 2026-02-02 09:00 UTC: still 2026-02-01 in UTC−12 until 12:00.
+		for period, refused := range map[string]bool{"2019-01-01": true, "2026-01-31": true, "2026-02-01": false, "2026-02-02": false} {
+			_, err := p.svc.PlaceOrder(p.ctx, p.actor("us-cloud-a"), service.OrderRequest{Product: "h200", Quantity: 1, Period: period, EndUse: "commercial_ai"})
+			if refused {
+				wantError(t, err, domain.EINVALID, "requested_period: must not be in the past")
+			} else if err != nil {
+				t.Errorf("wanted from %s: %v", period, err)
+			}
+		}
+	})
+}

@@ -61,11 +61,30 @@ func (s *Service) Party(ctx context.Context, who domain.Actor, idOrSlug string) 
 	if err := authorizeFor(who, ActPartyRead, p.ID, "party "+idOrSlug); err != nil {
 		return domain.Party{}, err
 	}
+	if ok, err := s.partyVisible(ctx, who, p); err != nil {
+		return domain.Party{}, err
+	} else if !ok {
+		return domain.Party{}, domain.Errorf(domain.ENOTFOUND, "party %s not found", idOrSlug)
+	}
 	return p, nil
 }
 
-// Parties lists the parties who may see: all of them for the vendor and the
-// authorities (and the operator), its own for every other role.
+// partyVisible reports whether who may read party as far as jurisdiction
+// goes: a reader bounded by jurisdiction (an import authority) reads the
+// program's own parties (authorities, the vendor, labs, carriers,
+// auditors) and the buyers located in its jurisdiction, not a US or EU
+// buyer.
+func (s *Service) partyVisible(ctx context.Context, who domain.Actor, p domain.Party) (bool, error) {
+	if !bounded(who) || p.Role != domain.RoleBuyer {
+		return true, nil
+	}
+	return s.inJurisdiction(ctx, who, p)
+}
+
+// Parties lists the parties who may see: all of them for the vendor, the
+// export authority (and the operator), the program's own parties and the
+// buyers of its jurisdiction for an import authority, its own for every
+// other role.
 func (s *Service) Parties(ctx context.Context, who domain.Actor) ([]domain.Party, error) {
 	if err := authorize(who, ActPartyRead); err != nil {
 		return nil, err
@@ -73,13 +92,21 @@ func (s *Service) Parties(ctx context.Context, who domain.Actor) ([]domain.Party
 	ps, err := viewOf(ctx, s.store, func(tx store.Tx) ([]domain.Party, error) {
 		return tx.Parties(ctx)
 	})
+	if err != nil {
+		return nil, err
+	}
 	out := ps[:0]
 	for _, p := range ps {
-		if authorizeFor(who, ActPartyRead, p.ID, "") == nil {
+		if authorizeFor(who, ActPartyRead, p.ID, "") != nil {
+			continue
+		}
+		if ok, err := s.partyVisible(ctx, who, p); err != nil {
+			return nil, err
+		} else if ok {
 			out = append(out, p)
 		}
 	}
-	return out, err
+	return out, nil
 }
 
 func partyByRef(ctx context.Context, tx store.Tx, ref string) (domain.Party, error) {

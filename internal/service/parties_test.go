@@ -109,10 +109,19 @@ func TestParty(t *testing.T) {
 func TestParties(t *testing.T) {
 	run(t, func(t *testing.T, e *env) {
 		t.Run("OK", func(t *testing.T) {
-			for _, slug := range []string{"nvidia", "us-commerce", "cn-mofcom"} {
+			for _, slug := range []string{"nvidia", "us-commerce"} {
 				ps, err := e.svc.Parties(e.ctx, e.as(slug))
 				if err != nil || len(ps) != len(demo.Cast) {
 					t.Fatalf("%s lists %d parties, %v; want %d", slug, len(ps), err, len(demo.Cast))
+				}
+			}
+			// China's import authority: every party but the buyers outside
+			// its jurisdiction (TestImportAuthorityReadsItsJurisdictionsParties).
+			ps, err := e.svc.Parties(e.ctx, e.as("cn-mofcom"))
+			must(t, err)
+			for _, p := range ps {
+				if p.Role == domain.RoleBuyer && p.Country != "CN" {
+					t.Fatalf("cn-mofcom lists %s (%s)", p.Slug, p.Country)
 				}
 			}
 		})

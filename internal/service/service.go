@@ -53,6 +53,9 @@ type Service struct {
 	searchLog screenLog
 	// hooks are the operator's settings for events (webhooks.go).
 	hooks WebhookOptions
+	// solved, when set, runs after an allocation run solved its snapshot
+	// and before it writes (tests change the inputs there).
+	solved func()
 }
 
 // Options configure a Service. Zero values take defaults.

@@ -21,9 +21,10 @@ type auditorData struct {
 }
 
 // auditorView reads the latest checkpoint and the verifier key.
-func (h *handler) auditorView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
-	d := &auditorData{Checkpoints: newTable("/auditor", "checkpoint", "Latest checkpoint", "Origin", "Tree size", "Root (base64)")}
-	d.Checkpoints.Empty = "No checkpoint is signed yet."
+func (h *handler) auditorView(ctx context.Context, who domain.Actor, r *http.Request) (*view, error) {
+	l := localeIn(ctx)
+	d := &auditorData{Checkpoints: l.table("/auditor", "checkpoint", "Latest checkpoint", "Origin", "Tree size", "Root (base64)")}
+	d.Checkpoints.Empty = l.T("No checkpoint is signed yet.")
 	cp, err := h.svc.LatestCheckpoint(ctx, who)
 	switch {
 	case domain.ErrorCode(err) == domain.ENOTFOUND:
@@ -37,7 +38,11 @@ func (h *handler) auditorView(ctx context.Context, who domain.Actor, _ *http.Req
 			return nil, err
 		}
 	}
-	v := &view{Title: "Auditor", Data: d, Tables: []*table{d.Checkpoints}}
+	title := l.T("Auditor: the ledger's checkpoint")
+	if r.URL.Path == "/auditor/verify" {
+		title = l.T("Auditor: check a record's inclusion")
+	}
+	v := &view{Title: title, Data: d, Tables: []*table{d.Checkpoints}}
 	return v, nil
 }
 
@@ -69,7 +74,7 @@ func (h *handler) proof(w http.ResponseWriter, r *http.Request, who domain.Actor
 			h.log.ErrorContext(r.Context(), "web: inclusion proof", "err", err)
 		}
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": errorText(err)})
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": localeIn(r.Context()).ErrText(err)})
 		return
 	}
 	_ = json.NewEncoder(w).Encode(p)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,13 +23,14 @@ type carrierData struct {
 // events recorded.
 func (h *handler) carrierView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
 	const path = "/carrier"
+	l := localeIn(ctx)
 	d := &carrierData{
-		Custody: newTable(path, "custody", "Shipments in custody or transit", "Shipment", "Buyer", "Product", "Units", "Route",
+		Custody: l.table(path, "custody", "Shipments in custody or transit", "Shipment", "Buyer", "Product", "Units", "Route",
 			"Where", "Next event", "Lab test", "Lab test by (ETA)").numeric(3),
-		Events: newTable(path, "events", "Custody events recorded", "At", "Shipment", "Event", "Country", "Place", "Recorded by"),
+		Events: l.table(path, "events", "Custody events recorded", "At", "Shipment", "Event", "Country", "Place", "Recorded by"),
 		Kinds:  eventKinds,
 	}
-	d.Custody.Empty, d.Events.Empty = "No shipment is in custody or transit.", "No event recorded yet."
+	d.Custody.Empty, d.Events.Empty = l.T("No shipment is in custody or transit."), l.T("No event recorded yet.")
 	svs, err := h.svc.Shipments(ctx, who)
 	if err != nil {
 		return nil, err
@@ -41,13 +41,13 @@ func (h *handler) carrierView(ctx context.Context, who domain.Actor, _ *http.Req
 			continue
 		}
 		d.Open = append(d.Open, sv.Shipment)
-		d.Custody.add(sv.Number, sv.Buyer, sv.Product, itoa64(sv.Quantity), routeText(sv.Shipment), whereText(sv.Shipment),
-			nextEvent(sv.Shipment), labText(sv), labETA(sv))
+		d.Custody.add(sv.Number, sv.Buyer, sv.Product, l.Num(sv.Quantity), routeText(sv.Shipment), whereText(l, sv.Shipment),
+			nextEvent(l, sv.Shipment), labText(l, sv), labETA(l, sv))
 	}
 	for _, ev := range eventsOf(svs) {
-		d.Events.add(fmtTime(ev.Event.At), ev.Shipment, eventLabel(ev.Event.Kind), ev.Event.Country, ev.Event.Place, ev.Event.By)
+		d.Events.add(l.Time(ev.Event.At), ev.Shipment, eventLabel(l, ev.Event.Kind), ev.Event.Country, ev.Event.Place, ev.Event.By)
 	}
-	return &view{Title: "Carrier and customs", Data: d, Tables: []*table{d.Custody, d.Events}}, nil
+	return &view{Title: l.T("Carrier and customs: custody events"), Data: d, Tables: []*table{d.Custody, d.Events}}, nil
 }
 
 // eventForm is the carrier's form, decoded.
@@ -64,7 +64,7 @@ func parseEvent(f url.Values) (eventForm, error) {
 	var out eventForm
 	id, err := domain.ParseID(strings.TrimSpace(f.Get("shipment")))
 	if err != nil {
-		return out, formErr("Choose a shipment.")
+		return out, formErr("shipment", "Choose a shipment.")
 	}
 	out.Shipment = id
 	out.Event = service.EventRequest{Kind: f.Get("kind"), Country: strings.ToUpper(strings.TrimSpace(f.Get("country"))),
@@ -76,23 +76,24 @@ func parseEvent(f url.Values) (eventForm, error) {
 func (h *handler) recordEvent(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	in, err := parseEvent(r.PostForm)
 	if err != nil {
-		h.carrierRender(w, r, who, csrf, http.StatusUnprocessableEntity, errorText(err), "")
+		h.carrierRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
 		return
 	}
 	sh, err := h.svc.RecordEvent(r.Context(), who, in.Shipment, in.Event)
 	if err != nil {
-		h.formFailed(w, r, err, "shipment", func(status int, msg string) { h.carrierRender(w, r, who, csrf, status, msg, "") })
+		h.formFailed(w, r, err, "shipment", func(status int, err error) { h.carrierRender(w, r, who, csrf, status, err, "") })
 		return
 	}
-	msg := fmt.Sprintf("Shipment %s: %s in %s recorded; now %s.", sh.Number, strings.ToLower(eventLabel(in.Event.Kind)), in.Event.Country, whereText(sh))
+	l := localeIn(r.Context())
+	msg := l.T("Shipment %[1]s: %[2]s in %[3]s recorded; now %[4]s.", sh.Number, eventLabel(l, in.Event.Kind), in.Event.Country, whereText(l, sh))
 	if sh.Duty != nil && sh.Duty.AssessedAt.Equal(sh.UpdatedAt) {
-		msg += fmt.Sprintf(" Duty assessed: %s (%s, %s).", money(sh.Duty.Amount), sh.Duty.Rate, sh.Duty.Rule)
+		msg += l.T(" Duty assessed: %[1]s (%[2]s, %[3]s).", money(sh.Duty.Amount), sh.Duty.Rate, sh.Duty.Rule)
 	}
-	h.carrierRender(w, r, who, csrf, http.StatusOK, "", msg)
+	h.carrierRender(w, r, who, csrf, http.StatusOK, nil, msg)
 }
 
-func (h *handler) carrierRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	h.again(w, r, who, csrf, status, errMsg, notice, "/carrier", "carrier", h.carrierView)
+func (h *handler) carrierRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, refused error, notice string) {
+	h.again(w, r, who, csrf, status, refused, notice, "/carrier", "carrier", h.carrierView)
 }
 
 func (d *carrierData) keepForm(f url.Values) { d.Form = f }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -72,18 +71,25 @@ func (h *handler) changeCustomer(w http.ResponseWriter, r *http.Request, who dom
 	f := r.PostForm
 	id, err := domain.ParseID(strings.TrimSpace(f.Get("application")))
 	if err != nil {
-		h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Customer: choose an approved or suspended customer.", "")
+		h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, formErr("application", "Customer: choose an approved or suspended customer."), "")
 		return
 	}
 	decision := f.Get("action")
 	if !slices.ContainsFunc(customerActions, func(a customerAction) bool { return a.Decision == decision }) {
-		h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Action: choose suspend, reinstate or revoke.", "")
+		h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, formErr("action", "Action: choose suspend, reinstate or revoke."), "")
 		return
+	}
+	if decision != "reinstate" {
+		if err := confirmed(f, "Tick “Yes, suspend or revoke” to do so."); err != nil {
+			h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
+			return
+		}
 	}
 	a, _, err := h.svc.DecideApplication(r.Context(), who, id, service.ApplicationDecision{Decision: decision, Reason: strings.TrimSpace(f.Get("reason"))})
 	if err != nil {
-		h.formFailed(w, r, err, "customer", func(status int, msg string) { h.exportRender(w, r, who, csrf, status, msg, "") })
+		h.formFailed(w, r, err, "application", func(status int, err error) { h.exportRender(w, r, who, csrf, status, err, "") })
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("%s (%s): %s; the licenses issued with the approval follow.", a.LegalName, a.Buyer, a.Status))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("%[1]s (%[2]s): %[3]s; the licenses issued with the approval follow.", a.LegalName, a.Buyer, l.Code(string(a.Status))))
 }

@@ -2,9 +2,7 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -26,12 +24,14 @@ type alertCard struct {
 // YYYY-MM; the service refuses anything else.
 func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, r *http.Request, month string, d *exportData) error {
 	const path = "/export"
+	l := localeIn(ctx)
 	d.Month = month
-	d.Duty = newTable(path, "duty", "Duty assessed in "+month, "Assessed", "Shipment", "Buyer", "Rule", "Country", "Rate", "Exempt",
+	d.Duty = l.table(path, "duty", "Duty assessed", "Assessed", "Shipment", "Buyer", "Rule", "Country", "Rate", "Exempt",
 		"Dutiable value", "Duty").numeric(7, 8)
-	d.DutyTotals = newTable(path, "duty-totals", "Duty to remit for "+month, "Currency", "Entries", "Dutiable value", "Duty").numeric(1, 2, 3)
-	d.Alerts = newTable(path, "alerts", "All diversion alerts", "Raised", "Kind", "Serial", "Shipment", "Buyer", "State", "Evidence", "Notes")
-	d.Duty.Empty, d.DutyTotals.Empty, d.Alerts.Empty = "No duty assessed in "+month+".", "Nothing to remit for "+month+".", "No alert raised."
+	d.DutyTotals = l.table(path, "duty-totals", "Duty to remit", "Currency", "Entries", "Dutiable value", "Duty").numeric(1, 2, 3)
+	d.Duty.Title, d.DutyTotals.Title = l.T("Duty assessed in %s", month), l.T("Duty to remit for %s", month)
+	d.Alerts = l.table(path, "alerts", "All diversion alerts", "Raised", "Kind", "Serial", "Shipment", "Buyer", "State", "Evidence", "Notes")
+	d.Duty.Empty, d.DutyTotals.Empty, d.Alerts.Empty = l.T("No duty assessed in %s.", month), l.T("Nothing to remit for %s.", month), l.T("No alert raised.")
 	if month != h.svc.Now().Format("2006-01") {
 		// The download is of the month on the page.
 		for _, t := range []*table{d.Duty, d.DutyTotals} {
@@ -52,11 +52,11 @@ func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, r *http.R
 	}
 	for _, e := range rep.Entries {
 		sv := byID[e.ShipmentID]
-		d.Duty.add(fmtTime(e.AssessedAt), sv.Number, sv.Buyer, e.Rule, e.Country, e.Rate, yesNo(e.Exempt),
+		d.Duty.add(l.Time(e.AssessedAt), sv.Number, sv.Buyer, e.Rule, e.Country, e.Rate, yesNo(l, e.Exempt),
 			money(e.DutiableValue), money(e.Amount))
 	}
 	for _, t := range rep.Totals {
-		d.DutyTotals.add(t.Currency, strconv.Itoa(t.Entries), money(domain.Money{Minor: t.DutiableMinor, Currency: t.Currency}),
+		d.DutyTotals.add(t.Currency, l.Num(t.Entries), money(domain.Money{Minor: t.DutiableMinor, Currency: t.Currency}),
 			money(domain.Money{Minor: t.DutyMinor, Currency: t.Currency}))
 	}
 
@@ -73,9 +73,9 @@ func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, r *http.R
 		}
 		notes := make([]string, 0, len(a.Notes))
 		for _, n := range a.Notes {
-			notes = append(notes, n.By+" "+n.Kind+": "+n.Text)
+			notes = append(notes, n.By+" "+l.Code(n.Kind)+": "+n.Text)
 		}
-		d.Alerts.add(fmtTime(a.CreatedAt), strings.ReplaceAll(a.Kind, "_", " "), a.Serial, ship, a.Buyer, string(a.State),
+		d.Alerts.add(l.Time(a.CreatedAt), l.Code(a.Kind), a.Serial, ship, a.Buyer, l.Code(string(a.State)),
 			strings.Join(a.Evidence, "; "), strings.Join(notes, "; "))
 		if moves := domain.AlertMoves[a.State]; len(moves) > 0 {
 			d.Actionable = append(d.Actionable, alertCard{Alert: a, Shipment: ship, Moves: moves})
@@ -84,26 +84,27 @@ func (h *handler) dutyAndAlerts(ctx context.Context, who domain.Actor, r *http.R
 	return nil
 }
 
-func yesNo(b bool) string {
+func yesNo(l *locale, b bool) string {
 	if b {
-		return "yes"
+		return l.T("yes")
 	}
-	return "no"
+	return l.T("no")
 }
 
 // changeAlert marks an alert explained or escalated, with a note.
 func (h *handler) changeAlert(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	id, state, note, err := parseAlertChange(r.PathValue("id"), r.PostForm.Get("state"), r.PostForm.Get("note"))
 	if err != nil {
-		h.exportError(w, r, who, csrf, errorText(err))
+		h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
 		return
 	}
 	a, err := h.svc.ChangeAlert(r.Context(), who, id, state, note)
 	if err != nil {
-		h.formFailed(w, r, err, "alert", func(status int, msg string) { h.exportRender(w, r, who, csrf, status, msg, "") })
+		h.formFailed(w, r, err, "state", func(status int, err error) { h.exportRender(w, r, who, csrf, status, err, "") })
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("Alert on %s (%s): %s", alertSubject(a), strings.ReplaceAll(a.Kind, "_", " "), a.State))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("Alert on %[1]s (%[2]s): %[3]s", alertSubject(l, a), l.Code(a.Kind), l.Code(string(a.State))))
 }
 
 // parseAlertChange decodes the alert form; the service checks the state
@@ -111,15 +112,15 @@ func (h *handler) changeAlert(w http.ResponseWriter, r *http.Request, who domain
 func parseAlertChange(id, state, note string) (domain.ID, domain.AlertState, string, error) {
 	aid, err := domain.ParseID(strings.TrimSpace(id))
 	if err != nil {
-		return domain.ID{}, "", "", formErr("No such alert.")
+		return domain.ID{}, "", "", formErr("", "No such alert.")
 	}
 	return aid, domain.AlertState(strings.TrimSpace(state)), strings.TrimSpace(note), nil
 }
 
 // alertSubject is what an alert is about: its serial, or its buyer.
-func alertSubject(a domain.Alert) string {
+func alertSubject(l *locale, a domain.Alert) string {
 	if a.Serial != "" {
-		return "serial " + a.Serial
+		return l.T("serial %s", a.Serial)
 	}
 	return a.Buyer
 }
@@ -132,5 +133,6 @@ func (h *handler) sweepSilence(w http.ResponseWriter, r *http.Request, who domai
 		h.fail(w, r, err)
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("Silence sweep: %d new alert(s) for serials that stopped checking in.", len(raised)))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("Silence sweep: %s new alert(s) for serials that stopped checking in.", l.Num(len(raised))))
 }

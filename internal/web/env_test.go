@@ -116,6 +116,8 @@ type browser struct {
 	c      *http.Client
 	jar    http.CookieJar
 	origin string
+	// lang is the Accept-Language the browser sends ("" for none).
+	lang string
 }
 
 func (e *env) browser() *browser {
@@ -150,6 +152,9 @@ func (b *browser) do(method, path string, form url.Values) response {
 	}
 	if b.origin != "" {
 		req.Header.Set("Origin", b.origin)
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -74,13 +73,14 @@ type volumeGauge struct {
 func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Request) (*view, error) {
 	const path = "/export"
 	now := h.svc.Now()
+	l := localeIn(ctx)
 	d := &exportData{
-		Queue:    newTable(path, "queue", "Review queue", "Submitted", "Buyer", "Legal name", "Country", "Status", "Screening", "Unreviewed hits", "Red flags"),
-		Hits:     newTable(path, "hits", "Screening hits", "Buyer", "Via", "Name screened", "List", "Listed name", "Matched words", "Score", "Review"),
-		Flags:    newTable(path, "flags", "Red flags", "Buyer", "Code", "Rule", "Evidence"),
-		Licenses: newTable(path, "licenses", "Licenses", "Number", "Buyer", "Vendor", "Products", "Quantity", "Remaining", "Valid until", "Status", "Conditions").numeric(4, 5),
-		Held:     newTable(path, "held", "Orders held for review", "Placed", "Order", "Buyer", "Product", "Quantity", "Reasons").numeric(4),
-		Volumes:  newTable(path, "volumes", "Units by product and destination region", "Product", "Region", "Accepted units", "Exported units").numeric(2, 3),
+		Queue:    l.table(path, "queue", "Review queue", "Submitted", "Buyer", "Legal name", "Country", "Status", "Screening", "Unreviewed hits", "Red flags"),
+		Hits:     l.table(path, "hits", "Screening hits", "Buyer", "Via", "Name screened", "List", "Listed name", "Matched words", "Score", "Review"),
+		Flags:    l.table(path, "flags", "Red flags", "Buyer", "Red flag", "Rule", "Evidence"),
+		Licenses: l.table(path, "licenses", "Licenses", "Number", "Buyer", "Vendor", "Products", "Quantity", "Remaining", "Valid until", "Status", "Conditions").numeric(4, 5),
+		Held:     l.table(path, "held", "Orders held for review", "Placed", "Order", "Buyer", "Product", "Quantity", "Reasons").numeric(4),
+		Volumes:  l.table(path, "volumes", "Units by product and destination region", "Product", "Region", "Accepted units", "Exported units").numeric(2, 3),
 		Today:    now.Format(time.DateOnly),
 		YearOn:   now.AddDate(1, 0, 0).Format(time.DateOnly),
 	}
@@ -111,14 +111,18 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 			if hit.Review == "" {
 				unreviewed++
 			}
-			d.Hits.add(a.Buyer, hit.Via, hit.Query, hit.List, hit.Name, strings.Join(hit.Words, " "),
-				strconv.FormatFloat(hit.Score, 'f', 2, 64), hit.Review)
+			review := "—"
+			if hit.Review != "" {
+				review = l.Code(hit.Review)
+			}
+			d.Hits.add(a.Buyer, l.Code(hit.Via), hit.Query, hit.List, hit.Name, strings.Join(hit.Words, " "),
+				strconv.FormatFloat(hit.Score, 'f', 2, 64), review)
 		}
 		for _, f := range a.Flags {
-			d.Flags.add(a.Buyer, f.Code, f.Rule, f.Evidence)
+			d.Flags.add(a.Buyer, l.Code(f.Code), f.Rule, f.Evidence)
 		}
-		d.Queue.add(fmtDate(a.SubmittedAt), a.Buyer, a.LegalName, a.Country, string(a.Status), a.Screening.Status,
-			strconv.Itoa(unreviewed), strconv.Itoa(len(a.Flags)))
+		d.Queue.add(l.Date(a.SubmittedAt), a.Buyer, a.LegalName, a.Country, l.Code(string(a.Status)), l.Code(a.Screening.Status),
+			l.Num(unreviewed), l.Num(len(a.Flags)))
 		p := pendingApp{App: a}
 		for prod, n := range a.Volumes {
 			p.Products = append(p.Products, prod)
@@ -127,7 +131,7 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		slices.Sort(p.Products)
 		d.Pending = append(d.Pending, p)
 	}
-	d.Queue.Empty, d.Hits.Empty, d.Flags.Empty = "No application waits for a decision.", "No screening hits in the queue.", "No red flags in the queue."
+	d.Queue.Empty, d.Hits.Empty, d.Flags.Empty = l.T("No application waits for a decision."), l.T("No screening hits in the queue."), l.T("No red flags in the queue.")
 
 	approved, err := h.svc.Applications(ctx, who, []string{string(domain.AppApproved), string(domain.AppSuspended)})
 	if err != nil {
@@ -142,9 +146,9 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		return nil, err
 	}
 	d.AllLicenses = lics
-	for _, l := range lics {
-		d.Licenses.add(l.Number, l.Buyer, l.Vendor, strings.Join(l.Products, " "), itoa64(l.Quantity), itoa64(l.Remaining),
-			fmtDate(l.ValidUntil), string(l.Status), strings.Join(l.Conditions, "; "))
+	for _, lic := range lics {
+		d.Licenses.add(lic.Number, lic.Buyer, lic.Vendor, strings.Join(lic.Products, " "), l.Num(lic.Quantity), l.Num(lic.Remaining),
+			l.Day(lic.ValidUntil), l.Code(string(lic.Status)), strings.Join(lic.Conditions, "; "))
 	}
 	// The queue is a paged read of the held orders, newest first: a list
 	// of every order cut at 10,000 missed the newest held ones.
@@ -154,9 +158,9 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 	}
 	d.Held.more(r, held.NextCursor)
 	for _, o := range held.Items {
-		d.Held.add(o.PlacedAt.UTC().Format("2006-01-02 15:04"), o.ID.String(), o.Buyer, o.Product, itoa64(o.Quantity), reasonText(o))
+		d.Held.add(l.Time(o.PlacedAt), o.ID.String(), o.Buyer, o.Product, l.Num(o.Quantity), reasonText(l, o))
 	}
-	d.Held.Empty = "No order is held."
+	d.Held.Empty = l.T("No order is held.")
 	// The gauge reads the counters the decisions read, not a sum of its
 	// own: they stay one reading after cancellations and shipments.
 	gauges, err := h.svc.VolumeGauges(ctx, who)
@@ -167,7 +171,7 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 		regions := slices.Sorted(maps.Keys(g.Accepted))
 		for _, r := range regions {
 			if g.Accepted[r] != 0 || g.Exported[r] != 0 {
-				d.Volumes.add(g.Product, r, itoa64(g.Accepted[r]), itoa64(g.Exported[r]))
+				d.Volumes.add(g.Product, r, l.Num(g.Accepted[r]), l.Num(g.Exported[r]))
 			}
 		}
 		// The gauge shows the product whose capped region uses the most.
@@ -196,7 +200,7 @@ func (h *handler) exportView(ctx context.Context, who domain.Actor, r *http.Requ
 	if err := h.dutyAndAlerts(ctx, who, r, month, d); err != nil {
 		return nil, err
 	}
-	return &view{Title: "Export authority", Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes, d.Alerts, d.Duty, d.DutyTotals, d.Notices}}, nil
+	return &view{Title: l.T("Export authority: applications, licenses and alerts"), Data: d, Tables: []*table{d.Queue, d.Hits, d.Flags, d.Licenses, d.Held, d.Volumes, d.Alerts, d.Duty, d.DutyTotals, d.Notices}}, nil
 }
 
 // decideApplication approves (with one license), denies or asks for
@@ -208,11 +212,18 @@ func (h *handler) decideApplication(w http.ResponseWriter, r *http.Request, who 
 		return
 	}
 	f := r.PostForm
+	l := localeIn(r.Context())
 	in := service.ApplicationDecision{Decision: f.Get("decision"), Reason: strings.TrimSpace(f.Get("reason"))}
+	if in.Decision == "deny" {
+		if err := confirmed(f, "Tick “Yes, deny this application” to deny it."); err != nil {
+			h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
+			return
+		}
+	}
 	if in.Decision == "approve" {
-		qty, err := strconv.ParseInt(strings.TrimSpace(f.Get("quantity")), 10, 64)
+		qty, err := parseUnits(f, "quantity", "Quantity")
 		if err != nil {
-			h.exportError(w, r, who, csrf, "Quantity must be a whole number.")
+			h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
 			return
 		}
 		var conds []string
@@ -226,16 +237,12 @@ func (h *handler) decideApplication(w http.ResponseWriter, r *http.Request, who 
 	}
 	a, lics, err := h.svc.DecideApplication(r.Context(), who, id, in)
 	if err != nil {
-		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
-			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
-			return
-		}
-		h.fail(w, r, err)
+		h.exportFailed(w, r, who, csrf, err)
 		return
 	}
-	msg := fmt.Sprintf("%s: %s", a.LegalName, a.Status)
-	for _, l := range lics {
-		msg += fmt.Sprintf("; license %s issued for %d units", l.Number, l.Quantity)
+	msg := l.T("%[1]s: %[2]s", a.LegalName, l.Code(string(a.Status)))
+	for _, lic := range lics {
+		msg += l.T("; license %[1]s issued for %[2]s units", lic.Number, l.Num(lic.Quantity))
 	}
 	h.exportNotice(w, r, who, csrf, msg)
 }
@@ -251,34 +258,39 @@ func (h *handler) reviewHit(w http.ResponseWriter, r *http.Request, who domain.A
 	a, err := h.svc.ReviewHits(r.Context(), who, id, []service.HitReview{{Hit: hit, Decision: r.PostForm.Get("decision"),
 		Reason: r.PostForm.Get("reason"), Note: r.PostForm.Get("note")}})
 	if err != nil {
-		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
-			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
-			return
-		}
-		h.fail(w, r, err)
+		h.exportFailed(w, r, who, csrf, err)
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("%s: hit %d marked %s; screening now %s, application %s",
-		a.LegalName, hit+1, strings.ReplaceAll(a.Screening.Hits[hit].Review, "_", " "), a.Screening.Status, a.Status))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("%[1]s: hit %[2]d marked %[3]s; screening now %[4]s, application %[5]s",
+		a.LegalName, hit+1, l.Code(a.Screening.Hits[hit].Review), l.Code(a.Screening.Status), l.Code(string(a.Status))))
 }
 
 // changeLicense suspends, reinstates or revokes a license.
 func (h *handler) changeLicense(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	id, err := uuid.Parse(r.PostForm.Get("license"))
 	if err != nil {
-		h.exportError(w, r, who, csrf, "Choose a license.")
+		h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, formErr("license", "Choose a license."), "")
 		return
 	}
-	l, err := h.svc.ChangeLicense(r.Context(), who, id, r.PostForm.Get("action"), strings.TrimSpace(r.PostForm.Get("reason")))
-	if err != nil {
-		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
-			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
+	action := r.PostForm.Get("action")
+	if action == "" {
+		h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, formErr("action", "Action: choose suspend, reinstate or revoke."), "")
+		return
+	}
+	if action == "suspend" || action == "revoke" {
+		if err := confirmed(r.PostForm, "Tick “Yes, suspend or revoke” to do so."); err != nil {
+			h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
 			return
 		}
-		h.fail(w, r, err)
+	}
+	lic, err := h.svc.ChangeLicense(r.Context(), who, id, action, strings.TrimSpace(r.PostForm.Get("reason")))
+	if err != nil {
+		h.exportFailed(w, r, who, csrf, err)
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("License %s of %s: %s", l.Number, l.Buyer, l.Status))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("License %[1]s of %[2]s: %[3]s", lic.Number, lic.Buyer, l.Code(string(lic.Status))))
 }
 
 // reviewOrder releases or rejects a held order.
@@ -290,14 +302,11 @@ func (h *handler) reviewOrder(w http.ResponseWriter, r *http.Request, who domain
 	}
 	o, err := h.svc.ReviewOrder(r.Context(), who, id, r.PostForm.Get("decision"), strings.TrimSpace(r.PostForm.Get("reason")))
 	if err != nil {
-		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
-			h.exportRender(w, r, who, csrf, statusOf(err), errorText(err), "")
-			return
-		}
-		h.fail(w, r, err)
+		h.exportFailed(w, r, who, csrf, err)
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("Order %s of %s: %s", shortID(o.ID.String()), o.Buyer, o.Status))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("Order %[1]s of %[2]s: %[3]s", shortID(o.ID.String()), o.Buyer, l.Code(string(o.Status))))
 }
 
 // exportNotice shows the page after a successful action. It renders rather
@@ -305,13 +314,19 @@ func (h *handler) reviewOrder(w http.ResponseWriter, r *http.Request, who domain
 // effect is already committed, and a reload would only repeat a decision
 // the lifecycle then refuses.
 func (h *handler) exportNotice(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf, msg string) {
-	h.exportRender(w, r, who, csrf, http.StatusOK, "", msg)
+	h.exportRender(w, r, who, csrf, http.StatusOK, nil, msg)
 }
 
-func (h *handler) exportError(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf, msg string) {
-	h.exportRender(w, r, who, csrf, http.StatusUnprocessableEntity, msg, "")
+// exportFailed shows the page again with the service's refusal of a form;
+// any other failure is the service's.
+func (h *handler) exportFailed(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, err error) {
+	if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
+		h.exportRender(w, r, who, csrf, statusOf(err), err, "")
+		return
+	}
+	h.fail(w, r, err)
 }
 
-func (h *handler) exportRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	h.again(w, r, who, csrf, status, errMsg, notice, "/export", "export", h.exportView)
+func (h *handler) exportRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, refused error, notice string) {
+	h.again(w, r, who, csrf, status, refused, notice, "/export", "export", h.exportView)
 }

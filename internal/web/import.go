@@ -2,11 +2,9 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,11 +29,12 @@ type importData struct {
 // permits.
 func (h *handler) importView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
 	const path = "/import"
+	l := localeIn(ctx)
 	d := &importData{
-		Hearings: newTable(path, "hearings", "Demand hearings", "Title", "Product", "Period start", "Period end", "Status", "Filings", "Total units").numeric(5, 6),
-		Filings:  newTable(path, "filings", "Filings", "Hearing", "Buyer", "Forecast units", "Uses", "Justification", "Filed").numeric(2),
-		ByBuyer:  newTable(path, "demand", "Demand per buyer, all hearings", "Buyer", "Forecast units", "Hearings").numeric(1, 2),
-		Permits:  newTable(path, "permits", "Import permits", "Number", "Buyer", "Products", "Quantity", "Remaining", "Valid until", "Status", "Restrictions").numeric(3, 4),
+		Hearings: l.table(path, "hearings", "Demand hearings", "Title", "Product", "Period start", "Period end", "Status", "Filings", "Total units").numeric(5, 6),
+		Filings:  l.table(path, "filings", "Filings", "Hearing", "Buyer", "Forecast units", "Uses", "Justification", "Filed").numeric(2),
+		ByBuyer:  l.table(path, "demand", "Demand per buyer, all hearings", "Buyer", "Forecast units", "Hearings").numeric(1, 2),
+		Permits:  l.table(path, "permits", "Import permits", "Number", "Buyer", "Products", "Quantity", "Remaining", "Valid until", "Status", "Restrictions").numeric(3, 4),
 	}
 	hs, err := h.svc.Hearings(ctx, who)
 	if err != nil {
@@ -43,13 +42,13 @@ func (h *handler) importView(ctx context.Context, who domain.Actor, _ *http.Requ
 	}
 	units, count := map[string]int64{}, map[string]int64{}
 	for _, hv := range hs {
-		d.Hearings.add(hv.Title, hv.Product, fmtDate(hv.PeriodStart), fmtDate(hv.PeriodEnd), hv.Status,
-			itoa64(int64(len(hv.Filings))), itoa64(hv.TotalUnits))
+		d.Hearings.add(hv.Title, hv.Product, l.Day(hv.PeriodStart), l.Day(hv.PeriodEnd), l.Code(hv.Status),
+			l.Num(len(hv.Filings)), l.Num(hv.TotalUnits))
 		if hv.Status == hearingOpen {
 			d.Open = append(d.Open, hv)
 		}
 		for _, f := range hv.Filings {
-			d.Filings.add(hv.Title, f.Buyer, itoa64(f.Units), strings.Join(f.Uses, ", "), f.Justification, fmtDate(f.FiledAt))
+			d.Filings.add(hv.Title, f.Buyer, l.Num(f.Units), codes(l, f.Uses), f.Justification, l.Time(f.FiledAt))
 			units[f.Buyer] += f.Units
 			count[f.Buyer]++
 		}
@@ -66,15 +65,15 @@ func (h *handler) importView(ctx context.Context, who domain.Actor, _ *http.Requ
 		return strings.Compare(a, b)
 	})
 	for _, b := range buyers {
-		d.ByBuyer.add(b, itoa64(units[b]), itoa64(count[b]))
+		d.ByBuyer.add(b, l.Num(units[b]), l.Num(count[b]))
 	}
 	permits, err := h.svc.Permits(ctx, who)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range permits {
-		d.Permits.add(p.Number, p.Buyer, strings.Join(p.Products, " "), itoa64(p.Quantity), itoa64(p.Remaining),
-			fmtDate(p.ValidUntil), string(p.Status), permitRestrictions(p))
+		d.Permits.add(p.Number, p.Buyer, strings.Join(p.Products, " "), l.Num(p.Quantity), l.Num(p.Remaining),
+			l.Day(p.ValidUntil), l.Code(string(p.Status)), permitRestrictions(l, p))
 	}
 	parties, err := h.svc.Parties(ctx, who)
 	if err != nil {
@@ -90,18 +89,25 @@ func (h *handler) importView(ctx context.Context, who domain.Actor, _ *http.Requ
 	}
 	now := h.svc.Now()
 	d.Today, d.YearOn = now.Format(time.DateOnly), now.AddDate(1, 0, 0).Format(time.DateOnly)
-	return &view{Title: "Import authority", Data: d, Tables: []*table{d.Hearings, d.ByBuyer, d.Filings, d.Permits}}, nil
+	return &view{Title: l.T("Import authority: permits and demand hearings"), Data: d, Tables: []*table{d.Hearings, d.ByBuyer, d.Filings, d.Permits}}, nil
 }
 
 // decidePermit grants an import permit with its restrictions, or records a
 // denial.
 func (h *handler) decidePermit(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	f := r.PostForm
+	l := localeIn(r.Context())
 	in := service.PermitRequest{Buyer: f.Get("buyer"), Decision: f.Get("decision"), Reason: strings.TrimSpace(f.Get("reason"))}
+	if in.Decision == "deny" {
+		if err := confirmed(f, "Tick “Yes, deny this permit” to deny it."); err != nil {
+			h.importRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
+			return
+		}
+	}
 	if in.Decision == "grant" {
-		qty, err := strconv.ParseInt(strings.TrimSpace(f.Get("quantity")), 10, 64)
+		qty, err := parseUnits(f, "quantity", "Quota (units)")
 		if err != nil {
-			h.importRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Quantity must be a whole number.", "")
+			h.importRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
 			return
 		}
 		in.Products, in.Quantity, in.ValidFrom, in.ValidUntil = f["products"], qty, f.Get("valid_from"), f.Get("valid_until")
@@ -110,18 +116,14 @@ func (h *handler) decidePermit(w http.ResponseWriter, r *http.Request, who domai
 	}
 	p, err := h.svc.DecidePermit(r.Context(), who, in)
 	if err != nil {
-		if c := domain.ErrorCode(err); c == domain.EINVALID || c == domain.ECONFLICT {
-			h.importRender(w, r, who, csrf, statusOf(err), errorText(err), "")
-			return
-		}
-		h.fail(w, r, err)
+		h.formFailed(w, r, err, "buyer", func(status int, err error) { h.importRender(w, r, who, csrf, status, err, "") })
 		return
 	}
-	msg := fmt.Sprintf("Permit %s for %s: %s", p.Number, p.Buyer, p.Status)
+	msg := l.T("Permit %[1]s for %[2]s: %[3]s", p.Number, p.Buyer, l.Code(string(p.Status)))
 	if p.Status == domain.GrantActive {
-		msg += fmt.Sprintf(", %d units", p.Quantity)
+		msg += l.T(", %s units", l.Num(p.Quantity))
 	}
-	h.importRender(w, r, who, csrf, http.StatusOK, "", msg)
+	h.importRender(w, r, who, csrf, http.StatusOK, nil, msg)
 }
 
 // words splits a comma- or space-separated list.
@@ -129,8 +131,8 @@ func words(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
 }
 
-func (h *handler) importRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	h.again(w, r, who, csrf, status, errMsg, notice, "/import", "import", h.importView)
+func (h *handler) importRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, refused error, notice string) {
+	h.again(w, r, who, csrf, status, refused, notice, "/import", "import", h.importView)
 }
 
 func (d *importData) keepForm(f url.Values) { d.Form = f }

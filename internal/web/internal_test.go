@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"math"
 	"math/big"
 	"net/http/httptest"
@@ -79,7 +80,7 @@ func TestNextEvent(t *testing.T) {
 		{domain.ShipDelivered, 2, pass, ""},
 	} {
 		sh := domain.Shipment{Route: route, Leg: c.leg, Status: c.status, LabRequired: "shipment.lab-test", LabCountry: "US", Test: c.test}
-		if got := nextEvent(sh); got != c.want {
+		if got := nextEvent(localeIn(context.Background()), sh); got != c.want {
 			t.Errorf("%s at leg %d (test %v): %q, want %q", c.status, c.leg, c.test, got, c.want)
 		}
 	}
@@ -87,19 +88,19 @@ func TestNextEvent(t *testing.T) {
 	// authority, and the destination's customs are the import authority's.
 	license := domain.ID{1}
 	sh := domain.Shipment{Route: route, Leg: 1, Status: domain.ShipCleared, LabRequired: "shipment.lab-test", LabCountry: "US", Test: pass, LicenseID: &license, PermitID: &license}
-	if got := nextEvent(sh); got != "Cleared for export by the export authority in US, then Picked up (a leg starts)" {
+	if got := nextEvent(localeIn(context.Background()), sh); got != "Cleared for export by the export authority in US, then Picked up (a leg starts)" {
 		t.Errorf("awaiting export clearance: %q", got)
 	}
 	sh.ExportClearance = &domain.CustodyEvent{Kind: "export_cleared"}
-	if got := nextEvent(sh); got != "Picked up (a leg starts) in US" {
+	if got := nextEvent(localeIn(context.Background()), sh); got != "Picked up (a leg starts) in US" {
 		t.Errorf("cleared for export: %q", got)
 	}
 	sh.Leg, sh.Status = 2, domain.ShipArrived
-	if got := nextEvent(sh); !strings.Contains(got, "by the import authority") {
+	if got := nextEvent(localeIn(context.Background()), sh); !strings.Contains(got, "by the import authority") {
 		t.Errorf("at Chinese customs: %q", got)
 	}
 	// A shipment that never leaves its country only clears customs.
-	if got := nextEvent(domain.Shipment{Route: []string{"US"}, Status: domain.ShipAtOrigin}); got != "Cleared customs in US" {
+	if got := nextEvent(localeIn(context.Background()), domain.Shipment{Route: []string{"US"}, Status: domain.ShipAtOrigin}); got != "Cleared customs in US" {
 		t.Errorf("a domestic shipment: %q", got)
 	}
 }
@@ -241,19 +242,20 @@ func FuzzParseAmount(f *testing.F) {
 }
 
 func TestErrorTextNamesEachFieldOnce(t *testing.T) {
-	if got := errorText(domain.Invalid("reason", "required to suspend")); got != "reason: required to suspend" {
+	l := localeIn(context.Background())
+	if got := l.ErrText(domain.Invalid("reason", "required to suspend")); got != "Reason: required to suspend" {
 		t.Errorf("one field: %q", got)
 	}
-	err := &domain.Error{Code: domain.EINVALID, Message: "2 problems", Fields: []domain.FieldError{{Path: "a", Message: "x"}, {Path: "b", Message: "y"}}}
-	if got := errorText(err); got != "2 problems; a: x; b: y" {
+	err := &domain.Error{Code: domain.EINVALID, Message: "2 problems", Fields: []domain.FieldError{{Path: "a", Message: "x"}, {Path: "serials[1]", Message: "y"}}}
+	if got := l.ErrText(err); got != "2 problems; a: x; serial 2: y" {
 		t.Errorf("two fields: %q", got)
 	}
 }
 
 // TestMoneyAndCSV: defects — amounts showed as "USD 2160000.00", CSV money
 // was text a spreadsheet cannot sum, and CSVs lacked a byte-order mark
-// (tested with the downloads). Pages group thousands; the CSV writes a
-// one-currency column as numbers with the currency in its heading.
+// (tested with the downloads). Pages group thousands; the CSV writes an
+// amount column as plain numbers followed by a column of their currency.
 func TestMoneyAndCSV(t *testing.T) {
 	for m, want := range map[domain.Money]string{
 		{Minor: 216000000, Currency: "USD"}:  "USD 2,160,000.00",
@@ -270,11 +272,11 @@ func TestMoneyAndCSV(t *testing.T) {
 		{"SH-1", "USD 2,160,000.00", "USD 1.00", "3,000", "=cmd"},
 		{"SH-2", "—", "EUR 2.00", "12", "-5"},
 	}}
-	head, rows := csvTable(tb)
-	if want := []string{"Shipment", "Invoice (USD)", "Mixed", "Units", "Note"}; !slices.Equal(head, want) {
+	head, rows := csvTable(tb, localeIn(context.Background()))
+	if want := []string{"Shipment", "Invoice", "Invoice: currency", "Mixed", "Mixed: currency", "Units", "Note"}; !slices.Equal(head, want) {
 		t.Errorf("head = %q, want %q", head, want)
 	}
-	if want := [][]string{{"SH-1", "2160000.00", "USD 1.00", "3000", "'=cmd"}, {"SH-2", "", "EUR 2.00", "12", "-5"}}; !slices.EqualFunc(rows, want, slices.Equal) {
+	if want := [][]string{{"SH-1", "2160000.00", "USD", "1.00", "USD", "3000", "'=cmd"}, {"SH-2", "", "", "2.00", "EUR", "12", "-5"}}; !slices.EqualFunc(rows, want, slices.Equal) {
 		t.Errorf("rows = %q, want %q", rows, want)
 	}
 	if tb.Rows[0][1] != "USD 2,160,000.00" {

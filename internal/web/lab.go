@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,13 +31,14 @@ type labData struct {
 // test and the tests recorded.
 func (h *handler) labView(ctx context.Context, who domain.Actor, _ *http.Request) (*view, error) {
 	const path = "/lab"
+	l := localeIn(ctx)
 	d := &labData{
-		Queue: newTable(path, "queue", "Queue: shipments awaiting or under test", "Shipment", "Buyer", "Product", "Units", "Destination",
+		Queue: l.table(path, "queue", "Queue: shipments awaiting or under test", "Shipment", "Buyer", "Product", "Units", "Destination",
 			"Where", "Arrived at the lab", "Units ahead", "Tested by (ETA)").numeric(3, 7),
-		Tests: newTable(path, "tests", "Tests recorded", "Tested", "Shipment", "Buyer", "Product", "Units", "Measured throughput",
+		Tests: l.table(path, "tests", "Tests recorded", "Tested", "Shipment", "Buyer", "Product", "Units", "Measured throughput",
 			"Bandwidth (GB/s)", "TPP", "Result", "Reasons", "By").numeric(4, 6, 7),
 	}
-	d.Queue.Empty, d.Tests.Empty = "No shipment waits for a test.", "No test recorded yet."
+	d.Queue.Empty, d.Tests.Empty = l.T("No shipment waits for a test."), l.T("No test recorded yet.")
 	svs, err := h.svc.Shipments(ctx, who)
 	if err != nil {
 		return nil, err
@@ -67,14 +67,14 @@ func (h *handler) labView(ctx context.Context, who domain.Actor, _ *http.Request
 		return a.CreatedAt.Compare(b.CreatedAt)
 	})
 	for _, sv := range waiting {
-		arrived, ahead := "on its way", "—"
+		arrived, ahead := l.T("on its way"), "—"
 		if sv.LabArrival != nil {
-			arrived = fmtTime(*sv.LabArrival)
+			arrived = l.Time(*sv.LabArrival)
 		}
 		if sv.LabQueue != nil {
-			ahead = itoa64(sv.LabQueue.UnitsAhead)
+			ahead = l.Num(sv.LabQueue.UnitsAhead)
 		}
-		d.Queue.add(sv.Number, sv.Buyer, sv.Product, itoa64(sv.Quantity), sv.Destination, whereText(sv.Shipment), arrived, ahead, labETA(sv))
+		d.Queue.add(sv.Number, sv.Buyer, sv.Product, l.Num(sv.Quantity), sv.Destination, whereText(l, sv.Shipment), arrived, ahead, labETA(l, sv))
 		if sv.Status == domain.ShipCleared && here(sv.Shipment) == sv.LabCountry {
 			d.Ready = append(d.Ready, sv.Shipment)
 		}
@@ -82,12 +82,12 @@ func (h *handler) labView(ctx context.Context, who domain.Actor, _ *http.Request
 	slices.SortStableFunc(tested, func(a, b service.ShipmentView) int { return b.Test.At.Compare(a.Test.At) })
 	for _, sv := range tested {
 		t := sv.Test
-		result := "fail"
+		result := l.Code("fail")
 		if t.Pass {
-			result = "pass"
+			result = l.Code("pass")
 		}
-		d.Tests.add(fmtTime(t.At), sv.Number, sv.Buyer, sv.Product, itoa64(sv.Quantity), throughputText(t.Measured.Throughput),
-			strconv.Itoa(t.Measured.BandwidthGBps), strconv.FormatFloat(t.TPP, 'f', 0, 64), result, strings.Join(t.Reasons, "; "), t.By)
+		d.Tests.add(l.Time(t.At), sv.Number, sv.Buyer, sv.Product, l.Num(sv.Quantity), throughputText(l, t.Measured.Throughput),
+			l.Num(t.Measured.BandwidthGBps), strconv.FormatFloat(t.TPP, 'f', 0, 64), result, strings.Join(t.Reasons, "; "), t.By)
 	}
 	if d.Specs, err = h.svc.Products(ctx, who); err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (h *handler) labView(ctx context.Context, who domain.Actor, _ *http.Request
 		}
 	}
 	slices.Sort(d.Bits)
-	return &view{Title: "Test lab", Data: d, Tables: []*table{d.Queue, d.Tests}}, nil
+	return &view{Title: l.T("Test lab: queue and tests"), Data: d, Tables: []*table{d.Queue, d.Tests}}, nil
 }
 
 // labTestForm is the lab's form, decoded.
@@ -117,7 +117,7 @@ func parseLabTest(f url.Values) (labTestForm, error) {
 	var out labTestForm
 	id, err := domain.ParseID(strings.TrimSpace(f.Get("shipment")))
 	if err != nil {
-		return out, formErr("Choose a shipment to test.")
+		return out, formErr("shipment", "Choose a shipment to test.")
 	}
 	out.Shipment = id
 	keys := make([]string, 0, len(f))
@@ -134,18 +134,18 @@ func parseLabTest(f url.Values) (labTestForm, error) {
 		}
 		bits, err := strconv.Atoi(strings.TrimPrefix(k, "tops_"))
 		if err != nil {
-			return out, formErr("The form has an unknown throughput field.")
+			return out, formErr("", "The form has an unknown throughput field.")
 		}
 		tops, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return out, formErr(fmt.Sprintf("Dense TOPS at %d bits must be a number.", bits))
+			return out, formErr(k, "Dense TOPS at %d bits must be a number.", bits)
 		}
 		out.Test.Throughput = append(out.Test.Throughput, domain.Throughput{Bits: bits, DenseTOPS: tops})
 	}
 	// Sorted by key, "tops_16" came before "tops_8": keep bit order.
 	slices.SortStableFunc(out.Test.Throughput, func(a, b domain.Throughput) int { return a.Bits - b.Bits })
 	if out.Test.BandwidthGBps, err = strconv.Atoi(strings.TrimSpace(f.Get("bandwidth_gbps"))); err != nil {
-		return out, formErr("Bandwidth must be a whole number of GB/s.")
+		return out, formErr("bandwidth_gbps", "Bandwidth must be a whole number of GB/s.")
 	}
 	return out, nil
 }
@@ -154,24 +154,24 @@ func parseLabTest(f url.Values) (labTestForm, error) {
 func (h *handler) recordLabTest(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	in, err := parseLabTest(r.PostForm)
 	if err != nil {
-		h.labRender(w, r, who, csrf, http.StatusUnprocessableEntity, errorText(err), "")
+		h.labRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
 		return
 	}
 	sh, err := h.svc.RecordLabTest(r.Context(), who, in.Shipment, in.Test)
 	if err != nil {
-		h.formFailed(w, r, err, "shipment", func(status int, msg string) { h.labRender(w, r, who, csrf, status, msg, "") })
+		h.formFailed(w, r, err, "shipment", func(status int, err error) { h.labRender(w, r, who, csrf, status, err, "") })
 		return
 	}
-	result := "failed"
+	l := localeIn(r.Context())
+	msg := l.T("Shipment %[1]s failed its test (TPP %[2]s): %[3]s", sh.Number, strconv.FormatFloat(sh.Test.TPP, 'f', 0, 64), strings.Join(sh.Test.Reasons, "; "))
 	if sh.Test.Pass {
-		result = "passed"
+		msg = l.T("Shipment %[1]s passed its test (TPP %[2]s): %[3]s", sh.Number, strconv.FormatFloat(sh.Test.TPP, 'f', 0, 64), strings.Join(sh.Test.Reasons, "; "))
 	}
-	h.labRender(w, r, who, csrf, http.StatusOK, "", fmt.Sprintf("Shipment %s %s its test (TPP %.0f): %s",
-		sh.Number, result, sh.Test.TPP, strings.Join(sh.Test.Reasons, "; ")))
+	h.labRender(w, r, who, csrf, http.StatusOK, nil, msg)
 }
 
-func (h *handler) labRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	h.again(w, r, who, csrf, status, errMsg, notice, "/lab", "lab", h.labView)
+func (h *handler) labRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, refused error, notice string) {
+	h.again(w, r, who, csrf, status, refused, notice, "/lab", "lab", h.labView)
 }
 
 func (d *labData) keepForm(f url.Values) { d.Form = f }

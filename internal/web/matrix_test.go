@@ -33,9 +33,16 @@ var webMatrix = map[string]func(e *env) webProbe{
 	"GET /signin/sso":          func(*env) webProbe { return webProbe{path: "/signin/sso?party=nobody", want: 404} },
 	"GET /signin/sso/callback": func(*env) webProbe { return webProbe{path: "/signin/sso/callback?state=x&code=y", want: 401} },
 	"POST /signout":            func(*env) webProbe { return webProbe{path: "/signout", form: url.Values{}, want: 303, ends: true} },
+	"POST /prefs": func(*env) webProbe {
+		return webProbe{path: "/prefs", form: url.Values{"lang": {"en"}, "back": {"/"}}, want: 303}
+	},
 
-	"GET /buyer":                      func(*env) webProbe { return webProbe{path: "/buyer", want: 200} },
-	"GET /csv/buyer/{table}":          func(*env) webProbe { return webProbe{path: "/csv/buyer/shipments.csv", want: 200} },
+	"GET /buyer":             func(*env) webProbe { return webProbe{path: "/buyer", want: 200} },
+	"GET /csv/buyer/{table}": func(*env) webProbe { return webProbe{path: "/csv/buyer/shipments.csv", want: 200} },
+	"GET /buyer/application": func(*env) webProbe { return webProbe{path: "/buyer/application", want: 200} },
+	"GET /csv/buyer/application/{table}": func(*env) webProbe {
+		return webProbe{path: "/csv/buyer/application/none.csv", want: 404} // the page has no table
+	},
 	"GET /export":                     func(*env) webProbe { return webProbe{path: "/export", want: 200} },
 	"GET /csv/export/{table}":         func(*env) webProbe { return webProbe{path: "/csv/export/alerts.csv", want: 200} },
 	"GET /import":                     func(*env) webProbe { return webProbe{path: "/import", want: 200} },
@@ -58,6 +65,12 @@ var webMatrix = map[string]func(e *env) webProbe{
 	},
 	"POST /buyer/orders/cancel": func(*env) webProbe {
 		return webProbe{path: "/buyer/orders/cancel", form: url.Values{"order": {"none"}}, want: 422}
+	},
+	"POST /buyer/applications": func(*env) webProbe {
+		return webProbe{path: "/buyer/applications", form: url.Values{"legal_name": {""}, "country": {"China"}}, want: 422}
+	},
+	"POST /buyer/applications/{id}": func(*env) webProbe {
+		return webProbe{path: "/buyer/applications/0190a000-0000-7000-8000-000000000000", form: url.Values{"legal_name": {"X"}}, want: 404}
 	},
 	"POST /buyer/filings": func(*env) webProbe {
 		return webProbe{path: "/buyer/filings", form: url.Values{"hearing": {"none"}, "forecast_units": {"10"}, "uses": {"x"}}, want: 422}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -22,17 +21,18 @@ type openNotice struct {
 // customers' confirmed notifications, the exceptions that need one and the
 // catalog's products.
 func (h *handler) notices(ctx context.Context, who domain.Actor, customers []domain.Application, d *exportData) error {
-	d.Notices = newTable("/export", "notices", "Confirmed license exception notifications", "Buyer", "Exception", "Confirmation", "Products", "Recorded by", "At", "Withdrawn")
-	d.Notices.Empty = "No notification is confirmed."
+	l := localeIn(ctx)
+	d.Notices = l.table("/export", "notices", "Confirmed license exception notifications", "Buyer", "Exception", "Confirmation", "Products", "Recorded by", "At", "Withdrawn")
+	d.Notices.Empty = l.T("No notification is confirmed.")
 	for _, a := range customers {
 		for _, n := range a.Notices {
 			withdrawn := ""
 			if n.WithdrawnAt != nil {
-				withdrawn = fmtDate(*n.WithdrawnAt) + " by " + n.WithdrawnBy + ": " + n.Reason
+				withdrawn = l.T("%[1]s by %[2]s: %[3]s", l.Time(*n.WithdrawnAt), n.WithdrawnBy, n.Reason)
 			} else {
 				d.OpenNotices = append(d.OpenNotices, openNotice{App: a.ID, Buyer: a.Buyer, Exception: n.Exception, Confirmation: n.Confirmation})
 			}
-			d.Notices.add(a.Buyer, n.Exception, n.Confirmation, strings.Join(n.Products, " "), n.By, fmtDate(n.At), withdrawn)
+			d.Notices.add(a.Buyer, n.Exception, n.Confirmation, strings.Join(n.Products, " "), n.By, l.Time(n.At), withdrawn)
 		}
 	}
 	if pol := h.svc.Policy(); pol != nil {
@@ -52,36 +52,38 @@ func (h *handler) notices(ctx context.Context, who domain.Actor, customers []dom
 // a customer; the held orders it serves are decided again.
 func (h *handler) confirmNotice(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	f := r.PostForm
-	again := func(status int, msg string) { h.exportRender(w, r, who, csrf, status, msg, "") }
+	again := func(status int, err error) { h.exportRender(w, r, who, csrf, status, err, "") }
 	id, err := domain.ParseID(strings.TrimSpace(f.Get("application")))
 	if err != nil {
-		again(http.StatusUnprocessableEntity, "Customer: choose an approved or suspended customer.")
+		again(http.StatusUnprocessableEntity, formErr("application", "Customer: choose an approved or suspended customer."))
 		return
 	}
 	a, accepted, err := h.svc.ConfirmNotice(r.Context(), who, id, service.NoticeRequest{Exception: f.Get("exception"),
 		Confirmation: strings.TrimSpace(f.Get("confirmation")), Products: f["products"]})
 	if err != nil {
-		h.formFailed(w, r, err, "customer", again)
+		h.formFailed(w, r, err, "application", again)
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("%s %s recorded for %s; %d held order(s) decided again and accepted.",
-		strings.ToUpper(strings.TrimSpace(f.Get("exception"))), strings.TrimSpace(f.Get("confirmation")), a.Buyer, len(accepted)))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("%[1]s %[2]s recorded for %[3]s; %[4]s held order(s) decided again and accepted.",
+		strings.ToUpper(strings.TrimSpace(f.Get("exception"))), strings.TrimSpace(f.Get("confirmation")), a.Buyer, l.Num(len(accepted))))
 }
 
 // withdrawNotice withdraws a confirmed notification with a reason.
 func (h *handler) withdrawNotice(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
 	f := r.PostForm
-	again := func(status int, msg string) { h.exportRender(w, r, who, csrf, status, msg, "") }
+	again := func(status int, err error) { h.exportRender(w, r, who, csrf, status, err, "") }
 	app, confirmation, _ := strings.Cut(f.Get("notice"), "/")
 	id, err := domain.ParseID(app)
 	if err != nil || confirmation == "" {
-		again(http.StatusUnprocessableEntity, "Notification: choose one from the list.")
+		again(http.StatusUnprocessableEntity, formErr("notice", "Notification: choose one from the list."))
 		return
 	}
 	a, err := h.svc.WithdrawNotice(r.Context(), who, id, confirmation, f.Get("reason"))
 	if err != nil {
-		h.formFailed(w, r, err, "notification", again)
+		h.formFailed(w, r, err, "notice", again)
 		return
 	}
-	h.exportNotice(w, r, who, csrf, fmt.Sprintf("Notification %s of %s withdrawn: it serves no new order.", confirmation, a.Buyer))
+	l := localeIn(r.Context())
+	h.exportNotice(w, r, who, csrf, l.T("Notification %[1]s of %[2]s withdrawn: it serves no new order.", confirmation, a.Buyer))
 }

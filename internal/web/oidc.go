@@ -183,7 +183,7 @@ func (h *handler) ssoCallback(w http.ResponseWriter, r *http.Request) {
 				h.accountFailures.Take(account, time.Now())
 			}
 		}
-		h.ssoRefused(w, r, err, http.StatusForbidden, errorText(err))
+		h.ssoRefused(w, r, err, http.StatusForbidden, h.localeFor(r, nil).ErrText(err))
 		return
 	}
 	h.endPrevious(r)

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 )
@@ -22,10 +20,48 @@ type view struct {
 	CSRF   string
 	Error  string
 	Notice string
+	// Field is the form field Error is about ("" for none): the page shows
+	// the error next to it too, and focuses it.
+	Field string
+	// L is the page's language and time zone; Back the page the language
+	// and zone switch returns to.
+	L    *locale
+	Back string
+	// Form is the path the failed form was posted to.
+	Form string
 	// Tables are the page's tables, each downloadable as CSV.
 	Tables []*table
 	// Data is the page's own content.
 	Data any
+}
+
+// FieldErr is the error of the form posted to action, shown next to its
+// field name ("" for the form as a whole).
+func (v *view) FieldErr(action, name string) template.HTML {
+	if v.Error == "" || v.Form != action || v.Field != name {
+		return ""
+	}
+	return template.HTML(`<p class="error field-error" id="` + errID(action, name) + `">` + template.HTMLEscapeString(v.Error) + `</p>`)
+}
+
+// Invalid marks the input of field name invalid when the form posted to
+// action failed on it: described by its error and focused, so that the
+// page opens scrolled to it.
+func (v *view) Invalid(action, name string) template.HTMLAttr {
+	if v.Error == "" || v.Form != action || v.Field != name {
+		return ""
+	}
+	return template.HTMLAttr(`aria-invalid="true" aria-describedby="` + errID(action, name) + `" autofocus`)
+}
+
+// errID is the element id of a field's error.
+func errID(action, name string) string {
+	return "err" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, action+"-"+name)
 }
 
 // table is one table of a page. The same value renders as HTML and as CSV,
@@ -78,6 +114,7 @@ type page struct {
 func pageTable(h *handler) []page {
 	return []page{
 		{"/buyer", domain.RoleBuyer, "buyer", h.buyerView},
+		{"/buyer/application", domain.RoleBuyer, "apply", h.applyView},
 		{"/export", domain.RoleExportAuthority, "export", h.exportView},
 		{"/import", domain.RoleImportAuthority, "import", h.importView},
 		{"/vendor", domain.RoleVendor, "vendor", h.vendorView},
@@ -88,9 +125,13 @@ func pageTable(h *handler) []page {
 	}
 }
 
-// newTable starts a table whose CSV lives under the page's path.
-func newTable(pagePath, id, title string, head ...string) *table {
-	return &table{ID: id, Title: title, Head: head, CSV: "/csv" + pagePath + "/" + id + ".csv", Empty: "Nothing yet."}
+// table starts a table whose CSV lives under the page's path, its title
+// and headings in the locale's words.
+func (l *locale) table(pagePath, id, title string, head ...string) *table {
+	for i, h := range head {
+		head[i] = l.T(h)
+	}
+	return &table{ID: id, Title: l.T(title), Head: head, CSV: "/csv" + pagePath + "/" + id + ".csv", Empty: l.T("Nothing yet.")}
 }
 
 // add appends a row.
@@ -136,7 +177,7 @@ func (h *handler) downloadCSV(p page) authedHandler {
 			// UTF-8 (Chinese names, "—").
 			buf.WriteString("\uFEFF")
 			cw := csv.NewWriter(&buf)
-			head, rows := csvTable(t)
+			head, rows := csvTable(t, localeIn(r.Context()))
 			_ = cw.Write(head)
 			for _, row := range rows {
 				_ = cw.Write(row)
@@ -157,50 +198,58 @@ func (h *handler) downloadCSV(p page) authedHandler {
 }
 
 // csvTable is a table as its CSV download writes it: a column whose every
-// value is an amount of one currency ("USD 2,160,000.00") holds plain
-// numbers a spreadsheet can sum (empty where the page shows "—"), with the
-// currency in its heading; grouped numbers lose their separators; every
-// cell is defused by csvCell.
-func csvTable(t *table) ([]string, [][]string) {
-	head := slices.Clone(t.Head)
-	rows := make([][]string, len(t.Rows))
-	for i, row := range t.Rows {
-		rows[i] = slices.Clone(row)
-	}
-	for c := range head {
-		cur, numeric, seen := "", true, false
-		for _, row := range rows {
+// value is an amount ("USD 2,160,000.00", "—" or empty) becomes two, the
+// amount as a plain number a spreadsheet can sum ("2160000.00", empty for
+// "—") and its currency; grouped numbers lose their separators; every cell
+// is defused by csvCell.
+func csvTable(t *table, l *locale) ([]string, [][]string) {
+	var money []bool
+	for c := range t.Head {
+		amounts, seen := true, false
+		for _, row := range t.Rows {
 			if c >= len(row) || row[c] == "—" || row[c] == "" {
 				continue
 			}
 			seen = true
-			k, amount, ok := strings.Cut(row[c], " ")
-			if !ok || len(k) != 3 || !isAmount(amount) || (cur != "" && cur != k) {
-				cur, numeric = "", false
+			if k, amount, ok := strings.Cut(row[c], " "); !ok || !isCurrency(k) || !isAmount(amount) {
+				amounts = false
 				break
 			}
-			cur = k
 		}
-		if !seen || !numeric {
-			continue
-		}
-		head[c] += " (" + cur + ")"
-		for _, row := range rows {
-			if c < len(row) {
-				_, amount, _ := strings.Cut(row[c], " ")
-				row[c] = strings.ReplaceAll(amount, ",", "")
-			}
+		money = append(money, seen && amounts)
+	}
+	var head []string
+	for c, h := range t.Head {
+		head = append(head, h)
+		if money[c] {
+			head = append(head, l.T("%s: currency", h))
 		}
 	}
-	for _, row := range rows {
+	rows := make([][]string, len(t.Rows))
+	for i, row := range t.Rows {
+		out := make([]string, 0, len(head))
 		for c, v := range row {
+			if c < len(money) && money[c] {
+				k, amount, _ := strings.Cut(v, " ")
+				if v == "—" || v == "" {
+					k, amount = "", ""
+				}
+				out = append(out, strings.ReplaceAll(amount, ",", ""), k)
+				continue
+			}
 			if isAmount(v) {
 				v = strings.ReplaceAll(v, ",", "")
 			}
-			row[c] = csvCell(v)
+			out = append(out, csvCell(v))
 		}
+		rows[i] = out
 	}
 	return head, rows
+}
+
+// isCurrency reports whether s is an ISO 4217 code: three capitals.
+func isCurrency(s string) bool {
+	return len(s) == 3 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
 }
 
 // isAmount reports whether s is a number as the pages write it: digits
@@ -231,9 +280,27 @@ func csvCell(s string) string {
 	return s
 }
 
-// render executes a page template. Pages carry private data: no caching.
+// render executes a page template in the request's language. Pages carry
+// private data: no caching.
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
-	t, ok := h.pages[name]
+	if v.L == nil {
+		v.L = h.localeFor(r, v.Who)
+	}
+	// The sign-in page's title and errors are catalog keys.
+	if catalogKeys[v.Title] {
+		v.Title = v.L.T(v.Title)
+	}
+	if catalogKeys[v.Error] {
+		v.Error = v.L.T(v.Error)
+	}
+	if v.Back == "" {
+		v.Back = r.URL.RequestURI()
+		if r.Method != http.MethodGet && v.Who != nil {
+			v.Back = homeOf[v.Who.Role]
+		}
+	}
+	set, ok := h.pages[name]
+	t := set[v.L.index()]
 	if !ok {
 		h.log.ErrorContext(r.Context(), "web: no template", "name", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -246,44 +313,74 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", v.L.Lang.Code)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
 
 // renderError renders an error page, keeping the session's navigation when
-// there is one.
-func (h *handler) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	v := &view{Title: http.StatusText(status), Error: msg}
+// there is one. msg is a catalog key, formatted with args.
+func (h *handler) renderError(w http.ResponseWriter, r *http.Request, status int, msg string, args ...any) {
+	v := &view{}
 	if who, csrf, err := h.session(r); err == nil {
 		v.Who, v.CSRF = &who, csrf
 	}
+	v.L = h.localeFor(r, v.Who)
+	v.Title, v.Error = v.L.T(http.StatusText(status)), v.L.T(msg, args...)
 	h.render(w, r, status, "error", v)
 }
 
-// mustParsePages parses each page template with the layout and partials.
-func mustParsePages() map[string]*template.Template {
-	funcs := template.FuncMap{
-		"home":     func(r domain.Role) string { return homeOf[r] },
-		"rolename": roleName,
-		"date":     func(t time.Time) string { return fmtDate(t) },
-		"money":    money,
-		"join":     strings.Join,
-		"short":    shortID,
-		"isnum":    func(t *table, i int) bool { return t.Numeric[i] },
+// localeFor is the locale the request's context carries (a signed-in
+// request's), or the one of who and the request's preferences.
+func (h *handler) localeFor(r *http.Request, who *domain.Actor) *locale {
+	if l, ok := r.Context().Value(localeKey{}).(*locale); ok {
+		return l
 	}
-	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "error", "buyer", "export", "import", "vendor", "lab", "carrier", "auditor", "verify"} {
-		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
-		out[name] = t
+	return h.locale(r, who)
+}
+
+// mustParsePages parses each page template with the layout and partials,
+// once per language: the clone of each language has its own "t" (the
+// catalog's words), so that a page's words cost a map lookup.
+func mustParsePages() map[string][]*template.Template {
+	funcs := template.FuncMap{
+		"home":  func(r domain.Role) string { return homeOf[r] },
+		"money": money,
+		"join":  strings.Join,
+		"short": shortID,
+		"isnum": func(t *table, i int) bool { return t.Numeric[i] },
+		"t":     func(key string, args ...any) string { return key },
+		"th":    func(key string) template.HTML { return template.HTML(key) },
+		"inc":   func(i int) int { return i + 1 },
+		"field": field,
+		"errof": errof,
+		"invalid": func(err string) template.HTMLAttr {
+			return template.HTMLAttr(map[bool]string{true: `aria-invalid="true"`}[err != ""])
+		},
+	}
+	out := map[string][]*template.Template{}
+	for _, name := range pageNames {
+		base := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		for i := range langs {
+			l := &locale{Lang: langs[i], p: dashboardLocales.printers[i]}
+			t := template.Must(base.Clone())
+			t.Funcs(template.FuncMap{"t": l.T, "th": l.HTML})
+			out[name] = append(out[name], t)
+		}
 	}
 	return out
 }
 
-// fmtDate is a day, or "—" for the zero time.
-func fmtDate(t time.Time) string {
-	if t.IsZero() {
-		return "—"
+// pageNames are the page templates.
+var pageNames = []string{"signin", "error", "buyer", "apply", "export", "import", "vendor", "lab", "carrier", "auditor", "verify"}
+
+// index is the locale's language's index in langs.
+func (l *locale) index() int {
+	for i, g := range langs {
+		if g.Code == l.Lang.Code {
+			return i
+		}
 	}
-	return t.UTC().Format(time.DateOnly)
+	return 0
 }

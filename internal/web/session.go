@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -133,7 +132,7 @@ func (h *handler) signin(w http.ResponseWriter, r *http.Request) {
 		if empty, wait := h.failures.Empty(addr, time.Now()); empty {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 			h.render(w, r, http.StatusTooManyRequests, "signin", &view{Title: "Sign in", CSRF: c.Value,
-				Error: fmt.Sprintf("Too many failed sign-ins from your address; try again in %s.", wait.Round(time.Second))})
+				Error: h.locale(r, nil).T("Too many failed sign-ins from your address; try again in %s.", wait.Round(time.Second).String())})
 			return
 		}
 	}

@@ -82,11 +82,11 @@ type shipmentForm struct {
 func parseShipment(f url.Values) (shipmentForm, error) {
 	var out shipmentForm
 	if _, err := domain.ParseID(strings.TrimSpace(f.Get("order"))); err != nil {
-		return out, formErr("Order: choose an accepted order to ship.")
+		return out, formErr("order", "Order: choose an accepted order to ship.")
 	}
 	out.Request.Order = strings.TrimSpace(f.Get("order"))
 	if out.Request.Lot = strings.TrimSpace(f.Get("lot")); out.Request.Lot == "" {
-		return out, formErr("Lot: choose the lot the units come from.")
+		return out, formErr("lot", "Lot: choose the lot the units come from.")
 	}
 	for _, line := range strings.Split(f.Get("serials"), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
@@ -95,19 +95,19 @@ func parseShipment(f url.Values) (shipmentForm, error) {
 	}
 	out.Read = len(out.Request.Serials)
 	if out.Read == 0 {
-		return out, formErr("Serial numbers: enter at least one, one per line.")
+		return out, formErr("serials", "Serial numbers: enter at least one, one per line.")
 	}
 	if out.Read > service.MaxShipmentUnits {
-		return out, formErr(fmt.Sprintf("Serial numbers: a shipment holds at most %d.", service.MaxShipmentUnits))
+		return out, formErr("serials", "Serial numbers: a shipment holds at most %d.", service.MaxShipmentUnits)
 	}
 	out.Request.Carriers = strings.Fields(strings.ReplaceAll(f.Get("carriers"), ",", " "))
 	if len(out.Request.Carriers) == 0 {
-		return out, formErr("Carriers: name the carrier of every leg, one for all or one per leg in order.")
+		return out, formErr("carriers", "Carriers: name the carrier of every leg, one for all or one per leg in order.")
 	}
 	out.Request.Lab = strings.TrimSpace(f.Get("lab"))
 	cur := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
-	if len(cur) != 3 || strings.Trim(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-		return out, formErr("Currency: a three-letter ISO 4217 code such as USD.")
+	if !isCurrency(cur) {
+		return out, formErr("currency", "Currency: a three-letter ISO 4217 code such as USD.")
 	}
 	minor, err := parseAmount(f.Get("unit_value"), domain.MinorDigits(cur))
 	if err != nil {
@@ -125,7 +125,7 @@ func parseShipment(f url.Values) (shipmentForm, error) {
 // and "30000,50" mean different things in different countries.
 func parseAmount(s string, digits int) (int64, error) {
 	t := strings.TrimSpace(s)
-	bad := formErr("Unit value: an amount in the currency's major units with a point for decimals, such as 30000.00.")
+	bad := formErr("unit_value", "Unit value: an amount in the currency's major units with a point for decimals, such as 30000.00.")
 	if t == "" || strings.Trim(t, "0123456789.") != "" || strings.Count(t, ".") > 1 || strings.Trim(t, ".") == "" || len(t) > 40 {
 		return 0, bad
 	}
@@ -144,57 +144,75 @@ func parseAmount(s string, digits int) (int64, error) {
 		if digits > 0 {
 			smallest = "0." + strings.Repeat("0", digits-1) + "1"
 		}
-		return 0, formErr("Unit value: must be at least " + smallest + " once rounded to the currency's minor unit.")
+		return 0, formErr("unit_value", "Unit value: must be at least %s once rounded to the currency's minor unit.", smallest)
 	}
 	if !q.IsInt64() {
-		return 0, formErr("Unit value: too large.")
+		return 0, formErr("unit_value", "Unit value: too large.")
 	}
 	return q.Int64(), nil
 }
 
 // createShipment ships units of an accepted order and shows the shipment.
 func (h *handler) createShipment(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string) {
+	l := localeIn(r.Context())
 	in, err := parseShipment(r.PostForm)
 	if err != nil {
-		h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, errorText(err)+readText(in.Read), "")
+		h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, withText(err, readText(l, in.Read)), "")
 		return
 	}
 	sh, err := h.svc.CreateShipment(r.Context(), who, in.Request)
 	if err != nil {
-		h.formFailed(w, r, err, "order", func(status int, msg string) {
-			h.vendorRender(w, r, who, csrf, status, msg+whichSerial(err, in.Request.Serials)+readText(in.Read), "")
+		h.formFailed(w, r, err, "order", func(status int, err error) {
+			h.vendorRender(w, r, who, csrf, status, withText(err, whichSerial(l, err, in.Request.Serials)+readText(l, in.Read)), "")
 		})
 		return
 	}
-	h.vendorShipped(w, r, who, csrf, sh, fmt.Sprintf("Shipment %s created: %d × %s of lot %s for %s (%s); unit value %s; invoice %s, total %s.",
-		sh.Number, sh.Quantity, sh.Product, sh.Lot, sh.Buyer, serialsRead(in.Read), money(sh.UnitValue), sh.Invoice.Number, money(sh.Invoice.Total)))
+	h.vendorShipped(w, r, who, csrf, sh, l.T("Shipment %[1]s created: %[2]s × %[3]s of lot %[4]s for %[5]s (%[6]s); unit value %[7]s; invoice %[8]s, total %[9]s.",
+		sh.Number, l.Num(sh.Quantity), sh.Product, sh.Lot, sh.Buyer, serialsRead(l, in.Read), money(sh.UnitValue), sh.Invoice.Number, money(sh.Invoice.Total)))
+}
+
+// textedError is a refusal with more words after it, already in the
+// viewer's language.
+type textedError struct {
+	error
+	more string
+}
+
+func (e textedError) Unwrap() error { return e.error }
+
+// withText is err followed by more words ("" for none).
+func withText(err error, more string) error {
+	if more == "" {
+		return err
+	}
+	return textedError{err, more}
 }
 
 // whichSerial names the serial number the service refused, which it
 // counts from 0 among the non-blank lines, as the person who typed them
 // counts: from 1.
-func whichSerial(err error, serials []string) string {
+func whichSerial(l *locale, err error, serials []string) string {
 	for _, f := range domain.ErrorFields(err) {
 		var i int
 		if _, e := fmt.Sscanf(f.Path, "serials[%d]", &i); e == nil && i >= 0 && i < len(serials) {
-			return fmt.Sprintf("; serial number %d is %q", i+1, serials[i])
+			return l.T("; serial number %[1]d is “%[2]s”", i+1, serials[i])
 		}
 	}
 	return ""
 }
 
 // readText says how many serial numbers a refused form held.
-func readText(n int) string {
+func readText(l *locale, n int) string {
 	if n == 0 {
 		return ""
 	}
-	return " (" + serialsRead(n) + ".)"
+	return " (" + serialsRead(l, n) + ")"
 }
 
 // serialsRead is "1 serial number read" or "n serial numbers read".
-func serialsRead(n int) string {
+func serialsRead(l *locale, n int) string {
 	if n == 1 {
-		return "1 serial number read"
+		return l.T("1 serial number read")
 	}
-	return fmt.Sprintf("%d serial numbers read", n)
+	return l.T("%s serial numbers read", l.Num(n))
 }

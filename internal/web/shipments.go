@@ -1,11 +1,9 @@
 package web
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/service"
@@ -30,13 +28,13 @@ var eventKinds = []struct{ Kind, Label string }{
 }
 
 // eventLabel is an event kind as the pages say it.
-func eventLabel(kind string) string {
+func eventLabel(l *locale, kind string) string {
 	for _, k := range eventKinds {
 		if k.Kind == kind {
-			return k.Label
+			return l.T(k.Label)
 		}
 	}
-	return kind
+	return l.Code(kind)
 }
 
 // routeText is a shipment's route, "TW → US → CN".
@@ -51,78 +49,79 @@ func here(sh domain.Shipment) string {
 }
 
 // whereText is where a shipment is: "in transit TW → US", "cleared in US".
-func whereText(sh domain.Shipment) string {
+func whereText(l *locale, sh domain.Shipment) string {
 	h := here(sh)
 	switch sh.Status {
 	case domain.ShipInTransit:
 		if sh.Leg+1 < len(sh.Route) {
-			return "in transit " + h + " → " + sh.Route[sh.Leg+1]
+			return l.T("in transit %[1]s → %[2]s", h, sh.Route[sh.Leg+1])
 		}
 	case domain.ShipAtOrigin:
-		return "at origin in " + h
+		return l.T("at origin in %s", h)
 	}
-	return strings.ReplaceAll(string(sh.Status), "_", " ") + " in " + h
+	return l.T("%[1]s in %[2]s", l.Code(string(sh.Status)), h)
 }
 
 // nextEvent is the custody event a shipment waits for, as a hint for the
 // carrier; the service still decides. Empty once delivered.
-func nextEvent(sh domain.Shipment) string {
+func nextEvent(l *locale, sh domain.Shipment) string {
 	last := len(sh.Route) - 1
 	h := here(sh)
+	in := func(kind, country string) string { return l.T("%[1]s in %[2]s", eventLabel(l, kind), country) }
 	switch sh.Status {
 	case domain.ShipAtOrigin:
 		if last == 0 {
-			return eventLabel("customs_cleared") + " in " + h
+			return in("customs_cleared", h)
 		}
-		return eventLabel("picked_up") + " in " + h
+		return in("picked_up", h)
 	case domain.ShipInTransit:
 		if sh.Leg < last {
-			return eventLabel("arrived") + " in " + sh.Route[sh.Leg+1]
+			return in("arrived", sh.Route[sh.Leg+1])
 		}
 	case domain.ShipArrived:
 		if sh.Leg == last && sh.PermitID != nil {
-			return eventLabel("customs_cleared") + " in " + h + " by the import authority (it draws the import permit)"
+			return in("customs_cleared", h) + l.T(" by the import authority (it draws the import permit)")
 		}
-		return eventLabel("customs_cleared") + " in " + h
+		return in("customs_cleared", h)
 	case domain.ShipCleared:
 		if sh.Leg == last {
-			return eventLabel("delivered") + " in " + h
+			return in("delivered", h)
 		}
 		if sh.LabRequired != "" && h == sh.LabCountry && (sh.Test == nil || !sh.Test.Pass) {
-			return "a passing lab test in " + h + ", then " + eventLabel("picked_up")
+			return l.T("a passing lab test in %[1]s, then %[2]s", h, eventLabel(l, "picked_up"))
 		}
 		if sh.Leg == last-1 && sh.LicenseID != nil && sh.ExportClearance == nil {
-			return eventLabel("export_cleared") + " in " + h + ", then " + eventLabel("picked_up")
+			return l.T("%[1]s, then %[2]s", in("export_cleared", h), eventLabel(l, "picked_up"))
 		}
-		return eventLabel("picked_up") + " in " + h
+		return in("picked_up", h)
 	}
 	return ""
 }
 
 // labText is how a shipment's lab test stands.
-func labText(sv service.ShipmentView) string {
+func labText(l *locale, sv service.ShipmentView) string {
 	sh := sv.Shipment
 	switch {
 	case sh.LabRequired == "":
-		return "not required"
+		return l.T("not required")
 	case sh.Test != nil && sh.Test.Pass:
-		return "passed " + fmtDate(sh.Test.At)
+		return l.T("passed %s", l.Date(sh.Test.At))
 	case sh.Test != nil:
-		return "failed " + fmtDate(sh.Test.At)
+		return l.T("failed %s", l.Date(sh.Test.At))
 	case sv.LabQueue != nil:
-		return fmt.Sprintf("in the lab's queue, %d units ahead", sv.LabQueue.UnitsAhead)
+		return l.T("in the lab's queue, %s units ahead", l.Num(sv.LabQueue.UnitsAhead))
 	default:
-		return "due in " + sh.LabCountry + " (" + sh.LabRequired + ")"
+		return l.T("due in %[1]s (%[2]s)", sh.LabCountry, sh.LabRequired)
 	}
 }
 
 // labETA is the date by which the lab will have tested a shipment waiting
 // in its queue, or "—".
-func labETA(sv service.ShipmentView) string {
+func labETA(l *locale, sv service.ShipmentView) string {
 	if sv.LabQueue == nil || sv.LabQueue.TestedBy.IsZero() {
 		return "—"
 	}
-	return fmtDate(sv.LabQueue.TestedBy)
+	return l.Date(sv.LabQueue.TestedBy)
 }
 
 // money is an exact amount as the pages write it, its whole units grouped
@@ -194,19 +193,11 @@ func eventsOf(svs []service.ShipmentView) []eventRow {
 	return out
 }
 
-// fmtTime is a moment to the minute, UTC.
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04")
-}
-
 // throughputText is measured throughput, "8-bit 1979 TOPS; 16-bit 989.5 TOPS".
-func throughputText(ts []domain.Throughput) string {
+func throughputText(l *locale, ts []domain.Throughput) string {
 	parts := make([]string, 0, len(ts))
 	for _, t := range ts {
-		parts = append(parts, strconv.Itoa(t.Bits)+"-bit "+strconv.FormatFloat(t.DenseTOPS, 'f', -1, 64)+" TOPS")
+		parts = append(parts, l.T("%[1]d-bit %[2]s TOPS", t.Bits, strconv.FormatFloat(t.DenseTOPS, 'f', -1, 64)))
 	}
 	return strings.Join(parts, "; ")
 }

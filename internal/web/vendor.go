@@ -37,25 +37,26 @@ type vendorData struct {
 func (h *handler) vendorView(ctx context.Context, who domain.Actor, req *http.Request) (*view, error) {
 	const path = "/vendor"
 	now := h.svc.Now()
+	l := localeIn(ctx)
 	d := &vendorData{
-		Runs:    newTable(path, "runs", "Allocation runs", "At", "Run", "Inputs SHA-256", "Supply", "Demand", "Allocated", "HHI (CN)").numeric(3, 4, 5, 6),
-		Periods: newTable(path, "periods", "Supply and demand per period (latest run)", "Period", "Supply (lots)", "Demand (orders from)", "Allocated").numeric(1, 2, 3),
-		Buyers:  newTable(path, "buyers", "Allocation by buyer (latest run)", "Buyer", "Region", "Tier", "Ordered", "Allocated", "Unmet").numeric(2, 3, 4, 5),
-		Tiers:   newTable(path, "tiers", "Allocation by tier (latest run)", "Tier", "Regions", "Demand", "Allocated", "Reserved", "Jain fairness").numeric(0, 2, 3, 4, 5),
+		Runs:    l.table(path, "runs", "Allocation runs", "At", "Run", "Inputs SHA-256", "Supply", "Demand", "Allocated", "HHI (CN)").numeric(3, 4, 5, 6),
+		Periods: l.table(path, "periods", "Supply and demand per period (latest run)", "Period", "Supply (lots)", "Demand (orders from)", "Allocated").numeric(1, 2, 3),
+		Buyers:  l.table(path, "buyers", "Allocation by buyer (latest run)", "Buyer", "Region", "Tier", "Ordered", "Allocated", "Unmet").numeric(2, 3, 4, 5),
+		Tiers:   l.table(path, "tiers", "Allocation by tier (latest run)", "Tier", "Regions", "Demand", "Allocated", "Reserved", "Jain fairness").numeric(0, 2, 3, 4, 5),
 		Start:   now.Truncate(24*time.Hour).AddDate(0, 0, -int((now.Weekday()+6)%7)).Format(time.DateOnly),
 	}
-	d.Periods.Empty, d.Buyers.Empty, d.Tiers.Empty = "No run yet.", "No run yet.", "No run yet."
-	d.Shipments = newTable(path, "shipments", "Shipments", "Created", "Shipment", "Buyer", "Product", "Lot", "Units", "Route", "Status",
+	d.Periods.Empty, d.Buyers.Empty, d.Tiers.Empty = l.T("No run yet."), l.T("No run yet."), l.T("No run yet.")
+	d.Shipments = l.table(path, "shipments", "Shipments", "Created", "Shipment", "Buyer", "Product", "Lot", "Units", "Route", "Status",
 		"Where", "Lab test", "Lab test by (ETA)", "Invoice").numeric(5)
-	d.Shipments.Empty = "No shipment yet."
+	d.Shipments.Empty = l.T("No shipment yet.")
 	ships, err := h.svc.ShipmentsPage(ctx, who, d.Shipments.pageOf(req, domain.ListQuery{}))
 	if err != nil {
 		return nil, err
 	}
 	d.Shipments.more(req, ships.NextCursor)
 	for _, sv := range ships.Items {
-		d.Shipments.add(fmtTime(sv.CreatedAt), sv.Number, sv.Buyer, sv.Product, sv.Lot, itoa64(sv.Quantity), routeText(sv.Shipment),
-			strings.ReplaceAll(string(sv.Status), "_", " "), whereText(sv.Shipment), labText(sv), labETA(sv), money(sv.Invoice.Total))
+		d.Shipments.add(l.Time(sv.CreatedAt), sv.Number, sv.Buyer, sv.Product, sv.Lot, l.Num(sv.Quantity), routeText(sv.Shipment),
+			l.Code(string(sv.Status)), whereText(l, sv.Shipment), labText(l, sv), labETA(l, sv), money(sv.Invoice.Total))
 	}
 	if d.Orders, d.Lots, err = h.shipmentChoices(ctx, who); err != nil {
 		return nil, err
@@ -67,8 +68,8 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, req *http.Re
 	}
 	d.Runs.more(req, runs.NextCursor)
 	for _, r := range runs.Items {
-		d.Runs.add(r.At.UTC().Format("2006-01-02 15:04:05"), shortID(r.ID.String()), r.InputsHash, itoa64(r.Metrics.Supply),
-			itoa64(r.Metrics.Demand), itoa64(r.Metrics.Allocated), strconv.FormatFloat(r.Metrics.HHI, 'f', 0, 64))
+		d.Runs.add(l.Time(r.At), shortID(r.ID.String()), r.InputsHash, l.Num(r.Metrics.Supply),
+			l.Num(r.Metrics.Demand), l.Num(r.Metrics.Allocated), strconv.FormatFloat(r.Metrics.HHI, 'f', 0, 64))
 	}
 	// The latest run is a query of its own (the first of the newest
 	// first), whichever page of the runs the table shows.
@@ -76,8 +77,9 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, req *http.Re
 	if err != nil {
 		return nil, err
 	}
+	title := l.T("Vendor: shipments and allocation")
 	if len(latest.Items) == 0 {
-		return &view{Title: "Vendor", Data: d, Tables: tables}, nil
+		return &view{Title: title, Data: d, Tables: tables}, nil
 	}
 	run, err := h.svc.AllocationRunByID(ctx, who, latest.Items[0].ID)
 	if err != nil {
@@ -115,8 +117,8 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, req *http.Re
 	// Cumulative lines: per-period supply and demand are spiky (one large
 	// first lot, orders wanted from one date), and what a vendor weighs is
 	// how far supply to date trails demand to date.
-	c := chartData{Title: "Units to date, and allocated per period", Series: []chartSeries{
-		{Label: "Supply to date"}, {Label: "Demand to date"}, {Label: "Allocated to date"}, {Label: "Allocated in period", Bars: true}}}
+	c := chartData{Title: l.T("Units to date, and allocated per period"), Series: []chartSeries{
+		{Label: l.T("Supply to date")}, {Label: l.T("Demand to date")}, {Label: l.T("Allocated to date")}, {Label: l.T("Allocated in period"), Bars: true}}}
 	var cumSupply, cumDemand, cumAlloc int64
 	for i := range p.Periods {
 		t := start.AddDate(0, 0, i*p.PeriodDays)
@@ -127,7 +129,7 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, req *http.Re
 		c.Series[2].Values = append(c.Series[2].Values, cumAlloc)
 		c.Series[3].Values = append(c.Series[3].Values, alloc[i])
 		if supply[i] != 0 || demand[i] != 0 || alloc[i] != 0 {
-			d.Periods.add(t.Format(time.DateOnly), itoa64(supply[i]), itoa64(demand[i]), itoa64(alloc[i]))
+			d.Periods.add(l.Day(t), l.Num(supply[i]), l.Num(demand[i]), l.Num(alloc[i]))
 		}
 	}
 	if raw, err := json.Marshal(c); err == nil {
@@ -157,13 +159,13 @@ func (h *handler) vendorView(ctx context.Context, who domain.Actor, req *http.Re
 		return strings.Compare(a.buyer, b.buyer)
 	})
 	for _, k := range keys {
-		d.Buyers.add(k.buyer, k.region, strconv.Itoa(tierOf(k.region)), itoa64(ordered[k]), itoa64(got[k]), itoa64(unmet[k]))
+		d.Buyers.add(k.buyer, k.region, strconv.Itoa(tierOf(k.region)), l.Num(ordered[k]), l.Num(got[k]), l.Num(unmet[k]))
 	}
 	for i, t := range run.Result.Metrics.Tiers {
-		d.Tiers.add(strconv.Itoa(i+1), strings.Join(t.Regions, " "), itoa64(t.Demand), itoa64(t.Allocated), itoa64(t.Reserved),
+		d.Tiers.add(strconv.Itoa(i+1), strings.Join(t.Regions, " "), l.Num(t.Demand), l.Num(t.Allocated), l.Num(t.Reserved),
 			strconv.FormatFloat(t.Jain, 'f', 3, 64))
 	}
-	return &view{Title: "Vendor", Data: d, Tables: tables}, nil
+	return &view{Title: title, Data: d, Tables: tables}, nil
 }
 
 // runAllocation starts an allocation run and shows the page with it.
@@ -173,32 +175,33 @@ func (h *handler) runAllocation(w http.ResponseWriter, r *http.Request, who doma
 	var err error
 	if s := strings.TrimSpace(f.Get("periods")); s != "" {
 		if in.Periods, err = strconv.Atoi(s); err != nil {
-			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Periods must be a whole number.", "")
+			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, formErr("periods", "Periods must be a whole number."), "")
 			return
 		}
 	}
 	if s := strings.TrimSpace(f.Get("period_days")); s != "" {
 		if in.PeriodDays, err = strconv.Atoi(s); err != nil {
-			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, "Period length must be a whole number of days.", "")
+			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, formErr("period_days", "Period length must be a whole number of days."), "")
 			return
 		}
 	}
 	run, err := h.svc.RunAllocation(r.Context(), who, in)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.EINVALID {
-			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, errorText(err), "")
+			h.vendorRender(w, r, who, csrf, http.StatusUnprocessableEntity, err, "")
 			return
 		}
 		h.fail(w, r, err)
 		return
 	}
 	m := run.Result.Metrics
-	h.vendorRender(w, r, who, csrf, http.StatusOK, "", fmt.Sprintf("Run %s: %d of %d units demanded allocated from a supply of %d.",
-		shortID(run.ID.String()), m.Allocated, m.Demand, m.Supply))
+	l := localeIn(r.Context())
+	h.vendorRender(w, r, who, csrf, http.StatusOK, nil, l.T("Run %[1]s: %[2]s of %[3]s units demanded allocated from a supply of %[4]s.",
+		shortID(run.ID.String()), l.Num(m.Allocated), l.Num(m.Demand), l.Num(m.Supply)))
 }
 
-func (h *handler) vendorRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice string) {
-	h.again(w, r, who, csrf, status, errMsg, notice, "/vendor", "vendor", h.vendorView)
+func (h *handler) vendorRender(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, refused error, notice string) {
+	h.again(w, r, who, csrf, status, refused, notice, "/vendor", "vendor", h.vendorView)
 }
 
 func (d *vendorData) keepForm(f url.Values) { d.Form = f }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -81,8 +82,11 @@ type handler struct {
 	secure bool
 	// proxies name the client behind a trusted proxy.
 	proxies throttle.Proxies
-	pages   map[string]*template.Template
+	pages   map[string][]*template.Template
 	mux     *http.ServeMux
+	// countries caches each party's country, which sets its users' default
+	// time zone: a party never changes country.
+	countries sync.Map // domain.ID → string
 }
 
 // New returns the dashboard's handler for svc. It serves every path it is
@@ -145,6 +149,9 @@ func (h *handler) routeTable() []route {
 		{method: "POST", path: "/signin", public: true, serve: http.HandlerFunc(h.signin)},
 		{method: "GET", path: ssoPath, public: true, serve: http.HandlerFunc(h.ssoStart)},
 		{method: "GET", path: ssoPath + "/callback", public: true, serve: http.HandlerFunc(h.ssoCallback)},
+		// The language and time-zone switch: a preference, on every page
+		// and before signing in.
+		{method: "POST", path: "/prefs", public: true, serve: http.HandlerFunc(h.setPrefs)},
 		{method: "POST", path: "/signout", serve: h.authed("", h.signout)},
 	}
 	for _, p := range pageTable(h) {
@@ -160,6 +167,8 @@ func (h *handler) routeTable() []route {
 		{"POST", "/buyer/orders", domain.RoleBuyer, h.placeOrder},
 		{"POST", "/buyer/orders/cancel", domain.RoleBuyer, h.cancelOrder},
 		{"POST", "/buyer/filings", domain.RoleBuyer, h.fileDemand},
+		{"POST", "/buyer/applications", domain.RoleBuyer, h.submitApplication},
+		{"POST", "/buyer/applications/{id}", domain.RoleBuyer, h.resubmitApplication},
 		{"POST", "/export/licenses", domain.RoleExportAuthority, h.changeLicense},
 		{"POST", "/export/applications/{id}", domain.RoleExportAuthority, h.decideApplication},
 		{"POST", "/export/customers", domain.RoleExportAuthority, h.changeCustomer},
@@ -239,9 +248,11 @@ func (h *handler) authed(role domain.Role, next authedHandler) http.HandlerFunc 
 			return
 		}
 		if role != "" && who.Role != role {
-			h.renderError(w, r, http.StatusForbidden, fmt.Sprintf("This page is for the %s role; you are signed in as %s.", roleName(role), roleName(who.Role)))
+			l := h.locale(r, &who)
+			h.renderError(w, withLocale(r, l), http.StatusForbidden, "This page is for the %[1]s role; you are signed in as %[2]s.", l.Code(string(role)), l.Code(string(who.Role)))
 			return
 		}
+		r = withLocale(r, h.locale(r, &who))
 		if r.Method == http.MethodPost {
 			if err := r.ParseForm(); err != nil {
 				h.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
@@ -262,14 +273,14 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong on our side; it has been logged."
 	switch code := domain.ErrorCode(err); code {
 	case domain.EINVALID:
-		status, msg = http.StatusUnprocessableEntity, errorText(err)
+		status, msg = http.StatusUnprocessableEntity, "%s"
 	case domain.ECONFLICT:
-		status, msg = http.StatusConflict, errorText(err)
+		status, msg = http.StatusConflict, "%s"
 	case domain.ENOTFOUND:
 		status, msg = http.StatusNotFound, "Not found."
 	case domain.EFORBIDDEN:
 		// The service's refusal says which role or duty it takes.
-		status, msg = http.StatusForbidden, "You may not do this: "+errorText(err)+"."
+		status, msg = http.StatusForbidden, "You may not do this: %s"
 	case domain.EUNAUTHORIZED:
 		status, msg = http.StatusUnauthorized, "Sign in again."
 	case domain.EUNAVAILABLE:
@@ -278,57 +289,84 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		h.log.ErrorContext(r.Context(), "web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	if strings.HasSuffix(msg, "%s") {
+		h.renderError(w, r, status, msg, h.localeFor(r, nil).ErrText(err))
+		return
+	}
 	h.renderError(w, r, status, msg)
 }
 
+// formError is a form the dashboard could not read: the field it is about
+// (the input's name; "" for the form as a whole) and what is wrong, a
+// catalog key with its arguments.
+type formError struct {
+	Field string
+	Key   string
+	Args  []any
+}
+
+func (e *formError) Error() string { return fmt.Sprintf(e.Key, e.Args...) }
+
+// Unwrap makes a form error what it is to the rest of chipgate: EINVALID,
+// with its English text.
+func (e *formError) Unwrap() error { return domain.Errorf(domain.EINVALID, "%s", e.Error()) }
+
 // formErr is a form that could not be read, in words for its sender.
-func formErr(msg string) error { return domain.Errorf(domain.EINVALID, "%s", msg) }
+func formErr(field, key string, args ...any) error {
+	return &formError{Field: field, Key: key, Args: args}
+}
 
 // formFailed shows a form's page again with the service's refusal: a bad
 // value or a conflict with its state, or a record that does not exist (a
-// stale choice). Anything else is the service's failure.
-func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, what string, again func(status int, msg string)) {
+// stale choice; field names the form's choice). Anything else is the
+// service's failure.
+func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, err error, field string, again func(status int, err error)) {
 	switch domain.ErrorCode(err) {
 	case domain.EINVALID, domain.ECONFLICT:
-		again(statusOf(err), errorText(err))
+		again(statusOf(err), err)
 	case domain.ENOTFOUND:
-		again(http.StatusNotFound, "No such "+what+": choose one from the list.")
+		key, ok := notFoundText[field]
+		if !ok {
+			key = "No such record: choose one from the list."
+		}
+		again(http.StatusNotFound, formErr(field, key))
 	default:
 		h.fail(w, r, err)
 	}
+}
+
+// notFoundText is what a form says when the record its field chose does
+// not exist (a stale choice), by the field.
+var notFoundText = map[string]string{
+	"shipment": "No such shipment: choose one from the list.", "order": "No such order: choose one from the list.",
+	"hearing": "No such hearing: choose one from the list.", "application": "No such customer: choose one from the list.",
+	"product": "No such product: choose one from the list.", "state": "No such alert: choose one from the list.",
+	"notice": "No such notification: choose one from the list.", "buyer": "No such buyer: choose one from the list.",
 }
 
 // formPage is a page's data that can show a failed form as it was sent.
 type formPage interface{ keepForm(url.Values) }
 
 // again renders a page after one of its forms ran: with the form's error
-// (and the form as sent, so nothing typed is lost) or with its notice.
-// build is the page's view; path its URL, page its template.
-func (h *handler) again(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, errMsg, notice, path, page string,
+// (and the form as sent, so nothing typed is lost) or with its notice,
+// both in the viewer's words. build is the page's view; path its URL, page
+// its template.
+func (h *handler) again(w http.ResponseWriter, r *http.Request, who domain.Actor, csrf string, status int, refused error, notice, path, page string,
 	build func(context.Context, domain.Actor, *http.Request) (*view, error)) {
 	v, err := build(r.Context(), who, r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if d, ok := v.Data.(formPage); ok && errMsg != "" {
+	if d, ok := v.Data.(formPage); ok && refused != nil {
 		d.keepForm(r.PostForm)
 	}
-	v.Who, v.CSRF, v.Error, v.Notice = &who, csrf, errMsg, notice
+	v.Who, v.CSRF, v.Notice = &who, csrf, notice
+	if refused != nil {
+		v.Error, v.Field, v.Form = localeIn(r.Context()).ErrText(refused), fieldOf(refused, r.PostForm), r.URL.Path
+	}
 	w.Header().Set("HX-Push-Url", path)
 	h.render(w, r, status, page, v)
-}
-
-// errorText is a client-safe error message with its field errors.
-func errorText(err error) string {
-	msg := domain.ErrorMessage(err)
-	for _, f := range domain.ErrorFields(err) {
-		// domain.Invalid's message is its one field already.
-		if field := f.Path + ": " + f.Message; !strings.Contains(msg, field) {
-			msg += "; " + field
-		}
-	}
-	return msg
 }
 
 // statusOf is the HTTP status of a client error from the service.
@@ -365,6 +403,3 @@ func cacheFor(d time.Duration, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// roleName is a role as people say it.
-func roleName(r domain.Role) string { return strings.ReplaceAll(string(r), "_", " ") }

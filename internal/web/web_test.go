@@ -448,18 +448,24 @@ func TestEveryTableDownloadsAsCSV(t *testing.T) {
 				}
 				// The header row is the HTML table's header row (an
 				// empty table shows no header); a column of amounts
-				// names its currency.
+				// is followed by its currency's.
 				for i, h := range rows[0] {
 					if len(rows) == 1 {
 						break
 					}
-					if cur, found := strings.CutSuffix(h, " (USD)"); found {
-						h = cur
+					if amounts, found := strings.CutSuffix(h, ": currency"); found {
+						if i == 0 || rows[0][i-1] != amounts {
+							t.Errorf("%s: %q follows %q", l[1], h, rows[0][max(i-1, 0)])
+						}
 						for _, row := range rows[1:] {
-							if _, err := strconv.ParseFloat(row[i], 64); err != nil && row[i] != "—" {
-								t.Errorf("%s: %q in the amounts column %q is no number", l[1], row[i], h)
+							if _, err := strconv.ParseFloat(row[i-1], 64); err != nil && row[i-1] != "" {
+								t.Errorf("%s: %q in the amounts column %q is no number", l[1], row[i-1], amounts)
+							}
+							if len(row[i]) != 3 && row[i] != "" {
+								t.Errorf("%s: %q in the currency column %q is no currency", l[1], row[i], h)
 							}
 						}
+						continue
 					}
 					if !strings.Contains(page.body, "<th scope=\"col\">"+h+"</th>") {
 						t.Errorf("%s: column %q is not on the page", l[1], h)
@@ -558,7 +564,7 @@ func TestExportAuthorityDecides(t *testing.T) {
 		}
 	})
 	t.Run("ErrAgain", func(t *testing.T) {
-		r := b.post("/export/applications/"+id, url.Values{"csrf": {csrf}, "decision": {"deny"}, "reason": {"changed my mind"}})
+		r := b.post("/export/applications/"+id, url.Values{"csrf": {csrf}, "decision": {"deny"}, "reason": {"changed my mind"}, "confirm": {"yes"}})
 		if r.status != http.StatusConflict || !strings.Contains(r.body, `role="alert"`) {
 			t.Fatalf("deny after approval: %d", r.status)
 		}
@@ -650,6 +656,15 @@ func TestUnknownPathsAndAPI(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// thousands is n as the English pages write it: "1,000".
+func thousands(n int64) string {
+	s := itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 func TestExportAuthorityReviews(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -680,13 +695,13 @@ func TestExportAuthorityReviews(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "false_positive"
+		want, label := "false_positive", "false positive"
 		if a.Screening.Hits[0].Score >= 0.95 {
-			want = "pending_second" // four eyes
+			want, label = "pending_second", "awaiting a second officer" // four eyes
 		}
 		r := b.post("/export/applications/"+e.pending.ID.String()+"/hits/0", url.Values{"csrf": {csrf}, "decision": {"false_positive"},
 			"reason": {"different_location"}, "note": {"registered in Hangzhou, not Shenzhen"}})
-		if r.status != http.StatusOK || !strings.Contains(r.body, "marked "+strings.ReplaceAll(want, "_", " ")) {
+		if r.status != http.StatusOK || !strings.Contains(r.body, "marked "+label) {
 			t.Fatalf("review hit: %d\n%.2000s", r.status, r.body)
 		}
 		a, err = e.svc.Application(ctx, domain.SystemActor, e.pending.ID)
@@ -767,7 +782,7 @@ func TestImportAuthorityDecidesPermits(t *testing.T) {
 	t.Run("Grant", func(t *testing.T) {
 		r := b.post("/import/permits", url.Values{"csrf": {csrf}, "buyer": {"newco"}, "decision": {"grant"}, "products": {"h200"},
 			"quantity": {"2500"}, "valid_from": {"2026-02-01"}, "valid_until": {"2027-02-01"}, "excluded_sectors": {"soe, military"}, "cloud_only": {"on"}})
-		if r.status != http.StatusOK || !strings.Contains(r.body, "for newco: active, 2500 units") {
+		if r.status != http.StatusOK || !strings.Contains(r.body, "for newco: active, 2,500 units") {
 			t.Fatalf("grant: %d\n%.2000s", r.status, r.body)
 		}
 		ps, err := e.svc.Permits(context.Background(), domain.SystemActor)
@@ -793,7 +808,14 @@ func TestBuyerCancelsOrder(t *testing.T) {
 	if err != nil || len(accepted) == 0 {
 		t.Fatalf("tencent has no accepted order: %v", err)
 	}
+	// Without the confirmation box ticked nothing is cancelled, and the
+	// page says why next to the box, focused.
 	r := b.post("/buyer/orders/cancel", url.Values{"csrf": {csrf}, "order": {accepted[0].ID.String()}, "reason": {"plans changed"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="err-buyer-orders-cancel-confirm"`) ||
+		!regexp.MustCompile(`id="cancel-confirm"[^>]*aria-invalid="true"[^>]*autofocus`).MatchString(r.body) {
+		t.Fatalf("cancel without confirming: %d\n%.4000s", r.status, r.body)
+	}
+	r = b.post("/buyer/orders/cancel", url.Values{"csrf": {csrf}, "order": {accepted[0].ID.String()}, "reason": {"plans changed"}, "confirm": {"yes"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("cancel: %d\n%.2000s", r.status, r.body)
 	}
@@ -801,14 +823,14 @@ func TestBuyerCancelsOrder(t *testing.T) {
 		t.Fatalf("the cancelled order is not shown:\n%.3000s", shown.body)
 	}
 	// Cancelling it again is a conflict with the order's state, kept on the page.
-	if r := b.post("/buyer/orders/cancel", url.Values{"csrf": {csrf}, "order": {accepted[0].ID.String()}, "reason": {"again"}}); r.status != http.StatusConflict ||
+	if r := b.post("/buyer/orders/cancel", url.Values{"csrf": {csrf}, "order": {accepted[0].ID.String()}, "reason": {"again"}, "confirm": {"yes"}}); r.status != http.StatusConflict ||
 		!strings.Contains(r.body, `role="alert"`) || !strings.Contains(r.body, "cancelled") {
 		t.Fatalf("cancelling a cancelled order: %d\n%.2000s", r.status, r.body)
 	}
 	// Another buyer's order is not found, whatever its id.
 	other := e.browser()
 	ocsrf := other.signIn("alibaba")
-	if r := other.post("/buyer/orders/cancel", url.Values{"csrf": {ocsrf}, "order": {accepted[0].ID.String()}, "reason": {"x"}}); r.status != http.StatusNotFound {
+	if r := other.post("/buyer/orders/cancel", url.Values{"csrf": {ocsrf}, "order": {accepted[0].ID.String()}, "reason": {"x"}, "confirm": {"yes"}}); r.status != http.StatusNotFound {
 		t.Fatalf("cancelling another buyer's order: %d", r.status)
 	}
 }
@@ -822,11 +844,15 @@ func TestExportAuthorityChangesLicense(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := lics[0].ID.String()
-	r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"suspend"}, "reason": {"audit"}})
+	if r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"suspend"}, "reason": {"audit"}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "Yes, suspend or revoke") {
+		t.Fatalf("suspend without confirming: %d", r.status)
+	}
+	r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"suspend"}, "reason": {"audit"}, "confirm": {"yes"}})
 	if r.status != http.StatusOK || !strings.Contains(r.body, ": suspended") {
 		t.Fatalf("suspend: %d\n%.2000s", r.status, r.body)
 	}
-	if r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"suspend"}, "reason": {"again"}}); r.status != http.StatusConflict {
+	if r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"suspend"}, "reason": {"again"}, "confirm": {"yes"}}); r.status != http.StatusConflict {
 		t.Fatalf("suspending twice: %d", r.status)
 	}
 	if r := b.post("/export/licenses", url.Values{"csrf": {csrf}, "license": {id}, "action": {"reinstate"}}); r.status != http.StatusUnprocessableEntity {
@@ -932,7 +958,7 @@ func TestLabRecordsTest(t *testing.T) {
 			t.Fatalf("the test recorded: %+v", got)
 		}
 		row := rowWith(t, b.get("/lab").body, "tests", e.atLab.Number)
-		for _, want := range []string{"|pass|", "8-bit 1979 TOPS; 16-bit 989.5 TOPS", "|15832|", "|4800|"} {
+		for _, want := range []string{"|pass|", "8-bit 1979 TOPS; 16-bit 989.5 TOPS", "|15832|", "|4,800|"} {
 			if !strings.Contains(row, want) {
 				t.Errorf("the tests table's row %q lacks %q", row, want)
 			}
@@ -991,7 +1017,7 @@ func TestCarrierRecordsEvent(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		// The country in lower case is read as its code.
 		r := b.post("/carrier/events", url.Values{"csrf": {csrf}, "shipment": {id}, "kind": {"arrived"}, "country": {"us"}, "place": {"Los Angeles air cargo"}})
-		if r.status != http.StatusOK || !strings.Contains(r.body, e.inTransit.Number+": arrived at a stop in US recorded; now arrived in US.") {
+		if r.status != http.StatusOK || !strings.Contains(r.body, e.inTransit.Number+": Arrived at a stop in US recorded; now arrived in US.") {
 			t.Fatalf("record an event: %d\n%.3000s", r.status, r.body)
 		}
 		got := e.shipmentOf(e.inTransit.ID)
@@ -1122,9 +1148,9 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 	if row := rowWith(t, page.body, "duty", e.atLab.Number); !strings.Contains(row, "duty.section-232") || !strings.Contains(row, "USD 75,000.00") || !strings.Contains(row, "bytedance") {
 		t.Errorf("bytedance's duty entry: %q", row)
 	}
-	// The CSV's amounts are numbers, their currency in the heading.
+	// The CSV's amounts are numbers, their currency in the next column.
 	dutyNumber := strings.TrimPrefix(duty.String(), "USD ")
-	if csvBody := b.get("/csv/export/duty-totals.csv").body; !strings.Contains(csvBody, "Duty (USD)") || !strings.Contains(csvBody, ","+dutyNumber) {
+	if csvBody := b.get("/csv/export/duty-totals.csv").body; !strings.Contains(csvBody, "Duty,Duty: currency") || !strings.Contains(csvBody, ","+dutyNumber+",USD") {
 		t.Errorf("the duty totals CSV: %s", csvBody)
 	}
 	t.Run("AnotherMonth", func(t *testing.T) {
@@ -1143,7 +1169,7 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 			t.Fatalf("a bad month: %d", r.status)
 		}
 	})
-	if row := rowWith(t, page.body, "alerts", "SN-NEVER-SHIPPED"); !strings.Contains(row, "unshipped serial") || !strings.Contains(row, "|open|") {
+	if row := rowWith(t, page.body, "alerts", "SN-NEVER-SHIPPED"); !strings.Contains(row, "serial never shipped") || !strings.Contains(row, "|open|") || !strings.Contains(row, "(site 1)") {
 		t.Fatalf("the alert: %q", row)
 	}
 	action := "/export/alerts/" + e.alert.ID.String()
@@ -1192,7 +1218,7 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 	}
 	t.Run("Escalate", func(t *testing.T) {
 		r := b.post(action, url.Values{"csrf": {csrf}, "state": {"escalated"}, "note": {"referred to enforcement"}})
-		if r.status != http.StatusOK || !strings.Contains(r.body, "Alert on serial SN-NEVER-SHIPPED (unshipped serial): escalated") {
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Alert on serial SN-NEVER-SHIPPED (serial never shipped): escalated") {
 			t.Fatalf("escalate: %d\n%.2000s", r.status, r.body)
 		}
 		if s := stateOf(); s != domain.AlertEscalated {
@@ -1202,7 +1228,7 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 			t.Errorf("the note is not shown: %q", row)
 		}
 		// An escalated alert may only be explained next.
-		if !regexp.MustCompile(`name="state"><option value="explained">explained</option></select>`).MatchString(r.body) {
+		if !regexp.MustCompile(`name="state" *><option value="explained">explained</option></select>`).MatchString(r.body) {
 			t.Error("the escalated alert's form offers moves the lifecycle forbids")
 		}
 	})
@@ -1242,7 +1268,7 @@ func TestExportAuthorityDutyAndAlerts(t *testing.T) {
 		}
 		silent := 0
 		for _, row := range tableRows(t, r.body, "alerts") {
-			if strings.Contains(row, "|silent serial|") && strings.Contains(row, "us-cloud-a") {
+			if strings.Contains(row, "|serial stopped checking in|") && strings.Contains(row, "us-cloud-a") {
 				silent++
 			}
 		}
@@ -1326,7 +1352,7 @@ func TestVendorShipsOrder(t *testing.T) {
 	if left <= 0 || left >= service.MaxShipmentUnits {
 		t.Fatalf("order %s has %d units left", order.ID, left)
 	}
-	if !strings.Contains(page.body, `<option value="`+order.ID.String()+`">`+order.Buyer+` · h200 · `+itoa(left)+` of `+itoa(order.Quantity)+` left`) {
+	if !strings.Contains(page.body, `<option value="`+order.ID.String()+`">`+order.Buyer+` · h200 · `+thousands(left)+` of `+thousands(order.Quantity)+` left`) {
 		t.Errorf("the order choice of %s with %d left is missing", order.ID, left)
 	}
 	// A Chinese order: cancelling a US one would shrink China's room under
@@ -1359,7 +1385,7 @@ func TestVendorShipsOrder(t *testing.T) {
 		"ErrNoOrder":       {form("", "SN-W-1", "30000.00", "USD"), 422, "Order: choose an accepted order"},
 		"ErrUnknownOrder":  {form("0190a000-0000-7000-8000-000000000000", "SN-W-1", "30000.00", "USD"), 404, "No such order"},
 		"ErrNoSerials":     {form(id, "\n  \n", "30000.00", "USD"), 422, "Serial numbers: enter at least one"},
-		"ErrSerialFormat":  {form(id, "SN-W-1\nSN W 2\nSN-W-3", "30000.00", "USD"), 422, `role="alert">serials[1]: must be 1-64 letters, digits or dashes; serial number 2 is "SN W 2" (3 serial numbers read.)</p>`},
+		"ErrSerialFormat":  {form(id, "SN-W-1\nSN W 2\nSN-W-3", "30000.00", "USD"), 422, `role="alert">serial 2: must be 1-64 letters, digits or dashes; serial number 2 is “SN W 2” (3 serial numbers read)</p>`},
 		"ErrSerialTwice":   {form(id, "SN-W-1\nSN-W-1", "30000.00", "USD"), 422, "is listed twice"},
 		"ErrValueComma":    {form(id, "SN-W-1", "30,000", "USD"), 422, "Unit value: an amount in the currency's major units"},
 		"ErrValueNegative": {form(id, "SN-W-1", "-30000", "USD"), 422, "Unit value"},
@@ -1375,7 +1401,7 @@ func TestVendorShipsOrder(t *testing.T) {
 	}
 	// Another form's refusal leaves the shipment form's defaults alone.
 	if r := b.post("/vendor/runs", url.Values{"csrf": {csrf}, "periods": {"9999"}}); r.status != http.StatusUnprocessableEntity ||
-		!strings.Contains(r.body, `pattern="[A-Za-z]{3}" autocapitalize="characters" value="USD">`) {
+		!strings.Contains(r.body, `pattern="[A-Za-z]{3}" autocapitalize="characters" value="USD"`) {
 		t.Errorf("after a refused run the currency is not USD: %d", r.status)
 	}
 
@@ -1416,7 +1442,7 @@ func TestVendorShipsOrder(t *testing.T) {
 		if err != nil || after.Shipped != order.Shipped+3 {
 			t.Fatalf("the order shipped %d after, %d before (%v)", after.Shipped, order.Shipped, err)
 		}
-		if !strings.Contains(r.body, itoa(left-3)+` of `+itoa(order.Quantity)+` left`) {
+		if !strings.Contains(r.body, thousands(left-3)+` of `+thousands(order.Quantity)+` left`) {
 			t.Error("the order's choice does not count the units shipped")
 		}
 	})
@@ -1438,10 +1464,10 @@ func TestImportAuthorityHearings(t *testing.T) {
 		return url.Values{"title": {title}, "product": {product}, "period_start": {from}, "period_end": {until}}
 	}
 	refuse(t, e, b, csrf, "/import/hearings", map[string]refusal{
-		"ErrNoTitle":   {open(" ", "h200", "2026-04-01", "2026-07-01"), 422, "title: required"},
-		"ErrProduct":   {open("Q2 demand", "h900", "2026-04-01", "2026-07-01"), 422, `product: no product "h900"`},
-		"ErrStartDate": {open("Q2 demand", "h200", "April", "2026-07-01"), 422, "period_start: must be a date YYYY-MM-DD"},
-		"ErrPeriod":    {open("Q2 demand", "h200", "2026-07-01", "2026-04-01"), 422, "period_end: must be after period_start"},
+		"ErrNoTitle":   {open(" ", "h200", "2026-04-01", "2026-07-01"), 422, "Title: required"},
+		"ErrProduct":   {open("Q2 demand", "h900", "2026-04-01", "2026-07-01"), 422, `Product: no product "h900"`},
+		"ErrStartDate": {open("Q2 demand", "h200", "April", "2026-07-01"), 422, "Period start: must be a date YYYY-MM-DD"},
+		"ErrPeriod":    {open("Q2 demand", "h200", "2026-07-01", "2026-04-01"), 422, "Period end: must be after period_start"},
 	}, "title", "period_start", "period_end")
 
 	var opened domain.ID
@@ -1517,18 +1543,18 @@ func TestBuyerFilesDemand(t *testing.T) {
 		"ErrNoHearing":      {file("", "4000", "commercial_ai"), 422, "Hearing: choose an open hearing"},
 		"ErrUnknownHearing": {file("0190a000-0000-7000-8000-000000000000", "4000", "commercial_ai"), 404, "No such hearing"},
 		"ErrUnits":          {file(id, "four thousand", "commercial_ai"), 422, "Forecast units: a whole number"},
-		"ErrNegativeUnits":  {file(id, "-1", "commercial_ai"), 422, "forecast_units: must be between 0 and"},
-		"ErrNoUses":         {file(id, "4000", " , "), 422, "uses: between 1 and 20 required"},
+		"ErrNegativeUnits":  {file(id, "-1", "commercial_ai"), 422, "Forecast units: must be between 0 and"},
+		"ErrNoUses":         {file(id, "4000", " , "), 422, "Uses: between 1 and 20 required"},
 	}, "forecast_units", "justification")
 
 	t.Run("File", func(t *testing.T) {
 		r := b.post("/buyer/filings", url.Values{"csrf": {csrf}, "hearing": {id}, "forecast_units": {"4242"}, "uses": {"commercial_ai, recommendation"},
 			"justification": {"two new clusters"}})
-		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Demand filed in “"+hearing.Title+"”: 4242 units for commercial_ai, recommendation.") {
+		if r.status != http.StatusOK || !strings.Contains(html.UnescapeString(r.body), "Demand filed in “"+hearing.Title+"”: 4,242 units for commercial AI, recommendation.") {
 			t.Fatalf("file: %d\n%.2000s", r.status, r.body)
 		}
 		// The new filing replaces the old one.
-		if rows := tableRows(t, r.body, "filings"); len(rows) != 1 || !strings.Contains(rows[0], "|4242|commercial_ai, recommendation|two new clusters|") {
+		if rows := tableRows(t, r.body, "filings"); len(rows) != 1 || !strings.Contains(rows[0], "|4,242|commercial_ai, recommendation|two new clusters|") {
 			t.Fatalf("the filings after filing: %q", rows)
 		}
 		h, err := e.svc.Hearing(ctx, e.actor("cn-mofcom"), hearing.ID)
@@ -1598,15 +1624,15 @@ func TestExportAuthorityChangesCustomer(t *testing.T) {
 		return a.Status, ls
 	}
 	change := func(action, reason string) url.Values {
-		return url.Values{"application": {id}, "action": {action}, "reason": {reason}}
+		return url.Values{"application": {id}, "action": {action}, "reason": {reason}, "confirm": {"yes"}}
 	}
 	refuse(t, e, b, csrf, "/export/customers", map[string]refusal{
 		"ErrNoCustomer":  {url.Values{"application": {"tencent"}, "action": {"suspend"}, "reason": {"x"}}, 422, "Customer: choose an approved or suspended customer"},
-		"ErrUnknown":     {url.Values{"application": {"0190a000-0000-7000-8000-000000000000"}, "action": {"suspend"}, "reason": {"x"}}, 404, "No such customer"},
+		"ErrUnknown":     {url.Values{"application": {"0190a000-0000-7000-8000-000000000000"}, "action": {"suspend"}, "reason": {"x"}, "confirm": {"yes"}}, 404, "No such customer"},
 		"ErrAction":      {change("approve", "x"), 422, "Action: choose suspend, reinstate or revoke"},
-		"ErrNoReason":    {change("suspend", "  "), 422, "reason: required to suspend"},
+		"ErrNoReason":    {change("suspend", "  "), 422, "Reason: required to suspend"},
 		"ErrReinstate":   {change("reinstate", "all clear"), 409, "application is approved; only a suspended one can be reinstated"},
-		"ErrPendingApps": {url.Values{"application": {e.pending.ID.String()}, "action": {"suspend"}, "reason": {"x"}}, 409, "application is submitted; it cannot become suspended"},
+		"ErrPendingApps": {url.Values{"application": {e.pending.ID.String()}, "action": {"suspend"}, "reason": {"x"}, "confirm": {"yes"}}, 409, "application is submitted; it cannot become suspended"},
 	})
 	if s, ls := state(); s != domain.AppApproved || slices.Contains(ls, domain.GrantSuspended) {
 		t.Fatalf("refused forms changed the customer: %s %v", s, ls)
@@ -1625,7 +1651,7 @@ func TestExportAuthorityChangesCustomer(t *testing.T) {
 		{"revoke", 409, domain.AppRevoked, domain.GrantRevoked, ""},
 	} {
 		before := e.auditSize()
-		r := b.post("/export/customers", url.Values{"csrf": {csrf}, "application": {id}, "action": {step.action}, "reason": {"end-use check " + step.action}})
+		r := b.post("/export/customers", url.Values{"csrf": {csrf}, "application": {id}, "action": {step.action}, "reason": {"end-use check " + step.action}, "confirm": {"yes"}})
 		if r.status != step.status {
 			t.Fatalf("%s: %d, want %d\n%.2000s", step.action, r.status, step.status, r.body)
 		}

@@ -49,7 +49,7 @@
     if (band) {
       const cap = document.createElement("p");
       cap.className = "band-label";
-      cap.textContent = "Shaded: " + band.label;
+      cap.textContent = band.label;
       el.appendChild(cap);
     }
     el.dataset.drawn = "1";
@@ -169,7 +169,8 @@
     out.className = ok ? "verdict ok" : "verdict bad";
     const h = document.createElement("p");
     h.className = "verdict-title";
-    h.textContent = ok ? "Verified: the record is in the log." : "Not verified.";
+    const words = document.getElementById("verify").dataset;
+    h.textContent = ok ? (words.ok || "Verified: the record is in the log.") : (words.bad || "Not verified.");
     out.appendChild(h);
     const ul = document.createElement("ul");
     for (const l of lines) {
@@ -256,7 +257,7 @@
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       out.className = "verdict";
-      out.textContent = "Checking…";
+      out.textContent = document.getElementById("verify").dataset.checking || "Checking…";
       verify(section, out, section.querySelector("#record").value).catch((err) => show(out, false, [String(err.message || err)]));
     });
   }
@@ -271,7 +272,8 @@
     out.dataset.ready = "1";
     const update = () => {
       const n = area.value.split("\n").filter((l) => l.trim() !== "").length;
-      out.textContent = n === 1 ? "1 serial number read." : n + " serial numbers read.";
+      // The words come from the page, in its language.
+      out.textContent = n === 1 ? (out.dataset.one || "1 serial number read.") : (out.dataset.many || "{n} serial numbers read.").replace("{n}", n.toLocaleString(document.documentElement.lang));
     };
     area.addEventListener("input", update);
     if (area.value) update();
