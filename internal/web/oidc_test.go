@@ -271,7 +271,7 @@ func TestSingleSignOn(t *testing.T) {
 			_, _ = io.Copy(&b, resp.Body)
 			return resp.StatusCode, b.String()
 		}
-		if status, body := post(url.Values{"decision": {"deny"}, "reason": {"no"}}); status != http.StatusForbidden || !strings.Contains(body, "approver") {
+		if status, body := post(url.Values{"decision": {"deny"}, "reason": {"no"}, "confirm": {"yes"}}); status != http.StatusForbidden || !strings.Contains(body, "approver") {
 			t.Fatalf("an officer denies: %d\n%s", status, body)
 		}
 		if status, body := post(url.Values{"decision": {"request_info"}, "reason": {"which sites?"}}); status/100 != 2 && status != http.StatusSeeOther {
