@@ -34,7 +34,9 @@ type buyerData struct {
 	Period   string
 	// Today is the earliest day an order may be wanted from.
 	Today string
-	Form  url.Values // the form as sent, when it failed
+	// sources are the policy's sources by id, for the decision's reasons.
+	sources map[string]string
+	Form    url.Values // the form as sent, when it failed
 	// Cancellable are the orders the buyer may still cancel.
 	Cancellable []domain.Order
 	// Hearings are the demand hearings open to a filing, Filings the
@@ -120,6 +122,12 @@ func (h *handler) buyerView(ctx context.Context, who domain.Actor, r *http.Reque
 		Today:  service.EarliestPeriod(h.svc.Now()).Format(time.DateOnly),
 	}
 	d.Shipments.Empty, d.Events.Empty, d.Filings.Empty = l.T("No shipment yet."), l.T("No custody event yet."), l.T("No filing yet.")
+	if pol := h.svc.Policy(); pol != nil {
+		d.sources = map[string]string{}
+		for _, s := range pol.Sources() {
+			d.sources[s.ID] = s.Title
+		}
+	}
 	apps, err := h.svc.Applications(ctx, who, nil)
 	if err != nil {
 		return nil, err
@@ -398,3 +406,12 @@ func codes(l *locale, cs []string) string {
 }
 
 func (d *buyerData) keepForm(f url.Values) { d.Form = f }
+
+// Source is a policy source by its title, which names the rule, notice or
+// article; its id ("S4") is the policy file's, no word for a buyer.
+func (d *buyerData) Source(id string) string {
+	if t, ok := d.sources[id]; ok {
+		return t
+	}
+	return id
+}
