@@ -259,8 +259,32 @@ func TestOperatorSetupAndServe(t *testing.T) {
 			}
 			run("party", "add", "--slug", "acme-lab", "--name", "ACME Test Lab", "--role", "lab", "--country", "US")
 			var user struct{ ID string }
-			if err := json.Unmarshal([]byte(run("user", "add", "--party", "acme-lab", "--name", "Ada")), &user); err != nil {
+			if err := json.Unmarshal([]byte(run("user", "add", "--party", "acme-lab", "--name", "Ada", "--duty", "officer", "--duty", "administrator")), &user); err != nil {
 				t.Fatal(err)
+			}
+			// Duties: what is given and no other; a bad one names --duty.
+			if out := run("user", "list", "--party", "acme-lab"); !strings.Contains(out, user.ID) || !strings.Contains(out, "officer,administrator") {
+				t.Fatalf("user list: %s", out)
+			}
+			if out := run("user", "duties", "--party", "acme-lab", "--user", user.ID, "--duty", "approver", "--duty", "officer", "--duty", "administrator"); !strings.Contains(out, `"approver"`) {
+				t.Fatalf("user duties: %s", out)
+			}
+			if out, err := exec.Command(bin, "user", "add", "--db", dsn, "--party", "acme-lab", "--name", "B", "--duty", "boss").CombinedOutput(); err == nil || !strings.HasPrefix(string(out), "chipgate: --duty:") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+				t.Fatalf("bad duty: err %v, output %q", err, out)
+			}
+			// Single sign-on: the secret comes from a file and is never
+			// printed.
+			secret := filepath.Join(t.TempDir(), "secret")
+			if err := os.WriteFile(secret, []byte("very-secret-value\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out := run("identity", "provider", "--party", "acme-lab", "--issuer", "https://login.acme.example", "--client-id", "chipgate",
+				"--client-secret-file", secret, "--name", "ACME SSO"); strings.Contains(out, "very-secret") || !strings.Contains(out, "login.acme.example") {
+				t.Fatalf("identity provider: %s", out)
+			}
+			run("identity", "map", "--party", "acme-lab", "--group", "lab-staff", "--user", user.ID)
+			if out := run("identity", "mappings", "--party", "acme-lab"); !strings.Contains(out, "lab-staff") || !strings.Contains(out, user.ID) {
+				t.Fatalf("identity mappings: %s", out)
 			}
 			var tok struct{ ID, Token string }
 			if err := json.Unmarshal([]byte(run("token", "issue", "--user", user.ID, "--label", "ops", "--ttl", "1h")), &tok); err != nil {

@@ -58,6 +58,7 @@ func newRootCmd() *cobra.Command {
 		newMigrateCmd(),
 		newPartyCmd(),
 		newUserCmd(),
+		newIdentityCmd(),
 		newTokenCmd(),
 		newListsCmd(),
 		newScreenCmd(),

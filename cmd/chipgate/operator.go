@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -60,26 +61,85 @@ func newPartyCmd() *cobra.Command {
 }
 
 func newUserCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Add users to parties"}
-	add := &cobra.Command{Use: "add", Short: "Add a user to a party", Args: cobra.NoArgs}
+	cmd := &cobra.Command{Use: "user", Short: "Add users to parties, list them and set their duties"}
+	add := &cobra.Command{Use: "add", Short: "Add a user to a party with the duties given (none: it reads only)", Args: cobra.NoArgs}
 	db := dbFlag(add, "")
 	var in service.UserRequest
 	add.Flags().StringVar(&in.Party, "party", "", "party id or slug")
 	add.Flags().StringVar(&in.Name, "name", "", "the user's name")
+	duties := dutyFlag(add)
 	add.RunE = func(cmd *cobra.Command, _ []string) error {
 		svc, done, err := openService(cmd, *db)
 		if err != nil {
 			return err
 		}
 		defer done()
+		in.Duties = dutiesOf(*duties)
 		u, err := svc.CreateUser(cmd.Context(), domain.SystemActor, in)
 		if err != nil {
 			return flagError(err)
 		}
 		return printJSON(cmd, u)
 	}
-	cmd.AddCommand(add)
+	list := &cobra.Command{Use: "list", Short: "List a party's users and their duties", Args: cobra.NoArgs}
+	ldb := dbFlag(list, "")
+	lparty := list.Flags().String("party", "", "party id or slug")
+	list.RunE = func(cmd *cobra.Command, _ []string) error {
+		svc, done, err := openService(cmd, *ldb)
+		if err != nil {
+			return err
+		}
+		defer done()
+		us, err := svc.Users(cmd.Context(), domain.SystemActor, *lparty)
+		if err != nil {
+			return flagError(err)
+		}
+		for _, u := range us {
+			ds := make([]string, len(u.Duties))
+			for i, d := range u.Duties {
+				ds[i] = string(d)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s  %-40s %s\n", u.ID, u.Name, strings.Join(ds, ","))
+		}
+		return nil
+	}
+	set := &cobra.Command{Use: "duties", Short: "Replace a user's duties (no --duty: it reads only)", Args: cobra.NoArgs}
+	sdb := dbFlag(set, "")
+	sparty := set.Flags().String("party", "", "party id or slug")
+	suser := set.Flags().String("user", "", "user id")
+	sduties := dutyFlag(set)
+	set.RunE = func(cmd *cobra.Command, _ []string) error {
+		id, err := domain.ParseID(*suser)
+		if err != nil {
+			return fmt.Errorf("--user: %q is not a user id", *suser)
+		}
+		svc, done, err := openService(cmd, *sdb)
+		if err != nil {
+			return err
+		}
+		defer done()
+		u, err := svc.SetDuties(cmd.Context(), domain.SystemActor, *sparty, id, dutiesOf(*sduties))
+		if err != nil {
+			return flagError(err)
+		}
+		return printJSON(cmd, u)
+	}
+	cmd.AddCommand(add, list, set)
 	return cmd
+}
+
+// dutyFlag adds the repeatable --duty flag.
+func dutyFlag(cmd *cobra.Command) *[]string {
+	return cmd.Flags().StringArray("duty", nil, "a duty within the party: officer, approver or administrator (repeatable)")
+}
+
+// dutiesOf is the duties named by --duty flags.
+func dutiesOf(raw []string) []domain.UserDuty {
+	out := make([]domain.UserDuty, len(raw))
+	for i, d := range raw {
+		out[i] = domain.UserDuty(d)
+	}
+	return out
 }
 
 func newTokenCmd() *cobra.Command {
@@ -139,6 +199,9 @@ func openService(cmd *cobra.Command, dsn string) (*service.Service, func(), erro
 // flagError turns a validation error into one line naming the flag.
 func flagError(err error) error {
 	if f := domain.ErrorFields(err); len(f) > 0 {
+		if strings.HasPrefix(f[0].Path, "duties[") {
+			return fmt.Errorf("--duty: %s", f[0].Message)
+		}
 		return fmt.Errorf("--%s: %s", f[0].Path, f[0].Message)
 	}
 	return err

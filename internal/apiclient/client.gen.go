@@ -659,6 +659,7 @@ func (e GetShipmentsParamsOrder) Valid() bool {
 
 // Actor defines model for Actor.
 type Actor struct {
+	Duties    []string           `json:"duties"`
 	PartyId   openapi_types.UUID `json:"party_id"`
 	PartySlug string             `json:"party_slug"`
 	Role      ActorRole          `json:"role"`
@@ -993,6 +994,11 @@ type DrawnGrant struct {
 	Units        int64              `json:"units"`
 }
 
+// DutiesRequest defines model for DutiesRequest.
+type DutiesRequest struct {
+	Duties []string `json:"duties"`
+}
+
 // Duty defines model for Duty.
 type Duty struct {
 	Covered          bool    `json:"covered"`
@@ -1161,6 +1167,35 @@ type HitReview struct {
 // HitReviews defines model for HitReviews.
 type HitReviews struct {
 	Reviews []HitReview `json:"reviews"`
+}
+
+// IdentityMapping defines model for IdentityMapping.
+type IdentityMapping struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+	Kind      string             `json:"kind"`
+	PartyId   openapi_types.UUID `json:"party_id"`
+	UserId    openapi_types.UUID `json:"user_id"`
+	Value     string             `json:"value"`
+}
+
+// IdentityProvider defines model for IdentityProvider.
+type IdentityProvider struct {
+	ClientId    string             `json:"client_id"`
+	GroupsClaim string             `json:"groups_claim"`
+	Issuer      string             `json:"issuer"`
+	Name        string             `json:"name"`
+	PartyId     openapi_types.UUID `json:"party_id"`
+	UpdatedAt   time.Time          `json:"updated_at"`
+}
+
+// IdentityProviderRequest defines model for IdentityProviderRequest.
+type IdentityProviderRequest struct {
+	ClientId     string  `json:"client_id"`
+	ClientSecret *string `json:"client_secret,omitempty"`
+	GroupsClaim  *string `json:"groups_claim,omitempty"`
+	Issuer       string  `json:"issuer"`
+	Name         string  `json:"name"`
 }
 
 // ImportPermit defines model for ImportPermit.
@@ -1338,6 +1373,13 @@ type LotRequest struct {
 	Quantity    int64  `json:"quantity"`
 }
 
+// MappingRequest defines model for MappingRequest.
+type MappingRequest struct {
+	Group   *string            `json:"group,omitempty"`
+	Subject *string            `json:"subject,omitempty"`
+	User    openapi_types.UUID `json:"user"`
+}
+
 // Me defines model for Me.
 type Me struct {
 	Party Party `json:"party"`
@@ -1362,6 +1404,12 @@ type Metrics struct {
 type Money struct {
 	Currency string `json:"currency"`
 	Minor    int64  `json:"minor"`
+}
+
+// NewUser defines model for NewUser.
+type NewUser struct {
+	Duties []string `json:"duties"`
+	Name   string   `json:"name"`
 }
 
 // Note defines model for Note.
@@ -1929,6 +1977,15 @@ type Unmet struct {
 	Order    string `json:"order"`
 	Quantity int64  `json:"quantity"`
 	Reason   string `json:"reason"`
+}
+
+// User defines model for User.
+type User struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Duties    []string           `json:"duties"`
+	Id        openapi_types.UUID `json:"id"`
+	Name      string             `json:"name"`
+	PartyId   openapi_types.UUID `json:"party_id"`
 }
 
 // Webhook defines model for Webhook.
@@ -2518,6 +2575,30 @@ type PostOrdersIdReviewParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// PostPartiesRefIdentityMappingsParams defines parameters for PostPartiesRefIdentityMappings.
+type PostPartiesRefIdentityMappingsParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PutPartiesRefIdentityProviderParams defines parameters for PutPartiesRefIdentityProvider.
+type PutPartiesRefIdentityProviderParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PostPartiesRefUsersParams defines parameters for PostPartiesRefUsers.
+type PostPartiesRefUsersParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PutPartiesRefUsersIdDutiesParams defines parameters for PutPartiesRefUsersIdDuties.
+type PutPartiesRefUsersIdDutiesParams struct {
+	// IdempotencyKey A key of the client's choosing (at most 200 bytes): a retry with the same key and body replays the first response and writes nothing twice.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // GetPermitsParams defines parameters for GetPermits.
 type GetPermitsParams struct {
 	// Limit The most items on the page.
@@ -2733,6 +2814,18 @@ type PostOrdersIdCancelJSONRequestBody = ServerReason
 
 // PostOrdersIdReviewJSONRequestBody defines body for PostOrdersIdReview for application/json ContentType.
 type PostOrdersIdReviewJSONRequestBody = OrderReview
+
+// PostPartiesRefIdentityMappingsJSONRequestBody defines body for PostPartiesRefIdentityMappings for application/json ContentType.
+type PostPartiesRefIdentityMappingsJSONRequestBody = MappingRequest
+
+// PutPartiesRefIdentityProviderJSONRequestBody defines body for PutPartiesRefIdentityProvider for application/json ContentType.
+type PutPartiesRefIdentityProviderJSONRequestBody = IdentityProviderRequest
+
+// PostPartiesRefUsersJSONRequestBody defines body for PostPartiesRefUsers for application/json ContentType.
+type PostPartiesRefUsersJSONRequestBody = NewUser
+
+// PutPartiesRefUsersIdDutiesJSONRequestBody defines body for PutPartiesRefUsersIdDuties for application/json ContentType.
+type PutPartiesRefUsersIdDutiesJSONRequestBody = DutiesRequest
 
 // PostPermitsJSONRequestBody defines body for PostPermits for application/json ContentType.
 type PostPermitsJSONRequestBody = PermitRequest
@@ -3236,6 +3329,82 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/parties/{ref} (the `GetPartiesRef` operationId).
 	GetPartiesRef(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPartiesRefIdentityMappings The mappings of the provider's subjects and groups to the party's users (an administrator of the party)
+	//
+	// Corresponds with GET /api/v1/parties/{ref}/identity-mappings (the `GetPartiesRefIdentityMappings` operationId).
+	GetPartiesRefIdentityMappings(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostPartiesRefIdentityMappingsWithBody Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+	PostPartiesRefIdentityMappingsWithBody(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostPartiesRefIdentityMappings Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+	PostPartiesRefIdentityMappings(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, body PostPartiesRefIdentityMappingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePartiesRefIdentityMappingsId Remove a mapping: its subject or group signs in no more (an administrator of the party)
+	//
+	// Corresponds with DELETE /api/v1/parties/{ref}/identity-mappings/{id} (the `DeletePartiesRefIdentityMappingsId` operationId).
+	DeletePartiesRefIdentityMappingsId(ctx context.Context, ref string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPartiesRefIdentityProvider The party's OpenID Connect provider, without its secret (an administrator of the party)
+	//
+	// Corresponds with GET /api/v1/parties/{ref}/identity-provider (the `GetPartiesRefIdentityProvider` operationId).
+	GetPartiesRefIdentityProvider(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutPartiesRefIdentityProviderWithBody Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+	PutPartiesRefIdentityProviderWithBody(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutPartiesRefIdentityProvider Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+	PutPartiesRefIdentityProvider(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, body PutPartiesRefIdentityProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPartiesRefUsers The party's users and their duties (an administrator of the party)
+	//
+	// Corresponds with GET /api/v1/parties/{ref}/users (the `GetPartiesRefUsers` operationId).
+	GetPartiesRefUsers(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostPartiesRefUsersWithBody Add a user with the duties given, and no other (an administrator of the party)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+	PostPartiesRefUsersWithBody(ctx context.Context, ref string, params *PostPartiesRefUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostPartiesRefUsers Add a user with the duties given, and no other (an administrator of the party)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+	PostPartiesRefUsers(ctx context.Context, ref string, params *PostPartiesRefUsersParams, body PostPartiesRefUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutPartiesRefUsersIdDutiesWithBody Replace a user's duties (an administrator of the party; not its own administrator duty)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+	PutPartiesRefUsersIdDutiesWithBody(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutPartiesRefUsersIdDuties Replace a user's duties (an administrator of the party; not its own administrator duty)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+	PutPartiesRefUsersIdDuties(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, body PutPartiesRefUsersIdDutiesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPermits Import permits: a buyer's own; all for the authorities and the vendor
 	//
@@ -4516,6 +4685,202 @@ func (c *Client) GetParties(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /api/v1/parties/{ref} (the `GetPartiesRef` operationId).
 func (c *Client) GetPartiesRef(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPartiesRefRequest(c.Server, ref)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPartiesRefIdentityMappings The mappings of the provider's subjects and groups to the party's users (an administrator of the party)
+//
+// Corresponds with GET /api/v1/parties/{ref}/identity-mappings (the `GetPartiesRefIdentityMappings` operationId).
+func (c *Client) GetPartiesRefIdentityMappings(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPartiesRefIdentityMappingsRequest(c.Server, ref)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostPartiesRefIdentityMappingsWithBody Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+func (c *Client) PostPartiesRefIdentityMappingsWithBody(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPartiesRefIdentityMappingsRequestWithBody(c.Server, ref, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostPartiesRefIdentityMappings Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+func (c *Client) PostPartiesRefIdentityMappings(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, body PostPartiesRefIdentityMappingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPartiesRefIdentityMappingsRequest(c.Server, ref, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePartiesRefIdentityMappingsId Remove a mapping: its subject or group signs in no more (an administrator of the party)
+//
+// Corresponds with DELETE /api/v1/parties/{ref}/identity-mappings/{id} (the `DeletePartiesRefIdentityMappingsId` operationId).
+func (c *Client) DeletePartiesRefIdentityMappingsId(ctx context.Context, ref string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePartiesRefIdentityMappingsIdRequest(c.Server, ref, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPartiesRefIdentityProvider The party's OpenID Connect provider, without its secret (an administrator of the party)
+//
+// Corresponds with GET /api/v1/parties/{ref}/identity-provider (the `GetPartiesRefIdentityProvider` operationId).
+func (c *Client) GetPartiesRefIdentityProvider(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPartiesRefIdentityProviderRequest(c.Server, ref)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutPartiesRefIdentityProviderWithBody Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+func (c *Client) PutPartiesRefIdentityProviderWithBody(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPartiesRefIdentityProviderRequestWithBody(c.Server, ref, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutPartiesRefIdentityProvider Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+func (c *Client) PutPartiesRefIdentityProvider(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, body PutPartiesRefIdentityProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPartiesRefIdentityProviderRequest(c.Server, ref, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPartiesRefUsers The party's users and their duties (an administrator of the party)
+//
+// Corresponds with GET /api/v1/parties/{ref}/users (the `GetPartiesRefUsers` operationId).
+func (c *Client) GetPartiesRefUsers(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPartiesRefUsersRequest(c.Server, ref)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostPartiesRefUsersWithBody Add a user with the duties given, and no other (an administrator of the party)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+func (c *Client) PostPartiesRefUsersWithBody(ctx context.Context, ref string, params *PostPartiesRefUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPartiesRefUsersRequestWithBody(c.Server, ref, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostPartiesRefUsers Add a user with the duties given, and no other (an administrator of the party)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+func (c *Client) PostPartiesRefUsers(ctx context.Context, ref string, params *PostPartiesRefUsersParams, body PostPartiesRefUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPartiesRefUsersRequest(c.Server, ref, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutPartiesRefUsersIdDutiesWithBody Replace a user's duties (an administrator of the party; not its own administrator duty)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+func (c *Client) PutPartiesRefUsersIdDutiesWithBody(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPartiesRefUsersIdDutiesRequestWithBody(c.Server, ref, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutPartiesRefUsersIdDuties Replace a user's duties (an administrator of the party; not its own administrator duty)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+func (c *Client) PutPartiesRefUsersIdDuties(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, body PutPartiesRefUsersIdDutiesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPartiesRefUsersIdDutiesRequest(c.Server, ref, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8033,6 +8398,404 @@ func NewGetPartiesRefRequest(server string, ref string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetPartiesRefIdentityMappingsRequest constructs an http.Request for the GetPartiesRefIdentityMappings method
+func NewGetPartiesRefIdentityMappingsRequest(server string, ref string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/identity-mappings", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostPartiesRefIdentityMappingsRequest calls the generic PostPartiesRefIdentityMappings builder with application/json body
+func NewPostPartiesRefIdentityMappingsRequest(server string, ref string, params *PostPartiesRefIdentityMappingsParams, body PostPartiesRefIdentityMappingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostPartiesRefIdentityMappingsRequestWithBody(server, ref, params, "application/json", bodyReader)
+}
+
+// NewPostPartiesRefIdentityMappingsRequestWithBody constructs an http.Request for the PostPartiesRefIdentityMappings method, with any body, and a specified content type
+func NewPostPartiesRefIdentityMappingsRequestWithBody(server string, ref string, params *PostPartiesRefIdentityMappingsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/identity-mappings", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeletePartiesRefIdentityMappingsIdRequest constructs an http.Request for the DeletePartiesRefIdentityMappingsId method
+func NewDeletePartiesRefIdentityMappingsIdRequest(server string, ref string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/identity-mappings/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPartiesRefIdentityProviderRequest constructs an http.Request for the GetPartiesRefIdentityProvider method
+func NewGetPartiesRefIdentityProviderRequest(server string, ref string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/identity-provider", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutPartiesRefIdentityProviderRequest calls the generic PutPartiesRefIdentityProvider builder with application/json body
+func NewPutPartiesRefIdentityProviderRequest(server string, ref string, params *PutPartiesRefIdentityProviderParams, body PutPartiesRefIdentityProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutPartiesRefIdentityProviderRequestWithBody(server, ref, params, "application/json", bodyReader)
+}
+
+// NewPutPartiesRefIdentityProviderRequestWithBody constructs an http.Request for the PutPartiesRefIdentityProvider method, with any body, and a specified content type
+func NewPutPartiesRefIdentityProviderRequestWithBody(server string, ref string, params *PutPartiesRefIdentityProviderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/identity-provider", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetPartiesRefUsersRequest constructs an http.Request for the GetPartiesRefUsers method
+func NewGetPartiesRefUsersRequest(server string, ref string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/users", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostPartiesRefUsersRequest calls the generic PostPartiesRefUsers builder with application/json body
+func NewPostPartiesRefUsersRequest(server string, ref string, params *PostPartiesRefUsersParams, body PostPartiesRefUsersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostPartiesRefUsersRequestWithBody(server, ref, params, "application/json", bodyReader)
+}
+
+// NewPostPartiesRefUsersRequestWithBody constructs an http.Request for the PostPartiesRefUsers method, with any body, and a specified content type
+func NewPostPartiesRefUsersRequestWithBody(server string, ref string, params *PostPartiesRefUsersParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/users", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPutPartiesRefUsersIdDutiesRequest calls the generic PutPartiesRefUsersIdDuties builder with application/json body
+func NewPutPartiesRefUsersIdDutiesRequest(server string, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, body PutPartiesRefUsersIdDutiesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutPartiesRefUsersIdDutiesRequestWithBody(server, ref, id, params, "application/json", bodyReader)
+}
+
+// NewPutPartiesRefUsersIdDutiesRequestWithBody constructs an http.Request for the PutPartiesRefUsersIdDuties method, with any body, and a specified content type
+func NewPutPartiesRefUsersIdDutiesRequestWithBody(server string, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/parties/%s/users/%s/duties", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetPermitsRequest constructs an http.Request for the GetPermits method
 func NewGetPermitsRequest(server string, params *GetPermitsParams) (*http.Request, error) {
 	var err error
@@ -10068,6 +10831,90 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/parties/{ref} (the `GetPartiesRef` operationId).
 	GetPartiesRefWithResponse(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*GetPartiesRefResponse, error)
+
+	// GetPartiesRefIdentityMappingsWithResponse The mappings of the provider's subjects and groups to the party's users (an administrator of the party)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/parties/{ref}/identity-mappings (the `GetPartiesRefIdentityMappings` operationId).
+	GetPartiesRefIdentityMappingsWithResponse(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*GetPartiesRefIdentityMappingsResponse, error)
+
+	// PostPartiesRefIdentityMappingsWithBodyWithResponse Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+	PostPartiesRefIdentityMappingsWithBodyWithResponse(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPartiesRefIdentityMappingsResponse, error)
+
+	// PostPartiesRefIdentityMappingsWithResponse Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+	PostPartiesRefIdentityMappingsWithResponse(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, body PostPartiesRefIdentityMappingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPartiesRefIdentityMappingsResponse, error)
+
+	// DeletePartiesRefIdentityMappingsIdWithResponse Remove a mapping: its subject or group signs in no more (an administrator of the party)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/parties/{ref}/identity-mappings/{id} (the `DeletePartiesRefIdentityMappingsId` operationId).
+	DeletePartiesRefIdentityMappingsIdWithResponse(ctx context.Context, ref string, id string, reqEditors ...RequestEditorFn) (*DeletePartiesRefIdentityMappingsIdResponse, error)
+
+	// GetPartiesRefIdentityProviderWithResponse The party's OpenID Connect provider, without its secret (an administrator of the party)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/parties/{ref}/identity-provider (the `GetPartiesRefIdentityProvider` operationId).
+	GetPartiesRefIdentityProviderWithResponse(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*GetPartiesRefIdentityProviderResponse, error)
+
+	// PutPartiesRefIdentityProviderWithBodyWithResponse Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+	PutPartiesRefIdentityProviderWithBodyWithResponse(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPartiesRefIdentityProviderResponse, error)
+
+	// PutPartiesRefIdentityProviderWithResponse Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+	PutPartiesRefIdentityProviderWithResponse(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, body PutPartiesRefIdentityProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPartiesRefIdentityProviderResponse, error)
+
+	// GetPartiesRefUsersWithResponse The party's users and their duties (an administrator of the party)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/parties/{ref}/users (the `GetPartiesRefUsers` operationId).
+	GetPartiesRefUsersWithResponse(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*GetPartiesRefUsersResponse, error)
+
+	// PostPartiesRefUsersWithBodyWithResponse Add a user with the duties given, and no other (an administrator of the party)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+	PostPartiesRefUsersWithBodyWithResponse(ctx context.Context, ref string, params *PostPartiesRefUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPartiesRefUsersResponse, error)
+
+	// PostPartiesRefUsersWithResponse Add a user with the duties given, and no other (an administrator of the party)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+	PostPartiesRefUsersWithResponse(ctx context.Context, ref string, params *PostPartiesRefUsersParams, body PostPartiesRefUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPartiesRefUsersResponse, error)
+
+	// PutPartiesRefUsersIdDutiesWithBodyWithResponse Replace a user's duties (an administrator of the party; not its own administrator duty)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+	PutPartiesRefUsersIdDutiesWithBodyWithResponse(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPartiesRefUsersIdDutiesResponse, error)
+
+	// PutPartiesRefUsersIdDutiesWithResponse Replace a user's duties (an administrator of the party; not its own administrator duty)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+	PutPartiesRefUsersIdDutiesWithResponse(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, body PutPartiesRefUsersIdDutiesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPartiesRefUsersIdDutiesResponse, error)
 
 	// GetPermitsWithResponse Import permits: a buyer's own; all for the authorities and the vendor
 	//
@@ -15957,6 +16804,978 @@ func (r GetPartiesRefResponse) ContentType() string {
 	return ""
 }
 
+// GetPartiesRefIdentityMappingsResponse401Headers the declared response headers of an HTTP 401 response for GetPartiesRefIdentityMappings
+type GetPartiesRefIdentityMappingsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetPartiesRefIdentityMappingsResponse429Headers the declared response headers of an HTTP 429 response for GetPartiesRefIdentityMappings
+type GetPartiesRefIdentityMappingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetPartiesRefIdentityMappingsResponse503Headers the declared response headers of an HTTP 503 response for GetPartiesRefIdentityMappings
+type GetPartiesRefIdentityMappingsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetPartiesRefIdentityMappingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]IdentityMapping
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPartiesRefIdentityMappingsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPartiesRefIdentityMappingsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPartiesRefIdentityMappingsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPartiesRefIdentityMappingsResponse) GetJSON200() *[]IdentityMapping {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPartiesRefIdentityMappingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPartiesRefIdentityMappingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPartiesRefIdentityMappingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPartiesRefIdentityMappingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostPartiesRefIdentityMappingsResponse201Headers the declared response headers of an HTTP 201 response for PostPartiesRefIdentityMappings
+type PostPartiesRefIdentityMappingsResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// PostPartiesRefIdentityMappingsResponse401Headers the declared response headers of an HTTP 401 response for PostPartiesRefIdentityMappings
+type PostPartiesRefIdentityMappingsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PostPartiesRefIdentityMappingsResponse429Headers the declared response headers of an HTTP 429 response for PostPartiesRefIdentityMappings
+type PostPartiesRefIdentityMappingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PostPartiesRefIdentityMappingsResponse503Headers the declared response headers of an HTTP 503 response for PostPartiesRefIdentityMappings
+type PostPartiesRefIdentityMappingsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PostPartiesRefIdentityMappingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *IdentityMapping
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PostPartiesRefIdentityMappingsResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostPartiesRefIdentityMappingsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PostPartiesRefIdentityMappingsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PostPartiesRefIdentityMappingsResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetJSON201() *IdentityMapping {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostPartiesRefIdentityMappingsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostPartiesRefIdentityMappingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostPartiesRefIdentityMappingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostPartiesRefIdentityMappingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostPartiesRefIdentityMappingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeletePartiesRefIdentityMappingsIdResponse401Headers the declared response headers of an HTTP 401 response for DeletePartiesRefIdentityMappingsId
+type DeletePartiesRefIdentityMappingsIdResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeletePartiesRefIdentityMappingsIdResponse429Headers the declared response headers of an HTTP 429 response for DeletePartiesRefIdentityMappingsId
+type DeletePartiesRefIdentityMappingsIdResponse429Headers struct {
+	RetryAfter *int
+}
+
+// DeletePartiesRefIdentityMappingsIdResponse503Headers the declared response headers of an HTTP 503 response for DeletePartiesRefIdentityMappingsId
+type DeletePartiesRefIdentityMappingsIdResponse503Headers struct {
+	RetryAfter *int
+}
+
+type DeletePartiesRefIdentityMappingsIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeletePartiesRefIdentityMappingsIdResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeletePartiesRefIdentityMappingsIdResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeletePartiesRefIdentityMappingsIdResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePartiesRefIdentityMappingsIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePartiesRefIdentityMappingsIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePartiesRefIdentityMappingsIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePartiesRefIdentityMappingsIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPartiesRefIdentityProviderResponse401Headers the declared response headers of an HTTP 401 response for GetPartiesRefIdentityProvider
+type GetPartiesRefIdentityProviderResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetPartiesRefIdentityProviderResponse429Headers the declared response headers of an HTTP 429 response for GetPartiesRefIdentityProvider
+type GetPartiesRefIdentityProviderResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetPartiesRefIdentityProviderResponse503Headers the declared response headers of an HTTP 503 response for GetPartiesRefIdentityProvider
+type GetPartiesRefIdentityProviderResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetPartiesRefIdentityProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IdentityProvider
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPartiesRefIdentityProviderResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPartiesRefIdentityProviderResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPartiesRefIdentityProviderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPartiesRefIdentityProviderResponse) GetJSON200() *IdentityProvider {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPartiesRefIdentityProviderResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPartiesRefIdentityProviderResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPartiesRefIdentityProviderResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetPartiesRefIdentityProviderResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPartiesRefIdentityProviderResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPartiesRefIdentityProviderResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPartiesRefIdentityProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPartiesRefIdentityProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPartiesRefIdentityProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPartiesRefIdentityProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutPartiesRefIdentityProviderResponse200Headers the declared response headers of an HTTP 200 response for PutPartiesRefIdentityProvider
+type PutPartiesRefIdentityProviderResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// PutPartiesRefIdentityProviderResponse401Headers the declared response headers of an HTTP 401 response for PutPartiesRefIdentityProvider
+type PutPartiesRefIdentityProviderResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PutPartiesRefIdentityProviderResponse429Headers the declared response headers of an HTTP 429 response for PutPartiesRefIdentityProvider
+type PutPartiesRefIdentityProviderResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PutPartiesRefIdentityProviderResponse503Headers the declared response headers of an HTTP 503 response for PutPartiesRefIdentityProvider
+type PutPartiesRefIdentityProviderResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PutPartiesRefIdentityProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IdentityProvider
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutPartiesRefIdentityProviderResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutPartiesRefIdentityProviderResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutPartiesRefIdentityProviderResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutPartiesRefIdentityProviderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutPartiesRefIdentityProviderResponse) GetJSON200() *IdentityProvider {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutPartiesRefIdentityProviderResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutPartiesRefIdentityProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutPartiesRefIdentityProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutPartiesRefIdentityProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutPartiesRefIdentityProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPartiesRefUsersResponse401Headers the declared response headers of an HTTP 401 response for GetPartiesRefUsers
+type GetPartiesRefUsersResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetPartiesRefUsersResponse429Headers the declared response headers of an HTTP 429 response for GetPartiesRefUsers
+type GetPartiesRefUsersResponse429Headers struct {
+	RetryAfter *int
+}
+
+// GetPartiesRefUsersResponse503Headers the declared response headers of an HTTP 503 response for GetPartiesRefUsers
+type GetPartiesRefUsersResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetPartiesRefUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]User
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPartiesRefUsersResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPartiesRefUsersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPartiesRefUsersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPartiesRefUsersResponse) GetJSON200() *[]User {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPartiesRefUsersResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPartiesRefUsersResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPartiesRefUsersResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetPartiesRefUsersResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPartiesRefUsersResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPartiesRefUsersResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPartiesRefUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPartiesRefUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPartiesRefUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPartiesRefUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PostPartiesRefUsersResponse201Headers the declared response headers of an HTTP 201 response for PostPartiesRefUsers
+type PostPartiesRefUsersResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// PostPartiesRefUsersResponse401Headers the declared response headers of an HTTP 401 response for PostPartiesRefUsers
+type PostPartiesRefUsersResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PostPartiesRefUsersResponse429Headers the declared response headers of an HTTP 429 response for PostPartiesRefUsers
+type PostPartiesRefUsersResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PostPartiesRefUsersResponse503Headers the declared response headers of an HTTP 503 response for PostPartiesRefUsers
+type PostPartiesRefUsersResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PostPartiesRefUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PostPartiesRefUsersResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PostPartiesRefUsersResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PostPartiesRefUsersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PostPartiesRefUsersResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostPartiesRefUsersResponse) GetJSON201() *User {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PostPartiesRefUsersResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PostPartiesRefUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostPartiesRefUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostPartiesRefUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostPartiesRefUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutPartiesRefUsersIdDutiesResponse200Headers the declared response headers of an HTTP 200 response for PutPartiesRefUsersIdDuties
+type PutPartiesRefUsersIdDutiesResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
+// PutPartiesRefUsersIdDutiesResponse401Headers the declared response headers of an HTTP 401 response for PutPartiesRefUsersIdDuties
+type PutPartiesRefUsersIdDutiesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PutPartiesRefUsersIdDutiesResponse429Headers the declared response headers of an HTTP 429 response for PutPartiesRefUsersIdDuties
+type PutPartiesRefUsersIdDutiesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// PutPartiesRefUsersIdDutiesResponse503Headers the declared response headers of an HTTP 503 response for PutPartiesRefUsersIdDuties
+type PutPartiesRefUsersIdDutiesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PutPartiesRefUsersIdDutiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem429
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutPartiesRefUsersIdDutiesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutPartiesRefUsersIdDutiesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutPartiesRefUsersIdDutiesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PutPartiesRefUsersIdDutiesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON429() *Problem429 {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutPartiesRefUsersIdDutiesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutPartiesRefUsersIdDutiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutPartiesRefUsersIdDutiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutPartiesRefUsersIdDutiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutPartiesRefUsersIdDutiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetPermitsResponse200Headers the declared response headers of an HTTP 200 response for GetPermits
 type GetPermitsResponse200Headers struct {
 	Link *string
@@ -20012,6 +21831,162 @@ func (c *ClientWithResponses) GetPartiesRefWithResponse(ctx context.Context, ref
 		return nil, err
 	}
 	return ParseGetPartiesRefResponse(rsp)
+}
+
+// GetPartiesRefIdentityMappingsWithResponse The mappings of the provider's subjects and groups to the party's users (an administrator of the party)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/parties/{ref}/identity-mappings (the `GetPartiesRefIdentityMappings` operationId).
+func (c *ClientWithResponses) GetPartiesRefIdentityMappingsWithResponse(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*GetPartiesRefIdentityMappingsResponse, error) {
+	rsp, err := c.GetPartiesRefIdentityMappings(ctx, ref, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPartiesRefIdentityMappingsResponse(rsp)
+}
+
+// PostPartiesRefIdentityMappingsWithBodyWithResponse Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+func (c *ClientWithResponses) PostPartiesRefIdentityMappingsWithBodyWithResponse(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPartiesRefIdentityMappingsResponse, error) {
+	rsp, err := c.PostPartiesRefIdentityMappingsWithBody(ctx, ref, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPartiesRefIdentityMappingsResponse(rsp)
+}
+
+// PostPartiesRefIdentityMappingsWithResponse Map a subject or a group of the party's provider to one of its users (an administrator of the party)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/parties/{ref}/identity-mappings (the `PostPartiesRefIdentityMappings` operationId).
+func (c *ClientWithResponses) PostPartiesRefIdentityMappingsWithResponse(ctx context.Context, ref string, params *PostPartiesRefIdentityMappingsParams, body PostPartiesRefIdentityMappingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPartiesRefIdentityMappingsResponse, error) {
+	rsp, err := c.PostPartiesRefIdentityMappings(ctx, ref, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPartiesRefIdentityMappingsResponse(rsp)
+}
+
+// DeletePartiesRefIdentityMappingsIdWithResponse Remove a mapping: its subject or group signs in no more (an administrator of the party)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/parties/{ref}/identity-mappings/{id} (the `DeletePartiesRefIdentityMappingsId` operationId).
+func (c *ClientWithResponses) DeletePartiesRefIdentityMappingsIdWithResponse(ctx context.Context, ref string, id string, reqEditors ...RequestEditorFn) (*DeletePartiesRefIdentityMappingsIdResponse, error) {
+	rsp, err := c.DeletePartiesRefIdentityMappingsId(ctx, ref, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePartiesRefIdentityMappingsIdResponse(rsp)
+}
+
+// GetPartiesRefIdentityProviderWithResponse The party's OpenID Connect provider, without its secret (an administrator of the party)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/parties/{ref}/identity-provider (the `GetPartiesRefIdentityProvider` operationId).
+func (c *ClientWithResponses) GetPartiesRefIdentityProviderWithResponse(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*GetPartiesRefIdentityProviderResponse, error) {
+	rsp, err := c.GetPartiesRefIdentityProvider(ctx, ref, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPartiesRefIdentityProviderResponse(rsp)
+}
+
+// PutPartiesRefIdentityProviderWithBodyWithResponse Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+func (c *ClientWithResponses) PutPartiesRefIdentityProviderWithBodyWithResponse(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPartiesRefIdentityProviderResponse, error) {
+	rsp, err := c.PutPartiesRefIdentityProviderWithBody(ctx, ref, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutPartiesRefIdentityProviderResponse(rsp)
+}
+
+// PutPartiesRefIdentityProviderWithResponse Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/parties/{ref}/identity-provider (the `PutPartiesRefIdentityProvider` operationId).
+func (c *ClientWithResponses) PutPartiesRefIdentityProviderWithResponse(ctx context.Context, ref string, params *PutPartiesRefIdentityProviderParams, body PutPartiesRefIdentityProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPartiesRefIdentityProviderResponse, error) {
+	rsp, err := c.PutPartiesRefIdentityProvider(ctx, ref, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutPartiesRefIdentityProviderResponse(rsp)
+}
+
+// GetPartiesRefUsersWithResponse The party's users and their duties (an administrator of the party)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/parties/{ref}/users (the `GetPartiesRefUsers` operationId).
+func (c *ClientWithResponses) GetPartiesRefUsersWithResponse(ctx context.Context, ref string, reqEditors ...RequestEditorFn) (*GetPartiesRefUsersResponse, error) {
+	rsp, err := c.GetPartiesRefUsers(ctx, ref, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPartiesRefUsersResponse(rsp)
+}
+
+// PostPartiesRefUsersWithBodyWithResponse Add a user with the duties given, and no other (an administrator of the party)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+func (c *ClientWithResponses) PostPartiesRefUsersWithBodyWithResponse(ctx context.Context, ref string, params *PostPartiesRefUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPartiesRefUsersResponse, error) {
+	rsp, err := c.PostPartiesRefUsersWithBody(ctx, ref, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPartiesRefUsersResponse(rsp)
+}
+
+// PostPartiesRefUsersWithResponse Add a user with the duties given, and no other (an administrator of the party)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/parties/{ref}/users (the `PostPartiesRefUsers` operationId).
+func (c *ClientWithResponses) PostPartiesRefUsersWithResponse(ctx context.Context, ref string, params *PostPartiesRefUsersParams, body PostPartiesRefUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPartiesRefUsersResponse, error) {
+	rsp, err := c.PostPartiesRefUsers(ctx, ref, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPartiesRefUsersResponse(rsp)
+}
+
+// PutPartiesRefUsersIdDutiesWithBodyWithResponse Replace a user's duties (an administrator of the party; not its own administrator duty)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+func (c *ClientWithResponses) PutPartiesRefUsersIdDutiesWithBodyWithResponse(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPartiesRefUsersIdDutiesResponse, error) {
+	rsp, err := c.PutPartiesRefUsersIdDutiesWithBody(ctx, ref, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutPartiesRefUsersIdDutiesResponse(rsp)
+}
+
+// PutPartiesRefUsersIdDutiesWithResponse Replace a user's duties (an administrator of the party; not its own administrator duty)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/parties/{ref}/users/{id}/duties (the `PutPartiesRefUsersIdDuties` operationId).
+func (c *ClientWithResponses) PutPartiesRefUsersIdDutiesWithResponse(ctx context.Context, ref string, id string, params *PutPartiesRefUsersIdDutiesParams, body PutPartiesRefUsersIdDutiesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPartiesRefUsersIdDutiesResponse, error) {
+	rsp, err := c.PutPartiesRefUsersIdDuties(ctx, ref, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutPartiesRefUsersIdDutiesResponse(rsp)
 }
 
 // GetPermitsWithResponse Import permits: a buyer's own; all for the authorities and the vendor
@@ -26164,6 +28139,969 @@ func ParseGetPartiesRefResponse(rsp *http.Response) (*GetPartiesRefResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetPartiesRefResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPartiesRefIdentityMappingsResponse parses an HTTP response from a GetPartiesRefIdentityMappingsWithResponse call
+func ParseGetPartiesRefIdentityMappingsResponse(rsp *http.Response) (*GetPartiesRefIdentityMappingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPartiesRefIdentityMappingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []IdentityMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetPartiesRefIdentityMappingsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPartiesRefIdentityMappingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPartiesRefIdentityMappingsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostPartiesRefIdentityMappingsResponse parses an HTTP response from a PostPartiesRefIdentityMappingsWithResponse call
+func ParsePostPartiesRefIdentityMappingsResponse(rsp *http.Response) (*PostPartiesRefIdentityMappingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostPartiesRefIdentityMappingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest IdentityMapping
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers PostPartiesRefIdentityMappingsResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers PostPartiesRefIdentityMappingsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PostPartiesRefIdentityMappingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PostPartiesRefIdentityMappingsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeletePartiesRefIdentityMappingsIdResponse parses an HTTP response from a DeletePartiesRefIdentityMappingsIdWithResponse call
+func ParseDeletePartiesRefIdentityMappingsIdResponse(rsp *http.Response) (*DeletePartiesRefIdentityMappingsIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePartiesRefIdentityMappingsIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeletePartiesRefIdentityMappingsIdResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeletePartiesRefIdentityMappingsIdResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeletePartiesRefIdentityMappingsIdResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPartiesRefIdentityProviderResponse parses an HTTP response from a GetPartiesRefIdentityProviderWithResponse call
+func ParseGetPartiesRefIdentityProviderResponse(rsp *http.Response) (*GetPartiesRefIdentityProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPartiesRefIdentityProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IdentityProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetPartiesRefIdentityProviderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPartiesRefIdentityProviderResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPartiesRefIdentityProviderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutPartiesRefIdentityProviderResponse parses an HTTP response from a PutPartiesRefIdentityProviderWithResponse call
+func ParsePutPartiesRefIdentityProviderResponse(rsp *http.Response) (*PutPartiesRefIdentityProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutPartiesRefIdentityProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IdentityProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutPartiesRefIdentityProviderResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutPartiesRefIdentityProviderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutPartiesRefIdentityProviderResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutPartiesRefIdentityProviderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPartiesRefUsersResponse parses an HTTP response from a GetPartiesRefUsersWithResponse call
+func ParseGetPartiesRefUsersResponse(rsp *http.Response) (*GetPartiesRefUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPartiesRefUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetPartiesRefUsersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPartiesRefUsersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPartiesRefUsersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePostPartiesRefUsersResponse parses an HTTP response from a PostPartiesRefUsersWithResponse call
+func ParsePostPartiesRefUsersResponse(rsp *http.Response) (*PostPartiesRefUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostPartiesRefUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers PostPartiesRefUsersResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers PostPartiesRefUsersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PostPartiesRefUsersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PostPartiesRefUsersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutPartiesRefUsersIdDutiesResponse parses an HTTP response from a PutPartiesRefUsersIdDutiesWithResponse call
+func ParsePutPartiesRefUsersIdDutiesResponse(rsp *http.Response) (*PutPartiesRefUsersIdDutiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutPartiesRefUsersIdDutiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem429
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutPartiesRefUsersIdDutiesResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutPartiesRefUsersIdDutiesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PutPartiesRefUsersIdDutiesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers PutPartiesRefUsersIdDutiesResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -59,7 +59,7 @@ func Load(ctx context.Context, svc *service.Service) (created int, err error) {
 		if _, err := svc.CreateParty(ctx, who, c); err != nil {
 			return created, fmt.Errorf("demo: party %s: %w", c.Slug, err)
 		}
-		if _, err := svc.CreateUser(ctx, who, service.UserRequest{Party: c.Slug, Name: c.Slug + " demo user"}); err != nil {
+		if _, err := svc.CreateUser(ctx, who, service.UserRequest{Party: c.Slug, Name: c.Slug + " demo user", Duties: domain.AllDuties}); err != nil {
 			return created, fmt.Errorf("demo: user of %s: %w", c.Slug, err)
 		}
 		created++

@@ -48,7 +48,7 @@ func actor(ctx context.Context, svc *service.Service, slug string) (domain.Actor
 		if len(us) == 0 {
 			return fmt.Errorf("demo: party %s has no user", slug)
 		}
-		who = domain.Actor{UserID: us[0].ID, UserName: us[0].Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role}
+		who = domain.Actor{UserID: us[0].ID, UserName: us[0].Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role, Duties: us[0].Duties}
 		return nil
 	})
 	return who, err

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -119,11 +120,84 @@ func (p *Party) Validate() error {
 	return pr.Err()
 }
 
+// UserDuty is what a user may do within its party, beyond reading what the
+// party's role reads: the party's routine work (officer), its decisive acts
+// (approver) or the administration of its people and credentials
+// (administrator). A user holds any set of duties; one with none reads
+// only. (Duty is the import duty on a chip.)
+type UserDuty string
+
+// The duties within a party.
+const (
+	// DutyOfficer does the party's routine work: an authority's reviews,
+	// information requests and first clears, a buyer's orders, a carrier's
+	// custody events.
+	DutyOfficer UserDuty = "officer"
+	// DutyApprover takes an authority's decisive acts (approving or
+	// denying an application, issuing, suspending or revoking a license or
+	// permit, the second clear of a four-eyes hit) and may do routine work.
+	DutyApprover UserDuty = "approver"
+	// DutyAdministrator manages the party's users and their duties, API
+	// tokens, identity provider and mappings, and webhook subscriptions.
+	DutyAdministrator UserDuty = "administrator"
+)
+
+// AllDuties lists every duty, in a stable order.
+var AllDuties = []UserDuty{DutyOfficer, DutyApprover, DutyAdministrator}
+
+// Valid reports whether d is one of AllDuties.
+func (d UserDuty) Valid() bool {
+	for _, x := range AllDuties {
+		if d == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Duties is a set of duties, kept sorted in AllDuties' order without
+// repeats.
+type Duties []UserDuty
+
+// NormalDuties returns ds without repeats in AllDuties' order, or EINVALID
+// naming field when one is unknown.
+func NormalDuties(field string, ds []UserDuty) (Duties, error) {
+	out := Duties{}
+	for i, d := range ds {
+		if !d.Valid() {
+			return nil, Invalid(fmt.Sprintf("%s[%d]", field, i), "must be one of officer, approver, administrator")
+		}
+	}
+	for _, x := range AllDuties {
+		for _, d := range ds {
+			if d == x {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// Has reports whether the set holds one of need.
+func (ds Duties) Has(need ...UserDuty) bool {
+	for _, d := range ds {
+		for _, n := range need {
+			if d == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // User is a person or a system account acting for one party.
 type User struct {
-	ID        ID        `json:"id"`
-	PartyID   ID        `json:"party_id"`
-	Name      string    `json:"name"`
+	ID      ID     `json:"id"`
+	PartyID ID     `json:"party_id"`
+	Name    string `json:"name"`
+	// Duties are what the user may do for its party (Duty); never nil.
+	Duties    Duties    `json:"duties"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -188,6 +262,8 @@ type Actor struct {
 	PartyID   ID     `json:"party_id"`
 	PartySlug string `json:"party_slug"`
 	Role      Role   `json:"role"`
+	// Duties are the user's duties within its party.
+	Duties Duties `json:"duties"`
 	// TokenID and TokenExpiresAt are the credential the actor presented
 	// (zero for an actor the server itself acts as): a token it issues is
 	// bounded by them.

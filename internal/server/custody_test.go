@@ -19,7 +19,7 @@ func (e *env) party(slug string, role domain.Role, country string) {
 	if _, err := e.svc.CreateParty(ctx, sys, service.PartyRequest{Slug: slug, Name: slug, Role: role, Country: country}); err != nil {
 		e.t.Fatal(err)
 	}
-	u, err := e.svc.CreateUser(ctx, sys, service.UserRequest{Party: slug, Name: slug + " user"})
+	u, err := e.svc.CreateUser(ctx, sys, service.UserRequest{Party: slug, Name: slug + " user", Duties: domain.AllDuties})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -65,6 +65,19 @@ type TokenRequest struct {
 	TTLHours int `json:"ttl_hours"`
 }
 
+// NewUser adds a user to a party.
+type NewUser struct {
+	Name string `json:"name"`
+	// Duties are officer, approver and administrator; none means the user
+	// reads only.
+	Duties []domain.UserDuty `json:"duties"`
+}
+
+// DutiesRequest replaces a user's duties.
+type DutiesRequest struct {
+	Duties []domain.UserDuty `json:"duties"`
+}
+
 func (s *Server) partyRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/parties", Summary: "Parties the caller may see", Response: []domain.Party{},
@@ -82,6 +95,100 @@ func (s *Server) partyRoutes() []Route {
 					return err
 				}
 				return writeJSON(w, http.StatusOK, p)
+			}},
+		{Method: "GET", Path: "/api/v1/parties/{ref}/users", Summary: "The party's users and their duties (an administrator of the party)", Response: []domain.User{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				us, err := s.svc.Users(r.Context(), who, r.PathValue("ref"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, nonNil(us))
+			}},
+		{Method: "POST", Path: "/api/v1/parties/{ref}/users", Summary: "Add a user with the duties given, and no other (an administrator of the party)", Status: http.StatusCreated,
+			Request: NewUser{}, Response: domain.User{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				var in NewUser
+				if err := decode(r, &in); err != nil {
+					return err
+				}
+				u, err := s.svc.CreateUser(r.Context(), who, service.UserRequest{Party: r.PathValue("ref"), Name: in.Name, Duties: in.Duties})
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusCreated, u)
+			}},
+		{Method: "PUT", Path: "/api/v1/parties/{ref}/users/{id}/duties", Summary: "Replace a user's duties (an administrator of the party; not its own administrator duty)",
+			Request: DutiesRequest{}, Response: domain.User{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				id, err := pathID(r, "id")
+				if err != nil {
+					return err
+				}
+				var in DutiesRequest
+				if err := decode(r, &in); err != nil {
+					return err
+				}
+				u, err := s.svc.SetDuties(r.Context(), who, r.PathValue("ref"), id, in.Duties)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, u)
+			}},
+		{Method: "PUT", Path: "/api/v1/parties/{ref}/identity-provider", Summary: "Configure the party's OpenID Connect provider for dashboard sign-in (an administrator of the party); the client secret is kept but never shown again",
+			Request: service.IdentityProviderRequest{}, Response: domain.IdentityProvider{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				var in service.IdentityProviderRequest
+				if err := decode(r, &in); err != nil {
+					return err
+				}
+				p, err := s.svc.SetIdentityProvider(r.Context(), who, r.PathValue("ref"), in)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, p)
+			}},
+		{Method: "GET", Path: "/api/v1/parties/{ref}/identity-provider", Summary: "The party's OpenID Connect provider, without its secret (an administrator of the party)",
+			Response: domain.IdentityProvider{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				p, err := s.svc.IdentityProvider(r.Context(), who, r.PathValue("ref"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, p)
+			}},
+		{Method: "GET", Path: "/api/v1/parties/{ref}/identity-mappings", Summary: "The mappings of the provider's subjects and groups to the party's users (an administrator of the party)",
+			Response: []domain.IdentityMapping{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				ms, err := s.svc.IdentityMappings(r.Context(), who, r.PathValue("ref"))
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusOK, nonNil(ms))
+			}},
+		{Method: "POST", Path: "/api/v1/parties/{ref}/identity-mappings", Summary: "Map a subject or a group of the party's provider to one of its users (an administrator of the party)", Status: http.StatusCreated,
+			Request: service.MappingRequest{}, Response: domain.IdentityMapping{},
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				var in service.MappingRequest
+				if err := decode(r, &in); err != nil {
+					return err
+				}
+				m, err := s.svc.CreateIdentityMapping(r.Context(), who, r.PathValue("ref"), in)
+				if err != nil {
+					return err
+				}
+				return writeJSON(w, http.StatusCreated, m)
+			}},
+		{Method: "DELETE", Path: "/api/v1/parties/{ref}/identity-mappings/{id}", Summary: "Remove a mapping: its subject or group signs in no more (an administrator of the party)", Status: http.StatusNoContent,
+			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {
+				id, err := pathID(r, "id")
+				if err != nil {
+					return err
+				}
+				if err := s.svc.DeleteIdentityMapping(r.Context(), who, r.PathValue("ref"), id); err != nil {
+					return err
+				}
+				w.WriteHeader(http.StatusNoContent)
+				return nil
 			}},
 		{Method: "GET", Path: "/api/v1/tokens", Summary: "The caller's own tokens (never their secrets)", Response: []domain.Token{},
 			handle: func(w http.ResponseWriter, r *http.Request, who domain.Actor) error {

@@ -121,6 +121,11 @@ func TestReloadRescreensAndReviewsStick(t *testing.T) {
 	if status, body, _ := e.do("us-commerce", "POST", "/api/v1/applications/"+app+"/hit-reviews", clear); status != 409 {
 		t.Fatalf("the same officer's second clear: %d %s, want 409", status, body)
 	}
+	// The second clear is an approver's: an officer's is refused.
+	e.officer("us-commerce", "us-commerce-officer", "officer only", domain.DutyOfficer)
+	if status, body, _ := e.do("us-commerce-officer", "POST", "/api/v1/applications/"+app+"/hit-reviews", clear); status != 403 || !strings.Contains(string(body), "approver") {
+		t.Fatalf("an officer's second clear: %d %s, want 403 naming the approver", status, body)
+	}
 	e.officer("us-commerce", "us-commerce-2", "second officer")
 	e.must("us-commerce-2", "POST", "/api/v1/applications/"+app+"/hit-reviews", clear, 200)
 	rep = e.must("us-commerce", "POST", "/api/v1/lists/reload", nil, 200)

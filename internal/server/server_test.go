@@ -78,11 +78,15 @@ func newEnv(t testing.TB, b storetest.Backend) *env {
 }
 
 // officer adds a user named name to party with a token of its own, sent
-// as slug: a second officer of the same authority.
-func (e *env) officer(party, slug, name string) {
+// as slug: a second officer of the same authority, with every duty unless
+// duties are given.
+func (e *env) officer(party, slug, name string, duties ...domain.UserDuty) {
 	e.t.Helper()
 	ctx := context.Background()
-	u, err := e.svc.CreateUser(ctx, domain.SystemActor, service.UserRequest{Party: party, Name: name})
+	if duties == nil {
+		duties = domain.AllDuties
+	}
+	u, err := e.svc.CreateUser(ctx, domain.SystemActor, service.UserRequest{Party: party, Name: name, Duties: duties})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -91,6 +95,36 @@ func (e *env) officer(party, slug, name string) {
 		e.t.Fatal(err)
 	}
 	e.creds[slug] = demo.Credential{Token: tok.Secret}
+}
+
+// user adds a user with no duty to party and returns its id.
+func (e *env) user(party string) domain.ID {
+	e.t.Helper()
+	u, err := e.svc.CreateUser(context.Background(), domain.SystemActor, service.UserRequest{Party: party, Name: "clerk"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u.ID
+}
+
+// provider configures an identity provider for party.
+func (e *env) provider(party string) {
+	e.t.Helper()
+	if _, err := e.svc.SetIdentityProvider(context.Background(), domain.SystemActor, party, service.IdentityProviderRequest{
+		Issuer: "https://login.example.org", ClientID: "chipgate", ClientSecret: "s3cret", Name: "Example SSO"}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// mapping maps a fresh subject of party's provider to a new user and
+// returns the mapping's id.
+func (e *env) mapping(party string) domain.ID {
+	e.t.Helper()
+	m, err := e.svc.CreateIdentityMapping(context.Background(), domain.SystemActor, party, service.MappingRequest{Subject: fmt.Sprintf("sub-%d", seq.Add(1)), User: e.user(party)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m.ID
 }
 
 // sign signs a checkpoint of the log as it is.
@@ -160,6 +194,45 @@ var matrix = map[string]func(e *env, role domain.Role) (own, other probe){
 		other := "alibaba"
 		return probe{"GET", "/api/v1/parties/" + actorOf[role], nil, every(200)},
 			probe{"GET", "/api/v1/parties/" + other, nil, seeAll}
+	},
+	"GET /api/v1/parties/{ref}/users": func(e *env, role domain.Role) (probe, probe) {
+		return probe{"GET", "/api/v1/parties/" + actorOf[role] + "/users", nil, every(200)},
+			probe{"GET", "/api/v1/parties/" + otherParty(role) + "/users", nil, every(404)}
+	},
+	"POST /api/v1/parties/{ref}/users": func(e *env, role domain.Role) (probe, probe) {
+		body := map[string]any{"name": "matrix clerk", "duties": []string{"officer"}}
+		return probe{"POST", "/api/v1/parties/" + actorOf[role] + "/users", body, every(201)},
+			probe{"POST", "/api/v1/parties/" + otherParty(role) + "/users", body, every(404)}
+	},
+	"PUT /api/v1/parties/{ref}/users/{id}/duties": func(e *env, role domain.Role) (probe, probe) {
+		body := map[string]any{"duties": []string{"officer", "approver"}}
+		own, other := actorOf[role], otherParty(role)
+		return probe{"PUT", "/api/v1/parties/" + own + "/users/" + e.user(own).String() + "/duties", body, every(200)},
+			probe{"PUT", "/api/v1/parties/" + other + "/users/" + e.user(other).String() + "/duties", body, every(404)}
+	},
+	"PUT /api/v1/parties/{ref}/identity-provider": func(e *env, role domain.Role) (probe, probe) {
+		body := map[string]any{"issuer": "https://login.example.org", "client_id": "chipgate", "client_secret": "s3cret", "name": "Example SSO"}
+		return probe{"PUT", "/api/v1/parties/" + actorOf[role] + "/identity-provider", body, every(200)},
+			probe{"PUT", "/api/v1/parties/" + otherParty(role) + "/identity-provider", body, every(404)}
+	},
+	"GET /api/v1/parties/{ref}/identity-provider": func(e *env, role domain.Role) (probe, probe) {
+		e.provider(actorOf[role])
+		return probe{"GET", "/api/v1/parties/" + actorOf[role] + "/identity-provider", nil, every(200)},
+			probe{"GET", "/api/v1/parties/" + otherParty(role) + "/identity-provider", nil, every(404)}
+	},
+	"GET /api/v1/parties/{ref}/identity-mappings": func(e *env, role domain.Role) (probe, probe) {
+		return probe{"GET", "/api/v1/parties/" + actorOf[role] + "/identity-mappings", nil, every(200)},
+			probe{"GET", "/api/v1/parties/" + otherParty(role) + "/identity-mappings", nil, every(404)}
+	},
+	"POST /api/v1/parties/{ref}/identity-mappings": func(e *env, role domain.Role) (probe, probe) {
+		own, other := actorOf[role], otherParty(role)
+		return probe{"POST", "/api/v1/parties/" + own + "/identity-mappings", map[string]any{"subject": fmt.Sprintf("sub-%d", seq.Add(1)), "user": e.user(own)}, every(201)},
+			probe{"POST", "/api/v1/parties/" + other + "/identity-mappings", map[string]any{"subject": fmt.Sprintf("sub-%d", seq.Add(1)), "user": e.user(other)}, every(404)}
+	},
+	"DELETE /api/v1/parties/{ref}/identity-mappings/{id}": func(e *env, role domain.Role) (probe, probe) {
+		own, other := actorOf[role], otherParty(role)
+		return probe{"DELETE", "/api/v1/parties/" + own + "/identity-mappings/" + e.mapping(own).String(), nil, every(204)},
+			probe{"DELETE", "/api/v1/parties/" + other + "/identity-mappings/" + e.mapping(other).String(), nil, every(404)}
 	},
 	"GET /api/v1/tokens":  same(probe{"GET", "/api/v1/tokens", nil, every(200)}),
 	"POST /api/v1/tokens": same(probe{"POST", "/api/v1/tokens", map[string]any{"label": "matrix", "ttl_hours": 1}, every(201)}),

@@ -66,7 +66,7 @@ type RunSummary struct {
 // changed (allocationInputsChanged). A stale run solves again on a new
 // snapshot; after allocationTries it solves holding the writer.
 func (s *Service) RunAllocation(ctx context.Context, who domain.Actor, in AllocationRunRequest) (AllocationRun, error) {
-	if err := authorize(who, ActAllocationRun); err != nil {
+	if err := authorizeWork(who, ActAllocationRun, routineWork); err != nil {
 		return AllocationRun{}, err
 	}
 	now := s.Now()

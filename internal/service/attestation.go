@@ -37,7 +37,7 @@ type AttestedCheckInRequest struct {
 // shipped to it. Returns EINVALID naming serial; ECONFLICT when no
 // attestation rule is in force.
 func (s *Service) IssueChallenge(ctx context.Context, who domain.Actor, in ChallengeRequest) (Challenge, error) {
-	if err := authorize(who, ActCheckIn); err != nil {
+	if err := authorizeWork(who, ActCheckIn, routineWork); err != nil {
 		return Challenge{}, err
 	}
 	if !serialRe.MatchString(in.Serial) {
@@ -104,7 +104,7 @@ func ownShipment(ctx context.Context, tx store.Tx, who domain.Actor, serial stri
 // is said or written. Returns EINVALID naming evidence.… for malformed
 // evidence; ECONFLICT when no attestation rule is in force.
 func (s *Service) AttestedCheckIn(ctx context.Context, who domain.Actor, in AttestedCheckInRequest) (domain.CheckIn, []domain.Alert, error) {
-	if err := authorize(who, ActCheckIn); err != nil {
+	if err := authorizeWork(who, ActCheckIn, routineWork); err != nil {
 		return domain.CheckIn{}, nil, err
 	}
 	ev := in.Evidence

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"strings"
+
 	"github.com/chipgate/chipgate/internal/domain"
 )
 
@@ -9,14 +11,19 @@ type Action string
 
 // The actions of the program.
 const (
-	ActPartyRead     Action = "party.read"
-	ActPartyCreate   Action = "party.create"
-	ActUserCreate    Action = "user.create"
-	ActTokenManage   Action = "token.manage" // issue, list and revoke one's own tokens
-	ActProductRead   Action = "product.read"
-	ActProductCreate Action = "product.create"
-	ActLotRead       Action = "lot.read"
-	ActLotCreate     Action = "lot.create"
+	ActPartyRead   Action = "party.read"
+	ActPartyCreate Action = "party.create"
+	// ActUserManage adds users to one's own party, lists them and sets
+	// their duties (an administrator's).
+	ActUserManage  Action = "user.manage"
+	ActTokenManage Action = "token.manage" // issue, list and revoke one's own tokens
+	// ActIdentityManage configures one's own party's identity provider
+	// and maps its subjects and groups to the party's users.
+	ActIdentityManage Action = "identity.manage"
+	ActProductRead    Action = "product.read"
+	ActProductCreate  Action = "product.create"
+	ActLotRead        Action = "lot.read"
+	ActLotCreate      Action = "lot.create"
 
 	ActApplicationSubmit Action = "application.submit"
 	ActApplicationRead   Action = "application.read"
@@ -81,7 +88,14 @@ var grants = map[Action]map[domain.Role]scope{
 		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleAuditor: own,
 	},
 	ActPartyCreate: {},
-	ActUserCreate:  {},
+	ActUserManage: {
+		domain.RoleVendor: own, domain.RoleExportAuthority: own, domain.RoleImportAuthority: own,
+		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleAuditor: own,
+	},
+	ActIdentityManage: {
+		domain.RoleVendor: own, domain.RoleExportAuthority: own, domain.RoleImportAuthority: own,
+		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleAuditor: own,
+	},
 	ActTokenManage: {
 		domain.RoleVendor: own, domain.RoleExportAuthority: own, domain.RoleImportAuthority: own,
 		domain.RoleBuyer: own, domain.RoleLab: own, domain.RoleCarrier: own, domain.RoleAuditor: own,
@@ -189,3 +203,54 @@ func authorizeFor(who domain.Actor, action Action, owner domain.ID, what string)
 // AuthorizeMetrics returns nil when who may read the platform-wide metrics
 // (GET /metrics), EFORBIDDEN otherwise.
 func AuthorizeMetrics(who domain.Actor) error { return authorize(who, ActMetricsRead) }
+
+// The duties that allow a kind of work: an actor must hold one of them
+// (domain.UserDuty). Reads need no duty; the role's grants bound them.
+var (
+	// routineWork is a party's everyday work: an authority's reviews,
+	// information requests and first clears, a buyer's applications and
+	// orders, the vendor's lots and shipments, carriers' and labs' records.
+	routineWork = []domain.UserDuty{domain.DutyOfficer, domain.DutyApprover}
+	// decisiveWork is an authority's decisive acts: approving or denying
+	// an application, issuing, suspending, reinstating or revoking a
+	// license, permit or customer, the second clear of a four-eyes hit.
+	decisiveWork = []domain.UserDuty{domain.DutyApprover}
+	// administration manages the party's users and duties, API tokens,
+	// identity provider and mappings, and webhook subscriptions.
+	administration = []domain.UserDuty{domain.DutyAdministrator}
+)
+
+// requireDuty returns nil when who holds one of need (the operator always
+// does) and EFORBIDDEN naming the duties otherwise. Callers check it after
+// authorize, so that a role that may not act at all hears that first.
+func requireDuty(who domain.Actor, need []domain.UserDuty, what string) error {
+	if isSystem(who) || who.Duties.Has(need...) {
+		return nil
+	}
+	names := make([]string, len(need))
+	for i, d := range need {
+		names[i] = string(d)
+	}
+	return domain.Errorf(domain.EFORBIDDEN, "%s needs the duty of %s; user %s has %s", what, strings.Join(names, " or "), who.UserName, dutyList(who.Duties))
+}
+
+// dutyList names a set of duties for a message.
+func dutyList(ds domain.Duties) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = string(d)
+	}
+	return strings.Join(names, ", ")
+}
+
+// authorizeWork is authorize followed by requireDuty: the role may take
+// the action and the user holds one of need.
+func authorizeWork(who domain.Actor, action Action, need []domain.UserDuty) error {
+	if err := authorize(who, action); err != nil {
+		return err
+	}
+	return requireDuty(who, need, string(action))
+}

@@ -89,7 +89,7 @@ type ProductRequest struct {
 // EFORBIDDEN for anyone else. Returns EINVALID naming the field (slug, name,
 // family, launch_date, spec.…), ECONFLICT for a taken slug.
 func (s *Service) CreateProduct(ctx context.Context, who domain.Actor, in ProductRequest) (domain.Product, error) {
-	if err := authorize(who, ActProductCreate); err != nil {
+	if err := authorizeWork(who, ActProductCreate, routineWork); err != nil {
 		return domain.Product{}, err
 	}
 	launch, err := time.Parse(time.DateOnly, in.LaunchDate)
@@ -127,7 +127,7 @@ type LotRequest struct {
 // lot, ENOTFOUND for an unknown product, ECONFLICT for a lot number already
 // used for the product.
 func (s *Service) CreateLot(ctx context.Context, who domain.Actor, in LotRequest) (domain.Lot, error) {
-	if err := authorize(who, ActLotCreate); err != nil {
+	if err := authorizeWork(who, ActLotCreate, routineWork); err != nil {
 		return domain.Lot{}, err
 	}
 	var pr domain.Problems

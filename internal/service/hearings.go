@@ -21,7 +21,7 @@ type HearingRequest struct {
 // EFORBIDDEN for anyone else. Returns EINVALID naming the field (product for
 // an unknown product).
 func (s *Service) OpenHearing(ctx context.Context, who domain.Actor, in HearingRequest) (domain.Hearing, error) {
-	if err := authorize(who, ActHearingManage); err != nil {
+	if err := authorizeWork(who, ActHearingManage, routineWork); err != nil {
 		return domain.Hearing{}, err
 	}
 	in.Title = strings.TrimSpace(in.Title)
@@ -70,7 +70,7 @@ type FilingRequest struct {
 // EINVALID naming the field, ENOTFOUND for an unknown hearing, ECONFLICT
 // once the hearing closed.
 func (s *Service) FileDemand(ctx context.Context, who domain.Actor, id domain.ID, in FilingRequest) (domain.Filing, error) {
-	if err := authorize(who, ActHearingFile); err != nil {
+	if err := authorizeWork(who, ActHearingFile, routineWork); err != nil {
 		return domain.Filing{}, err
 	}
 	if in.Units < 0 || in.Units > 100_000_000 {
@@ -107,7 +107,7 @@ func (s *Service) FileDemand(ctx context.Context, who domain.Actor, id domain.ID
 // authority; EFORBIDDEN for anyone else. Returns ENOTFOUND for an unknown
 // hearing, ECONFLICT for one closed already.
 func (s *Service) CloseHearing(ctx context.Context, who domain.Actor, id domain.ID) (domain.Hearing, error) {
-	if err := authorize(who, ActHearingManage); err != nil {
+	if err := authorizeWork(who, ActHearingManage, routineWork); err != nil {
 		return domain.Hearing{}, err
 	}
 	var h domain.Hearing

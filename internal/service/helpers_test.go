@@ -75,7 +75,7 @@ func (e *env) as(slug string) domain.Actor {
 // a token of its own: a second officer of the same authority.
 func (e *env) officer(t *testing.T, party, name string) domain.Actor {
 	t.Helper()
-	u, err := e.svc.CreateUser(e.ctx, domain.SystemActor, service.UserRequest{Party: party, Name: name})
+	u, err := e.svc.CreateUser(e.ctx, domain.SystemActor, service.UserRequest{Party: party, Name: name, Duties: domain.AllDuties})
 	must(t, err)
 	tok, err := e.svc.IssueToken(e.ctx, domain.SystemActor, u.ID, "test", 0)
 	must(t, err)
@@ -326,7 +326,7 @@ func (e *env) newActor(t testing.TB, in service.PartyRequest) domain.Actor {
 	sys := domain.SystemActor
 	_, err := e.svc.CreateParty(e.ctx, sys, in)
 	must(t, err)
-	u, err := e.svc.CreateUser(e.ctx, sys, service.UserRequest{Party: in.Slug, Name: in.Slug + " user"})
+	u, err := e.svc.CreateUser(e.ctx, sys, service.UserRequest{Party: in.Slug, Name: in.Slug + " user", Duties: domain.AllDuties})
 	must(t, err)
 	tok, err := e.svc.IssueToken(e.ctx, sys, u.ID, "test", 0)
 	must(t, err)

@@ -41,7 +41,8 @@ var decisionTarget = map[string]domain.ApplicationStatus{
 // makes the buyer an approved customer and issues the licenses; suspending,
 // reinstating and revoking carry over to the licenses issued with it
 // (suspending its active ones, reinstating its suspended ones, revoking
-// both). Callers: the export authority; EFORBIDDEN for anyone else. Returns
+// both). Callers: the export authority, an approver (an officer may request
+// information); EFORBIDDEN for anyone else. Returns
 // ENOTFOUND for an unknown application, ECONFLICT naming the current state
 // for a move the lifecycle does not allow (a blocked application cannot be
 // approved), EINVALID naming the field for a bad decision, a missing
@@ -54,6 +55,15 @@ func (s *Service) DecideApplication(ctx context.Context, who domain.Actor, id do
 	to, ok := decisionTarget[in.Decision]
 	if !ok {
 		return domain.Application{}, nil, domain.Invalid("decision", "must be approve, deny, request_info, suspend, reinstate or revoke")
+	}
+	// Asking for information is routine work; every other decision is an
+	// approver's.
+	need := decisiveWork
+	if in.Decision == "request_info" {
+		need = routineWork
+	}
+	if err := requireDuty(who, need, "application."+in.Decision); err != nil {
+		return domain.Application{}, nil, err
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if in.Decision != "approve" && in.Reason == "" {
@@ -280,7 +290,7 @@ func (s *Service) License(ctx context.Context, who domain.Actor, id domain.ID) (
 // action or reason, ENOTFOUND for an unknown license, ECONFLICT naming the
 // state for a disallowed move.
 func (s *Service) ChangeLicense(ctx context.Context, who domain.Actor, id domain.ID, action, reason string) (domain.License, error) {
-	if err := authorize(who, ActLicenseManage); err != nil {
+	if err := authorizeWork(who, ActLicenseManage, decisiveWork); err != nil {
 		return domain.License{}, err
 	}
 	to, ok := map[string]domain.GrantStatus{"suspend": domain.GrantSuspended, "reinstate": domain.GrantActive, "revoke": domain.GrantRevoked}[action]

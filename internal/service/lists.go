@@ -117,7 +117,7 @@ func (s *Service) listRefusals(ctx context.Context, tx store.Tx, ix *screening.I
 // (ECONFLICT) says why. opt.Force with a Reason accepts it anyway, and the
 // override is recorded in the ledger.
 func (s *Service) ReloadListsWith(ctx context.Context, who domain.Actor, ix *screening.Index, opt ListReload) (RescreenReport, error) {
-	if err := authorize(who, ActListsReload); err != nil {
+	if err := authorizeWork(who, ActListsReload, routineWork); err != nil {
 		return RescreenReport{}, err
 	}
 	opt.Reason = strings.TrimSpace(opt.Reason)

@@ -37,7 +37,7 @@ var confirmationNumber = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
 // field; ECONFLICT when the application is not the buyer's current one, is
 // denied or revoked, or already carries the confirmation.
 func (s *Service) ConfirmNotice(ctx context.Context, who domain.Actor, id domain.ID, in NoticeRequest) (domain.Application, []domain.Order, error) {
-	if err := authorize(who, ActNoticeConfirm); err != nil {
+	if err := authorizeWork(who, ActNoticeConfirm, routineWork); err != nil {
 		return domain.Application{}, nil, err
 	}
 	pol, jur, err := s.authorityPolicy(ctx, who)
@@ -111,7 +111,7 @@ func (s *Service) ConfirmNotice(ctx context.Context, who domain.Actor, id domain
 // jurisdiction withdraws it. Returns ENOTFOUND for no such confirmation on
 // the application, ECONFLICT for one already withdrawn.
 func (s *Service) WithdrawNotice(ctx context.Context, who domain.Actor, id domain.ID, confirmation, reason string) (domain.Application, error) {
-	if err := authorize(who, ActNoticeConfirm); err != nil {
+	if err := authorizeWork(who, ActNoticeConfirm, routineWork); err != nil {
 		return domain.Application{}, err
 	}
 	reason = strings.TrimSpace(reason)

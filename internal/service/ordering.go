@@ -45,7 +45,7 @@ func EarliestPeriod(now time.Time) time.Time {
 // EINVALID naming the field for a bad request; a rejection is not an error
 // but a decision.
 func (s *Service) PlaceOrder(ctx context.Context, who domain.Actor, in OrderRequest) (domain.Order, error) {
-	if err := authorize(who, ActOrderPlace); err != nil {
+	if err := authorizeWork(who, ActOrderPlace, routineWork); err != nil {
 		return domain.Order{}, err
 	}
 	var pr domain.Problems
@@ -535,7 +535,7 @@ func (s *Service) authorityJurisdiction(ctx context.Context, pol *policy.Policy,
 // jurisdiction has no say in the order; EINVALID for a bad decision or
 // reason.
 func (s *Service) ReviewOrder(ctx context.Context, who domain.Actor, id domain.ID, decision, reason string) (domain.Order, error) {
-	if err := authorize(who, ActOrderReview); err != nil {
+	if err := authorizeWork(who, ActOrderReview, routineWork); err != nil {
 		return domain.Order{}, err
 	}
 	if decision != "release" && decision != "reject" {
@@ -647,7 +647,7 @@ func (s *Service) orderDestination(ctx context.Context, tx store.Tx, o domain.Or
 // another buyer's order; ECONFLICT for an order in a final state or one
 // whose every unit is already shipped.
 func (s *Service) CancelOrder(ctx context.Context, who domain.Actor, id domain.ID, reason string) (domain.Order, error) {
-	if err := authorize(who, ActOrderCancel); err != nil {
+	if err := authorizeWork(who, ActOrderCancel, routineWork); err != nil {
 		return domain.Order{}, err
 	}
 	rules, err := s.rulesNow()

@@ -49,7 +49,7 @@ func (p *program) actor(slug string) domain.Actor {
 		if err != nil || len(us) == 0 {
 			return err
 		}
-		who = domain.Actor{UserID: us[0].ID, UserName: us[0].Name, PartyID: party.ID, PartySlug: party.Slug, Role: party.Role}
+		who = domain.Actor{UserID: us[0].ID, UserName: us[0].Name, PartyID: party.ID, PartySlug: party.Slug, Role: party.Role, Duties: us[0].Duties}
 		return nil
 	})
 	if err != nil {
@@ -375,7 +375,7 @@ func TestOrderDrawsEveryRegimesLicense(t *testing.T) {
 		if _, err := p.svc.CreateParty(p.ctx, sys, service.PartyRequest{Slug: "nl-cdiu", Name: "Dutch Central Import and Export Office", Role: domain.RoleExportAuthority, Country: "NL"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.svc.CreateUser(p.ctx, sys, service.UserRequest{Party: "nl-cdiu", Name: "officer"}); err != nil {
+		if _, err := p.svc.CreateUser(p.ctx, sys, service.UserRequest{Party: "nl-cdiu", Name: "officer", Duties: domain.AllDuties}); err != nil {
 			t.Fatal(err)
 		}
 		p.approve("us-cloud-a", "US Cloud A, Inc.", "US", 0)

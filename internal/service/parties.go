@@ -123,22 +123,33 @@ func partyByRef(ctx context.Context, tx store.Tx, ref string) (domain.Party, err
 type UserRequest struct {
 	Party string `json:"party"` // id or slug
 	Name  string `json:"name"`
+	// Duties are the user's duties within the party; none means it reads
+	// only.
+	Duties []domain.UserDuty `json:"duties"`
 }
 
-// CreateUser adds a user to a party. Callers: the operator; EFORBIDDEN for
-// anyone else. Returns ENOTFOUND for an unknown party, EINVALID for a bad
-// name.
+// CreateUser adds a user with the duties given (and no other) to a party.
+// Callers: the operator, for any party; an administrator, for its own
+// party (ENOTFOUND for another's); EFORBIDDEN for anyone else. Returns
+// ENOTFOUND for an unknown party, EINVALID naming name or duties[i].
 func (s *Service) CreateUser(ctx context.Context, who domain.Actor, in UserRequest) (domain.User, error) {
-	if err := authorize(who, ActUserCreate); err != nil {
+	if err := authorizeWork(who, ActUserManage, administration); err != nil {
 		return domain.User{}, err
 	}
-	u := domain.User{ID: newID(), Name: strings.TrimSpace(in.Name), CreatedAt: s.Now()}
+	duties, err := domain.NormalDuties("duties", in.Duties)
+	if err != nil {
+		return domain.User{}, err
+	}
+	u := domain.User{ID: newID(), Name: strings.TrimSpace(in.Name), Duties: duties, CreatedAt: s.Now()}
 	if err := storable("name", u.Name); err != nil {
 		return domain.User{}, err
 	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		p, err := partyByRef(ctx, tx, in.Party)
 		if err != nil {
+			return err
+		}
+		if err := authorizeFor(who, ActUserManage, p.ID, "party "+in.Party); err != nil {
 			return err
 		}
 		u.PartyID = p.ID
@@ -149,6 +160,66 @@ func (s *Service) CreateUser(ctx context.Context, who domain.Actor, in UserReque
 			return err
 		}
 		return s.record(ctx, tx, who, u.CreatedAt, "user.created", "user", u.ID.String(), u)
+	})
+	return u, err
+}
+
+// Users lists a party's users with their duties. Callers: the operator;
+// an administrator, for its own party (ENOTFOUND for another's).
+func (s *Service) Users(ctx context.Context, who domain.Actor, party string) ([]domain.User, error) {
+	if err := authorizeWork(who, ActUserManage, administration); err != nil {
+		return nil, err
+	}
+	return viewOf(ctx, s.store, func(tx store.Tx) ([]domain.User, error) {
+		p, err := partyByRef(ctx, tx, party)
+		if err != nil {
+			return nil, err
+		}
+		if err := authorizeFor(who, ActUserManage, p.ID, "party "+party); err != nil {
+			return nil, err
+		}
+		return tx.Users(ctx, p.ID)
+	})
+}
+
+// SetDuties replaces the duties of a user of a party; they hold from the
+// commit on, for the user's tokens and sessions too. An administrator may
+// not take its own administrator duty away (the party would have no one
+// to give it back). Callers: the operator; an administrator, for its own
+// party's users (ENOTFOUND for another's). Returns ENOTFOUND for an
+// unknown user, EINVALID naming duties[i], ECONFLICT for dropping one's
+// own administration.
+func (s *Service) SetDuties(ctx context.Context, who domain.Actor, party string, userID domain.ID, duties []domain.UserDuty) (domain.User, error) {
+	if err := authorizeWork(who, ActUserManage, administration); err != nil {
+		return domain.User{}, err
+	}
+	ds, err := domain.NormalDuties("duties", duties)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if userID == who.UserID && !ds.Has(domain.DutyAdministrator) {
+		return domain.User{}, domain.Errorf(domain.ECONFLICT, "an administrator may not take its own administrator duty away; another administrator may")
+	}
+	var u domain.User
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		p, err := partyByRef(ctx, tx, party)
+		if err != nil {
+			return err
+		}
+		if err := authorizeFor(who, ActUserManage, p.ID, "party "+party); err != nil {
+			return err
+		}
+		if u, err = tx.User(ctx, userID); err != nil {
+			return err
+		}
+		if u.PartyID != p.ID {
+			return domain.Errorf(domain.ENOTFOUND, "user %s not found", userID)
+		}
+		if err := tx.SetUserDuties(ctx, u.ID, ds); err != nil {
+			return err
+		}
+		u.Duties = ds
+		return s.record(ctx, tx, who, s.Now(), "user.duties_set", "user", u.ID.String(), u)
 	})
 	return u, err
 }
@@ -171,7 +242,7 @@ type IssuedToken struct {
 // and a ttl past that expiry is EINVALID. Returns EINVALID for a missing or
 // long label or a negative ttl, ENOTFOUND for an unknown user.
 func (s *Service) IssueToken(ctx context.Context, who domain.Actor, userID domain.ID, label string, ttl time.Duration) (IssuedToken, error) {
-	if err := authorize(who, ActTokenManage); err != nil {
+	if err := authorizeWork(who, ActTokenManage, administration); err != nil {
 		return IssuedToken{}, err
 	}
 	if !isSystem(who) && userID != who.UserID {
@@ -356,7 +427,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (domain.Actor
 
 // actorOf is the actor a token stands for.
 func actorOf(k domain.Token, u domain.User, p domain.Party) domain.Actor {
-	return domain.Actor{UserID: u.ID, UserName: u.Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role, TokenID: k.ID, TokenExpiresAt: k.ExpiresAt}
+	return domain.Actor{UserID: u.ID, UserName: u.Name, PartyID: p.ID, PartySlug: p.Slug, Role: p.Role, Duties: u.Duties, TokenID: k.ID, TokenExpiresAt: k.ExpiresAt}
 }
 
 // cachedPrincipal is a token's principal as read when the token epoch was

@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,10 +159,27 @@ func TestCreateUser(t *testing.T) {
 			}
 		})
 		t.Run("ErrForbidden", func(t *testing.T) {
+			// Only an administrator adds users: a user of any role with
+			// every other duty may not.
 			e.refused(t, nil, func(who domain.Actor) error {
+				who.Duties = domain.Duties{domain.DutyOfficer, domain.DutyApprover}
 				_, err := e.svc.CreateUser(e.ctx, who, service.UserRequest{Party: who.PartySlug, Name: "sidekick"})
 				return err
 			})
+		})
+		t.Run("AdministratorOfOwnPartyOnly", func(t *testing.T) {
+			who := e.as("alibaba")
+			u, err := e.svc.CreateUser(e.ctx, who, service.UserRequest{Party: "alibaba", Name: "clerk", Duties: []domain.UserDuty{"approver", "officer", "officer"}})
+			must(t, err)
+			if !slices.Equal(u.Duties, domain.Duties{domain.DutyOfficer, domain.DutyApprover}) {
+				t.Fatalf("duties %v, want officer, approver once each in order", u.Duties)
+			}
+			before := e.auditSize(t)
+			_, err = e.svc.CreateUser(e.ctx, who, service.UserRequest{Party: "bytedance", Name: "mole"})
+			wantCode(t, err, domain.ENOTFOUND)
+			_, err = e.svc.CreateUser(e.ctx, who, service.UserRequest{Party: "alibaba", Name: "x", Duties: []domain.UserDuty{"root"}})
+			wantInvalid(t, err, "duties[0]")
+			e.unchanged(t, before)
 		})
 		t.Run("ErrPartyNotFound", func(t *testing.T) {
 			before := e.auditSize(t)
@@ -353,5 +372,5 @@ func sameActor(got, who domain.Actor, k domain.Token) bool {
 		return false
 	}
 	got.TokenID, got.TokenExpiresAt = who.TokenID, who.TokenExpiresAt
-	return got == who
+	return reflect.DeepEqual(got, who)
 }

@@ -29,7 +29,7 @@ type PermitRequest struct {
 // importing authority; EFORBIDDEN for anyone else. Returns EINVALID naming
 // the field (buyer for a party that is not a registered buyer).
 func (s *Service) DecidePermit(ctx context.Context, who domain.Actor, in PermitRequest) (domain.ImportPermit, error) {
-	if err := authorize(who, ActPermitManage); err != nil {
+	if err := authorizeWork(who, ActPermitManage, decisiveWork); err != nil {
 		return domain.ImportPermit{}, err
 	}
 	if in.Decision != "grant" && in.Decision != "deny" {
@@ -118,7 +118,7 @@ func permitDoc(p domain.ImportPermit) store.Doc {
 // EFORBIDDEN for anyone else. Returns EINVALID for a missing reason,
 // ENOTFOUND for an unknown permit, ECONFLICT for a permit revoked or denied.
 func (s *Service) RevokePermit(ctx context.Context, who domain.Actor, id domain.ID, reason string) (domain.ImportPermit, error) {
-	if err := authorize(who, ActPermitManage); err != nil {
+	if err := authorizeWork(who, ActPermitManage, decisiveWork); err != nil {
 		return domain.ImportPermit{}, err
 	}
 	if strings.TrimSpace(reason) == "" || len(reason) > 4000 {

@@ -215,13 +215,15 @@ type RescreenReport struct {
 }
 
 // MayReloadLists returns EFORBIDDEN unless who may reload the lists.
-func (s *Service) MayReloadLists(who domain.Actor) error { return authorize(who, ActListsReload) }
+func (s *Service) MayReloadLists(who domain.Actor) error {
+	return authorizeWork(who, ActListsReload, routineWork)
+}
 
 // ReloadLists swaps in a new restricted-party index (built off to the side
 // by the caller) and re-screens every application still in force. Callers:
 // the export authority and the operator.
 func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screening.Index) (RescreenReport, error) {
-	if err := authorize(who, ActListsReload); err != nil {
+	if err := authorizeWork(who, ActListsReload, routineWork); err != nil {
 		return RescreenReport{}, err
 	}
 	ix.Versions() // computed once, here rather than in the first search
@@ -238,7 +240,7 @@ func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screeni
 // decided (an approved customer's orders are then rejected by the policy).
 func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenReport, error) {
 	var rep RescreenReport
-	if err := authorize(who, ActListsReload); err != nil {
+	if err := authorizeWork(who, ActListsReload, routineWork); err != nil {
 		return rep, err
 	}
 	if s.screen.Load() == nil {

@@ -162,11 +162,14 @@ func storable(pathValue ...string) error {
 // command that stores the same bytes as a document and records them.
 type canonicalJSON []byte
 
+// actorUser is who a record names as its actor user.
 func actorUser(who domain.Actor) string {
 	if who.UserID == (domain.ID{}) {
 		return who.UserName
 	}
-	return who.UserID.String()
+	// The person, not only the account: its id, then its name (records
+	// made before names were kept hold the id alone).
+	return who.UserID.String() + " " + who.UserName
 }
 
 // viewOf runs read in a read-only transaction and returns what it read.

@@ -46,7 +46,7 @@ const MaxShipmentUnits = 10000
 // carriers (one, or one per leg) or lab (in the lab test's country, where
 // the route has a test).
 func (s *Service) CreateShipment(ctx context.Context, who domain.Actor, in ShipmentRequest) (domain.Shipment, error) {
-	if err := authorize(who, ActShipmentCreate); err != nil {
+	if err := authorizeWork(who, ActShipmentCreate, routineWork); err != nil {
 		return domain.Shipment{}, err
 	}
 	orderID, err := domain.ParseID(in.Order)
@@ -204,7 +204,7 @@ type EventRequest struct {
 // or in the wrong country, or a check that fails, or naming the holder for
 // a carrier that does not hold the shipment.
 func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.ID, in EventRequest) (domain.Shipment, error) {
-	if err := authorize(who, ActShipmentEvent); err != nil {
+	if err := authorizeWork(who, ActShipmentEvent, routineWork); err != nil {
 		return domain.Shipment{}, err
 	}
 	if err := eventKindOf(who, in.Kind); err != nil {
@@ -523,7 +523,7 @@ type LabTestRequest struct {
 // in the shipment or a key that is not an Ed25519 public key; ECONFLICT
 // naming device_keys for a key recorded for another serial.
 func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain.ID, in LabTestRequest) (domain.Shipment, error) {
-	if err := authorize(who, ActShipmentTest); err != nil {
+	if err := authorizeWork(who, ActShipmentTest, routineWork); err != nil {
 		return domain.Shipment{}, err
 	}
 	rules, err := s.rulesNow()

@@ -37,7 +37,7 @@ type CheckInRequest struct {
 // country, site, rtt_ms (more than 50) or rtt_ms.<landmark> (unknown, or
 // not a round-trip time).
 func (s *Service) CheckIn(ctx context.Context, who domain.Actor, in CheckInRequest) (domain.CheckIn, []domain.Alert, error) {
-	if err := authorize(who, ActCheckIn); err != nil {
+	if err := authorizeWork(who, ActCheckIn, routineWork); err != nil {
 		return domain.CheckIn{}, nil, err
 	}
 	if !serialRe.MatchString(in.Serial) {
@@ -203,7 +203,7 @@ func (s *Service) patternAlerts(ctx context.Context, tx store.Tx, who domain.Act
 // the export authority and the operator; EFORBIDDEN for anyone else. Returns
 // the alerts raised.
 func (s *Service) SweepSilence(ctx context.Context, who domain.Actor) ([]domain.Alert, error) {
-	if err := authorize(who, ActAlertManage); err != nil {
+	if err := authorizeWork(who, ActAlertManage, routineWork); err != nil {
 		return nil, err
 	}
 	rules, err := s.rulesNow()
@@ -287,7 +287,7 @@ func (s *Service) Alerts(ctx context.Context, who domain.Actor, states []string)
 // state or note, ENOTFOUND for an unknown alert, ECONFLICT naming the state
 // for a move the lifecycle does not allow.
 func (s *Service) ChangeAlert(ctx context.Context, who domain.Actor, id domain.ID, state domain.AlertState, note string) (domain.Alert, error) {
-	if err := authorize(who, ActAlertManage); err != nil {
+	if err := authorizeWork(who, ActAlertManage, routineWork); err != nil {
 		return domain.Alert{}, err
 	}
 	if state != domain.AlertExplained && state != domain.AlertEscalated {

@@ -44,7 +44,7 @@ func (in ApplicationRequest) fill(a *domain.Application) {
 // EINVALID naming the field (owners[i].party for an owner that is no
 // registered party).
 func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in ApplicationRequest) (domain.Application, error) {
-	if err := authorize(who, ActApplicationSubmit); err != nil {
+	if err := authorizeWork(who, ActApplicationSubmit, routineWork); err != nil {
 		return domain.Application{}, err
 	}
 	now := s.Now()
@@ -75,7 +75,7 @@ func (s *Service) SubmitApplication(ctx context.Context, who domain.Actor, in Ap
 // EFORBIDDEN for other roles. Returns ENOTFOUND for an unknown application,
 // ECONFLICT in any other state, EINVALID naming the field.
 func (s *Service) ResubmitApplication(ctx context.Context, who domain.Actor, id domain.ID, in ApplicationRequest) (domain.Application, error) {
-	if err := authorize(who, ActApplicationSubmit); err != nil {
+	if err := authorizeWork(who, ActApplicationSubmit, routineWork); err != nil {
 		return domain.Application{}, err
 	}
 	rules, err := s.rulesNow()
@@ -388,13 +388,14 @@ type HitReview struct {
 // reason from the policy's list and a note, by the authenticated officer;
 // clearing a hit that scores at least the policy's four_eyes_score takes
 // two different officers: the first clear leaves it pending_second.
-// Callers: the export authority; EFORBIDDEN for anyone else. Returns
+// Callers: the export authority, an officer or approver (the second clear
+// of a four-eyes hit: an approver); EFORBIDDEN for anyone else. Returns
 // ENOTFOUND for an unknown application; EINVALID naming reviews[i].hit,
 // .decision, .reason or .note; ECONFLICT for a hit already decided (a
 // changed list entry re-opens it) or a second clear by the officer who
 // made the first.
 func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID, reviews []HitReview) (domain.Application, error) {
-	if err := authorize(who, ActApplicationDecide); err != nil {
+	if err := authorizeWork(who, ActApplicationDecide, routineWork); err != nil {
 		return domain.Application{}, err
 	}
 	rules, err := s.rulesNow()
@@ -447,6 +448,8 @@ func (s *Service) ReviewHits(ctx context.Context, who domain.Actor, id domain.ID
 			if r.Decision == domain.HitFalsePositive && h.Score >= fourEyes {
 				if h.Review != domain.HitPendingSecond {
 					result = domain.HitPendingSecond
+				} else if err := requireDuty(who, decisiveWork, fmt.Sprintf("the second clear of hit %d", r.Hit)); err != nil {
+					return err
 				} else if first := h.Decisions[len(h.Decisions)-1]; sameOfficer(first, who) {
 					return domain.Errorf(domain.ECONFLICT, "hit %d scores %.3f (at least %.2f, rule %s): a second, different officer must confirm %s's clear",
 						r.Hit, h.Score, fourEyes, ruleID, first.Officer)

@@ -152,7 +152,7 @@ type webhookRecord struct {
 // Returns EINVALID naming url or types[i]; EUNAVAILABLE when the server
 // has no webhook key.
 func (s *Service) CreateWebhook(ctx context.Context, who domain.Actor, in WebhookRequest) (Webhook, error) {
-	if err := authorize(who, ActWebhookManage); err != nil {
+	if err := authorizeWork(who, ActWebhookManage, administration); err != nil {
 		return Webhook{}, err
 	}
 	if isSystem(who) {
@@ -285,7 +285,7 @@ func (s *Service) Webhook(ctx context.Context, who domain.Actor, id domain.ID) (
 // DeleteWebhook ends a subscription: nothing more is delivered to it.
 // Callers: every role, for its own party's; ENOTFOUND otherwise.
 func (s *Service) DeleteWebhook(ctx context.Context, who domain.Actor, id domain.ID) error {
-	if err := authorize(who, ActWebhookManage); err != nil {
+	if err := authorizeWork(who, ActWebhookManage, administration); err != nil {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx store.Tx) error {
@@ -312,7 +312,7 @@ func (s *Service) DeleteWebhook(ctx context.Context, who domain.Actor, id domain
 // replay`); ENOTFOUND otherwise; EINVALID naming from when it is out of
 // the ledger's range, or when it is absent and there is no dead letter.
 func (s *Service) ReplayWebhook(ctx context.Context, who domain.Actor, id domain.ID, in ReplayRequest) (Webhook, error) {
-	if err := authorize(who, ActWebhookManage); err != nil {
+	if err := authorizeWork(who, ActWebhookManage, administration); err != nil {
 		return Webhook{}, err
 	}
 	var v Webhook

@@ -482,7 +482,7 @@ func TestWebhookScreeningAndCheckpoints(t *testing.T) {
 		clear := []service.HitReview{{Hit: 0, Decision: "false_positive", Reason: "different_identifiers", Note: "another company of the same name"}}
 		_, err = e.svc.ReviewHits(e.ctx, e.as("us-commerce"), a.ID, clear)
 		must(t, err)
-		u, err := e.svc.CreateUser(e.ctx, domain.SystemActor, service.UserRequest{Party: "us-commerce", Name: "second officer"})
+		u, err := e.svc.CreateUser(e.ctx, domain.SystemActor, service.UserRequest{Party: "us-commerce", Name: "second officer", Duties: domain.AllDuties})
 		must(t, err)
 		tok, err := e.svc.IssueToken(e.ctx, domain.SystemActor, u.ID, "test", 0)
 		must(t, err)

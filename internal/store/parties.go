@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,19 +59,58 @@ func (t *tx) notFound(err error, format string, args ...any) error {
 	return t.s.wrap("read", err)
 }
 
-const userCols = "id, party_id, name, created_at"
+const userCols = "id, party_id, name, duties, created_at"
 
 func scanUser(sc interface{ Scan(...any) error }) (domain.User, error) {
 	var u domain.User
 	var created dbTime
-	err := sc.Scan(&u.ID, &u.PartyID, &u.Name, &created)
-	u.CreatedAt = created.T
+	var duties string
+	err := sc.Scan(&u.ID, &u.PartyID, &u.Name, &duties, &created)
+	u.CreatedAt, u.Duties = created.T, dutiesOf(duties)
 	return u, err
 }
 
+// dutiesOf reads the duties column: a comma-separated set.
+func dutiesOf(s string) domain.Duties {
+	out := domain.Duties{}
+	for _, d := range strings.Split(s, ",") {
+		if d != "" {
+			out = append(out, domain.UserDuty(d))
+		}
+	}
+	return out
+}
+
+// dutiesText is the duties column's text for ds.
+func dutiesText(ds domain.Duties) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = string(d)
+	}
+	return strings.Join(parts, ",")
+}
+
 func (t *tx) CreateUser(ctx context.Context, u *domain.User) error {
-	_, err := t.exec(ctx, "create user", "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?)",
-		u.ID, u.PartyID, u.Name, t.time(u.CreatedAt))
+	if u.Duties == nil {
+		u.Duties = domain.Duties{}
+	}
+	_, err := t.exec(ctx, "create user", "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?)",
+		u.ID, u.PartyID, u.Name, dutiesText(u.Duties), t.time(u.CreatedAt))
+	return err
+}
+
+func (t *tx) SetUserDuties(ctx context.Context, id domain.ID, ds domain.Duties) error {
+	res, err := t.exec(ctx, "set duties", "UPDATE users SET duties = ? WHERE id = ?", dutiesText(ds), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.s.wrap("set duties", err)
+	} else if n == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "user %s not found", id)
+	}
+	// Principals cached before this commit carry the old duties.
+	_, err = t.exec(ctx, "set duties", "UPDATE token_epoch SET n = n + 1 WHERE id = 1")
 	return err
 }
 
@@ -170,14 +210,16 @@ func (t *tx) Principal(ctx context.Context, hash []byte) (domain.Token, domain.U
 	var p domain.Party
 	var kc, ke, kr, ku, uc, pc dbTime
 	var parent uuid.NullUUID
+	var duties string
 	err := t.queryRow(ctx, `SELECT k.id, k.user_id, k.hash, k.label, k.kind, k.parent_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at,
-		u.id, u.party_id, u.name, u.created_at,
+		u.id, u.party_id, u.name, u.duties, u.created_at,
 		p.id, p.slug, p.name, p.role, p.country, p.class, p.created_at
 		FROM tokens k JOIN users u ON u.id = k.user_id JOIN parties p ON p.id = u.party_id WHERE k.hash = ?`, hash).Scan(
 		&k.ID, &k.UserID, &k.Hash, &k.Label, &k.Kind, &parent, &kc, &ke, &kr, &ku,
-		&u.ID, &u.PartyID, &u.Name, &uc,
+		&u.ID, &u.PartyID, &u.Name, &duties, &uc,
 		&p.ID, &p.Slug, &p.Name, &p.Role, &p.Country, &p.Class, &pc)
 	k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.LastUsedAt, u.CreatedAt, p.CreatedAt = kc.T, ke.ptr(), kr.ptr(), ku.ptr(), uc.T, pc.T
+	u.Duties = dutiesOf(duties)
 	if parent.Valid {
 		k.ParentID = &parent.UUID
 	}

@@ -78,13 +78,17 @@ type Tx interface {
 	// Parties lists every party ordered by slug.
 	Parties(ctx context.Context) ([]domain.Party, error)
 
-	// CreateUser stores a user; ECONFLICT when its id is taken, EINVALID
-	// when its party does not exist.
+	// CreateUser stores a user (nil duties as none); ECONFLICT when its id
+	// is taken, EINVALID when its party does not exist.
 	CreateUser(ctx context.Context, u *domain.User) error
 	// User returns the user with the id, or ENOTFOUND.
 	User(ctx context.Context, id domain.ID) (domain.User, error)
 	// Users lists the users of a party ordered by creation, then id.
 	Users(ctx context.Context, partyID domain.ID) ([]domain.User, error)
+	// SetUserDuties replaces a user's duties and advances the token epoch,
+	// so that no principal cached with the old duties serves again;
+	// ENOTFOUND for an unknown user.
+	SetUserDuties(ctx context.Context, id domain.ID, ds domain.Duties) error
 
 	// CreateToken stores a token; ECONFLICT when its hash or id is taken,
 	// EINVALID when its user does not exist.
@@ -105,6 +109,29 @@ type Tx interface {
 	// token epoch; a token revoked already keeps its first instant, and
 	// the epoch does not move. ENOTFOUND if absent.
 	RevokeToken(ctx context.Context, id domain.ID, at time.Time) error
+
+	// PutIdentityProvider stores a party's identity provider, replacing
+	// the one it had; EINVALID when the party does not exist.
+	PutIdentityProvider(ctx context.Context, p *domain.IdentityProvider) error
+	// IdentityProvider returns a party's identity provider with its client
+	// secret, or ENOTFOUND.
+	IdentityProvider(ctx context.Context, partyID domain.ID) (domain.IdentityProvider, error)
+	// CreateIdentityMapping stores a mapping; ECONFLICT when the party
+	// maps that subject or group already, EINVALID when the party or the
+	// user does not exist.
+	CreateIdentityMapping(ctx context.Context, m *domain.IdentityMapping) error
+	// IdentityMappings lists a party's mappings, oldest first (then by id).
+	IdentityMappings(ctx context.Context, partyID domain.ID) ([]domain.IdentityMapping, error)
+	// DeleteIdentityMapping removes a party's mapping; ENOTFOUND when the
+	// party has no mapping with the id.
+	DeleteIdentityMapping(ctx context.Context, partyID, id domain.ID) error
+	// CreatePendingSignIn stores a sign-in started with an identity
+	// provider (and drops those expired for an hour).
+	CreatePendingSignIn(ctx context.Context, p *domain.PendingSignIn) error
+	// TakePendingSignIn removes and returns the pending sign-in of a
+	// state's hash: once only, and only before it expires (ENOTFOUND
+	// otherwise, when it is removed as well).
+	TakePendingSignIn(ctx context.Context, stateHash []byte, now time.Time) (domain.PendingSignIn, error)
 
 	// CreateProduct stores a product; ECONFLICT when its slug or id is taken.
 	CreateProduct(ctx context.Context, p *domain.Product) error

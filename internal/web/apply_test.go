@@ -28,7 +28,7 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 	if _, err := e.svc.CreateParty(ctx, sys, service.PartyRequest{Slug: "freshco", Name: "FreshCo AI (Shenzhen) Ltd.", Role: domain.RoleBuyer, Country: "CN", Class: domain.ClassSME}); err != nil {
 		t.Fatal(err)
 	}
-	u, err := e.svc.CreateUser(ctx, sys, service.UserRequest{Party: "freshco", Name: "freshco officer"})
+	u, err := e.svc.CreateUser(ctx, sys, service.UserRequest{Party: "freshco", Name: "freshco officer", Duties: domain.AllDuties})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func newEnv(t testing.TB) *env {
 	if _, err := svc.CreateParty(ctx, sys, service.PartyRequest{Slug: "newco", Name: "NewCo Compute (Shanghai) Ltd.", Role: domain.RoleBuyer, Country: "CN", Class: domain.ClassSME}); err != nil {
 		t.Fatal(err)
 	}
-	u, err := svc.CreateUser(ctx, sys, service.UserRequest{Party: "newco", Name: "newco officer"})
+	u, err := svc.CreateUser(ctx, sys, service.UserRequest{Party: "newco", Name: "newco officer", Duties: domain.AllDuties})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,11 +26,13 @@ type webProbe struct {
 // values that the route's own role sees served: done, or refused by the
 // handler itself (422, 404), never by the role check.
 var webMatrix = map[string]func(e *env) webProbe{
-	"GET /static/":  func(*env) webProbe { return webProbe{path: "/static/app.css", want: 200} },
-	"GET /{$}":      func(*env) webProbe { return webProbe{path: "/", want: 303} },
-	"GET /signin":   func(*env) webProbe { return webProbe{path: "/signin", want: 200} },
-	"POST /signin":  func(*env) webProbe { return webProbe{path: "/signin", form: url.Values{"token": {"cg_x"}}, want: 403} },
-	"POST /signout": func(*env) webProbe { return webProbe{path: "/signout", form: url.Values{}, want: 303, ends: true} },
+	"GET /static/":             func(*env) webProbe { return webProbe{path: "/static/app.css", want: 200} },
+	"GET /{$}":                 func(*env) webProbe { return webProbe{path: "/", want: 303} },
+	"GET /signin":              func(*env) webProbe { return webProbe{path: "/signin", want: 200} },
+	"POST /signin":             func(*env) webProbe { return webProbe{path: "/signin", form: url.Values{"token": {"cg_x"}}, want: 403} },
+	"GET /signin/sso":          func(*env) webProbe { return webProbe{path: "/signin/sso?party=nobody", want: 404} },
+	"GET /signin/sso/callback": func(*env) webProbe { return webProbe{path: "/signin/sso/callback?state=x&code=y", want: 401} },
+	"POST /signout":            func(*env) webProbe { return webProbe{path: "/signout", form: url.Values{}, want: 303, ends: true} },
 	"POST /prefs": func(*env) webProbe {
 		return webProbe{path: "/prefs", form: url.Values{"lang": {"en"}, "back": {"/"}}, want: 303}
 	},

@@ -150,6 +150,7 @@ func (h *handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "signin", &view{Title: "Sign in", CSRF: c.Value, Error: msg})
 		return
 	}
+	h.endPrevious(r)
 	h.setSessionCookie(w, r, started.Secret)
 	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: "", Path: "/signin", MaxAge: -1,
 		HttpOnly: true, Secure: h.secureCookie(r), SameSite: http.SameSiteStrictMode})
@@ -168,4 +169,15 @@ func (h *handler) signout(w http.ResponseWriter, r *http.Request, _ domain.Actor
 	}
 	h.clearSession(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// endPrevious ends the session the browser held before it signed in again:
+// a sign-in replaces the session (a new id), and the old one does not stay
+// open beside it. A failure is logged; the new session stands.
+func (h *handler) endPrevious(r *http.Request) {
+	if secret, ok := h.sessionSecret(r); ok {
+		if err := h.svc.EndSession(r.Context(), secret); err != nil {
+			h.log.WarnContext(r.Context(), "web: ending the previous session", "err", err)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 // Package web is chipgate's dashboard: server-rendered pages for every role,
-// enhanced with htmx, signed in with an API token kept in an HttpOnly
-// cookie. It calls the service with the signed-in actor and nothing else, so
+// enhanced with htmx, signed in with a party's OpenID Connect provider or
+// an API token, either opening a server-side session whose id is kept in
+// an HttpOnly cookie. It calls the service with the signed-in actor and nothing else, so
 // authorization stays where the API's is: in the service. Templates and
 // static assets (htmx and uPlot included) are embedded in the binary.
 package web
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,8 +52,9 @@ type Options struct {
 	// behind one address must share it; when nil a random key is made, and
 	// sessions end when the process does.
 	Key []byte
-	// FailedSignInBurst is how many failed sign-ins a client address may
-	// make at once before it is throttled (throttle.FailedAuth); 0 means
+	// FailedSignInBurst is how many failed sign-ins a client address, and
+	// an account a single sign-on provider vouched for, may make at once
+	// before it is throttled (throttle.FailedAuth); 0 means
 	// throttle.FailedAuthBurst, negative no throttle.
 	FailedSignInBurst int
 	// SecureCookies marks cookies Secure on every request, for a server
@@ -69,8 +72,12 @@ type handler struct {
 	log    *slog.Logger
 	limits service.SessionLimits
 	key    []byte
-	// failures counts failed sign-ins per client address.
-	failures *throttle.Bucket
+	// failures counts failed sign-ins per client address,
+	// accountFailures those of accounts a provider vouched for (single
+	// sign-on refused for a known subject).
+	failures, accountFailures *throttle.Bucket
+	// oidc caches the identity providers discovered.
+	oidc providers
 	// secure forces the Secure attribute on cookies (Options.SecureCookies).
 	secure bool
 	// proxies name the client behind a trusted proxy.
@@ -86,7 +93,7 @@ type handler struct {
 // given; the API server hands it the paths outside /api/.
 func New(svc *service.Service, opts Options) http.Handler {
 	h := &handler{svc: svc, log: opts.Log, limits: service.SessionLimits{Absolute: opts.SessionTTL, Idle: opts.SessionIdle}, key: opts.Key, secure: opts.SecureCookies,
-		failures: throttle.FailedAuth(opts.FailedSignInBurst), proxies: opts.TrustedProxies}
+		failures: throttle.FailedAuth(opts.FailedSignInBurst), accountFailures: throttle.FailedAuth(opts.FailedSignInBurst), proxies: opts.TrustedProxies}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -140,6 +147,8 @@ func (h *handler) routeTable() []route {
 		{method: "GET", path: "/{$}", public: true, serve: http.HandlerFunc(h.home)},
 		{method: "GET", path: "/signin", public: true, serve: http.HandlerFunc(h.signinForm)},
 		{method: "POST", path: "/signin", public: true, serve: http.HandlerFunc(h.signin)},
+		{method: "GET", path: ssoPath, public: true, serve: http.HandlerFunc(h.ssoStart)},
+		{method: "GET", path: ssoPath + "/callback", public: true, serve: http.HandlerFunc(h.ssoCallback)},
 		// The language and time-zone switch: a preference, on every page
 		// and before signing in.
 		{method: "POST", path: "/prefs", public: true, serve: http.HandlerFunc(h.setPrefs)},
@@ -270,7 +279,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case domain.ENOTFOUND:
 		status, msg = http.StatusNotFound, "Not found."
 	case domain.EFORBIDDEN:
-		status, msg = http.StatusForbidden, "Your role may not do this."
+		// The service's refusal says which role or duty it takes.
+		status, msg = http.StatusForbidden, "You may not do this: %s"
 	case domain.EUNAUTHORIZED:
 		status, msg = http.StatusUnauthorized, "Sign in again."
 	case domain.EUNAVAILABLE:
@@ -279,7 +289,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		h.log.ErrorContext(r.Context(), "web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if msg == "%s" {
+	if strings.HasSuffix(msg, "%s") {
 		h.renderError(w, r, status, msg, h.localeFor(r, nil).ErrText(err))
 		return
 	}

@@ -1,0 +1,32 @@
+-- Sign-in with a party's OpenID Connect provider: the provider (its client
+-- secret kept as given, since the code exchange needs it), the mappings of
+-- its subjects and groups to the party's users, and the sign-ins started
+-- and not yet finished (keyed by the hash of their state, used once).
+CREATE TABLE identity_providers (
+	party_id      UUID PRIMARY KEY REFERENCES parties(id),
+	issuer        TEXT NOT NULL,
+	client_id     TEXT NOT NULL,
+	client_secret TEXT NOT NULL,
+	groups_claim  TEXT NOT NULL,
+	name          TEXT NOT NULL,
+	updated_at    TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE identity_mappings (
+	id         UUID PRIMARY KEY,
+	party_id   UUID NOT NULL REFERENCES parties(id),
+	kind       TEXT NOT NULL,
+	value      TEXT NOT NULL,
+	user_id    UUID NOT NULL REFERENCES users(id),
+	created_at TIMESTAMPTZ NOT NULL,
+	UNIQUE (party_id, kind, value)
+);
+
+CREATE TABLE pending_signins (
+	state_hash BYTEA PRIMARY KEY,
+	party_id   UUID NOT NULL REFERENCES parties(id),
+	nonce      TEXT NOT NULL,
+	verifier   TEXT NOT NULL,
+	expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX pending_signins_expiry ON pending_signins(expires_at);
