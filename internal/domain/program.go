@@ -49,6 +49,21 @@ type Application struct {
 	Banks      []TransactionParty `json:"banks,omitempty"`
 }
 
+// PartyScreening is the screening of a registered party that files no
+// application but carries or tests the goods (a carrier, a lab): screened
+// when a shipment names it and again at every list reload. Every step of a
+// shipment reads its holder's and its lab's.
+type PartyScreening struct {
+	PartyID   ID              `json:"party_id"`
+	Party     string          `json:"party"`
+	Role      Role            `json:"role"`
+	Name      string          `json:"name"`
+	Country   string          `json:"country"`
+	Screening ScreeningResult `json:"screening"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
 // TransactionParty is a party to an export transaction other than the
 // buyer (EAR § 748.5: consignee, end user, forwarder; and the bank that
 // pays): not a registered party, so named by its name, country and,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chipgate/chipgate/internal/chipgatetest"
+	"github.com/chipgate/chipgate/internal/demo"
 	"github.com/chipgate/chipgate/internal/domain"
 	"github.com/chipgate/chipgate/internal/screening"
 	"github.com/chipgate/chipgate/internal/service"
@@ -172,6 +173,85 @@ func TestPartiesRescreenedOnReload(t *testing.T) {
 		next, err := e.svc.PlaceOrder(e.ctx, e.as("bytedance"), service.OrderRequest{Product: "h200", Quantity: 1, Period: "2026-03-02", EndUse: "commercial_ai"})
 		if err == nil && next.Status == domain.OrderAccepted {
 			t.Fatalf("an order after the listing was accepted: %+v", next.Decision)
+		}
+	})
+}
+
+// castParty is the demo cast's party of a slug.
+func castParty(t testing.TB, slug string) service.PartyRequest {
+	t.Helper()
+	for _, c := range demo.Cast {
+		if c.Slug == slug {
+			return c
+		}
+	}
+	t.Fatalf("no cast party %s", slug)
+	return service.PartyRequest{}
+}
+
+// listing is the embedded lists plus an Entity List entry of name.
+func listing(t testing.TB, name, country, id string) *screening.Index {
+	ents := slices.Clone(chipgatetest.ScreeningIndex(t).Entities())
+	ents = append(ents, screening.Entity{Key: "EL:" + id, Type: screening.TypeEntity, Name: name, Countries: []string{country},
+		Programs: []string{"EAR744"}, Sources: []screening.Source{{List: "EL", ID: id, Name: name, Listed: "2026-02-01", Notice: "91 FR 8888"}}})
+	return screening.NewIndex(ents)
+}
+
+// TestCustodiansRescreenedOnReload: every reload screens the carriers and
+// labs again; one that becomes listed stops the shipments under way that
+// depend on it at their next step, and the export authority's alert names
+// the entry and the shipments. The steps read the current result: a reload
+// without the listing lets the shipment move on.
+func TestCustodiansRescreenedOnReload(t *testing.T) {
+	run(t, func(t *testing.T, e *env) {
+		auth := e.as("us-commerce")
+		e.customer(t, "us-cloud-a", 0)
+		e.order(t, "us-cloud-a", 1000) // room under the CN cap
+		e.customer(t, "bytedance", 100)
+		sh := e.shipment(t, "bytedance", 5)
+		lab := castParty(t, "us-testlab")
+
+		before := e.auditSize(t)
+		rep, err := e.svc.ReloadListsWith(e.ctx, auth, listing(t, lab.Name, lab.Country, "el-2026-0100"), service.ListReload{})
+		must(t, err)
+		if rep.NewMatches != 1 || rep.Custodians < 2 {
+			t.Fatalf("reload listing the lab: %+v", rep)
+		}
+		recs := e.recorded(t, before, auth, "lists.accepted", "party.rescreened", "alert.raised")
+		alert := payload[domain.Alert](t, recs[len(recs)-1])
+		ev := strings.Join(alert.Evidence, "\n")
+		if alert.Kind != "new_listing" || alert.ShipmentID == nil || *alert.ShipmentID != sh.ID || !strings.Contains(ev, "el-2026-0100") ||
+			!strings.Contains(ev, "91 FR 8888") || !strings.Contains(ev, sh.ID.String()) || alert.Reasons[0].Rule != "end-user.listed" {
+			t.Fatalf("alert %+v", alert)
+		}
+		_, err = e.svc.RecordEvent(e.ctx, e.as("carrier"), sh.ID, service.EventRequest{Kind: "picked_up", Country: "TW", Place: "TPE"})
+		if domain.ErrorCode(err) != domain.ECONFLICT || !strings.Contains(domain.ErrorMessage(err), "lab us-testlab has an open restricted-party match") ||
+			!strings.Contains(domain.ErrorMessage(err), "el-2026-0100") {
+			t.Fatalf("the next step with the lab listed: %v", err)
+		}
+		// The same lists again change nothing.
+		before = e.auditSize(t)
+		rep, err = e.svc.ReloadListsWith(e.ctx, auth, listing(t, lab.Name, lab.Country, "el-2026-0100"), service.ListReload{})
+		must(t, err)
+		if rep.NewMatches != 0 {
+			t.Fatalf("the same lists again: %+v", rep)
+		}
+		e.recorded(t, before, auth, "lists.accepted")
+
+		// The listing withdrawn: the step reads the current result.
+		_, err = e.svc.ReloadListsWith(e.ctx, auth, chipgatetest.ScreeningIndex(t), service.ListReload{Force: true, Reason: "entry withdrawn"})
+		must(t, err)
+		sh = e.move(t, sh, "picked_up", "TW")
+
+		carrier := castParty(t, "carrier")
+		rep, err = e.svc.ReloadListsWith(e.ctx, auth, listing(t, carrier.Name, carrier.Country, "el-2026-0101"), service.ListReload{})
+		must(t, err)
+		if rep.NewMatches != 1 {
+			t.Fatalf("reload listing the carrier: %+v", rep)
+		}
+		_, err = e.svc.RecordEvent(e.ctx, e.as("carrier"), sh.ID, service.EventRequest{Kind: "arrived", Country: "US", Place: "LAX"})
+		if domain.ErrorCode(err) != domain.ECONFLICT || !strings.Contains(domain.ErrorMessage(err), "carrier carrier has an open restricted-party match") {
+			t.Fatalf("the next step with the carrier listed: %v", err)
 		}
 	})
 }

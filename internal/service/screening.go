@@ -212,6 +212,8 @@ type RescreenReport struct {
 	// before: their open orders are held, their licenses suspended, and
 	// the export authority alerted.
 	NewMatches int `json:"new_matches"`
+	// Custodians counts the carriers and labs screened.
+	Custodians int `json:"custodians_screened"`
 }
 
 // MayReloadLists returns EFORBIDDEN unless who may reload the lists.
@@ -232,7 +234,8 @@ func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screeni
 }
 
 // RescreenAll screens every application that is not denied or revoked
-// against the lists in use, each in its own transaction. Hits the export
+// against the lists in use, each in its own transaction, then every
+// carrier and lab (rescreenCustodians). Hits the export
 // authority reviewed keep their review while the listing is unchanged; new
 // hits wait for review, and a new match blocks an application not yet
 // decided (an approved customer's orders are then rejected by the policy).
@@ -305,7 +308,8 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 			return rep, err
 		}
 	}
-	return rep, nil
+	// The carriers and labs, whose screening each shipment step reads.
+	return rep, s.rescreenCustodians(ctx, who, rules, &rep)
 }
 
 func hasHit(hits []domain.ScreeningHit, h domain.ScreeningHit) bool {
