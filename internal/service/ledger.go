@@ -203,6 +203,10 @@ func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*le
 }
 
 func (s *Service) signCheckpoint(ctx context.Context, signer *LedgerSigner) (*ledger.Checkpoint, error) {
+	// The screening log's head goes into the tree this checkpoint signs.
+	if err := s.sealScreeningLog(ctx); err != nil {
+		return nil, err
+	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		switch vkey, err := tx.LedgerMeta(ctx, "verifier_key"); {
 		case domain.ErrorCode(err) == domain.ENOTFOUND:
@@ -719,7 +723,11 @@ func (s *Service) verifyLog(ctx context.Context, opts VerifyOptions, st *stateSc
 	}
 	var each func(*domain.AuditRecord, ledger.Hash) error
 	if st != nil {
-		size, each = st.size, st.replay.Apply
+		size = st.size
+		each = func(rec *domain.AuditRecord, leaf ledger.Hash) error {
+			st.seals.add(rec)
+			return st.replay.Apply(rec, leaf)
+		}
 	}
 	// The tree holds every leaf a checkpoint covers (the log writes tiles
 	// before it signs), also one from outside that the database lost.

@@ -95,7 +95,7 @@ func logScreenings(ctx context.Context, tx store.Tx, entries []ScreeningLogEntry
 		}
 		rows[i] = store.ScreeningLogRow{ID: e.ID, At: e.At, Kind: e.Kind, Doc: doc}
 	}
-	return tx.AddScreeningLog(ctx, rows)
+	return tx.AddScreeningLog(ctx, rows, chainLink)
 }
 
 // MaxScreeningLogPage bounds a page of the screening log.

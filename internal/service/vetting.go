@@ -215,13 +215,15 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 		}
 		return th
 	}
-	logged := func(q screening.Query, via string, hits int, best float64) error {
+	// Every name and address screened is logged, in one append at the end.
+	var log []ScreeningLogEntry
+	logged := func(q screening.Query, via string, hits int, best float64) {
 		entry := ScreeningLogEntry{ID: newID(), At: res.At, Kind: "application", Subject: a.ID.String(), Officer: officerName(who), UserID: who.UserID,
 			Party: who.PartySlug, Role: who.Role, Query: q.Name, Country: q.Country, Address: q.Address, Via: via, MinScore: minScore, Lists: lists, Hits: hits}
 		if hits > 0 {
 			entry.BestScore = math.Round(best*1000) / 1000
 		}
-		return logScreenings(ctx, tx, []ScreeningLogEntry{entry})
+		log = append(log, entry)
 	}
 	addParty := func(q screening.Query, via string, share float64) error {
 		if strings.TrimSpace(q.Name) == "" {
@@ -236,9 +238,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 		if len(hits) > 0 {
 			best = hits[0].Score
 		}
-		if err := logged(q, via, len(hits), best); err != nil {
-			return err
-		}
+		logged(q, via, len(hits), best)
 		name := q.Name
 		for _, h := range hits {
 			src := h.Entity.PrimarySource()
@@ -292,9 +292,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 		if len(hits) > 0 {
 			best = hits[0].Score
 		}
-		if err := logged(screening.Query{Name: site.Address, Country: site.Country, Address: site.Address}, via, len(hits), best); err != nil {
-			return res, err
-		}
+		logged(screening.Query{Name: site.Address, Country: site.Country, Address: site.Address}, via, len(hits), best)
 		for _, h := range hits {
 			src := h.Entity.PrimarySource()
 			res.Hits = append(res.Hits, domain.ScreeningHit{Query: site.Address, Via: via, List: src.List, SourceID: src.ID, Name: h.Entity.Name,
@@ -343,7 +341,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 			return res, err
 		}
 	}
-	return res, nil
+	return res, logScreenings(ctx, tx, log)
 }
 
 func latestApplication(ctx context.Context, tx store.Tx, party domain.ID) (domain.Application, bool, error) {
