@@ -1587,6 +1587,7 @@ type ReplayRequest struct {
 type RescreenReport struct {
 	ApplicationsChanged  int `json:"applications_changed"`
 	ApplicationsScreened int `json:"applications_screened"`
+	CustodiansScreened   int `json:"custodians_screened"`
 	Entities             int `json:"entities"`
 	NewHits              int `json:"new_hits"`
 	NewMatches           int `json:"new_matches"`

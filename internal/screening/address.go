@@ -2,9 +2,11 @@ package screening
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/chipgate/chipgate/internal/domain"
@@ -66,28 +68,58 @@ func (ix *Index) buildAddresses() *addressIndex {
 		}
 		return i
 	}
-	for ei := range ix.entities {
-		for _, a := range ix.entities[ei].Addresses {
-			street, _ := ix.norm.Tokens(a.Street, false)
-			if strings.TrimSpace(a.Street) == "" || len(street) == 0 {
-				// A city or a country alone says where, not whose.
-				continue
+	// Normalizing is most of the cost, and entities are independent:
+	// normalize side by side, then number the words in entity order.
+	type normalized struct {
+		text, country string
+		street, place []string
+	}
+	per := make([][]normalized, len(ix.entities))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	chunk := (len(ix.entities) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min(len(ix.entities), (w+1)*chunk)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ei := lo; ei < hi; ei++ {
+				for _, a := range ix.entities[ei].Addresses {
+					if strings.TrimSpace(a.Street) == "" {
+						// A city or a country alone says where, not whose.
+						continue
+					}
+					street, _ := ix.norm.Tokens(a.Street, false)
+					if len(street) == 0 {
+						continue
+					}
+					place, _ := ix.norm.Tokens(a.City+" "+a.State+" "+a.Postal, false)
+					per[ei] = append(per[ei], normalized{a.String(), CountryCode(a.Country), street, place})
+				}
 			}
-			all, _ := ix.norm.Tokens(a.Street+" "+a.City+" "+a.State+" "+a.Postal, false)
-			if len(slices.Compact(slices.Sorted(slices.Values(all)))) < minAddressWords {
-				// "Moscow", "Shenzhen, CN": a city, however the list files it.
-				continue
+		}()
+	}
+	wg.Wait()
+	for ei, addrs := range per {
+		for _, a := range addrs {
+			la := listedAddress{entity: int32(ei), text: a.text, country: a.country}
+			for _, t := range a.street {
+				if i := id(t); !slices.Contains(la.street, i) {
+					la.street = append(la.street, i)
+				}
 			}
-			la := listedAddress{entity: int32(ei), text: a.String(), country: CountryCode(a.Country)}
-			for _, t := range all {
+			la.toks = slices.Clone(la.street)
+			for _, t := range a.place {
 				if i := id(t); !slices.Contains(la.toks, i) {
 					la.toks = append(la.toks, i)
 				}
 			}
-			for _, t := range street {
-				if i := id(t); !slices.Contains(la.street, i) {
-					la.street = append(la.street, i)
-				}
+			if len(la.toks) < minAddressWords {
+				// "Moscow", "Shenzhen, CN": a city, however the list files it.
+				continue
 			}
 			aid := int32(len(ai.addrs))
 			for _, t := range la.toks {
@@ -109,6 +141,11 @@ func (ix *Index) buildAddresses() *addressIndex {
 	}
 	return ai
 }
+
+// PrepareAddresses builds the address index now (it is otherwise built on
+// the first SearchAddress): for a caller that swaps an index in and would
+// rather not pay for it inside a transaction.
+func (ix *Index) PrepareAddresses() { ix.addresses() }
 
 // SearchAddress returns the listed entities with an address like
 // q.Address at or above q.MinScore, best first, at most q.Limit of them.

@@ -203,10 +203,6 @@ func (s *Service) SignCheckpoint(ctx context.Context, signer *LedgerSigner) (*le
 }
 
 func (s *Service) signCheckpoint(ctx context.Context, signer *LedgerSigner) (*ledger.Checkpoint, error) {
-	// The screening log's head goes into the tree this checkpoint signs.
-	if err := s.sealScreeningLog(ctx); err != nil {
-		return nil, err
-	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		switch vkey, err := tx.LedgerMeta(ctx, "verifier_key"); {
 		case domain.ErrorCode(err) == domain.ENOTFOUND:
@@ -228,7 +224,8 @@ func (s *Service) signCheckpoint(ctx context.Context, signer *LedgerSigner) (*le
 	return lg.Checkpoint(ctx)
 }
 
-// RunCheckpoints signs a checkpoint every interval while this process leads
+// RunCheckpoints seals the screening log and signs a checkpoint every
+// interval while this process leads
 // (on PostgreSQL exactly one replica does; the others wait to take over)
 // until ctx is done.
 func (s *Service) RunCheckpoints(ctx context.Context, signer *LedgerSigner, interval time.Duration) {
@@ -237,6 +234,11 @@ func (s *Service) RunCheckpoints(ctx context.Context, signer *LedgerSigner, inte
 			t := time.NewTicker(interval)
 			defer t.Stop()
 			for {
+				// The screening log's head goes into the tree the
+				// checkpoint signs.
+				if err := s.SealScreeningLog(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("screening log not sealed", "err", err)
+				}
 				if _, err := s.signCheckpoint(ctx, signer); err != nil && ctx.Err() == nil {
 					s.log.Warn("checkpoint not signed", "err", err)
 				}

@@ -51,9 +51,11 @@ type ScreenResult struct {
 
 // ScreeningLogEntry is one screening as the log keeps it: who screened
 // which name, when, against which list versions, and what it found. Kind
-// is adhoc (a search through the API) or application (an application's
-// names, at submission, resubmission or a reload); Subject is the
-// application.
+// is adhoc (a search through the API), application (an application's
+// names, parties and sites' addresses, at submission, resubmission or a
+// reload; Subject is the application), shipment (a carrier or lab a new
+// shipment names; Subject is the shipment) or party (a carrier or lab at a
+// reload; Subject is its slug).
 type ScreeningLogEntry struct {
 	ID      domain.ID   `json:"id"`
 	At      time.Time   `json:"at"`
@@ -227,6 +229,7 @@ func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screeni
 		return RescreenReport{}, err
 	}
 	ix.Versions() // computed once, here rather than in the first search
+	ix.PrepareAddresses()
 	s.screen.Store(ix)
 	rep, err := s.RescreenAll(ctx, who)
 	rep.Entities = ix.Len()

@@ -18,8 +18,9 @@ import (
 // carries the hash of its content chained to the previous entry's hash,
 // and its place in the chain (seq, gapless from 1). The chain's head is
 // sealed into the ledger — a screening_log.sealed record holding the head's
-// seq and hash — at every checkpoint the leader signs while entries were
-// added, so that the signed log vouches for the chain up to each seal.
+// seq and hash — before every checkpoint the leader signs while entries were
+// added (SealScreeningLog), so that the signed log vouches for the chain up
+// to each seal.
 // `chipgate ledger verify --state` recomputes the chain from the stored
 // entries and compares it with every seal (VerifyState): an entry edited,
 // deleted, inserted or moved is named.
@@ -54,11 +55,14 @@ type ScreeningLogSeal struct {
 	Entries int64  `json:"entries"`
 }
 
-// sealScreeningLog records the screening log's head in the ledger when
-// entries were added since the last seal: one screening_log.sealed record,
-// in the transaction that locks the head, so that the seal is the chain's
-// state at its commit. The leader calls it before each checkpoint.
-func (s *Service) sealScreeningLog(ctx context.Context) error {
+// SealScreeningLog records the screening log's head in the ledger when
+// entries were added since the last seal: one screening_log.sealed record
+// of the system actor, in the transaction that locks the head, so that the
+// seal is the chain's state at its commit. The leader calls it before each
+// checkpoint it signs (RunCheckpoints; serve at start and at shutdown);
+// SignCheckpoint itself writes no record. A seal with nothing new is a
+// no-op, so replicas racing for it write one.
+func (s *Service) SealScreeningLog(ctx context.Context) error {
 	return s.store.InTx(ctx, func(tx store.Tx) error {
 		head, err := tx.ScreeningLogHead(ctx, true)
 		if err != nil || head.Seq == head.Sealed {
