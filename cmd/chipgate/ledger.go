@@ -242,7 +242,7 @@ than a tenth of it and more than 100 entries), fails with status 2 unless
 	cpFiles := cmd.Flags().StringArray("checkpoint", nil, "a signed checkpoint kept outside the database (the signer's state file, a witness's state) to check too (repeatable)")
 	logKey := cmd.Flags().String("log-key", "", "the log's verifier key, or a file holding it: pins the key rather than trusting the database's")
 	allowUnsigned := cmd.Flags().Bool("allow-unsigned", false, "accept a log that no signed checkpoint (or one covering far less than the log) vouches for, still saying so")
-	withState := cmd.Flags().Bool("state", false, "also replay the post-states the records carry and compare every license, permit, order, shipment, serial, counter and other state row with the tables, naming each row that differs (exit 1)")
+	withState := cmd.Flags().Bool("state", false, "also replay the post-states the records carry and compare every license, permit, order, shipment, serial, counter and other state row with the tables, naming each row that differs, and check the screening log's hash chain against its seals in the log, naming the first entry that differs (exit 1)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts := service.VerifyOptions{}
 		if *logKey != "" {
@@ -308,9 +308,23 @@ than a tenth of it and more than 100 entries), fails with status 2 unless
 // writeStateReport writes what `verify --state` found, and returns an exit
 // status 1 error when a row disagrees with the log.
 func writeStateReport(w io.Writer, rep service.StateReport) error {
+	sl := rep.ScreeningLog
+	if len(sl.Diffs) == 0 {
+		fmt.Fprintf(w, "screenings:  OK: %d screening log entries chained, %d seals in the log agree (%d logged before the chain)\n", sl.Entries, sl.Seals, sl.Unchained)
+	} else {
+		fmt.Fprintf(w, "screenings:  FAILED: the screening log disagrees with its chain or its seals (%d entries, %d seals)\n", sl.Entries, sl.Seals)
+		for _, d := range sl.Diffs {
+			fmt.Fprintf(w, "  %s\n", d)
+		}
+	}
 	if len(rep.Diffs) == 0 {
-		_, err := fmt.Fprintf(w, "state:       OK: %d rows agree with the last post-state the log holds for each (%d records replayed)\n", rep.Rows, rep.Records)
-		return err
+		if _, err := fmt.Fprintf(w, "state:       OK: %d rows agree with the last post-state the log holds for each (%d records replayed)\n", rep.Rows, rep.Records); err != nil {
+			return err
+		}
+		if len(sl.Diffs) > 0 {
+			return &exitError{code: 1, err: fmt.Errorf("ledger verify --state FAILED: the screening log was changed: %s", sl.Diffs[0])}
+		}
+		return nil
 	}
 	fmt.Fprintf(w, "state:       FAILED: %d of %d rows disagree with the log (%d records replayed)\n", len(rep.Diffs), rep.Rows, rep.Records)
 	for _, d := range rep.Diffs {

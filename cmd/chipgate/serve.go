@@ -148,7 +148,11 @@ func run(ctx context.Context, svc *service.Service, pf *programFlags, signer *se
 	}
 	cancel()
 	<-delivering
-	// A last checkpoint covers what the final requests wrote.
+	// A last seal of the screening log, and a last checkpoint covering it
+	// and what the final requests wrote.
+	if serr := svc.SealScreeningLog(context.WithoutCancel(ctx)); serr != nil {
+		log.Warn("screening log not sealed", "err", serr)
+	}
 	if _, serr := svc.SignCheckpoint(context.WithoutCancel(ctx), signer); serr != nil {
 		log.Warn("final checkpoint not signed", "err", serr)
 	}

@@ -743,13 +743,17 @@ type AllocationRunRequest struct {
 type Application struct {
 	Addresses        []string              `json:"addresses"`
 	Aliases          *[]string             `json:"aliases,omitempty"`
+	Banks            *[]TransactionParty   `json:"banks,omitempty"`
 	BusinessType     string                `json:"business_type"`
 	Buyer            string                `json:"buyer"`
 	BuyerId          openapi_types.UUID    `json:"buyer_id"`
 	ChineseName      *string               `json:"chinese_name,omitempty"`
+	Consignees       *[]TransactionParty   `json:"consignees,omitempty"`
 	Country          string                `json:"country"`
+	EndUsers         *[]TransactionParty   `json:"end_users,omitempty"`
 	EndUses          []string              `json:"end_uses"`
 	ExceptionNotices *[]ExceptionNotice    `json:"exception_notices,omitempty"`
+	Forwarders       *[]TransactionParty   `json:"forwarders,omitempty"`
 	Id               openapi_types.UUID    `json:"id"`
 	KycRemoteAccess  bool                  `json:"kyc_remote_access"`
 	LegalName        string                `json:"legal_name"`
@@ -793,20 +797,24 @@ type ApplicationList struct {
 
 // ApplicationRequest defines model for ApplicationRequest.
 type ApplicationRequest struct {
-	Addresses        []string         `json:"addresses"`
-	Aliases          *[]string        `json:"aliases,omitempty"`
-	BusinessType     string           `json:"business_type"`
-	ChineseName      *string          `json:"chinese_name,omitempty"`
-	Country          string           `json:"country"`
-	EndUses          []string         `json:"end_uses"`
-	KycRemoteAccess  bool             `json:"kyc_remote_access"`
-	LegalName        string           `json:"legal_name"`
-	Owners           *[]Owner         `json:"owners,omitempty"`
-	ParentCountry    *string          `json:"parent_country,omitempty"`
-	RegistrationDate string           `json:"registration_date"`
-	RequestedVolumes map[string]int64 `json:"requested_volumes"`
-	Sector           *string          `json:"sector,omitempty"`
-	Sites            []Site           `json:"sites"`
+	Addresses        []string            `json:"addresses"`
+	Aliases          *[]string           `json:"aliases,omitempty"`
+	Banks            *[]TransactionParty `json:"banks,omitempty"`
+	BusinessType     string              `json:"business_type"`
+	ChineseName      *string             `json:"chinese_name,omitempty"`
+	Consignees       *[]TransactionParty `json:"consignees,omitempty"`
+	Country          string              `json:"country"`
+	EndUsers         *[]TransactionParty `json:"end_users,omitempty"`
+	EndUses          []string            `json:"end_uses"`
+	Forwarders       *[]TransactionParty `json:"forwarders,omitempty"`
+	KycRemoteAccess  bool                `json:"kyc_remote_access"`
+	LegalName        string              `json:"legal_name"`
+	Owners           *[]Owner            `json:"owners,omitempty"`
+	ParentCountry    *string             `json:"parent_country,omitempty"`
+	RegistrationDate string              `json:"registration_date"`
+	RequestedVolumes map[string]int64    `json:"requested_volumes"`
+	Sector           *string             `json:"sector,omitempty"`
+	Sites            []Site              `json:"sites"`
 }
 
 // Assignee defines model for Assignee.
@@ -1627,6 +1635,7 @@ type ReplayRequest struct {
 type RescreenReport struct {
 	ApplicationsChanged  int `json:"applications_changed"`
 	ApplicationsScreened int `json:"applications_screened"`
+	CustodiansScreened   int `json:"custodians_screened"`
 	Entities             int `json:"entities"`
 	NewHits              int `json:"new_hits"`
 	NewMatches           int `json:"new_matches"`
@@ -1956,6 +1965,13 @@ type TokenMatch struct {
 type TokenRequest struct {
 	Label    string `json:"label"`
 	TtlHours int    `json:"ttl_hours"`
+}
+
+// TransactionParty defines model for TransactionParty.
+type TransactionParty struct {
+	Address *string `json:"address,omitempty"`
+	Country string  `json:"country"`
+	Name    string  `json:"name"`
 }
 
 // Uncertainty defines model for Uncertainty.

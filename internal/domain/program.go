@@ -38,6 +38,58 @@ type Application struct {
 	// Notices are the license exceptions' notifications for this buyer as
 	// consignee that an authority confirmed (NAC).
 	Notices []ExceptionNotice `json:"exception_notices,omitempty"`
+	// The other parties to the buyer's transactions, where it declares
+	// them: consignees that receive the goods, end users other than the
+	// buyer itself, freight forwarders and banks. Each is screened like the
+	// buyer, at application, at every list reload (and so at every order,
+	// which reads the screening).
+	Consignees []TransactionParty `json:"consignees,omitempty"`
+	EndUsers   []TransactionParty `json:"end_users,omitempty"`
+	Forwarders []TransactionParty `json:"forwarders,omitempty"`
+	Banks      []TransactionParty `json:"banks,omitempty"`
+}
+
+// PartyScreening is the screening of a registered party that files no
+// application but carries or tests the goods (a carrier, a lab): screened
+// when a shipment names it and again at every list reload. Every step of a
+// shipment reads its holder's and its lab's.
+type PartyScreening struct {
+	PartyID   ID              `json:"party_id"`
+	Party     string          `json:"party"`
+	Role      Role            `json:"role"`
+	Name      string          `json:"name"`
+	Country   string          `json:"country"`
+	Screening ScreeningResult `json:"screening"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// TransactionParty is a party to an export transaction other than the
+// buyer (EAR § 748.5: consignee, end user, forwarder; and the bank that
+// pays): not a registered party, so named by its name, country and,
+// optionally, its address.
+type TransactionParty struct {
+	Name    string `json:"name"`
+	Country string `json:"country"`
+	Address string `json:"address,omitempty"`
+}
+
+// MaxTransactionParties bounds each kind of transaction party an
+// application declares.
+const MaxTransactionParties = 20
+
+// TransactionParties are an application's declared parties by kind, in a
+// fixed order, each with the field that holds them (consignees, end_users,
+// forwarders, banks).
+func (a *Application) TransactionParties() []PartiesOfKind {
+	return []PartiesOfKind{{"consignees", a.Consignees}, {"end_users", a.EndUsers}, {"forwarders", a.Forwarders}, {"banks", a.Banks}}
+}
+
+// PartiesOfKind is one kind of an application's transaction parties: the
+// field that holds them and the parties.
+type PartiesOfKind struct {
+	Field   string
+	Parties []TransactionParty
 }
 
 // ExceptionNotice is a license exception's notification for a consignee
@@ -111,8 +163,12 @@ type ScreeningResult struct {
 
 // ScreeningHit is one listed entity that matched one of the names.
 type ScreeningHit struct {
-	Query    string   `json:"query"` // the name screened
-	Via      string   `json:"via"`   // legal_name, chinese_name, alias, owner
+	Query string `json:"query"` // the name screened
+	// Via is which of the application's names or parties it was:
+	// legal_name, chinese_name, aliases[i], owners[i] (→owners[j] along a
+	// chain), consignees[i], end_users[i], forwarders[i], banks[i], or
+	// sites[i].address for a site at a listed party's address.
+	Via      string   `json:"via"`
 	List     string   `json:"list"`
 	SourceID string   `json:"source_id"`
 	Name     string   `json:"name"`
@@ -483,6 +539,29 @@ func (a *Application) Validate() error {
 		}
 		if (s.Lat == nil) != (s.Lon == nil) || (s.Lat != nil && !(*s.Lat >= -90 && *s.Lat <= 90 && *s.Lon >= -180 && *s.Lon <= 180)) {
 			pr.Add(p+".lat", "give both lat (-90..90) and lon (-180..180), or neither")
+		}
+	}
+	for _, k := range a.TransactionParties() {
+		if len(k.Parties) > MaxTransactionParties {
+			pr.Add(k.Field, "at most %d", MaxTransactionParties)
+			continue
+		}
+		for i := range k.Parties {
+			tp := &k.Parties[i]
+			p := k.Field + "[" + itoa(i) + "]"
+			tp.Name, tp.Address = strings.TrimSpace(tp.Name), strings.TrimSpace(tp.Address)
+			if tp.Name == "" || len(tp.Name) > 300 {
+				pr.Add(p+".name", "required, at most 300 bytes")
+			}
+			if !ValidCountry(tp.Country) {
+				pr.Add(p+".country", "must be an ISO 3166-1 alpha-2 code")
+			}
+			if len(tp.Address) > 500 {
+				pr.Add(p+".address", "at most 500 bytes")
+			}
+			if strings.ContainsRune(tp.Name+tp.Address, 0) {
+				pr.Add(p, "must not contain a NUL character")
+			}
 		}
 	}
 	if len(a.Volumes) == 0 {

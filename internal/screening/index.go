@@ -69,7 +69,8 @@ type Index struct {
 
 	scratch sync.Pool
 
-	versions func() []ListVersion // computed once, on first use
+	versions  func() []ListVersion // computed once, on first use
+	addresses func() *addressIndex // built once, on the first address search
 }
 
 // Query is one screening question.
@@ -130,6 +131,7 @@ func NewIndex(entities []Entity) *Index {
 		grams:    map[uint32][]int32{},
 	}
 	ix.versions = sync.OnceValue(func() []ListVersion { return listVersions(ix.entities) })
+	ix.addresses = sync.OnceValue(ix.buildAddresses)
 	ix.entCountries = make([][]string, len(entities))
 	ix.entAddrToks = make([][]string, len(entities))
 	prep := ix.prepare(entities)

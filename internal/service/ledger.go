@@ -224,7 +224,8 @@ func (s *Service) signCheckpoint(ctx context.Context, signer *LedgerSigner) (*le
 	return lg.Checkpoint(ctx)
 }
 
-// RunCheckpoints signs a checkpoint every interval while this process leads
+// RunCheckpoints seals the screening log and signs a checkpoint every
+// interval while this process leads
 // (on PostgreSQL exactly one replica does; the others wait to take over)
 // until ctx is done.
 func (s *Service) RunCheckpoints(ctx context.Context, signer *LedgerSigner, interval time.Duration) {
@@ -233,6 +234,11 @@ func (s *Service) RunCheckpoints(ctx context.Context, signer *LedgerSigner, inte
 			t := time.NewTicker(interval)
 			defer t.Stop()
 			for {
+				// The screening log's head goes into the tree the
+				// checkpoint signs.
+				if err := s.SealScreeningLog(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("screening log not sealed", "err", err)
+				}
 				if _, err := s.signCheckpoint(ctx, signer); err != nil && ctx.Err() == nil {
 					s.log.Warn("checkpoint not signed", "err", err)
 				}
@@ -719,7 +725,11 @@ func (s *Service) verifyLog(ctx context.Context, opts VerifyOptions, st *stateSc
 	}
 	var each func(*domain.AuditRecord, ledger.Hash) error
 	if st != nil {
-		size, each = st.size, st.replay.Apply
+		size = st.size
+		each = func(rec *domain.AuditRecord, leaf ledger.Hash) error {
+			st.seals.add(rec)
+			return st.replay.Apply(rec, leaf)
+		}
 	}
 	// The tree holds every leaf a checkpoint covers (the log writes tiles
 	// before it signs), also one from outside that the database lost.

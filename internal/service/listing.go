@@ -46,7 +46,11 @@ func describeHit(h domain.ScreeningHit) string {
 			fmt.Fprintf(&b, ", programs %s", strings.Join(e.Programs, " "))
 		}
 	}
-	fmt.Fprintf(&b, ") matched %q at %.3f", h.Query, h.Score)
+	fmt.Fprintf(&b, ") matched %q", h.Query)
+	if h.Via != "" {
+		fmt.Fprintf(&b, " (%s)", h.Via)
+	}
+	fmt.Fprintf(&b, " at %.3f", h.Score)
 	if h.Review != "" {
 		fmt.Fprintf(&b, ", %s", h.Review)
 	}

@@ -166,8 +166,14 @@ func TestScreeningLog(t *testing.T) {
 				t.Errorf("ad-hoc entry %+v", l)
 			}
 		}
-		if len(app) == 0 || app[0].Subject != a.ID.String() || app[0].Query != similarName || app[0].Via != "legal_name" || app[0].Hits == 0 || app[0].Party != "bytedance" {
+		legal := slices.IndexFunc(app, func(l service.ScreeningLogEntry) bool { return l.Via == "legal_name" })
+		if legal < 0 || app[legal].Subject != a.ID.String() || app[legal].Query != similarName || app[legal].Hits == 0 || app[legal].Party != "bytedance" {
 			t.Fatalf("application entries %+v", app)
+		}
+		if !slices.ContainsFunc(app, func(l service.ScreeningLogEntry) bool {
+			return l.Via == "sites[0].address" && l.Subject == a.ID.String()
+		}) {
+			t.Fatalf("no entry for the site's address: %+v", app)
 		}
 		if page, err := e.svc.ScreeningLog(e.ctx, auth, log[0].At, 0); err != nil || len(page) != 0 {
 			t.Fatalf("before the newest (all logged at one instant): %d, %v", len(page), err)

@@ -22,8 +22,12 @@ func (s *Service) SetPolicy(p *policy.Policy) { s.policy.Store(p) }
 // Screening returns the restricted-party index in use, or nil.
 func (s *Service) Screening() *screening.Index { return s.screen.Load() }
 
-// SetScreening swaps in a new restricted-party index, built off to the side.
-func (s *Service) SetScreening(ix *screening.Index) { s.screen.Store(ix) }
+// SetScreening swaps in a new restricted-party index, built off to the side
+// (its address index too, so that no transaction waits for it).
+func (s *Service) SetScreening(ix *screening.Index) {
+	ix.PrepareAddresses()
+	s.screen.Store(ix)
+}
 
 // rules returns the rules in force at the service's current instant.
 func (s *Service) rulesNow() (policy.Rules, error) {

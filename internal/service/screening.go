@@ -51,9 +51,11 @@ type ScreenResult struct {
 
 // ScreeningLogEntry is one screening as the log keeps it: who screened
 // which name, when, against which list versions, and what it found. Kind
-// is adhoc (a search through the API) or application (an application's
-// names, at submission, resubmission or a reload); Subject is the
-// application.
+// is adhoc (a search through the API), application (an application's
+// names, parties and sites' addresses, at submission, resubmission or a
+// reload; Subject is the application), shipment (a carrier or lab a new
+// shipment names; Subject is the shipment) or party (a carrier or lab at a
+// reload; Subject is its slug).
 type ScreeningLogEntry struct {
 	ID      domain.ID   `json:"id"`
 	At      time.Time   `json:"at"`
@@ -95,7 +97,7 @@ func logScreenings(ctx context.Context, tx store.Tx, entries []ScreeningLogEntry
 		}
 		rows[i] = store.ScreeningLogRow{ID: e.ID, At: e.At, Kind: e.Kind, Doc: doc}
 	}
-	return tx.AddScreeningLog(ctx, rows)
+	return tx.AddScreeningLog(ctx, rows, chainLink)
 }
 
 // MaxScreeningLogPage bounds a page of the screening log.
@@ -212,6 +214,8 @@ type RescreenReport struct {
 	// before: their open orders are held, their licenses suspended, and
 	// the export authority alerted.
 	NewMatches int `json:"new_matches"`
+	// Custodians counts the carriers and labs screened.
+	Custodians int `json:"custodians_screened"`
 }
 
 // MayReloadLists returns EFORBIDDEN unless who may reload the lists.
@@ -227,6 +231,7 @@ func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screeni
 		return RescreenReport{}, err
 	}
 	ix.Versions() // computed once, here rather than in the first search
+	ix.PrepareAddresses()
 	s.screen.Store(ix)
 	rep, err := s.RescreenAll(ctx, who)
 	rep.Entities = ix.Len()
@@ -234,7 +239,8 @@ func (s *Service) ReloadLists(ctx context.Context, who domain.Actor, ix *screeni
 }
 
 // RescreenAll screens every application that is not denied or revoked
-// against the lists in use, each in its own transaction. Hits the export
+// against the lists in use, each in its own transaction, then every
+// carrier and lab (rescreenCustodians). Hits the export
 // authority reviewed keep their review while the listing is unchanged; new
 // hits wait for review, and a new match blocks an application not yet
 // decided (an approved customer's orders are then rejected by the policy).
@@ -307,7 +313,8 @@ func (s *Service) RescreenAll(ctx context.Context, who domain.Actor) (RescreenRe
 			return rep, err
 		}
 	}
-	return rep, nil
+	// The carriers and labs, whose screening each shipment step reads.
+	return rep, s.rescreenCustodians(ctx, who, rules, &rep)
 }
 
 func hasHit(hits []domain.ScreeningHit, h domain.ScreeningHit) bool {

@@ -101,6 +101,7 @@ func New(st store.Store, opt Options) *Service {
 		s.policy.Store(opt.Policy)
 	}
 	if opt.Screening != nil {
+		opt.Screening.PrepareAddresses()
 		s.screen.Store(opt.Screening)
 	}
 	return s

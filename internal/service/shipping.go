@@ -237,6 +237,14 @@ func (s *Service) RecordEvent(ctx context.Context, who domain.Actor, id domain.I
 		if err := s.shipmentScreening(ctx, tx, rules, sh); err != nil {
 			return err
 		}
+		// And its holder's, its lab's and the next carrier's.
+		to := ""
+		if in.Kind == "handed_over" {
+			to = in.To
+		}
+		if err := s.custodyScreening(ctx, tx, rules, sh, to); err != nil {
+			return err
+		}
 		last := len(sh.Route) - 1
 		here := sh.Route[sh.Leg]
 		wrongPlace := func(want string) error {
@@ -539,6 +547,9 @@ func (s *Service) RecordLabTest(ctx context.Context, who domain.Actor, id domain
 			return err
 		}
 		if err := mayTest(who, sh); err != nil {
+			return err
+		}
+		if err := s.custodyScreening(ctx, tx, rules, sh, ""); err != nil {
 			return err
 		}
 		if sh.LabRequired == "" {

@@ -376,6 +376,7 @@ type stateScan struct {
 	size   int64
 	rows   []ledger.StoredRow
 	replay *ledger.StateReplay
+	seals  seals // the screening log's seals the replay met
 }
 
 // StateReport is what `ledger verify --state` found: the rows compared,
@@ -385,11 +386,16 @@ type StateReport struct {
 	Rows    int
 	Records int64
 	Diffs   []ledger.StateDiff
+	// ScreeningLog is the screening log's chain checked against its
+	// seals in the log.
+	ScreeningLog ScreeningLogReport
 }
 
 // VerifyState verifies the log as VerifyLogWith does and, replaying the
 // post-states its records carry, compares every state row (documents,
-// volume counters, serials) with the last post-state the log holds for it.
+// volume counters, serials) with the last post-state the log holds for it;
+// it also recomputes the screening log's chain and checks it against the
+// seals the log holds (ScreeningLogReport).
 // The error is the log's verification error; disagreements are in the
 // report.
 func (s *Service) VerifyState(ctx context.Context, opts VerifyOptions) (ledger.VerifySummary, StateReport, error) {
@@ -428,7 +434,8 @@ func (s *Service) VerifyState(ctx context.Context, opts VerifyOptions) (ledger.V
 			rep.Diffs = append(rep.Diffs, d)
 		}
 	}
-	return sum, rep, nil
+	rep.ScreeningLog, err = s.verifyScreeningLog(ctx, st.seals.list)
+	return sum, rep, err
 }
 
 // zeroCounter reports a volume counter at zero: created by the lock before

@@ -29,6 +29,12 @@ type ApplicationRequest struct {
 	Sites         []domain.Site     `json:"sites"`
 	KYCAttested   bool              `json:"kyc_remote_access"`
 	Volumes       map[string]int64  `json:"requested_volumes"`
+	// The other parties to the buyer's transactions, where it declares
+	// them; each is screened under its field (consignees[0], …).
+	Consignees []domain.TransactionParty `json:"consignees,omitempty"`
+	EndUsers   []domain.TransactionParty `json:"end_users,omitempty"`
+	Forwarders []domain.TransactionParty `json:"forwarders,omitempty"`
+	Banks      []domain.TransactionParty `json:"banks,omitempty"`
 }
 
 func (in ApplicationRequest) fill(a *domain.Application) {
@@ -36,6 +42,7 @@ func (in ApplicationRequest) fill(a *domain.Application) {
 	a.Country, a.ParentCountry, a.Registered = in.Country, in.ParentCountry, in.Registered
 	a.Addresses, a.Owners, a.BusinessType, a.Sector = in.Addresses, in.Owners, in.BusinessType, strings.TrimSpace(in.Sector)
 	a.EndUses, a.Sites, a.KYCAttested, a.Volumes = in.EndUses, in.Sites, in.KYCAttested, in.Volumes
+	a.Consignees, a.EndUsers, a.Forwarders, a.Banks = in.Consignees, in.EndUsers, in.Forwarders, in.Banks
 }
 
 // SubmitApplication files a buyer's application, screens its names and
@@ -208,22 +215,31 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 		}
 		return th
 	}
-	add := func(name, via, country string, share float64) error {
-		if strings.TrimSpace(name) == "" {
+	// Every name and address screened is logged, in one append at the end.
+	var log []ScreeningLogEntry
+	logged := func(q screening.Query, via string, hits int, best float64) {
+		entry := ScreeningLogEntry{ID: newID(), At: res.At, Kind: "application", Subject: a.ID.String(), Officer: officerName(who), UserID: who.UserID,
+			Party: who.PartySlug, Role: who.Role, Query: q.Name, Country: q.Country, Address: q.Address, Via: via, MinScore: minScore, Lists: lists, Hits: hits}
+		if hits > 0 {
+			entry.BestScore = math.Round(best*1000) / 1000
+		}
+		log = append(log, entry)
+	}
+	addParty := func(q screening.Query, via string, share float64) error {
+		if strings.TrimSpace(q.Name) == "" {
 			return nil
 		}
-		hits, err := ix.Search(screening.Query{Name: name, Country: country, MinScore: minScore})
+		q.MinScore = minScore
+		hits, err := ix.Search(q)
 		if err != nil {
 			return domain.Invalid(via, "cannot be screened: %s", domain.ErrorMessage(err))
 		}
-		entry := ScreeningLogEntry{ID: newID(), At: res.At, Kind: "application", Subject: a.ID.String(), Officer: officerName(who), UserID: who.UserID,
-			Party: who.PartySlug, Role: who.Role, Query: name, Country: country, Via: via, MinScore: minScore, Lists: lists, Hits: len(hits)}
+		best := 0.0
 		if len(hits) > 0 {
-			entry.BestScore = math.Round(hits[0].Score*1000) / 1000
+			best = hits[0].Score
 		}
-		if err := logScreenings(ctx, tx, []ScreeningLogEntry{entry}); err != nil {
-			return err
-		}
+		logged(q, via, len(hits), best)
+		name := q.Name
 		for _, h := range hits {
 			src := h.Entity.PrimarySource()
 			sh := domain.ScreeningHit{Query: name, Via: via, List: src.List, SourceID: src.ID, Name: h.Entity.Name,
@@ -240,6 +256,9 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 		}
 		return nil
 	}
+	add := func(name, via, country string, share float64) error {
+		return addParty(screening.Query{Name: name, Country: country}, via, share)
+	}
 	if err := add(a.LegalName, "legal_name", a.Country, 0); err != nil {
 		return res, err
 	}
@@ -249,6 +268,36 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 	for i, alias := range a.Aliases {
 		if err := add(alias, fmt.Sprintf("aliases[%d]", i), a.Country, 0); err != nil {
 			return res, err
+		}
+	}
+	// The other parties to its transactions, each under its own field
+	// (consignees[0], banks[1], …): a hit on any of them blocks as one on
+	// the applicant does.
+	for _, k := range a.TransactionParties() {
+		for i, p := range k.Parties {
+			if err := addParty(screening.Query{Name: p.Name, Country: p.Country, Address: p.Address}, fmt.Sprintf("%s[%d]", k.Field, i), 0); err != nil {
+				return res, err
+			}
+		}
+	}
+	// Deployment sites by address: a site at a listed party's premises.
+	for i, site := range a.Sites {
+		via := fmt.Sprintf("sites[%d].address", i)
+		q := screening.AddressQuery{Address: site.Address, Country: site.Country, MinScore: minScore}
+		hits, err := ix.SearchAddress(q)
+		if err != nil {
+			return res, domain.Invalid(via, "cannot be screened: %s", domain.ErrorMessage(err))
+		}
+		best := 0.0
+		if len(hits) > 0 {
+			best = hits[0].Score
+		}
+		logged(screening.Query{Name: site.Address, Country: site.Country, Address: site.Address}, via, len(hits), best)
+		for _, h := range hits {
+			src := h.Entity.PrimarySource()
+			res.Hits = append(res.Hits, domain.ScreeningHit{Query: site.Address, Via: via, List: src.List, SourceID: src.ID, Name: h.Entity.Name,
+				Matched: h.Matched, Score: math.Round(h.Score*1000) / 1000, Words: h.Shared, Listing: h.Entity.Fingerprint(),
+				EntryHash: h.Entity.ContentHash(), Entry: listEntry(h.Entity)})
 		}
 	}
 	// Owners, through chains of registered parties: share multiplies along
@@ -292,7 +341,7 @@ func (s *Service) screenApplication(ctx context.Context, tx store.Tx, who domain
 			return res, err
 		}
 	}
-	return res, nil
+	return res, logScreenings(ctx, tx, log)
 }
 
 func latestApplication(ctx context.Context, tx store.Tx, party domain.ID) (domain.Application, bool, error) {

@@ -25,11 +25,14 @@ const (
 	KindAllocation  Kind = "allocation_runs"
 	KindShipment    Kind = "shipments"
 	KindAlert       Kind = "alerts"
+	// KindPartyScreening is the screening of a registered party apart from
+	// applications (carriers and labs), one per party.
+	KindPartyScreening Kind = "party_screenings"
 )
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder, KindAllocation, KindShipment, KindAlert:
+	case KindApplication, KindLicense, KindPermit, KindHearing, KindOrder, KindAllocation, KindShipment, KindAlert, KindPartyScreening:
 		return true
 	}
 	return false

@@ -18,7 +18,7 @@ import (
 // document kinds, the counters and the serials.
 var StateTables = []string{
 	string(KindApplication), string(KindLicense), string(KindPermit), string(KindHearing), string(KindOrder),
-	string(KindAllocation), string(KindShipment), string(KindAlert), string(Ordered), string(Shipped), SerialsTable,
+	string(KindAllocation), string(KindShipment), string(KindAlert), string(KindPartyScreening), string(Ordered), string(Shipped), SerialsTable,
 }
 
 // SerialsTable is the table of serials shipped.

@@ -222,12 +222,19 @@ type Tx interface {
 	// shipments that name a party, in id order.
 	NameShipmentParty(ctx context.Context, shipment, party domain.ID) error
 	PartyShipments(ctx context.Context, party domain.ID) ([]domain.ID, error)
-	// AddScreeningLog appends screening log entries (append-only; ECONFLICT
+	// AddScreeningLog appends screening log entries to the log's hash
+	// chain, setting each entry's Seq and Hash (append-only; ECONFLICT
 	// when an id is taken); ScreeningLog reads up to limit entries' documents
 	// older than before (all when before is zero), newest first (by
-	// instant, then id).
-	AddScreeningLog(ctx context.Context, entries []ScreeningLogRow) error
+	// instant, then id). ScreeningLogHead reads the chain's head (locked
+	// when forUpdate), SealScreeningLog notes the seq last sealed into the
+	// ledger, ScanScreeningLog reads every entry (unchained first, then the
+	// chain in seq order).
+	AddScreeningLog(ctx context.Context, entries []ScreeningLogRow, link ChainLink) error
 	ScreeningLog(ctx context.Context, before time.Time, limit int) ([][]byte, error)
+	ScreeningLogHead(ctx context.Context, forUpdate bool) (ScreeningLogHead, error)
+	SealScreeningLog(ctx context.Context, seq int64) error
+	ScanScreeningLog(ctx context.Context, fn func(ScreeningLogRow) error) error
 
 	// ReadTiles returns the ledger tiles' hashes for keys, one entry per
 	// key in the keys' order, nil for a tile never written; WriteTiles

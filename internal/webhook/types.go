@@ -57,8 +57,9 @@ type Mapping struct {
 
 // Mappings is the one table from ledger actions to event types. A record
 // whose action is not here announces nothing: token.*, session.*, user.*,
-// party.*, product.*, lot.*, checkin.received, allocation.run and
-// state.adopted never leave the server as events. docs/EVENTS.md repeats
+// party.* (party.rescreened included: a carrier never hears of its own
+// screening), product.*, lot.*, checkin.received, allocation.run,
+// state.adopted and screening_log.sealed never leave the server as events. docs/EVENTS.md repeats
 // it.
 var Mappings = []Mapping{
 	{"application.submitted", ApplicationSubmitted, "application"},

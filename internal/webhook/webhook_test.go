@@ -127,7 +127,7 @@ func TestTypeOf(t *testing.T) {
 		}
 	}
 	for _, action := range []string{"token.issued", "token.revoked", "session.started", "session.ended", "user.created",
-		"party.created", "checkin.received", "state.adopted", "product.created"} {
+		"party.created", "party.rescreened", "checkin.received", "state.adopted", "screening_log.sealed", "product.created"} {
 		if typ, _, ok := webhook.TypeOf(webhook.Record{Action: action}); ok {
 			t.Errorf("TypeOf(%s) = %q, want no event", action, typ)
 		}
