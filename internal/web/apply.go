@@ -21,7 +21,23 @@ import (
 const (
 	applyOwnerRows = 4
 	applySiteRows  = 5
+	applyPartyRows = 2 // of each kind of transaction party
 )
+
+// transactionKinds are the kinds of transaction party the form asks for,
+// by their request field, with their legend (a catalog key).
+var transactionKinds = []struct{ Kind, Legend string }{
+	{"consignees", "Consignees (who receives the chips, if not you; optional)"},
+	{"end_users", "End users (who uses the chips, if not you; optional)"},
+	{"forwarders", "Freight forwarders (optional)"},
+	{"banks", "Banks that pay for the chips (optional)"},
+}
+
+// partyKind is one kind of transaction party in the form, with its rows.
+type partyKind struct {
+	Kind, Legend string
+	Rows         []formRow
+}
 
 // applyData is the application page.
 type applyData struct {
@@ -39,6 +55,8 @@ type applyData struct {
 	Owners  []formRow
 	Sites   []formRow
 	Volumes []volumeRow
+	// Parties are the consignees, end users, forwarders and banks.
+	Parties []partyKind
 	// Errs are the service's refusals by form field name.
 	Errs    map[string]string
 	Classes []domain.BuyerClass
@@ -100,6 +118,13 @@ func (h *handler) applyView(ctx context.Context, who domain.Actor, _ *http.Reque
 	for i := range applyOwnerRows {
 		d.Owners = append(d.Owners, formRow{I: i, Errs: map[string]string{}})
 	}
+	for _, k := range transactionKinds {
+		pk := partyKind{Kind: k.Kind, Legend: k.Legend}
+		for i := range applyPartyRows {
+			pk.Rows = append(pk.Rows, formRow{I: i, Errs: map[string]string{}})
+		}
+		d.Parties = append(d.Parties, pk)
+	}
 	for i := range applySiteRows {
 		d.Sites = append(d.Sites, formRow{I: i, Errs: map[string]string{}})
 	}
@@ -146,6 +171,13 @@ func applicationForm(a domain.Application) url.Values {
 		f.Set(k("power_mw"), strconv.FormatFloat(s.PowerMW, 'f', -1, 64))
 		if s.CloudService {
 			f.Set(k("cloud"), "on")
+		}
+	}
+	for _, k := range a.TransactionParties() {
+		for i, tp := range k.Parties {
+			f.Set(fmt.Sprintf("party_%s_name_%d", k.Field, i), tp.Name)
+			f.Set(fmt.Sprintf("party_%s_country_%d", k.Field, i), tp.Country)
+			f.Set(fmt.Sprintf("party_%s_address_%d", k.Field, i), tp.Address)
 		}
 	}
 	for p, v := range a.Volumes {
@@ -209,6 +241,30 @@ func applicationRequest(f url.Values, products []domain.Product) (in service.App
 		rowOf[path] = row
 		s.PowerMW = number(path+".power_mw", k("power_mw"), "must be a number of megawatts such as 40 or 12.5")
 		in.Sites = append(in.Sites, s)
+	}
+	for _, k := range transactionKinds {
+		var tps []domain.TransactionParty
+		for row := range applyPartyRows {
+			get := func(field string) string {
+				return strings.TrimSpace(f.Get(fmt.Sprintf("party_%s_%s_%d", k.Kind, field, row)))
+			}
+			tp := domain.TransactionParty{Name: get("name"), Country: strings.ToUpper(get("country")), Address: get("address")}
+			if tp == (domain.TransactionParty{}) {
+				continue
+			}
+			rowOf[fmt.Sprintf("%s[%d]", k.Kind, len(tps))] = row
+			tps = append(tps, tp)
+		}
+		switch k.Kind {
+		case "consignees":
+			in.Consignees = tps
+		case "end_users":
+			in.EndUsers = tps
+		case "forwarders":
+			in.Forwarders = tps
+		case "banks":
+			in.Banks = tps
+		}
 	}
 	for _, p := range products {
 		s := strings.TrimSpace(f.Get("volume_" + p.Slug))
@@ -334,8 +390,14 @@ func (d *applyData) placeError(path, msg string, rowOf map[string]int) bool {
 			return false
 		}
 		rows := d.Sites
-		if strings.HasPrefix(item, "owners[") {
+		kind := item[:strings.IndexByte(item+"[", '[')]
+		if kind == "owners" {
 			rows = d.Owners
+		}
+		for _, pk := range d.Parties {
+			if pk.Kind == kind {
+				rows = pk.Rows
+			}
 		}
 		if field == "lon" {
 			field = "lat"

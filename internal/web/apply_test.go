@@ -53,7 +53,7 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 		"end_uses": {"commercial_ai"}, "kyc_remote_access": {"on"},
 		"owner_name_0": {"Founders"}, "owner_country_0": {"CN"}, "owner_share_0": {"100"},
 		"site_address_1": {"Data hall 3, Qianhai"}, "site_country_1": {"CN"}, "site_power_mw_1": {"12.5"},
-		"volume_h200": {"2,000"}}
+		"volume_h200": {"2,000"}, "party_banks_name_1": {"Bank of Shenzhen"}, "party_banks_country_1": {"CN"}}
 
 	t.Run("ErrFieldsBesideTheirInputs", func(t *testing.T) {
 		bad := url.Values{}
@@ -64,6 +64,7 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 		bad.Set("owner_share_0", "all of it")
 		bad.Set("site_power_mw_1", "lots")
 		bad.Set("volume_h200", "-5")
+		bad.Set("party_end_users_name_0", "Lab of a university") // no country
 		r := b.post("/buyer/applications", bad)
 		if r.status != http.StatusUnprocessableEntity {
 			t.Fatalf("bad application: %d\n%s", r.status, r.body)
@@ -78,6 +79,7 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 			`id="site_power_mw_1" name="site_power_mw_1" inputmode="decimal" value="lots" aria-invalid="true"`,
 			`value="-5" aria-invalid="true"`,
 			`value="FreshCo AI (Shenzhen) Ltd."`, // what was typed is kept
+			`value="Lab of a university"`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the refused form lacks %q", want)
@@ -114,7 +116,8 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 		a := apps[0]
 		id = a.ID
 		if a.Country != "CN" || len(a.Addresses) != 2 || len(a.Owners) != 1 || a.Owners[0].Share != 100 || len(a.Sites) != 1 ||
-			a.Sites[0].PowerMW != 12.5 || a.Volumes["h200"] != 2000 || !a.KYCAttested || a.Status != domain.AppSubmitted {
+			a.Sites[0].PowerMW != 12.5 || a.Volumes["h200"] != 2000 || !a.KYCAttested || a.Status != domain.AppSubmitted ||
+			len(a.Banks) != 1 || a.Banks[0].Name != "Bank of Shenzhen" {
 			t.Fatalf("filed %+v", a)
 		}
 		page := b.get("/buyer/application")
@@ -135,7 +138,7 @@ func TestBuyerAppliesInTheDashboard(t *testing.T) {
 		page := b.get("/buyer/application")
 		body := html.UnescapeString(page.body)
 		if !strings.Contains(body, question) || !strings.Contains(page.body, `action="/buyer/applications/`+id.String()+`"`) ||
-			!strings.Contains(body, `value="Data hall 3, Qianhai"`) {
+			!strings.Contains(body, `value="Data hall 3, Qianhai"`) || !strings.Contains(body, `name="party_banks_name_0" value="Bank of Shenzhen"`) {
 			t.Fatalf("the question's page lacks the question, the resubmit form or the stored answers:\n%s", body)
 		}
 		answer := url.Values{"csrf": {csrf}}

@@ -120,6 +120,7 @@ var fieldLabels = map[string]string{
 	"allowed_uses": "Allowed uses", "excluded_sectors": "Excluded sectors", "confirmation": "Confirmation number",
 	"exception": "Exception", "start": "First day of period 0", "periods": "Periods", "period_days": "Days per period",
 	"bandwidth_gbps": "DRAM bandwidth measured (GB/s)", "throughput": "Dense throughput measured",
+	"consignees": "Consignee", "end_users": "End user", "forwarders": "Freight forwarder", "banks": "Bank",
 	"share": "Share (%%)", "power_mw": "Power (MW)", "address": "Address", "name": "Name", "party": "or registered party",
 }
 
